@@ -1,0 +1,152 @@
+"""The command line: `qatstudio` opens the window; subcommands run the same core without Qt."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+from . import __version__
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    from .core.config import ExperimentConfig
+
+    defaults = ExperimentConfig()
+    parser.add_argument("--kind", default=defaults.kind, help="float, pruned or qat")
+    parser.add_argument("--neurons", type=int, default=defaults.n_hidden, help="hidden neurons per layer")
+    parser.add_argument("--layers", type=int, default=defaults.n_layers, help="hidden layers")
+    parser.add_argument("--bits", type=int, default=defaults.bits, help="weight and activation bit-width (2..8)")
+    parser.add_argument("--budget", type=int, default=None, help="pruning budget: non-zero inputs per neuron")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--optimizer", default=defaults.optimizer)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--noise", type=float, default=defaults.data.noise, help="std of the data's jitter")
+
+
+def _config_from(args):
+    from .core.config import ExperimentConfig
+
+    config = ExperimentConfig(
+        kind=args.kind, n_hidden=args.neurons, n_layers=args.layers, bits=args.bits, pruning_budget=args.budget,
+        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
+    )
+    return config.replace(data={"noise": args.noise})
+
+
+def _fail(message: str) -> int:
+    print(f"qatstudio: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_reproduce(args) -> int:
+    from .core.reproduce import ReproducePlan, format_tables, reproduce, stderr_progress
+    from .core.storage import atomic_write_json
+
+    plan = ReproducePlan.fast() if args.fast else ReproducePlan.full()
+    if args.seeds:
+        plan.seeds = args.seeds
+    start = time.perf_counter()
+    tables = reproduce(plan, stderr_progress())
+    tables["elapsed_s"] = time.perf_counter() - start
+    print(format_tables(tables))
+    print(f"(measured in {tables['elapsed_s']:.0f} s)")
+    if args.json:
+        atomic_write_json(Path(args.json), tables, mode=0o644)
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .core.evaluate import fmt_percent
+    from .core.experiment import run_experiment, save_experiment
+    from .core.training import Epoch
+
+    config = _config_from(args)
+    config.validate()
+
+    def show(event):
+        if isinstance(event, Epoch):
+            print(f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
+                  f"test accuracy {fmt_percent(event.test_accuracy)} ({event.elapsed_s:.1f} s)", file=sys.stderr)
+
+    experiment = run_experiment(config, on_event=show, encrypted_samples=args.encrypted)
+    m, report = experiment.metrics, experiment.report
+    print(f"float accuracy:          {fmt_percent(m.float_accuracy)}")
+    print(f"brevitas accuracy:       {fmt_percent(m.brevitas_accuracy)}")
+    print(f"clear quantized:         {fmt_percent(m.clear_accuracy)}")
+    print(f"FHE simulated:           {fmt_percent(m.fhe_simulated_accuracy)} "
+          f"(agreement with clear {fmt_percent(m.agreement_clear_simulated)})")
+    if m.fhe_executed_samples:
+        print(f"FHE executed ({m.fhe_executed_samples} pts):   {fmt_percent(m.fhe_executed_accuracy)}, "
+              f"{m.fhe_latency_s:.2f} s per sample, keys {m.keygen_s:.1f} s"
+              f"{' (cached)' if m.keygen_from_cache else ''}")
+    print(f"accumulator:             {report.accumulator_bits} bits "
+          f"(per layer {[layer.accumulator_bits for layer in report.layers]}, "
+          f"worst case {[layer.bound_bits for layer in report.layers]})")
+    print(f"lookups (PBS):           {report.pbs_count} {dict(report.pbs_by_precision)} by precision")
+    print(f"keys:                    {report.key_bytes / 1e6:.0f} MB, compile {report.compile_s:.2f} s, "
+          f"global error probability {report.global_p_error:.2g}")
+    if args.save:
+        save_experiment(Path(args.save), experiment)
+        print(f"saved {args.save}", file=sys.stderr)
+    return 0
+
+
+def cmd_selftest(args) -> int:
+    from .core.selftest import selftest
+
+    ok, line = selftest()
+    print(line)
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qatstudio", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"qatstudio {__version__}")
+    parser.add_argument("--selftest", action="store_true",
+                        help="without a window: train, compile, simulate and run one encrypted sample")
+    sub = parser.add_subparsers(dest="command")
+
+    rep = sub.add_parser("reproduce", help="print the guide's three tables, measured live")
+    rep.add_argument("--fast", action="store_true", help="fewer seeds and epochs: a few minutes on 2 cores")
+    rep.add_argument("--seeds", type=int, default=None, help="seeds per configuration")
+    rep.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
+    rep.set_defaults(run=cmd_reproduce)
+
+    tr = sub.add_parser("train", help="train, compile and evaluate one configuration")
+    _add_config_arguments(tr)
+    tr.add_argument("--encrypted", type=int, default=0, metavar="N", help="also run N test points encrypted")
+    tr.add_argument("--save", metavar="FILE", help="save the experiment (.qats)")
+    tr.set_defaults(run=cmd_train)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    from .core.config import ConfigError
+    from .core.fhe import FheError
+    from .core.lowering import UnsupportedModelError
+
+    try:
+        if args.selftest:
+            return cmd_selftest(args)
+        if args.command is None:
+            from .gui.app import run_app
+
+            return run_app(argv)
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return args.run(args)
+    except ConfigError as error:
+        return _fail("invalid configuration:\n  - " + "\n  - ".join(error.reasons))
+    except (FheError, UnsupportedModelError) as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return _fail("interrupted")

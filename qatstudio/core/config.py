@@ -1,0 +1,132 @@
+"""One experiment's settings, validated into plain-word reasons."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Optional
+
+MODEL_KINDS = ("float", "pruned", "qat")
+OPTIMIZERS = ("adam", "sgd")
+MIN_BITS, MAX_BITS = 2, 8
+MAX_HIDDEN = 1024
+MAX_LAYERS = 6
+N_FEATURES = 2
+N_CLASSES = 2
+
+
+class ConfigError(ValueError):
+    """Raised when a configuration is invalid; ``reasons`` lists every problem in words."""
+
+    def __init__(self, reasons: list[str]):
+        self.reasons = list(reasons)
+        super().__init__("; ".join(self.reasons))
+
+
+@dataclass
+class DataConfig:
+    grid_size: int = 100  # points per axis of the [0, 1]^2 grid
+    clusters: int = 3  # checkerboard cells per axis
+    noise: float = 0.0  # std of Gaussian jitter added to the points
+    n_test: int = 500
+    seed: int = 0
+
+    def problems(self) -> list[str]:
+        reasons = []
+        if not 4 <= self.grid_size <= 1000:
+            reasons.append(f"grid size must be between 4 and 1000 points per axis (got {self.grid_size})")
+        if not 2 <= self.clusters <= 20:
+            reasons.append(f"clusters per axis must be between 2 and 20 (got {self.clusters})")
+        if not 0.0 <= self.noise <= 0.5:
+            reasons.append(f"data noise must be between 0 and 0.5 (got {self.noise})")
+        n_points = self.grid_size**2
+        if not 1 <= self.n_test < n_points:
+            reasons.append(
+                f"test count must be between 1 and {n_points - 1} for a {self.grid_size}x{self.grid_size} "
+                f"grid (got {self.n_test})"
+            )
+        return reasons
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything that defines one run: data, model, pruning, training."""
+
+    kind: str = "qat"  # "float", "pruned" (float + pruning, then post-training quantization) or "qat"
+    n_hidden: int = 100
+    n_layers: int = 2  # hidden layers
+    bits: int = 3  # weights and activations (QAT), or post-training quantization target
+    pruning_budget: Optional[int] = None  # max non-zero inputs per neuron; None = off
+    epochs: int = 12
+    lr: float = 0.01
+    batch_size: int = 64
+    optimizer: str = "adam"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+
+    def problems(self) -> list[str]:
+        """Every reason this configuration can't run, in words; empty when it is valid."""
+        reasons = []
+        if self.kind not in MODEL_KINDS:
+            reasons.append(f"unknown model kind '{self.kind}': choose one of {', '.join(MODEL_KINDS)}")
+        if not isinstance(self.n_hidden, int) or not 1 <= self.n_hidden <= MAX_HIDDEN:
+            reasons.append(f"hidden neurons must be between 1 and {MAX_HIDDEN} (got {self.n_hidden})")
+        if not isinstance(self.n_layers, int) or not 1 <= self.n_layers <= MAX_LAYERS:
+            reasons.append(f"hidden layers must be between 1 and {MAX_LAYERS} (got {self.n_layers})")
+        if not isinstance(self.bits, int) or not MIN_BITS <= self.bits <= MAX_BITS:
+            reasons.append(f"bit-width must be between {MIN_BITS} and {MAX_BITS} (got {self.bits})")
+        if self.pruning_budget is not None:
+            widest = max(N_FEATURES, self.n_hidden) if isinstance(self.n_hidden, int) else N_FEATURES
+            if not isinstance(self.pruning_budget, int) or self.pruning_budget < 1:
+                reasons.append(f"pruning budget must be at least 1 non-zero input per neuron (got {self.pruning_budget})")
+            elif self.pruning_budget > widest:
+                reasons.append(
+                    f"pruning budget {self.pruning_budget} is more than the {widest} inputs a neuron has: "
+                    f"lower it or turn pruning off"
+                )
+        if self.kind == "pruned" and self.pruning_budget is None:
+            reasons.append("a pruned model needs a pruning budget (non-zero inputs per neuron)")
+        if self.kind == "float" and self.pruning_budget is not None:
+            reasons.append("a float model is not pruned: choose kind 'pruned' or turn pruning off")
+        if not isinstance(self.epochs, int) or not 1 <= self.epochs <= 1000:
+            reasons.append(f"epochs must be between 1 and 1000 (got {self.epochs})")
+        if not isinstance(self.lr, (int, float)) or not 0 < self.lr <= 1:
+            reasons.append(f"learning rate must be above 0 and at most 1 (got {self.lr})")
+        if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 10000:
+            reasons.append(f"batch size must be between 1 and 10000 (got {self.batch_size})")
+        if self.optimizer not in OPTIMIZERS:
+            reasons.append(f"unknown optimizer '{self.optimizer}': choose one of {', '.join(OPTIMIZERS)}")
+        reasons.extend(self.data.problems())
+        return reasons
+
+    def validate(self) -> "ExperimentConfig":
+        reasons = self.problems()
+        if reasons:
+            raise ConfigError(reasons)
+        return self
+
+    @property
+    def is_quantization_aware(self) -> bool:
+        return self.kind == "qat"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ExperimentConfig":
+        """Build from a dict (e.g. a saved file); unknown keys are an error, missing ones take defaults."""
+        values = dict(values)
+        data = values.pop("data", {}) or {}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        data_known = {f.name for f in dataclasses.fields(DataConfig)}
+        unknown += sorted(f"data.{k}" for k in set(data) - data_known)
+        if unknown:
+            raise ConfigError([f"unknown setting '{name}'" for name in unknown])
+        return cls(**values, data=DataConfig(**data))
+
+    def replace(self, **changes) -> "ExperimentConfig":
+        data_changes = changes.pop("data", None)
+        new = dataclasses.replace(self, **changes)
+        if data_changes:
+            new = dataclasses.replace(new, data=dataclasses.replace(self.data, **data_changes))
+        return new

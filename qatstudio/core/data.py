@@ -1,0 +1,58 @@
+"""The guide's checkerboard data set: a seeded grid on [0, 1]^2 split into train and test."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import DataConfig
+
+BOUNDARY_GRID = 100  # points per axis where decision boundaries are evaluated
+
+
+@dataclass(frozen=True)
+class Dataset:
+    x_train: np.ndarray  # (n, 2) float32
+    y_train: np.ndarray  # (n,) int64
+    x_test: np.ndarray
+    y_test: np.ndarray
+    grid: np.ndarray  # (BOUNDARY_GRID**2, 2) float32, row-major over (y, x)
+    grid_shape: tuple[int, int]
+
+
+def checkerboard_labels(points: np.ndarray, clusters: int) -> np.ndarray:
+    """Label = parity of the rounded cell indices; ``clusters`` cells per axis on [0, 1]."""
+    cells = np.rint(np.clip(points, 0.0, 1.0) * (clusters - 1)).astype(np.int64)
+    return (cells[:, 0] + cells[:, 1]) % 2
+
+
+def boundary_grid(size: int = BOUNDARY_GRID) -> np.ndarray:
+    axis = np.linspace(0.0, 1.0, size, dtype=np.float32)
+    yy, xx = np.meshgrid(axis, axis, indexing="ij")
+    return np.stack([xx.ravel(), yy.ravel()], axis=1)
+
+
+def make_dataset(config: DataConfig) -> Dataset:
+    """Same config, same data, bit for bit."""
+    reasons = config.problems()
+    if reasons:
+        from .config import ConfigError
+
+        raise ConfigError(reasons)
+    rng = np.random.default_rng(config.seed)
+    axis = np.linspace(0.0, 1.0, config.grid_size)
+    xx, yy = np.meshgrid(axis, axis, indexing="ij")
+    clean = np.stack([xx.ravel(), yy.ravel()], axis=1)
+    labels = checkerboard_labels(clean, config.clusters)
+    points = clean + rng.normal(0.0, config.noise, clean.shape) if config.noise > 0 else clean
+    order = rng.permutation(len(points))
+    test, train = order[: config.n_test], order[config.n_test :]
+    points = points.astype(np.float32)
+    return Dataset(
+        x_train=points[train],
+        y_train=labels[train],
+        x_test=points[test],
+        y_test=labels[test],
+        grid=boundary_grid(),
+        grid_shape=(BOUNDARY_GRID, BOUNDARY_GRID),
+    )

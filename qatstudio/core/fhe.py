@@ -1,0 +1,284 @@
+"""Compiling a QuantizedMLP into a Concrete circuit, its keys, and running it."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from . import storage
+from .quantized import MAX_LOOKUP_BITS, QuantizedMLP
+
+
+def import_concrete():
+    """``concrete.fhe``, without the deprecation warning its namespace package prints at import."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        from concrete import fhe
+    return fhe
+
+
+class FheError(RuntimeError):
+    """Compilation or execution can't go on; the message says what to change."""
+
+
+class LinkerMissingError(FheError):
+    pass
+
+
+class AccumulatorTooWideError(FheError):
+    def __init__(self, layer: str, bits: int):
+        self.layer, self.bits = layer, bits
+        super().__init__(
+            f"layer '{layer}' needs a {bits}-bit accumulator, but Concrete can look up at most "
+            f"{MAX_LOOKUP_BITS} bits: use a smaller pruning budget (fewer non-zero inputs per neuron) "
+            f"or a lower bit-width"
+        )
+
+
+class Cancelled(Exception):
+    """Raised inside long work when the user asked it to stop."""
+
+
+def check_linker() -> str:
+    """Concrete links each circuit with the system linker ``ld``; say plainly when it's missing."""
+    path = shutil.which("ld")
+    if path is None:
+        raise LinkerMissingError(
+            "compiling to FHE needs the system linker 'ld', which is not installed: install the "
+            "'binutils' package (for example: sudo apt-get install binutils) and try again"
+        )
+    return path
+
+
+@dataclass
+class LayerReport:
+    name: str
+    accumulator_bits: int  # measured over every input of the domain
+    accumulator_min: int
+    accumulator_max: int
+    bound_bits: int  # worst case from weights and input ranges
+    bound_min: int
+    bound_max: int
+    lookups: int  # programmable bootstraps (one per neuron), 0 for the output layer
+    lookup_bits: int  # precision of those lookups in the circuit
+
+
+@dataclass
+class CompileReport:
+    accumulator_bits: int  # the widest integer anywhere in the circuit
+    layers: list[LayerReport]
+    pbs_count: int
+    pbs_by_precision: dict[int, int]
+    complexity: float
+    secret_key_bytes: int
+    bootstrap_key_bytes: int
+    keyswitch_key_bytes: int
+    global_p_error: float
+    p_error: float
+    compile_s: float
+    domain_inputs: int  # integer inputs the bounds were measured on (all of the domain)
+
+    @property
+    def key_bytes(self) -> int:
+        return self.secret_key_bytes + self.bootstrap_key_bytes + self.keyswitch_key_bytes
+
+    def to_dict(self) -> dict:
+        values = asdict(self)
+        values["pbs_by_precision"] = {str(k): v for k, v in self.pbs_by_precision.items()}
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "CompileReport":
+        values = dict(values)
+        values["layers"] = [LayerReport(**layer) for layer in values["layers"]]
+        values["pbs_by_precision"] = {int(k): v for k, v in values["pbs_by_precision"].items()}
+        return cls(**values)
+
+
+@dataclass
+class KeygenResult:
+    seconds: float
+    from_cache: bool
+    path: Optional[Path]
+
+
+@dataclass
+class EncryptedRun:
+    outputs: np.ndarray  # (k, n_classes) decrypted last-layer accumulators
+    latencies_s: list[float] = field(default_factory=list)
+    cancelled: bool = False
+
+
+def _configuration(p_error: Optional[float], global_p_error: Optional[float], insecure_key_cache: Optional[Path]):
+    fhe = import_concrete()
+    options = dict(fhe_simulation=True, fhe_execution=True, show_optimizer=False)
+    if p_error is not None:
+        options["p_error"] = p_error
+        options["global_p_error"] = None
+    elif global_p_error is not None:
+        options["global_p_error"] = global_p_error
+    if insecure_key_cache is not None:  # tests only: reuses keys across processes
+        options.update(use_insecure_key_cache=True, insecure_key_cache_location=str(insecure_key_cache))
+    return fhe.Configuration(**options)
+
+
+class CompiledModel:
+    """A QuantizedMLP with its Concrete circuit: simulate, generate keys, run encrypted."""
+
+    def __init__(self, model: QuantizedMLP, circuit, report: CompileReport):
+        self.model, self.circuit, self.report = model, circuit, report
+
+    def simulate(self, x_int: np.ndarray, should_stop: Optional[Callable[[], bool]] = None) -> np.ndarray:
+        """Last-layer accumulators of every row of ``x_int``, computed by Concrete's FHE simulation."""
+        outputs = []
+        for row in np.asarray(x_int, dtype=np.int64):
+            if should_stop is not None and should_stop():
+                raise Cancelled()
+            outputs.append(self.circuit.simulate(row))
+        return np.array(outputs, dtype=np.int64).reshape(len(outputs), -1)
+
+    def predict_simulated(self, x: np.ndarray) -> np.ndarray:
+        return self.model.dequantize_outputs(self.simulate(self.model.quantize_inputs(x))).argmax(axis=1)
+
+    @property
+    def key_id(self) -> str:
+        """Identifies the keys this circuit needs: equal for circuits with the same key set."""
+        specs = self.circuit.client.specs.serialize()
+        return hashlib.sha256(b"qatstudio-keys-1" + specs).hexdigest()[:32]
+
+    def keygen(self, cache: bool = True, cache_dir: Optional[Path] = None) -> KeygenResult:
+        """Generate (or load from the user's key cache) the keys; timed."""
+        start = time.perf_counter()
+        path = None
+        if cache:
+            folder = storage.private_dir(Path(cache_dir) if cache_dir else storage.cache_dir() / "keys")
+            path = folder / f"{self.key_id}.keys"
+            if path.exists():
+                try:
+                    self.circuit.keys.load(path)
+                    path.touch()  # most recently used
+                    return KeygenResult(time.perf_counter() - start, True, path)
+                except Exception:  # damaged cache entry: make new keys below
+                    path.unlink(missing_ok=True)
+        self.circuit.keygen(force=True)
+        if path is not None:
+            storage.atomic_write(path, lambda temp: (temp.unlink(), self.circuit.keys.serialize_to_file(temp)))
+            trim_key_cache(path.parent, keep=path)
+        return KeygenResult(time.perf_counter() - start, False, path)
+
+    def run_encrypted(
+        self,
+        x_int: np.ndarray,
+        should_stop: Optional[Callable[[], bool]] = None,
+        on_sample: Optional[Callable[[int, int, float], None]] = None,
+    ) -> EncryptedRun:
+        """Encrypt, run and decrypt each row; stops between samples when asked.
+
+        Keys must exist (``keygen``). ``on_sample(done, total, seconds)`` follows every sample.
+        """
+        rows = np.asarray(x_int, dtype=np.int64)
+        run = EncryptedRun(np.zeros((0, self.model.output_scale.shape[0]), dtype=np.int64))
+        outputs = []
+        for index, row in enumerate(rows):
+            if should_stop is not None and should_stop():
+                run.cancelled = True
+                break
+            start = time.perf_counter()
+            outputs.append(np.asarray(self.circuit.encrypt_run_decrypt(row), dtype=np.int64).reshape(-1))
+            run.latencies_s.append(time.perf_counter() - start)
+            if on_sample is not None:
+                on_sample(index + 1, len(rows), run.latencies_s[-1])
+        if outputs:
+            run.outputs = np.stack(outputs)
+        return run
+
+
+KEY_CACHE_BYTES = 4 << 30  # keys are large (100+ MB each): keep the most recent up to this much
+
+
+def trim_key_cache(folder: Path, keep: Optional[Path] = None, budget: int = KEY_CACHE_BYTES) -> None:
+    """Delete the least recently used key files until the cache fits ``budget`` bytes."""
+    files = sorted(folder.glob("*.keys"), key=lambda p: p.stat().st_mtime, reverse=True)
+    total = 0
+    for path in files:
+        total += path.stat().st_size
+        if total > budget and path != keep:
+            path.unlink(missing_ok=True)
+
+
+def compile_model(
+    model: QuantizedMLP,
+    p_error: Optional[float] = None,
+    global_p_error: Optional[float] = None,
+    insecure_key_cache: Optional[Path] = None,
+) -> CompiledModel:
+    """Compile ``model`` into a Concrete circuit measured on every input of its domain.
+
+    ``insecure_key_cache`` is for tests only: it makes Concrete reuse keys across runs.
+    """
+    for layer in model.layers:
+        if layer.accumulator_bits > MAX_LOOKUP_BITS:
+            raise AccumulatorTooWideError(layer.name, layer.accumulator_bits)
+    check_linker()
+    fhe = import_concrete()
+
+    start = time.perf_counter()
+    compiler = fhe.Compiler(model.circuit_function(), {"x": "encrypted"})
+    try:
+        circuit = compiler.compile(
+            list(model.domain_inputs()), _configuration(p_error, global_p_error, insecure_key_cache)
+        )
+    except RuntimeError as error:
+        if "ld" in str(error) and shutil.which("ld") is None:
+            raise LinkerMissingError(str(error)) from error
+        raise FheError(f"Concrete could not compile the circuit: {error}") from error
+    compile_s = time.perf_counter() - start
+    return CompiledModel(model, circuit, _report(model, circuit, compile_s))
+
+
+def _report(model: QuantizedMLP, circuit, compile_s: float) -> CompileReport:
+    graph = circuit.graph
+    lookup_bits: dict[str, int] = {}
+    pbs_by_precision: dict[int, int] = {}
+    for node in graph.query_nodes():
+        if node.converted_to_table_lookup:
+            bits = graph.ordered_preds_of(node)[0].output.dtype.bit_width
+            lookup_bits[node.tag] = max(lookup_bits.get(node.tag, 0), bits)
+            count = int(np.prod(node.output.shape)) if node.output.shape else 1
+            pbs_by_precision[bits] = pbs_by_precision.get(bits, 0) + count
+    per_tag = circuit.programmable_bootstrap_count_per_tag
+    layers = [
+        LayerReport(
+            name=layer.name,
+            accumulator_bits=layer.accumulator_bits,
+            accumulator_min=layer.acc_min,
+            accumulator_max=layer.acc_max,
+            bound_bits=layer.bound_bits,
+            bound_min=layer.bound_min,
+            bound_max=layer.bound_max,
+            lookups=int(per_tag.get(layer.name, 0)),
+            lookup_bits=int(lookup_bits.get(layer.name, 0)),
+        )
+        for layer in model.layers
+    ]
+    return CompileReport(
+        accumulator_bits=int(graph.maximum_integer_bit_width()),
+        layers=layers,
+        pbs_count=int(circuit.programmable_bootstrap_count),
+        pbs_by_precision=dict(sorted(pbs_by_precision.items())),
+        complexity=float(circuit.complexity),
+        secret_key_bytes=int(circuit.size_of_secret_keys),
+        bootstrap_key_bytes=int(circuit.size_of_bootstrap_keys),
+        keyswitch_key_bytes=int(circuit.size_of_keyswitch_keys),
+        global_p_error=float(circuit.global_p_error),
+        p_error=float(circuit.p_error),
+        compile_s=compile_s,
+        domain_inputs=len(model.domain_inputs()),
+    )

@@ -1,0 +1,112 @@
+"""The MLPs: a float one and its quantization-aware twin in Brevitas."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import N_CLASSES, N_FEATURES, ExperimentConfig
+
+# Steps during which Brevitas collects activation statistics before its scales become parameters.
+STATS_STEPS = 30
+
+
+class FloatMLP(nn.Module):
+    """2 -> n_hidden -> ... -> 2 with ReLU."""
+
+    def __init__(self, n_hidden: int, n_layers: int = 2):
+        super().__init__()
+        widths = [N_FEATURES] + [n_hidden] * n_layers
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.out = nn.Linear(widths[-1], N_CLASSES)
+
+    def forward(self, x):
+        for layer in self.hidden:
+            x = torch.relu(layer(x))
+        return self.out(x)
+
+    def linear_layers(self) -> list[nn.Linear]:
+        return [*self.hidden, self.out]
+
+
+class QuantMLP(nn.Module):
+    """The same MLP in Brevitas: quantized input, n-bit weights everywhere, n-bit ReLU outputs.
+
+    Weights are symmetric per-tensor (narrow range, zero zero-point, scale from their max);
+    activation scales are learned, initialised from statistics.
+    """
+
+    def __init__(self, n_hidden: int, n_layers: int = 2, bits: int = 3):
+        super().__init__()
+        import brevitas.nn as qnn
+        from brevitas.quant import Int8WeightPerTensorFloat, Uint8ActPerTensorFloat, Uint8ActPerTensorFloatMaxInit
+
+        widths = [N_FEATURES] + [n_hidden] * n_layers
+        self.bits = bits
+        # The data lives in [0, 1]^2: an unsigned input quantizer, its step set by calibrate_input.
+        self.quant_inp = qnn.QuantIdentity(
+            act_quant=Uint8ActPerTensorFloatMaxInit, bit_width=bits, max_val=1.0, return_quant_tensor=True
+        )
+        weight = dict(weight_quant=Int8WeightPerTensorFloat, weight_bit_width=bits, bias=True, bias_quant=None)
+        self.hidden = nn.ModuleList(qnn.QuantLinear(a, b, **weight) for a, b in zip(widths, widths[1:]))
+        self.acts = nn.ModuleList(
+            qnn.QuantReLU(
+                act_quant=Uint8ActPerTensorFloat,
+                bit_width=bits,
+                collect_stats_steps=STATS_STEPS,
+                return_quant_tensor=True,
+            )
+            for _ in range(n_layers)
+        )
+        self.out = qnn.QuantLinear(widths[-1], N_CLASSES, **weight)
+
+    def calibrate_input(self, x, y) -> float:
+        """Fix the input step to the one that keeps the most label information (then frozen)."""
+        from .lowering import best_input_scale
+
+        levels = 2**self.bits - 1
+        step = best_input_scale(x, y, levels, signed=False)
+        (name, threshold), = (
+            (n, p) for n, p in self.quant_inp.named_parameters() if n.endswith("scaling_impl.value")
+        )
+        with torch.no_grad():
+            ratio = float(self.quant_inp.act_quant.scale()) / float(threshold)
+            threshold.fill_(step / ratio)
+        threshold.requires_grad_(False)
+        return step
+
+    def forward(self, x):
+        x = self.quant_inp(x)
+        for layer, act in zip(self.hidden, self.acts):
+            x = act(layer(x))
+        return self.out(x)
+
+    def linear_layers(self) -> list[nn.Linear]:
+        return [*self.hidden, self.out]
+
+
+def build_model(config: ExperimentConfig, x_train=None, y_train=None) -> nn.Module:
+    """A freshly initialised model for ``config`` (seeded by ``config.seed``).
+
+    A QAT model needs the training data to calibrate its input quantizer.
+    """
+    config.validate()
+    torch.manual_seed(config.seed)
+    if config.is_quantization_aware:
+        model = QuantMLP(config.n_hidden, config.n_layers, config.bits)
+        if x_train is None:
+            raise ValueError("a quantization-aware model needs training data to calibrate its input")
+        model.calibrate_input(x_train, y_train)
+        return model
+    return FloatMLP(config.n_hidden, config.n_layers)
+
+
+def linear_layers(model: nn.Module) -> list[nn.Linear]:
+    """The model's linear layers in forward order (any nn.Linear, Brevitas' QuantLinear included)."""
+    if hasattr(model, "linear_layers"):
+        return model.linear_layers()
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def count_nonzero_inputs(layer: nn.Linear) -> torch.Tensor:
+    """Non-zero weights per output neuron."""
+    return (layer.weight.detach() != 0).sum(dim=1)

@@ -1,0 +1,35 @@
+"""Per-neuron pruning: each neuron keeps at most ``budget`` non-zero inputs."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def neuron_masks(layers: list[nn.Linear], budget: int) -> list[torch.Tensor | None]:
+    """For each layer, a 0/1 mask keeping the ``budget`` largest-magnitude inputs of every neuron.
+
+    Layers with no more inputs than the budget get ``None`` (nothing to prune).
+    """
+    masks: list[torch.Tensor | None] = []
+    for layer in layers:
+        weight = layer.weight.detach()
+        if weight.shape[1] <= budget:
+            masks.append(None)
+            continue
+        keep = weight.abs().topk(budget, dim=1).indices
+        mask = torch.zeros_like(weight)
+        mask.scatter_(1, keep, 1.0)
+        masks.append(mask)
+    return masks
+
+
+@torch.no_grad()
+def apply_masks(layers: list[nn.Linear], masks: list[torch.Tensor | None]) -> None:
+    """Zero the pruned weights in place (call after every optimiser step to keep the mask)."""
+    for layer, mask in zip(layers, masks):
+        if mask is not None:
+            layer.weight.mul_(mask)
+
+
+def max_nonzero_per_neuron(layers: list[nn.Linear]) -> list[int]:
+    return [int((layer.weight.detach() != 0).sum(dim=1).max()) for layer in layers]

@@ -1,0 +1,35 @@
+"""A whole-pipeline check without a window: train a tiny QAT model, compile, simulate, encrypt."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .config import DataConfig, ExperimentConfig
+from .experiment import run_experiment
+
+
+def selftest() -> tuple[bool, str]:
+    """Returns (all worked, one line of figures)."""
+    start = time.perf_counter()
+    config = ExperimentConfig(kind="qat", n_hidden=8, bits=3, pruning_budget=4, epochs=3,
+                              data=DataConfig(grid_size=40, n_test=100))
+    try:
+        experiment = run_experiment(config, encrypted_samples=1)
+    except Exception as error:  # the line says what failed; the exit status says it failed
+        return False, f"selftest FAILED: {type(error).__name__}: {error}"
+    m, report = experiment.metrics, experiment.report
+    ok = (
+        m.agreement_brevitas_clear == 1.0
+        and m.agreement_clear_simulated == 1.0
+        and m.fhe_executed_samples == 1
+        and m.agreement_clear_executed == 1.0
+    )
+    line = (
+        f"selftest {'OK' if ok else 'FAILED'}: accuracy brevitas {m.brevitas_accuracy:.3f}, "
+        f"FHE simulated {m.fhe_simulated_accuracy:.3f} (agreement {m.agreement_clear_simulated:.3f}), "
+        f"encrypted 1 sample agrees={m.agreement_clear_executed == 1.0}, accumulator {report.accumulator_bits} bits, "
+        f"{report.pbs_count} PBS, keys {m.keygen_s:.1f} s, latency {m.fhe_latency_s:.2f} s, "
+        f"total {time.perf_counter() - start:.1f} s"
+    )
+    return ok, line
