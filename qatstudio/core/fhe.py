@@ -132,8 +132,9 @@ def _configuration(p_error: Optional[float], global_p_error: Optional[float], in
 class CompiledModel:
     """A QuantizedMLP with its Concrete circuit: simulate, generate keys, run encrypted."""
 
-    def __init__(self, model: QuantizedMLP, circuit, report: CompileReport):
+    def __init__(self, model: QuantizedMLP, circuit, report: CompileReport, options: Optional[dict] = None):
         self.model, self.circuit, self.report = model, circuit, report
+        self.options = options or {}  # compile_model's keyword arguments, to compile it again
 
     def simulate(self, x_int: np.ndarray, should_stop: Optional[Callable[[], bool]] = None) -> np.ndarray:
         """Last-layer accumulators of every row of ``x_int``, computed by Concrete's FHE simulation."""
@@ -172,6 +173,43 @@ class CompiledModel:
             storage.atomic_write(path, lambda temp: (temp.unlink(), self.circuit.keys.serialize_to_file(temp)))
             trim_key_cache(path.parent, keep=path)
         return KeygenResult(time.perf_counter() - start, False, path)
+
+    def keygen_cancellable(
+        self, should_stop: Callable[[], bool], cache_dir: Optional[Path] = None, poll_s: float = 0.1
+    ) -> KeygenResult:
+        """Like ``keygen(cache=True)``, but Concrete's key generation (one long native call) runs
+        in a child process that is killed if ``should_stop()`` turns true (raises Cancelled).
+
+        The child compiles the same integer model, generates the keys into the cache, and this
+        process loads them from there.
+        """
+        import multiprocessing
+
+        start = time.perf_counter()
+        folder = storage.private_dir(Path(cache_dir) if cache_dir else storage.cache_dir() / "keys")
+        path = folder / f"{self.key_id}.keys"
+        cached = path.exists()
+        if not cached:
+            context = multiprocessing.get_context("spawn")
+            layer_names = [layer.name for layer in self.model.layers]
+            child = context.Process(
+                target=_keygen_child,
+                args=(self.model.to_arrays(), layer_names, self.options, str(folder), self.key_id),
+                daemon=True,
+            )
+            child.start()
+            while child.is_alive():
+                if should_stop():
+                    child.terminate()
+                    child.join()
+                    raise Cancelled()
+                child.join(poll_s)
+            if child.exitcode != 0 or not path.exists():
+                raise FheError(
+                    f"key generation failed in its worker process (exit code {child.exitcode})"
+                )
+        self.keygen(cache=True, cache_dir=folder)
+        return KeygenResult(time.perf_counter() - start, cached, path)
 
     def run_encrypted(
         self,
@@ -240,7 +278,16 @@ def compile_model(
             raise LinkerMissingError(str(error)) from error
         raise FheError(f"Concrete could not compile the circuit: {error}") from error
     compile_s = time.perf_counter() - start
-    return CompiledModel(model, circuit, _report(model, circuit, compile_s))
+    options = dict(p_error=p_error, global_p_error=global_p_error)
+    return CompiledModel(model, circuit, _report(model, circuit, compile_s), options)
+
+
+def _keygen_child(arrays: dict, layer_names: list[str], options: dict, folder: str, expected_key_id: str) -> None:
+    """Child process of keygen_cancellable: compile the same model, generate and cache its keys."""
+    compiled = compile_model(QuantizedMLP.from_arrays(arrays, layer_names), **options)
+    if compiled.key_id != expected_key_id:
+        raise FheError("the circuit compiled differently in the key generation process")
+    compiled.keygen(cache=True, cache_dir=Path(folder))
 
 
 def _report(model: QuantizedMLP, circuit, compile_s: float) -> CompileReport:
