@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -125,7 +126,8 @@ def _configuration(p_error: Optional[float], global_p_error: Optional[float], in
     elif global_p_error is not None:
         options["global_p_error"] = global_p_error
     if insecure_key_cache is not None:  # tests only: reuses keys across processes
-        options.update(use_insecure_key_cache=True, insecure_key_cache_location=str(insecure_key_cache))
+        options.update(enable_unsafe_features=True, use_insecure_key_cache=True,
+                       insecure_key_cache_location=str(insecure_key_cache))
     return fhe.Configuration(**options)
 
 
@@ -163,16 +165,22 @@ class CompiledModel:
             path = folder / f"{self.key_id}.keys"
             if path.exists():
                 try:
-                    self.circuit.keys.load(path)
+                    self.circuit.keys = import_concrete().Keys.deserialize(path)
                     path.touch()  # most recently used
                     return KeygenResult(time.perf_counter() - start, True, path)
                 except Exception:  # damaged cache entry: make new keys below
                     path.unlink(missing_ok=True)
-        self.circuit.keygen(force=True)
+        self._generate_keys()
         if path is not None:
             storage.atomic_write(path, lambda temp: (temp.unlink(), self.circuit.keys.serialize_to_file(temp)))
             trim_key_cache(path.parent, keep=path)
         return KeygenResult(time.perf_counter() - start, False, path)
+
+    def _generate_keys(self) -> None:
+        # Concrete seeds secret keys with 0 unless told otherwise: every user would share keys.
+        keys = import_concrete().Keys(self.circuit.client.specs)
+        keys.generate(secret_seed=secrets.randbits(128), encryption_seed=secrets.randbits(128))
+        self.circuit.keys = keys
 
     def keygen_cancellable(
         self, should_stop: Callable[[], bool], cache_dir: Optional[Path] = None, poll_s: float = 0.1

@@ -1,0 +1,54 @@
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from qatstudio.core.config import DataConfig, ExperimentConfig  # noqa: E402
+from qatstudio.core.data import make_dataset  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path_factory, monkeypatch):
+    """Every test writes caches, history and settings under its own folder, never the user's."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("QATSTUDIO_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def dataset():
+    """The guide's data set (100x100 grid, 500 test points)."""
+    return make_dataset(DataConfig())
+
+
+@pytest.fixture(scope="session")
+def small_dataset():
+    return make_dataset(DataConfig(grid_size=40, n_test=200))
+
+
+@pytest.fixture(scope="session")
+def key_cache(tmp_path_factory):
+    """Concrete's insecure key cache: tests only, shared by the whole session."""
+    return tmp_path_factory.mktemp("insecure-keys")
+
+
+def small_config(**changes) -> ExperimentConfig:
+    values = dict(kind="qat", n_hidden=16, n_layers=2, bits=3, pruning_budget=None, epochs=3, seed=0)
+    values.update(changes)
+    return ExperimentConfig(**values)
+
+
+@pytest.fixture(scope="session")
+def trained_qat(dataset):
+    """A 3-bit QAT net, 30 neurons pruned to 10, trained on the full data set (shared)."""
+    from qatstudio.core.experiment import quantize
+    from qatstudio.core.training import train
+
+    config = small_config(n_hidden=30, pruning_budget=10, epochs=4)
+    result = train(config, dataset)
+    quant_model, quantized = quantize(config, result.model, dataset)
+    return config, result, quantized

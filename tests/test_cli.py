@@ -1,0 +1,47 @@
+import json
+import subprocess
+import sys
+
+from qatstudio.cli import main
+from qatstudio.core.reproduce import ReproducePlan, format_tables, reproduce
+
+
+def test_bad_values_exit_2_with_every_reason(capsys):
+    assert main(["train", "--bits", "9", "--kind", "mlp", "--neurons", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "bit-width must be between 2 and 8" in err and "unknown model kind 'mlp'" in err
+    assert "hidden neurons" in err
+
+
+def test_train_command_prints_figures_and_saves(tmp_path, capsys):
+    path = tmp_path / "run.qats"
+    code = main(["train", "--kind", "qat", "--neurons", "8", "--budget", "4", "--epochs", "1",
+                 "--save", str(path)])
+    out = capsys.readouterr().out
+    assert code == 0 and path.exists()
+    assert "FHE simulated" in out and "accumulator" in out and "bits" in out
+
+
+def test_python_dash_m_runs(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "qatstudio", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and "qatstudio" in done.stdout
+
+
+def test_reproduce_tables_and_json_keys(tmp_path):
+    plan = ReproducePlan(seeds=1, epochs=1, encrypted_samples=0)
+    messages = []
+    tables = reproduce(plan, messages.append)
+    assert [row["n_hidden"] for row in tables["table1"]] == [10, 30, 100]
+    assert [row["pruning_budget"] for row in tables["table2"]] == [10, 30]
+    assert [row["pruning_budget"] for row in tables["table3"]] == [20, 30]
+    for row in tables["table3"]:
+        for key in ("pruning_budget", "n_hidden", "bits", "brevitas_accuracy", "fhe_simulated_accuracy",
+                    "accumulator_bits", "fhe_latency_s"):
+            assert key in row
+        assert row["brevitas_accuracy"] == row["fhe_simulated_accuracy"]
+    for row in tables["table1"] + tables["table2"]:
+        assert 0.3 < row["fp32_accuracy"] <= 1 and 1 < row["mean_accumulator_bits"] <= 16
+    assert len(messages) == 7
+    text = format_tables(tables)
+    assert "Table 1" in text and "Table 3" in text and "accumulator" in text
+    json.dumps(tables)  # every figure serialises
