@@ -19,7 +19,7 @@ class ReproducePlan:
 
     @classmethod
     def fast(cls) -> "ReproducePlan":
-        return cls(seeds=2, epochs=6, encrypted_samples=2)
+        return cls(seeds=2, epochs=12, encrypted_samples=2)
 
     @classmethod
     def full(cls) -> "ReproducePlan":
