@@ -7,6 +7,7 @@ from typing import Optional
 
 MODEL_KINDS = ("float", "pruned", "qat")
 OPTIMIZERS = ("adam", "sgd")
+ROUNDING_MODES = ("exact", "approximate")
 MIN_BITS, MAX_BITS = 2, 8
 MAX_HIDDEN = 1024
 MAX_LAYERS = 6
@@ -62,6 +63,12 @@ class ExperimentConfig:
     optimizer: str = "adam"
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
+    # --- cheaper FHE ---
+    accumulator_bits: Optional[int] = None  # QAT: target accumulator width guaranteed by A2Q+ weights
+    neurons_kept: Optional[int] = None  # structured pruning: hidden neurons kept per layer (fewer PBS)
+    round_bits: int = 0  # low accumulator bits rounded away before each lookup (cheaper PBS)
+    rounding: str = "exact"  # "exact" or "approximate" rounding (faster, may change predictions)
+    p_error: Optional[float] = None  # error probability per lookup; None = Concrete's default
 
     def problems(self) -> list[str]:
         """Every reason this configuration can't run, in words; empty when it is valid."""
@@ -95,6 +102,27 @@ class ExperimentConfig:
             reasons.append(f"batch size must be between 1 and 10000 (got {self.batch_size})")
         if self.optimizer not in OPTIMIZERS:
             reasons.append(f"unknown optimizer '{self.optimizer}': choose one of {', '.join(OPTIMIZERS)}")
+        if self.accumulator_bits is not None:
+            if self.kind != "qat":
+                reasons.append("a target accumulator width needs quantization-aware training (kind 'qat')")
+            elif not isinstance(self.accumulator_bits, int) or not 3 <= self.accumulator_bits <= 16:
+                reasons.append(f"target accumulator must be between 3 and 16 bits (got {self.accumulator_bits})")
+            elif isinstance(self.bits, int) and self.accumulator_bits < self.bits + 2:
+                reasons.append(
+                    f"a {self.accumulator_bits}-bit accumulator can't hold {self.bits}-bit products: "
+                    f"allow at least {self.bits + 2} bits or lower the bit-width"
+                )
+        if self.neurons_kept is not None and (
+            not isinstance(self.neurons_kept, int)
+            or not 1 <= self.neurons_kept <= (self.n_hidden if isinstance(self.n_hidden, int) else 0)
+        ):
+            reasons.append(f"neurons kept must be between 1 and the {self.n_hidden} hidden neurons (got {self.neurons_kept})")
+        if not isinstance(self.round_bits, int) or not 0 <= self.round_bits <= 8:
+            reasons.append(f"rounded bits must be between 0 and 8 (got {self.round_bits})")
+        if self.rounding not in ROUNDING_MODES:
+            reasons.append(f"unknown rounding '{self.rounding}': choose exact or approximate")
+        if self.p_error is not None and (not isinstance(self.p_error, (int, float)) or not 0 < self.p_error < 0.5):
+            reasons.append(f"error probability must be above 0 and below 0.5 (got {self.p_error})")
         reasons.extend(self.data.problems())
         return reasons
 

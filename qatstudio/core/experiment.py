@@ -53,7 +53,7 @@ def quantize(config: ExperimentConfig, model: nn.Module, dataset: Dataset) -> tu
     if isinstance(model, QuantMLP):
         quant_model = model
     else:
-        quant_model = post_training_quantize(model, config.bits, dataset.x_train, dataset.y_train)
+        quant_model = post_training_quantize(model, config, dataset.x_train, dataset.y_train)
     return quant_model, lower(quant_model, dataset.x_train)
 
 
@@ -141,7 +141,7 @@ def save_experiment(path: Path, experiment: Experiment) -> Path:
 
 def _build(model_class: str, config: ExperimentConfig) -> nn.Module:
     if model_class == "QuantMLP":
-        return QuantMLP(config.n_hidden, config.n_layers, config.bits)
+        return QuantMLP.for_config(config)
     if model_class == "FloatMLP":
         return FloatMLP(config.n_hidden, config.n_layers)
     raise ExperimentFileError(f"unknown model class '{model_class}'")
@@ -163,7 +163,7 @@ def load_experiment(path: Path) -> Experiment:
             model.eval()
             quant_model = model
             if "quant_model.pt" in archive.namelist():
-                quant_model = QuantMLP(config.n_hidden, config.n_layers, config.bits)
+                quant_model = QuantMLP.for_config(config)
                 quant_model.load_state_dict(torch.load(io.BytesIO(archive.read("quant_model.pt")), weights_only=True))
                 quant_model.eval()
             with np.load(io.BytesIO(archive.read("boundaries.npz"))) as boundaries:

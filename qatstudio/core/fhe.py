@@ -22,6 +22,12 @@ def import_concrete():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
         from concrete import fhe
+        from concrete.fhe.extensions.tag import tag_context
+
+    # Concrete keeps its tag stack in a thread-local made at import, so tracing on any other
+    # thread (a GUI worker) fails with "'_thread._local' object has no attribute 'stack'".
+    if not hasattr(tag_context, "stack"):
+        tag_context.stack = []
     return fhe
 
 

@@ -34,14 +34,19 @@ _HARMLESS = {"__get__", "size", "dim", "shape", "numel", "contiguous", "__getite
 
 @dataclass
 class _Op:
-    kind: str  # "quant", "linear", "relu"
+    kind: str  # "quant", "linear", "relu", "round"
     module: Optional[nn.Module]
     name: str
+    quant_input: object = None  # a linear layer's input QuantTensor (A2Q weights depend on it)
 
 
 def _module_kind(module: nn.Module) -> Optional[str]:
     import brevitas.nn as qnn
 
+    from .models import AccumulatorRounding
+
+    if isinstance(module, AccumulatorRounding):
+        return "round"
     if isinstance(module, qnn.QuantLinear):
         return "linear"
     if isinstance(module, qnn.QuantReLU):
@@ -78,7 +83,7 @@ def trace_chain(model: nn.Module, sample: torch.Tensor) -> list[_Op]:
             ops.append(_Op("relu", module, names[module]))
             ops.append(_Op("quant", module, names[module]))
         elif kind != "skip":
-            ops.append(_Op(kind, module, names[module]))
+            ops.append(_Op(kind, module, names[module], args[0] if kind == "linear" and args else None))
 
     def post_hook(module, args, output):
         if inside and inside[-1] is module:
@@ -121,6 +126,8 @@ class _Stage:
     name: str
     activation: Optional[_Op]  # the quantizer after it
     relu_before_quant: bool
+    quant_input: object = None
+    round_bits: int = 0
 
 
 def _parse_chain(ops: list[_Op]) -> tuple[nn.Module, list[_Stage]]:
@@ -139,6 +146,10 @@ def _parse_chain(ops: list[_Op]) -> tuple[nn.Module, list[_Stage]]:
                 f"'{op.name}' must be followed by a QuantLinear; a {op.kind} there can't be compiled"
             )
         i += 1
+        round_bits = 0
+        if i < len(ops) and ops[i].kind == "round":
+            round_bits = ops[i].module.lsbs
+            i += 1
         relu = False
         while i < len(ops) and ops[i].kind == "relu":
             relu = True
@@ -148,13 +159,15 @@ def _parse_chain(ops: list[_Op]) -> tuple[nn.Module, list[_Stage]]:
                 raise UnsupportedModelError(
                     f"the last layer '{op.name}' must be a QuantLinear with no activation after it"
                 )
-            stages.append(_Stage(op.module, op.name, None, False))
+            if round_bits:
+                raise UnsupportedModelError(f"the last layer '{op.name}' can't round its accumulator")
+            stages.append(_Stage(op.module, op.name, None, False, op.quant_input))
             break
         if ops[i].kind != "quant":
             raise UnsupportedModelError(
                 f"the output of '{op.name}' must be quantized (QuantIdentity or QuantReLU) before the next layer"
             )
-        stages.append(_Stage(op.module, op.name, ops[i], relu))
+        stages.append(_Stage(op.module, op.name, ops[i], relu, op.quant_input, round_bits))
         i += 1
     if not stages or stages[-1].activation is not None:
         raise UnsupportedModelError("the model must end with a QuantLinear whose output is the prediction")
@@ -191,13 +204,13 @@ def _act_range(quantizer: nn.Module) -> tuple[int, int]:
     return int(ints[0]), int(ints[1])
 
 
-def _weights(linear: nn.Module) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _weights(linear: nn.Module, quant_input=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integer weights (n_in, n_out), per-output scale and float bias of a QuantLinear."""
     if getattr(linear, "bias_quant", None) is not None and linear.bias_quant.is_quant_enabled:
         raise UnsupportedModelError("QuantLinear layers must have bias_quant=None (the bias is folded into tables)")
     if getattr(linear, "input_quant", None) is not None and linear.input_quant.is_quant_enabled:
         raise UnsupportedModelError("QuantLinear layers must not quantize their own input: use a QuantIdentity before")
-    quant = linear.quant_weight()
+    quant = linear.quant_weight(quant_input=quant_input) if hasattr(quant_input, "scale") else linear.quant_weight()
     if float(torch.as_tensor(quant.zero_point).abs().max()) != 0.0:
         raise UnsupportedModelError("weight quantizers must be symmetric (zero zero-point)")
     ints = quant.int().to(torch.int64).detach().numpy()
@@ -254,25 +267,30 @@ def _lower_stages(input_quant, stages: list[_Stage], calibration: np.ndarray) ->
         dtype=np.int64,
     )
 
+    read = [_weights(stage.linear, stage.quant_input) for stage in stages]
+    weights, kept = _drop_dead_neurons([w for w, _, _ in read])
+
     layers: list[QuantizedLayer] = []
     values, in_scale = domain, input_scale
     range_min, range_max = domain_min.astype(np.int64), domain_max.astype(np.int64)
-    for stage in stages:
-        weights, w_scale, bias = _weights(stage.linear)
-        acc = values @ weights
-        bound_min, bound_max = _bounds(weights, range_min, range_max)
-        layer = QuantizedLayer(stage.name, weights, None, int(acc.min()), int(acc.max()), bound_min, bound_max)
+    for stage, layer_weights, (_, w_scale, bias), columns in zip(stages, weights, read, kept):
+        w_scale, bias = w_scale[columns], bias[columns]
+        acc = values @ layer_weights
+        bound_min, bound_max = _bounds(layer_weights, range_min, range_max)
+        layer = QuantizedLayer(stage.name, layer_weights, None, int(acc.min()), int(acc.max()), bound_min, bound_max,
+                               stage.round_bits)
         layers.append(layer)
         if stage.activation is None:
             return QuantizedMLP(
                 input_scale, int_min, int_max, domain_min.astype(np.int64), domain_max.astype(np.int64),
                 layers, in_scale * w_scale, bias,
             )
-        # Tabulate every accumulator value of the type Concrete will give it, wrapped like an index.
-        bits = bits_for_range(layer.acc_min, layer.acc_max)
+        # Tabulate every (rounded) accumulator value of the type Concrete will give it, wrapped
+        # like an index: entry v % size holds the neuron's output for accumulator v.
+        bits = bits_for_range(*layer.lookup_range)
         size = 1 << bits
         acc_values = np.arange(size, dtype=np.int64)
-        if layer.acc_min < 0:
+        if layer.lookup_range[0] < 0:
             acc_values = np.where(acc_values >= size // 2, acc_values - size, acc_values)
         pre = acc_values[None, :] * (in_scale * w_scale)[:, None] + bias[:, None]  # (n_out, size)
         pre_t = torch.from_numpy(pre.astype(np.float32))
@@ -287,6 +305,21 @@ def _lower_stages(input_quant, stages: list[_Stage], calibration: np.ndarray) ->
         values = layer.lookup(acc)
         in_scale = out_scale
     raise UnsupportedModelError("the model must end with a QuantLinear")  # unreachable after _parse_chain
+
+
+def _drop_dead_neurons(weights: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Remove hidden neurons that no later layer reads (all-zero outgoing weights): each would
+    cost a lookup for nothing, and removing them is exact. Returns the weights and, per layer,
+    the indices of the output neurons kept."""
+    weights = [w.copy() for w in weights]
+    kept = [np.arange(w.shape[1]) for w in weights]
+    for index in range(len(weights) - 2, -1, -1):  # from the back, so removals cascade
+        live = np.flatnonzero(np.any(weights[index + 1] != 0, axis=1))
+        if len(live) == 0:
+            live = np.array([0])  # keep one neuron: the layer's output is then a constant
+        weights[index], kept[index] = weights[index][:, live], kept[index][live]
+        weights[index + 1] = weights[index + 1][live, :]
+    return weights, kept
 
 
 # ---------------------------------------------------------------- input calibration and PTQ
@@ -318,16 +351,16 @@ def best_input_scale(x: np.ndarray, y: np.ndarray, levels: int, signed: bool) ->
     return best
 
 
-def post_training_quantize(float_model: nn.Module, bits: int, x_calib: np.ndarray, y_calib: np.ndarray):
-    """A Brevitas QuantMLP with ``float_model``'s weights, its activation scales calibrated on data."""
+def post_training_quantize(float_model: nn.Module, config, x_calib: np.ndarray, y_calib: np.ndarray):
+    """A Brevitas QuantMLP for ``config`` with ``float_model``'s weights, its activation scales
+    calibrated on data."""
     from brevitas.graph.calibrate import calibration_mode
 
     from .models import FloatMLP, QuantMLP
 
     if not isinstance(float_model, FloatMLP):
         raise UnsupportedModelError(f"post-training quantization takes a FloatMLP, not {type(float_model).__name__}")
-    n_hidden = float_model.hidden[0].out_features
-    quant = QuantMLP(n_hidden, len(float_model.hidden), bits)
+    quant = QuantMLP.for_config(config)
     quant.calibrate_input(x_calib, y_calib)
     with torch.no_grad():
         for source, target in zip(float_model.linear_layers(), quant.linear_layers()):

@@ -37,6 +37,7 @@ class QuantizedLayer:
     acc_max: int = 0
     bound_min: int = 0  # worst case from weights and input ranges
     bound_max: int = 0
+    round_bits: int = 0  # accumulator rounded to a multiple of 2**round_bits (half up) before the lookup
 
     @property
     def accumulator_bits(self) -> int:
@@ -50,9 +51,27 @@ class QuantizedLayer:
     def n_out(self) -> int:
         return self.weights.shape[1]
 
+    def round(self, acc: np.ndarray) -> np.ndarray:
+        """Concrete's round_bit_pattern: to the nearest multiple of 2**round_bits, ties up."""
+        if not self.round_bits:
+            return acc
+        unit = 1 << self.round_bits
+        return (acc + unit // 2) // unit * unit
+
+    @property
+    def lookup_range(self) -> tuple[int, int]:
+        """The range of the values looked up (the accumulator after rounding)."""
+        low, high = self.round(np.array([self.acc_min, self.acc_max]))
+        return int(low), int(high)
+
+    @property
+    def lookup_bits(self) -> int:
+        """Bits of the lookup's index once the rounded-away low bits are dropped."""
+        return max(1, bits_for_range(*self.lookup_range) - self.round_bits)
+
     def lookup(self, acc: np.ndarray) -> np.ndarray:
         size = self.tables.shape[1]
-        return self.tables[np.arange(self.n_out), np.mod(acc, size)]
+        return self.tables[np.arange(self.n_out), np.mod(self.round(acc), size)]
 
 
 @dataclass
@@ -142,7 +161,7 @@ class QuantizedMLP:
         for i, layer in enumerate(self.layers):
             arrays[f"layer{i}_weights"] = layer.weights
             arrays[f"layer{i}_bounds"] = np.array(
-                [layer.acc_min, layer.acc_max, layer.bound_min, layer.bound_max], dtype=np.int64
+                [layer.acc_min, layer.acc_max, layer.bound_min, layer.bound_max, layer.round_bits], dtype=np.int64
             )
             if layer.tables is not None:
                 arrays[f"layer{i}_tables"] = layer.tables
@@ -153,12 +172,12 @@ class QuantizedMLP:
         scale, low, high = arrays["input"]
         layers = []
         for i, name in enumerate(names):
-            acc_min, acc_max, bound_min, bound_max = (int(v) for v in arrays[f"layer{i}_bounds"])
+            acc_min, acc_max, bound_min, bound_max, round_bits = (int(v) for v in arrays[f"layer{i}_bounds"])
             tables = arrays[f"layer{i}_tables"] if f"layer{i}_tables" in arrays else None
             layers.append(
                 QuantizedLayer(name, np.asarray(arrays[f"layer{i}_weights"], dtype=np.int64),
                                None if tables is None else np.asarray(tables, dtype=np.int64),
-                               acc_min, acc_max, bound_min, bound_max)
+                               acc_min, acc_max, bound_min, bound_max, round_bits)
             )
         domain = np.asarray(arrays["domain"], dtype=np.int64)
         return cls(float(scale), int(low), int(high), domain[0], domain[1], layers,
