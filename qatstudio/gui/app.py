@@ -1,0 +1,51 @@
+"""Entry point of the window: ``run_app(argv)`` (``qatstudio`` without a subcommand calls it)."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Optional
+
+from ..core.experiment import SUFFIX
+
+
+def _application(argv: list[str]):
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "qatstudio", *argv])
+    app.setOrganizationName("qatstudio")
+    app.setApplicationName("QAT Studio")
+    app.setApplicationDisplayName("QAT Studio")
+    if app.style().objectName().lower() not in ("fusion", "windowsvista", "macos"):
+        app.setStyle("Fusion")
+    return app
+
+
+def run_app(argv: list[str]) -> int:
+    """Create the QApplication, show the main window (opening a ``.qats`` file given in ``argv``)
+    and run the event loop until the window closes; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="qatstudio: %(message)s")
+    app = _application(list(argv))
+    from .main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    files = [Path(arg) for arg in argv if arg.endswith(SUFFIX)]
+    if files:
+        window.open_experiment(files[0])
+    # Ctrl+C in the terminal closes the window the normal way (work is stopped first).
+    signal.signal(signal.SIGINT, lambda *args: window.close())
+    # Last resort if the loop ends some other way: never leave a worker thread behind.
+    app.aboutToQuit.connect(lambda: window.shutdown(wait=True))
+    from PySide6.QtCore import QTimer
+
+    heartbeat: Optional[QTimer] = QTimer()
+    heartbeat.start(250)  # lets Python see the SIGINT while Qt's loop runs
+    heartbeat.timeout.connect(lambda: None)
+    code = app.exec()
+    heartbeat.stop()
+    window.shutdown(wait=True)
+    return int(code)

@@ -1,0 +1,256 @@
+"""The Compile panel: compile to FHE, the accumulator against the 16-bit limit, keys."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QElapsedTimer, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.fhe import CompileReport, KeygenResult
+from ..core.quantized import MAX_LOOKUP_BITS
+from .plots import FOREGROUND, style_plot
+from .widgets import TIP_ACCUMULATOR, fmt_bytes, fmt_seconds
+
+class _Chart(pg.PlotWidget):
+    """A plot that asks for little room, so the panel fits its dock without scrolling."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, 200)
+
+
+MEASURED_BRUSH = "#2b7bba"
+BOUND_BRUSH = "#b9cfe4"
+
+
+def accumulator_color(bits: int) -> str:
+    if bits > MAX_LOOKUP_BITS:
+        return "#c0392b"
+    if bits <= 8:
+        return "#1e8449"
+    if bits <= 12:
+        return "#b9770e"
+    return "#d35400"
+
+
+class CompilePanel(QWidget):
+    compileRequested = Signal()
+    keygenRequested = Signal()
+    cancelRequested = Signal()
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.report: Optional[CompileReport] = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        buttons = QHBoxLayout()
+        self.compile_button = QPushButton("Compile to FHE")
+        self.compile_button.setToolTip("Compile the quantized model into a Concrete circuit (Ctrl+K).")
+        self.compile_button.clicked.connect(self.compileRequested)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        buttons.addWidget(self.compile_button, 1)
+        buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+        self.status = QLabel("Train a model, then compile it.")
+        self.status.setWordWrap(True)
+        self.status.setObjectName("compileStatus")
+        layout.addWidget(self.status)
+
+        # --- the accumulator, large
+        accumulator = QGroupBox("Accumulator")
+        accumulator.setToolTip(TIP_ACCUMULATOR)
+        row = QHBoxLayout(accumulator)
+        self.accumulator_value = QLabel("-")
+        self.accumulator_value.setObjectName("accumulatorBits")
+        font = QFont()
+        font.setPointSize(34)
+        font.setBold(True)
+        self.accumulator_value.setFont(font)
+        self.accumulator_value.setToolTip(TIP_ACCUMULATOR)
+        self.accumulator_value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.accumulator_value.setMinimumWidth(70)
+        side = QVBoxLayout()
+        self.accumulator_caption = QLabel(f"bits, of the {MAX_LOOKUP_BITS}-bit limit")
+        self.accumulator_caption.setWordWrap(True)
+        self.gauge = QProgressBar()
+        self.gauge.setRange(0, MAX_LOOKUP_BITS)
+        self.gauge.setValue(0)
+        self.gauge.setTextVisible(False)
+        self.gauge.setFixedHeight(10)
+        self.gauge.setToolTip(TIP_ACCUMULATOR)
+        side.addStretch(1)
+        side.addWidget(self.accumulator_caption)
+        side.addWidget(self.gauge)
+        side.addStretch(1)
+        row.addWidget(self.accumulator_value)
+        row.addLayout(side, 1)
+        layout.addWidget(accumulator)
+
+        # --- per layer: measured vs worst case
+        self.chart = _Chart(background="w")
+        self.chart.setMinimumHeight(180)
+        plot = self.chart.getPlotItem()
+        style_plot(plot, "Accumulator bits per layer", "", "bits")
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        legend = plot.addLegend(offset=(5, 5), labelTextColor=FOREGROUND, brush=(255, 255, 255, 210))
+        self.measured_bars = pg.BarGraphItem(x=[], height=[], width=0.36, brush=MEASURED_BRUSH)
+        self.bound_bars = pg.BarGraphItem(x=[], height=[], width=0.36, brush=BOUND_BRUSH)
+        plot.addItem(self.measured_bars)
+        plot.addItem(self.bound_bars)
+        legend.addItem(self.measured_bars, "measured (all inputs)")
+        legend.addItem(self.bound_bars, "worst-case bound")
+        self.limit_line = pg.InfiniteLine(pos=MAX_LOOKUP_BITS, angle=0,
+                                          pen=pg.mkPen("#c0392b", width=1.5, style=Qt.PenStyle.DashLine),
+                                          label=f"{MAX_LOOKUP_BITS}-bit limit",
+                                          labelOpts=dict(position=0.88, color="#c0392b", anchors=[(1, 1), (1, 1)]))
+        plot.addItem(self.limit_line)
+        plot.setYRange(0, MAX_LOOKUP_BITS + 8, padding=0)
+        self.chart.setToolTip("Measured: the widest accumulator over every input of the circuit's domain. "
+                              "Bound: the worst case from the weights and input ranges alone.")
+        layout.addWidget(self.chart, 1)
+
+        # --- the circuit's figures
+        figures = QGroupBox("Circuit")
+        form = QFormLayout(figures)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.fields: dict[str, QLabel] = {}
+        for key, label, tip in (
+            ("pbs", "PBS count", "Programmable bootstraps (table lookups) per inference: the costly operation."),
+            ("precision", "PBS precision", "How many lookups run at each bit-width."),
+            ("complexity", "Complexity", "Concrete's cost estimate of one inference."),
+            ("keys", "Key sizes", "Secret, bootstrap and key-switching keys."),
+            ("error", "Error probability", "Chance that the circuit's result differs from the clear one."),
+            ("time", "Compile time", ""),
+        ):
+            value = QLabel("-")
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setWordWrap(True)
+            self.fields[key] = value
+            form.addRow(label, value)
+            if tip:
+                form.labelForField(value).setToolTip(tip)
+                value.setToolTip(tip)
+        layout.addWidget(figures)
+
+        # --- keys
+        keys = QGroupBox("Keys")
+        box = QVBoxLayout(keys)
+        line = QHBoxLayout()
+        self.keygen_button = QPushButton("Generate keys")
+        self.keygen_button.setToolTip("Generate the circuit's keys, or load them from the on-disk key cache.")
+        self.keygen_button.clicked.connect(self.keygenRequested)
+        self.keygen_progress = QProgressBar()
+        self.keygen_progress.setRange(0, 1)
+        self.keygen_progress.setValue(0)
+        self.keygen_progress.setTextVisible(False)
+        line.addWidget(self.keygen_button)
+        line.addWidget(self.keygen_progress, 1)
+        box.addLayout(line)
+        self.keys_label = QLabel("No keys yet.")
+        self.keys_label.setObjectName("keysStatus")
+        self.keys_label.setWordWrap(True)
+        box.addWidget(self.keys_label)
+        layout.addWidget(keys)
+
+        self._keygen_clock = QElapsedTimer()
+        self._keygen_timer = QTimer(self)
+        self._keygen_timer.setInterval(250)
+        self._keygen_timer.timeout.connect(self._tick_keygen)
+        self.show_report(None)
+
+    # --- showing results
+    def show_report(self, report: Optional[CompileReport], note: str = "") -> None:
+        self.report = report
+        if report is None:
+            self.accumulator_value.setText("-")
+            self.accumulator_value.setStyleSheet("")
+            self.accumulator_caption.setText(f"bits, of the {MAX_LOOKUP_BITS}-bit limit")
+            self.gauge.setValue(0)
+            self.measured_bars.setOpts(x=[], height=[])
+            self.bound_bars.setOpts(x=[], height=[])
+            for value in self.fields.values():
+                value.setText("-")
+            return
+        bits = report.accumulator_bits
+        self.accumulator_caption.setText(f"bits in the compiled circuit, of the {MAX_LOOKUP_BITS}-bit limit")
+        self.accumulator_value.setText(str(bits))
+        self.accumulator_value.setStyleSheet(f"color:{accumulator_color(bits)};")
+        self.gauge.setValue(min(bits, MAX_LOOKUP_BITS))
+        self._bars([layer.name for layer in report.layers],
+                   [layer.accumulator_bits for layer in report.layers],
+                   [layer.bound_bits for layer in report.layers])
+        precision = ", ".join(f"{count} \u00d7 {bits_} bits" for bits_, count in report.pbs_by_precision.items())
+        self.fields["pbs"].setText(f"{report.pbs_count:,}")
+        self.fields["precision"].setText(precision or "-")
+        self.fields["complexity"].setText(f"{report.complexity:,.0f}")
+        self.fields["keys"].setText(
+            f"{fmt_bytes(report.key_bytes)} (secret {fmt_bytes(report.secret_key_bytes)}, "
+            f"bootstrap {fmt_bytes(report.bootstrap_key_bytes)}, key-switch {fmt_bytes(report.keyswitch_key_bytes)})")
+        self.fields["error"].setText(f"{report.global_p_error:.2e} per inference")
+        self.fields["time"].setText(fmt_seconds(report.compile_s) + (f" ({note})" if note else ""))
+
+    def show_estimate(self, layers) -> None:
+        """Before compiling: the integer model's own per-layer accumulator widths (``QuantizedLayer``s)."""
+        self.report = None
+        measured = [layer.accumulator_bits for layer in layers]
+        bits = max(measured) if measured else 0
+        self.accumulator_value.setText(str(bits) if measured else "-")
+        self.accumulator_value.setStyleSheet(f"color:{accumulator_color(bits)};" if measured else "")
+        self.accumulator_caption.setText(f"bits in the integer model (before compiling), "
+                                         f"of the {MAX_LOOKUP_BITS}-bit limit")
+        self.gauge.setValue(min(bits, MAX_LOOKUP_BITS))
+        self._bars([layer.name for layer in layers], measured, [layer.bound_bits for layer in layers])
+        for value in self.fields.values():
+            value.setText("-")
+
+    def _bars(self, names: list[str], measured: list[int], bounds: list[int]) -> None:
+        x = np.arange(len(names), dtype=float)
+        self.measured_bars.setOpts(x=x - 0.19, height=measured, width=0.36)
+        self.bound_bars.setOpts(x=x + 0.19, height=bounds, width=0.36)
+        plot = self.chart.getPlotItem()
+        plot.getAxis("bottom").setTicks([[(i, name) for i, name in enumerate(names)]])
+        plot.setXRange(-0.6, len(names) - 0.4, padding=0)
+        top = max([MAX_LOOKUP_BITS, *measured, *bounds]) + 8  # room for the legend above the limit
+        plot.setYRange(0, top, padding=0)
+
+    def displayed_accumulator_bits(self) -> Optional[int]:
+        text = self.accumulator_value.text()
+        return int(text) if text.isdigit() else None
+
+    # --- key generation progress
+    def keygen_started(self) -> None:
+        self.keygen_progress.setRange(0, 0)  # busy
+        self._keygen_clock.start()
+        self._keygen_timer.start()
+        self.keys_label.setText("Generating keys (or loading them from the cache)\u2026")
+
+    def _tick_keygen(self) -> None:
+        seconds = self._keygen_clock.elapsed() / 1000
+        self.keys_label.setText(f"Generating keys (or loading them from the cache)\u2026 {seconds:.0f} s")
+
+    def keygen_finished(self, result: Optional[KeygenResult], text: str = "") -> None:
+        self._keygen_timer.stop()
+        self.keygen_progress.setRange(0, 1)
+        self.keygen_progress.setValue(1 if result is not None else 0)
+        if result is not None:
+            how = "loaded from the key cache" if result.from_cache else "generated and stored in the key cache"
+            where = f"\n{Path(result.path).parent}" if result.path else ""
+            self.keys_label.setText(f"Keys ready: {how} in {fmt_seconds(result.seconds)}.{where}")
+        else:
+            self.keys_label.setText(text or "No keys yet.")

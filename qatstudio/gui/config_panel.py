@@ -1,0 +1,228 @@
+"""The Configure panel: every setting of an ExperimentConfig, checked live by the core."""
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.config import MAX_BITS, MAX_HIDDEN, MAX_LAYERS, MIN_BITS, DataConfig, ExperimentConfig
+from .widgets import TIP_BITS, TIP_BUDGET
+
+KIND_LABELS = {
+    "float": "Float + post-training quant.",
+    "pruned": "Pruned float + post-training quant.",
+    "qat": "Quantization-aware (QAT)",
+}
+
+
+def _spin(low: int, high: int, tip: str, suffix: str = "") -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setToolTip(tip)
+    box.setSuffix(suffix)
+    box.setAccelerated(True)
+    box.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+    return box
+
+
+def _double(low: float, high: float, decimals: int, step: float, tip: str) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setDecimals(decimals)
+    box.setSingleStep(step)
+    box.setToolTip(tip)
+    return box
+
+
+def _with_slider(box: QSpinBox, tick: int = 0) -> QWidget:
+    """A spin box and a slider over the same range, kept in step."""
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(box.minimum(), box.maximum())
+    slider.setToolTip(box.toolTip())
+    if tick:
+        slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        slider.setTickInterval(tick)
+    slider.setValue(box.value())
+    box.valueChanged.connect(slider.setValue)
+    slider.valueChanged.connect(box.setValue)
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(slider, 1)
+    layout.addWidget(box)
+    box.setMinimumWidth(72)
+    slider.setMinimumWidth(60)
+    row.slider = slider  # for tests and keyboard users
+    return row
+
+
+class ConfigPanel(QWidget):
+    """Edits one ExperimentConfig; ``configChanged`` carries the new config and its problems."""
+
+    configChanged = Signal(object, list)  # ExperimentConfig, list[str] of problems
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self._updating = False
+        self._data_seed = DataConfig().seed
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        # --- model
+        self.kind = QComboBox()
+        for kind, label in KIND_LABELS.items():
+            self.kind.addItem(label, kind)
+        self.kind.setToolTip("Float and pruned models are trained in fp32 and quantized to the bit-width "
+                             "afterwards (post-training quantization); QAT trains with quantization in the loop.")
+        self.kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.kind.setMinimumContentsLength(12)
+        self.neurons = _spin(1, MAX_HIDDEN, "Neurons in each hidden layer.")
+        self.layers = _spin(1, MAX_LAYERS, "Hidden layers between the 2 inputs and the 2 outputs.")
+        self.bits = _spin(MIN_BITS, MAX_BITS, TIP_BITS, " bits")
+        self.budget = _spin(0, MAX_HIDDEN, TIP_BUDGET, " inputs")
+        self.budget.setSpecialValueText("off")
+        model = QGroupBox("Model")
+        form = QFormLayout(model)
+        form.addRow("Kind", self.kind)
+        form.addRow("Hidden neurons", _with_slider(self.neurons))
+        form.addRow("Hidden layers", self.layers)
+        form.addRow("Bit-width", _with_slider(self.bits, tick=1))
+        form.addRow("Pruning budget", self.budget)
+        for row in range(form.rowCount()):
+            label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            field = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+            if label and field and field.widget():
+                label.widget().setToolTip(field.widget().toolTip() or self._tip_of(field.widget()))
+
+        # --- training
+        self.epochs = _spin(1, 1000, "Passes over the training set.")
+        self.lr = _double(0.0001, 1.0, 4, 0.001, "Peak learning rate of the one-cycle schedule.")
+        self.lr.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        self.batch = _spin(1, 10000, "Training points per optimiser step.")
+        self.optimizer = QComboBox()
+        self.optimizer.addItem("Adam", "adam")
+        self.optimizer.addItem("SGD with momentum", "sgd")
+        self.seed = _spin(0, 2**31 - 1, "Seeds the weights and the batch order: same seed, same run.")
+        training = QGroupBox("Training")
+        form = QFormLayout(training)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Optimizer", self.optimizer)
+        form.addRow("Seed", self.seed)
+
+        # --- data
+        self.noise = _double(0.0, 0.5, 3, 0.01, "Standard deviation of the Gaussian jitter added to the points.")
+        self.grid = _spin(4, 1000, "Points per axis of the checkerboard grid (the guide uses 100).")
+        self.clusters = _spin(2, 20, "Checkerboard cells per axis.")
+        self.n_test = _spin(1, 999_999, "Points held out for testing (the guide uses 500).")
+        data = QGroupBox("Data")
+        form = QFormLayout(data)
+        form.addRow("Noise", self.noise)
+        form.addRow("Grid points per axis", self.grid)
+        form.addRow("Cells per axis", self.clusters)
+        form.addRow("Test points", self.n_test)
+
+        self.problems_label = QLabel()
+        self.problems_label.setObjectName("configProblems")
+        self.problems_label.setWordWrap(True)
+        self.problems_label.setStyleSheet(
+            "color:#8a1c12; background:#fdecea; border:1px solid #e0a8a2; border-radius:4px; padding:4px;")
+        self.problems_label.hide()
+
+        for group in (model, training, data):
+            layout.addWidget(group)
+        layout.addWidget(self.problems_label)
+        layout.addStretch(1)
+
+        for box in (self.neurons, self.layers, self.bits, self.budget, self.epochs, self.batch, self.seed,
+                    self.grid, self.clusters, self.n_test):
+            box.valueChanged.connect(self._changed)
+        for box in (self.lr, self.noise):
+            box.valueChanged.connect(self._changed)
+        self.kind.currentIndexChanged.connect(self._changed)
+        self.optimizer.currentIndexChanged.connect(self._changed)
+        self.set_config(ExperimentConfig())
+
+    @staticmethod
+    def _tip_of(widget: QWidget) -> str:
+        boxes = widget.findChildren(QSpinBox)
+        return boxes[0].toolTip() if boxes else ""
+
+    # --- the configuration in and out
+    def config(self) -> ExperimentConfig:
+        budget = self.budget.value()
+        return ExperimentConfig(
+            kind=self.kind.currentData(),
+            n_hidden=self.neurons.value(),
+            n_layers=self.layers.value(),
+            bits=self.bits.value(),
+            pruning_budget=budget if budget > 0 else None,
+            epochs=self.epochs.value(),
+            lr=round(self.lr.value(), 6),
+            batch_size=self.batch.value(),
+            optimizer=self.optimizer.currentData(),
+            seed=self.seed.value(),
+            data=DataConfig(
+                grid_size=self.grid.value(),
+                clusters=self.clusters.value(),
+                noise=round(self.noise.value(), 6),
+                n_test=self.n_test.value(),
+                seed=self._data_seed,  # the data's own seed: kept from the loaded configuration
+            ),
+        )
+
+    def set_config(self, config: ExperimentConfig) -> None:
+        self._updating = True
+        try:
+            self._data_seed = config.data.seed
+            index = self.kind.findData(config.kind)
+            self.kind.setCurrentIndex(max(index, 0))
+            self.neurons.setValue(config.n_hidden)
+            self.layers.setValue(config.n_layers)
+            self.bits.setValue(config.bits)
+            self.budget.setValue(config.pruning_budget or 0)
+            self.epochs.setValue(config.epochs)
+            self.lr.setValue(config.lr)
+            self.batch.setValue(config.batch_size)
+            self.optimizer.setCurrentIndex(max(self.optimizer.findData(config.optimizer), 0))
+            self.seed.setValue(config.seed)
+            self.noise.setValue(config.data.noise)
+            self.grid.setValue(config.data.grid_size)
+            self.clusters.setValue(config.data.clusters)
+            self.n_test.setValue(config.data.n_test)
+        finally:
+            self._updating = False
+        self._changed()
+
+    def problems(self) -> list[str]:
+        return self.config().problems()
+
+    def _changed(self, *args) -> None:
+        if self._updating:
+            return
+        config = self.config()
+        problems = config.problems()
+        if problems:
+            self.problems_label.setText("Can't train yet:\n" + "\n".join(f"\u2022 {p}" for p in problems))
+            self.problems_label.show()
+        else:
+            self.problems_label.hide()
+        self.configChanged.emit(config, problems)
+
+    def set_editable(self, editable: bool) -> None:
+        for child in self.findChildren(QGroupBox):
+            child.setEnabled(editable)

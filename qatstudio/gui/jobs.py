@@ -1,0 +1,301 @@
+"""The window's long-running work, as plain functions of (TaskState, report) -> result.
+
+Qt-free: every job only composes calls into ``qatstudio.core`` and reports small message objects
+through ``report``; ``workers.py`` runs a job on a QThread and turns ``report`` into a Qt signal.
+Step events are coalesced here (at most one message every ``STEP_REPORT_S``), so a fast training
+loop never floods the GUI thread with one queued signal per optimiser step.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..core.config import ExperimentConfig
+from ..core.data import Dataset, make_dataset
+from ..core.evaluate import Metrics, evaluate_clear, evaluate_encrypted, evaluate_simulated
+from ..core.experiment import Experiment, load_experiment, quantize
+from ..core.fhe import CompiledModel, KeygenResult, compile_model
+from ..core.models import QuantMLP, build_model
+from ..core.training import Epoch, Step, predict, train
+from .tasks import TaskState
+
+Report = Callable[[object], None]
+Job = Callable[[TaskState, Report], object]
+
+STEP_REPORT_S = 0.05  # coalesce optimiser steps into one message per 50 ms
+
+
+# ---------------------------------------------------------------- messages (worker -> window)
+
+@dataclass
+class StepBatch:
+    """Losses of the optimiser steps ``first_step .. first_step + len(losses) - 1`` (1-based)."""
+
+    first_step: int
+    losses: list[float]
+    step: int
+    total_steps: int
+    epoch: int
+    elapsed_s: float
+    eta_s: float
+
+
+@dataclass
+class DataReady:
+    """The data set is made: the test points can be drawn before the first epoch ends."""
+
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+@dataclass
+class EpochUpdate:
+    epoch: Epoch  # the core's event, with the decision boundary
+    test_predictions: np.ndarray  # the model's class for every test point at the end of the epoch
+
+
+@dataclass
+class Phase:
+    text: str  # what the job does now, in words
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    text: str
+    eta_s: float = math.nan
+
+
+@dataclass
+class SampleDone:
+    done: int
+    total: int
+    seconds: float
+    eta_s: float
+
+
+@dataclass
+class KeysReady:
+    keys: KeygenResult
+
+
+# ---------------------------------------------------------------- results
+
+@dataclass
+class TrainOutcome:
+    experiment: Optional[Experiment]  # None when stopped before the first epoch ended
+    dataset: Dataset
+    test_predictions: Optional[np.ndarray]
+    stopped_early: bool
+    epochs_completed: int
+
+
+@dataclass
+class SimulationOutcome:
+    metrics: Metrics
+    clear_boundary: Optional[np.ndarray]  # class of the integer model in the clear over the grid
+    fhe_boundary: Optional[np.ndarray]  # class from Concrete's FHE simulation over the same grid
+    circuit_inputs: int  # distinct integer inputs the grid maps to (each simulated once)
+
+
+@dataclass
+class EncryptedOutcome:
+    metrics: Metrics
+    keys: KeygenResult
+    latencies_s: list[float]
+    cancelled: bool
+
+
+@dataclass
+class OpenedExperiment:
+    experiment: Experiment
+    dataset: Dataset
+    test_predictions: Optional[np.ndarray]
+    path: Path
+
+
+# ---------------------------------------------------------------- the jobs
+
+def train_job(config: ExperimentConfig) -> Job:
+    """Train ``config``; then quantize the model and measure it in the clear.
+
+    Stop keeps what was learned: a model stopped after at least one epoch is quantized and
+    evaluated like a finished one.
+    """
+    config = config.replace()
+
+    def run(state: TaskState, report: Report) -> TrainOutcome:
+        dataset = make_dataset(config.data)
+        report(DataReady(dataset.x_test, dataset.y_test))
+        # Built here (seeded exactly as train() would) so the test points can be classified at
+        # every epoch to mark the misclassified ones.
+        model = build_model(config, dataset.x_train, dataset.y_train)
+        losses: list[float] = []
+        sent = 0
+        last_sent = time.monotonic()
+        last_step: list[Optional[Step]] = [None]
+
+        def flush() -> None:
+            nonlocal sent, last_sent
+            step = last_step[0]
+            if step is None or len(losses) == sent:
+                return
+            active = max(step.elapsed_s - state.paused_seconds(), 1e-9)
+            eta = active / step.step * (step.total_steps - step.step)
+            report(StepBatch(sent + 1, losses[sent:], step.step, step.total_steps, step.epoch, active, eta))
+            sent = len(losses)
+            last_sent = time.monotonic()
+
+        def on_event(event) -> None:
+            if isinstance(event, Step):
+                losses.append(event.loss)
+                last_step[0] = event
+                if time.monotonic() - last_sent >= STEP_REPORT_S:
+                    flush()
+            elif isinstance(event, Epoch):
+                flush()
+                report(EpochUpdate(event, predict(model, dataset.x_test)))
+
+        result = train(config, dataset, on_event, state.should_stop, model=model)
+        flush()
+        if not result.history:
+            return TrainOutcome(None, dataset, None, True, 0)
+        report(Phase("Quantizing the trained model and measuring it in the clear"))
+        experiment = Experiment(config, result.model, history=result.history, step_losses=losses,
+                                cancelled=result.cancelled)
+        experiment.quant_model, experiment.quantized = quantize(config, result.model, dataset)
+        float_model = None if isinstance(result.model, QuantMLP) else result.model
+        experiment.metrics = evaluate_clear(dataset, experiment.quantized, experiment.quant_model, float_model)
+        return TrainOutcome(experiment, dataset, predict(result.model, dataset.x_test),
+                            result.cancelled, len(result.history))
+
+    return run
+
+
+def compile_job(experiment: Experiment) -> Job:
+    quantized = experiment.quantized
+
+    def run(state: TaskState, report: Report) -> CompiledModel:
+        report(Phase("Compiling the integer model to an FHE circuit"))
+        compiled = compile_model(quantized)  # one native call: can't be interrupted
+        state.raise_if_cancelled()
+        return compiled
+
+    return run
+
+
+def keygen_job(compiled: CompiledModel) -> Job:
+    def run(state: TaskState, report: Report) -> KeygenResult:
+        report(Phase("Generating the FHE keys (or loading them from the key cache)"))
+        return compiled.keygen_cancellable(state.should_stop)
+
+    return run
+
+
+class _CountingPoll:
+    """A ``should_stop`` that also reports progress: the core polls it once before each row."""
+
+    def __init__(self, state: TaskState, report: Report, total: int, text: str):
+        self.state, self.report, self.total, self.text = state, report, total, text
+        self.calls = 0
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self) -> bool:
+        done = self.calls
+        self.calls += 1
+        now = time.monotonic()
+        if now - self.last >= 0.1 or done == 0:
+            self.last = now
+            eta = (now - self.start) / done * (self.total - done) if done else math.nan
+            self.report(Progress(done, self.total, self.text, eta))
+        return self.state.should_stop()
+
+
+def simulate_job(metrics: Metrics, dataset: Dataset, compiled: CompiledModel, boundary: bool = True) -> Job:
+    """FHE simulation on every test point, then (optionally) over the boundary grid.
+
+    The grid is mapped to the circuit's integer inputs first, and each distinct input is
+    simulated once: a 100x100 grid at 3 bits is only a handful of circuit inputs.
+    """
+    metrics = dataclasses.replace(metrics)
+
+    def run(state: TaskState, report: Report) -> SimulationOutcome:
+        total = len(dataset.x_test)
+        evaluate_simulated(metrics, dataset, compiled,
+                           _CountingPoll(state, report, total, "FHE simulation of the test points"))
+        report(SimulationOutcome(dataclasses.replace(metrics), None, None, 0))  # the table first
+        if not boundary:
+            return SimulationOutcome(metrics, None, None, 0)
+        model = compiled.model
+        x_int = model.quantize_inputs(dataset.grid)
+        inputs, inverse = np.unique(x_int, axis=0, return_inverse=True)
+        poll = _CountingPoll(state, report, len(inputs), "FHE simulation of the decision boundary")
+        outputs = compiled.simulate(inputs, poll)
+        classes = model.dequantize_outputs(outputs).argmax(axis=1)
+        fhe_boundary = classes[np.ravel(inverse)].reshape(dataset.grid_shape)
+        clear_boundary = model.predict(dataset.grid).reshape(dataset.grid_shape)
+        return SimulationOutcome(metrics, clear_boundary, fhe_boundary, len(inputs))
+
+    return run
+
+
+def encrypted_job(
+    metrics: Metrics, dataset: Dataset, compiled: CompiledModel, n_samples: int, keys: Optional[KeygenResult]
+) -> Job:
+    """Real encrypt-run-decrypt on the first ``n_samples`` test points (keys first if needed)."""
+    metrics = dataclasses.replace(metrics)
+
+    def run(state: TaskState, report: Report) -> EncryptedOutcome:
+        nonlocal keys
+        if keys is None:
+            report(Phase("Generating the FHE keys (or loading them from the key cache)"))
+            keys = compiled.keygen_cancellable(state.should_stop)
+            report(KeysReady(keys))
+        report(Phase(f"Running {n_samples} test point(s) encrypted"))
+        report(SampleDone(0, n_samples, math.nan, math.nan))
+        latencies: list[float] = []
+
+        def on_sample(done: int, total: int, seconds: float) -> None:
+            latencies.append(seconds)
+            report(SampleDone(done, total, seconds, statistics.fmean(latencies) * (total - done)))
+
+        evaluate_encrypted(metrics, dataset, compiled, n_samples, keys, state.should_stop, on_sample)
+        return EncryptedOutcome(metrics, keys, latencies, state.is_cancelled)
+
+    return run
+
+
+def open_job(path: Path) -> Job:
+    def run(state: TaskState, report: Report) -> OpenedExperiment:
+        report(Phase(f"Opening {Path(path).name}"))
+        experiment = load_experiment(path)
+        dataset = make_dataset(experiment.config.data)
+        predictions = predict(experiment.model, dataset.x_test) if experiment.history else None
+        return OpenedExperiment(experiment, dataset, predictions, Path(path))
+
+    return run
+
+
+@dataclass
+class Session:
+    """What the window currently shows; replaced piece by piece as jobs finish."""
+
+    experiment: Optional[Experiment] = None
+    dataset: Optional[Dataset] = None
+    test_predictions: Optional[np.ndarray] = None
+    compiled: Optional[CompiledModel] = None
+    keys: Optional[KeygenResult] = None
+    latencies_s: list[float] = field(default_factory=list)
+    clear_boundary: Optional[np.ndarray] = None
+    fhe_boundary: Optional[np.ndarray] = None
+    path: Optional[Path] = None
+    dirty: bool = False  # has results not saved to a file

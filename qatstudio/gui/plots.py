@@ -1,0 +1,257 @@
+"""Live training plots: loss per step, loss and accuracy per epoch, and the decision boundary.
+
+Data arrives as often as the worker sends it; the plots redraw from a timer at most
+``MAX_REDRAWS_PER_S`` times a second, and only what changed since the last redraw.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor
+
+MAX_REDRAWS_PER_S = 15
+BOUNDARY_COLORS = "CET-D1"  # blue (class 0) - white (undecided) - red (class 1)
+CLASS_BRUSH = ("#2b5fad", "#c0392b")
+TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
+TEST_PEN = pg.mkPen("#ff7f0e", width=2)
+FOREGROUND = "#333333"
+
+
+def style_plot(plot: pg.PlotItem, title: str, x_label: str = "", y_label: str = "") -> None:
+    plot.setTitle(title, color=FOREGROUND, size="9pt")
+    for name, label in (("bottom", x_label), ("left", y_label)):
+        axis = plot.getAxis(name)
+        axis.setPen(FOREGROUND)
+        axis.setTextPen(FOREGROUND)
+        if label:
+            axis.setLabel(label, color=FOREGROUND)
+    plot.showGrid(x=True, y=True, alpha=0.15)
+
+
+def class_image(classes: np.ndarray) -> np.ndarray:
+    """A 0/1 class map as floats for an ImageItem on the boundary color scale."""
+    return np.asarray(classes, dtype=np.float32)
+
+
+def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
+    """Prepare ``plot`` to show an image over the input square [0, 1]^2 (rows are y)."""
+    style_plot(plot, title, "x\u2081", "x\u2082")
+    image = pg.ImageItem(axisOrder="row-major")
+    image.setColorMap(pg.colormap.get(BOUNDARY_COLORS))
+    image.setLevels((0.0, 1.0))
+    plot.addItem(image)
+    image.setRect(0.0, 0.0, 1.0, 1.0)
+    plot.setAspectLocked(True)
+    plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.04)
+    plot.setMouseEnabled(x=False, y=False)
+    plot.hideButtons()
+    plot.showGrid(x=False, y=False)
+    return image
+
+
+class TrainingPlots(pg.GraphicsLayoutWidget):
+    """The central plots; feed them with ``add_steps``/``add_epoch`` from any rate of events."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent, show=False)
+        self.setBackground("w")
+        self.redraws = 0  # how many timer redraws actually drew something (tests, benchmark)
+        self._losses: list[float] = []
+        self._epochs: list[int] = []
+        self._train_loss: list[float] = []
+        self._test_loss: list[float] = []
+        self._train_acc: list[float] = []
+        self._test_acc: list[float] = []
+        self._boundary: Optional[np.ndarray] = None
+        self._x_test: Optional[np.ndarray] = None
+        self._y_test: Optional[np.ndarray] = None
+        self._predictions: Optional[np.ndarray] = None
+        self._dirty: set[str] = set()
+
+        # Boundary large on the left, the epoch curves beside it, the step losses along the bottom.
+        self.boundary_plot = self.addPlot(row=0, col=0, rowspan=2)
+        self.boundary_image = make_boundary_plot(self.boundary_plot, "Decision boundary")
+        self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(BOUNDARY_COLORS),
+                                         label="P(class 1)", interactive=False, width=12)
+        self.color_bar.setImageItem(self.boundary_image, insert_in=self.boundary_plot)
+        bar_axis = self.color_bar.getAxis("right")
+        bar_axis.setPen(FOREGROUND)
+        bar_axis.setTextPen(FOREGROUND)
+        self.points = [
+            pg.ScatterPlotItem(size=6, pen=pg.mkPen("w", width=0.8), brush=pg.mkBrush(color))
+            for color in CLASS_BRUSH
+        ]
+        self.wrong = pg.ScatterPlotItem(size=11, symbol="o", pen=pg.mkPen("#111111", width=1.6),
+                                        brush=pg.mkBrush(0, 0, 0, 0))
+        for item in (*self.points, self.wrong):
+            self.boundary_plot.addItem(item)
+        legend = pg.LegendItem(offset=(4, 4), labelTextColor=FOREGROUND, brush=(255, 255, 255, 215),
+                               pen=QColor("#aaaaaa"), colCount=1)
+        legend.setParentItem(self.boundary_plot.getViewBox())
+        legend.addItem(self.points[0], "class 0")
+        legend.addItem(self.points[1], "class 1")
+        legend.addItem(self.wrong, "misclassified")
+        legend.setZValue(10)
+
+        self.loss_plot = self.addPlot(row=0, col=1)
+        style_plot(self.loss_plot, "Loss per epoch", "epoch", "loss")
+        legend = self.loss_plot.addLegend(offset=(-5, 5), labelTextColor=FOREGROUND, brush=(255, 255, 255, 200))
+        self.train_loss_curve = self.loss_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5,
+                                                    symbolBrush="#1f77b4", name="train")
+        self.test_loss_curve = self.loss_plot.plot(pen=TEST_PEN, symbol="o", symbolSize=5,
+                                                   symbolBrush="#ff7f0e", name="test")
+        legend.setZValue(10)
+
+        self.acc_plot = self.addPlot(row=1, col=1)
+        style_plot(self.acc_plot, "Accuracy per epoch", "epoch", "accuracy (%)")
+        legend = self.acc_plot.addLegend(offset=(-5, -5), labelTextColor=FOREGROUND, brush=(255, 255, 255, 200))
+        self.train_acc_curve = self.acc_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5,
+                                                  symbolBrush="#1f77b4", name="train")
+        self.test_acc_curve = self.acc_plot.plot(pen=TEST_PEN, symbol="o", symbolSize=5,
+                                                 symbolBrush="#ff7f0e", name="test")
+        legend.setZValue(10)
+
+        self.step_plot = self.addPlot(row=2, col=0, colspan=2)
+        style_plot(self.step_plot, "Training loss per optimiser step", "step", "loss")
+        self.step_curve = self.step_plot.plot(pen=pg.mkPen("#1f77b4", width=1))
+        self.step_curve.setDownsampling(auto=True, method="peak")
+        self.step_curve.setClipToView(True)
+
+        for plot in (self.loss_plot, self.acc_plot, self.step_plot):
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("left").setWidth(46)
+
+        layout = self.ci.layout
+        layout.setColumnStretchFactor(0, 3)
+        layout.setColumnStretchFactor(1, 2)
+        layout.setRowStretchFactor(0, 1)
+        layout.setRowStretchFactor(1, 1)
+        layout.setRowStretchFactor(2, 1)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(1000 / MAX_REDRAWS_PER_S))
+        self._timer.timeout.connect(self.redraw)
+
+    # --- feeding data (cheap: no drawing here)
+    def reset(self) -> None:
+        self._losses.clear()
+        for values in (self._epochs, self._train_loss, self._test_loss, self._train_acc, self._test_acc):
+            values.clear()
+        self._boundary = None
+        self._predictions = None
+        self._dirty = {"steps", "epochs", "boundary", "points"}
+        self.redraw()
+
+    def set_test_points(self, x_test: np.ndarray, y_test: np.ndarray) -> None:
+        self._x_test, self._y_test = x_test, y_test
+        self._predictions = None
+        self._dirty.add("points")
+
+    def add_steps(self, losses: list[float]) -> None:
+        self._losses.extend(losses)
+        self._dirty.add("steps")
+
+    def add_epoch(self, epoch, test_predictions: Optional[np.ndarray] = None) -> None:
+        """``epoch``: the core's Epoch event."""
+        self._epochs.append(epoch.epoch)
+        self._train_loss.append(epoch.train_loss)
+        self._test_loss.append(epoch.test_loss)
+        self._train_acc.append(100 * epoch.train_accuracy)
+        self._test_acc.append(100 * epoch.test_accuracy)
+        self._dirty.add("epochs")
+        if epoch.boundary is not None:
+            self._boundary = epoch.boundary
+            self._dirty.add("boundary")
+        if test_predictions is not None:
+            self._predictions = np.asarray(test_predictions)
+            self._dirty.add("points")
+
+    def set_predictions(self, predictions: Optional[np.ndarray]) -> None:
+        self._predictions = None if predictions is None else np.asarray(predictions)
+        self._dirty.add("points")
+
+    def load(self, step_losses, history, x_test, y_test, predictions) -> None:
+        """Show a finished run (an opened experiment) at once."""
+        self.reset()
+        self.set_test_points(x_test, y_test)
+        self.add_steps(list(step_losses))
+        for epoch in history:
+            self.add_epoch(epoch)
+        self.set_predictions(predictions)
+        self.redraw()
+
+    # --- drawing, rate-limited
+    def start_live(self) -> None:
+        self._timer.start()
+
+    def stop_live(self) -> None:
+        self._timer.stop()
+        self.redraw()
+
+    def is_live(self) -> bool:
+        return self._timer.isActive()
+
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        dirty, self._dirty = self._dirty, set()
+        self.redraws += 1
+        if "steps" in dirty:
+            losses = np.asarray(self._losses, dtype=np.float64)
+            self.step_curve.setData(np.arange(1, len(losses) + 1), losses)
+        if "epochs" in dirty:
+            epochs = np.asarray(self._epochs, dtype=np.float64)
+            self.train_loss_curve.setData(epochs, self._train_loss)
+            self.test_loss_curve.setData(epochs, self._test_loss)
+            self.train_acc_curve.setData(epochs, self._train_acc)
+            self.test_acc_curve.setData(epochs, self._test_acc)
+            if self._test_acc:
+                title = f"Epoch {self._epochs[-1]} \u00b7 test accuracy {self._test_acc[-1]:.1f}%"
+            else:
+                title = "Decision boundary"
+            self.boundary_plot.setTitle(title, color=FOREGROUND, size="9pt")
+        if "boundary" in dirty:
+            if self._boundary is None:
+                self.boundary_image.clear()
+            else:
+                self.boundary_image.setImage(self._boundary, autoLevels=False, levels=(0.0, 1.0))
+                self.boundary_image.setRect(0.0, 0.0, 1.0, 1.0)
+        if "points" in dirty or "boundary" in dirty:
+            self._draw_points()
+
+    def _draw_points(self) -> None:
+        if self._x_test is None:
+            for item in (*self.points, self.wrong):
+                item.clear()
+            return
+        x, y = self._x_test, self._y_test
+        for label, item in enumerate(self.points):
+            chosen = x[y == label]
+            item.setData(chosen[:, 0], chosen[:, 1])
+        if self._predictions is not None and len(self._predictions) == len(y):
+            wrong = x[self._predictions != y]
+            self.wrong.setData(wrong[:, 0], wrong[:, 1])
+        else:
+            self.wrong.clear()
+
+    # --- what tests and the window read back
+    def step_count(self) -> int:
+        return len(self.step_curve.xData) if self.step_curve.xData is not None else 0
+
+    def epoch_count(self) -> int:
+        return len(self.test_acc_curve.xData) if self.test_acc_curve.xData is not None else 0
+
+    def has_boundary(self) -> bool:
+        return self.boundary_image.image is not None
+
+    def misclassified_count(self) -> int:
+        return len(self.wrong.data)
+
+    def export_png(self, path: Path) -> Path:
+        self.redraw()
+        self.grab().save(str(path), "PNG")
+        return Path(path)

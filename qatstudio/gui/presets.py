@@ -1,0 +1,41 @@
+"""The step-by-step guide's configurations, as presets for the Configure panel (Qt-free)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.config import ExperimentConfig
+from ..core.reproduce import BITS, TABLE_NEURONS, TABLE_PRUNED, TABLE_QAT
+
+
+@dataclass(frozen=True)
+class Preset:
+    group: str
+    title: str
+    changes: dict  # applied with ExperimentConfig.replace on top of the current configuration
+
+    def apply(self, config: ExperimentConfig) -> ExperimentConfig:
+        return config.replace(**self.changes)
+
+
+def guide_presets() -> list[Preset]:
+    """Float 10/30/100 neurons (3-bit post-training quantization), pruned 10 and 30 of 100,
+    and QAT 3-bit 100 neurons pruned to 20 and 30: the three tables of the guide."""
+    presets = [
+        Preset("Baseline: float + 3-bit post-training quantization",
+               f"Float, {n} neurons, {BITS}-bit PTQ",
+               dict(kind="float", n_hidden=n, n_layers=2, bits=BITS, pruning_budget=None))
+        for n in TABLE_NEURONS
+    ]
+    presets += [
+        Preset("Pruning: 100 neurons + 3-bit post-training quantization",
+               f"Pruned, {budget} of 100 inputs per neuron, {BITS}-bit PTQ",
+               dict(kind="pruned", n_hidden=100, n_layers=2, bits=BITS, pruning_budget=budget))
+        for budget in TABLE_PRUNED
+    ]
+    presets += [
+        Preset("Quantization-aware training",
+               f"QAT {BITS}-bit, 100 neurons, {budget} inputs per neuron",
+               dict(kind="qat", n_hidden=100, n_layers=2, bits=BITS, pruning_budget=budget))
+        for budget in TABLE_QAT
+    ]
+    return presets

@@ -1,0 +1,228 @@
+"""The Results panel: accuracy at every stage, FHE simulation and encrypted runs, two boundaries."""
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.evaluate import Metrics, fmt_percent
+from .plots import FOREGROUND, class_image, make_boundary_plot
+from .widgets import fmt_eta, fmt_seconds
+
+class _Boundaries(pg.GraphicsLayoutWidget):
+    """Two small boundary plots that ask for little room (the panel fits its dock)."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, 210)
+
+
+ROWS = [
+    ("float", "fp32 accuracy", "The float model before quantization (float and pruned kinds)."),
+    ("brevitas", "Quantized (Brevitas)", "The Brevitas model: as trained (QAT) or quantized after training."),
+    ("clear", "Quantized, in the clear", "The integer model run in the clear with numpy: what FHE computes."),
+    ("simulated", "FHE simulated", "Concrete's FHE simulation on every test point."),
+    ("executed", "FHE executed", "Real encryption, run and decryption on the first N test points."),
+    ("agree_simulated", "Agreement clear / simulated", "Share of test points where clear and FHE simulated "
+                                                       "predictions are equal."),
+    ("agree_executed", "Agreement clear / executed", "Share of the encrypted points where clear and FHE "
+                                                     "predictions are equal."),
+    ("latency", "Latency per sample", "Median time to encrypt, run and decrypt one test point."),
+    ("keygen", "Key generation", "Time to generate the keys, or to load them from the on-disk cache."),
+]
+
+
+class ResultsPanel(QWidget):
+    simulateRequested = Signal()
+    encryptedRequested = Signal(int)
+    cancelRequested = Signal()
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.metrics = Metrics()
+        self.n_test = 0
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        self.table = QTableWidget(len(ROWS), 2)
+        self.table.setObjectName("resultsTable")
+        self.table.setHorizontalHeaderLabels(["Measure", "Value"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.row_of = {}
+        for row, (key, label, tip) in enumerate(ROWS):
+            self.row_of[key] = row
+            item = QTableWidgetItem(label)
+            item.setToolTip(tip)
+            self.table.setItem(row, 0, item)
+            value = QTableWidgetItem("-")
+            value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, 1, value)
+        self.table.resizeRowsToContents()
+        height = self.table.horizontalHeader().height() + sum(
+            self.table.rowHeight(r) for r in range(len(ROWS))) + 4
+        self.table.setFixedHeight(height)
+        layout.addWidget(self.table)
+
+        # --- simulation
+        row = QHBoxLayout()
+        self.simulate_button = QPushButton("Simulate all test points")
+        self.simulate_button.setToolTip("Run Concrete's FHE simulation on every test point, then over the "
+                                        "boundary grid (Ctrl+M).")
+        self.simulate_button.clicked.connect(self.simulateRequested)
+        self.simulate_progress = QProgressBar()
+        self.simulate_progress.setFormat("%v / %m")
+        self.simulate_progress.setRange(0, 1)
+        self.simulate_progress.setValue(0)
+        row.addWidget(self.simulate_button)
+        row.addWidget(self.simulate_progress, 1)
+        layout.addLayout(row)
+
+        # --- encrypted
+        encrypted = QGroupBox("Encrypted run")
+        box = QVBoxLayout(encrypted)
+        line = QHBoxLayout()
+        line.addWidget(QLabel("Test points"))
+        self.samples = QSpinBox()
+        self.samples.setRange(1, 10)
+        self.samples.setValue(3)
+        self.samples.setToolTip("How many test points to encrypt, run and decrypt (about a second or more each).")
+        line.addWidget(self.samples)
+        self.encrypted_button = QPushButton("Run encrypted")
+        self.encrypted_button.setToolTip("Encrypt, run and decrypt the first N test points (keys are generated "
+                                         "first if needed).")
+        self.encrypted_button.clicked.connect(lambda: self.encryptedRequested.emit(self.samples.value()))
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        line.addWidget(self.encrypted_button, 1)
+        line.addWidget(self.cancel_button)
+        box.addLayout(line)
+        self.encrypted_progress = QProgressBar()
+        self.encrypted_progress.setFormat("%v / %m")
+        self.encrypted_progress.setRange(0, self.samples.value())
+        self.encrypted_progress.setValue(0)
+        self.samples.valueChanged.connect(
+            lambda n: self.encrypted_progress.setRange(0, n) if not self.cancel_button.isEnabled() else None)
+        box.addWidget(self.encrypted_progress)
+        self.encrypted_label = QLabel("Not run yet.")
+        self.encrypted_label.setObjectName("encryptedStatus")
+        self.encrypted_label.setWordWrap(True)
+        box.addWidget(self.encrypted_label)
+        layout.addWidget(encrypted)
+
+        # --- boundaries side by side
+        self.boundaries = _Boundaries(show=False)
+        self.boundaries.setBackground("w")
+        self.boundaries.setMinimumHeight(200)
+        self.clear_plot = self.boundaries.addPlot(row=0, col=0)
+        self.clear_image = make_boundary_plot(self.clear_plot, "Clear (integers)")
+        self.fhe_plot = self.boundaries.addPlot(row=0, col=1)
+        self.fhe_image = make_boundary_plot(self.fhe_plot, "FHE simulated")
+        for plot in (self.clear_plot, self.fhe_plot):
+            plot.getAxis("left").setWidth(28)
+            plot.getAxis("left").setLabel("")
+            plot.getAxis("bottom").setLabel("")
+            plot.getAxis("left").showLabel(False)
+            plot.getAxis("bottom").showLabel(False)
+        self.boundary_note = QLabel("Run the FHE simulation to compare the decision boundaries.")
+        self.boundary_note.setWordWrap(True)
+        self.boundary_note.setStyleSheet(f"color:{FOREGROUND};")
+        layout.addWidget(self.boundaries, 1)
+        layout.addWidget(self.boundary_note)
+
+    # --- metrics
+    def set_test_count(self, n_test: int) -> None:
+        self.n_test = n_test
+        self.samples.setRange(1, max(1, n_test))
+        label = f"FHE simulated ({n_test} points)" if n_test else "FHE simulated"
+        self.table.item(self.row_of["simulated"], 0).setText(label)
+
+    def show_metrics(self, metrics: Optional[Metrics]) -> None:
+        self.metrics = metrics or Metrics()
+        m = self.metrics
+        if m.float_accuracy is not None:
+            float_text = fmt_percent(m.float_accuracy)
+        else:
+            float_text = "n/a (QAT)" if m.brevitas_accuracy is not None else "-"
+        values = {
+            "float": float_text,
+            "brevitas": fmt_percent(m.brevitas_accuracy),
+            "clear": fmt_percent(m.clear_accuracy),
+            "simulated": fmt_percent(m.fhe_simulated_accuracy),
+            "executed": (f"{fmt_percent(m.fhe_executed_accuracy)} on {m.fhe_executed_samples} point(s)"
+                         if m.fhe_executed_samples else "-"),
+            "agree_simulated": fmt_percent(m.agreement_clear_simulated),
+            "agree_executed": fmt_percent(m.agreement_clear_executed),
+            "latency": f"{fmt_seconds(m.fhe_latency_s)} (median)" if m.fhe_latency_s is not None else "-",
+            "keygen": ("-" if m.keygen_s is None else
+                       f"{fmt_seconds(m.keygen_s)} ({'from cache' if m.keygen_from_cache else 'fresh'})"),
+        }
+        for key, text in values.items():
+            self.table.item(self.row_of[key], 1).setText(text)
+
+    def value(self, key: str) -> str:
+        return self.table.item(self.row_of[key], 1).text()
+
+    # --- progress
+    def simulation_progress(self, done: int, total: int, text: str) -> None:
+        self.simulate_progress.setRange(0, max(total, 1))
+        self.simulate_progress.setValue(done)
+        self.simulate_progress.setToolTip(text)
+
+    def encrypted_progress_update(self, done: int, total: int, latencies: list[float], eta_s: float) -> None:
+        self.encrypted_progress.setRange(0, max(total, 1))
+        self.encrypted_progress.setValue(done)
+        if latencies:
+            median = statistics.median(latencies)
+            per_sample = ", ".join(fmt_seconds(s) for s in latencies[-6:])
+            more = "\u2026, " if len(latencies) > 6 else ""
+            self.encrypted_label.setText(
+                f"Sample {done} of {total} \u00b7 {fmt_eta(eta_s)} \u00b7 median {fmt_seconds(median)} per sample\n"
+                f"Latency per sample: {more}{per_sample}")
+        else:
+            self.encrypted_label.setText(f"Sample 0 of {total} \u00b7 encrypting the first point\u2026")
+
+    # --- boundaries
+    def show_boundaries(self, clear: Optional[np.ndarray], fhe: Optional[np.ndarray], circuit_inputs: int = 0) -> None:
+        if clear is None or fhe is None:
+            self.clear_image.clear()
+            self.fhe_image.clear()
+            self.boundary_note.setText("Run the FHE simulation to compare the decision boundaries.")
+            return
+        self.clear_image.setImage(class_image(clear), autoLevels=False, levels=(0.0, 1.0))
+        self.fhe_image.setImage(class_image(fhe), autoLevels=False, levels=(0.0, 1.0))
+        for image in (self.clear_image, self.fhe_image):
+            image.setRect(0.0, 0.0, 1.0, 1.0)
+        differ = int(np.count_nonzero(np.asarray(clear) != np.asarray(fhe)))
+        total = int(np.asarray(clear).size)
+        side = int(math.isqrt(total))
+        self.boundary_note.setText(
+            f"{side}\u00d7{side} grid, {circuit_inputs} distinct circuit inputs simulated: "
+            f"{'identical' if differ == 0 else f'{differ} grid point(s) differ'} "
+            f"(blue: class 0, red: class 1).")
+
+    def has_fhe_boundary(self) -> bool:
+        return self.fhe_image.image is not None

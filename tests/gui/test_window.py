@@ -1,0 +1,402 @@
+"""The real window, driven like a user: real training, compilation and FHE (no mocks)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+from qatstudio.core.config import ExperimentConfig
+from qatstudio.core.data import make_dataset
+from qatstudio.core.evaluate import evaluate_simulated, fmt_percent
+from qatstudio.core.training import train
+from qatstudio.gui import jobs
+from qatstudio.gui.widgets import TIP_ACCUMULATOR
+
+from .conftest import make_window, small_config
+
+
+def click(qtbot, button):
+    assert button.isEnabled(), f"'{button.text()}' is disabled"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def train_small(qtbot, window, run, **changes) -> ExperimentConfig:
+    config = small_config(**changes)
+    window.config_panel.set_config(config)
+    assert window.config_panel.config() == config
+    assert run(lambda: click(qtbot, window.train_button), "Training") == "succeeded"
+    return config
+
+
+def test_train_compile_simulate_story(qtbot, window, run):
+    config = train_small(qtbot, window, run)
+    dataset = make_dataset(config.data)
+    experiment = window.session.experiment
+
+    # The plots received every step, every epoch and the boundary; test points are marked.
+    steps = math.ceil(len(dataset.x_train) / config.batch_size) * config.epochs
+    assert window.plots.step_count() == steps
+    assert window.plots.epoch_count() == config.epochs
+    assert window.plots.has_boundary()
+    assert not window.plots.is_live()
+    wrong = int(np.count_nonzero(window.session.test_predictions != dataset.y_test))
+    assert window.plots.misclassified_count() == wrong
+    assert window.progress.value() == window.progress.maximum() == steps
+
+    # The GUI trains exactly what the core trains (its own model, same seed, same numbers).
+    bare = train(config, dataset)
+    assert [e.test_accuracy for e in experiment.history] == [e.test_accuracy for e in bare.history]
+    assert len(experiment.step_losses) == steps
+
+    # Results table shows the clear figures.
+    assert window.results_panel.value("clear") == fmt_percent(experiment.metrics.clear_accuracy)
+    assert window.results_panel.value("brevitas") == fmt_percent(experiment.metrics.brevitas_accuracy)
+    assert window.results_panel.value("simulated") == "-"
+    assert "Trained 3 epochs" in window.status_text()
+
+    # Compile: the big figure is the core's report.
+    assert run(lambda: click(qtbot, window.compile_panel.compile_button), "Compiling") == "succeeded"
+    report = window.session.compiled.report
+    assert window.compile_panel.displayed_accumulator_bits() == report.accumulator_bits
+    assert window.compile_panel.fields["pbs"].text() == f"{report.pbs_count:,}"
+    heights = list(window.compile_panel.measured_bars.opts["height"])
+    assert heights == [layer.accumulator_bits for layer in report.layers]
+    assert list(window.compile_panel.bound_bars.opts["height"]) == [layer.bound_bits for layer in report.layers]
+    assert f"{report.accumulator_bits}-bit accumulator" in window.status_text()
+
+    # FHE simulation: the table shows what the core computes on the same circuit.
+    assert run(lambda: click(qtbot, window.results_panel.simulate_button), "FHE simulation") == "succeeded"
+    metrics = window.session.experiment.metrics
+    expected = evaluate_simulated(jobs.Metrics(), dataset, window.session.compiled)
+    assert metrics.fhe_simulated_accuracy == expected.fhe_simulated_accuracy
+    assert window.results_panel.value("simulated") == fmt_percent(expected.fhe_simulated_accuracy)
+    assert window.results_panel.value("agree_simulated") == fmt_percent(expected.agreement_clear_simulated)
+    assert window.results_panel.has_fhe_boundary()
+    assert window.session.fhe_boundary.shape == dataset.grid_shape
+    clear = window.session.compiled.model.predict(dataset.grid).reshape(dataset.grid_shape)
+    assert np.array_equal(window.session.clear_boundary, clear)
+    assert not window.banner.message()
+
+
+def test_redraws_are_rate_limited(qtbot, window, run):
+    import time
+
+    start = time.monotonic()
+    train_small(qtbot, window, run, epochs=3)
+    elapsed = time.monotonic() - start
+    # At most 15 timer redraws a second (+ the final one and the one at reset).
+    assert window.plots.redraws <= 15 * elapsed + 3
+
+
+def test_stop_mid_training_keeps_what_was_learned(qtbot, window, run):
+    config = small_config(epochs=200)
+    window.config_panel.set_config(config)
+
+    def start_then_stop():
+        click(qtbot, window.train_button)
+        qtbot.waitUntil(lambda: window.session.experiment is None and window.plots.epoch_count() >= 1,
+                        timeout=60_000)
+        assert window.pause_button.isEnabled() and window.stop_button.isEnabled()
+        assert not window.compile_panel.compile_button.isEnabled()
+        click(qtbot, window.stop_button)
+
+    assert run(start_then_stop, "Training", timeout_ms=60_000) == "succeeded"
+    experiment = window.session.experiment
+    assert experiment is not None and experiment.cancelled
+    assert 1 <= len(experiment.history) < config.epochs
+    assert "Stopped after" in window.eta_label.text()
+    assert window.train_button.isEnabled() and not window.stop_button.isEnabled()
+    assert window.compile_action.isEnabled()  # a stopped model can still be compiled
+
+
+def test_stop_before_first_epoch_keeps_nothing(qtbot, window, run):
+    window.config_panel.set_config(small_config(epochs=50, batch_size=1))
+
+    def start_then_stop():
+        click(qtbot, window.train_button)
+        qtbot.waitUntil(lambda: len(window.plots._losses) > 0, timeout=60_000)
+        window.stop_action.trigger()
+
+    assert run(start_then_stop, "Training") == "succeeded"
+    assert window.session.experiment is None
+    assert not window.compile_action.isEnabled()
+    assert "before the first epoch" in window.eta_label.text()
+
+
+def test_pause_and_resume(qtbot, window, run):
+    window.config_panel.set_config(small_config(epochs=40))
+
+    def pause_resume():
+        click(qtbot, window.train_button)
+        qtbot.waitUntil(lambda: len(window.plots._losses) > 0, timeout=60_000)
+        click(qtbot, window.pause_button)
+        assert window.task.state.is_paused
+        qtbot.wait(300)  # let the last step before the pause arrive
+        steps = len(window.plots._losses)
+        qtbot.wait(500)
+        assert len(window.plots._losses) == steps, "training went on while paused"
+        assert "paused" in window.status_text()
+        click(qtbot, window.pause_button)
+        assert not window.task.state.is_paused
+        qtbot.waitUntil(lambda: len(window.plots._losses) > steps, timeout=30_000)
+        window.stop_action.trigger()
+
+    assert run(pause_resume, "Training") == "succeeded"
+    assert not window.pause_button.isChecked()
+
+
+def test_invalid_configuration_blocks_train_with_reasons(qtbot, window):
+    panel = window.config_panel
+    panel.set_config(small_config(kind="pruned", pruning_budget=None))
+    assert not window.train_button.isEnabled()
+    assert not window.train_action.isEnabled()
+    assert panel.problems_label.isVisible()
+    assert "a pruned model needs a pruning budget" in panel.problems_label.text()
+    window.start_training()  # even if called directly: nothing starts
+    assert not window.is_busy()
+
+    panel.budget.setValue(4)
+    assert window.train_button.isEnabled()
+    assert not panel.problems_label.isVisible()
+
+    panel.grid.setValue(5)  # 25 points, but 100 test points asked for
+    assert not window.train_button.isEnabled()
+    assert "test count must be between 1 and 24" in panel.problems_label.text()
+    assert "test count" in window.train_button.toolTip()
+
+
+def test_cancel_fhe_simulation(qtbot, window, run):
+    train_small(qtbot, window, run)
+    assert run(window.compile_action.trigger, "Compiling") == "succeeded"
+
+    def simulate_then_cancel():
+        window.start_simulation()
+        # Cancel as soon as the first progress report arrives: the core polls before every point.
+        window.task.message.connect(lambda message: isinstance(message, jobs.Progress) and window.stop())
+
+    assert run(simulate_then_cancel, "FHE simulation") == "cancelled"
+    assert window.session.experiment.metrics.fhe_simulated_accuracy is None
+    assert window.results_panel.value("simulated") == "-"
+    assert window.results_panel.simulate_button.isEnabled()
+    assert "cancelled" in window.status_text()
+
+
+def test_keys_and_encrypted_run_then_cancel(qtbot, window, run):
+    """Real key generation (cached on disk) and real encrypted samples on a tiny circuit."""
+    train_small(qtbot, window, run, n_hidden=8, pruning_budget=4, epochs=2)
+    assert run(window.compile_action.trigger, "Compiling") == "succeeded"
+    assert run(lambda: click(qtbot, window.compile_panel.keygen_button), "Generating keys",
+               timeout_ms=300_000) == "succeeded"
+    keys = window.session.keys
+    assert keys is not None and keys.path.exists()
+    assert "Keys ready" in window.compile_panel.keys_label.text()
+
+    window.results_panel.samples.setValue(1)
+    assert run(lambda: click(qtbot, window.results_panel.encrypted_button), "Encrypted run") == "succeeded"
+    m = window.session.experiment.metrics
+    assert m.fhe_executed_samples == 1 and m.fhe_latency_s > 0
+    assert m.agreement_clear_executed == 1.0  # the integer model in the clear and in FHE agree
+    assert window.results_panel.value("executed").endswith("on 1 point(s)")
+    assert window.results_panel.encrypted_progress.value() == 1
+
+    # Cancel during a 5-sample run, after its first sample: the finished sample is kept.
+    window.results_panel.samples.setValue(5)
+
+    def run_then_cancel():
+        click(qtbot, window.results_panel.encrypted_button)
+        window.task.message.connect(
+            lambda message: isinstance(message, jobs.SampleDone) and message.done >= 1 and window.stop())
+
+    assert run(run_then_cancel, "Encrypted run") == "succeeded"
+    m = window.session.experiment.metrics
+    assert 1 <= m.fhe_executed_samples < 5
+    assert "Cancelled after" in window.results_panel.encrypted_label.text()
+
+
+def test_cancel_key_generation(qtbot, window, run, tmp_path, monkeypatch):
+    monkeypatch.setenv("QATSTUDIO_HOME", str(tmp_path / "fresh-home"))  # an empty key cache
+    train_small(qtbot, window, run, n_hidden=8, epochs=1)
+    assert run(window.compile_action.trigger, "Compiling") == "succeeded"
+
+    def keygen_then_cancel():
+        window.start_keygen()
+        qtbot.wait(1500)  # the key generation process is running
+        window.stop()
+
+    assert run(keygen_then_cancel, "Generating keys", timeout_ms=30_000) == "cancelled"
+    assert window.session.keys is None
+    assert "cancelled" in window.compile_panel.keys_label.text()
+
+
+@pytest.mark.parametrize("what", ["training", "keygen"])
+def test_close_while_working_stops_and_closes(qtbot, settings, tmp_path, monkeypatch, what):
+    monkeypatch.setenv("QATSTUDIO_HOME", str(tmp_path / "fresh-home"))
+    window = make_window(qtbot, settings)
+    if what == "training":
+        window.config_panel.set_config(small_config(epochs=500))
+        window.start_training()
+        qtbot.waitUntil(lambda: len(window.plots._losses) > 0, timeout=60_000)
+    else:
+        window.config_panel.set_config(small_config(n_hidden=8, epochs=1))
+        with qtbot.waitSignal(window.taskFinished, timeout=60_000):
+            window.start_training()
+        with qtbot.waitSignal(window.taskFinished, timeout=60_000):
+            window.start_compile()
+        window.start_keygen()
+        qtbot.wait(1000)
+    assert window.is_busy()
+    window.close()
+    assert window.status_text().startswith("Stopping")
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
+    assert not window.is_busy()
+
+
+def test_close_while_compiling_waits_for_it(qtbot, settings):
+    window = make_window(qtbot, settings)
+    window.config_panel.set_config(small_config(epochs=1))
+    with qtbot.waitSignal(window.taskFinished, timeout=60_000):
+        window.start_training()
+    with qtbot.waitSignal(window.taskFinished, timeout=60_000,
+                          check_params_cb=lambda name, outcome: outcome == "cancelled"):
+        window.start_compile()
+        window.close()  # a compilation can't be interrupted: it is finished, then discarded
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
+    assert window.session.compiled is None
+
+
+def test_accumulator_too_wide_is_a_readable_message(qtbot, window, run):
+    train_small(qtbot, window, run, bits=8, n_hidden=64, n_layers=1, pruning_budget=None, epochs=1)
+    # Before compiling, the panel already shows the integer model's width and warns.
+    assert window.compile_panel.displayed_accumulator_bits() > 16
+    assert "over Concrete's 16-bit limit" in window.compile_panel.status.text()
+    assert run(window.compile_action.trigger, "Compiling") == "failed"
+    message = window.banner.message()
+    assert "accumulator is too wide" in message and "16 bits" in message
+    assert "pruning budget" in message
+    assert "Compilation failed" in window.compile_panel.status.text()
+    assert window.isVisible() and window.train_button.isEnabled()
+
+
+def test_settings_restore_configuration_and_layout(qtbot, settings):
+    first = make_window(qtbot, settings)
+    config = small_config(kind="pruned", n_hidden=33, pruning_budget=7, epochs=9, lr=0.005, seed=4,
+                          data={"noise": 0.05, "grid_size": 50, "n_test": 200})
+    first.config_panel.set_config(config)
+    first.results_dock.raise_()
+    first.resize(1100, 760)
+    first.results_panel.samples.setValue(4)
+    first.close()
+    assert not first.isVisible()
+
+    second = make_window(qtbot, settings)
+    assert second.config_panel.config() == config
+    assert second.results_panel.samples.value() == 4
+    second.close()
+
+
+def test_damaged_saved_settings_fall_back_to_defaults(qtbot, settings):
+    settings.setValue("config", "{not json")
+    settings.setValue("geometry", "garbage")
+    window = make_window(qtbot, settings)
+    assert window.config_panel.config() == ExperimentConfig()
+
+
+def test_save_and_open_round_trip(qtbot, window, run, settings, tmp_path):
+    config = train_small(qtbot, window, run)
+    assert run(window.compile_action.trigger, "Compiling") == "succeeded"
+    path = window.save_experiment_to(tmp_path / "run")  # the suffix is added
+    assert path == tmp_path / "run.qats" and path.exists()
+    assert "Saved" in window.status_text()
+    saved = window.session.experiment
+
+    other = make_window(qtbot, settings)
+    other.config_panel.set_config(ExperimentConfig())
+    assert run(lambda: other.open_experiment(path), "Opening", target=other) == "succeeded"
+    assert other.config_panel.config() == config
+    assert other.plots.step_count() == window.plots.step_count() == len(saved.step_losses)
+    assert other.plots.epoch_count() == config.epochs
+    assert other.plots.has_boundary()
+    assert other.plots.misclassified_count() == window.plots.misclassified_count()
+    assert other.compile_panel.displayed_accumulator_bits() == saved.report.accumulator_bits
+    for key in ("clear", "brevitas", "float"):
+        assert other.results_panel.value(key) == window.results_panel.value(key)
+    assert other.session.compiled is None and other.compile_action.isEnabled()
+    assert other.windowTitle().startswith("run.qats")
+    # and compiling the opened model again gives the same circuit width
+    assert run(other.compile_action.trigger, "Compiling", target=other) == "succeeded"
+    assert other.session.compiled.report.accumulator_bits == saved.report.accumulator_bits
+    other.close()
+
+
+def test_opening_a_damaged_file_shows_why(qtbot, window, run, tmp_path):
+    path = tmp_path / "broken.qats"
+    path.write_bytes(b"this is not a zip file")
+    assert run(lambda: window.open_experiment(path), "Opening") == "failed"
+    assert "Can't open the experiment" in window.banner.message()
+    assert "broken.qats" in window.banner.message()
+    assert window.isVisible() and window.session.experiment is None
+
+
+def test_export_plots_as_png(qtbot, window, run, tmp_path):
+    train_small(qtbot, window, run, epochs=2)
+    written = window.export_plots(tmp_path / "plots")
+    assert written[0] == tmp_path / "plots.png"
+    assert tmp_path / "plots-compile.png" in written  # the pre-compile accumulator chart
+    for path in written:
+        image = QImage(str(path))
+        assert not image.isNull() and image.width() > 100
+
+
+def test_presets_are_the_guides_configurations(qtbot, window):
+    titles = [a.text() for a in window.presets_menu.actions() if not a.isSeparator() and a.text()]
+    presets = [t for t in titles if "neurons" in t or "inputs per neuron" in t]
+    assert len(presets) == 7, titles
+    qat = next(a for a in window.presets_menu.actions() if a.text() == "QAT 3-bit, 100 neurons, 20 inputs per neuron")
+    qat.trigger()
+    config = window.config_panel.config()
+    assert (config.kind, config.n_hidden, config.bits, config.pruning_budget) == ("qat", 100, 3, 20)
+    assert not config.problems() and window.train_button.isEnabled()
+    pruned = next(a for a in window.presets_menu.actions() if a.text().startswith("Pruned, 10 of 100"))
+    pruned.trigger()
+    config = window.config_panel.config()
+    assert (config.kind, config.n_hidden, config.pruning_budget) == ("pruned", 100, 10)
+    floats = [a for a in window.presets_menu.actions() if a.text().startswith("Float, ")]
+    assert [a.text().split(",")[1].strip() for a in floats] == ["10 neurons", "30 neurons", "100 neurons"]
+    floats[1].trigger()
+    config = window.config_panel.config()
+    assert (config.kind, config.n_hidden, config.pruning_budget, config.bits) == ("float", 30, None, 3)
+
+
+def test_shortcuts_and_tooltips(qtbot, window, run):
+    from PySide6.QtGui import QKeySequence
+
+    assert window.train_action.shortcut() == QKeySequence("Ctrl+T")
+    assert window.stop_action.shortcut() == QKeySequence("Esc")
+    assert window.compile_action.shortcut() == QKeySequence("Ctrl+K")
+    assert window.config_panel.bits.toolTip().startswith("Bit-width:")
+    assert window.config_panel.budget.toolTip().startswith("Pruning budget:")
+    assert window.compile_panel.accumulator_value.toolTip() == TIP_ACCUMULATOR
+    for tip in (window.config_panel.bits.toolTip(), window.config_panel.budget.toolTip(), TIP_ACCUMULATOR):
+        assert tip.count(". ") == 0 and tip.endswith(".")  # one sentence
+
+    # The shortcut really trains.
+    window.config_panel.set_config(small_config(epochs=1))
+    window.activateWindow()
+    assert run(lambda: qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier),
+               "Training") == "succeeded"
+
+
+def test_screenshot_after_short_training(qtbot, window, run, tmp_path):
+    """Saves the window at 1280x800 after a short run (kept as an artifact in the test's tmp dir)."""
+    window.resize(1280, 800)
+    train_small(qtbot, window, run, kind="float", pruning_budget=None, n_hidden=20, epochs=3,
+                data={"grid_size": 40, "n_test": 150})
+    qtbot.wait(100)
+    path = tmp_path / "main-window-1280x800.png"
+    assert window.grab().save(str(path), "PNG")
+    image = QImage(str(path))
+    assert (image.width(), image.height()) == (1280, 800)
+    print(f"screenshot: {path}")
