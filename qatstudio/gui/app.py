@@ -48,4 +48,6 @@ def run_app(argv: list[str]) -> int:
     code = app.exec()
     heartbeat.stop()
     window.shutdown(wait=True)
+    # No explicit widget deletion here: pyqtgraph's own exit cleanup (on aboutToQuit) makes
+    # deleting its items afterwards crash; the process exits with the window still alive.
     return int(code)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.config import MAX_BITS, MAX_HIDDEN, MAX_LAYERS, MIN_BITS, DataConfig, ExperimentConfig
+from ..core.config import MAX_BITS, MAX_HIDDEN, MAX_LAYERS, MIN_BITS, ExperimentConfig
 from .widgets import TIP_BITS, TIP_BUDGET
 
 KIND_LABELS = {
@@ -77,7 +77,7 @@ class ConfigPanel(QWidget):
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
         self._updating = False
-        self._data_seed = DataConfig().seed
+        self._base = ExperimentConfig()  # holds the settings this panel has no widget for
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
@@ -164,8 +164,9 @@ class ConfigPanel(QWidget):
 
     # --- the configuration in and out
     def config(self) -> ExperimentConfig:
+        """The configuration shown; settings without a widget here keep the values last set."""
         budget = self.budget.value()
-        return ExperimentConfig(
+        return self._base.replace(
             kind=self.kind.currentData(),
             n_hidden=self.neurons.value(),
             n_layers=self.layers.value(),
@@ -176,19 +177,18 @@ class ConfigPanel(QWidget):
             batch_size=self.batch.value(),
             optimizer=self.optimizer.currentData(),
             seed=self.seed.value(),
-            data=DataConfig(
+            data=dict(
                 grid_size=self.grid.value(),
                 clusters=self.clusters.value(),
                 noise=round(self.noise.value(), 6),
                 n_test=self.n_test.value(),
-                seed=self._data_seed,  # the data's own seed: kept from the loaded configuration
             ),
         )
 
     def set_config(self, config: ExperimentConfig) -> None:
         self._updating = True
         try:
-            self._data_seed = config.data.seed
+            self._base = config
             index = self.kind.findData(config.kind)
             self.kind.setCurrentIndex(max(index, 0))
             self.neurons.setValue(config.n_hidden)

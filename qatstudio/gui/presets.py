@@ -1,6 +1,7 @@
 """The step-by-step guide's configurations, as presets for the Configure panel (Qt-free)."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from ..core.config import ExperimentConfig
@@ -14,7 +15,11 @@ class Preset:
     changes: dict  # applied with ExperimentConfig.replace on top of the current configuration
 
     def apply(self, config: ExperimentConfig) -> ExperimentConfig:
-        return config.replace(**self.changes)
+        """The preset's model on top of ``config``'s training and data settings (anything else
+        back to its default)."""
+        base = ExperimentConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
+                                optimizer=config.optimizer, seed=config.seed, data=dataclasses.replace(config.data))
+        return base.replace(**self.changes)
 
 
 def guide_presets() -> list[Preset]:

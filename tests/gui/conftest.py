@@ -30,10 +30,29 @@ def isolated_home(tmp_path_factory):
     for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
         QSettings.setPath(QSettings.Format.IniFormat, scope, str(home / "qsettings"))
     yield home
+    _flush_widgets()
     if previous is None:
         os.environ.pop("QATSTUDIO_HOME", None)
     else:
         os.environ["QATSTUDIO_HOME"] = previous
+
+
+def _flush_widgets() -> None:
+    """Delete every widget now. Concrete registers an atexit handler that calls C ``exit()``,
+    which runs Qt's exit-time cleanup while Python objects are half torn down: a widget still
+    waiting for its deferred deletion (qtbot closes widgets with ``deleteLater``) then crashes
+    the process at exit."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        return
+    for widget in app.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app.processEvents()
 
 
 def leftover_threads(before: set, grace_s: float = 5.0) -> list[str]:

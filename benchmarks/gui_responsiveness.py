@@ -1,0 +1,138 @@
+"""How well the window keeps up while it trains.
+
+Prints
+  (a) the longest stall of the GUI event loop during training, measured with a timer heartbeat
+      (target: under 50 ms), and
+  (b) the training loop's time with the window open (live plots) versus the bare core ``train``
+      on the same configuration (target: at most 10% slower).
+
+Runs are interleaved (bare, window, bare, window, ...) so that a busy machine slows both alike;
+the median of each is compared.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_responsiveness.py [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+HEARTBEAT_MS = 5
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", default="qat")
+    parser.add_argument("--neurons", type=int, default=100)
+    parser.add_argument("--bits", type=int, default=3)
+    parser.add_argument("--budget", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each (bare and window)")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    home = tempfile.mkdtemp(prefix="qatstudio-bench-")
+    os.environ["QATSTUDIO_HOME"] = home  # no touching the user's files
+
+    import qatstudio.gui  # noqa: F401  (guards PySide6 6.12's None refcount leak first)
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from qatstudio.core.config import ExperimentConfig
+    from qatstudio.core.data import make_dataset
+    from qatstudio.core.training import train
+    from qatstudio.gui.main_window import MainWindow
+
+    config = ExperimentConfig(kind=args.kind, n_hidden=args.neurons, bits=args.bits,
+                              pruning_budget=args.budget, epochs=args.epochs)
+    config.validate()
+    dataset = make_dataset(config.data)
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(QSettings(str(Path(home) / "settings.ini"), QSettings.Format.IniFormat))
+    window.resize(1280, 800)
+    window.show()
+    app.processEvents()
+    window.config_panel.set_config(config)
+
+    def bare_run() -> float:
+        return train(config, dataset).elapsed_s
+
+    def window_run() -> tuple[float, float, list[float], int]:
+        gaps: list[float] = []
+        clock = QElapsedTimer()
+        heartbeat = QTimer()
+        heartbeat.setInterval(HEARTBEAT_MS)
+
+        def beat():
+            gaps.append(clock.nsecsElapsed() / 1e6)
+            clock.restart()
+
+        heartbeat.timeout.connect(beat)
+        loop = QEventLoop()
+        window.taskFinished.connect(loop.quit)
+        redraws_before = window.plots.redraws
+        wall = time.perf_counter()
+        clock.start()
+        heartbeat.start()
+        window.train_button.click()
+        loop.exec()
+        heartbeat.stop()
+        wall = time.perf_counter() - wall
+        window.taskFinished.disconnect(loop.quit)
+        experiment = window.session.experiment
+        assert experiment is not None and not experiment.cancelled, window.status_text()
+        loop_s = experiment.history[-1].elapsed_s  # the training loop alone, as the core times it
+        return loop_s, wall, gaps, window.plots.redraws - redraws_before
+
+    print("warming up (one short run of each, not counted)...", flush=True)
+    warm = config.replace(epochs=1)
+    train(warm, dataset)
+    window.config_panel.set_config(warm)
+    window_run()
+    window.config_panel.set_config(config)
+
+    print(f"configuration: {config.kind}, {config.n_layers}x{config.n_hidden} neurons, {config.bits} bits, "
+          f"budget {config.pruning_budget}, {config.epochs} epochs, batch {config.batch_size}; "
+          f"{args.repeats} runs each, interleaved", flush=True)
+    bare, windowed, stalls, p99s, rates = [], [], [], [], []
+    for repeat in range(args.repeats):
+        b = bare_run()
+        loop_s, wall, gaps, redraws = window_run()
+        steady = gaps[1:] if len(gaps) > 1 else gaps
+        stall = max(steady) - HEARTBEAT_MS if steady else float("nan")
+        p99 = statistics.quantiles(steady, n=100)[98] - HEARTBEAT_MS if len(steady) >= 100 else float("nan")
+        bare.append(b)
+        windowed.append(loop_s)
+        stalls.append(stall)
+        p99s.append(p99)
+        rates.append(redraws / wall)
+        print(f"  run {repeat + 1}: bare {b:.2f} s | window {loop_s:.2f} s (job {wall:.2f} s) | "
+              f"longest stall {stall:.1f} ms, p99 {p99:.1f} ms | {redraws / wall:.1f} redraws/s", flush=True)
+
+    window.close()
+    app.processEvents()
+    bare_median, window_median = statistics.median(bare), statistics.median(windowed)
+    slowdown = 100 * (window_median / bare_median - 1)
+    print()
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores, load average {load} (other work on the machine skews both figures)")
+    print(f"(a) longest GUI event-loop stall during training: {max(stalls):.1f} ms "
+          f"(worst run; p99 {max(p99s):.1f} ms; target < 50 ms) -> {'OK' if max(stalls) < 50 else 'MISSED'}")
+    print(f"(b) training loop: window open {window_median:.2f} s vs bare core {bare_median:.2f} s "
+          f"(medians): {slowdown:+.1f}% (target <= +10%) -> {'OK' if slowdown <= 10 else 'MISSED'}")
+    print(f"    plots redrawn at {statistics.median(rates):.1f} redraws/s (limit 15)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
