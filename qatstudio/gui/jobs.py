@@ -180,12 +180,21 @@ def train_job(config: ExperimentConfig) -> Job:
     return run
 
 
+def _compile(config: ExperimentConfig, quantized) -> CompiledModel:
+    """Compile with the configuration's FHE settings, the way the core's experiments do."""
+    try:
+        from ..core.experiment import compile_for
+    except ImportError:  # a core without per-configuration FHE settings
+        return compile_model(quantized)
+    return compile_for(config, quantized)
+
+
 def compile_job(experiment: Experiment) -> Job:
-    quantized = experiment.quantized
+    quantized, config = experiment.quantized, experiment.config
 
     def run(state: TaskState, report: Report) -> CompiledModel:
         report(Phase("Compiling the integer model to an FHE circuit"))
-        compiled = compile_model(quantized)  # one native call: can't be interrupted
+        compiled = _compile(config, quantized)  # one native call: can't be interrupted
         state.raise_if_cancelled()
         return compiled
 

@@ -123,7 +123,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
         for plot in (self.loss_plot, self.acc_plot, self.step_plot):
             plot.getAxis("left").enableAutoSIPrefix(False)
-            plot.getAxis("left").setWidth(46)
+            plot.getAxis("left").setWidth(54)
 
         layout = self.ci.layout
         layout.setColumnStretchFactor(0, 3)
@@ -209,6 +209,12 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self.test_loss_curve.setData(epochs, self._test_loss)
             self.train_acc_curve.setData(epochs, self._train_acc)
             self.test_acc_curve.setData(epochs, self._test_acc)
+            for plot in (self.loss_plot, self.acc_plot):  # whole epochs on the axis
+                axis = plot.getAxis("bottom")
+                if 0 < len(epochs) <= 12:
+                    axis.setTickSpacing(major=1, minor=1)
+                else:
+                    axis.setTickSpacing()
             if self._test_acc:
                 title = f"Epoch {self._epochs[-1]} \u00b7 test accuracy {self._test_acc[-1]:.1f}%"
             else:

@@ -392,8 +392,8 @@ def test_shortcuts_and_tooltips(qtbot, window, run):
 def test_screenshot_after_short_training(qtbot, window, run, tmp_path):
     """Saves the window at 1280x800 after a short run (kept as an artifact in the test's tmp dir)."""
     window.resize(1280, 800)
-    train_small(qtbot, window, run, kind="float", pruning_budget=None, n_hidden=20, epochs=3,
-                data={"grid_size": 40, "n_test": 150})
+    train_small(qtbot, window, run, kind="float", pruning_budget=None, n_hidden=30, epochs=10, lr=0.02,
+                data={"grid_size": 60, "n_test": 200})
     qtbot.wait(100)
     path = tmp_path / "main-window-1280x800.png"
     assert window.grab().save(str(path), "PNG")

@@ -1,0 +1,102 @@
+"""Workers, the shared cancellation token, and the Qt-free half of the GUI package."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from qatstudio.gui.jobs import Phase
+from qatstudio.gui.tasks import Cancelled, TaskState
+from qatstudio.gui.workers import TaskRunner, running_threads
+
+from .conftest import leftover_threads
+
+
+def test_task_state_pause_blocks_and_cancel_wakes():
+    state = TaskState()
+    assert state.should_stop() is False
+    state.pause()
+    polled = []
+    worker = threading.Thread(target=lambda: polled.append(state.should_stop()))
+    worker.start()
+    time.sleep(0.3)
+    assert worker.is_alive() and not polled, "should_stop must block while paused"
+    state.cancel()  # cancelling a paused task wakes it
+    worker.join(2)
+    assert polled == [True]
+    assert state.paused_seconds() >= 0.25
+    with pytest.raises(Cancelled):
+        state.raise_if_cancelled()
+
+
+def test_runner_reports_messages_results_errors_and_cancellation(qtbot):
+    runner = TaskRunner()
+
+    def ok(state, report):
+        report(Phase("working"))
+        return 42
+
+    task = runner.start("Adding", ok)
+    messages = []
+    task.message.connect(messages.append)
+    with qtbot.waitSignal(task.finished, timeout=10_000):
+        pass
+    assert task.outcome == "succeeded" and [m.text for m in messages] == ["working"]
+
+    def boom(state, report):
+        raise ValueError("the numbers disagree")
+
+    task = runner.start("Checking", boom)
+    errors = []
+    task.failed.connect(errors.append)
+    with qtbot.waitSignal(task.finished, timeout=10_000):
+        pass
+    assert task.outcome == "failed"
+    assert errors[0].title == "Checking failed"
+    assert "ValueError: the numbers disagree" in errors[0].message
+    assert "Traceback" in errors[0].details
+
+    def endless(state, report):
+        while True:
+            state.raise_if_cancelled()
+            time.sleep(0.01)
+
+    task = runner.start("Looping", endless)
+    assert runner.is_busy() and running_threads()
+    with qtbot.waitSignal(task.finished, timeout=10_000):
+        runner.cancel_all()
+    assert task.outcome == "cancelled"
+    assert not runner.is_busy()
+    qtbot.waitUntil(lambda: not running_threads(), timeout=5_000)
+
+
+def test_the_leak_check_sees_a_thread_left_running():
+    """The autouse fixture must be able to fail: its check finds a thread started here."""
+    before = {t.ident for t in threading.enumerate()}
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, name="left-behind")
+    thread.start()
+    try:
+        assert leftover_threads(before, grace_s=0.2) == ["left-behind"]
+    finally:
+        stop.set()
+        thread.join()
+    assert leftover_threads(before, grace_s=1.0) == []
+
+
+def test_jobs_tasks_and_presets_import_without_qt():
+    """napari's split: the work and its state are Qt-free; only widgets and workers need Qt."""
+    code = (
+        "import sys\n"
+        "for name in ('PySide6', 'shiboken6', 'pyqtgraph'):\n"
+        "    sys.modules[name] = None\n"
+        "import qatstudio.gui.tasks, qatstudio.gui.jobs, qatstudio.gui.presets\n"
+        "assert not any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules if sys.modules[m])\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
