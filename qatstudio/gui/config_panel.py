@@ -1,6 +1,7 @@
 """The Configure panel: every setting of an ExperimentConfig, checked live by the core."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
@@ -20,6 +21,8 @@ from PySide6.QtWidgets import (
 
 from ..core.config import MAX_BITS, MAX_HIDDEN, MAX_LAYERS, MIN_BITS, ExperimentConfig
 from .widgets import TIP_BITS, TIP_BUDGET
+
+P_ERROR_CHOICES = (None, 1e-9, 1e-6, 1e-4, 1e-2, 0.1)
 
 KIND_LABELS = {
     "float": "Float + post-training quant.",
@@ -136,6 +139,38 @@ class ConfigPanel(QWidget):
         form.addRow("Cells per axis", self.clusters)
         form.addRow("Test points", self.n_test)
 
+        # --- cheaper FHE (settings the core understands; empty when this core has none)
+        self.fhe_group = None
+        fields = {f.name for f in dataclasses.fields(ExperimentConfig)}
+        if {"accumulator_bits", "neurons_kept", "round_bits", "rounding", "p_error"} <= fields:
+            self.acc_target = _spin(2, 16, "Target accumulator: QAT constrains the weights (A2Q+) so that no "
+                                    "accumulator needs more bits than this (off = no constraint).", " bits")
+            self.acc_target.setSpecialValueText("off")
+            self.neurons_kept = _spin(0, MAX_HIDDEN, "Neurons kept: structured pruning keeps this many hidden "
+                                      "neurons per layer, so fewer lookups run (all = no structured pruning).")
+            self.neurons_kept.setSpecialValueText("all")
+            self.round_bits = _spin(0, 8, "Rounded bits: low accumulator bits rounded away before each lookup, "
+                                    "which makes every lookup cheaper (0 = exact).", " bits")
+            self.rounding = QComboBox()
+            self.rounding.addItem("Exact", "exact")
+            self.rounding.addItem("Approximate (faster)", "approximate")
+            self.rounding.setToolTip("Approximate rounding is faster in FHE and may change a few predictions.")
+            self.p_error = QComboBox()
+            self.p_error.setToolTip("Error probability of each lookup: higher is faster but less exact.")
+            for value in P_ERROR_CHOICES:
+                self.p_error.addItem("Concrete's default" if value is None else f"{value:g}", value)
+            self.fhe_group = QGroupBox("FHE cost")
+            form = QFormLayout(self.fhe_group)
+            form.addRow("Target accumulator", self.acc_target)
+            form.addRow("Neurons kept", self.neurons_kept)
+            form.addRow("Rounded bits", self.round_bits)
+            form.addRow("Rounding", self.rounding)
+            form.addRow("Error probability", self.p_error)
+            for box in (self.acc_target, self.neurons_kept, self.round_bits):
+                box.valueChanged.connect(self._changed)
+            self.rounding.currentIndexChanged.connect(self._changed)
+            self.p_error.currentIndexChanged.connect(self._changed)
+
         self.problems_label = QLabel()
         self.problems_label.setObjectName("configProblems")
         self.problems_label.setWordWrap(True)
@@ -143,8 +178,9 @@ class ConfigPanel(QWidget):
             "color:#8a1c12; background:#fdecea; border:1px solid #e0a8a2; border-radius:4px; padding:4px;")
         self.problems_label.hide()
 
-        for group in (model, training, data):
-            layout.addWidget(group)
+        for group in (model, training, data, self.fhe_group):
+            if group is not None:
+                layout.addWidget(group)
         layout.addWidget(self.problems_label)
         layout.addStretch(1)
 
@@ -166,7 +202,17 @@ class ConfigPanel(QWidget):
     def config(self) -> ExperimentConfig:
         """The configuration shown; settings without a widget here keep the values last set."""
         budget = self.budget.value()
+        extra = {}
+        if self.fhe_group is not None:
+            extra = dict(
+                accumulator_bits=self.acc_target.value() if self.acc_target.value() > 2 else None,
+                neurons_kept=self.neurons_kept.value() or None,
+                round_bits=self.round_bits.value(),
+                rounding=self.rounding.currentData(),
+                p_error=self.p_error.currentData(),
+            )
         return self._base.replace(
+            **extra,
             kind=self.kind.currentData(),
             n_hidden=self.neurons.value(),
             n_layers=self.layers.value(),
@@ -204,6 +250,16 @@ class ConfigPanel(QWidget):
             self.grid.setValue(config.data.grid_size)
             self.clusters.setValue(config.data.clusters)
             self.n_test.setValue(config.data.n_test)
+            if self.fhe_group is not None:
+                self.acc_target.setValue(config.accumulator_bits or 2)
+                self.neurons_kept.setValue(config.neurons_kept or 0)
+                self.round_bits.setValue(config.round_bits or 0)
+                self.rounding.setCurrentIndex(max(self.rounding.findData(config.rounding), 0))
+                index = self.p_error.findData(config.p_error)
+                if index < 0:
+                    self.p_error.addItem(f"{config.p_error:g}", config.p_error)
+                    index = self.p_error.count() - 1
+                self.p_error.setCurrentIndex(index)
         finally:
             self._updating = False
         self._changed()

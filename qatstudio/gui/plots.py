@@ -37,7 +37,7 @@ def class_image(classes: np.ndarray) -> np.ndarray:
     return np.asarray(classes, dtype=np.float32)
 
 
-def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
+def make_boundary_plot(plot: pg.PlotItem, title: str, legend_room: float = 0.0) -> pg.ImageItem:
     """Prepare ``plot`` to show an image over the input square [0, 1]^2 (rows are y)."""
     style_plot(plot, title, "x\u2081", "x\u2082")
     image = pg.ImageItem(axisOrder="row-major")
@@ -46,10 +46,13 @@ def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
     plot.addItem(image)
     image.setRect(0.0, 0.0, 1.0, 1.0)
     plot.setAspectLocked(True)
-    plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.04)
+    plot.setRange(xRange=(-0.03, 1.03), yRange=(-0.03, 1.03 + legend_room), padding=0)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
     plot.showGrid(x=False, y=False)
+    ticks = [[(v, f"{v:g}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)]]
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setTicks(ticks)  # the input square only, not the room around it
     return image
 
 
@@ -74,13 +77,14 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
         # Boundary large on the left, the epoch curves beside it, the step losses along the bottom.
         self.boundary_plot = self.addPlot(row=0, col=0, rowspan=2)
-        self.boundary_image = make_boundary_plot(self.boundary_plot, "Decision boundary")
+        self.boundary_image = make_boundary_plot(self.boundary_plot, "Decision boundary", legend_room=0.3)
         self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(BOUNDARY_COLORS),
-                                         label="P(class 1)", interactive=False, width=12)
+                                         label="P(class 1)", interactive=False, width=10, orientation="h")
         self.color_bar.setImageItem(self.boundary_image, insert_in=self.boundary_plot)
-        bar_axis = self.color_bar.getAxis("right")
-        bar_axis.setPen(FOREGROUND)
-        bar_axis.setTextPen(FOREGROUND)
+        for name in ("bottom", "top"):
+            bar_axis = self.color_bar.getAxis(name)
+            bar_axis.setPen(FOREGROUND)
+            bar_axis.setTextPen(FOREGROUND)
         self.points = [
             pg.ScatterPlotItem(size=6, pen=pg.mkPen("w", width=0.8), brush=pg.mkBrush(color))
             for color in CLASS_BRUSH
@@ -90,7 +94,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         for item in (*self.points, self.wrong):
             self.boundary_plot.addItem(item)
         legend = pg.LegendItem(offset=(4, 4), labelTextColor=FOREGROUND, brush=(255, 255, 255, 215),
-                               pen=QColor("#aaaaaa"), colCount=1)
+                               pen=QColor("#aaaaaa"), colCount=2)
         legend.setParentItem(self.boundary_plot.getViewBox())
         legend.addItem(self.points[0], "class 0")
         legend.addItem(self.points[1], "class 1")
