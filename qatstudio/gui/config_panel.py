@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QSlider,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +24,7 @@ from ..core.config import MAX_BITS, MAX_HIDDEN, MAX_LAYERS, MIN_BITS, Experiment
 from .widgets import TIP_BITS, TIP_BUDGET
 
 P_ERROR_CHOICES = (None, 1e-9, 1e-6, 1e-4, 1e-2, 0.1)
+FHE_FIELDS = ("accumulator_bits", "neurons_kept", "round_bits", "rounding", "p_error")
 
 KIND_LABELS = {
     "float": "Float + post-training quant.",
@@ -142,7 +144,7 @@ class ConfigPanel(QWidget):
         # --- cheaper FHE (settings the core understands; empty when this core has none)
         self.fhe_group = None
         fields = {f.name for f in dataclasses.fields(ExperimentConfig)}
-        if {"accumulator_bits", "neurons_kept", "round_bits", "rounding", "p_error"} <= fields:
+        if set(FHE_FIELDS) <= fields:
             self.acc_target = _spin(2, 16, "Target accumulator: QAT constrains the weights (A2Q+) so that no "
                                     "accumulator needs more bits than this (off = no constraint).", " bits")
             self.acc_target.setSpecialValueText("off")
@@ -159,8 +161,23 @@ class ConfigPanel(QWidget):
             self.p_error.setToolTip("Error probability of each lookup: higher is faster but less exact.")
             for value in P_ERROR_CHOICES:
                 self.p_error.addItem("Concrete's default" if value is None else f"{value:g}", value)
-            self.fhe_group = QGroupBox("FHE cost")
-            form = QFormLayout(self.fhe_group)
+            self.fhe_group = QGroupBox()
+            self.fhe_group.setFlat(True)
+            outer = QVBoxLayout(self.fhe_group)
+            outer.setContentsMargins(0, 0, 0, 0)
+            self.fhe_toggle = QToolButton()
+            self.fhe_toggle.setText("FHE cost (advanced)")
+            self.fhe_toggle.setToolTip("Settings that make the FHE circuit cheaper; all off by default.")
+            self.fhe_toggle.setCheckable(True)
+            self.fhe_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            self.fhe_toggle.setArrowType(Qt.ArrowType.RightArrow)
+            self.fhe_toggle.setAutoRaise(True)
+            self.fhe_body = QWidget()
+            self.fhe_body.hide()
+            self.fhe_toggle.toggled.connect(self._show_fhe)
+            outer.addWidget(self.fhe_toggle)
+            outer.addWidget(self.fhe_body)
+            form = QFormLayout(self.fhe_body)
             form.addRow("Target accumulator", self.acc_target)
             form.addRow("Neurons kept", self.neurons_kept)
             form.addRow("Rounded bits", self.round_bits)
@@ -260,9 +277,18 @@ class ConfigPanel(QWidget):
                     self.p_error.addItem(f"{config.p_error:g}", config.p_error)
                     index = self.p_error.count() - 1
                 self.p_error.setCurrentIndex(index)
+                changed = config.to_dict() != ExperimentConfig(**{
+                    k: v for k, v in config.to_dict().items() if k not in FHE_FIELDS and k != "data"
+                }, data=config.data).to_dict()
+                if changed:
+                    self.fhe_toggle.setChecked(True)  # never hide a setting that is in use
         finally:
             self._updating = False
         self._changed()
+
+    def _show_fhe(self, shown: bool) -> None:
+        self.fhe_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.fhe_body.setVisible(shown)
 
     def problems(self) -> list[str]:
         return self.config().problems()
