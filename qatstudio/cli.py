@@ -26,6 +26,13 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", default=defaults.optimizer)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--noise", type=float, default=defaults.data.noise, help="std of the data's jitter")
+    fast = parser.add_argument_group("cheaper FHE")
+    fast.add_argument("--accumulator-bits", type=int, default=None,
+                      help="QAT: target accumulator width, guaranteed by A2Q+ weights")
+    fast.add_argument("--keep-neurons", type=int, default=None, help="structured pruning: neurons kept per layer")
+    fast.add_argument("--round-bits", type=int, default=0, help="low accumulator bits rounded away before lookups")
+    fast.add_argument("--approximate", action="store_true", help="approximate rounding (faster, may disagree)")
+    fast.add_argument("--p-error", type=float, default=None, help="error probability per lookup")
 
 
 def _config_from(args):
@@ -34,6 +41,8 @@ def _config_from(args):
     config = ExperimentConfig(
         kind=args.kind, n_hidden=args.neurons, n_layers=args.layers, bits=args.bits, pruning_budget=args.budget,
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
+        accumulator_bits=args.accumulator_bits, neurons_kept=args.keep_neurons, round_bits=args.round_bits,
+        rounding="approximate" if args.approximate else "exact", p_error=args.p_error,
     )
     return config.replace(data={"noise": args.noise})
 

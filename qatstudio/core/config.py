@@ -112,6 +112,11 @@ class ExperimentConfig:
                     f"a {self.accumulator_bits}-bit accumulator can't hold {self.bits}-bit products: "
                     f"allow at least {self.bits + 2} bits or lower the bit-width"
                 )
+        if self.neurons_kept is not None and self.accumulator_bits is not None:
+            reasons.append(
+                "structured pruning can't be combined with a target accumulator (A2Q normalises each "
+                "neuron's weights, and a removed neuron has none): use the pruning budget instead"
+            )
         if self.neurons_kept is not None and (
             not isinstance(self.neurons_kept, int)
             or not 1 <= self.neurons_kept <= (self.n_hidden if isinstance(self.n_hidden, int) else 0)

@@ -57,6 +57,12 @@ def quantize(config: ExperimentConfig, model: nn.Module, dataset: Dataset) -> tu
     return quant_model, lower(quant_model, dataset.x_train)
 
 
+def compile_for(config: ExperimentConfig, quantized: QuantizedMLP, insecure_key_cache: Optional[Path] = None):
+    """Compile with the configuration's FHE settings (error probability, rounding)."""
+    return compile_model(quantized, p_error=config.p_error, approximate_rounding=config.rounding == "approximate",
+                         insecure_key_cache=insecure_key_cache)
+
+
 def run_experiment(
     config: ExperimentConfig,
     dataset: Optional[Dataset] = None,
@@ -85,7 +91,7 @@ def run_experiment(
     float_model = None if isinstance(result.model, QuantMLP) else result.model
     experiment.metrics = evaluate_clear(dataset, experiment.quantized, experiment.quant_model, float_model)
     if compile:
-        experiment.compiled = compile_model(experiment.quantized, insecure_key_cache=insecure_key_cache)
+        experiment.compiled = compile_for(config, experiment.quantized, insecure_key_cache)
         experiment.report = experiment.compiled.report
         if simulate:
             evaluate_simulated(experiment.metrics, dataset, experiment.compiled, should_stop)

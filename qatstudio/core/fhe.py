@@ -75,6 +75,7 @@ class LayerReport:
     bound_max: int
     lookups: int  # programmable bootstraps (one per neuron), 0 for the output layer
     lookup_bits: int  # precision of those lookups in the circuit
+    round_bits: int = 0  # low accumulator bits rounded away before the lookups
 
 
 @dataclass
@@ -269,20 +270,23 @@ def compile_model(
     model: QuantizedMLP,
     p_error: Optional[float] = None,
     global_p_error: Optional[float] = None,
+    approximate_rounding: bool = False,
     insecure_key_cache: Optional[Path] = None,
 ) -> CompiledModel:
     """Compile ``model`` into a Concrete circuit measured on every input of its domain.
 
+    ``p_error`` is the error probability of each lookup (else Concrete's default global one).
     ``insecure_key_cache`` is for tests only: it makes Concrete reuse keys across runs.
     """
     for layer in model.layers:
-        if layer.accumulator_bits > MAX_LOOKUP_BITS:
-            raise AccumulatorTooWideError(layer.name, layer.accumulator_bits)
+        bits = layer.lookup_bits if layer.tables is not None else layer.accumulator_bits
+        if bits > MAX_LOOKUP_BITS:
+            raise AccumulatorTooWideError(layer.name, bits)
     check_linker()
     fhe = import_concrete()
 
     start = time.perf_counter()
-    compiler = fhe.Compiler(model.circuit_function(), {"x": "encrypted"})
+    compiler = fhe.Compiler(model.circuit_function(approximate_rounding), {"x": "encrypted"})
     try:
         circuit = compiler.compile(
             list(model.domain_inputs()), _configuration(p_error, global_p_error, insecure_key_cache)
@@ -292,7 +296,7 @@ def compile_model(
             raise LinkerMissingError(str(error)) from error
         raise FheError(f"Concrete could not compile the circuit: {error}") from error
     compile_s = time.perf_counter() - start
-    options = dict(p_error=p_error, global_p_error=global_p_error)
+    options = dict(p_error=p_error, global_p_error=global_p_error, approximate_rounding=approximate_rounding)
     return CompiledModel(model, circuit, _report(model, circuit, compile_s), options)
 
 
@@ -326,6 +330,7 @@ def _report(model: QuantizedMLP, circuit, compile_s: float) -> CompileReport:
             bound_max=layer.bound_max,
             lookups=int(per_tag.get(layer.name, 0)),
             lookup_bits=int(lookup_bits.get(layer.name, 0)),
+            round_bits=layer.round_bits,
         )
         for layer in model.layers
     ]

@@ -122,22 +122,30 @@ class QuantizedMLP:
         axes = [range(int(lo), int(hi) + 1) for lo, hi in zip(self.domain_min, self.domain_max)]
         return np.array(list(itertools.product(*axes)), dtype=np.int64)
 
-    def circuit_function(self):
-        """The function Concrete traces: one sample's integer inputs to the last accumulator."""
+    def circuit_function(self, approximate_rounding: bool = False):
+        """The function Concrete traces: one sample's integer inputs to the last accumulator.
+
+        With ``approximate_rounding``, Concrete may round an accumulator to the neighbouring
+        multiple (cheaper), so FHE may disagree with the clear model: measure the agreement.
+        """
         from .fhe import import_concrete
 
         fhe = import_concrete()
-
+        exactness = fhe.Exactness.APPROXIMATE if approximate_rounding else fhe.Exactness.EXACT
         hidden = [
-            (layer.name, layer.weights, fhe.LookupTable([fhe.LookupTable(row) for row in layer.tables]))
+            (layer.name, layer.weights, layer.round_bits,
+             fhe.LookupTable([fhe.LookupTable(row) for row in layer.tables]))
             for layer in self.layers[:-1]
         ]
         last = self.layers[-1].weights
 
         def mlp(x):
-            for name, weights, table in hidden:
+            for name, weights, round_bits, table in hidden:
                 with fhe.tag(name):  # per-layer counts in the report
-                    x = table[x @ weights]
+                    acc = x @ weights
+                    if round_bits:
+                        acc = fhe.round_bit_pattern(acc, lsbs_to_remove=round_bits, exactness=exactness)
+                    x = table[acc]
             return x @ last
 
         return mlp

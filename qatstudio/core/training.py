@@ -13,7 +13,7 @@ from torch import nn
 from .config import ExperimentConfig
 from .data import Dataset
 from .models import build_model, linear_layers
-from .pruning import apply_masks, neuron_masks
+from .pruning import apply_masks, combine_masks, neuron_masks, structured_masks
 
 
 @dataclass
@@ -140,7 +140,17 @@ def train(
     # Pruning: the mask is chosen from the weights after the first epoch of dense training
     # (at the start when there is a single epoch) and then held until the end.
     prune_at_step = steps_per_epoch if config.epochs > 1 else 0
+    prunes = config.pruning_budget is not None or config.neurons_kept is not None
     masks = None
+
+    def choose_masks():
+        chosen = [None] * len(layers)
+        if config.neurons_kept is not None:
+            chosen = structured_masks(layers, config.neurons_kept)
+        if config.pruning_budget is not None:
+            apply_masks(layers, chosen)  # the input budget is chosen among the neurons kept
+            chosen = combine_masks(chosen, neuron_masks(layers, config.pruning_budget))
+        return chosen
 
     result = TrainResult(model=model)
     start = time.perf_counter()
@@ -150,8 +160,8 @@ def train(
         model.train()
         order = torch.randperm(len(x_train), generator=generator)
         for first in range(0, len(order), config.batch_size):
-            if config.pruning_budget is not None and masks is None and step >= prune_at_step:
-                masks = neuron_masks(layers, config.pruning_budget)
+            if prunes and masks is None and step >= prune_at_step:
+                masks = choose_masks()
                 apply_masks(layers, masks)
             if stop():
                 cancelled = True
@@ -176,9 +186,9 @@ def train(
         )
         result.history.append(record)
         emit(record)
-    if config.pruning_budget is not None and masks is None:
+    if prunes and masks is None:
         # Cancelled before the mask was chosen: prune now so the model honours its budget.
-        apply_masks(layers, neuron_masks(layers, config.pruning_budget))
+        apply_masks(layers, choose_masks())
     model.eval()
     result.cancelled = cancelled
     result.elapsed_s = time.perf_counter() - start
