@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # key generation runs in a spawned child, also when frozen
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
