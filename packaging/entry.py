@@ -1,0 +1,118 @@
+"""Entry point of the frozen app (PyInstaller builds `qatstudio` from this file).
+
+It does what `python -m qatstudio` does, plus what only a frozen process needs:
+
+- ``multiprocessing.freeze_support()`` first: key generation runs in a "spawn" child process
+  (``CompiledModel.keygen_cancellable``), which re-executes this very executable with
+  ``--multiprocessing-fork``; without this call the child would parse that as the app's own
+  arguments and open a second window.
+- the real exit status and all of stdout, even after an encrypted run (see ``_leave``).
+- ``QATSTUDIO_EXIT_AFTER_FIRST_PAINT=1``: a measuring mode for packaging/check.sh. When the first
+  top-level window has been painted, print ``first-paint <unix time>`` on stdout and exit at once.
+  It watches Qt's events from outside the GUI code, so it measures whatever window the app opens
+  (the first Paint event of any widget of a visible window, then the end of that paint pass).
+
+Runs from source too: ``.venv/bin/python packaging/entry.py --selftest``.
+"""
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import sys
+import traceback
+
+
+def _install_first_paint_probe() -> None:
+    """Make every QApplication created from now on report its first painted window, then exit."""
+    import time
+
+    from PySide6 import QtCore, QtWidgets
+
+    base = QtWidgets.QApplication
+
+    class _FirstPaintProbe(QtCore.QObject):
+        def __init__(self, app):
+            super().__init__(app)
+            self._seen = False
+
+        def eventFilter(self, watched, event):  # noqa: N802 (Qt's name)
+            # Any widget: a window whose children cover it all (a plot, a view) gets no Paint itself.
+            if (not self._seen and event.type() == QtCore.QEvent.Type.Paint
+                    and isinstance(watched, QtWidgets.QWidget) and watched.window().isVisible()):
+                self._seen = True
+                # The paint pass of the whole window (and its flush) ends before the next loop turn.
+                QtCore.QTimer.singleShot(0, self._report)
+            return False
+
+        def _report(self):
+            title = ""
+            for widget in QtWidgets.QApplication.topLevelWidgets():
+                if widget.isVisible() and widget.windowTitle():
+                    title = widget.windowTitle()
+                    break
+            sys.stdout.write(f"first-paint {time.time():.6f} {title!r}\n")
+            sys.stdout.flush()
+            os._exit(0)  # a measurement, not a session: skip shutdown (workers, settings, dialogs)
+
+    class QApplication(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._qatstudio_probe = _FirstPaintProbe(self)
+            self.installEventFilter(self._qatstudio_probe)
+
+    QApplication.__name__ = QApplication.__qualname__ = base.__name__
+    QtWidgets.QApplication = QApplication
+
+
+def _exit_code(error: SystemExit) -> int:
+    """The status Python itself would give ``sys.exit(error.code)``."""
+    if error.code is None:
+        return 0
+    if isinstance(error.code, int):
+        return error.code
+    print(error.code, file=sys.stderr)
+    return 1
+
+
+def _leave(code: int) -> None:
+    """End the process with ``code``, past Concrete's exit hook.
+
+    Once an encrypted circuit has run, Concrete's dataflow runtime is active and its atexit hook
+    (``concrete.compiler._terminate_df_parallelization``) stops it with C ``exit(0)``: the status
+    would always be 0 (a failed selftest would pass) and Python's unflushed stdout would be lost
+    (the selftest line, whenever stdout is a pipe). So: every other exit hook runs as usual (Qt,
+    multiprocessing's cleanup of worker processes, logging), the streams are flushed, and the
+    process ends with its real status; the runtime's threads end with it.
+    """
+    compiler = sys.modules.get("concrete.compiler")
+    hook = getattr(compiler, "_terminate_df_parallelization", None)
+    if hook is not None:
+        atexit.unregister(hook)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+def main() -> None:
+    multiprocessing.freeze_support()  # in a key generation child, runs the child and exits
+    if os.environ.get("QATSTUDIO_EXIT_AFTER_FIRST_PAINT") == "1" and "--selftest" not in sys.argv[1:]:
+        _install_first_paint_probe()
+    try:
+        from qatstudio.cli import main as cli_main
+
+        code = cli_main()
+    except SystemExit as error:  # argparse, --version, --help
+        code = _exit_code(error)
+    except BaseException:  # what Python would print, then status 1
+        traceback.print_exc()
+        code = 1
+    _leave(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()
