@@ -29,7 +29,7 @@ from .tasks import TaskState
 Report = Callable[[object], None]
 Job = Callable[[TaskState, Report], object]
 
-STEP_REPORT_S = 0.05  # coalesce optimiser steps into one message per 50 ms
+STEP_REPORT_S = 0.1  # coalesce optimiser steps into one message per 100 ms (the redraw period)
 
 
 # ---------------------------------------------------------------- messages (worker -> window)

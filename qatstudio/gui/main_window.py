@@ -455,6 +455,7 @@ class MainWindow(QMainWindow):
             self.plots.add_steps(message.losses)
             if self.progress.maximum() != message.total_steps:
                 self.progress.setRange(0, message.total_steps)
+                self.plots.set_extent(message.total_steps, self.config_panel.epochs.value())
             self.progress.setValue(message.step)
             paused = " (paused)" if self.pause_action.isChecked() else ""
             epochs = self.config_panel.epochs.value()
@@ -651,7 +652,7 @@ class MainWindow(QMainWindow):
         task = self._start("Encrypted run", job, self._on_encrypted_message, self._on_encrypted,
                            on_failure=lambda error: self.results_panel.encrypted_label.setText(
                                f"Failed: {error.message}"),
-                           on_cancel=lambda: self.compile_panel.keygen_finished(None, "Key generation cancelled."))
+                           on_cancel=self._on_encrypted_cancelled)
         if task is None:
             return
         self.results_dock.raise_()
@@ -661,6 +662,11 @@ class MainWindow(QMainWindow):
             self.compile_panel.keygen_started()
             self.results_panel.encrypted_label.setText("Generating keys first (or loading them from the cache)\u2026")
         self._set_status(f"Encrypted run on {n_samples} test point(s)\u2026")
+
+    def _on_encrypted_cancelled(self) -> None:
+        """Only key generation raises Cancelled: a cancelled run itself returns what it finished."""
+        self.compile_panel.keygen_finished(None, "Key generation cancelled.")
+        self.results_panel.encrypted_label.setText("Cancelled while generating the keys: nothing ran.")
 
     def _on_encrypted_message(self, message) -> None:
         if isinstance(message, jobs.KeysReady):

@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
 
-MAX_REDRAWS_PER_S = 15
+MAX_REDRAWS_PER_S = 10
 BOUNDARY_COLORS = "CET-D1"  # blue (class 0) - white (undecided) - red (class 1)
 CLASS_BRUSH = ("#2b5fad", "#c0392b")
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
@@ -142,6 +142,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
     # --- feeding data (cheap: no drawing here)
     def reset(self) -> None:
+        for plot in (self.step_plot, self.loss_plot, self.acc_plot):
+            plot.enableAutoRange()
         self._losses.clear()
         for values in (self._epochs, self._train_loss, self._test_loss, self._train_acc, self._test_acc):
             values.clear()
@@ -149,6 +151,12 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._predictions = None
         self._dirty = {"steps", "epochs", "boundary", "points"}
         self.redraw()
+
+    def set_extent(self, total_steps: int, epochs: int) -> None:
+        """Fix the x axes to the whole run, so that live updates don't rescale (and repaint) them."""
+        self.step_plot.setXRange(0, max(total_steps, 1), padding=0.01)
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setXRange(0.5, max(epochs, 1) + 0.5, padding=0)
 
     def set_test_points(self, x_test: np.ndarray, y_test: np.ndarray) -> None:
         self._x_test, self._y_test = x_test, y_test
@@ -183,6 +191,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.reset()
         self.set_test_points(x_test, y_test)
         self.add_steps(list(step_losses))
+        if len(history):
+            self.set_extent(len(step_losses), max(history[-1].epochs, len(history)))
         for epoch in history:
             self.add_epoch(epoch)
         self.set_predictions(predictions)
