@@ -11,6 +11,7 @@ It does what `python -m qatstudio` does, plus what only a frozen process needs:
   top-level window has been painted, print ``first-paint <unix time>`` on stdout and exit at once.
   It watches Qt's events from outside the GUI code, so it measures whatever window the app opens
   (the first Paint event of any widget of a visible window, then the end of that paint pass).
+  With ``QATSTUDIO_FIRST_PAINT_GRAB=/path.png`` it also saves that window as an image.
 
 Runs from source too: ``.venv/bin/python packaging/entry.py --selftest``.
 """
@@ -46,12 +47,14 @@ def _install_first_paint_probe() -> None:
             return False
 
         def _report(self):
-            title = ""
-            for widget in QtWidgets.QApplication.topLevelWidgets():
-                if widget.isVisible() and widget.windowTitle():
-                    title = widget.windowTitle()
-                    break
-            sys.stdout.write(f"first-paint {time.time():.6f} {title!r}\n")
+            painted = time.time()
+            windows = [w for w in QtWidgets.QApplication.topLevelWidgets() if w.isVisible()]
+            window = max(windows, key=lambda w: w.width() * w.height(), default=None)
+            title = window.windowTitle() if window is not None else ""
+            sys.stdout.write(f"first-paint {painted:.6f} {title!r}\n")
+            grab = os.environ.get("QATSTUDIO_FIRST_PAINT_GRAB")
+            if grab and window is not None:  # a screenshot of that first frame, for the record
+                sys.stdout.write(f"first-paint-grab {grab} saved={window.grab().save(grab)}\n")
             sys.stdout.flush()
             os._exit(0)  # a measurement, not a session: skip shutdown (workers, settings, dialogs)
 
