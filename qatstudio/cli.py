@@ -106,6 +106,41 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _budget(text: str):
+    return None if text.lower() in ("off", "none") else int(text)
+
+
+def cmd_sweep(args) -> int:
+    from .core.config import ExperimentConfig
+    from .core.history import History
+    from .core.report import write_html_report, write_json_report
+    from .core.sweep import SweepPlan, run_sweep
+
+    base = ExperimentConfig(kind=args.kind, epochs=args.epochs)
+    plan = SweepPlan(base, args.neurons, args.bits, [_budget(b) for b in args.budgets], args.seeds)
+    history = History()
+
+    def progress(p):
+        eta = f", about {p.eta_s:.0f} s left" if p.eta_s is not None else ""
+        if p.current:
+            print(f"[sweep] {p.done + 1}/{p.total}: {p.current}{eta}", file=sys.stderr, flush=True)
+
+    def finished(record):
+        print(f"{record.label:45s} accuracy {100 * record.accuracy:6.2f}%  accumulator {record.accumulator_bits} bits  "
+              f"PBS {record.pbs_count}", flush=True)
+
+    result = run_sweep(plan, history, finished, progress)
+    for reason in result.skipped:
+        print(f"skipped: {reason}", file=sys.stderr)
+    print(f"{len(result.records)} runs kept in {history.folder}", file=sys.stderr)
+    if args.report:
+        write_html_report(Path(args.report), result.records)
+        print(f"wrote {args.report}", file=sys.stderr)
+    if args.json:
+        write_json_report(Path(args.json), result.records)
+    return 0
+
+
 def cmd_selftest(args) -> int:
     from .core.selftest import selftest
 
@@ -132,6 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--encrypted", type=int, default=0, metavar="N", help="also run N test points encrypted")
     tr.add_argument("--save", metavar="FILE", help="save the experiment (.qats)")
     tr.set_defaults(run=cmd_train)
+
+    sw = sub.add_parser("sweep", help="train and compile every combination; runs go to the history")
+    sw.add_argument("--kind", default="qat", help="float (pruned where a budget is set) or qat")
+    sw.add_argument("--neurons", type=int, nargs="+", default=[30, 100])
+    sw.add_argument("--bits", type=int, nargs="+", default=[3])
+    sw.add_argument("--budgets", nargs="+", default=["off", "20"], help="pruning budgets; 'off' for none")
+    sw.add_argument("--seeds", type=int, nargs="+", default=[0])
+    sw.add_argument("--epochs", type=int, default=12)
+    sw.add_argument("--report", metavar="FILE.html", help="write an HTML report of the sweep's runs")
+    sw.add_argument("--json", metavar="FILE", help="write the runs as JSON")
+    sw.set_defaults(run=cmd_sweep)
     return parser
 
 

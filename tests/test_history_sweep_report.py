@@ -1,0 +1,75 @@
+import json
+
+import numpy as np
+import pytest
+
+from conftest import small_config
+from qatstudio.core.experiment import run_experiment
+from qatstudio.core.history import History, RunRecord, pareto_front
+from qatstudio.core.report import png_bytes, write_html_report, write_json_report
+from qatstudio.core.sweep import SweepPlan, run_sweep
+
+
+@pytest.fixture(scope="module")
+def record(small_dataset):
+    return RunRecord.from_experiment(run_experiment(small_config(n_hidden=8, pruning_budget=4, epochs=1), small_dataset))
+
+
+def test_history_survives_a_restart_and_skips_damaged_entries(record, tmp_path):
+    history = History(tmp_path / "history")
+    history.add(record)
+    (history.folder / "broken.json").write_text("{not json")
+    (history.folder / "foreign.json").write_text(json.dumps({"id": "x", "created": 1, "config": {"colour": 1},
+                                                             "metrics": {}}))
+    records, problems = History(tmp_path / "history").load()  # a new instance: as after a restart
+    assert [r.id for r in records] == [record.id]
+    assert len(problems) == 2 and all("damaged" in p for p in problems)
+    loaded = records[0]
+    assert loaded.config == record.config and loaded.metrics == record.metrics and loaded.report == record.report
+    assert np.abs(loaded.boundary - record.boundary).max() <= 0.5 / 255 + 1e-6
+    assert not list(history.folder.glob("*.part"))
+
+
+def test_history_defaults_to_the_users_data_folder(private_home, record):
+    history = History()
+    history.add(record)
+    assert str(history.folder).startswith(str(private_home))
+    history.remove(record.id)
+    assert history.load() == ([], [])
+
+
+def test_pareto_front():
+    points = [(7, 0.90), (5, 0.80), (6, 0.95), (7, 0.99), (5, 0.70), (8, 0.97)]
+    assert pareto_front(points) == [1, 2, 3]
+
+
+def test_sweep_feeds_history_and_a_cancel_keeps_finished_runs(small_dataset, tmp_path):
+    plan = SweepPlan(small_config(epochs=1).replace(data={"grid_size": 40, "n_test": 200}),
+                     neurons=[6, 8], bits=[3], budgets=[None, 4, 7], seeds=[0])
+    configs, skipped = plan.configs()
+    assert len(configs) == 5 and len(skipped) == 1 and "more than the 6 inputs" in skipped[0]
+    history = History(tmp_path / "h")
+    finished = []
+    result = run_sweep(plan, history, on_run=finished.append, should_stop=lambda: len(finished) >= 2)
+    assert result.cancelled and len(result.records) == 2
+    assert [r.id for r in history.load()[0]] == [r.id for r in finished]
+    assert all(r.accumulator_bits and r.accuracy is not None for r in result.records)
+
+
+def test_report_holds_every_selected_run(record, tmp_path):
+    other = RunRecord.from_json({**record.to_json(), "id": "second", "label": "second run"})
+    path = write_html_report(tmp_path / "report.html", [record, other])
+    text = path.read_text()
+    assert text.count('src="data:image/png;base64,') == 2 and "<svg" in text
+    for run in (record, other):
+        assert run.label in text
+        assert f"{100 * run.metrics['fhe_simulated_accuracy']:.2f}%" in text
+    assert "http" not in text.replace("http://www.w3.org/2000/svg", "")  # nothing to fetch
+    data = json.loads(write_json_report(tmp_path / "report.json", [record, other]).read_text())
+    assert [r["id"] for r in data["runs"]] == [record.id, "second"]
+
+
+def test_png_encoder_writes_a_valid_header():
+    data = png_bytes(np.zeros((3, 4, 3), dtype=np.uint8), scale=1)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    assert int.from_bytes(data[16:20], "big") == 4 and int.from_bytes(data[20:24], "big") == 3
