@@ -1,0 +1,71 @@
+"""Build the guided story's experiment files in resources/story/ from the core, reproducibly.
+
+    .venv/bin/python scripts/make_story.py
+
+Each step is a seeded experiment (same files on every run, up to timings); story.json lists the
+steps with their titles and what to say. Step 5 also runs a few test points encrypted.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from qatstudio.core.config import ExperimentConfig  # noqa: E402
+from qatstudio.core.experiment import run_experiment, save_experiment  # noqa: E402
+from qatstudio.core.storage import atomic_write_json  # noqa: E402
+
+STORY = ROOT / "resources" / "story"
+
+STEPS = [
+    ("1-float-baseline", "Float baseline and its 3-bit quantization",
+     "A float MLP with 30 neurons learns the checkerboard, then is quantized to 3 bits after training.",
+     dict(kind="float", n_hidden=30)),
+    ("2-more-neurons", "More neurons at 3 bits",
+     "The same with 100 neurons: more float capacity, and a wider accumulator once quantized.",
+     dict(kind="float", n_hidden=100)),
+    ("3-pruning", "Pruning",
+     "100 neurons, each keeping only its 10 largest inputs: the accumulator shrinks.",
+     dict(kind="pruned", n_hidden=100, pruning_budget=10)),
+    ("4-qat", "Quantization-aware training",
+     "Trained at 3 bits from the start with Brevitas, 100 neurons pruned to 20 inputs each.",
+     dict(kind="qat", n_hidden=100, pruning_budget=20)),
+    ("5-fhe", "Compile to FHE and compare",
+     "QAT again, shrunk to 20 neurons per layer, compiled with Concrete and run encrypted.",
+     dict(kind="qat", n_hidden=100, neurons_kept=20, pruning_budget=10)),
+]
+
+
+def measured(experiment) -> str:
+    """What the step's files show, in words (figures are measured, never written by hand)."""
+    m, report = experiment.metrics, experiment.report
+    parts = []
+    if m.float_accuracy is not None:
+        parts.append(f"float {100 * m.float_accuracy:.1f}%")
+    parts.append(f"3-bit {100 * m.clear_accuracy:.1f}%")
+    parts.append(f"FHE simulated {100 * m.fhe_simulated_accuracy:.1f}%")
+    if m.fhe_executed_samples:
+        parts.append(f"encrypted {100 * m.fhe_executed_accuracy:.0f}% on {m.fhe_executed_samples} points, "
+                     f"{m.fhe_latency_s:.1f} s each")
+    parts.append(f"accumulator {report.accumulator_bits} bits, {report.pbs_count} lookups")
+    return "; ".join(parts) + "."
+
+
+def main() -> int:
+    STORY.mkdir(parents=True, exist_ok=True)
+    index = []
+    for name, title, text, values in STEPS:
+        config = ExperimentConfig(**values)
+        print(f"[story] {name} ...", file=sys.stderr, flush=True)
+        experiment = run_experiment(config, encrypted_samples=5 if name.startswith("5") else 0)
+        save_experiment(STORY / f"{name}.qats", experiment)
+        index.append({"file": f"{name}.qats", "title": title, "text": text, "measured": measured(experiment),
+                      "config": config.to_dict()})
+    atomic_write_json(STORY / "story.json", {"steps": index}, mode=0o644)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
