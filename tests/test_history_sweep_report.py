@@ -73,3 +73,17 @@ def test_png_encoder_writes_a_valid_header():
     data = png_bytes(np.zeros((3, 4, 3), dtype=np.uint8), scale=1)
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
     assert int.from_bytes(data[16:20], "big") == 4 and int.from_bytes(data[20:24], "big") == 3
+
+
+def test_shipped_story_files_open_and_carry_their_figures():
+    from qatstudio.core.experiment import load_experiment
+    from qatstudio.paths import story_dir
+
+    steps = json.loads((story_dir() / "story.json").read_text())["steps"]
+    assert len(steps) == 5
+    for step in steps:
+        experiment = load_experiment(story_dir() / step["file"])
+        assert experiment.boundary is not None and experiment.report is not None
+        assert f"{100 * experiment.metrics.clear_accuracy:.1f}%" in step["measured"]
+        assert f"accumulator {experiment.report.accumulator_bits} bits" in step["measured"]
+    assert load_experiment(story_dir() / steps[-1]["file"]).metrics.fhe_executed_samples > 0
