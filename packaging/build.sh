@@ -40,10 +40,12 @@ if [ "$source_mode" = head ] && git rev-parse --git-dir >/dev/null 2>&1; then
     rm -rf "$src"
     mkdir -p "$src"
     git archive HEAD | tar -x -C "$src"
-    say "building commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- qatstudio packaging resources || echo ' (the working tree has uncommitted changes: not included; --worktree builds them)')"
+    built="commit $(git rev-parse --short HEAD)"
+    say "building $built$(git diff --quiet HEAD -- qatstudio packaging resources || echo ' (the working tree has uncommitted changes: not included; --worktree builds them)')"
 else
     src="$root"
-    say "building the working tree"
+    built="working tree$(git rev-parse --short HEAD 2>/dev/null | sed 's/^/ of commit /')$(git diff --quiet HEAD -- qatstudio packaging resources 2>/dev/null || echo ' with uncommitted changes')"
+    say "building the $built"
 fi
 
 "$python" "$src/packaging/render_icons.py" --check
@@ -51,7 +53,7 @@ fi
 version=$("$python" -c "import re,sys; print(re.search(r'__version__ = \"([^\"]+)\"', open(sys.argv[1]).read()).group(1))" \
     "$src/qatstudio/__init__.py")
 
-rm -rf "$root/dist/qatstudio"
+rm -rf "$root/dist/qatstudio" "$root/dist/qatstudio.build-info"
 start=$(date +%s)
 "$python" -m PyInstaller --noconfirm --log-level WARN \
     --distpath "$root/dist" --workpath "$root/build/pyinstaller" "$src/packaging/qatstudio.spec"
@@ -68,6 +70,8 @@ fi
 if find "$internal" -xtype l | grep -q .; then
     say "dangling symlinks in the bundle:"; find "$internal" -xtype l >&2; exit 1
 fi
+
+echo "$built, version $version, built $(date -u '+%Y-%m-%d %H:%M UTC')" > "$root/dist/qatstudio.build-info"
 
 if [ "$make_deb" = 1 ]; then
     start=$(date +%s)

@@ -115,7 +115,7 @@ fi
 cat <<EOF
 
 == QAT Studio packaging check ==
-commit:               $(git rev-parse --short HEAD) ($(git log -1 --format=%cd --date=format:'%Y-%m-%d %H:%M'))
+built from:           $(cat dist/qatstudio.build-info 2>/dev/null || echo unknown)
 build:                ${build_s} s
 bundle:               dist/qatstudio  $(human "$bundle_bytes") ($bundle_bytes bytes)
 .deb:                 $deb  $(human "$deb_bytes")
