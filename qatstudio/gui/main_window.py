@@ -456,7 +456,8 @@ class MainWindow(QMainWindow):
             if self.progress.maximum() != message.total_steps:
                 self.progress.setRange(0, message.total_steps)
                 self.plots.set_extent(message.total_steps, self.config_panel.epochs.value())
-            self.progress.setValue(message.step)
+            if message.step - self.progress.value() >= max(1, message.total_steps // 200):
+                self.progress.setValue(message.step)  # whole 0.5% steps: each repaint costs
             paused = " (paused)" if self.pause_action.isChecked() else ""
             epochs = self.config_panel.epochs.value()
             self.eta_label.setText(f"Epoch {message.epoch} of {epochs} \u00b7 step {message.step} of "
@@ -464,8 +465,9 @@ class MainWindow(QMainWindow):
         elif isinstance(message, jobs.EpochUpdate):
             event = message.epoch
             self.plots.add_epoch(event, message.test_predictions)
+            paused = " \u2014 paused: press Pause again to resume" if self.pause_action.isChecked() else ""
             self._set_status(f"Training: epoch {event.epoch} of {event.epochs}, test accuracy "
-                             f"{fmt_percent(event.test_accuracy)}, loss {event.test_loss:.3f}")
+                             f"{fmt_percent(event.test_accuracy)}, loss {event.test_loss:.3f}{paused}")
         elif isinstance(message, jobs.DataReady):
             self.plots.set_test_points(message.x_test, message.y_test)
         elif isinstance(message, jobs.Phase):

@@ -74,6 +74,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._y_test: Optional[np.ndarray] = None
         self._predictions: Optional[np.ndarray] = None
         self._dirty: set[str] = set()
+        self._live_extent = False  # x axes fixed to the run (set_extent), loss axis grown by hand
+        self._loss_top = 0.0
 
         # Boundary large on the left, the epoch curves beside it, the step losses along the bottom.
         self.boundary_plot = self.addPlot(row=0, col=0, rowspan=2)
@@ -121,6 +123,11 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
         self.step_plot = self.addPlot(row=2, col=0, colspan=2)
         style_plot(self.step_plot, "Training loss per optimiser step", "step", "loss")
+        # No grid here: pyqtgraph draws grid lines with the axes, so every live update of the curve
+        # would repaint both axes with all their labels (the costliest part of a frame).
+        self.step_plot.showGrid(x=False, y=False)
+        for name in ("left", "bottom"):  # ticks outside: the axes then don't reach into the curve's area
+            self.step_plot.getAxis(name).setStyle(tickLength=5)
         self.step_curve = self.step_plot.plot(pen=pg.mkPen("#1f77b4", width=1))
         self.step_curve.setDownsampling(auto=True, method="peak")
         self.step_curve.setClipToView(True)
@@ -142,6 +149,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
     # --- feeding data (cheap: no drawing here)
     def reset(self) -> None:
+        self._live_extent = False
+        self._loss_top = 0.0
         for plot in (self.step_plot, self.loss_plot, self.acc_plot):
             plot.enableAutoRange()
         self._losses.clear()
@@ -154,6 +163,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
     def set_extent(self, total_steps: int, epochs: int) -> None:
         """Fix the x axes to the whole run, so that live updates don't rescale (and repaint) them."""
+        self._live_extent = True
+        self._loss_top = 0.0
         self.step_plot.setXRange(0, max(total_steps, 1), padding=0.01)
         for plot in (self.loss_plot, self.acc_plot):
             plot.setXRange(0.5, max(epochs, 1) + 0.5, padding=0)
@@ -205,6 +216,9 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
     def stop_live(self) -> None:
         self._timer.stop()
         self.redraw()
+        if self._live_extent:  # the run is over: fit the loss axis to what was learned
+            self._live_extent = False
+            self.step_plot.enableAutoRange(y=True)
 
     def is_live(self) -> bool:
         return self._timer.isActive()
@@ -217,6 +231,13 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         if "steps" in dirty:
             losses = np.asarray(self._losses, dtype=np.float64)
             self.step_curve.setData(np.arange(1, len(losses) + 1), losses)
+            if self._live_extent and len(losses):
+                # Grow the loss axis only when a loss leaves it: an axis that keeps its ticks is
+                # not repainted, and repainting axis labels is the costliest part of a frame.
+                top = float(np.nanmax(losses))
+                if np.isfinite(top) and top > self._loss_top:
+                    self._loss_top = top * 1.15
+                    self.step_plot.setYRange(0.0, self._loss_top, padding=0)
         if "epochs" in dirty:
             epochs = np.asarray(self._epochs, dtype=np.float64)
             self.train_loss_curve.setData(epochs, self._train_loss)

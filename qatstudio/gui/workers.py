@@ -8,7 +8,6 @@ every task alive until its thread has finished, so no QThread is ever destroyed 
 from __future__ import annotations
 
 import traceback
-import weakref
 from dataclasses import dataclass
 from typing import Optional
 
@@ -20,11 +19,20 @@ from ..core.fhe import AccumulatorTooWideError, FheError, LinkerMissingError
 from .jobs import Job
 from .tasks import Cancelled, TaskState
 
-# Every QThread this module started and that has not finished yet (for tests and shutdown).
-_live_threads: "weakref.WeakSet[QThread]" = weakref.WeakSet()
+# Every QThread this module started, held until it has finished: even if its Task (or the whole
+# window) is deleted early, a running QThread is never destroyed ("QThread: Destroyed while thread
+# is still running" aborts the process). Finished ones are dropped from the GUI thread only.
+_live_threads: "set[QThread]" = set()
+
+
+def _purge() -> None:
+    for thread in list(_live_threads):
+        if thread.isFinished():
+            _live_threads.discard(thread)
 
 
 def running_threads() -> list[QThread]:
+    _purge()
     return [thread for thread in list(_live_threads) if thread.isRunning()]
 
 
@@ -118,6 +126,7 @@ class Task(QObject):
         self._thread.finished.connect(self._on_thread_finished, queued)
 
     def start(self) -> None:
+        _purge()
         _live_threads.add(self._thread)
         self._thread.start()
 

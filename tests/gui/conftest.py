@@ -102,26 +102,43 @@ def settings(tmp_path):
 
 
 def make_window(qtbot, settings):
+    """A shown MainWindow; it is closed and deleted at the end of the test (see ``windows``)."""
     from qatstudio.gui.main_window import MainWindow
 
     window = MainWindow(settings)
-    qtbot.addWidget(window)
+    _windows.append(window)
     window.resize(1280, 800)
     window.show()
     qtbot.waitExposed(window)
     return window
 
 
-@pytest.fixture
-def window(qtbot, settings):
-    """The real main window; the test must leave it idle (no work running) at its end."""
-    window = make_window(qtbot, settings)
-    yield window
-    busy = window.is_busy()
-    if busy:
+_windows: list = []
+
+
+@pytest.fixture(autouse=True)
+def windows(qtbot):
+    """Closes the test's windows itself, instead of ``qtbot.addWidget``: pytest-qt closes and
+    deletes added widgets before fixtures are torn down, which would delete a window whose
+    worker is still running and hide the leak this suite must report."""
+    yield _windows
+    busy = [w for w in _windows if w.is_busy()]
+    for window in busy:
         window.runner.cancel_all()
+    for window in busy:
         qtbot.waitUntil(lambda: not window.is_busy(), timeout=120_000)
-    assert not busy, "the test left background work running in the window"
+    for window in _windows:
+        window.close()
+        window.deleteLater()
+    _windows.clear()
+    qtbot.wait(10)  # let the deferred deletions happen
+    assert not busy, "the test left background work running in a window"
+
+
+@pytest.fixture
+def window(qtbot, settings, windows):
+    """The real main window; the test must leave it idle (no work running) at its end."""
+    return make_window(qtbot, settings)
 
 
 def small_config(**changes) -> ExperimentConfig:

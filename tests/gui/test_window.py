@@ -134,6 +134,7 @@ def test_pause_and_resume(qtbot, window, run):
 
     def pause_resume():
         click(qtbot, window.train_button)
+        qtbot.waitUntil(lambda: window.plots.epoch_count() >= 1, timeout=60_000)  # past the first epoch
         qtbot.waitUntil(lambda: len(window.plots._losses) > 0, timeout=60_000)
         click(qtbot, window.pause_button)
         assert window.task.state.is_paused
@@ -283,7 +284,7 @@ def test_accumulator_too_wide_is_a_readable_message(qtbot, window, run):
     assert window.isVisible() and window.train_button.isEnabled()
 
 
-def test_settings_restore_configuration_and_layout(qtbot, settings):
+def test_settings_restore_configuration_and_layout(qtbot, settings, windows):
     from qatstudio.gui.main_window import MainWindow
 
     first = make_window(qtbot, settings)
@@ -298,7 +299,7 @@ def test_settings_restore_configuration_and_layout(qtbot, settings):
     assert not first.isVisible()
 
     second = MainWindow(settings)  # a new launch: nothing set but the settings file
-    qtbot.addWidget(second)
+    windows.append(second)
     assert second.config_panel.config() == config
     assert second.size() == size
     second.show()
