@@ -120,7 +120,7 @@ class CompilePanel(QWidget):
                                           label=f"{MAX_LOOKUP_BITS}-bit limit",
                                           labelOpts=dict(position=0.88, color="#c0392b", anchors=[(1, 1), (1, 1)]))
         plot.addItem(self.limit_line)
-        plot.setYRange(0, MAX_LOOKUP_BITS + 8, padding=0)
+        plot.setYRange(0, MAX_LOOKUP_BITS + 11, padding=0)
         self.chart.setToolTip("Measured: the widest accumulator over every input of the circuit's domain. "
                               "Bound: the worst case from the weights and input ranges alone.")
         layout.addWidget(self.chart, 1)
@@ -226,7 +226,7 @@ class CompilePanel(QWidget):
         plot = self.chart.getPlotItem()
         plot.getAxis("bottom").setTicks([[(i, name) for i, name in enumerate(names)]])
         plot.setXRange(-0.6, len(names) - 0.4, padding=0)
-        top = max([MAX_LOOKUP_BITS, *measured, *bounds]) + 8  # room for the legend above the limit
+        top = max([MAX_LOOKUP_BITS, *measured, *bounds]) + 11  # room for the legend above the limit
         plot.setYRange(0, top, padding=0)
 
     def displayed_accumulator_bits(self) -> Optional[int]:

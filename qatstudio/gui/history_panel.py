@@ -1,0 +1,404 @@
+"""The run history: every run with a thumbnail of its decision boundary; selected runs side by side.
+
+The panel shows a ``qatstudio.core.history.History`` (one small file per run, kept across
+restarts); it never trains anything itself. Damaged entries are reported in a banner and skipped.
+"""
+from __future__ import annotations
+
+import time
+from typing import Iterable, Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.history import History, RunRecord
+from .plots import BOUNDARY_COLORS
+from .tradeoff_chart import KIND_COLORS, fmt_latency, kind_name
+from .widgets import MessageBanner
+
+BEST_COLOR = "#1b7837"
+
+
+def boundary_qimage(probability: np.ndarray) -> QImage:
+    """A class-1 probability map (rows are y, growing upwards) as an image on the boundary plots'
+    colour scale."""
+    values = np.clip(np.nan_to_num(np.asarray(probability, dtype=np.float32), nan=0.5), 0.0, 1.0)
+    height, width = values.shape
+    rgba = pg.colormap.get(BOUNDARY_COLORS).map(values.ravel(), mode="byte")
+    rgba = np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[::-1])
+    image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
+    return image.copy()  # owns its pixels (rgba goes away)
+
+
+def boundary_pixmap(probability: Optional[np.ndarray], size: int) -> QPixmap:
+    if probability is None:
+        pixmap = QPixmap(size, size)
+        pixmap.fill(QColor("#eeeeee"))
+        return pixmap
+    return QPixmap.fromImage(boundary_qimage(probability)).scaled(
+        size, size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _when(created: float) -> str:
+    today = time.strftime("%Y-%m-%d")
+    day = time.strftime("%Y-%m-%d", time.localtime(created))
+    return time.strftime("%H:%M" if day == today else "%d %b %H:%M", time.localtime(created))
+
+
+# measure key, row title, how to read it off a record, higher is better?
+COMPARE_ROWS = [
+    ("float", "fp32", lambda r: r.metrics.get("float_accuracy"), True),
+    ("brevitas", "quantized (Brevitas)", lambda r: r.metrics.get("brevitas_accuracy"), True),
+    ("clear", "quantized, clear", lambda r: r.metrics.get("clear_accuracy"), True),
+    ("simulated", "FHE simulated", lambda r: r.metrics.get("fhe_simulated_accuracy"), True),
+    ("executed", "FHE executed", lambda r: r.metrics.get("fhe_executed_accuracy"), True),
+    ("accumulator", "accumulator", lambda r: r.accumulator_bits, False),
+    ("pbs", "PBS (lookups)", lambda r: r.pbs_count, False),
+    ("latency", "FHE latency / sample", lambda r: r.fhe_latency_s, False),
+]
+
+
+def _fmt(key: str, record: RunRecord, value) -> str:
+    if value is None:
+        return "-"
+    if key == "accumulator":
+        return f"{value} bits"
+    if key == "pbs":
+        return f"{value:,}"
+    if key == "latency":
+        return fmt_latency(value)
+    if key == "executed":
+        return f"{_pct(value)} of {record.metrics.get('fhe_executed_samples', 0)}"
+    return _pct(value)
+
+
+class CompareView(QWidget):
+    """Selected runs side by side: one column per run, one row per measure; the best value of
+    each row is marked when two or more runs are compared."""
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setObjectName("compareView")
+        self._records: list[RunRecord] = []
+        self._values: dict[tuple[str, str], QLabel] = {}
+        self.thumb = 120
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(6, 6, 6, 6)
+        self.grid.setHorizontalSpacing(14)
+        self.grid.setVerticalSpacing(3)
+        self.hint = QLabel("Select runs in the list (Ctrl+click or Shift+click for several) to compare them "
+                           "side by side.")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color:#666666;")
+        self._rebuild()
+
+    def records(self) -> list[RunRecord]:
+        return list(self._records)
+
+    def set_records(self, records: Iterable[RunRecord]) -> None:
+        self._records = list(records)
+        self._rebuild()
+
+    def set_thumbnail_size(self, size: int) -> None:
+        self.thumb = size
+        self._rebuild()
+
+    def value(self, record_id: str, key: str) -> str:
+        return self._values[(record_id, key)].text()
+
+    def is_best(self, record_id: str, key: str) -> bool:
+        return self._values[(record_id, key)].property("best") is True
+
+    def _clear(self) -> None:
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            widget = item.widget()
+            if widget is not None and widget is not self.hint:
+                widget.deleteLater()
+        self.hint.setParent(None)
+        self._values.clear()
+
+    def _rebuild(self) -> None:
+        self._clear()
+        if not self._records:
+            self.grid.addWidget(self.hint, 0, 0)
+            return
+        for row, (key, title, _, _) in enumerate(COMPARE_ROWS, start=2):
+            label = QLabel(title)
+            label.setStyleSheet("color:#555555;")
+            self.grid.addWidget(label, row, 0)
+        best = {}
+        if len(self._records) > 1:
+            for key, _, read, higher in COMPARE_ROWS:
+                values = [read(r) for r in self._records if read(r) is not None]
+                if len(values) > 1 and min(values) != max(values):
+                    best[key] = max(values) if higher else min(values)
+        for col, record in enumerate(self._records, start=1):
+            picture = QLabel()
+            picture.setPixmap(boundary_pixmap(record.boundary, self.thumb))
+            picture.setFixedSize(self.thumb + 2, self.thumb + 2)
+            picture.setStyleSheet("border:1px solid #999999;")
+            picture.setToolTip("Decision boundary at the end of training")
+            self.grid.addWidget(picture, 0, col, Qt.AlignmentFlag.AlignHCenter)
+            color = KIND_COLORS.get(record.config.get("kind"), "#777777")
+            name = QLabel(f'<span style="color:{color}">\u25cf</span> <b>{record.label}</b>')
+            name.setWordWrap(True)
+            name.setMaximumWidth(max(self.thumb + 40, 160))
+            name.setToolTip(f"{kind_name(record.config.get('kind'))}; run {record.id}")
+            self.grid.addWidget(name, 1, col)
+            for row, (key, _, read, _) in enumerate(COMPARE_ROWS, start=2):
+                value = read(record)
+                cell = QLabel(_fmt(key, record, value))
+                cell.setObjectName(f"compare-{key}")
+                is_best = key in best and value == best[key]
+                cell.setProperty("best", is_best)
+                if is_best:
+                    cell.setStyleSheet(f"color:{BEST_COLOR}; font-weight:bold;")
+                    cell.setToolTip("best of the runs compared")
+                self.grid.addWidget(cell, row, col)
+                self._values[(record.id, key)] = cell
+        self.grid.setColumnStretch(len(self._records) + 1, 1)
+        self.grid.setRowStretch(len(COMPARE_ROWS) + 2, 1)
+
+
+class HistoryPanel(QWidget):
+    """The runs of a History, newest first; several can be selected and compared."""
+
+    openRequested = Signal(object)  # RunRecord
+    useConfigRequested = Signal(object)  # RunRecord
+    exportRequested = Signal()
+    selectionChanged = Signal(list)  # ids of the selected runs
+    removed = Signal(list)  # ids removed from the history
+
+    COLUMNS = ("", "Run", "Accuracy", "Accumulator", "PBS", "Latency", "When")
+
+    def __init__(self, history: History, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setObjectName("historyPanel")
+        self.history = history
+        self._records: list[RunRecord] = []  # newest first
+        self.problems: list[str] = []
+        self.icon_size = 44
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        self.banner = MessageBanner()
+        layout.addWidget(self.banner)
+
+        top = QHBoxLayout()
+        self.count_label = QLabel()
+        self.count_label.setObjectName("historyCount")
+        top.addWidget(self.count_label, 1)
+        self.open_button = QPushButton("Open")
+        self.open_button.setToolTip("Open the selected run in the window (double-click does the same).")
+        self.use_button = QPushButton("Use settings")
+        self.use_button.setToolTip("Put the selected run's configuration into the Configure panel.")
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Remove the selected runs from the history.")
+        self.export_button = QPushButton("Export report\u2026")
+        self.export_button.setToolTip("Write the selected runs (or all runs) as an HTML report and JSON.")
+        for button in (self.open_button, self.use_button, self.remove_button, self.export_button):
+            top.addWidget(button)
+        layout.addLayout(top)
+
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setObjectName("historyTable")
+        self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(30)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.table.itemDoubleClicked.connect(lambda item: self._open_row(item.row()))
+
+        self.compare = CompareView()
+        self.compare_area = QScrollArea()
+        self.compare_area.setWidget(self.compare)
+        self.compare_area.setWidgetResizable(True)
+        self.compare_area.setFrameShape(QFrame.Shape.StyledPanel)
+        compare_box = QWidget()
+        box = QVBoxLayout(compare_box)
+        box.setContentsMargins(0, 4, 0, 0)
+        title = QLabel("<b>Compare</b>")
+        box.addWidget(title)
+        box.addWidget(self.compare_area, 1)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(compare_box)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        layout.addWidget(splitter, 1)
+
+        self.open_button.clicked.connect(lambda: self._emit_current(self.openRequested))
+        self.use_button.clicked.connect(lambda: self._emit_current(self.useConfigRequested))
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.export_button.clicked.connect(self.exportRequested.emit)
+        self._apply_icon_size()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ the runs
+    def reload(self) -> list[str]:
+        """Read the history folder again; returns (and shows) the damaged entries skipped."""
+        records, problems = self.history.load()
+        self.problems = problems
+        self._records = sorted(records, key=lambda r: r.created, reverse=True)
+        self._fill()
+        if problems:
+            shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+            self.banner.show_message("Some history entries can't be read", shown + ". The other runs are shown.",
+                                     level="warning", details="\n".join(problems))
+        else:
+            self.banner.hide()
+        return problems
+
+    def records(self) -> list[RunRecord]:
+        return list(self._records)
+
+    def record(self, record_id: str) -> Optional[RunRecord]:
+        return next((r for r in self._records if r.id == record_id), None)
+
+    def add_record(self, record: RunRecord) -> None:
+        """Show a run the history just kept (or its update: same id)."""
+        for index, old in enumerate(self._records):
+            if old.id == record.id:
+                self._records[index] = record
+                self._fill_row(index, record)
+                if any(r.id == record.id for r in self.selected_records()):
+                    self.compare.set_records(self.selected_records())
+                return
+        self._records.insert(0, record)
+        selected = [r.id for r in self.selected_records()]
+        self._fill()
+        self.select(selected)
+
+    def selected_records(self) -> list[RunRecord]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self._records[row] for row in rows if row < len(self._records)]
+
+    def select(self, ids: Iterable[str]) -> None:
+        wanted = set(ids)
+        model = self.table.model()
+        selection = QItemSelection()
+        rows = [row for row, record in enumerate(self._records) if record.id in wanted]
+        for row in rows:
+            selection.select(model.index(row, 0), model.index(row, model.columnCount() - 1))
+        self.table.blockSignals(True)
+        self.table.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.table.blockSignals(False)
+        self._selection_changed()
+        if rows:
+            self.table.scrollToItem(self.table.item(rows[0], 1))
+
+    def remove_selected(self) -> list[str]:
+        ids = [r.id for r in self.selected_records()]
+        for record_id in ids:
+            self.history.remove(record_id)
+        self._records = [r for r in self._records if r.id not in set(ids)]
+        self._fill()
+        if ids:
+            self.removed.emit(ids)
+        return ids
+
+    # ------------------------------------------------------------------ drawing
+    def set_presentation(self, on: bool) -> None:
+        self.icon_size = 72 if on else 44
+        self.compare.set_thumbnail_size(170 if on else 120)
+        self._apply_icon_size()
+        self._fill()
+
+    def _apply_icon_size(self) -> None:
+        self.table.setIconSize(QSize(self.icon_size, self.icon_size))
+        self.table.verticalHeader().setDefaultSectionSize(self.icon_size + 6)
+
+    def _fill(self) -> None:
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self._records))
+        for row, record in enumerate(self._records):
+            self._fill_row(row, record)
+        self.table.blockSignals(False)
+        n = len(self._records)
+        self.count_label.setText(f"<b>{n} run{'s' if n != 1 else ''}</b> kept" if n else
+                                 "No runs yet: every run you train is kept here.")
+        self._selection_changed()
+
+    def _fill_row(self, row: int, record: RunRecord) -> None:
+        thumb = QTableWidgetItem()
+        thumb.setIcon(QIcon(boundary_pixmap(record.boundary, self.icon_size)))
+        thumb.setToolTip("Decision boundary")
+        color = KIND_COLORS.get(record.config.get("kind"), "#777777")
+        name = QTableWidgetItem(record.label)
+        name.setForeground(QColor("#111111"))
+        name.setToolTip(f"{kind_name(record.config.get('kind'))} \u00b7 {record.id}"
+                        + (f"\n{record.experiment_path}" if record.experiment_path else ""))
+        mark = QPixmap(10, 10)
+        mark.fill(QColor(color))
+        name.setIcon(QIcon(mark))
+        cells = [thumb, name, QTableWidgetItem(_pct(record.accuracy)),
+                 QTableWidgetItem(f"{record.accumulator_bits} bits" if record.accumulator_bits else "-"),
+                 QTableWidgetItem(f"{record.pbs_count:,}" if record.pbs_count is not None else "-"),
+                 QTableWidgetItem(fmt_latency(record.fhe_latency_s)),
+                 QTableWidgetItem(_when(record.created))]
+        if record.accumulator_bits is None:
+            cells[3].setToolTip("Not compiled yet")
+        for col, item in enumerate(cells):
+            if col >= 2:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setData(Qt.ItemDataRole.UserRole, record.id)
+            self.table.setItem(row, col, item)
+        bold = QFont(self.table.font())
+        bold.setBold(True)
+        cells[2].setFont(bold)
+
+    def _selection_changed(self) -> None:
+        selected = self.selected_records()
+        self.compare.set_records(selected)
+        self._update_buttons()
+        self.selectionChanged.emit([r.id for r in selected])
+
+    def _update_buttons(self) -> None:
+        count = len(self.selected_records())
+        self.open_button.setEnabled(count == 1)
+        self.use_button.setEnabled(count == 1)
+        self.remove_button.setEnabled(count > 0)
+        self.export_button.setEnabled(bool(self._records))
+        self.export_button.setText("Export report\u2026" if count == 0 else
+                                   f"Export {count} run{'s' if count != 1 else ''}\u2026")
+
+    def _emit_current(self, signal) -> None:
+        selected = self.selected_records()
+        if len(selected) == 1:
+            signal.emit(selected[0])
+
+    def _open_row(self, row: int) -> None:
+        if 0 <= row < len(self._records):
+            self.openRequested.emit(self._records[row])

@@ -1,0 +1,557 @@
+"""The guided story: five steps of the guide, each shown at once from an experiment file shipped in
+``resources/story`` (made by ``scripts/make_story.py``), and each re-runnable live.
+
+Loading the files (and the integer model's boundary over the grid) runs once on a worker thread
+(``story_job``); clicking a step afterwards only swaps pictures and figures.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.config import ExperimentConfig
+from ..core.data import make_dataset
+from ..core.experiment import load_experiment
+from ..core.history import RunRecord
+from ..paths import story_dir
+from .jobs import Job, Report
+from .plots import CLASS_BRUSH, FOREGROUND, make_boundary_plot
+from .tasks import TaskState
+from .tradeoff_chart import fmt_latency
+
+GOOD, FAIR, POOR = "#1b7837", "#b35806", "#b2182b"
+ACCENT = "#0b4f9c"
+
+
+@dataclass
+class StoryStep:
+    number: int  # 1-based
+    title: str
+    text: str
+    measured: str  # the step's figures in words, as measured when the file was made
+    config: ExperimentConfig
+    path: Path
+
+
+def load_story(folder: Optional[Path] = None) -> list[StoryStep]:
+    """The steps listed in ``story.json`` (default: the shipped story)."""
+    folder = Path(folder) if folder is not None else story_dir()
+    steps = json.loads((folder / "story.json").read_text(encoding="utf-8"))["steps"]
+    return [StoryStep(number, step["title"], step["text"], step.get("measured", ""),
+                      ExperimentConfig.from_dict(step["config"]), folder / step["file"])
+            for number, step in enumerate(steps, start=1)]
+
+
+@dataclass
+class StepFigures:
+    """What one step shows, all computed from its file."""
+
+    step: StoryStep
+    record: RunRecord  # figures as the history and the trade-off chart read them
+    trained_boundary: np.ndarray  # P(class 1) of the trained model over the grid
+    integer_classes: np.ndarray  # class of the integer model (what FHE computes) over the grid
+    x_test: np.ndarray
+    y_test: np.ndarray
+    integer_predictions: np.ndarray  # the integer model's class for each test point
+    trained_kind: str
+
+
+@dataclass
+class StoryProblem:
+    step: StoryStep
+    message: str
+
+
+def story_job(steps: list[StoryStep]) -> Job:
+    """Open every step's file; report a StepFigures (or a StoryProblem) per step as it is ready."""
+
+    def run(state: TaskState, report: Report) -> list[StepFigures]:
+        figures, datasets = [], {}
+        for step in steps:
+            state.raise_if_cancelled()
+            try:
+                experiment = load_experiment(step.path)
+            except (OSError, ValueError) as error:
+                report(StoryProblem(step, str(error)))
+                continue
+            key = tuple(sorted(experiment.config.data.__dict__.items()))
+            dataset = datasets.setdefault(key, make_dataset(experiment.config.data))
+            quantized = experiment.quantized
+            record = RunRecord.from_experiment(experiment, step.path, label=f"Story {step.number}: {step.title}")
+            record.id = f"story-{step.number}"
+            item = StepFigures(
+                step=step, record=record, trained_boundary=experiment.boundary,
+                integer_classes=quantized.predict(dataset.grid).reshape(dataset.grid_shape),
+                x_test=dataset.x_test, y_test=dataset.y_test,
+                integer_predictions=quantized.predict(dataset.x_test),
+                trained_kind=experiment.config.kind,
+            )
+            figures.append(item)
+            report(item)
+        return figures
+
+    return run
+
+
+def _accuracy_color(value: Optional[float]) -> str:
+    if value is None:
+        return "#777777"
+    return GOOD if value >= 0.99 else FAIR if value >= 0.9 else POOR
+
+
+class FigureTile(QFrame):
+    """One big figure with a caption under it."""
+
+    def __init__(self, caption: str, tip: str = "", parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setObjectName("figureTile")
+        self.setStyleSheet("#figureTile { background:#f7f7f7; border:1px solid #d6d6d6; border-radius:6px; }")
+        self.setToolTip(tip)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setSpacing(0)
+        self.value = QLabel("-")
+        self.value.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption = QLabel(caption)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption.setWordWrap(True)
+        layout.addWidget(self.value)
+        layout.addWidget(self.caption)
+        self._color = FOREGROUND
+        self.set_scale(1.0)
+
+    def set_value(self, text: str, color: str = FOREGROUND) -> None:
+        self._color = color
+        self.value.setText(text)
+        self.value.setStyleSheet(f"color:{color}; border:none; background:transparent;")
+
+    def set_scale(self, scale: float) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(17 * scale)
+        font.setBold(True)
+        self.value.setFont(font)
+        small = QFont(self.font())
+        small.setPointSizeF(8.5 * scale)
+        self.caption.setFont(small)
+        self.caption.setStyleSheet("color:#555555; border:none; background:transparent;")
+
+
+class StepCard(QFrame):
+    """A step in the list: number, title, and its own Re-run live button."""
+
+    clicked = Signal()
+    rerunClicked = Signal()
+
+    def __init__(self, step: StoryStep, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.step = step
+        self.setObjectName("stepCard")
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setToolTip(f"{step.text}\nClick to show this step.")
+        layout = QGridLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setHorizontalSpacing(8)
+        layout.setVerticalSpacing(2)
+        self.badge = QLabel(str(step.number))
+        self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title = QLabel(step.title)
+        self.title.setWordWrap(True)
+        self.title.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.rerun = QToolButton()
+        self.rerun.setObjectName("rerunButton")
+        self.rerun.setText("Re-run live")
+        self.rerun.setToolTip(f"Put this step's settings into Configure and train them now: "
+                              f"{step.config.kind}, {step.config.n_hidden} neurons, {step.config.bits} bits"
+                              + (f", {step.config.pruning_budget} inputs per neuron" if step.config.pruning_budget
+                                 else "") + f", {step.config.epochs} epochs.")
+        self.rerun.clicked.connect(self.rerunClicked.emit)
+        layout.addWidget(self.badge, 0, 0, 2, 1, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.title, 0, 1)
+        layout.addWidget(self.rerun, 1, 1, Qt.AlignmentFlag.AlignLeft)
+        self._selected = False
+        self._scale = 1.0
+        self.set_scale(1.0)
+
+    def set_selected(self, selected: bool) -> None:
+        self._selected = selected
+        self._restyle()
+
+    def is_selected(self) -> bool:
+        return self._selected
+
+    def set_scale(self, scale: float) -> None:
+        self._scale = scale
+        size = int(26 * scale)
+        self.badge.setFixedSize(size, size)
+        font = QFont(self.font())
+        font.setPointSizeF(10 * scale)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.badge.setFont(font)
+        small = QFont(self.font())
+        small.setPointSizeF(8.5 * scale)
+        self.rerun.setFont(small)
+        self._restyle()
+
+    def _restyle(self) -> None:
+        radius = int(13 * self._scale)
+        if self._selected:
+            card = f"#stepCard {{ background:#e7f0fb; border:2px solid {ACCENT}; border-radius:7px; }}"
+            badge = f"background:{ACCENT}; color:white; border-radius:{radius}px;"
+        else:
+            card = "#stepCard { background:#ffffff; border:1px solid #c9c9c9; border-radius:7px; }"
+            badge = f"background:#e2e2e2; color:#222222; border-radius:{radius}px;"
+        self.setStyleSheet(card)
+        self.badge.setStyleSheet(badge)
+        self.title.setStyleSheet("border:none; background:transparent; color:#111111;")
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit()
+        super().mousePressEvent(event)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.clicked.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class _Boundaries(pg.GraphicsLayoutWidget):
+    def sizeHint(self) -> QSize:
+        return QSize(520, 280)
+
+
+class StoryPanel(QWidget):
+    """The step list and, beside it, the shown step: two boundaries and its figures."""
+
+    stepShown = Signal(int)  # step number
+    rerunRequested = Signal(object)  # StoryStep
+    openRequested = Signal(object)  # StoryStep: open its file in the window
+
+    def __init__(self, steps: list[StoryStep], parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setObjectName("storyPanel")
+        self.steps = list(steps)
+        self.figures: dict[int, StepFigures] = {}
+        self.problems: dict[int, str] = {}
+        self.current: Optional[int] = None
+        self.presentation = False
+        self._live: dict[int, str] = {}
+        self._can_rerun = True
+
+        # --- the step list
+        self.header = QLabel("The story in five steps")
+        self.subtitle = QLabel("From the step-by-step guide, measured with this app. Click a step to show it; "
+                               "re-run it live to train it in front of the audience.")
+        self.subtitle.setWordWrap(True)
+        self.subtitle.setStyleSheet("color:#555555;")
+        self.cards: list[StepCard] = []
+        column = QVBoxLayout()
+        column.setSpacing(6)
+        column.addWidget(self.header)
+        column.addWidget(self.subtitle)
+        for step in self.steps:
+            card = StepCard(step)
+            card.clicked.connect(lambda s=step: self.show_step(s.number))
+            card.rerunClicked.connect(lambda s=step: self.rerunRequested.emit(s))
+            self.cards.append(card)
+            column.addWidget(card)
+        column.addStretch(1)
+        self.list_widget = QWidget()
+        self.list_widget.setObjectName("storySteps")
+        self.list_widget.setLayout(column)
+
+        # --- the stage
+        self.stage_title = QLabel()
+        self.stage_title.setWordWrap(True)
+        self.stage_text = QLabel()
+        self.stage_text.setWordWrap(True)
+        self.tiles = {
+            "float": FigureTile("fp32 accuracy", "The float model before quantization."),
+            "quantized": FigureTile("3-bit accuracy", "The quantized integer model in the clear: what FHE computes."),
+            "fhe": FigureTile("FHE accuracy", "Concrete's FHE simulation on every test point (encrypted "
+                                              "points too, when the step ran them)."),
+            "accumulator": FigureTile("accumulator", "The widest integer of the compiled circuit; Concrete's "
+                                                     "lookups take at most 16 bits, and narrower is faster."),
+            "lookups": FigureTile("lookups (PBS)", "Programmable bootstraps per encrypted inference."),
+            "latency": FigureTile("per encrypted sample", "Measured: encrypt, run and decrypt one test point."),
+        }
+        tiles = QGridLayout()
+        tiles.setSpacing(6)
+        for index, tile in enumerate(self.tiles.values()):
+            tiles.addWidget(tile, 0, index)
+        self.boundaries = _Boundaries()
+        self.boundaries.setBackground("w")
+        self.boundaries.setMinimumHeight(200)
+        self.trained_plot = self.boundaries.addPlot(row=0, col=0)
+        self.trained_image = make_boundary_plot(self.trained_plot, "Trained model")
+        self.integer_plot = self.boundaries.addPlot(row=0, col=1)
+        self.integer_image = make_boundary_plot(self.integer_plot, "3-bit integer model = the FHE circuit")
+        self.points = {}
+        for name, plot in (("trained", self.trained_plot), ("integer", self.integer_plot)):
+            self.points[name] = [pg.ScatterPlotItem(size=4, pen=pg.mkPen("w", width=0.5), brush=pg.mkBrush(c))
+                                 for c in CLASS_BRUSH]
+            for item in self.points[name]:
+                plot.addItem(item)
+        self.wrong = pg.ScatterPlotItem(size=9, pen=pg.mkPen("#111111", width=1.3), brush=pg.mkBrush(0, 0, 0, 0))
+        self.integer_plot.addItem(self.wrong)
+        self.measured = QLabel()
+        self.measured.setWordWrap(True)
+        self.measured.setStyleSheet("color:#555555;")
+        self.live = QLabel()
+        self.live.setObjectName("liveResult")
+        self.live.setWordWrap(True)
+        self.live.hide()
+        self.open_button = QPushButton("Open in the window")
+        self.open_button.setToolTip("Open this step's experiment file in the main window: plots, results, "
+                                    "compile report.")
+        self.rerun_button = QPushButton("Re-run live")
+        self.rerun_button.setToolTip("Put this step's settings into Configure and train them now.")
+        self.open_button.clicked.connect(lambda: self.current and self.openRequested.emit(self.step(self.current)))
+        self.rerun_button.clicked.connect(lambda: self.current and self.rerunRequested.emit(self.step(self.current)))
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.measured, 1)
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.rerun_button)
+
+        stage = QWidget()
+        stage.setObjectName("storyStage")
+        box = QVBoxLayout(stage)
+        box.setContentsMargins(4, 0, 0, 0)
+        box.addWidget(self.stage_title)
+        box.addWidget(self.stage_text)
+        box.addLayout(tiles)
+        box.addWidget(self.boundaries, 1)
+        box.addWidget(self.live)
+        box.addLayout(buttons)
+        self.stage = stage
+
+        scroll = QScrollArea()
+        scroll.setWidget(self.list_widget)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list_area = scroll
+        self.main = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.main.setContentsMargins(6, 6, 6, 6)
+        self.main.addWidget(scroll, 0)
+        self.main.addWidget(stage, 1)
+        self._apply_scale()
+        self._show_nothing()
+
+    # ------------------------------------------------------------------ data in
+    def step(self, number: int) -> StoryStep:
+        return self.steps[number - 1]
+
+    def set_figures(self, figures: StepFigures) -> None:
+        self.figures[figures.step.number] = figures
+        if self.current == figures.step.number:
+            self._draw()
+
+    def set_problem(self, problem: StoryProblem) -> None:
+        self.problems[problem.step.number] = problem.message
+        if self.current == problem.step.number:
+            self._draw()
+
+    def set_live_result(self, number: int, text: str) -> None:
+        self._live[number] = text
+        if self.current == number:
+            self._draw_live()
+
+    def set_can_rerun(self, can: bool, why: str = "") -> None:
+        self._can_rerun = can
+        for card in self.cards:
+            card.rerun.setEnabled(can)
+        self.rerun_button.setEnabled(can and self.current is not None)
+        tip = "" if can else why
+        for widget in [self.rerun_button] + [card.rerun for card in self.cards]:
+            widget.setStatusTip(tip)
+
+    # ------------------------------------------------------------------ showing a step
+    def show_step(self, number: int) -> None:
+        if not 1 <= number <= len(self.steps):
+            return
+        self.current = number
+        for card in self.cards:
+            card.set_selected(card.step.number == number)
+        self.list_area.ensureWidgetVisible(self.cards[number - 1])
+        self._draw()
+        self.stepShown.emit(number)
+
+    def next_step(self) -> None:
+        self.show_step(min((self.current or 0) + 1, len(self.steps)))
+
+    def previous_step(self) -> None:
+        self.show_step(max((self.current or 2) - 1, 1))
+
+    def is_loaded(self, number: int) -> bool:
+        return number in self.figures
+
+    def tile_text(self, key: str) -> str:
+        return self.tiles[key].value.text()
+
+    def _show_nothing(self) -> None:
+        self.stage_title.setText("Choose a step")
+        self.stage_text.setText("Each step opens at once from an experiment shipped with QAT Studio.")
+        for tile in self.tiles.values():
+            tile.set_value("-")
+        self.open_button.setEnabled(False)
+        self.rerun_button.setEnabled(False)
+        self.measured.setText("")
+
+    def _draw(self) -> None:
+        number = self.current
+        if number is None:
+            self._show_nothing()
+            return
+        step = self.step(number)
+        self.stage_title.setText(f'<span style="color:{ACCENT}">Step {number} of {len(self.steps)}</span> '
+                                 f"\u00b7 <b>{step.title}</b>")
+        self.stage_text.setText(step.text)
+        self.open_button.setEnabled(number in self.figures)
+        self.rerun_button.setEnabled(self._can_rerun)
+        self._draw_live()
+        figures = self.figures.get(number)
+        if figures is None:
+            problem = self.problems.get(number)
+            self.measured.setText(f"Can't open this step: {problem}" if problem else "Opening the step's file\u2026")
+            for tile in self.tiles.values():
+                tile.set_value("\u2026" if not problem else "-", "#999999")
+            self.trained_image.clear()
+            self.integer_image.clear()
+            for items in self.points.values():
+                for item in items:
+                    item.clear()
+            self.wrong.clear()
+            return
+        m = figures.record.metrics
+        report = figures.record.report or {}
+        bits = step.config.bits
+        self.tiles["float"].set_value(self._pct(m.get("float_accuracy")), _accuracy_color(m.get("float_accuracy")))
+        self.tiles["float"].caption.setText("fp32 accuracy" if m.get("float_accuracy") is not None
+                                            else "fp32 accuracy (QAT has none)")
+        self.tiles["quantized"].set_value(self._pct(m.get("clear_accuracy")), _accuracy_color(m.get("clear_accuracy")))
+        self.tiles["quantized"].caption.setText(f"{bits}-bit accuracy")
+        fhe = m.get("fhe_simulated_accuracy")
+        self.tiles["fhe"].set_value(self._pct(fhe), _accuracy_color(fhe))
+        executed = m.get("fhe_executed_samples") or 0
+        self.tiles["fhe"].caption.setText("FHE accuracy (simulated)" + (
+            f"; encrypted {self._pct(m.get('fhe_executed_accuracy'))} of {executed}" if executed else ""))
+        acc = report.get("accumulator_bits")
+        self.tiles["accumulator"].set_value(f"{acc} bits" if acc else "-",
+                                            ACCENT if acc and acc <= 16 else POOR)
+        self.tiles["lookups"].set_value(f"{report.get('pbs_count', '-')}", FOREGROUND)
+        latency = m.get("fhe_latency_s")
+        self.tiles["latency"].set_value(fmt_latency(latency) if latency else "-", FOREGROUND)
+        self.tiles["latency"].caption.setText("per encrypted sample" if latency else "not run encrypted")
+        self.measured.setText(f"Measured when the file was made: {step.measured}")
+
+        trained = "fp32 model" if figures.trained_kind != "qat" else f"{bits}-bit QAT model (Brevitas)"
+        acc_trained = m.get("float_accuracy") if figures.trained_kind != "qat" else m.get("brevitas_accuracy")
+        self._title(self.trained_plot, f"{trained} \u00b7 {self._pct(acc_trained)}")
+        self._title(self.integer_plot, f"{bits}-bit integer model = the FHE circuit \u00b7 "
+                                       f"{self._pct(m.get('clear_accuracy'))}")
+        self.trained_image.setImage(figures.trained_boundary, autoLevels=False, levels=(0.0, 1.0))
+        self.trained_image.setRect(0.0, 0.0, 1.0, 1.0)
+        self.integer_image.setImage(figures.integer_classes.astype(np.float32), autoLevels=False, levels=(0.0, 1.0))
+        self.integer_image.setRect(0.0, 0.0, 1.0, 1.0)
+        x, y = figures.x_test, figures.y_test
+        for name in ("trained", "integer"):
+            for label, item in enumerate(self.points[name]):
+                chosen = x[y == label]
+                item.setData(chosen[:, 0], chosen[:, 1])
+        wrong = x[figures.integer_predictions != y]
+        self.wrong.setData(wrong[:, 0], wrong[:, 1])
+
+    def _draw_live(self) -> None:
+        text = self._live.get(self.current) if self.current else None
+        self.live.setVisible(bool(text))
+        if text:
+            self.live.setText(text)
+
+    @staticmethod
+    def _pct(value) -> str:
+        return "-" if value is None else f"{100 * value:.1f}%"
+
+    def _title(self, plot, text: str) -> None:
+        size = "15pt" if self.presentation else "9pt"
+        plot.setTitle(text, color=FOREGROUND, size=size, bold=self.presentation)
+
+    # ------------------------------------------------------------------ layout and presentation
+    def set_presentation(self, on: bool) -> None:
+        self.presentation = bool(on)
+        self._apply_scale()
+        self._arrange()
+        self._draw()
+
+    def _apply_scale(self) -> None:
+        scale = 1.6 if self.presentation else 1.0
+        for card in self.cards:
+            card.set_scale(scale)
+        for tile in self.tiles.values():
+            tile.set_scale(scale)
+        font = QFont(self.font())
+        font.setPointSizeF(13 * scale)
+        font.setBold(True)
+        self.header.setFont(font)
+        title = QFont(self.font())
+        title.setPointSizeF(12 * scale)
+        self.stage_title.setFont(title)
+        text = QFont(self.font())
+        text.setPointSizeF(10 * scale)
+        self.stage_text.setFont(text)
+        self.live.setFont(text)
+        small = QFont(self.font())
+        small.setPointSizeF(8.5 * scale)
+        self.subtitle.setFont(small)
+        self.measured.setFont(small)
+        self.live.setStyleSheet(f"color:{ACCENT}; font-weight:bold;")
+        width = 1.8 if self.presentation else 1.0
+        for plot in (self.trained_plot, self.integer_plot):
+            for name in ("left", "bottom"):
+                axis = plot.getAxis(name)
+                tick = QFont()
+                tick.setPointSizeF(8 * scale)
+                axis.setTickFont(tick)
+                axis.setPen(pg.mkPen(FOREGROUND, width=width))
+        for items in self.points.values():
+            for item in items:
+                item.setSize(7 if self.presentation else 4)
+        self.wrong.setSize(14 if self.presentation else 9)
+        self.wrong.setPen(pg.mkPen("#000000", width=2.2 if self.presentation else 1.3))
+
+    def _arrange(self) -> None:
+        wide = self.presentation or self.width() >= 700
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self.main.direction() != direction:
+            self.main.setDirection(direction)
+        scale = 1.6 if self.presentation else 1.0
+        self.list_area.setMaximumHeight(16777215 if wide else 260)
+        self.list_area.setMaximumWidth(int(330 * scale) if wide else 16777215)
+        self.list_area.setMinimumWidth(int(220 * scale) if wide else 0)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange()

@@ -1,0 +1,369 @@
+"""The sweep dialog: ranges of neurons, bit-widths, pruning budgets and seeds, trained and compiled
+in the background (``qatstudio.core.sweep.run_sweep`` on a worker thread), with a progress bar, an
+ETA and Cancel. Each finished run goes to the history at once, so a cancelled sweep keeps them.
+
+The dialog is not modal: closing it leaves the sweep running; opening it again shows its progress.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.config import MAX_BITS, MAX_HIDDEN, MIN_BITS, ExperimentConfig
+from ..core.history import History, RunRecord
+from ..core.sweep import SweepPlan, SweepProgress, SweepResult, run_sweep
+from .jobs import Job, Report
+from .tasks import TaskState
+from .widgets import fmt_seconds
+from .workers import Task, TaskError, TaskRunner
+
+MAX_RANGE = 64  # values one range (a-b) may expand to
+
+
+def parse_values(text: str, low: int, high: int, name: str, allow_off: bool = False) -> tuple[list, list[str]]:
+    """'10, 30 100', '6-8' or '10-50/20' (and 'off' where allowed) into a list of values, with a
+    reason in words for each part that can't be read."""
+    values, problems = [], []
+    for token in [t for t in re.split(r"[,\s;]+", text.strip()) if t]:
+        if allow_off and token.lower() in ("off", "none", "-"):
+            items = [None]
+        else:
+            match = re.fullmatch(r"(\d+)(?:-(\d+)(?:/(\d+))?)?", token)
+            if not match:
+                problems.append(f"{name}: can't read '{token}' (write numbers like 10, 30 or a range like 6-8"
+                                + (", or 'off'" if allow_off else "") + ")")
+                continue
+            first, last, step = int(match[1]), int(match[2] or match[1]), int(match[3] or 1)
+            if last < first or step < 1:
+                problems.append(f"{name}: the range '{token}' is empty")
+                continue
+            items = list(range(first, last + 1, step))
+            if len(items) > MAX_RANGE:
+                problems.append(f"{name}: the range '{token}' has {len(items)} values (at most {MAX_RANGE})")
+                continue
+            bad = [v for v in items if not low <= v <= high]
+            if bad:
+                problems.append(f"{name} must be between {low} and {high} (got {bad[0]})")
+                continue
+        for item in items:
+            if item not in values:
+                values.append(item)
+    if not values and not problems:
+        problems.append(f"{name}: give at least one value")
+    return values, problems
+
+
+@dataclass
+class SweepRunDone:
+    record: RunRecord
+
+
+def sweep_job(plan: SweepPlan, history: History) -> Job:
+    """The whole sweep on a worker thread; reports SweepProgress and SweepRunDone messages."""
+
+    def run(state: TaskState, report: Report) -> SweepResult:
+        return run_sweep(plan, history, on_run=lambda record: report(SweepRunDone(record)),
+                         on_progress=report, should_stop=state.should_stop)
+
+    return run
+
+
+class SweepDialog(QDialog):
+    runFinished = Signal(object)  # RunRecord, as each run of the sweep finishes
+    sweepFinished = Signal(object)  # SweepResult, or None when the sweep failed
+
+    def __init__(self, history: History, runner: TaskRunner, base_config: Callable[[], ExperimentConfig],
+                 busy_reason: Callable[[], str] = lambda: "", parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setObjectName("sweepDialog")
+        self.setWindowTitle("Sweep \u2014 QAT Studio")
+        self.setModal(False)
+        self.history = history
+        self.runner = runner
+        self.base_config = base_config
+        self.busy_reason = busy_reason
+        self.task: Optional[Task] = None
+        self.result: Optional[SweepResult] = None
+        self.records: list[RunRecord] = []
+        self._progress: Optional[SweepProgress] = None
+        self._progress_at = 0.0
+        self._started = 0.0
+
+        self.kind = QComboBox()
+        self.kind.addItem("Float, quantized after training (pruned where a budget is set)", "float")
+        self.kind.addItem("Quantization-aware training (QAT)", "qat")
+        self.neurons = QLineEdit("30, 100")
+        self.neurons.setToolTip("Hidden neurons per layer: numbers (10, 30, 100) or a range (6-8, 10-50/20).")
+        self.bits = QLineEdit("3")
+        self.bits.setToolTip(f"Bit-widths between {MIN_BITS} and {MAX_BITS}.")
+        self.budgets = QLineEdit("off, 20")
+        self.budgets.setToolTip("Pruning budgets (non-zero inputs per neuron); 'off' for no pruning.")
+        self.seeds = QLineEdit("0")
+        self.seeds.setToolTip("Seeds: each seed trains the configuration again from other initial weights.")
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 1000)
+        self.epochs.setToolTip("Epochs for every run of the sweep.")
+        self.base_label = QLabel()
+        self.base_label.setWordWrap(True)
+        self.base_label.setStyleSheet("color:#555555;")
+        form = QFormLayout()
+        form.addRow("Model", self.kind)
+        form.addRow("Hidden neurons", self.neurons)
+        form.addRow("Bit-widths", self.bits)
+        form.addRow("Pruning budgets", self.budgets)
+        form.addRow("Seeds", self.seeds)
+        form.addRow("Epochs", self.epochs)
+
+        self.preview = QLabel()
+        self.preview.setObjectName("sweepPreview")
+        self.preview.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("sweepProgress")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("%v of %m runs")
+        self.status = QLabel("Not started.")
+        self.status.setObjectName("sweepStatus")
+        self.status.setWordWrap(True)
+        self.finished_list = QListWidget()
+        self.finished_list.setObjectName("sweepRuns")
+        self.finished_list.setMinimumHeight(90)
+
+        self.start_button = QPushButton("Start sweep")
+        self.start_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel sweep")
+        self.cancel_button.setToolTip("Stop after the current step; finished runs stay in the history.")
+        self.close_button = QPushButton("Close")
+        self.close_button.setToolTip("Close this dialog; a running sweep goes on (Demo \u25b8 Sweep shows it again).")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.hide)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+
+        layout = QVBoxLayout(self)
+        intro = QLabel("Train, compile and FHE-simulate every combination. Each run joins the history and "
+                       "the trade-off chart as soon as it finishes.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.base_label)
+        layout.addWidget(self.preview)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(QLabel("Finished runs:"))
+        layout.addWidget(self.finished_list, 1)
+        layout.addLayout(buttons)
+        self.resize(560, 520)
+
+        for edit in (self.neurons, self.bits, self.budgets, self.seeds):
+            edit.textChanged.connect(self._update_preview)
+        self.kind.currentIndexChanged.connect(self._update_preview)
+        self.epochs.valueChanged.connect(self._update_preview)
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self._show_status)
+        self.refresh_base()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ the plan
+    def refresh_base(self) -> None:
+        """Take the data and training settings from the window's current configuration."""
+        if self.is_running():
+            return
+        base = self.base_config()
+        self.kind.setCurrentIndex(1 if base.kind == "qat" else 0)
+        self.epochs.setValue(base.epochs)
+        d = base.data
+        self.base_label.setText(
+            f"Other settings come from the Configure panel: {base.n_layers} hidden layers, lr {base.lr:g}, "
+            f"batch {base.batch_size}, {base.optimizer}; data {d.grid_size}\u00d7{d.grid_size} grid, "
+            f"{d.clusters} cells per axis, {d.n_test} test points, noise {d.noise:g}.")
+        self._update_preview()
+
+    def set_ranges(self, neurons: str, bits: str, budgets: str, seeds: str, epochs: Optional[int] = None,
+                   kind: Optional[str] = None) -> None:
+        self.neurons.setText(neurons)
+        self.bits.setText(bits)
+        self.budgets.setText(budgets)
+        self.seeds.setText(seeds)
+        if epochs is not None:
+            self.epochs.setValue(epochs)
+        if kind is not None:
+            self.kind.setCurrentIndex(max(self.kind.findData(kind), 0))
+
+    def plan(self) -> tuple[Optional[SweepPlan], list[str]]:
+        neurons, p1 = parse_values(self.neurons.text(), 1, MAX_HIDDEN, "hidden neurons")
+        bits, p2 = parse_values(self.bits.text(), MIN_BITS, MAX_BITS, "bit-widths")
+        budgets, p3 = parse_values(self.budgets.text(), 1, MAX_HIDDEN, "pruning budgets", allow_off=True)
+        seeds, p4 = parse_values(self.seeds.text(), 0, 2**31 - 1, "seeds")
+        problems = p1 + p2 + p3 + p4
+        if problems:
+            return None, problems
+        base = self.base_config().replace(kind=self.kind.currentData(), epochs=self.epochs.value(),
+                                          pruning_budget=None)
+        if base.kind == "float":  # the sweep turns float into pruned where a budget is set
+            base = base.replace(accumulator_bits=None)
+        return SweepPlan(base, neurons, bits, budgets, seeds), []
+
+    def _update_preview(self) -> None:
+        if self.is_running():
+            return
+        plan, problems = self.plan()
+        if plan is None:
+            self.preview.setText("<span style='color:#8a1c12'>" + "<br>".join(problems) + "</span>")
+            self._can_start = False
+        else:
+            configs, skipped = plan.configs()
+            text = f"<b>{len(configs)} run{'s' if len(configs) != 1 else ''}</b>"
+            if skipped:
+                text += (f"; {len(skipped)} combination{'s' if len(skipped) != 1 else ''} skipped: "
+                         + "; ".join(skipped[:3]) + ("; \u2026" if len(skipped) > 3 else ""))
+            self.preview.setText(text)
+            self._can_start = bool(configs)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ running
+    def is_running(self) -> bool:
+        return self.task is not None
+
+    def start(self) -> bool:
+        if self.is_running():
+            return False
+        reason = self.busy_reason()
+        if reason:
+            self.status.setText(reason)
+            return False
+        plan, problems = self.plan()
+        if plan is None:
+            self.status.setText("; ".join(problems))
+            return False
+        configs, _ = plan.configs()
+        if not configs:
+            self.status.setText("Nothing to run: every combination was skipped.")
+            return False
+        self.records = []
+        self.result = None
+        self.finished_list.clear()
+        self.progress.setRange(0, len(configs))
+        self.progress.setValue(0)
+        self._progress = SweepProgress(0, len(configs), 0.0, "")
+        self._started = self._progress_at = time.monotonic()
+        task = self.runner.start("Sweep", sweep_job(plan, self.history))
+        self.task = task
+        task.message.connect(self._on_message)
+        task.succeeded.connect(self._on_done)
+        task.failed.connect(self._on_failed)
+        task.cancelled.connect(lambda: self._on_done(SweepResult(records=list(self.records), cancelled=True)))
+        task.finished.connect(self._on_finished)
+        self._clock.start()
+        self._show_status()
+        self._update_buttons()
+        return True
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.status.setText("Cancelling: the run in progress stops, finished runs stay in the history\u2026")
+            self.cancel_button.setEnabled(False)
+
+    def _on_message(self, message) -> None:
+        if isinstance(message, SweepProgress):
+            self._progress = message
+            self._progress_at = time.monotonic()
+            self.progress.setRange(0, max(message.total, 1))
+            self.progress.setValue(message.done)
+            self._show_status()
+        elif isinstance(message, SweepRunDone):
+            record = message.record
+            self.records.append(record)
+            self.progress.setValue(len(self.records))
+            accuracy = "-" if record.accuracy is None else f"{100 * record.accuracy:.1f}%"
+            self.finished_list.addItem(f"{record.label}: {accuracy}, accumulator {record.accumulator_bits} bits, "
+                                       f"{record.pbs_count} PBS")
+            self.finished_list.scrollToBottom()
+            self.runFinished.emit(record)
+
+    def _on_done(self, result: SweepResult) -> None:
+        self.result = result
+        kept = len(result.records)
+        if result.cancelled:
+            text = f"Cancelled: {kept} finished run{'s' if kept != 1 else ''} kept in the history."
+        else:
+            text = f"Done: {kept} run{'s' if kept != 1 else ''} in {fmt_seconds(time.monotonic() - self._started)}."
+        if result.skipped:
+            text += f" {len(result.skipped)} combination(s) skipped."
+        self.status.setText(text)
+        self.sweepFinished.emit(result)
+
+    def _on_failed(self, error: TaskError) -> None:
+        self.result = SweepResult(records=list(self.records), cancelled=True)
+        kept = len(self.records)
+        self.status.setText(f"The sweep stopped: {error.title}: {error.message}. "
+                            f"{kept} finished run{'s' if kept != 1 else ''} kept in the history.")
+        self.sweepFinished.emit(None)
+
+    def _on_finished(self) -> None:
+        self.task = None
+        self._clock.stop()
+        self._update_buttons()
+        self._update_preview()
+
+    def _show_status(self) -> None:
+        progress = self._progress
+        if self.task is None or progress is None:
+            return
+        elapsed = time.monotonic() - self._started
+        parts = [f"Run {min(progress.done + 1, progress.total)} of {progress.total}"]
+        if progress.current:
+            parts.append(progress.current)
+        parts.append(f"{fmt_seconds(elapsed)} elapsed")
+        if progress.eta_s is None:
+            parts.append("ETA after the first run")
+        else:
+            left = max(progress.eta_s - (time.monotonic() - self._progress_at), 0.0)
+            parts.append(f"about {fmt_seconds(left)} left")
+        if self.task.state.is_cancelled:
+            parts.append("cancelling\u2026")
+        self.status.setText(" \u00b7 ".join(parts))
+
+    def _update_buttons(self) -> None:
+        running = self.is_running()
+        self.start_button.setEnabled(not running and getattr(self, "_can_start", False))
+        self.cancel_button.setEnabled(running and not (self.task and self.task.state.is_cancelled))
+        for widget in (self.kind, self.neurons, self.bits, self.budgets, self.seeds, self.epochs):
+            widget.setEnabled(not running)
+
+    def eta_text(self) -> str:
+        return self.status.text()
+
+    def closeEvent(self, event) -> None:  # closing hides: a running sweep goes on
+        self.hide()
+        event.ignore()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape:  # Esc closes, never cancels the sweep by surprise
+            self.hide()
+            return
+        super().keyPressEvent(event)
