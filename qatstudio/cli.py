@@ -182,6 +182,52 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    """Run ``qatstudio ARGV`` and return its exit status. Called without ``argv`` (the program
+    itself: console script, ``python -m qatstudio``, the frozen app) it reads sys.argv and, once
+    Concrete is loaded, ends the process itself: see ``_exit_past_concrete``."""
+    if argv is not None:
+        return _main(argv)
+    try:
+        code = _main(None)
+    except SystemExit as error:  # argparse: --help, --version, usage errors
+        if isinstance(error.code, int) or error.code is None:
+            code = error.code or 0
+        else:
+            print(error.code, file=sys.stderr)
+            code = 1
+    except BaseException:  # what Python would print, then status 1
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    _exit_past_concrete(code)
+    return code
+
+
+def _exit_past_concrete(code: int) -> None:
+    """End the process with ``code`` if Concrete is loaded; otherwise return.
+
+    Once a circuit has run encrypted, Concrete's runtime registers an exit hook that calls C
+    ``exit(0)``: the status would always be 0 and unflushed stdout lost. So the other exit hooks
+    run as usual, the streams are flushed, and the process ends with its real status.
+    """
+    import atexit
+    import os
+
+    hook = getattr(sys.modules.get("concrete.compiler"), "_terminate_df_parallelization", None)
+    if hook is None:
+        return
+    atexit.unregister(hook)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+def _main(argv: Optional[list[str]]) -> int:
     import multiprocessing
 
     multiprocessing.freeze_support()  # key generation runs in a spawned child, also when frozen
