@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -150,6 +150,7 @@ class DemoController(QObject):
         self._tracked: Optional[tuple[object, str]] = None  # (window's experiment, its record id)
         self._rerun: Optional[int] = None  # story step re-run live, until its run is recorded
         self._close_after_sweep = False
+        self._bottom_tabbed = False
         self.sweep_dialog: Optional[SweepDialog] = None
 
         try:
@@ -162,15 +163,21 @@ class DemoController(QObject):
         self.history_panel = HistoryPanel(self.history)
         self.chart = TradeoffChart()
         self.chart_box = self._chart_box()
-        self.story_dock = self._dock("Story", "storyDock", self.story_panel, Qt.DockWidgetArea.LeftDockWidgetArea,
-                                     tab_with="configure_dock", shown=False)
-        self.history_dock = self._dock("History", "historyDock", self.history_panel,
-                                       Qt.DockWidgetArea.RightDockWidgetArea, tab_with="results_dock", shown=True)
+        # Story and trade-offs share the bottom of the window (wide and short suits both); the
+        # history is a tab beside Compile and Results.
         self.chart_dock = self._dock("Trade-offs", "tradeoffDock", self.chart_box,
                                      Qt.DockWidgetArea.BottomDockWidgetArea, shown=False)
+        self.story_dock = self._dock("Story", "storyDock", self.story_panel, Qt.DockWidgetArea.BottomDockWidgetArea,
+                                     tab_with=self.chart_dock, shown=False)
+        self.history_dock = self._dock("History", "historyDock", self.history_panel,
+                                       Qt.DockWidgetArea.RightDockWidgetArea,
+                                       tab_with=getattr(window, "results_dock", None), shown=True)
+        if isinstance(getattr(window, "compile_dock", None), QDockWidget):
+            window.compile_dock.raise_()
         self.presentation = PresentationMode(
-            window, keep=lambda: [self.story_dock] + ([self.chart_dock] if self.chart_dock.isVisible() else []),
-            restylers=lambda: [self.story_panel, self.chart, self.history_panel], parent=self)
+            window, keep=lambda: [self.story_dock] + ([self.chart_dock] if not self.chart_dock.isHidden() else []),
+            restylers=lambda: [self.story_panel, self.chart, self.history_panel],
+            arrange=self._arrange_presentation, parent=self)
         self._build_menu()
 
         self.adapter.experimentUpdated.connect(self._on_experiment)
@@ -208,14 +215,17 @@ class DemoController(QObject):
         self.show_story_runs.setToolTip("Draw the five story steps as diamonds beside your runs.")
         self.show_story_runs.toggled.connect(self.chart.set_show_reference)
         hint = QLabel("Hover a point for its figures and settings; click it to open the run.")
-        hint.setStyleSheet("color:#555555;")
+        palette = hint.palette()  # a palette, not a style sheet: the label then follows the font
+        palette.setColor(QPalette.ColorRole.WindowText, QColor("#555555"))  # of presentation mode
+        hint.setPalette(palette)
         bar.addWidget(hint, 1)
         bar.addWidget(self.show_story_runs)
         layout.addLayout(bar)
         layout.addWidget(self.chart, 1)
         return box
 
-    def _dock(self, title: str, name: str, widget: QWidget, area, tab_with: str = "", shown: bool = True) -> QDockWidget:
+    def _dock(self, title: str, name: str, widget: QWidget, area, tab_with: Optional[QDockWidget] = None,
+              shown: bool = True) -> QDockWidget:
         window = self.window
         dock = QDockWidget(title, window)
         dock.setObjectName(name)
@@ -225,11 +235,8 @@ class DemoController(QObject):
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         window.addDockWidget(area, dock)
         if not window.restoreDockWidget(dock):  # no saved layout for it yet: the default place
-            other = getattr(window, tab_with, None) if tab_with else None
-            if isinstance(other, QDockWidget):
-                window.tabifyDockWidget(other, dock)
-                if isinstance(getattr(window, "compile_dock", None), QDockWidget) and tab_with == "results_dock":
-                    window.compile_dock.raise_()
+            if isinstance(tab_with, QDockWidget):
+                window.tabifyDockWidget(tab_with, dock)
             dock.setVisible(shown)
         return dock
 
@@ -312,8 +319,22 @@ class DemoController(QObject):
     def story_records(self) -> list[RunRecord]:
         return [self.story_panel.figures[n].record for n in sorted(self.story_panel.figures)]
 
+    def _tab_bottom_docks(self) -> None:
+        """The first time both are open, story and trade-offs share the bottom as tabs (Qt lays
+        docks hidden at start-up out side by side when they are shown again)."""
+        if self._bottom_tabbed or self.story_dock.isHidden() or self.chart_dock.isHidden():
+            return
+        self._bottom_tabbed = True
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        w = self.window
+        if (w.dockWidgetArea(self.story_dock) == bottom and w.dockWidgetArea(self.chart_dock) == bottom
+                and self.story_dock not in w.tabifiedDockWidgets(self.chart_dock)
+                and not self.story_dock.isFloating() and not self.chart_dock.isFloating()):
+            w.tabifyDockWidget(self.chart_dock, self.story_dock)
+
     def show_story(self, number: Optional[int] = None) -> None:
         self.story_dock.show()
+        self._tab_bottom_docks()
         self.story_dock.raise_()
         self.load_story()
         if number is not None or self.story_panel.current is None:
@@ -425,6 +446,7 @@ class DemoController(QObject):
 
     def show_chart(self) -> None:
         self.chart_dock.show()
+        self._tab_bottom_docks()
         self.chart_dock.raise_()
         self.load_story()
 
@@ -493,6 +515,7 @@ class DemoController(QObject):
         if not records:
             self.adapter.notify("Nothing to report", "train a model or run a sweep first.", "info")
             return []
+        records = sorted(records, key=lambda r: r.created)  # oldest first, as they were run
         path = Path(path)
         if path.suffix.lower() not in (".html", ".htm"):
             path = path.with_name(path.name + ".html")
@@ -507,6 +530,15 @@ class DemoController(QObject):
     # ------------------------------------------------------------------ presentation and shutdown
     def toggle_presentation(self) -> None:
         self.presentation_action.toggle()
+
+    def _arrange_presentation(self) -> None:
+        """The story on the left (the presentation layout takes half the screen for it), the live
+        plots beside it, the trade-offs along the bottom when open."""
+        self.window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.story_dock)
+        self.story_dock.show()
+        if not self.chart_dock.isHidden():
+            self.window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.chart_dock)
+            self.chart_dock.show()
 
     def _presentation_toggled(self, on: bool) -> None:
         if self.presentation_action.isChecked() != on:

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPalette, QPen
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar, QWidget
 
 FONT_SCALE = 1.5  # window text
-PLOT_FONT_SCALE = 1.6  # plot titles, axis ticks and labels
+PLOT_FONT_SCALE = 1.25  # plot titles, axis ticks and labels (the window's plots keep their layout)
 LINE_SCALE = 2.2  # curve widths
 SYMBOL_SCALE = 1.5  # markers
 
@@ -79,6 +79,7 @@ class PlotRestyler:
         if isinstance(item, pg.AxisItem):
             old_font, old_pen, old_text_pen = item.style.get("tickFont"), QPen(item.pen()), QPen(item.textPen())
             old_label_style = dict(item.labelStyle)
+            old_width, old_height = item.fixedWidth, item.fixedHeight
             font = QFont(old_font) if old_font is not None else QFont(base_font)
             size = font.pointSizeF() if font.pointSizeF() > 0 else 9.0
             font.setPointSizeF(size * PLOT_FONT_SCALE)
@@ -91,8 +92,14 @@ class PlotRestyler:
                 style["color"] = "#000000"
                 item.labelStyle = style
                 item._updateLabel()
+            if old_width is not None:  # a fixed width made for the small font would clip the ticks
+                item.setWidth(int(old_width * PLOT_FONT_SCALE))
+            if old_height is not None:
+                item.setHeight(int(old_height * PLOT_FONT_SCALE))
 
             def undo(item=item):
+                item.setWidth(old_width)
+                item.setHeight(old_height)
                 item.setTickFont(old_font)
                 item.setPen(old_pen)
                 item.setTextPen(old_text_pen)
@@ -100,7 +107,7 @@ class PlotRestyler:
                 item._updateLabel()
 
             self._undo.append(undo)
-        elif isinstance(item, pg.LabelItem):
+        elif isinstance(item, pg.LabelItem) and not isinstance(item.parentItem(), pg.LegendItem):
             old_opts, text = dict(item.opts), item.text
             item.setText(text, size=_scaled_size(item.opts.get("size"), PLOT_FONT_SCALE))
 
@@ -136,6 +143,7 @@ class PlotRestyler:
 @dataclass
 class _Saved:
     geometry: QByteArray
+    rect: QRect
     layout: QByteArray
     window_state: Qt.WindowState
     font: QFont
@@ -151,18 +159,20 @@ class PresentationMode(QObject):
     """Toggle a QMainWindow in and out of presentation mode.
 
     ``keep``: the docks shown in presentation mode (the story first); every other dock and every
-    toolbar is hidden. ``restylers``: widgets that draw themselves for presentation
+    toolbar is hidden; ``arrange`` may then move the kept docks (the saved layout puts them back). ``restylers``: widgets that draw themselves for presentation
     (``set_presentation(bool)``); their plots are left out of the generic restyling.
     """
 
     toggled = Signal(bool)
 
     def __init__(self, window: QMainWindow, keep: Callable[[], list[QDockWidget]],
-                 restylers: Callable[[], list[QWidget]], parent: Optional[QObject] = None):
+                 restylers: Callable[[], list[QWidget]], arrange: Optional[Callable[[], None]] = None,
+                 parent: Optional[QObject] = None):
         super().__init__(parent or window)
         self.window = window
         self._keep = keep
         self._restylers = restylers
+        self._arrange = arrange
         self._saved: Optional[_Saved] = None
         self._plots = PlotRestyler()
 
@@ -185,7 +195,7 @@ class PresentationMode(QObject):
         w = self.window
         keep = [dock for dock in self._keep() if dock is not None]
         self._saved = _Saved(
-            geometry=w.saveGeometry(), layout=w.saveState(), window_state=w.windowState(),
+            geometry=w.saveGeometry(), rect=QRect(w.geometry()), layout=w.saveState(), window_state=w.windowState(),
             font=QFont(w.font()), had_font=w.testAttribute(Qt.WidgetAttribute.WA_SetFont),
             palette=QPalette(w.palette()), had_palette=w.testAttribute(Qt.WidgetAttribute.WA_SetPalette),
             menu_bar_visible=not w.menuBar().isHidden() if w.menuWidget() is not None else False,
@@ -203,6 +213,8 @@ class PresentationMode(QObject):
             dock.setFloating(False)
             dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)  # the list stays in view
             dock.raise_()
+        if self._arrange is not None:
+            self._arrange()
         if w.menuWidget() is not None:
             w.menuBar().hide()  # the shortcuts stay: the window holds the actions
         font = QFont(w.font())
@@ -223,14 +235,20 @@ class PresentationMode(QObject):
             QTimer.singleShot(0, lambda: self._size_docks(keep))
 
     def _size_docks(self, keep: list[QDockWidget]) -> None:
+        """The first kept dock at a side takes most of the width, one at the bottom 42% of the
+        height: the story first, the live plots beside it."""
         if not self.is_active():
             return
         w = self.window
-        left = [d for d in keep if w.dockWidgetArea(d) in (Qt.DockWidgetArea.LeftDockWidgetArea,
-                                                            Qt.DockWidgetArea.RightDockWidgetArea)
-                and d.isVisible()]
-        if left:
-            w.resizeDocks(left[:1], [int(w.width() * 0.55)], Qt.Orientation.Horizontal)
+        area = w.dockWidgetArea
+        sides = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+        side = [d for d in keep if area(d) in sides and d.isVisible()]
+        if side:
+            w.resizeDocks(side[:1], [int(w.width() * 0.62)], Qt.Orientation.Horizontal)
+        ends = (Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.TopDockWidgetArea)
+        end = [d for d in keep if area(d) in ends and d.isVisible()]
+        if end:
+            w.resizeDocks(end[:1], [int(w.height() * 0.42)], Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------------ out
     def _leave(self) -> None:
@@ -254,7 +272,11 @@ class PresentationMode(QObject):
         if w.menuWidget() is not None:
             w.menuBar().setVisible(saved.menu_bar_visible)
         w.statusBar().setVisible(saved.status_bar_visible)
+        w.restoreState(saved.layout)
+        # Let the layouts shrink back to the normal fonts before the size is set: a minimum size
+        # left from the large fonts would otherwise clamp it.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         w.setWindowState(saved.window_state)
         if not saved.window_state & (Qt.WindowState.WindowFullScreen | Qt.WindowState.WindowMaximized):
             w.restoreGeometry(saved.geometry)
-        w.restoreState(saved.layout)
+            w.setGeometry(saved.rect)  # restoreGeometry shrinks a window larger than the screen

@@ -186,9 +186,9 @@ class StepCard(QFrame):
                               + (f", {step.config.pruning_budget} inputs per neuron" if step.config.pruning_budget
                                  else "") + f", {step.config.epochs} epochs.")
         self.rerun.clicked.connect(self.rerunClicked.emit)
-        layout.addWidget(self.badge, 0, 0, 2, 1, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.badge, 0, 0, Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(self.title, 0, 1)
-        layout.addWidget(self.rerun, 1, 1, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.rerun, 0, 2, Qt.AlignmentFlag.AlignVCenter)
         self._selected = False
         self._scale = 1.0
         self.set_scale(1.0)
@@ -263,6 +263,7 @@ class StoryPanel(QWidget):
 
         # --- the step list
         self.header = QLabel("The story in five steps")
+        self.header.setWordWrap(True)
         self.subtitle = QLabel("From the step-by-step guide, measured with this app. Click a step to show it; "
                                "re-run it live to train it in front of the audience.")
         self.subtitle.setWordWrap(True)
@@ -300,11 +301,12 @@ class StoryPanel(QWidget):
         }
         tiles = QGridLayout()
         tiles.setSpacing(6)
-        for index, tile in enumerate(self.tiles.values()):
-            tiles.addWidget(tile, 0, index)
+        self.tile_grid = tiles
+        self._tile_columns = 0
+        self._place_tiles(3)
         self.boundaries = _Boundaries()
         self.boundaries.setBackground("w")
-        self.boundaries.setMinimumHeight(200)
+        self.boundaries.setMinimumSize(300, 170)
         self.trained_plot = self.boundaries.addPlot(row=0, col=0)
         self.trained_image = make_boundary_plot(self.trained_plot, "Trained model")
         self.integer_plot = self.boundaries.addPlot(row=0, col=1)
@@ -332,20 +334,28 @@ class StoryPanel(QWidget):
         self.open_button.clicked.connect(lambda: self.current and self.openRequested.emit(self.step(self.current)))
         self.rerun_button.clicked.connect(lambda: self.current and self.rerunRequested.emit(self.step(self.current)))
         buttons = QHBoxLayout()
-        buttons.addWidget(self.measured, 1)
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.rerun_button)
+        buttons.addStretch(1)
 
-        stage = QWidget()
-        stage.setObjectName("storyStage")
-        box = QVBoxLayout(stage)
-        box.setContentsMargins(4, 0, 0, 0)
+        info = QWidget()
+        info.setObjectName("storyInfo")
+        box = QVBoxLayout(info)
+        box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.stage_title)
         box.addWidget(self.stage_text)
         box.addLayout(tiles)
-        box.addWidget(self.boundaries, 1)
         box.addWidget(self.live)
+        box.addWidget(self.measured)
         box.addLayout(buttons)
+        box.addStretch(1)
+        self.info = info
+        stage = QWidget()
+        stage.setObjectName("storyStage")
+        self.stage_layout = QBoxLayout(QBoxLayout.Direction.TopToBottom, stage)
+        self.stage_layout.setContentsMargins(4, 0, 0, 0)
+        self.stage_layout.addWidget(info, 0)
+        self.stage_layout.addWidget(self.boundaries, 1)
         self.stage = stage
 
         scroll = QScrollArea()
@@ -397,6 +407,7 @@ class StoryPanel(QWidget):
         for card in self.cards:
             card.set_selected(card.step.number == number)
         self.list_area.ensureWidgetVisible(self.cards[number - 1])
+        self.list_area.horizontalScrollBar().setValue(0)  # never scrolled sideways (the text wraps)
         self._draw()
         self.stepShown.emit(number)
 
@@ -451,7 +462,7 @@ class StoryPanel(QWidget):
         bits = step.config.bits
         self.tiles["float"].set_value(self._pct(m.get("float_accuracy")), _accuracy_color(m.get("float_accuracy")))
         self.tiles["float"].caption.setText("fp32 accuracy" if m.get("float_accuracy") is not None
-                                            else "fp32 accuracy (QAT has none)")
+                                            else "no fp32 model (QAT)")
         self.tiles["quantized"].set_value(self._pct(m.get("clear_accuracy")), _accuracy_color(m.get("clear_accuracy")))
         self.tiles["quantized"].caption.setText(f"{bits}-bit accuracy")
         fhe = m.get("fhe_simulated_accuracy")
@@ -468,11 +479,10 @@ class StoryPanel(QWidget):
         self.tiles["latency"].caption.setText("per encrypted sample" if latency else "not run encrypted")
         self.measured.setText(f"Measured when the file was made: {step.measured}")
 
-        trained = "fp32 model" if figures.trained_kind != "qat" else f"{bits}-bit QAT model (Brevitas)"
+        trained = "fp32 model" if figures.trained_kind != "qat" else f"{bits}-bit QAT model"
         acc_trained = m.get("float_accuracy") if figures.trained_kind != "qat" else m.get("brevitas_accuracy")
         self._title(self.trained_plot, f"{trained} \u00b7 {self._pct(acc_trained)}")
-        self._title(self.integer_plot, f"{bits}-bit integer model = the FHE circuit \u00b7 "
-                                       f"{self._pct(m.get('clear_accuracy'))}")
+        self._title(self.integer_plot, f"{bits}-bit integer model (= FHE) \u00b7 {self._pct(m.get('clear_accuracy'))}")
         self.trained_image.setImage(figures.trained_boundary, autoLevels=False, levels=(0.0, 1.0))
         self.trained_image.setRect(0.0, 0.0, 1.0, 1.0)
         self.integer_image.setImage(figures.integer_classes.astype(np.float32), autoLevels=False, levels=(0.0, 1.0))
@@ -527,6 +537,8 @@ class StoryPanel(QWidget):
         small.setPointSizeF(8.5 * scale)
         self.subtitle.setFont(small)
         self.measured.setFont(small)
+        self.subtitle.setVisible(not self.presentation)  # room for the steps and the pictures
+        self.measured.setVisible(not self.presentation)
         self.live.setStyleSheet(f"color:{ACCENT}; font-weight:bold;")
         width = 1.8 if self.presentation else 1.0
         for plot in (self.trained_plot, self.integer_plot):
@@ -539,18 +551,37 @@ class StoryPanel(QWidget):
         for items in self.points.values():
             for item in items:
                 item.setSize(7 if self.presentation else 4)
-        self.wrong.setSize(14 if self.presentation else 9)
-        self.wrong.setPen(pg.mkPen("#000000", width=2.2 if self.presentation else 1.3))
+        self.wrong.setSize(12 if self.presentation else 9)
+        self.wrong.setPen(pg.mkPen("#000000", width=1.6 if self.presentation else 1.3))
+
+    def _place_tiles(self, columns: int) -> None:
+        if columns == self._tile_columns:
+            return
+        self._tile_columns = columns
+        for tile in self.tiles.values():
+            self.tile_grid.removeWidget(tile)
+        for index, tile in enumerate(self.tiles.values()):
+            self.tile_grid.addWidget(tile, index // columns, index % columns)
 
     def _arrange(self) -> None:
+        """List beside the stage when there is room, above it otherwise; inside the stage, the
+        figures beside the boundaries in a wide and short dock, above them in a tall one."""
+        scale = 1.6 if self.presentation else 1.0
         wide = self.presentation or self.width() >= 700
         direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
         if self.main.direction() != direction:
             self.main.setDirection(direction)
-        scale = 1.6 if self.presentation else 1.0
-        self.list_area.setMaximumHeight(16777215 if wide else 260)
+        self.list_area.setMaximumHeight(16777215 if wide else 230)
         self.list_area.setMaximumWidth(int(330 * scale) if wide else 16777215)
-        self.list_area.setMinimumWidth(int(220 * scale) if wide else 0)
+        self.list_area.setMinimumWidth(int(250 * scale) if wide else 0)
+        stage_width = self.width() - (self.list_area.maximumWidth() if wide else 0)
+        stage_height = self.height() - (0 if wide else self.list_area.maximumHeight())
+        side_by_side = stage_width > 1.7 * stage_height
+        inner = QBoxLayout.Direction.LeftToRight if side_by_side else QBoxLayout.Direction.TopToBottom
+        if self.stage_layout.direction() != inner:
+            self.stage_layout.setDirection(inner)
+        self.info.setMaximumWidth(int(460 * scale) if side_by_side else 16777215)
+        self._place_tiles(6 if not side_by_side and stage_width >= 6 * 105 * scale else 3)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

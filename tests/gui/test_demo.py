@@ -1,0 +1,337 @@
+"""The demo features on the real window and the real core (no mocks): the guided story, presentation
+mode, the run history and its trade-off chart, sweeps and reports."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QDockWidget, QToolBar
+
+from qatstudio.core.config import DataConfig, ExperimentConfig
+from qatstudio.core.data import make_dataset
+from qatstudio.core.experiment import load_experiment
+from qatstudio.core.history import History, RunRecord, pareto_front
+from qatstudio.gui.demo import DemoController, install_demo
+from qatstudio.gui.story_panel import load_story
+
+from .conftest import make_window
+
+
+@pytest.fixture(scope="module")
+def story_records():
+    """The five shipped story experiments as history records (figures only; ids made unique)."""
+    records = []
+    for step in load_story():
+        record = RunRecord.from_experiment(load_experiment(step.path), label=f"run of step {step.number}")
+        record.experiment_path = str(step.path)
+        records.append(record)
+    return records
+
+
+def fresh(record: RunRecord, **changes) -> RunRecord:
+    """A copy of ``record`` (records are mutable and shared by the module)."""
+    copy = RunRecord.from_json(record.to_json())
+    for name, value in changes.items():
+        setattr(copy, name, value)
+    return copy
+
+
+@pytest.fixture
+def history(tmp_path):
+    return History(tmp_path / "history")
+
+
+@pytest.fixture
+def demo(window, history):
+    controller = install_demo(window, history=history)
+    yield controller
+    controller.shutdown()
+
+
+def wait_story(qtbot, demo: DemoController) -> None:
+    demo.load_story()
+    qtbot.waitUntil(demo.story_loaded, timeout=60_000)
+
+
+def test_each_story_step_shows_its_boundary_accuracy_and_accumulator(qtbot, window, demo):
+    titles = [a.text().replace("&", "") for a in demo.menu.actions() if not a.isSeparator()]
+    for expected in ("Guided story", "Presentation mode", "Sweep\u2026", "Export report\u2026"):
+        assert expected in titles
+    assert demo.presentation_action.shortcut().toString() == "F11"
+    assert demo.menu.menuAction() in window.menuBar().actions()
+
+    demo.story_action.trigger()  # Demo > Guided story
+    assert demo.story_dock.isVisible() and demo.story_panel.current == 1
+    wait_story(qtbot, demo)
+    panel = demo.story_panel
+    steps = json.loads((load_story()[0].path.parent / "story.json").read_text())["steps"]
+    dataset = make_dataset(DataConfig())
+    for step, shipped in zip(panel.steps, steps):
+        qtbot.mouseClick(panel.cards[step.number - 1], Qt.MouseButton.LeftButton)  # one click per step
+        assert panel.current == step.number
+        assert panel.cards[step.number - 1].is_selected()
+        experiment = load_experiment(step.path)
+        m, report = experiment.metrics, experiment.report
+        # the figures shown are the file's, and the ones the story's text quotes
+        assert panel.tile_text("quantized") == f"{100 * m.clear_accuracy:.1f}%"
+        assert panel.tile_text("fhe") == f"{100 * m.fhe_simulated_accuracy:.1f}%"
+        assert panel.tile_text("accumulator") == f"{report.accumulator_bits} bits"
+        assert panel.tile_text("lookups") == str(report.pbs_count)
+        assert f"{100 * m.clear_accuracy:.1f}%" in shipped["measured"]
+        assert f"accumulator {report.accumulator_bits} bits" in shipped["measured"]
+        if m.float_accuracy is not None:
+            assert panel.tile_text("float") == f"{100 * m.float_accuracy:.1f}%"
+        # both boundaries: the trained model's, and the integer model's (what FHE computes)
+        assert np.array_equal(panel.trained_image.image, experiment.boundary)
+        integer = experiment.quantized.predict(dataset.grid).reshape(dataset.grid_shape)
+        assert np.array_equal(panel.integer_image.image, integer.astype(np.float32))
+        assert len(panel.wrong.data) == int(np.count_nonzero(experiment.quantized.predict(dataset.x_test)
+                                                               != dataset.y_test))
+        assert step.title in panel.stage_title.text()
+    assert panel.tile_text("latency") != "-"  # the last step ran encrypted
+    # the story's runs are reference points of the trade-off chart
+    assert sum(p.reference for p in demo.chart.points("bits")) == len(panel.steps)
+
+
+def test_rerun_live_trains_the_step_and_every_run_is_kept(qtbot, window, demo, run, history):
+    wait_story(qtbot, demo)
+    demo.show_story(1)
+    step = demo.story_panel.step(1)
+
+    def rerun_then_stop():
+        qtbot.mouseClick(demo.story_panel.cards[0].rerun, Qt.MouseButton.LeftButton)
+        assert window.is_busy()
+        assert window.config_panel.config() == step.config  # the step's settings, in the window
+        assert not demo.story_panel.cards[1].rerun.isEnabled()  # one run at a time
+        qtbot.waitUntil(lambda: window.plots.epoch_count() >= 1, timeout=60_000)
+        window.stop_action.trigger()  # keeps what was learned: still a run
+
+    assert run(rerun_then_stop, "Training") == "succeeded"
+    records, problems = History(history.folder).load()
+    assert not problems and len(records) == 1
+    record = records[0]
+    assert record.config == step.config.to_dict() and "stopped early" in record.label
+    assert record.boundary is not None and record.metrics["clear_accuracy"] is not None
+    assert record.accumulator_bits is None  # not compiled yet
+    assert "Live re-run (stopped early)" in demo.story_panel.live.text()
+    assert demo.history_panel.records()[0].id == record.id
+    assert demo.story_panel.cards[1].rerun.isEnabled()
+
+    # Later results of the same run update its entry (same id), and its file opens it again.
+    assert run(window.compile_action.trigger, "Compiling") == "succeeded"
+    records, _ = History(history.folder).load()
+    assert [r.id for r in records] == [record.id]
+    assert records[0].accumulator_bits == window.session.compiled.report.accumulator_bits
+    assert "accumulator" in demo.story_panel.live.text()
+    assert any(p.record.id == record.id for p in demo.chart.points("bits"))
+    assert load_experiment(records[0].experiment_path).report is not None
+
+
+def test_history_survives_a_restart_and_a_damaged_entry(qtbot, settings, tmp_path, story_records):
+    folder = tmp_path / "history"
+    kept = [fresh(story_records[0], id="a-first", created=1.0), fresh(story_records[3], id="b-second", created=2.0)]
+    for record in kept:
+        History(folder).add(record)
+    (folder / "c-broken.json").write_text('{"id": "c", "created": 3, "config": ')  # torn write
+
+    for _ in range(2):  # the first start, then a restart: a new window on a new History instance
+        window = make_window(qtbot, settings)
+        demo = install_demo(window, history=History(folder))
+        panel = demo.history_panel
+        assert [r.id for r in panel.records()] == ["b-second", "a-first"]  # newest first
+        assert "c-broken.json" in panel.banner.message()  # shown in the History dock
+        assert len(panel.problems) == 1 and "damaged" in panel.problems[0]
+        assert {p.record.id for p in demo.chart.points("bits")} == {"a-first", "b-second"}
+
+        # Compare side by side: thumbnails, accuracies, accumulator, PBS, latency.
+        panel.select(["a-first", "b-second"])
+        compare = panel.compare
+        assert [r.id for r in compare.records()] == ["b-second", "a-first"]
+        for record in kept:
+            m = record.metrics
+            assert compare.value(record.id, "accumulator") == f"{record.accumulator_bits} bits"
+            assert compare.value(record.id, "pbs") == f"{record.pbs_count:,}"
+            assert compare.value(record.id, "clear") == f"{100 * m['clear_accuracy']:.1f}%"
+            assert compare.value(record.id, "simulated") == f"{100 * m['fhe_simulated_accuracy']:.1f}%"
+            assert compare.value(record.id, "float") == ("-" if m["float_accuracy"] is None
+                                                         else f"{100 * m['float_accuracy']:.1f}%")
+        assert compare.is_best("b-second", "clear") and not compare.is_best("a-first", "clear")
+        assert compare.is_best("a-first", "pbs")  # 42 lookups against 82
+        assert len(compare.findChildren(type(panel.count_label))) >= 2
+        assert demo.chart._highlighted == {"a-first", "b-second"}
+        demo.shutdown()
+        window.close()
+
+    # the damaged entry is still there (reported, never deleted)
+    assert (folder / "c-broken.json").exists()
+
+
+def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, story_records):
+    records = [fresh(r, id=f"run-{i}", created=float(i)) for i, r in enumerate(story_records)]
+    records.append(fresh(story_records[3], id="run-figures-only", created=9.0, experiment_path=None))
+    for record in records:
+        demo.history.add(record)
+    demo.reload_history()
+    demo.show_story_runs.setChecked(False)
+    demo.chart_action.trigger()
+    chart = demo.chart
+    qtbot.waitUntil(lambda: chart.isVisible())
+    points = chart.points("bits")
+    assert {p.record.id for p in points} == {r.id for r in records}
+    # each point: accuracy against the accumulator; coloured by kind
+    for p in points:
+        assert p.y == pytest.approx(100 * p.record.accuracy) and p.value == p.record.accumulator_bits
+    expected = pareto_front([(p.value, p.y) for p in points])
+    assert [p.record.id for p in chart.front("bits")] == [points[i].record.id for i in expected]
+    # latency: measured for the run that ran encrypted, estimated from Concrete's cost for the others
+    latency = {p.record.id: p for p in chart.points("latency")}
+    assert not latency["run-4"].estimated and latency["run-4"].value == pytest.approx(records[4].fhe_latency_s)
+    assert latency["run-0"].estimated and latency["run-0"].value > 0
+
+    # hover: the card shows the run's figures and its configuration
+    where = chart.mapFromScene(chart.scene_position("run-1"))
+    qtbot.mouseMove(chart.viewport(), where)
+    qtbot.waitUntil(lambda: chart.hovered() is not None, timeout=5_000)
+    assert chart.hovered().id == "run-1"
+    text = chart.card_text()
+    assert records[1].label in text and "accumulator" in text and "100 neurons" in text.replace("\u00d7", " ")
+    assert "epochs" in text and "seed" in text
+
+    # click: a run kept as figures only puts its settings into Configure
+    with qtbot.waitSignal(chart.runClicked) as clicked:
+        qtbot.mouseClick(chart.viewport(), Qt.MouseButton.LeftButton,
+                         pos=chart.mapFromScene(chart.scene_position("run-figures-only")))
+    assert clicked.args[0].id == "run-figures-only"
+    assert window.config_panel.config() == records[-1].experiment_config
+    assert "figures only" in window.banner.message()
+    # a run with its experiment file opens it in the window
+    point = chart.mapFromScene(chart.scene_position("run-2", "latency"))
+    outcome = run(lambda: qtbot.mouseClick(chart.viewport(), Qt.MouseButton.LeftButton, pos=point), "Opening")
+    assert outcome == "succeeded" and str(window.session.path) == records[2].experiment_path
+    assert demo.history_panel.selected_records()[0].id == "run-2"
+
+
+def test_presentation_mode_toggles_and_restores(qtbot, window, demo):
+    window.activateWindow()
+    docks = {d.objectName(): d.isVisible() for d in window.findChildren(QDockWidget)}
+    toolbars = {t.objectName(): t.isVisible() for t in window.findChildren(QToolBar)}
+    font = window.font().pointSizeF()
+    size, state = window.size(), window.windowState()
+    text_color = window.palette().color(window.palette().ColorRole.WindowText).name()
+    axis = window.plots.step_plot.getAxis("left")
+    axis_width, axis_pen = axis.fixedWidth, axis.pen().widthF()
+    curve_width = window.plots.train_loss_curve.opts["pen"].widthF()
+    config_panel_font = window.config_panel.font().pointSizeF()
+
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    if not demo.presentation.is_active():  # the offscreen platform may not route shortcuts
+        demo.presentation_action.trigger()
+    assert demo.presentation.is_active() and demo.presentation_action.isChecked()
+    qtbot.waitUntil(window.isFullScreen, timeout=5_000)
+    assert window.font().pointSizeF() >= 1.4 * font
+    assert window.config_panel.font().pointSizeF() >= 1.4 * config_panel_font  # it reaches the panels
+    assert window.palette().color(window.palette().ColorRole.WindowText).name() == "#000000"
+    assert not window.menuBar().isVisible()
+    for name in ("configureDock", "compileDock", "resultsDock", "historyDock"):  # advanced controls hidden
+        assert not window.findChild(QDockWidget, name).isVisible(), name
+    assert all(not t.isVisible() for t in window.findChildren(QToolBar))
+    assert demo.story_dock.isVisible() and demo.story_panel.list_area.isVisible()  # the steps stay in view
+    assert not demo.story_dock.features() & QDockWidget.DockWidgetFeature.DockWidgetClosable
+    assert demo.story_panel.current == 1 and demo.story_panel.presentation and demo.chart.presentation
+    assert window.plots.train_loss_curve.opts["pen"].widthF() > curve_width  # thicker lines
+    assert axis.pen().widthF() > axis_pen
+    assert demo.next_action.isEnabled()
+    demo.next_action.trigger()  # a presenter's remote sends PgDown
+    assert demo.story_panel.current == 2
+
+    demo.presentation_action.trigger()  # F11 again
+    assert not demo.presentation.is_active()
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5_000)
+    assert window.windowState() == state and window.size() == size
+    assert window.font().pointSizeF() == font and window.config_panel.font().pointSizeF() == config_panel_font
+    assert window.palette().color(window.palette().ColorRole.WindowText).name() == text_color
+    assert window.menuBar().isVisible()
+    assert {d.objectName(): d.isVisible() for d in window.findChildren(QDockWidget)} == docks
+    assert {t.objectName(): t.isVisible() for t in window.findChildren(QToolBar)} == toolbars
+    assert demo.story_dock.features() & QDockWidget.DockWidgetFeature.DockWidgetClosable
+    assert window.plots.train_loss_curve.opts["pen"].widthF() == curve_width
+    assert (axis.fixedWidth, axis.pen().widthF()) == (axis_width, axis_pen)
+    assert not demo.story_panel.presentation and not demo.next_action.isEnabled()
+
+
+def tiny_base() -> ExperimentConfig:
+    return ExperimentConfig(kind="qat", n_hidden=8, n_layers=2, bits=3, epochs=1, lr=0.02, batch_size=32, seed=0,
+                            data=DataConfig(grid_size=30, n_test=100))
+
+
+def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, window, demo, history):
+    window.config_panel.set_config(tiny_base())
+    dialog = demo.open_sweep_dialog()
+    assert dialog.isVisible() and not dialog.isModal()
+    dialog.set_ranges("6-8", "3", "off, 4", "0", epochs=1, kind="qat")
+    assert dialog.preview.text().startswith("<b>6 runs")
+    dialog.neurons.setText("6-8, x")
+    assert "can't read 'x'" in dialog.preview.text() and not dialog.start_button.isEnabled()
+    dialog.neurons.setText("6-8")
+
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert dialog.is_running() and window.is_busy()  # the window's runner: no training alongside
+    assert not window.train_button.isEnabled()
+    qtbot.waitUntil(lambda: len(dialog.records) >= 2, timeout=90_000)
+    assert re.search(r"Run \d of 6", dialog.status.text()) and "left" in dialog.status.text()  # ETA
+    assert dialog.progress.maximum() == 6 and dialog.progress.value() >= 2
+    with qtbot.waitSignal(dialog.sweepFinished, timeout=90_000) as finished:
+        qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    result = finished.args[0]
+    assert result.cancelled and 2 <= len(result.records) < 6
+    assert "Cancelled" in dialog.status.text()
+    qtbot.waitUntil(lambda: not window.is_busy(), timeout=30_000)
+
+    ids = [r.id for r in result.records]
+    stored, problems = History(history.folder).load()
+    assert [r.id for r in stored] == ids and not problems  # kept, and survive a restart
+    assert [r.id for r in dialog.records] == ids
+    assert {r.id for r in demo.history_panel.records()} == set(ids)
+    assert {p.record.id for p in demo.chart.points("bits")} >= set(ids)  # fed to the chart as they finished
+    for record in stored:
+        assert record.config["data"]["grid_size"] == 30 and record.config["epochs"] == 1
+        assert record.accumulator_bits and record.metrics["fhe_simulated_accuracy"] is not None
+    assert dialog.start_button.isEnabled() and window.train_button.isEnabled()
+
+
+def test_closing_the_window_during_a_sweep_stops_it_first(qtbot, settings, tmp_path):
+    window = make_window(qtbot, settings)
+    demo = install_demo(window, history=History(tmp_path / "history"))
+    window.config_panel.set_config(tiny_base())
+    dialog = demo.open_sweep_dialog()
+    dialog.set_ranges("6-9", "3", "off", "0", epochs=1)
+    assert dialog.start()
+    qtbot.waitUntil(lambda: dialog.progress.value() >= 0 and window.is_busy(), timeout=10_000)
+    window.close()
+    assert window.isVisible()  # not yet: the sweep stops first
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=90_000)
+    assert not window.is_busy() and not dialog.is_running()
+    assert len(History(tmp_path / "history").load()[0]) == len(dialog.records)
+
+
+def test_report_holds_every_selected_run(qtbot, window, demo, tmp_path, story_records):
+    records = [fresh(r, id=f"r{i}", created=float(i), label=f"report run {i}") for i, r in enumerate(story_records[:3])]
+    for record in records:
+        demo.history.add(record)
+    demo.reload_history()
+    demo.history_panel.select(["r0", "r2"])
+    assert demo.history_panel.export_button.text() == "Export 2 runs\u2026"
+    html_path, json_path = demo.export_report(tmp_path / "out" / "report")
+    assert html_path.name == "report.html" and json_path.name == "report.json"
+    text = html_path.read_text()
+    assert text.count('src="data:image/png;base64,') == 2  # one boundary per selected run
+    for record in (records[0], records[2]):
+        assert record.label in text
+        assert f"{100 * record.metrics['fhe_simulated_accuracy']:.2f}%" in text
+        assert f"<td>{record.accumulator_bits}</td>" in text and f"<td>{record.pbs_count}</td>" in text
+    assert records[1].label not in text
+    assert [r["id"] for r in json.loads(json_path.read_text())["runs"]] == ["r0", "r2"]
+    assert "report.html" in window.statusBar().currentMessage()
