@@ -51,7 +51,10 @@ def main() -> int:
     from qatstudio.core.config import ExperimentConfig
     from qatstudio.core.data import make_dataset
     from qatstudio.core.training import train
+    from qatstudio.gui.app import configure_runtime
     from qatstudio.gui.main_window import MainWindow
+
+    threads = configure_runtime()  # as run_app does: the figures are the app's, for both runs
 
     config = ExperimentConfig(kind=args.kind, n_hidden=args.neurons, bits=args.bits,
                               pruning_budget=args.budget, epochs=args.epochs)
@@ -119,6 +122,7 @@ def main() -> int:
 
     print(f"configuration: {config.kind}, {config.n_layers}x{config.n_hidden} neurons, {config.bits} bits, "
           f"budget {config.pruning_budget}, {config.epochs} epochs, batch {config.batch_size}; "
+          f"torch intra-op threads {threads} (as the app sets them); "
           f"{args.repeats} runs each, interleaved", flush=True)
     bare, windowed, stalls, p99s, rates = [], [], [], [], []
     # (b) without the heartbeat: 200 timer wake-ups a second compete for the GIL themselves.
