@@ -19,9 +19,23 @@ def _application(argv: list[str]):
     app.setOrganizationName("qatstudio")
     app.setApplicationName("QAT Studio")
     app.setApplicationDisplayName("QAT Studio")
+    app.setDesktopFileName("qatstudio")  # Wayland app id: matches the installed qatstudio.desktop
+    app.setWindowIcon(_icon())
     if app.style().objectName().lower() not in ("fusion", "windowsvista", "macos"):
         app.setStyle("Fusion")
     return app
+
+
+def _icon():
+    """The app's icon: resources/icons (source tree or frozen bundle), else the icon theme."""
+    from PySide6.QtGui import QIcon
+
+    from ..paths import resources_dir
+
+    icon = QIcon()
+    for png in sorted((resources_dir() / "icons" / "hicolor").glob("*/apps/qatstudio.png")):
+        icon.addFile(str(png))
+    return icon if not icon.isNull() else QIcon.fromTheme("qatstudio")
 
 
 def configure_runtime() -> int:
