@@ -244,15 +244,12 @@ def simulate_job(metrics: Metrics, dataset: Dataset, compiled: CompiledModel, bo
         report(SimulationOutcome(dataclasses.replace(metrics), None, None, 0))  # the table first
         if not boundary:
             return SimulationOutcome(metrics, None, None, 0)
-        model = compiled.model
-        x_int = model.quantize_inputs(dataset.grid)
-        inputs, inverse = np.unique(x_int, axis=0, return_inverse=True)
-        poll = _CountingPoll(state, report, len(inputs), "FHE simulation of the decision boundary")
-        outputs = compiled.simulate(inputs, poll)
-        classes = model.dequantize_outputs(outputs).argmax(axis=1)
-        fhe_boundary = classes[np.ravel(inverse)].reshape(dataset.grid_shape)
-        clear_boundary = model.predict(dataset.grid).reshape(dataset.grid_shape)
-        return SimulationOutcome(metrics, clear_boundary, fhe_boundary, len(inputs))
+        distinct = len(np.unique(compiled.model.quantize_inputs(dataset.grid), axis=0))
+        poll = _CountingPoll(state, report, distinct, "FHE simulation of the decision boundary")
+        classes, simulated = compiled.predict_simulated(dataset.grid, poll)
+        fhe_boundary = classes.reshape(dataset.grid_shape)
+        clear_boundary = compiled.model.predict(dataset.grid).reshape(dataset.grid_shape)
+        return SimulationOutcome(metrics, clear_boundary, fhe_boundary, simulated)
 
     return run
 
