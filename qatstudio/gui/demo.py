@@ -113,6 +113,10 @@ class WindowAdapter(QObject):
         self.window.start_training()
         return self.is_busy()
 
+    def stop(self) -> None:
+        """What the window's Stop does: cancel its task in progress."""
+        self.window.stop()
+
     def open_experiment(self, path: Path) -> bool:
         if self.is_busy():
             return False
@@ -151,6 +155,7 @@ class DemoController(QObject):
         self._rerun: Optional[int] = None  # story step re-run live, until its run is recorded
         self._close_after_sweep = False
         self._bottom_tabbed = False
+        self._restored: set[str] = set()  # docks placed by the saved layout
         self.sweep_dialog: Optional[SweepDialog] = None
 
         try:
@@ -172,8 +177,8 @@ class DemoController(QObject):
         self.history_dock = self._dock("History", "historyDock", self.history_panel,
                                        Qt.DockWidgetArea.RightDockWidgetArea,
                                        tab_with=getattr(window, "results_dock", None), shown=True)
-        if isinstance(getattr(window, "compile_dock", None), QDockWidget):
-            window.compile_dock.raise_()
+        if isinstance(getattr(window, "compile_dock", None), QDockWidget) and "historyDock" not in self._restored:
+            QTimer.singleShot(0, window.compile_dock.raise_)  # the window's own tab stays in front
         self.presentation = PresentationMode(
             window, keep=lambda: [self.story_dock] + ([self.chart_dock] if not self.chart_dock.isHidden() else []),
             restylers=lambda: [self.story_panel, self.chart, self.history_panel],
@@ -184,6 +189,7 @@ class DemoController(QObject):
         self.adapter.busyChanged.connect(self._busy_changed)
         self.story_panel.rerunRequested.connect(self.rerun_step)
         self.story_panel.openRequested.connect(self.open_step_file)
+        self.story_panel.stopRequested.connect(self.stop_work)
         self.history_panel.openRequested.connect(self.open_run)
         self.history_panel.useConfigRequested.connect(self.use_config)
         self.history_panel.exportRequested.connect(self.export_dialog)
@@ -233,8 +239,10 @@ class DemoController(QObject):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        window.addDockWidget(area, dock)
-        if not window.restoreDockWidget(dock):  # no saved layout for it yet: the default place
+        if window.restoreDockWidget(dock):  # the layout saved by an earlier session has a place for it
+            self._restored.add(name)
+        else:
+            window.addDockWidget(area, dock)
             if isinstance(tab_with, QDockWidget):
                 window.tabifyDockWidget(tab_with, dock)
             dock.setVisible(shown)
@@ -324,6 +332,8 @@ class DemoController(QObject):
         docks hidden at start-up out side by side when they are shown again)."""
         if self._bottom_tabbed or self.story_dock.isHidden() or self.chart_dock.isHidden():
             return
+        if {"storyDock", "tradeoffDock"} & self._restored:  # the user's own layout: leave it
+            return
         self._bottom_tabbed = True
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         w = self.window
@@ -352,6 +362,13 @@ class DemoController(QObject):
         self._rerun = step.number
         self.story_panel.set_live_result(step.number, "Live re-run: training now (see the plots)\u2026")
         return True
+
+    def stop_work(self) -> None:
+        """Stop from the story panel: the sweep if one runs, else the window's task."""
+        if self.sweep_dialog is not None and self.sweep_dialog.is_running():
+            self.sweep_dialog.cancel()
+        else:
+            self.adapter.stop()
 
     def open_step_file(self, step: StoryStep) -> bool:
         if not self.adapter.open_experiment(step.path):

@@ -102,11 +102,11 @@ class CompareView(QWidget):
         self.setObjectName("compareView")
         self._records: list[RunRecord] = []
         self._values: dict[tuple[str, str], QLabel] = {}
-        self.thumb = 120
+        self.thumb = 84
         self.grid = QGridLayout(self)
         self.grid.setContentsMargins(6, 6, 6, 6)
-        self.grid.setHorizontalSpacing(14)
-        self.grid.setVerticalSpacing(3)
+        self.grid.setHorizontalSpacing(12)
+        self.grid.setVerticalSpacing(2)
         self.hint = QLabel("Select runs in the list (Ctrl+click or Shift+click for several) to compare them "
                            "side by side.")
         self.hint.setWordWrap(True)
@@ -164,7 +164,7 @@ class CompareView(QWidget):
             color = KIND_COLORS.get(record.config.get("kind"), "#777777")
             name = QLabel(f'<span style="color:{color}">\u25cf</span> <b>{record.label}</b>')
             name.setWordWrap(True)
-            name.setMaximumWidth(max(self.thumb + 40, 160))
+            name.setMaximumWidth(max(self.thumb + 50, 140))
             name.setToolTip(f"{kind_name(record.config.get('kind'))}; run {record.id}")
             self.grid.addWidget(name, 1, col)
             for row, (key, _, read, _) in enumerate(COMPARE_ROWS, start=2):
@@ -191,7 +191,7 @@ class HistoryPanel(QWidget):
     selectionChanged = Signal(list)  # ids of the selected runs
     removed = Signal(list)  # ids removed from the history
 
-    COLUMNS = ("", "Run", "Accuracy", "Accumulator", "PBS", "Latency", "When")
+    COLUMNS = ("", "Run", "Accuracy", "Acc. bits", "PBS", "Latency", "When")
 
     def __init__(self, history: History, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -225,13 +225,18 @@ class HistoryPanel(QWidget):
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setObjectName("historyTable")
         self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
+        for col, tip in ((2, "FHE simulated accuracy when measured, else the best stage measured"),
+                         (3, "Accumulator bits: the widest integer of the compiled circuit"),
+                         (4, "Programmable bootstraps (table lookups) per encrypted inference"),
+                         (5, "Measured time per encrypted sample")):
+            self.table.horizontalHeaderItem(col).setToolTip(tip)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
+        self.table.setWordWrap(True)  # long run names take two lines beside their thumbnail
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -254,8 +259,9 @@ class HistoryPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(compare_box)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 5)
+        splitter.setSizes([400, 500])  # the compare view needs the room of its eight rows
         splitter.setChildrenCollapsible(False)
         layout.addWidget(splitter, 1)
 
@@ -332,7 +338,7 @@ class HistoryPanel(QWidget):
     # ------------------------------------------------------------------ drawing
     def set_presentation(self, on: bool) -> None:
         self.icon_size = 72 if on else 44
-        self.compare.set_thumbnail_size(170 if on else 120)
+        self.compare.set_thumbnail_size(150 if on else 84)
         self._apply_icon_size()
         self._fill()
 

@@ -17,7 +17,8 @@ from PySide6.QtGui import QColor, QFont, QPalette, QPen
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar, QWidget
 
 FONT_SCALE = 1.5  # window text
-PLOT_FONT_SCALE = 1.25  # plot titles, axis ticks and labels (the window's plots keep their layout)
+PLOT_FONT_SCALE = 1.25  # plot titles and axis labels of the window's plots
+TICK_FONT_SCALE = 1.15  # their tick labels (fixed ticks on small plots would run into each other)
 LINE_SCALE = 2.2  # curve widths
 SYMBOL_SCALE = 1.5  # markers
 
@@ -82,7 +83,7 @@ class PlotRestyler:
             old_width, old_height = item.fixedWidth, item.fixedHeight
             font = QFont(old_font) if old_font is not None else QFont(base_font)
             size = font.pointSizeF() if font.pointSizeF() > 0 else 9.0
-            font.setPointSizeF(size * PLOT_FONT_SCALE)
+            font.setPointSizeF(size * TICK_FONT_SCALE)
             item.setTickFont(font)
             item.setPen(pg.mkPen("#000000", width=max(2.0, old_pen.widthF() * 2)))
             item.setTextPen("#000000")
@@ -240,15 +241,17 @@ class PresentationMode(QObject):
         if not self.is_active():
             return
         w = self.window
+        screen = w.screen().geometry() if w.screen() is not None else w.geometry()
+        width, height = max(w.width(), screen.width()), max(w.height(), screen.height())  # full screen soon
         area = w.dockWidgetArea
         sides = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
         side = [d for d in keep if area(d) in sides and d.isVisible()]
         if side:
-            w.resizeDocks(side[:1], [int(w.width() * 0.62)], Qt.Orientation.Horizontal)
+            w.resizeDocks(side[:1], [int(width * 0.62)], Qt.Orientation.Horizontal)
         ends = (Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.TopDockWidgetArea)
         end = [d for d in keep if area(d) in ends and d.isVisible()]
         if end:
-            w.resizeDocks(end[:1], [int(w.height() * 0.42)], Qt.Orientation.Vertical)
+            w.resizeDocks(end[:1], [int(height * 0.42)], Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------------ out
     def _leave(self) -> None:

@@ -238,9 +238,27 @@ class StepCard(QFrame):
         super().keyPressEvent(event)
 
 
-class _Boundaries(pg.GraphicsLayoutWidget):
+class _BoundaryView(QWidget):
+    """A boundary plot under a title that wraps (a plot's own title would widen it past its dock)."""
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.title = QLabel()
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setWordWrap(True)
+        self.view = pg.PlotWidget(background="w")
+        self.view.setMinimumSize(140, 140)
+        self.plot = self.view.getPlotItem()
+        self.image = make_boundary_plot(self.plot, "")
+        self.plot.setTitle(None)
+        layout.addWidget(self.title)
+        layout.addWidget(self.view, 1)
+
     def sizeHint(self) -> QSize:
-        return QSize(520, 280)
+        return QSize(260, 280)
 
 
 class StoryPanel(QWidget):
@@ -249,6 +267,7 @@ class StoryPanel(QWidget):
     stepShown = Signal(int)  # step number
     rerunRequested = Signal(object)  # StoryStep
     openRequested = Signal(object)  # StoryStep: open its file in the window
+    stopRequested = Signal()  # stop the window's work (its toolbar is hidden in presentation mode)
 
     def __init__(self, steps: list[StoryStep], parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -304,13 +323,18 @@ class StoryPanel(QWidget):
         self.tile_grid = tiles
         self._tile_columns = 0
         self._place_tiles(3)
-        self.boundaries = _Boundaries()
-        self.boundaries.setBackground("w")
+        self.trained_view, self.integer_view = _BoundaryView(), _BoundaryView()
+        self.boundaries = QWidget()
+        self.boundaries.setObjectName("storyBoundaries")
+        row = QHBoxLayout(self.boundaries)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.trained_view)
+        row.addWidget(self.integer_view)
         self.boundaries.setMinimumSize(300, 170)
-        self.trained_plot = self.boundaries.addPlot(row=0, col=0)
-        self.trained_image = make_boundary_plot(self.trained_plot, "Trained model")
-        self.integer_plot = self.boundaries.addPlot(row=0, col=1)
-        self.integer_image = make_boundary_plot(self.integer_plot, "3-bit integer model = the FHE circuit")
+        self.trained_plot, self.trained_image = self.trained_view.plot, self.trained_view.image
+        self.integer_plot, self.integer_image = self.integer_view.plot, self.integer_view.image
+        self._title(self.trained_plot, "Trained model")
+        self._title(self.integer_plot, "3-bit integer model (= FHE)")
         self.points = {}
         for name, plot in (("trained", self.trained_plot), ("integer", self.integer_plot)):
             self.points[name] = [pg.ScatterPlotItem(size=4, pen=pg.mkPen("w", width=0.5), brush=pg.mkBrush(c))
@@ -331,11 +355,16 @@ class StoryPanel(QWidget):
                                     "compile report.")
         self.rerun_button = QPushButton("Re-run live")
         self.rerun_button.setToolTip("Put this step's settings into Configure and train them now.")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the run in progress (training keeps what it learned).")
+        self.stop_button.clicked.connect(self.stopRequested.emit)
+        self.stop_button.hide()
         self.open_button.clicked.connect(lambda: self.current and self.openRequested.emit(self.step(self.current)))
         self.rerun_button.clicked.connect(lambda: self.current and self.rerunRequested.emit(self.step(self.current)))
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.rerun_button)
+        buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
 
         info = QWidget()
@@ -395,6 +424,7 @@ class StoryPanel(QWidget):
         for card in self.cards:
             card.rerun.setEnabled(can)
         self.rerun_button.setEnabled(can and self.current is not None)
+        self.stop_button.setVisible(not can)
         tip = "" if can else why
         for widget in [self.rerun_button] + [card.rerun for card in self.cards]:
             widget.setStatusTip(tip)
@@ -482,7 +512,7 @@ class StoryPanel(QWidget):
         trained = "fp32 model" if figures.trained_kind != "qat" else f"{bits}-bit QAT model"
         acc_trained = m.get("float_accuracy") if figures.trained_kind != "qat" else m.get("brevitas_accuracy")
         self._title(self.trained_plot, f"{trained} \u00b7 {self._pct(acc_trained)}")
-        self._title(self.integer_plot, f"{bits}-bit integer model (= FHE) \u00b7 {self._pct(m.get('clear_accuracy'))}")
+        self._title(self.integer_plot, f"{bits}-bit integer (= FHE) \u00b7 {self._pct(m.get('clear_accuracy'))}")
         self.trained_image.setImage(figures.trained_boundary, autoLevels=False, levels=(0.0, 1.0))
         self.trained_image.setRect(0.0, 0.0, 1.0, 1.0)
         self.integer_image.setImage(figures.integer_classes.astype(np.float32), autoLevels=False, levels=(0.0, 1.0))
@@ -506,8 +536,12 @@ class StoryPanel(QWidget):
         return "-" if value is None else f"{100 * value:.1f}%"
 
     def _title(self, plot, text: str) -> None:
-        size = "15pt" if self.presentation else "9pt"
-        plot.setTitle(text, color=FOREGROUND, size=size, bold=self.presentation)
+        view = self.trained_view if plot is self.trained_plot else self.integer_view
+        font = QFont(self.font())
+        font.setPointSizeF(14 if self.presentation else 9)
+        font.setBold(self.presentation)
+        view.title.setFont(font)
+        view.title.setText(text)
 
     # ------------------------------------------------------------------ layout and presentation
     def set_presentation(self, on: bool) -> None:

@@ -322,7 +322,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         ys = [p.y for p in all_points]
         y_low = min(ys) if ys else 50.0
         y_low = max(0.0, math.floor((min(y_low, 95.0) - 3) / 5) * 5)
-        y_high = 100 + (100 - y_low) * (0.15 if self.presentation else 0.1)  # room for the captions
+        y_high = 100 + (100 - y_low) * (0.2 if self.presentation else 0.14)  # room for the captions
         for panel, plot in self.plots.items():
             items = self._items[panel]
             points = self._points[panel]

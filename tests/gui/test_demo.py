@@ -107,7 +107,8 @@ def test_rerun_live_trains_the_step_and_every_run_is_kept(qtbot, window, demo, r
         assert window.config_panel.config() == step.config  # the step's settings, in the window
         assert not demo.story_panel.cards[1].rerun.isEnabled()  # one run at a time
         qtbot.waitUntil(lambda: window.plots.epoch_count() >= 1, timeout=60_000)
-        window.stop_action.trigger()  # keeps what was learned: still a run
+        assert demo.story_panel.stop_button.isVisible()  # Stop within reach in presentation mode too
+        qtbot.mouseClick(demo.story_panel.stop_button, Qt.MouseButton.LeftButton)  # keeps what was learned
 
     assert run(rerun_then_stop, "Training") == "succeeded"
     records, problems = History(history.folder).load()
@@ -118,7 +119,7 @@ def test_rerun_live_trains_the_step_and_every_run_is_kept(qtbot, window, demo, r
     assert record.accumulator_bits is None  # not compiled yet
     assert "Live re-run (stopped early)" in demo.story_panel.live.text()
     assert demo.history_panel.records()[0].id == record.id
-    assert demo.story_panel.cards[1].rerun.isEnabled()
+    assert demo.story_panel.cards[1].rerun.isEnabled() and not demo.story_panel.stop_button.isVisible()
 
     # Later results of the same run update its entry (same id), and its file opens it again.
     assert run(window.compile_action.trigger, "Compiling") == "succeeded"
