@@ -206,20 +206,22 @@ class HistoryPanel(QWidget):
         self.banner = MessageBanner()
         layout.addWidget(self.banner)
 
-        top = QHBoxLayout()
         self.count_label = QLabel()
         self.count_label.setObjectName("historyCount")
-        top.addWidget(self.count_label, 1)
+        self.count_label.setWordWrap(True)
+        layout.addWidget(self.count_label)
+        top = QHBoxLayout()  # the buttons on their own row: the dock stays as narrow as its neighbours
         self.open_button = QPushButton("Open")
         self.open_button.setToolTip("Open the selected run in the window (double-click does the same).")
         self.use_button = QPushButton("Use settings")
         self.use_button.setToolTip("Put the selected run's configuration into the Configure panel.")
         self.remove_button = QPushButton("Remove")
         self.remove_button.setToolTip("Remove the selected runs from the history.")
-        self.export_button = QPushButton("Export report\u2026")
+        self.export_button = QPushButton("Report\u2026")
         self.export_button.setToolTip("Write the selected runs (or all runs) as an HTML report and JSON.")
         for button in (self.open_button, self.use_button, self.remove_button, self.export_button):
             top.addWidget(button)
+        top.addStretch(1)
         layout.addLayout(top)
 
         self.table = QTableWidget(0, len(self.COLUMNS))
@@ -397,8 +399,10 @@ class HistoryPanel(QWidget):
         self.use_button.setEnabled(count == 1)
         self.remove_button.setEnabled(count > 0)
         self.export_button.setEnabled(bool(self._records))
-        self.export_button.setText("Export report\u2026" if count == 0 else
-                                   f"Export {count} run{'s' if count != 1 else ''}\u2026")
+        self.export_button.setText("Report\u2026" if count == 0 else f"Report of {count}\u2026")
+        self.export_button.setToolTip(
+            "Write every run as a self-contained HTML report and JSON." if count == 0 else
+            f"Write the {count} selected run{'s' if count != 1 else ''} as a self-contained HTML report and JSON.")
 
     def _emit_current(self, signal) -> None:
         selected = self.selected_records()

@@ -217,6 +217,7 @@ def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, s
 
 def test_presentation_mode_toggles_and_restores(qtbot, window, demo):
     window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
     docks = {d.objectName(): d.isVisible() for d in window.findChildren(QDockWidget)}
     toolbars = {t.objectName(): t.isVisible() for t in window.findChildren(QToolBar)}
     font = window.font().pointSizeF()
@@ -228,8 +229,6 @@ def test_presentation_mode_toggles_and_restores(qtbot, window, demo):
     config_panel_font = window.config_panel.font().pointSizeF()
 
     qtbot.keyClick(window, Qt.Key.Key_F11)
-    if not demo.presentation.is_active():  # the offscreen platform may not route shortcuts
-        demo.presentation_action.trigger()
     assert demo.presentation.is_active() and demo.presentation_action.isChecked()
     qtbot.waitUntil(window.isFullScreen, timeout=5_000)
     assert window.font().pointSizeF() >= 1.4 * font
@@ -244,11 +243,10 @@ def test_presentation_mode_toggles_and_restores(qtbot, window, demo):
     assert demo.story_panel.current == 1 and demo.story_panel.presentation and demo.chart.presentation
     assert window.plots.train_loss_curve.opts["pen"].widthF() > curve_width  # thicker lines
     assert axis.pen().widthF() > axis_pen
-    assert demo.next_action.isEnabled()
-    demo.next_action.trigger()  # a presenter's remote sends PgDown
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)  # what a presenter's remote sends
     assert demo.story_panel.current == 2
 
-    demo.presentation_action.trigger()  # F11 again
+    qtbot.keyClick(window, Qt.Key.Key_F11)
     assert not demo.presentation.is_active()
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5_000)
     assert window.windowState() == state and window.size() == size
@@ -261,6 +259,21 @@ def test_presentation_mode_toggles_and_restores(qtbot, window, demo):
     assert window.plots.train_loss_curve.opts["pen"].widthF() == curve_width
     assert (axis.fixedWidth, axis.pen().widthF()) == (axis_width, axis_pen)
     assert not demo.story_panel.presentation and not demo.next_action.isEnabled()
+
+
+def test_closing_in_presentation_mode_saves_the_normal_layout(qtbot, settings, tmp_path):
+    window = make_window(qtbot, settings)
+    demo = install_demo(window, history=History(tmp_path / "history"))
+    demo.presentation.set_active(True)
+    qtbot.waitUntil(window.isFullScreen, timeout=5_000)
+    window.close()
+    assert not demo.presentation.is_active()
+    again = make_window(qtbot, settings)  # the next start: the layout saved at closing
+    install_demo(again, history=History(tmp_path / "history"))
+    assert not again.isFullScreen() and again.menuBar().isVisible()
+    assert again.configure_dock.isVisible() and again.windowState() == Qt.WindowState.WindowNoState
+    assert all(t.isVisible() for t in again.findChildren(QToolBar))
+    again.demo_controller.shutdown()
 
 
 def tiny_base() -> ExperimentConfig:
@@ -324,7 +337,7 @@ def test_report_holds_every_selected_run(qtbot, window, demo, tmp_path, story_re
         demo.history.add(record)
     demo.reload_history()
     demo.history_panel.select(["r0", "r2"])
-    assert demo.history_panel.export_button.text() == "Export 2 runs\u2026"
+    assert demo.history_panel.export_button.text() == "Report of 2\u2026"
     html_path, json_path = demo.export_report(tmp_path / "out" / "report")
     assert html_path.name == "report.html" and json_path.name == "report.json"
     text = html_path.read_text()
