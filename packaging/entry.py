@@ -6,7 +6,7 @@ It does what `python -m qatstudio` does, plus what only a frozen process needs:
   (``CompiledModel.keygen_cancellable``), which re-executes this very executable with
   ``--multiprocessing-fork``; without this call the child would parse that as the app's own
   arguments and open a second window.
-- the real exit status and all of stdout, even after an encrypted run (see ``_leave``).
+- the real exit status and all of stdout, even after an encrypted run (``qatstudio.cli.main``).
 - ``QATSTUDIO_EXIT_AFTER_FIRST_PAINT=1``: a measuring mode for packaging/check.sh. When the first
   top-level window has been painted, print ``first-paint <unix time>`` on stdout and exit at once.
   It watches Qt's events from outside the GUI code, so it measures whatever window the app opens
@@ -17,11 +17,9 @@ Runs from source too: ``.venv/bin/python packaging/entry.py --selftest``.
 """
 from __future__ import annotations
 
-import atexit
 import multiprocessing
 import os
 import sys
-import traceback
 
 
 def _install_first_paint_probe() -> None:
@@ -68,53 +66,15 @@ def _install_first_paint_probe() -> None:
     QtWidgets.QApplication = QApplication
 
 
-def _exit_code(error: SystemExit) -> int:
-    """The status Python itself would give ``sys.exit(error.code)``."""
-    if error.code is None:
-        return 0
-    if isinstance(error.code, int):
-        return error.code
-    print(error.code, file=sys.stderr)
-    return 1
-
-
-def _leave(code: int) -> None:
-    """End the process with ``code``, past Concrete's exit hook.
-
-    Once an encrypted circuit has run, Concrete's dataflow runtime is active and its atexit hook
-    (``concrete.compiler._terminate_df_parallelization``) stops it with C ``exit(0)``: the status
-    would always be 0 (a failed selftest would pass) and Python's unflushed stdout would be lost
-    (the selftest line, whenever stdout is a pipe). So: every other exit hook runs as usual (Qt,
-    multiprocessing's cleanup of worker processes, logging), the streams are flushed, and the
-    process ends with its real status; the runtime's threads end with it.
-    """
-    compiler = sys.modules.get("concrete.compiler")
-    hook = getattr(compiler, "_terminate_df_parallelization", None)
-    if hook is not None:
-        atexit.unregister(hook)
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (AttributeError, OSError, ValueError):
-            pass
-    os._exit(code)
 
 
 def main() -> None:
     multiprocessing.freeze_support()  # in a key generation child, runs the child and exits
     if os.environ.get("QATSTUDIO_EXIT_AFTER_FIRST_PAINT") == "1" and "--selftest" not in sys.argv[1:]:
         _install_first_paint_probe()
-    try:
-        from qatstudio.cli import main as cli_main
+    from qatstudio.cli import main as cli_main
 
-        code = cli_main()
-    except SystemExit as error:  # argparse, --version, --help
-        code = _exit_code(error)
-    except BaseException:  # what Python would print, then status 1
-        traceback.print_exc()
-        code = 1
-    _leave(code if isinstance(code, int) else 0)
+    sys.exit(cli_main())  # cli.main keeps the real exit status past Concrete's exit hook
 
 
 if __name__ == "__main__":

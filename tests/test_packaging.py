@@ -173,13 +173,12 @@ def test_elf_reader_reads_needed_libraries():
 
 # --- the entry point and the selftest, from source --------------------------------------------------
 
-def test_frozen_entry_point_keeps_the_exit_status_after_an_encrypted_run(tmp_path):
-    """Concrete's runtime ends the process with exit(0) once an encrypted circuit ran; the entry
-    point must keep the real status and the output (a failed selftest must not pass)."""
+def test_exit_status_survives_an_encrypted_run(tmp_path):
+    """Concrete's runtime ends the process with exit(0) once an encrypted circuit ran; the CLI
+    (and so the frozen entry point, which calls it) must keep the real status and the output."""
     script = (
         "import sys, warnings\n"
-        f"sys.path.insert(0, {str(PACKAGING)!r})\n"
-        "import entry\n"
+        "from qatstudio.cli import _exit_past_concrete\n"
         "warnings.simplefilter('ignore')\n"
         "from concrete import fhe\n"
         "@fhe.compiler({'x': 'encrypted'})\n"
@@ -188,7 +187,7 @@ def test_frozen_entry_point_keeps_the_exit_status_after_an_encrypted_run(tmp_pat
         "circuit = f.compile(range(4), fhe.Configuration(fhe_simulation=False, fhe_execution=True))\n"
         "circuit.keygen()\n"
         "print('result', circuit.encrypt_run_decrypt(2))\n"
-        "entry._leave(3)\n"
+        "_exit_past_concrete(3)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], env=_env(), capture_output=True, text=True,
                           timeout=180, cwd=tmp_path)
