@@ -585,6 +585,8 @@ class DemoController(QObject):
                 self.adapter.status("Stopping the sweep before closing (finished runs are kept)\u2026")
                 event.ignore()
                 return True
+            if self.sweep_dialog is not None:
+                self.sweep_dialog.hide()  # a visible child dialog would keep the application running
             self.shutdown()
         return super().eventFilter(watched, event)
 
