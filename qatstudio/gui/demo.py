@@ -504,6 +504,7 @@ class DemoController(QObject):
                 parent=self.window)
             self.sweep_dialog.runFinished.connect(self._on_sweep_run)
             self.sweep_dialog.sweepFinished.connect(self._sweep_finished)
+            self.sweep_dialog.idle.connect(self._sweep_idle)
         else:
             self.sweep_dialog.refresh_base()
         self.sweep_dialog.show()
@@ -515,7 +516,10 @@ class DemoController(QObject):
         kept = len(result.records) if result is not None else len(self.sweep_dialog.records)
         self.adapter.status(f"Sweep {'cancelled' if result is None or result.cancelled else 'done'}: "
                             f"{kept} run(s) kept in the history.")
-        if self._close_after_sweep:
+
+    def _sweep_idle(self) -> None:
+        if self._close_after_sweep:  # the window was closed during the sweep: close it now
+            self._close_after_sweep = False
             QTimer.singleShot(0, self.window.close)
 
     def export_dialog(self) -> list[Path]:

@@ -81,6 +81,8 @@ class PlotRestyler:
             old_font, old_pen, old_text_pen = item.style.get("tickFont"), QPen(item.pen()), QPen(item.textPen())
             old_label_style = dict(item.labelStyle)
             old_width, old_height = item.fixedWidth, item.fixedHeight
+            # the largest tick text seen so far: pyqtgraph grows an axis to it and never shrinks it
+            old_text_size = (item.textWidth, item.textHeight)
             font = QFont(old_font) if old_font is not None else QFont(base_font)
             size = font.pointSizeF() if font.pointSizeF() > 0 else 9.0
             font.setPointSizeF(size * TICK_FONT_SCALE)
@@ -93,15 +95,19 @@ class PlotRestyler:
                 style["color"] = "#000000"
                 item.labelStyle = style
                 item._updateLabel()
-            if old_width is not None:  # a fixed width made for the small font would clip the ticks
+            side = item.orientation in ("left", "right")
+            if side and old_width is not None:  # a fixed width made for the small font would clip the ticks
                 item.setWidth(int(old_width * PLOT_FONT_SCALE))
-            if old_height is not None:
+            if not side and old_height is not None:
                 item.setHeight(int(old_height * PLOT_FONT_SCALE))
 
             def undo(item=item):
-                item.setWidth(old_width)
-                item.setHeight(old_height)
                 item.setTickFont(old_font)
+                item.textWidth, item.textHeight = old_text_size
+                if item.orientation in ("left", "right"):  # (setHeight on a side axis would fix its height)
+                    item.setWidth(old_width)
+                else:
+                    item.setHeight(old_height)
                 item.setPen(old_pen)
                 item.setTextPen(old_text_pen)
                 item.labelStyle = old_label_style
@@ -275,11 +281,15 @@ class PresentationMode(QObject):
         if w.menuWidget() is not None:
             w.menuBar().setVisible(saved.menu_bar_visible)
         w.statusBar().setVisible(saved.status_bar_visible)
+        # Docks back first (their large-font minimum sizes go with them), then let the layouts
+        # shrink to the normal fonts before the size is set: a minimum size left from the large
+        # fonts would clamp it. Then the window's size, and the dock layout again at that size
+        # (restoreState shares space out in proportion to the window it is applied to).
         w.restoreState(saved.layout)
-        # Let the layouts shrink back to the normal fonts before the size is set: a minimum size
-        # left from the large fonts would otherwise clamp it.
         QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         w.setWindowState(saved.window_state)
         if not saved.window_state & (Qt.WindowState.WindowFullScreen | Qt.WindowState.WindowMaximized):
             w.restoreGeometry(saved.geometry)
             w.setGeometry(saved.rect)  # restoreGeometry shrinks a window larger than the screen
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        w.restoreState(saved.layout)

@@ -582,6 +582,8 @@ class StoryPanel(QWidget):
                 tick.setPointSizeF(8 * scale)
                 axis.setTickFont(tick)
                 axis.setPen(pg.mkPen(FOREGROUND, width=width))
+                axis.textWidth, axis.textHeight = 30, 18  # pyqtgraph never shrinks an axis by itself
+                axis.setWidth(axis.fixedWidth) if name == "left" else axis.setHeight(axis.fixedHeight)
         for items in self.points.values():
             for item in items:
                 item.setSize(7 if self.presentation else 4)

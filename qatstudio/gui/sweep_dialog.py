@@ -89,6 +89,7 @@ def sweep_job(plan: SweepPlan, history: History) -> Job:
 class SweepDialog(QDialog):
     runFinished = Signal(object)  # RunRecord, as each run of the sweep finishes
     sweepFinished = Signal(object)  # SweepResult, or None when the sweep failed
+    idle = Signal()  # the sweep's thread has stopped (after sweepFinished)
 
     def __init__(self, history: History, runner: TaskRunner, base_config: Callable[[], ExperimentConfig],
                  busy_reason: Callable[[], str] = lambda: "", parent: Optional[QWidget] = None):
@@ -329,6 +330,7 @@ class SweepDialog(QDialog):
         self._clock.stop()
         self._update_buttons()
         self._update_preview()
+        self.idle.emit()
 
     def _show_status(self) -> None:
         progress = self._progress

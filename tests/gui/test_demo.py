@@ -219,6 +219,8 @@ def test_presentation_mode_toggles_and_restores(qtbot, window, demo):
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
     docks = {d.objectName(): d.isVisible() for d in window.findChildren(QDockWidget)}
+    places = {d.objectName(): d.geometry() for d in window.findChildren(QDockWidget) if d.isVisible()}
+    central = window.centralWidget().geometry()
     toolbars = {t.objectName(): t.isVisible() for t in window.findChildren(QToolBar)}
     font = window.font().pointSizeF()
     size, state = window.size(), window.windowState()
@@ -254,6 +256,8 @@ def test_presentation_mode_toggles_and_restores(qtbot, window, demo):
     assert window.palette().color(window.palette().ColorRole.WindowText).name() == text_color
     assert window.menuBar().isVisible()
     assert {d.objectName(): d.isVisible() for d in window.findChildren(QDockWidget)} == docks
+    assert {d.objectName(): d.geometry() for d in window.findChildren(QDockWidget) if d.isVisible()} == places
+    assert window.centralWidget().geometry() == central
     assert {t.objectName(): t.isVisible() for t in window.findChildren(QToolBar)} == toolbars
     assert demo.story_dock.features() & QDockWidget.DockWidgetFeature.DockWidgetClosable
     assert window.plots.train_loss_curve.opts["pen"].widthF() == curve_width
@@ -323,7 +327,7 @@ def test_closing_the_window_during_a_sweep_stops_it_first(qtbot, settings, tmp_p
     dialog = demo.open_sweep_dialog()
     dialog.set_ranges("6-9", "3", "off", "0", epochs=1)
     assert dialog.start()
-    qtbot.waitUntil(lambda: dialog.progress.value() >= 0 and window.is_busy(), timeout=10_000)
+    qtbot.waitUntil(lambda: len(dialog.records) >= 1, timeout=90_000)
     window.close()
     assert window.isVisible()  # not yet: the sweep stops first
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=90_000)
