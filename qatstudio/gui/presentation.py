@@ -166,7 +166,8 @@ class PresentationMode(QObject):
     """Toggle a QMainWindow in and out of presentation mode.
 
     ``keep``: the docks shown in presentation mode (the story first); every other dock and every
-    toolbar is hidden; ``arrange`` may then move the kept docks (the saved layout puts them back). ``restylers``: widgets that draw themselves for presentation
+    toolbar is hidden; ``arrange`` may then move the kept docks (the saved layout puts them back).
+    ``restylers``: widgets that draw themselves for presentation
     (``set_presentation(bool)``); their plots are left out of the generic restyling.
     """
 

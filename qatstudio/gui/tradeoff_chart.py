@@ -405,7 +405,8 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
                 items["empty"].hide()
             else:
                 if panel == "bits":
-                    text = "No compiled runs yet:\ntrain and compile a model,\nor run a sweep (Demo \u25b8 Sweep\u2026)."
+                    text = ("No compiled runs yet:\ntrain and compile a model,\n"
+                            "or run a sweep (Demo \u25b8 Sweep\u2026).")
                 else:
                     text = "No latency yet:\nrun a compiled model encrypted,\nor compile one to estimate it."
                 items["empty"].setText(text)
@@ -444,7 +445,8 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         if estimated:
             legend.append(f'<span style="color:#555555; font-size:{s["font"] + 3}pt">\u25cb</span>&nbsp;latency '
                           f"estimated from Concrete's cost, scaled by {count} measured run{'s' if count != 1 else ''}")
-        legend.append(f'<span style="color:{FRONT_PEN}; font-size:{s["font"] + 2}pt">\u2517\u2501</span>&nbsp;Pareto front')
+        legend.append(f'<span style="color:{FRONT_PEN}; font-size:{s["font"] + 2}pt">\u2517\u2501</span>'
+                      "&nbsp;Pareto front")
         legend.append('<span style="color:#d81b60; font-size:%dpt">\u25ef</span>&nbsp;selected' % (s["font"] + 2))
         self.legend.setText("&nbsp;&nbsp;&nbsp;".join(legend), color=INK, size=f"{s['font']}pt")
 
