@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"qatstudio {__version__}")
     parser.add_argument("--selftest", action="store_true",
                         help="without a window: train, compile, simulate and run one encrypted sample")
+    parser.add_argument("--demo", action="store_true",
+                        help="open the window on the guided story (the guide's five steps, shown from shipped "
+                             "experiments) and the trade-off chart")
     sub = parser.add_subparsers(dest="command")
 
     rep = sub.add_parser("reproduce", help="print the guide's three tables, measured live")

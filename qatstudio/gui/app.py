@@ -64,8 +64,13 @@ def run_app(argv: list[str]) -> int:
     app = _application(list(argv))
     from .main_window import MainWindow
 
+    from .demo import install_demo
+
     window = MainWindow()
+    demo = install_demo(window)  # Demo menu, Story / History / Trade-offs docks, run history
     window.show()
+    if "--demo" in argv:
+        demo.start_demo()  # the story at step 1, the trade-off chart beside it
     files = [Path(arg) for arg in argv if arg.endswith(SUFFIX)]
     if files:
         window.open_experiment(files[0])

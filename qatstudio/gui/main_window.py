@@ -56,6 +56,9 @@ class MainWindow(QMainWindow):
     """The whole app in one window."""
 
     taskFinished = Signal(str, str)  # task name, outcome ("succeeded", "failed", "cancelled")
+    # The session's experiment gained results (GUI thread, after self.session is updated):
+    # stage is "trained", "compiled", "simulated", "encrypted" or "opened".
+    experimentUpdated = Signal(object, str)  # Experiment, stage
 
     def __init__(self, settings: Optional[QSettings] = None, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -411,6 +414,10 @@ class MainWindow(QMainWindow):
         self.train_button.setToolTip(self.train_action.toolTip())
         self.settings.setValue("config", json.dumps(config.to_dict()))
 
+    def set_config(self, config) -> None:
+        """Show ``config`` in the Configure panel (what Train will run)."""
+        self.config_panel.set_config(config)
+
     def apply_preset(self, preset) -> None:
         self.config_panel.set_config(preset.apply(self.config_panel.config()))
         self._set_status(f"Preset: {preset.title}.")
@@ -502,6 +509,7 @@ class MainWindow(QMainWindow):
         self._set_status(f"{how}: test accuracy {first}{experiment.config.bits}-bit quantized "
                          f"{fmt_percent(m.clear_accuracy)} in the clear. Compile next (Ctrl+K).")
         self._update_title()
+        self.experimentUpdated.emit(self.session.experiment, "trained")
 
     def _show_estimate(self, experiment) -> None:
         quantized = experiment.quantized
@@ -531,7 +539,7 @@ class MainWindow(QMainWindow):
             self.eta_label.setText(self.eta_label.text().replace(" (paused)", ""))
 
     def stop(self) -> None:
-        task = self.task
+        task = self.task or self.runner.current()  # a sweep runs on the runner without being self.task
         if task is None:
             return
         task.cancel()
@@ -577,6 +585,7 @@ class MainWindow(QMainWindow):
         self._set_status(f"Compiled: {report.accumulator_bits}-bit accumulator, {report.pbs_count} PBS, "
                          f"keys {report.key_bytes / 1e6:.0f} MB. Next: Simulate FHE (Ctrl+M).")
         self._update_title()
+        self.experimentUpdated.emit(self.session.experiment, "compiled")
 
     def _on_compile_failed(self, error: TaskError) -> None:
         exception = error.exception
@@ -642,6 +651,7 @@ class MainWindow(QMainWindow):
         self._set_status(f"FHE simulation: {fmt_percent(m.fhe_simulated_accuracy)} accuracy, "
                          f"{fmt_percent(m.agreement_clear_simulated)} agreement with the clear model.")
         self._update_title()
+        self.experimentUpdated.emit(self.session.experiment, "simulated")
 
     def start_encrypted(self, n_samples: int) -> None:
         compiled, experiment = self.session.compiled, self.session.experiment
@@ -704,6 +714,7 @@ class MainWindow(QMainWindow):
                     if outcome.latencies_s else ""))
         self._set_status(text)
         self._update_title()
+        self.experimentUpdated.emit(self.session.experiment, "encrypted")
 
     # ------------------------------------------------------------ files
     def _dialog_dir(self) -> str:
@@ -746,6 +757,7 @@ class MainWindow(QMainWindow):
             self.compile_panel.show_report(None)
         self._set_status(f"Opened {opened.path.name}.")
         self._update_title()
+        self.experimentUpdated.emit(self.session.experiment, "opened")
 
     def save(self) -> Optional[Path]:
         if self.session.path is not None:
