@@ -6,7 +6,6 @@ from conftest import small_config
 from qatstudio.core.config import ConfigError
 from qatstudio.core.experiment import run_experiment
 from qatstudio.core.models import QuantMLP, linear_layers
-from qatstudio.core.training import predict
 
 
 @pytest.mark.parametrize("target, seed", [(6, 0), (7, 1)])

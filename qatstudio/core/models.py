@@ -149,8 +149,3 @@ def linear_layers(model: nn.Module) -> list[nn.Linear]:
     if hasattr(model, "linear_layers"):
         return model.linear_layers()
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
-
-
-def count_nonzero_inputs(layer: nn.Linear) -> torch.Tensor:
-    """Non-zero weights per output neuron."""
-    return (layer.weight.detach() != 0).sum(dim=1)

@@ -63,14 +63,6 @@ def atomic_write_json(path: Path, value: Any, mode: int = 0o600) -> Path:
     return atomic_write(path, lambda temp: temp.write_text(text + "\n", encoding="utf-8"), mode)
 
 
-def read_json(path: Path, default: Any = None) -> Any:
-    """The JSON in ``path``, or ``default`` when it is missing or damaged."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return default
-
-
 def _json_default(value):
     import numpy as np
 

@@ -10,7 +10,7 @@ from .config import ExperimentConfig
 from .data import make_dataset
 from .experiment import run_experiment
 from .fhe import Cancelled
-from .history import History, RunRecord
+from .history import History, RunRecord, describe
 
 
 @dataclass
@@ -77,7 +77,7 @@ def run_sweep(
             result.cancelled = True
             break
         if on_progress:
-            on_progress(SweepProgress(index, len(configs), time.perf_counter() - start, describe_short(config)))
+            on_progress(SweepProgress(index, len(configs), time.perf_counter() - start, describe(config)))
         key = tuple(sorted(config.data.__dict__.items()))
         dataset = datasets.setdefault(key, make_dataset(config.data))
         try:
@@ -98,8 +98,3 @@ def run_sweep(
         on_progress(SweepProgress(len(result.records), len(configs), time.perf_counter() - start, ""))
     return result
 
-
-def describe_short(config: ExperimentConfig) -> str:
-    from .history import describe
-
-    return describe(config)

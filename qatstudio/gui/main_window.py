@@ -9,7 +9,6 @@ import dataclasses
 import gc
 import json
 import logging
-import math
 from pathlib import Path
 from typing import Callable, Optional
 
