@@ -167,13 +167,16 @@ class CompiledModel:
         specs = self.circuit.client.specs.serialize()
         return hashlib.sha256(b"qatstudio-keys-1" + specs).hexdigest()[:32]
 
+    def _key_path(self, cache_dir: Optional[Path] = None) -> Path:
+        """This circuit's key file in the (private) key cache."""
+        folder = storage.private_dir(Path(cache_dir) if cache_dir else storage.cache_dir() / "keys")
+        return folder / f"{self.key_id}.keys"
+
     def keygen(self, cache: bool = True, cache_dir: Optional[Path] = None) -> KeygenResult:
         """Generate (or load from the user's key cache) the keys; timed."""
         start = time.perf_counter()
-        path = None
-        if cache:
-            folder = storage.private_dir(Path(cache_dir) if cache_dir else storage.cache_dir() / "keys")
-            path = folder / f"{self.key_id}.keys"
+        path = self._key_path(cache_dir) if cache else None
+        if path is not None:
             if path.exists():
                 try:
                     self.circuit.keys = import_concrete().Keys.deserialize(path)
@@ -205,8 +208,8 @@ class CompiledModel:
         import multiprocessing
 
         start = time.perf_counter()
-        folder = storage.private_dir(Path(cache_dir) if cache_dir else storage.cache_dir() / "keys")
-        path = folder / f"{self.key_id}.keys"
+        path = self._key_path(cache_dir)
+        folder = path.parent
         cached = path.exists()
         if not cached:
             context = multiprocessing.get_context("spawn")
