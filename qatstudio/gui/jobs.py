@@ -20,8 +20,8 @@ import numpy as np
 from ..core.config import ExperimentConfig
 from ..core.data import Dataset, make_dataset
 from ..core.evaluate import Metrics, evaluate_clear, evaluate_encrypted, evaluate_simulated
-from ..core.experiment import Experiment, load_experiment, quantize
-from ..core.fhe import CompiledModel, KeygenResult, compile_model
+from ..core.experiment import Experiment, compile_for, load_experiment, quantize
+from ..core.fhe import CompiledModel, KeygenResult
 from ..core.models import QuantMLP, build_model
 from ..core.training import Epoch, Step, predict, train
 from .tasks import TaskState
@@ -180,21 +180,12 @@ def train_job(config: ExperimentConfig) -> Job:
     return run
 
 
-def _compile(config: ExperimentConfig, quantized) -> CompiledModel:
-    """Compile with the configuration's FHE settings, the way the core's experiments do."""
-    try:
-        from ..core.experiment import compile_for
-    except ImportError:  # a core without per-configuration FHE settings
-        return compile_model(quantized)
-    return compile_for(config, quantized)
-
-
 def compile_job(experiment: Experiment) -> Job:
     quantized, config = experiment.quantized, experiment.config
 
     def run(state: TaskState, report: Report) -> CompiledModel:
         report(Phase("Compiling the integer model to an FHE circuit"))
-        compiled = _compile(config, quantized)  # one native call: can't be interrupted
+        compiled = compile_for(config, quantized)  # one native call: can't be interrupted
         state.raise_if_cancelled()
         return compiled
 
