@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from .config import N_CLASSES, N_FEATURES, ExperimentConfig
+from .quantized import round_accumulator
 
 # Steps during which Brevitas collects activation statistics before its scales become parameters.
 STATS_STEPS = 30
@@ -48,8 +49,7 @@ class AccumulatorRounding(nn.Module):
         scale = (quant_input.scale * linear.quant_weight(quant_input=quant_input).scale).reshape(-1)
         bias = linear.bias if linear.bias is not None else torch.zeros_like(scale)
         acc = torch.round((y - bias) / scale)
-        unit = float(1 << self.lsbs)
-        rounded = torch.floor((acc + unit / 2) / unit) * unit * scale + bias
+        rounded = round_accumulator(acc, self.lsbs) * scale + bias
         return y + (rounded - y).detach()
 
 

@@ -26,6 +26,15 @@ def bits_for_range(low: int, high: int) -> int:
     return max(int(-low - 1).bit_length(), int(high).bit_length()) + 1
 
 
+def round_accumulator(acc, round_bits: int):
+    """Concrete's round_bit_pattern: to the nearest multiple of 2**round_bits, ties up.
+    Works on integer arrays and on (integral-valued) torch tensors alike."""
+    if not round_bits:
+        return acc
+    unit = 1 << round_bits
+    return (acc + unit // 2) // unit * unit
+
+
 @dataclass
 class QuantizedLayer:
     name: str
@@ -52,11 +61,7 @@ class QuantizedLayer:
         return self.weights.shape[1]
 
     def round(self, acc: np.ndarray) -> np.ndarray:
-        """Concrete's round_bit_pattern: to the nearest multiple of 2**round_bits, ties up."""
-        if not self.round_bits:
-            return acc
-        unit = 1 << self.round_bits
-        return (acc + unit // 2) // unit * unit
+        return round_accumulator(acc, self.round_bits)
 
     @property
     def lookup_range(self) -> tuple[int, int]:
