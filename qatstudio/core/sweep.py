@@ -79,7 +79,9 @@ def run_sweep(
         if on_progress:
             on_progress(SweepProgress(index, len(configs), time.perf_counter() - start, describe(config)))
         key = tuple(sorted(config.data.__dict__.items()))
-        dataset = datasets.setdefault(key, make_dataset(config.data))
+        if key not in datasets:  # one data set per data configuration, made once
+            datasets[key] = make_dataset(config.data)
+        dataset = datasets[key]
         try:
             experiment = run_experiment(config, dataset, should_stop=stop)
         except Cancelled:
