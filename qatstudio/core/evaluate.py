@@ -61,7 +61,11 @@ def evaluate_clear(
 def evaluate_simulated(
     metrics: Metrics, dataset: Dataset, compiled: CompiledModel, should_stop: Optional[Callable[[], bool]] = None
 ) -> Metrics:
-    """FHE simulation on every test point (raises fhe.Cancelled if stopped)."""
+    """FHE simulation on every test point (raises fhe.Cancelled if stopped).
+
+    Each point is simulated on its own, not once per distinct input as predict_simulated does:
+    approximate rounding is simulated with random draws, and the agreement must count each point.
+    """
     simulated = compiled.model.dequantize_outputs(
         compiled.simulate(compiled.model.quantize_inputs(dataset.x_test), should_stop)
     ).argmax(axis=1)
