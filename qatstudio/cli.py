@@ -25,6 +25,9 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", default=defaults.optimizer)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--noise", type=float, default=defaults.data.noise, help="std of the data's jitter")
+    parser.add_argument("--bands", type=int, default=defaults.data.bands,
+                        help="checkerboard bands per axis (the guide's CLUSTERS = 3 is 4 bands)")
+    parser.add_argument("--data-seed", type=int, default=defaults.data.seed, help="seed of the jitter and the split")
     fast = parser.add_argument_group("cheaper FHE")
     fast.add_argument("--accumulator-bits", type=int, default=None,
                       help="QAT: target accumulator width, guaranteed by A2Q+ weights")
@@ -43,7 +46,7 @@ def _config_from(args):
         accumulator_bits=args.accumulator_bits, neurons_kept=args.keep_neurons, round_bits=args.round_bits,
         rounding="approximate" if args.approximate else "exact", p_error=args.p_error,
     )
-    return config.replace(data={"noise": args.noise})
+    return config.replace(data={"noise": args.noise, "bands": args.bands, "seed": args.data_seed})
 
 
 def _fail(message: str) -> int:

