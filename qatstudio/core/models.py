@@ -104,16 +104,19 @@ class QuantMLP(nn.Module):
         """Fix the input step to the one that keeps the most label information (then frozen)."""
         from .lowering import best_input_scale
 
-        levels = 2**self.bits - 1
-        step = best_input_scale(x, y, levels, signed=False)
+        step = best_input_scale(x, y, 2**self.bits - 1, signed=False)
+        self.set_input_step(step)
+        return step
+
+    def set_input_step(self, step: float, trainable: bool = False) -> None:
+        """Set the input quantizer's step; frozen unless ``trainable`` (then Brevitas learns it)."""
         (name, threshold), = (
             (n, p) for n, p in self.quant_inp.named_parameters() if n.endswith("scaling_impl.value")
         )
         with torch.no_grad():
             ratio = float(self.quant_inp.act_quant.scale()) / float(threshold)
             threshold.fill_(step / ratio)
-        threshold.requires_grad_(False)
-        return step
+        threshold.requires_grad_(trainable)
 
     def forward(self, x):
         x = self.quant_inp(x)

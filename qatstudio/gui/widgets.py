@@ -7,7 +7,7 @@ from typing import Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
-from ..core.evaluate import fmt_percent
+from ..core.evaluate import fmt_percent, fmt_seconds
 
 # One-sentence explanations, shared by every place that shows these settings.
 TIP_BITS = ("Bit-width: how many bits every weight and activation keeps after quantization; "
@@ -16,20 +16,6 @@ TIP_BUDGET = ("Pruning budget: the most non-zero inputs each neuron may keep (of
               "fewer inputs per neuron keep the accumulator narrow.")
 TIP_ACCUMULATOR = ("Accumulator: the widest integer the circuit computes (a neuron's weighted sum of "
                    "its inputs); Concrete can look up at most 16 bits, and narrower runs faster.")
-
-
-def fmt_seconds(seconds: Optional[float]) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def fmt_bytes(size: Optional[int]) -> str:
