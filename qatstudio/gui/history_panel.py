@@ -9,9 +9,8 @@ import time
 from typing import Iterable, Optional
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPixmap
+from PySide6.QtGui import QColor, QFont, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -29,22 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.history import History, RunRecord
-from .plots import BOUNDARY_COLORS
+from .plots import boundary_qimage
 from .tradeoff_chart import KIND_COLORS, fmt_latency, kind_name
 from .widgets import MessageBanner
 
 BEST_COLOR = "#1b7837"
-
-
-def boundary_qimage(probability: np.ndarray) -> QImage:
-    """A class-1 probability map (rows are y, growing upwards) as an image on the boundary plots'
-    colour scale."""
-    values = np.clip(np.nan_to_num(np.asarray(probability, dtype=np.float32), nan=0.5), 0.0, 1.0)
-    height, width = values.shape
-    rgba = pg.colormap.get(BOUNDARY_COLORS).map(values.ravel(), mode="byte")
-    rgba = np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[::-1])
-    image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
-    return image.copy()  # owns its pixels (rgba goes away)
 
 
 def boundary_pixmap(probability: Optional[np.ndarray], size: int) -> QPixmap:

@@ -476,6 +476,7 @@ class MainWindow(QMainWindow):
                              f"{fmt_percent(event.test_accuracy)}, loss {event.test_loss:.3f}{paused}")
         elif isinstance(message, jobs.DataReady):
             self.plots.set_test_points(message.x_test, message.y_test)
+            self.plots.set_ceiling(message.ceiling_accuracy)
         elif isinstance(message, jobs.Phase):
             self.eta_label.setText(message.text + "\u2026")
             self._set_status(message.text + "\u2026")
@@ -736,7 +737,7 @@ class MainWindow(QMainWindow):
                                     test_predictions=opened.test_predictions, path=opened.path)
         self.config_panel.set_config(experiment.config)
         self.plots.load(experiment.step_losses, experiment.history, opened.dataset.x_test,
-                        opened.dataset.y_test, opened.test_predictions)
+                        opened.dataset.y_test, opened.test_predictions, opened.dataset.ceiling_accuracy)
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         epochs = len(experiment.history)
