@@ -27,10 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.evaluate import fmt_percent
 from ..core.history import History, RunRecord
 from .plots import boundary_qimage
 from .tradeoff_chart import KIND_COLORS, fmt_latency, kind_name
-from .widgets import MessageBanner
+from .widgets import TIP_CEILING, MessageBanner
 
 BEST_COLOR = "#1b7837"
 
@@ -44,18 +45,15 @@ def boundary_pixmap(probability: Optional[np.ndarray], size: int) -> QPixmap:
         size, size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
-def _pct(value) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
 def _when(created: float) -> str:
     today = time.strftime("%Y-%m-%d")
     day = time.strftime("%Y-%m-%d", time.localtime(created))
     return time.strftime("%H:%M" if day == today else "%d %b %H:%M", time.localtime(created))
 
 
-# measure key, row title, how to read it off a record, higher is better?
+# measure key, row title, how to read it off a record, higher is better? (None: a reference, not a score)
 COMPARE_ROWS = [
+    ("ceiling", "ceiling (best possible)", lambda r: r.metrics.get("ceiling_accuracy"), None),
     ("float", "fp32", lambda r: r.metrics.get("float_accuracy"), True),
     ("brevitas", "quantized (Brevitas)", lambda r: r.metrics.get("brevitas_accuracy"), True),
     ("clear", "quantized, clear", lambda r: r.metrics.get("clear_accuracy"), True),
@@ -77,8 +75,8 @@ def _fmt(key: str, record: RunRecord, value) -> str:
     if key == "latency":
         return fmt_latency(value)
     if key == "executed":
-        return f"{_pct(value)} of {record.metrics.get('fhe_executed_samples', 0)}"
-    return _pct(value)
+        return f"{fmt_percent(value)} of {record.metrics.get('fhe_executed_samples', 0)}"
+    return fmt_percent(value)
 
 
 class CompareView(QWidget):
@@ -135,10 +133,14 @@ class CompareView(QWidget):
         for row, (key, title, _, _) in enumerate(COMPARE_ROWS, start=2):
             label = QLabel(title)
             label.setStyleSheet("color:#555555;")
+            if key == "ceiling":
+                label.setToolTip(TIP_CEILING)
             self.grid.addWidget(label, row, 0)
         best = {}
         if len(self._records) > 1:
             for key, _, read, higher in COMPARE_ROWS:
+                if higher is None:
+                    continue
                 values = [read(r) for r in self._records if read(r) is not None]
                 if len(values) > 1 and min(values) != max(values):
                     best[key] = max(values) if higher else min(values)
@@ -179,7 +181,7 @@ class HistoryPanel(QWidget):
     selectionChanged = Signal(list)  # ids of the selected runs
     removed = Signal(list)  # ids removed from the history
 
-    COLUMNS = ("", "Run", "Accuracy", "Acc. bits", "PBS", "Latency", "When")
+    COLUMNS = ("", "Run", "Accuracy", "Ceiling", "Acc. bits", "PBS", "Latency", "When")
 
     def __init__(self, history: History, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -216,9 +218,10 @@ class HistoryPanel(QWidget):
         self.table.setObjectName("historyTable")
         self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
         for col, tip in ((2, "FHE simulated accuracy when measured, else the best stage measured"),
-                         (3, "Accumulator bits: the widest integer of the compiled circuit"),
-                         (4, "Programmable bootstraps (table lookups) per encrypted inference"),
-                         (5, "Measured time per encrypted sample")):
+                         (3, TIP_CEILING),
+                         (4, "Accumulator bits: the widest integer of the compiled circuit"),
+                         (5, "Programmable bootstraps (table lookups) per encrypted inference"),
+                         (6, "Measured time per encrypted sample")):
             self.table.horizontalHeaderItem(col).setToolTip(tip)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -251,7 +254,7 @@ class HistoryPanel(QWidget):
         splitter.addWidget(compare_box)
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 5)
-        splitter.setSizes([400, 500])  # the compare view needs the room of its eight rows
+        splitter.setSizes([400, 500])  # the compare view needs the room of its nine rows
         splitter.setChildrenCollapsible(False)
         layout.addWidget(splitter, 1)
 
@@ -359,13 +362,15 @@ class HistoryPanel(QWidget):
         mark = QPixmap(10, 10)
         mark.fill(QColor(color))
         name.setIcon(QIcon(mark))
-        cells = [thumb, name, QTableWidgetItem(_pct(record.accuracy)),
+        cells = [thumb, name, QTableWidgetItem(fmt_percent(record.accuracy)),
+                 QTableWidgetItem(fmt_percent(record.metrics.get("ceiling_accuracy"))),
                  QTableWidgetItem(f"{record.accumulator_bits} bits" if record.accumulator_bits else "-"),
                  QTableWidgetItem(f"{record.pbs_count:,}" if record.pbs_count is not None else "-"),
                  QTableWidgetItem(fmt_latency(record.fhe_latency_s)),
                  QTableWidgetItem(_when(record.created))]
+        cells[3].setForeground(QColor("#666666"))
         if record.accumulator_bits is None:
-            cells[3].setToolTip("Not compiled yet")
+            cells[4].setToolTip("Not compiled yet")
         for col, item in enumerate(cells):
             if col >= 2:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
