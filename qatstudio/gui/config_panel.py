@@ -94,7 +94,7 @@ class BoardPreview(QLabel):
     test points, and (ringed) the test points the jitter carried across a band edge. ``caption``
     says it in words (placed by the panel)."""
 
-    SIZE = 100  # pixels per side
+    SIZE = 96  # pixels per side
     SAMPLE = 80  # test points drawn besides the ringed ones
     MAX_POINTS = 250**2  # larger grids are made only for training: the preview shows the board alone
     DELAY_MS = 60  # settings that change faster than this (a held arrow key) redraw once
@@ -237,9 +237,12 @@ class ConfigPanel(QWidget):
         data = QGroupBox("Data")
         grid = QGridLayout(data)  # the board beside the settings that make it, in view as they change
         for row, (label, box) in enumerate((("Bands per axis", self.bands), ("Jitter (std)", self.noise),
-                                            ("Grid points per axis", self.grid), ("Test points", self.n_test),
+                                            ("Points per axis", self.grid), ("Test points", self.n_test),
                                             ("Data seed", self.data_seed))):
-            grid.addWidget(QLabel(label), row, 0)
+            box.setMinimumWidth(64)  # not as wide as its largest value: the board needs the room
+            name = QLabel(label)
+            name.setToolTip(box.toolTip())
+            grid.addWidget(name, row, 0)
             grid.addWidget(box, row, 1)
         grid.addWidget(self.board, 0, 2, 5, 1, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignRight)
         grid.addWidget(self.board.caption, 5, 0, 1, 3)

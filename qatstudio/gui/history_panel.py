@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from ..core.evaluate import fmt_percent
 from ..core.history import History, RunRecord
 from .plots import boundary_qimage
-from .tradeoff_chart import KIND_COLORS, fmt_latency, kind_name
+from .tradeoff_chart import KIND_COLORS, fmt_latency, kind_name, shared_ceiling
 from .widgets import TIP_CEILING, MessageBanner
 
 BEST_COLOR = "#1b7837"
@@ -181,7 +181,7 @@ class HistoryPanel(QWidget):
     selectionChanged = Signal(list)  # ids of the selected runs
     removed = Signal(list)  # ids removed from the history
 
-    COLUMNS = ("", "Run", "Accuracy", "Ceiling", "Acc. bits", "PBS", "Latency", "When")
+    COLUMNS = ("", "Run", "Accuracy", "Acc. bits", "PBS", "Latency", "When")
 
     def __init__(self, history: History, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -199,6 +199,7 @@ class HistoryPanel(QWidget):
         self.count_label = QLabel()
         self.count_label.setObjectName("historyCount")
         self.count_label.setWordWrap(True)
+        self.count_label.setToolTip(TIP_CEILING)
         layout.addWidget(self.count_label)
         top = QHBoxLayout()  # the buttons on their own row: the dock stays as narrow as its neighbours
         self.open_button = QPushButton("Open")
@@ -218,10 +219,9 @@ class HistoryPanel(QWidget):
         self.table.setObjectName("historyTable")
         self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
         for col, tip in ((2, "FHE simulated accuracy when measured, else the best stage measured"),
-                         (3, TIP_CEILING),
-                         (4, "Accumulator bits: the widest integer of the compiled circuit"),
-                         (5, "Programmable bootstraps (table lookups) per encrypted inference"),
-                         (6, "Measured time per encrypted sample")):
+                         (3, "Accumulator bits: the widest integer of the compiled circuit"),
+                         (4, "Programmable bootstraps (table lookups) per encrypted inference"),
+                         (5, "Measured time per encrypted sample")):
             self.table.horizontalHeaderItem(col).setToolTip(tip)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -346,8 +346,11 @@ class HistoryPanel(QWidget):
             self._fill_row(row, record)
         self.table.blockSignals(False)
         n = len(self._records)
-        self.count_label.setText(f"<b>{n} run{'s' if n != 1 else ''}</b> kept" if n else
-                                 "No runs yet: every run you train is kept here.")
+        ceiling = shared_ceiling(self._records)
+        self.count_label.setText(
+            (f"<b>{n} run{'s' if n != 1 else ''}</b> kept"
+             + (f", all on one data set: ceiling <b>{fmt_percent(ceiling)}</b>" if ceiling is not None else ""))
+            if n else "No runs yet: every run you train is kept here.")
         self._selection_changed()
 
     def _fill_row(self, row: int, record: RunRecord) -> None:
@@ -363,14 +366,13 @@ class HistoryPanel(QWidget):
         mark.fill(QColor(color))
         name.setIcon(QIcon(mark))
         cells = [thumb, name, QTableWidgetItem(fmt_percent(record.accuracy)),
-                 QTableWidgetItem(fmt_percent(record.metrics.get("ceiling_accuracy"))),
                  QTableWidgetItem(f"{record.accumulator_bits} bits" if record.accumulator_bits else "-"),
                  QTableWidgetItem(f"{record.pbs_count:,}" if record.pbs_count is not None else "-"),
                  QTableWidgetItem(fmt_latency(record.fhe_latency_s)),
                  QTableWidgetItem(_when(record.created))]
-        cells[3].setForeground(QColor("#666666"))
+        cells[2].setToolTip(f"Ceiling of its data set: {fmt_percent(record.metrics.get('ceiling_accuracy'))}")
         if record.accumulator_bits is None:
-            cells[4].setToolTip("Not compiled yet")
+            cells[3].setToolTip("Not compiled yet")
         for col, item in enumerate(cells):
             if col >= 2:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
