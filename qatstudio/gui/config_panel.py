@@ -6,7 +6,7 @@ from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -120,11 +120,11 @@ class BoardPreview(QLabel):
 
     def show_data(self, data: DataConfig) -> None:
         """Redraw for ``data`` shortly (at once when nothing is shown yet)."""
-        if data == self.data:
-            return
         self._pending = dataclasses.replace(data)
         if self.data is None:
             self.draw(self._pending)
+        elif data == self.data:
+            self._timer.stop()  # back to what is shown before the pause ended
         else:
             self._timer.start()
 
@@ -165,7 +165,7 @@ class BoardPreview(QLabel):
                 painter.drawEllipse(QPointF(x * self.SIZE, (1.0 - y) * self.SIZE), radius, radius)
         painter.end()
 
-    def image(self):
+    def image(self) -> QImage:
         """What is shown (tests)."""
         return self.pixmap().toImage()
 
