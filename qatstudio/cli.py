@@ -87,6 +87,7 @@ def cmd_train(args) -> int:
 
     experiment = run_experiment(config, on_event=show, encrypted_samples=args.encrypted)
     m, report = experiment.metrics, experiment.report
+    print(f"ceiling (best possible): {fmt_percent(m.ceiling_accuracy)}")
     print(f"float accuracy:          {fmt_percent(m.float_accuracy)}")
     print(f"brevitas accuracy:       {fmt_percent(m.brevitas_accuracy)}")
     print(f"clear quantized:         {fmt_percent(m.clear_accuracy)}")

@@ -3,6 +3,9 @@ import subprocess
 import sys
 
 from qatstudio.cli import main
+from qatstudio.core.config import DataConfig
+from qatstudio.core.data import make_dataset
+from qatstudio.core.evaluate import fmt_percent
 from qatstudio.core.reproduce import ReproducePlan, format_tables, reproduce
 
 
@@ -20,6 +23,7 @@ def test_train_command_prints_figures_and_saves(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and path.exists()
     assert "FHE simulated" in out and "accumulator" in out and "bits" in out
+    assert f"ceiling (best possible): {fmt_percent(make_dataset(DataConfig()).ceiling_accuracy)}" in out
 
 
 def test_python_dash_m_runs(tmp_path):

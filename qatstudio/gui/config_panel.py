@@ -4,12 +4,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-from PySide6.QtCore import Qt, Signal
+import numpy as np
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -20,8 +23,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.config import MAX_BANDS, MAX_BITS, MAX_HIDDEN, MAX_LAYERS, MIN_BANDS, MIN_BITS, ExperimentConfig
-from .widgets import TIP_BITS, TIP_BUDGET
+from ..core.config import (
+    MAX_BANDS,
+    MAX_BITS,
+    MAX_HIDDEN,
+    MAX_LAYERS,
+    MIN_BANDS,
+    MIN_BITS,
+    DataConfig,
+    ExperimentConfig,
+)
+from ..core.data import boundary_grid, checkerboard_labels, make_dataset
+from ..core.evaluate import fmt_percent
+from .plots import CLASS_BRUSH, boundary_qimage
+from .widgets import TIP_BITS, TIP_BUDGET, TIP_CEILING
 
 P_ERROR_CHOICES = (None, 1e-9, 1e-6, 1e-4, 1e-2, 0.1)
 FHE_FIELDS = ("accumulator_bits", "neurons_kept", "round_bits", "rounding", "p_error")
@@ -74,6 +89,87 @@ def _with_slider(box: QSpinBox, tick: int = 0) -> QWidget:
     return row
 
 
+class BoardPreview(QLabel):
+    """The data set the Data settings make, small: the board's two classes, a sample of the jittered
+    test points, and (ringed) the test points the jitter carried across a band edge. ``caption``
+    says it in words (placed by the panel)."""
+
+    SIZE = 96  # pixels per side
+    SAMPLE = 80  # test points drawn besides the ringed ones
+    MAX_POINTS = 250**2  # larger grids are made only for training: the preview shows the board alone
+    DELAY_MS = 60  # settings that change faster than this (a held arrow key) redraw once
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setObjectName("boardPreview")
+        self.data: Optional[DataConfig] = None
+        self.ceiling: Optional[float] = None
+        self.setFixedSize(self.SIZE + 2, self.SIZE + 2)
+        self.setStyleSheet("border:1px solid #999999;")
+        self.setToolTip("The board these settings make, with some of its test points; ringed: test points "
+                        "the jitter carried across a band edge.")
+        self.caption = QLabel()
+        self.caption.setObjectName("boardCaption")
+        self.caption.setWordWrap(True)
+        self.caption.setToolTip(TIP_CEILING)
+        self._pending: Optional[DataConfig] = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(self.DELAY_MS)
+        self._timer.timeout.connect(lambda: self.draw(self._pending))
+
+    def show_data(self, data: DataConfig) -> None:
+        """Redraw for ``data`` shortly (at once when nothing is shown yet)."""
+        self._pending = dataclasses.replace(data)
+        if self.data is None:
+            self.draw(self._pending)
+        elif data == self.data:
+            self._timer.stop()  # back to what is shown before the pause ended
+        else:
+            self._timer.start()
+
+    def draw(self, data: DataConfig) -> None:
+        self._timer.stop()
+        self.data = data
+        classes = checkerboard_labels(boundary_grid(self.SIZE), data.bands).reshape(self.SIZE, self.SIZE)
+        pixmap = QPixmap.fromImage(boundary_qimage(classes))
+        self.ceiling = None
+        if data.problems():
+            text = "The board alone: no test points until the settings are fixed."
+        elif data.grid_size**2 > self.MAX_POINTS:
+            text = (f"The board alone: {data.grid_size}\u00d7{data.grid_size} points are too many to preview; "
+                    f"the ceiling is shown when training starts.")
+        else:
+            dataset = make_dataset(data)
+            self.ceiling = dataset.ceiling_accuracy
+            crossed = checkerboard_labels(dataset.x_test, data.bands) != dataset.y_test
+            self._draw_points(pixmap, dataset.x_test, dataset.y_test, crossed)
+            n_test, n_crossed = len(dataset.y_test), int(np.count_nonzero(crossed))
+            why = (f"the jitter carried {n_crossed} of the {n_test} test points across a band edge (ringed)"
+                   if data.noise else f"no jitter, each of the {n_test} test points lies in its own band")
+            text = f"<b>Ceiling {fmt_percent(self.ceiling)}</b>: {why}."
+        self.setPixmap(pixmap)
+        self.caption.setText(text)
+
+    def _draw_points(self, pixmap: QPixmap, points: np.ndarray, labels: np.ndarray, crossed: np.ndarray) -> None:
+        chosen = np.flatnonzero(crossed)
+        sample = np.setdiff1d(np.arange(min(self.SAMPLE, len(points))), chosen)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for indices, radius, ring in ((sample, 2.0, QPen(QColor("white"), 0.8)),
+                                      (chosen, 2.6, QPen(QColor("#111111"), 1.4))):
+            painter.setPen(ring)
+            for index in indices:
+                x, y = points[index]
+                painter.setBrush(QColor(CLASS_BRUSH[labels[index]]))
+                painter.drawEllipse(QPointF(x * self.SIZE, (1.0 - y) * self.SIZE), radius, radius)
+        painter.end()
+
+    def image(self) -> QImage:
+        """What is shown (tests)."""
+        return self.pixmap().toImage()
+
+
 class ConfigPanel(QWidget):
     """Edits one ExperimentConfig; ``configChanged`` carries the new config and its problems."""
 
@@ -120,7 +216,7 @@ class ConfigPanel(QWidget):
         self.optimizer = QComboBox()
         self.optimizer.addItem("Adam", "adam")
         self.optimizer.addItem("SGD with momentum", "sgd")
-        self.seed = _spin(0, 2**31 - 1, "Seeds the weights and the batch order: same seed, same run.")
+        self.seed = _spin(0, 2**31 - 1, "Seeds the weights and the batch order: same seed, same training.")
         training = QGroupBox("Training")
         form = QFormLayout(training)
         form.addRow("Epochs", self.epochs)
@@ -130,17 +226,27 @@ class ConfigPanel(QWidget):
         form.addRow("Seed", self.seed)
 
         # --- data
-        self.noise = _double(0.0, 0.5, 3, 0.01, "Standard deviation of the Gaussian jitter added to the points.")
-        self.grid = _spin(4, 1000, "Points per axis of the checkerboard grid (the guide uses 100).")
         self.bands = _spin(MIN_BANDS, MAX_BANDS,
                            "Checkerboard bands per axis (the guide's CLUSTERS = 3 is 4 bands; the outer ones half as wide).")
+        self.noise = _double(0.0, 0.5, 3, 0.01, "Jitter: the standard deviation of the Gaussian noise added to "
+                             "every point after it is labelled (the guide uses 0.01).")
+        self.grid = _spin(4, 1000, "Points per axis of the checkerboard grid (the guide uses 100).")
         self.n_test = _spin(1, 999_999, "Points held out for testing (the guide uses 500).")
+        self.data_seed = _spin(0, 2**31 - 1, "Seeds the jitter and the train/test split: same seed, same data.")
+        self.board = BoardPreview()
         data = QGroupBox("Data")
-        form = QFormLayout(data)
-        form.addRow("Noise", self.noise)
-        form.addRow("Grid points per axis", self.grid)
-        form.addRow("Bands per axis", self.bands)
-        form.addRow("Test points", self.n_test)
+        grid = QGridLayout(data)  # the board beside the settings that make it, in view as they change
+        for row, (label, box) in enumerate((("Bands per axis", self.bands), ("Jitter (std)", self.noise),
+                                            ("Points per axis", self.grid), ("Test points", self.n_test),
+                                            ("Data seed", self.data_seed))):
+            box.setMinimumWidth(64)  # not as wide as its largest value: the board needs the room
+            name = QLabel(label)
+            name.setToolTip(box.toolTip())
+            grid.addWidget(name, row, 0)
+            grid.addWidget(box, row, 1)
+        grid.addWidget(self.board, 0, 2, 5, 1, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.board.caption, 5, 0, 1, 3)
+        grid.setColumnStretch(1, 1)
 
         # --- cheaper FHE (settings the core understands; empty when this core has none)
         self.fhe_group = None
@@ -203,7 +309,7 @@ class ConfigPanel(QWidget):
         layout.addStretch(1)
 
         for box in (self.neurons, self.layers, self.bits, self.budget, self.epochs, self.batch, self.seed,
-                    self.grid, self.bands, self.n_test):
+                    self.grid, self.bands, self.n_test, self.data_seed):
             box.valueChanged.connect(self._changed)
         for box in (self.lr, self.noise):
             box.valueChanged.connect(self._changed)
@@ -246,6 +352,7 @@ class ConfigPanel(QWidget):
                 bands=self.bands.value(),
                 noise=round(self.noise.value(), 6),
                 n_test=self.n_test.value(),
+                seed=self.data_seed.value(),
             ),
         )
 
@@ -268,6 +375,7 @@ class ConfigPanel(QWidget):
             self.grid.setValue(config.data.grid_size)
             self.bands.setValue(config.data.bands)
             self.n_test.setValue(config.data.n_test)
+            self.data_seed.setValue(config.data.seed)
             if self.fhe_group is not None:
                 self.acc_target.setValue(config.accumulator_bits or 2)
                 self.neurons_kept.setValue(config.neurons_kept or 0)
@@ -299,6 +407,7 @@ class ConfigPanel(QWidget):
             return
         config = self.config()
         problems = config.problems()
+        self.board.show_data(config.data)
         if problems:
             self.problems_label.setText("Can't train yet:\n" + "\n".join(f"\u2022 {p}" for p in problems))
             self.problems_label.show()

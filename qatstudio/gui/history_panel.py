@@ -9,9 +9,8 @@ import time
 from typing import Iterable, Optional
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPixmap
+from PySide6.QtGui import QColor, QFont, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -28,23 +27,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.evaluate import fmt_percent
 from ..core.history import History, RunRecord
-from .plots import BOUNDARY_COLORS
-from .tradeoff_chart import KIND_COLORS, fmt_latency, kind_name
-from .widgets import MessageBanner
+from .plots import boundary_qimage
+from .tradeoff_chart import KIND_COLORS, fmt_latency, kind_name, shared_ceiling
+from .widgets import TIP_CEILING, MessageBanner
 
 BEST_COLOR = "#1b7837"
-
-
-def boundary_qimage(probability: np.ndarray) -> QImage:
-    """A class-1 probability map (rows are y, growing upwards) as an image on the boundary plots'
-    colour scale."""
-    values = np.clip(np.nan_to_num(np.asarray(probability, dtype=np.float32), nan=0.5), 0.0, 1.0)
-    height, width = values.shape
-    rgba = pg.colormap.get(BOUNDARY_COLORS).map(values.ravel(), mode="byte")
-    rgba = np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[::-1])
-    image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
-    return image.copy()  # owns its pixels (rgba goes away)
 
 
 def boundary_pixmap(probability: Optional[np.ndarray], size: int) -> QPixmap:
@@ -56,18 +45,15 @@ def boundary_pixmap(probability: Optional[np.ndarray], size: int) -> QPixmap:
         size, size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
-def _pct(value) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
 def _when(created: float) -> str:
     today = time.strftime("%Y-%m-%d")
     day = time.strftime("%Y-%m-%d", time.localtime(created))
     return time.strftime("%H:%M" if day == today else "%d %b %H:%M", time.localtime(created))
 
 
-# measure key, row title, how to read it off a record, higher is better?
+# measure key, row title, how to read it off a record, higher is better? (None: a reference, not a score)
 COMPARE_ROWS = [
+    ("ceiling", "ceiling (best possible)", lambda r: r.metrics.get("ceiling_accuracy"), None),
     ("float", "fp32", lambda r: r.metrics.get("float_accuracy"), True),
     ("brevitas", "quantized (Brevitas)", lambda r: r.metrics.get("brevitas_accuracy"), True),
     ("clear", "quantized, clear", lambda r: r.metrics.get("clear_accuracy"), True),
@@ -89,8 +75,8 @@ def _fmt(key: str, record: RunRecord, value) -> str:
     if key == "latency":
         return fmt_latency(value)
     if key == "executed":
-        return f"{_pct(value)} of {record.metrics.get('fhe_executed_samples', 0)}"
-    return _pct(value)
+        return f"{fmt_percent(value)} of {record.metrics.get('fhe_executed_samples', 0)}"
+    return fmt_percent(value)
 
 
 class CompareView(QWidget):
@@ -147,10 +133,14 @@ class CompareView(QWidget):
         for row, (key, title, _, _) in enumerate(COMPARE_ROWS, start=2):
             label = QLabel(title)
             label.setStyleSheet("color:#555555;")
+            if key == "ceiling":
+                label.setToolTip(TIP_CEILING)
             self.grid.addWidget(label, row, 0)
         best = {}
         if len(self._records) > 1:
             for key, _, read, higher in COMPARE_ROWS:
+                if higher is None:
+                    continue
                 values = [read(r) for r in self._records if read(r) is not None]
                 if len(values) > 1 and min(values) != max(values):
                     best[key] = max(values) if higher else min(values)
@@ -209,6 +199,7 @@ class HistoryPanel(QWidget):
         self.count_label = QLabel()
         self.count_label.setObjectName("historyCount")
         self.count_label.setWordWrap(True)
+        self.count_label.setToolTip(TIP_CEILING)
         layout.addWidget(self.count_label)
         top = QHBoxLayout()  # the buttons on their own row: the dock stays as narrow as its neighbours
         self.open_button = QPushButton("Open")
@@ -263,7 +254,7 @@ class HistoryPanel(QWidget):
         splitter.addWidget(compare_box)
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 5)
-        splitter.setSizes([400, 500])  # the compare view needs the room of its eight rows
+        splitter.setSizes([400, 500])  # the compare view needs the room of its nine rows
         splitter.setChildrenCollapsible(False)
         layout.addWidget(splitter, 1)
 
@@ -355,8 +346,11 @@ class HistoryPanel(QWidget):
             self._fill_row(row, record)
         self.table.blockSignals(False)
         n = len(self._records)
-        self.count_label.setText(f"<b>{n} run{'s' if n != 1 else ''}</b> kept" if n else
-                                 "No runs yet: every run you train is kept here.")
+        ceiling = shared_ceiling(self._records)
+        self.count_label.setText(
+            (f"<b>{n} run{'s' if n != 1 else ''}</b> kept"
+             + (f", all on one data set: ceiling <b>{fmt_percent(ceiling)}</b>" if ceiling is not None else ""))
+            if n else "No runs yet: every run you train is kept here.")
         self._selection_changed()
 
     def _fill_row(self, row: int, record: RunRecord) -> None:
@@ -371,11 +365,12 @@ class HistoryPanel(QWidget):
         mark = QPixmap(10, 10)
         mark.fill(QColor(color))
         name.setIcon(QIcon(mark))
-        cells = [thumb, name, QTableWidgetItem(_pct(record.accuracy)),
+        cells = [thumb, name, QTableWidgetItem(fmt_percent(record.accuracy)),
                  QTableWidgetItem(f"{record.accumulator_bits} bits" if record.accumulator_bits else "-"),
                  QTableWidgetItem(f"{record.pbs_count:,}" if record.pbs_count is not None else "-"),
                  QTableWidgetItem(fmt_latency(record.fhe_latency_s)),
                  QTableWidgetItem(_when(record.created))]
+        cells[2].setToolTip(f"Ceiling of its data set: {fmt_percent(record.metrics.get('ceiling_accuracy'))}")
         if record.accumulator_bits is None:
             cells[3].setToolTip("Not compiled yet")
         for col, item in enumerate(cells):

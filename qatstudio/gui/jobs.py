@@ -53,6 +53,7 @@ class DataReady:
 
     x_test: np.ndarray
     y_test: np.ndarray
+    ceiling_accuracy: float
 
 
 @dataclass
@@ -134,7 +135,7 @@ def train_job(config: ExperimentConfig) -> Job:
 
     def run(state: TaskState, report: Report) -> TrainOutcome:
         dataset = make_dataset(config.data)
-        report(DataReady(dataset.x_test, dataset.y_test))
+        report(DataReady(dataset.x_test, dataset.y_test, dataset.ceiling_accuracy))
         # Built here (seeded exactly as train() would) so the test points can be classified at
         # every epoch to mark the misclassified ones.
         model = build_model(config, dataset.x_train, dataset.y_train)

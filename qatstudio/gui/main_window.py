@@ -39,7 +39,7 @@ from . import jobs
 from .compile_panel import CompilePanel
 from .config_panel import KIND_LABELS, ConfigPanel
 from .plots import TrainingPlots
-from .presets import guide_presets
+from .presets import data_presets, guide_presets
 from .results_panel import ResultsPanel
 from .widgets import MessageBanner, fmt_eta, fmt_percent, fmt_seconds
 from .workers import Task, TaskError, TaskRunner
@@ -170,7 +170,8 @@ class MainWindow(QMainWindow):
 
         self.presets_button = QToolButton()
         self.presets_button.setText("Guide presets")
-        self.presets_button.setToolTip("The configurations of the step-by-step guide's tables.")
+        self.presets_button.setToolTip("The configurations of the step-by-step guide's tables, on the guide's "
+                                       "data; and the data sets to train them on.")
         self.presets_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.presets_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.presets_menu = self._presets_menu()
@@ -228,7 +229,7 @@ class MainWindow(QMainWindow):
     def _presets_menu(self) -> QMenu:
         menu = QMenu("&Presets", self)
         group = None
-        for preset in guide_presets():
+        for preset in guide_presets() + data_presets():
             if preset.group != group:
                 group = preset.group
                 menu.addSection(group)
@@ -476,6 +477,7 @@ class MainWindow(QMainWindow):
                              f"{fmt_percent(event.test_accuracy)}, loss {event.test_loss:.3f}{paused}")
         elif isinstance(message, jobs.DataReady):
             self.plots.set_test_points(message.x_test, message.y_test)
+            self.plots.set_ceiling(message.ceiling_accuracy)
         elif isinstance(message, jobs.Phase):
             self.eta_label.setText(message.text + "\u2026")
             self._set_status(message.text + "\u2026")
@@ -736,7 +738,7 @@ class MainWindow(QMainWindow):
                                     test_predictions=opened.test_predictions, path=opened.path)
         self.config_panel.set_config(experiment.config)
         self.plots.load(experiment.step_losses, experiment.history, opened.dataset.x_test,
-                        opened.dataset.y_test, opened.test_predictions)
+                        opened.dataset.y_test, opened.test_predictions, opened.dataset.ceiling_accuracy)
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         epochs = len(experiment.history)

@@ -10,8 +10,10 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QImage
+
+from ..core.evaluate import fmt_percent
 
 MAX_REDRAWS_PER_S = 10
 BOUNDARY_COLORS = "CET-D1"  # blue (class 0) - white (undecided) - red (class 1)
@@ -19,6 +21,7 @@ CLASS_BRUSH = ("#2b5fad", "#c0392b")
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 TEST_PEN = pg.mkPen("#ff7f0e", width=2)
 FOREGROUND = "#333333"
+CEILING_PEN = pg.mkPen("#555555", width=1.5, style=Qt.PenStyle.DashLine)
 
 
 def style_plot(plot: pg.PlotItem, title: str, x_label: str = "", y_label: str = "") -> None:
@@ -35,6 +38,17 @@ def style_plot(plot: pg.PlotItem, title: str, x_label: str = "", y_label: str = 
 def class_image(classes: np.ndarray) -> np.ndarray:
     """A 0/1 class map as floats for an ImageItem on the boundary color scale."""
     return np.asarray(classes, dtype=np.float32)
+
+
+def boundary_qimage(probability: np.ndarray) -> QImage:
+    """A class-1 probability map (rows are y, growing upwards) as an image on the boundary plots'
+    colour scale."""
+    values = np.clip(np.nan_to_num(np.asarray(probability, dtype=np.float32), nan=0.5), 0.0, 1.0)
+    height, width = values.shape
+    rgba = pg.colormap.get(BOUNDARY_COLORS).map(values.ravel(), mode="byte")
+    rgba = np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[::-1])
+    image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
+    return image.copy()  # owns its pixels (rgba goes away)
 
 
 def make_boundary_plot(plot: pg.PlotItem, title: str, legend_room: float = 0.0) -> pg.ImageItem:
@@ -120,6 +134,11 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.test_acc_curve = self.acc_plot.plot(pen=TEST_PEN, symbol="o", symbolSize=5,
                                                  symbolBrush="#ff7f0e", name="test")
         legend.setZValue(10)
+        # The best accuracy reachable on the test points, in %; its label sits left, under the line.
+        self.ceiling_line = pg.InfiniteLine(angle=0, pen=CEILING_PEN, label="ceiling",
+                                            labelOpts=dict(position=0.03, color=FOREGROUND, anchors=[(0, 0), (0, 0)]))
+        self.ceiling_line.hide()
+        self.acc_plot.addItem(self.ceiling_line)
 
         self.step_plot = self.addPlot(row=2, col=0, colspan=2)
         style_plot(self.step_plot, "Training loss per optimiser step", "step", "loss")
@@ -158,6 +177,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             values.clear()
         self._boundary = None
         self._predictions = None
+        self.set_ceiling(None)
         self._dirty = {"steps", "epochs", "boundary", "points"}
         self.redraw()
 
@@ -168,6 +188,19 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.step_plot.setXRange(0, max(total_steps, 1), padding=0.01)
         for plot in (self.loss_plot, self.acc_plot):
             plot.setXRange(0.5, max(epochs, 1) + 0.5, padding=0)
+
+    def set_ceiling(self, ceiling: Optional[float]) -> None:
+        """The data set's ceiling accuracy (a fraction) as a dashed line on the accuracy plot."""
+        if ceiling is None:
+            self.ceiling_line.hide()
+            return
+        self.ceiling_line.show()  # first: a hidden line's label ignores new text
+        self.ceiling_line.setValue(100 * ceiling)
+        self.ceiling_line.label.setFormat(f"ceiling {fmt_percent(ceiling)}")
+
+    def ceiling(self) -> Optional[float]:
+        """The ceiling line's height in % (None when hidden)."""
+        return self.ceiling_line.value() if self.ceiling_line.isVisible() else None
 
     def set_test_points(self, x_test: np.ndarray, y_test: np.ndarray) -> None:
         self._x_test, self._y_test = x_test, y_test
@@ -197,10 +230,11 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._predictions = None if predictions is None else np.asarray(predictions)
         self._dirty.add("points")
 
-    def load(self, step_losses, history, x_test, y_test, predictions) -> None:
+    def load(self, step_losses, history, x_test, y_test, predictions, ceiling: float) -> None:
         """Show a finished run (an opened experiment) at once."""
         self.reset()
         self.set_test_points(x_test, y_test)
+        self.set_ceiling(ceiling)
         self.add_steps(list(step_losses))
         if len(history):
             self.set_extent(len(step_losses), max(history[-1].epochs, len(history)))

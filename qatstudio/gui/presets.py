@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..core.config import ExperimentConfig
+from ..core.config import DataConfig, ExperimentConfig
 from ..core.reproduce import BITS, TABLE_NEURONS, TABLE_PRUNED, TABLE_QAT
 
 
@@ -15,11 +15,22 @@ class Preset:
     changes: dict  # applied with ExperimentConfig.replace on top of the current configuration
 
     def apply(self, config: ExperimentConfig) -> ExperimentConfig:
-        """The preset's model on top of ``config``'s training and data settings (anything else
-        back to its default)."""
+        """The preset's model on the guide's data (``config``'s data seed kept), with ``config``'s
+        training settings; anything else back to its default."""
         base = ExperimentConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
-                                optimizer=config.optimizer, seed=config.seed, data=dataclasses.replace(config.data))
+                                optimizer=config.optimizer, seed=config.seed, data=DataConfig(seed=config.data.seed))
         return base.replace(**self.changes)
+
+
+@dataclass(frozen=True)
+class DataPreset:
+    group: str
+    title: str
+    changes: dict  # DataConfig fields
+
+    def apply(self, config: ExperimentConfig) -> ExperimentConfig:
+        """``config`` on this data set (the data seed, and any data setting the preset leaves, kept)."""
+        return config.replace(data=self.changes)
 
 
 def guide_presets() -> list[Preset]:
@@ -44,3 +55,13 @@ def guide_presets() -> list[Preset]:
         for budget in TABLE_QAT
     ]
     return presets
+
+
+def data_presets() -> list[DataPreset]:
+    """The guide's board (the default) and the easier 3 x 3 board without jitter."""
+    guide = DataConfig()
+    return [
+        DataPreset("Data set", f"Guide's board ({guide.bands} bands, jitter {guide.noise:g})",
+                   dict(grid_size=guide.grid_size, bands=guide.bands, noise=guide.noise, n_test=guide.n_test)),
+        DataPreset("Data set", "3 x 3 board (no jitter)", dict(bands=3, noise=0.0)),
+    ]

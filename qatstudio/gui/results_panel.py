@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from ..core.evaluate import Metrics, fmt_percent
 from .plots import FOREGROUND, class_image, make_boundary_plot
-from .widgets import fmt_eta, fmt_seconds
+from .widgets import TIP_CEILING, fmt_eta, fmt_seconds
 
 class _Boundaries(pg.GraphicsLayoutWidget):
     """Two small boundary plots that ask for little room (the panel fits its dock)."""
@@ -35,6 +35,7 @@ class _Boundaries(pg.GraphicsLayoutWidget):
 
 
 ROWS = [
+    ("ceiling", "Ceiling (best possible)", TIP_CEILING),
     ("float", "fp32 accuracy", "The float model before quantization (float and pruned kinds)."),
     ("brevitas", "Quantized (Brevitas)", "The Brevitas model: as trained (QAT) or quantized after training."),
     ("clear", "Quantized, in the clear", "The integer model run in the clear with numpy: what FHE computes."),
@@ -79,12 +80,22 @@ class ResultsPanel(QWidget):
             self.table.setItem(row, 0, item)
             value = QTableWidgetItem("-")
             value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            value.setToolTip(tip)
             self.table.setItem(row, 1, value)
         self.table.resizeRowsToContents()
         height = self.table.horizontalHeader().height() + sum(
             self.table.rowHeight(r) for r in range(len(ROWS))) + 4
         self.table.setFixedHeight(height)
         layout.addWidget(self.table)
+        self.ceiling_note = QLabel(TIP_CEILING)
+        self.ceiling_note.setObjectName("ceilingNote")
+        self.ceiling_note.setWordWrap(True)
+        self.ceiling_note.setToolTip(TIP_CEILING)
+        self.ceiling_note.setStyleSheet(f"color:{FOREGROUND};")
+        small = self.ceiling_note.font()
+        small.setPointSizeF(small.pointSizeF() * 0.88)
+        self.ceiling_note.setFont(small)
+        layout.addWidget(self.ceiling_note)
 
         # --- simulation
         row = QHBoxLayout()
@@ -168,6 +179,7 @@ class ResultsPanel(QWidget):
         else:
             float_text = "n/a (QAT)" if m.brevitas_accuracy is not None else "-"
         values = {
+            "ceiling": fmt_percent(m.ceiling_accuracy),
             "float": float_text,
             "brevitas": fmt_percent(m.brevitas_accuracy),
             "clear": fmt_percent(m.clear_accuracy),

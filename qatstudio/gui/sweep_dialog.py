@@ -200,7 +200,8 @@ class SweepDialog(QDialog):
         self.base_label.setText(
             f"Other settings come from the Configure panel: {base.n_layers} hidden layers, lr {base.lr:g}, "
             f"batch {base.batch_size}, {base.optimizer}; data {d.grid_size}\u00d7{d.grid_size} grid, "
-            f"{d.bands} bands per axis, {d.n_test} test points, noise {d.noise:g}.")
+            f"{d.bands} bands per axis, jitter {d.noise:g}, data seed {d.seed}, {d.n_test} test points "
+            f"(the same data for every run).")
         self._update_preview()
 
     def set_ranges(self, neurons: str, bits: str, budgets: str, seeds: str, epochs: Optional[int] = None,

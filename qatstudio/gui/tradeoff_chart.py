@@ -11,6 +11,7 @@ their card says so.
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 import statistics
@@ -23,6 +24,7 @@ from PySide6.QtCore import QPoint, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QTextDocument
 from PySide6.QtWidgets import QGraphicsDropShadowEffect, QLabel
 
+from ..core.evaluate import fmt_percent
 from ..core.history import RunRecord, pareto_front
 
 KIND_COLORS = {"float": "#0077BB", "pruned": "#EE7733", "qat": "#009988"}  # Paul Tol's "vibrant"
@@ -31,6 +33,7 @@ OTHER_COLOR = "#777777"
 INK = "#222222"
 FRONT_PEN = "#1a1a1a"
 FRONT_FILL = (40, 60, 90, 16)
+CEILING_INK = "#555555"
 HIT_RADIUS_PX = 14
 
 PANELS = ("bits", "latency")
@@ -87,10 +90,6 @@ def fmt_latency(seconds: Optional[float]) -> str:
     return f"{seconds:.1f} s" if seconds < 100 else f"{seconds:.0f} s"
 
 
-def _pct(value) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
 @dataclass
 class ChartPoint:
     record: RunRecord
@@ -100,6 +99,15 @@ class ChartPoint:
     value: float  # the real x (bits, or seconds)
     estimated: bool = False
     reference: bool = False  # a story step, not a run of the history
+
+
+def shared_ceiling(records: Iterable[RunRecord]) -> Optional[float]:
+    """The ceiling accuracy of the one data set all ``records`` were trained on; None when they
+    were trained on different data sets or none of them knows its ceiling."""
+    records = list(records)
+    data_sets = {dataclasses.astuple(r.experiment_config.data) for r in records}
+    ceilings = {r.metrics.get("ceiling_accuracy") for r in records} - {None}
+    return ceilings.pop() if len(data_sets) == 1 and len(ceilings) == 1 else None
 
 
 def _spread(points: list[ChartPoint], front: set[int], width: float = 0.34) -> None:
@@ -148,6 +156,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         self._fronts: dict[str, list[ChartPoint]] = {panel: [] for panel in PANELS}
         self._hovered: Optional[ChartPoint] = None
         self._rate: tuple[Optional[float], int] = (None, 0)
+        self._ceiling: Optional[float] = None
         self.presentation = False
 
         self.title = self.addLabel("", row=0, col=0, colspan=2, justify="left")
@@ -182,9 +191,14 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
                             (empty, 6)):
                 item.setZValue(z)
                 plot.addItem(item, ignoreBounds=True)
+            ceiling = pg.InfiniteLine(angle=0, label="ceiling",
+                                      labelOpts=dict(position=0.02, color=CEILING_INK, anchors=[(0, 0), (0, 0)]))
+            ceiling.setZValue(0)
+            ceiling.hide()
+            plot.addItem(ceiling, ignoreBounds=True)
             self._items[panel] = dict(fill=fill, fill_curve=fill_curve, base_curve=base_curve, front=front,
                                       scatter=scatter, rings=rings, selected=selected, hover=hover,
-                                      empty=empty, labels=[])
+                                      empty=empty, labels=[], ceiling=ceiling)
         # The hover card floats over the whole chart (a plot would clip it at its edges).
         self.card = QLabel(self.viewport())
         self.card.setObjectName("tradeoffCard")
@@ -245,6 +259,10 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
     def scene_position(self, record_id: str, panel: str = "bits") -> QPointF:
         point = next(p for p in self._points[panel] if p.record.id == record_id)
         return self.plots[panel].vb.mapViewToScene(QPointF(point.x, point.y))
+
+    def ceiling(self) -> Optional[float]:
+        """The ceiling drawn as a line (a fraction), or None when the shown runs don't share a data set."""
+        return self._ceiling
 
     def hovered(self) -> Optional[RunRecord]:
         return self._hovered.record if self._hovered else None
@@ -313,6 +331,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
                 _spread(points, set(front_index))
             self._points[panel] = points
             self._fronts[panel] = [points[i] for i in front_index]
+        self._ceiling = shared_ceiling({p.record.id: p.record for p in self._points["bits"]}.values())
 
     def _redraw(self) -> None:
         self._collect()
@@ -356,6 +375,15 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
                 x_low, x_high = (4, 10) if panel == "bits" else (-1, 1)
             plot.setXRange(x_low, x_high, padding=0)
             plot.setYRange(y_low, y_high, padding=0)
+            ceiling = items["ceiling"]
+            if self._ceiling is not None and points:
+                ceiling.show()  # first: a hidden line's label ignores new text
+                ceiling.setPen(pg.mkPen(CEILING_INK, width=s["front"] * 0.6, style=Qt.PenStyle.DashLine))
+                ceiling.setValue(100 * self._ceiling)
+                ceiling.label.setFormat(f"ceiling {fmt_percent(self._ceiling)}")
+                ceiling.label.setFont(QFont(QFont().family(), s["small"]))
+            else:
+                ceiling.hide()
             axis = plot.getAxis("bottom")
             if panel == "bits":
                 axis.setTicks([[(b, str(b)) for b in range(int(math.ceil(x_low)), int(math.floor(x_high)) + 1)]])
@@ -448,6 +476,9 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         legend.append(f'<span style="color:{FRONT_PEN}; font-size:{s["font"] + 2}pt">\u2517\u2501</span>'
                       "&nbsp;Pareto front")
         legend.append('<span style="color:#d81b60; font-size:%dpt">\u25ef</span>&nbsp;selected' % (s["font"] + 2))
+        if self._ceiling is not None:
+            legend.append(f'<span style="color:{CEILING_INK}; font-size:{s["font"] + 2}pt">\u2504\u2504</span>'
+                          "&nbsp;ceiling: the best any classifier can reach on the runs' test points")
         self.legend.setText("&nbsp;&nbsp;&nbsp;".join(legend), color=INK, size=f"{s['font']}pt")
 
     # ------------------------------------------------------------------ hover and click
@@ -527,11 +558,12 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         m, c = record.metrics, record.config
         color = KIND_COLORS.get(c.get("kind"), OTHER_COLOR)
         seconds, estimated = latency_of(record, self._rate[0])
-        data = c.get("data") or {}
+        data = record.experiment_config.data
         rows = [
-            ("accuracy", f"<b>{_pct(record.accuracy)}</b>"
+            ("accuracy", f"<b>{fmt_percent(record.accuracy)}</b>"
                          + (" (FHE simulated)" if m.get("fhe_simulated_accuracy") is not None else "")),
-            ("float / clear 3-bit", f"{_pct(m.get('float_accuracy'))} / {_pct(m.get('clear_accuracy'))}"),
+            ("ceiling", fmt_percent(m.get("ceiling_accuracy"))),
+            ("float / clear 3-bit", f"{fmt_percent(m.get('float_accuracy'))} / {fmt_percent(m.get('clear_accuracy'))}"),
             ("accumulator", f"<b>{record.accumulator_bits} bits</b> \u00b7 {record.pbs_count} PBS"),
             ("latency", ("-" if seconds is None else
                          f"<b>{fmt_latency(seconds)}</b> per sample" + (" (estimated)" if estimated else
@@ -542,7 +574,8 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
              + (f", {c['neurons_kept']} neurons kept" if c.get("neurons_kept") else "")),
             ("training", f"{c.get('epochs')} epochs, lr {c.get('lr')}, batch {c.get('batch_size')}, "
                          f"{c.get('optimizer')}, seed {c.get('seed')}"),
-            ("data", f"{data.get('grid_size')}\u00b2 grid, {data.get('n_test')} test points"),
+            ("data", f"{data.grid_size}\u00b2 grid, {data.bands} bands, jitter {data.noise:g}, data seed {data.seed}, "
+                     f"{data.n_test} test points"),
         ]
         extras = [f"{name.replace('_', ' ')} {c[name]}" for name in ("accumulator_bits", "round_bits", "p_error")
                   if c.get(name)]

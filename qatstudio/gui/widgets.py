@@ -16,6 +16,8 @@ TIP_BUDGET = ("Pruning budget: the most non-zero inputs each neuron may keep (of
               "fewer inputs per neuron keep the accumulator narrow.")
 TIP_ACCUMULATOR = ("Accumulator: the widest integer the circuit computes (a neuron's weighted sum of "
                    "its inputs); Concrete can look up at most 16 bits, and narrower runs faster.")
+TIP_CEILING = ("Ceiling: the best accuracy any classifier can reach on these test points; the jitter moves "
+               "some points across a band edge after they were labelled.")
 
 
 def fmt_bytes(size: Optional[int]) -> str:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QToolBar
 
 from qatstudio.core.config import DataConfig, ExperimentConfig
 from qatstudio.core.data import make_dataset
+from qatstudio.core.evaluate import fmt_percent
 from qatstudio.core.experiment import load_experiment
 from qatstudio.core.history import History, RunRecord, pareto_front
 from qatstudio.gui.demo import DemoController, install_demo
@@ -155,10 +156,9 @@ def test_history_survives_a_restart_and_a_damaged_entry(qtbot, settings, tmp_pat
             m = record.metrics
             assert compare.value(record.id, "accumulator") == f"{record.accumulator_bits} bits"
             assert compare.value(record.id, "pbs") == f"{record.pbs_count:,}"
-            assert compare.value(record.id, "clear") == f"{100 * m['clear_accuracy']:.1f}%"
-            assert compare.value(record.id, "simulated") == f"{100 * m['fhe_simulated_accuracy']:.1f}%"
-            assert compare.value(record.id, "float") == ("-" if m["float_accuracy"] is None
-                                                         else f"{100 * m['float_accuracy']:.1f}%")
+            assert compare.value(record.id, "clear") == fmt_percent(m["clear_accuracy"])
+            assert compare.value(record.id, "simulated") == fmt_percent(m["fhe_simulated_accuracy"])
+            assert compare.value(record.id, "float") == fmt_percent(m["float_accuracy"])
         assert compare.is_best("b-second", "clear") and not compare.is_best("a-first", "clear")
         assert compare.is_best("a-first", "pbs")  # 42 lookups against 82
         assert len(compare.findChildren(type(panel.count_label))) >= 2
@@ -213,6 +213,51 @@ def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, s
     outcome = run(lambda: qtbot.mouseClick(chart.viewport(), Qt.MouseButton.LeftButton, pos=point), "Opening")
     assert outcome == "succeeded" and str(window.session.path) == records[2].experiment_path
     assert demo.history_panel.selected_records()[0].id == "run-2"
+
+
+def with_data(record: RunRecord, record_id: str, **data) -> RunRecord:
+    """A copy of ``record`` trained (so its figures say) on the data set ``data`` changes, with that
+    data set's ceiling as the core computes it."""
+    config = record.experiment_config.replace(data=data)
+    copy = fresh(record, id=record_id, config=config.to_dict())
+    copy.metrics = dict(copy.metrics, ceiling_accuracy=make_dataset(config.data).ceiling_accuracy)
+    return copy
+
+
+def test_ceiling_in_history_and_tradeoff_chart(qtbot, window, demo, story_records):
+    guide = [with_data(story_records[i], f"guide-{i}", **vars(DataConfig())) for i in (3, 4)]  # 4 ran encrypted
+    ceiling = make_dataset(DataConfig()).ceiling_accuracy
+    assert [r.metrics["ceiling_accuracy"] for r in guide] == [ceiling, ceiling]
+    for record in guide:
+        demo.history.add(record)
+    demo.reload_history()
+    demo.show_story_runs.setChecked(False)
+    panel, chart = demo.history_panel, demo.chart
+
+    # History: the shared ceiling over the list, each run's in Compare (a reference, never marked "best")
+    assert f"all on one data set: ceiling {fmt_percent(ceiling)}" in re.sub("<[^>]+>", "", panel.count_label.text())
+    panel.select(["guide-3", "guide-4"])
+    assert panel.compare.value("guide-3", "ceiling") == fmt_percent(ceiling)
+    assert not panel.compare.is_best("guide-3", "ceiling") and not panel.compare.is_best("guide-4", "ceiling")
+
+    # Trade-off chart: one data set, one dashed line at its ceiling in both panels
+    assert chart.ceiling() == ceiling
+    for panel_name in ("bits", "latency"):
+        line = chart._items[panel_name]["ceiling"]
+        assert line.isVisible() and line.value() == pytest.approx(100 * ceiling)
+        assert fmt_percent(ceiling) in line.label.toPlainText()
+    assert "ceiling" in chart.legend.text
+
+    # A run on another data set: no shared line, each run's ceiling in its hover card instead
+    other = with_data(story_records[3], "board-3x3", bands=3, noise=0.0)
+    demo.history.add(other)
+    demo.reload_history()
+    assert chart.ceiling() is None and not chart._items["bits"]["ceiling"].isVisible()
+    assert "ceiling" not in panel.count_label.text()
+    card = chart.describe(other)
+    assert f"ceiling</td><td>{fmt_percent(other.metrics['ceiling_accuracy'])}" in card
+    assert "3 bands, jitter 0" in card
+    assert f"ceiling</td><td>{fmt_percent(ceiling)}" in chart.describe(guide[0])
 
 
 def test_presentation_mode_toggles_and_restores(qtbot, window, demo):

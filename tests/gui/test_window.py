@@ -8,12 +8,12 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from qatstudio.core.config import ExperimentConfig
+from qatstudio.core.config import DataConfig, ExperimentConfig
 from qatstudio.core.data import make_dataset
 from qatstudio.core.evaluate import evaluate_simulated, fmt_percent
 from qatstudio.core.training import train
 from qatstudio.gui import jobs
-from qatstudio.gui.widgets import TIP_ACCUMULATOR
+from qatstudio.gui.widgets import TIP_ACCUMULATOR, TIP_CEILING
 
 from .conftest import make_window, small_config
 
@@ -50,6 +50,14 @@ def test_train_compile_simulate_story(qtbot, window, run):
     bare = train(config, dataset)
     assert [e.test_accuracy for e in experiment.history] == [e.test_accuracy for e in bare.history]
     assert len(experiment.step_losses) == steps
+
+    # The data set's ceiling: a dashed line on the accuracy plot (in %), a row and a sentence in Results.
+    assert experiment.metrics.ceiling_accuracy == dataset.ceiling_accuracy < 1.0  # the jitter costs points
+    assert window.plots.ceiling() == pytest.approx(100 * dataset.ceiling_accuracy)
+    assert window.plots.ceiling_line.label.toPlainText() == f"ceiling {fmt_percent(dataset.ceiling_accuracy)}"
+    assert window.results_panel.value("ceiling") == fmt_percent(dataset.ceiling_accuracy)
+    assert window.results_panel.ceiling_note.text() == TIP_CEILING and window.results_panel.ceiling_note.isVisibleTo(
+        window.results_panel)
 
     # Results table shows the clear figures.
     assert window.results_panel.value("clear") == fmt_percent(experiment.metrics.clear_accuracy)
@@ -333,8 +341,9 @@ def test_save_and_open_round_trip(qtbot, window, run, settings, tmp_path):
     assert other.plots.has_boundary()
     assert other.plots.misclassified_count() == window.plots.misclassified_count()
     assert other.compile_panel.displayed_accumulator_bits() == saved.report.accumulator_bits
-    for key in ("clear", "brevitas", "float"):
+    for key in ("ceiling", "clear", "brevitas", "float"):
         assert other.results_panel.value(key) == window.results_panel.value(key)
+    assert other.plots.ceiling() == window.plots.ceiling() is not None
     assert other.session.compiled is None and other.compile_action.isEnabled()
     assert other.windowTitle().startswith("run.qats")
     # and compiling the opened model again gives the same circuit width
@@ -380,6 +389,53 @@ def test_presets_are_the_guides_configurations(qtbot, window):
     floats[1].trigger()
     config = window.config_panel.config()
     assert (config.kind, config.n_hidden, config.pruning_budget, config.bits) == ("float", 30, None, 3)
+
+    # The 3 x 3 board is a named data set, never the default; the guide's presets run on the guide's data.
+    assert ExperimentConfig().data == DataConfig() and DataConfig().bands == 4 and DataConfig().noise > 0
+    window.config_panel.data_seed.setValue(7)
+    board = next(a for a in window.presets_menu.actions() if a.text() == "3 x 3 board (no jitter)")
+    board.trigger()
+    config = window.config_panel.config()
+    assert (config.data.bands, config.data.noise, config.data.seed) == (3, 0.0, 7)
+    assert (config.kind, config.n_hidden) == ("float", 30)  # the model is kept
+    qtbot.waitUntil(lambda: window.config_panel.board.ceiling == 1.0, timeout=5_000)  # no jitter: all reachable
+    qat.trigger()
+    assert window.config_panel.config().data == DataConfig(seed=7)
+    guide = next(a for a in window.presets_menu.actions() if a.text().startswith("Guide's board"))
+    board.trigger()
+    guide.trigger()
+    assert window.config_panel.config().data == DataConfig(seed=7)
+
+
+def test_board_preview_follows_the_data_settings(qtbot, window):
+    panel = window.config_panel
+    panel.set_config(ExperimentConfig())
+    board = panel.board
+    shown = board.image()
+    assert board.ceiling == make_dataset(DataConfig()).ceiling_accuracy
+    assert fmt_percent(board.ceiling) in board.caption.text() and board.caption.toolTip() == TIP_CEILING
+    assert board.isVisibleTo(panel)
+
+    panel.bands.setValue(3)  # redrawn as the settings change (after a short pause)
+    qtbot.waitUntil(lambda: board.image() != shown, timeout=5_000)
+    assert board.ceiling == make_dataset(DataConfig(bands=3)).ceiling_accuracy
+    three = board.image()
+    panel.bands.setValue(4)
+    qtbot.waitUntil(lambda: board.image() == shown, timeout=5_000)  # the same settings draw the same board
+    panel.bands.setValue(3)
+    qtbot.waitUntil(lambda: board.image() == three, timeout=5_000)
+
+    for box, value in ((panel.noise, 0.05), (panel.data_seed, 3), (panel.grid, 60)):
+        before = board.image()
+        box.setValue(value)
+        qtbot.waitUntil(lambda: board.image() != before, timeout=5_000)
+    data = panel.config().data
+    assert (data.bands, data.noise, data.seed, data.grid_size) == (3, 0.05, 3, 60)
+    assert board.ceiling == make_dataset(data).ceiling_accuracy
+
+    panel.grid.setValue(400)  # too many points to make at every keystroke: the board alone
+    qtbot.waitUntil(lambda: board.data == panel.config().data, timeout=5_000)
+    assert board.ceiling is None and "too many to preview" in board.caption.text()
 
 
 def test_shortcuts_and_tooltips(qtbot, window, run):
