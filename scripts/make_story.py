@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qatstudio.core.config import ExperimentConfig  # noqa: E402
+from qatstudio.core.evaluate import fmt_percent, fmt_seconds  # noqa: E402
 from qatstudio.core.experiment import run_experiment, save_experiment  # noqa: E402
 from qatstudio.core.storage import atomic_write_json  # noqa: E402
 
@@ -41,14 +42,14 @@ STEPS = [
 def measured(experiment) -> str:
     """What the step's files show, in words (figures are measured, never written by hand)."""
     m, report = experiment.metrics, experiment.report
-    parts = []
+    parts = [f"ceiling {fmt_percent(m.ceiling_accuracy)}"]
     if m.float_accuracy is not None:
-        parts.append(f"float {100 * m.float_accuracy:.1f}%")
-    parts.append(f"3-bit {100 * m.clear_accuracy:.1f}%")
-    parts.append(f"FHE simulated {100 * m.fhe_simulated_accuracy:.1f}%")
+        parts.append(f"float {fmt_percent(m.float_accuracy)}")
+    parts.append(f"3-bit {fmt_percent(m.clear_accuracy)}")
+    parts.append(f"FHE simulated {fmt_percent(m.fhe_simulated_accuracy)}")
     if m.fhe_executed_samples:
-        parts.append(f"encrypted {100 * m.fhe_executed_accuracy:.0f}% on {m.fhe_executed_samples} points, "
-                     f"{m.fhe_latency_s:.1f} s each")
+        parts.append(f"encrypted {fmt_percent(m.fhe_executed_accuracy)} on {m.fhe_executed_samples} points, "
+                     f"{fmt_seconds(m.fhe_latency_s)} each")
     parts.append(f"accumulator {report.accumulator_bits} bits, {report.pbs_count} lookups")
     return "; ".join(parts) + "."
 
