@@ -154,7 +154,8 @@ EOF_FRESH
         failed+=("fresh system: without libxcb-cursor0 the app didn't name it and stop, see $log")
     fi
     fresh="debootstrap ${debootstrap_s} s, all $(( $(date +%s) - start )) s; $(grep '^packages installed' "$log"); $(grep -c '^first-paint ' "$log") window(s) opened; log $log"
-    if findmnt -R "$root" >/dev/null; then  # never delete through a mount that is still there
+    # never delete through a mount that is still there (findmnt -R misses submounts of a plain folder)
+    if awk -v r="$root" '$5 == r || index($5, r "/") == 1' /proc/self/mountinfo | grep -q .; then
         failed+=("fresh system: $root still has mounts; not deleted")
     else
         rm -rf "$root"
