@@ -87,15 +87,10 @@ def qt_platform(env: Mapping[str, str]) -> Optional[str]:
     return chosen or None
 
 
-def needs_display(env: Mapping[str, str]) -> bool:
-    platform = qt_platform(env)
-    return platform is None or platform.startswith(_ON_SCREEN)
-
-
 def no_display_message(env: Mapping[str, str]) -> Optional[str]:
     """One line when the window has no screen to go to; None when it has one (or needs none)."""
     platform = qt_platform(env)
-    if not needs_display(env):
+    if platform is not None and not platform.startswith(_ON_SCREEN):
         return None
     if platform == "xcb" and not env.get("DISPLAY"):
         missing = "DISPLAY is not set (QT_QPA_PLATFORM=xcb)"
