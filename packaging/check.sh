@@ -5,10 +5,13 @@
 #   3. the installed `qatstudio --selftest` (train, compile, simulate, keys, one encrypted sample)
 #   4. time from launch to the first painted window, offscreen (and under Xvfb when installed:
 #      that also proves Qt's xcb plugin loads with the declared dependencies)
-#   5. a summary: sizes, times, the selftest line; exit status 1 if anything failed or a target
+#   5. a fresh Debian 12 (debootstrap, when installed) with the .deb and only its Depends: the
+#      window opens there under Xvfb, and without one of the xcb libraries the app names it
+#   6. a summary: sizes, times, the selftest line; exit status 1 if anything failed or a target
 #      (installed < 1.2 GB, first window < 5 s warm) was missed.
 # Environment: QATSTUDIO_CHECK_SKIP_BUILD=1 reuses dist/ as it is; QATSTUDIO_CHECK_RUNS (default 4);
-# QATSTUDIO_DEB_COMPRESSION (default xz:6; zstd:9 is ~15x faster, see make_deb.sh).
+# QATSTUDIO_DEB_COMPRESSION (default xz:6; zstd:9 is ~15x faster, see make_deb.sh);
+# QATSTUDIO_CHECK_MIRROR (default http://deb.debian.org/debian) for the fresh system.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -103,7 +106,64 @@ if command -v Xvfb >/dev/null; then
     [[ " ${xcb_runs[*]} " == *" failed "* ]] && failed+=("no window under Xvfb (xcb): see $out/first-paint-xcb.err")
 fi
 
-# 5. targets and summary
+# 5. a fresh system with only the .deb's dependencies
+fresh_system_check() {  # $1: the .deb. Sets $fresh (the summary); adds to $failed.
+    local deb=$1 root="$out/fresh-root" display xvfb_pid start log="$out/fresh.log"
+    fresh="skipped (apt-get install debootstrap xvfb to include it)"
+    command -v debootstrap >/dev/null && command -v Xvfb >/dev/null && command -v unshare >/dev/null || return 0
+    start=$(date +%s)
+    say "fresh system: Debian 12 (debootstrap minbase) in $root, the .deb without Recommends, a window under Xvfb"
+    if ! debootstrap --variant=minbase bookworm "$root" "${QATSTUDIO_CHECK_MIRROR:-http://deb.debian.org/debian}" \
+            >"$out/fresh-debootstrap.log" 2>&1; then
+        fresh="failed"; failed+=("fresh system: debootstrap failed, see $out/fresh-debootstrap.log"); return
+    fi
+    local debootstrap_s=$(( $(date +%s) - start ))
+    cp "$deb" "$root/tmp/qatstudio.deb"
+    cp /etc/resolv.conf "$root/etc/resolv.conf"
+    display=$(( 500 + RANDOM % 400 ))
+    Xvfb ":$display" -screen 0 1600x1000x24 -nolisten tcp >"$out/fresh-xvfb.log" 2>&1 &
+    xvfb_pid=$!
+    for _ in $(seq 50); do [ -S "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
+    # A private mount namespace: /proc, /dev and the X socket are mounted for the chroot only and
+    # vanish with it. The app runs with a clean environment and QT_QPA_PLATFORM unset, as from a menu.
+    unshare --mount --propagation private bash -s -- "$root" "$display" >"$log" 2>&1 <<'EOF_FRESH'
+root=$1 display=$2
+mount -t proc proc "$root/proc" && mount --bind /dev "$root/dev" || exit 1
+mkdir -p "$root/tmp/.X11-unix" && mount --bind /tmp/.X11-unix "$root/tmp/.X11-unix" || exit 1
+in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
+echo "== apt-get install the .deb"
+in_root apt-get update -q || exit 1
+in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends /tmp/qatstudio.deb || exit 1
+echo "packages installed: $(in_root dpkg-query -W -f='${db:Status-Status}\n' | grep -c '^installed$')"
+echo "== first window"
+in_root env DISPLAY=":$display" QATSTUDIO_EXIT_AFTER_FIRST_PAINT=1 QATSTUDIO_FIRST_PAINT_GRAB=/tmp/first-window.png \
+    timeout 180 qatstudio
+echo "== without libxcb-cursor0"
+in_root dpkg --remove --force-depends libxcb-cursor0 >/dev/null 2>&1
+in_root env DISPLAY=":$display" timeout 60 qatstudio
+echo "exit status $?"
+EOF_FRESH
+    local rc=$?
+    kill "$xvfb_pid" 2>/dev/null; wait "$xvfb_pid" 2>/dev/null
+    cp "$root/tmp/first-window.png" "$out/first-window-fresh.png" 2>/dev/null
+    if [ "$rc" != 0 ]; then
+        failed+=("fresh system: installing the .deb failed, see $log")
+    elif ! grep -q '^first-paint ' "$log"; then
+        failed+=("fresh system: no window under Xvfb with only the .deb's dependencies, see $log")
+    elif ! grep -q 'apt-get install libxcb-cursor0' "$log" || ! grep -q '^exit status [1-9]' "$log"; then
+        failed+=("fresh system: without libxcb-cursor0 the app didn't name it and stop, see $log")
+    fi
+    fresh="debootstrap ${debootstrap_s} s, all $(( $(date +%s) - start )) s; $(grep '^packages installed' "$log"); $(grep -c '^first-paint ' "$log") window(s) opened; log $log"
+    # never delete through a mount that is still there (findmnt -R misses submounts of a plain folder)
+    if awk -v r="$root" '$5 == r || index($5, r "/") == 1' /proc/self/mountinfo | grep -q .; then
+        failed+=("fresh system: $root still has mounts; not deleted")
+    else
+        rm -rf "$root"
+    fi
+}
+fresh_system_check "$deb"
+
+# 6. targets and summary
 limit_bytes=1200000000
 [ "$installed_bytes" -lt "$limit_bytes" ] || failed+=("installed size $(human "$installed_bytes") is not under 1.2 GB")
 if [ "$offscreen_warm" = failed ] || [ "$offscreen_first" = failed ]; then
@@ -122,6 +182,7 @@ bundle:               dist/qatstudio  $(human "$bundle_bytes") ($bundle_bytes by
 installed:            /opt/qatstudio $(human "$installed_bytes"); dpkg Installed-Size $(human $((dpkg_installed_kb * 1024)))   [target < 1.2 GB]
 first window:         offscreen, from launch to first painted frame: first run ${offscreen_first} s, warm median ${offscreen_warm} s (runs ${offscreen[*]})   [target < 5 s warm]
 first window (Xvfb):  $xcb
+fresh Debian 12:      $fresh
 selftest (installed): ${selftest_line:-<none>}
                       exit status $selftest_rc, ${selftest_s%.*} s wall, fresh key cache
 screenshots:          $(ls "$out"/*.png 2>/dev/null | tr '\n' ' ')

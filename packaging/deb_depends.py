@@ -5,8 +5,10 @@
 
 Reads the DT_NEEDED entries of every ELF file in the bundle (a small ELF reader, no tool needed),
 drops the libraries the bundle carries itself, and maps each remaining one to its package through
-packaging/deb/shlibs.txt. A library missing from that table fails the build: a new dependency
-must be looked at (and listed) by a person, not guessed. Exit status 1 in that case.
+packaging/deb/shlibs.txt and, for Qt's X11 plugin and QtGui, qatstudio/platform_check.py's PACKAGES
+(the table the app itself uses to name what a system lacks: the .deb declares the same packages).
+A library missing from both fails the build: a new dependency must be looked at (and listed) by a
+person, not guessed. Exit status 1 in that case.
 """
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TABLE = HERE / "deb" / "shlibs.txt"
+sys.path.insert(0, str(HERE.parent))  # the checkout's qatstudio, also when run as a script
+
+from qatstudio.platform_check import PACKAGES  # noqa: E402 (Qt-free, no dependencies)
 
 DT_NEEDED, DT_SONAME = 1, 14
 SHT_DYNAMIC = 6
@@ -63,13 +68,16 @@ def elf_dynamic(path: Path) -> tuple[list[str], str | None]:
 
 
 def read_table(path: Path = TABLE) -> dict[str, tuple[str, bool]]:
-    """soname -> (package with optional version, True if only recommended)."""
-    table = {}
+    """soname -> (package with optional version, True if only recommended): shlibs.txt's lines and
+    platform_check's PACKAGES (Debian names, all required). A soname listed in both is an error."""
+    table = {soname: (debian, False) for soname, (debian, _fedora) in PACKAGES.items()}
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
         soname, rest = line.split(None, 1)
+        if soname in PACKAGES:
+            raise ValueError(f"{path.name}: {soname} is mapped in qatstudio/platform_check.py already")
         recommends = rest.endswith(" recommends")
         package = rest[: -len(" recommends")].strip() if recommends else rest.strip()
         table[soname] = (package, recommends)
@@ -104,7 +112,8 @@ def main(argv=None) -> int:
     unknown = [library for library in needs if library not in table]
     if unknown:
         print(f"deb_depends: libraries the bundle needs but {TABLE.relative_to(HERE.parent)} doesn't map "
-              f"to a package (find it with `dpkg -S <name>` or packages.debian.org, then add a line):",
+              f"to a package (find it with `dpkg -S <name>` or packages.debian.org, then add a line there, "
+              f"or to qatstudio/platform_check.py's PACKAGES if Qt's X11 plugin needs it):",
               file=sys.stderr)
         for library in unknown:
             print(f"  {library}  (needed by {', '.join(needs[library][:3])})", file=sys.stderr)

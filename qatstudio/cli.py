@@ -248,6 +248,11 @@ def _main(argv: Optional[list[str]]) -> int:
         if args.selftest:
             return cmd_selftest(args)
         if args.command is None:
+            from .platform_check import window_problem
+
+            problem = window_problem()  # before Qt and torch load: a plain word instead of Qt's abort
+            if problem is not None:
+                return _fail(problem)
             from .gui.app import run_app
 
             return run_app(argv)

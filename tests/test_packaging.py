@@ -9,6 +9,7 @@ import ast
 import configparser
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -207,3 +208,41 @@ def test_selftest_from_source(tmp_path):
                    + done.stderr[-3000:])
     assert len(lines) == 1 and lines[0].startswith("selftest OK:"), done.stdout + done.stderr[-3000:]
     assert "encrypted 1 sample agrees=True" in lines[0]
+
+
+def test_deb_declares_what_the_xcb_plugin_needs(tmp_path):
+    """The xcb plugin of the installed PySide6, its libQt6XcbQpa and the Qt libraries they load, as
+    deb_depends sees them in a bundle: every system library they need maps to a package, the .deb
+    depends on it, and it is the package the app names when that library is missing."""
+    from qatstudio.platform_check import PACKAGES, xcb_plugin
+
+    plugin = xcb_plugin()
+    if plugin is None:
+        pytest.skip("PySide6 has no xcb plugin here")
+    qt_lib = plugin.parents[2] / "lib"
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    for library in [plugin, *(qt_lib / name for name in ("libQt6XcbQpa.so.6", "libQt6Gui.so.6", "libQt6Core.so.6",
+                                                          "libQt6DBus.so.6")), *qt_lib.glob("libicu*.so.*")]:
+        try:
+            os.link(library, bundle / library.name)
+        except OSError:
+            shutil.copy(library, bundle / library.name)
+    needs = deb_depends.external_libraries(bundle)
+    table = deb_depends.read_table()
+    assert not [library for library in needs if library not in table]
+    listed = subprocess.run([sys.executable, str(PACKAGING / "deb_depends.py"), str(bundle)], capture_output=True,
+                            text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    depends = {entry.split(" (")[0] for entry in re.search(r"^Depends: (.*)$", listed.stdout, re.M)[1].split(", ")}
+    assert {"libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxkbcommon-x11-0"} <= depends
+    assert {PACKAGES[library][0] for library in needs if library in PACKAGES} <= depends
+    assert "libxcb-icccm.so.4" in needs and "libxcb-cursor.so.0" in needs
+
+
+def test_platform_check_and_shlibs_map_each_library_once():
+    from qatstudio.platform_check import PACKAGES
+
+    in_shlibs = {line.split()[0] for line in (PACKAGING / "deb" / "shlibs.txt").read_text().splitlines()
+                 if line.split("#", 1)[0].strip()}
+    assert not in_shlibs & set(PACKAGES)
