@@ -13,9 +13,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
 
+from ..core.palette import CLASS_COLORS
+
 MAX_REDRAWS_PER_S = 10
 BOUNDARY_COLORS = "CET-D1"  # blue (class 0) - white (undecided) - red (class 1)
-CLASS_BRUSH = ("#2b5fad", "#c0392b")
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 TEST_PEN = pg.mkPen("#ff7f0e", width=2)
 FOREGROUND = "#333333"
@@ -89,7 +90,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             bar_axis.setTextPen(FOREGROUND)
         self.points = [
             pg.ScatterPlotItem(size=6, pen=pg.mkPen("w", width=0.8), brush=pg.mkBrush(color))
-            for color in CLASS_BRUSH
+            for color in CLASS_COLORS
         ]
         self.wrong = pg.ScatterPlotItem(size=11, symbol="o", pen=pg.mkPen("#111111", width=1.6),
                                         brush=pg.mkBrush(0, 0, 0, 0))
