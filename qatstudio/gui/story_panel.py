@@ -33,9 +33,9 @@ from ..core.config import ExperimentConfig
 from ..core.data import make_dataset
 from ..core.experiment import load_experiment
 from ..core.history import RunRecord
+from ..core.palette import CLASS_COLORS
 from ..paths import story_dir
 from .jobs import Job, Report
-from ..core.palette import CLASS_COLORS
 from .plots import FOREGROUND, make_boundary_plot
 from .tasks import TaskState
 from .tradeoff_chart import fmt_latency
