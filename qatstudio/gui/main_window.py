@@ -375,8 +375,8 @@ class MainWindow(QMainWindow):
         return task
 
     def _failed(self, name: str, error: TaskError, handler: Optional[Callable]) -> None:
-        log.error("%s failed:\n%s", name, error.details)
-        self.show_error(error.title, error.message, error.details)
+        kept = f" The details are in {error.log_file}: attach it to a bug report." if error.log_file else ""
+        self.show_error(error.title, error.message + kept, error.details)
         self._set_status(f"{name} failed: {error.message}")
         if handler:
             handler(error)

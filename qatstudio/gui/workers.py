@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
@@ -16,6 +17,7 @@ from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 from ..core.config import ConfigError
 from ..core.experiment import ExperimentFileError
 from ..core.fhe import AccumulatorTooWideError, FheError, LinkerMissingError
+from ..services.logs import log_failure
 from .jobs import Job
 from .tasks import Cancelled, TaskState
 
@@ -38,12 +40,14 @@ def running_threads() -> list[QThread]:
 
 @dataclass
 class TaskError:
-    """A job's failure, told in words; ``details`` holds the traceback for the curious."""
+    """A job's failure, told in words; ``details`` holds the traceback for the curious and
+    ``log_file`` the file it was also written to (unexpected errors only)."""
 
     title: str
     message: str
     details: str
     exception: BaseException
+    log_file: Optional[Path] = None
 
 
 def describe_error(task_name: str, error: BaseException) -> TaskError:
@@ -152,8 +156,9 @@ class Task(QObject):
         self.succeeded.emit(result)
 
     @Slot(object)
-    def _on_failed(self, error) -> None:
+    def _on_failed(self, error: TaskError) -> None:
         self.outcome = "failed"
+        error.log_file = log_failure(f"{self.name} failed", error.exception, error.message)
         self.failed.emit(error)
 
     @Slot()
