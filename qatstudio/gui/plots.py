@@ -10,8 +10,7 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Qt, QTimer
 
 from ..core.palette import CLASS_COLORS
 
@@ -38,7 +37,7 @@ def class_image(classes: np.ndarray) -> np.ndarray:
     return np.asarray(classes, dtype=np.float32)
 
 
-def make_boundary_plot(plot: pg.PlotItem, title: str, legend_room: float = 0.0) -> pg.ImageItem:
+def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
     """Prepare ``plot`` to show an image over the input square [0, 1]^2 (rows are y)."""
     style_plot(plot, title, "x\u2081", "x\u2082")
     image = pg.ImageItem(axisOrder="row-major")
@@ -47,7 +46,7 @@ def make_boundary_plot(plot: pg.PlotItem, title: str, legend_room: float = 0.0) 
     plot.addItem(image)
     image.setRect(0.0, 0.0, 1.0, 1.0)
     plot.setAspectLocked(True)
-    plot.setRange(xRange=(-0.03, 1.03), yRange=(-0.03, 1.03 + legend_room), padding=0)
+    plot.setRange(xRange=(-0.03, 1.03), yRange=(-0.03, 1.03), padding=0)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
     plot.showGrid(x=False, y=False)
@@ -80,7 +79,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
         # Boundary large on the left, the epoch curves beside it, the step losses along the bottom.
         self.boundary_plot = self.addPlot(row=0, col=0, rowspan=2)
-        self.boundary_image = make_boundary_plot(self.boundary_plot, "Decision boundary", legend_room=0.3)
+        self.boundary_image = make_boundary_plot(self.boundary_plot, "Decision boundary")
         self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(BOUNDARY_COLORS),
                                          label="P(class 1)", interactive=False, width=10, orientation="h")
         self.color_bar.setImageItem(self.boundary_image, insert_in=self.boundary_plot)
@@ -96,13 +95,13 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
                                         brush=pg.mkBrush(0, 0, 0, 0))
         for item in (*self.points, self.wrong):
             self.boundary_plot.addItem(item)
-        legend = pg.LegendItem(offset=(4, 4), labelTextColor=FOREGROUND, brush=(255, 255, 255, 215),
-                               pen=QColor("#aaaaaa"), colCount=2)
-        legend.setParentItem(self.boundary_plot.getViewBox())
+        # The legend sits in the plot's own layout under the colour bar, never over the points.
+        legend = pg.LegendItem(labelTextColor=FOREGROUND, colCount=2, horSpacing=12, verSpacing=-6)
         legend.addItem(self.points[0], "class 0")
         legend.addItem(self.points[1], "class 1")
         legend.addItem(self.wrong, "misclassified")
-        legend.setZValue(10)
+        self.boundary_plot.layout.addItem(legend, 6, 1, Qt.AlignmentFlag.AlignHCenter)
+        self.boundary_legend = legend
 
         self.loss_plot = self.addPlot(row=0, col=1)
         style_plot(self.loss_plot, "Loss per epoch", "epoch", "loss")
@@ -121,6 +120,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.test_acc_curve = self.acc_plot.plot(pen=TEST_PEN, symbol="o", symbolSize=5,
                                                  symbolBrush="#ff7f0e", name="test")
         legend.setZValue(10)
+
+        self.acc_plot.setYRange(0, 100, padding=0.02)  # percent before the first epoch too (see reset)
 
         self.step_plot = self.addPlot(row=2, col=0, colspan=2)
         style_plot(self.step_plot, "Training loss per optimiser step", "step", "loss")
@@ -154,6 +155,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._loss_top = 0.0
         for plot in (self.step_plot, self.loss_plot, self.acc_plot):
             plot.enableAutoRange()
+        self.acc_plot.setYRange(0, 100, padding=0.02)  # percent before the first epoch too
         self._losses.clear()
         for values in (self._epochs, self._train_loss, self._test_loss, self._train_acc, self._test_acc):
             values.clear()
@@ -245,6 +247,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self.test_loss_curve.setData(epochs, self._test_loss)
             self.train_acc_curve.setData(epochs, self._train_acc)
             self.test_acc_curve.setData(epochs, self._test_acc)
+            if self._test_acc:
+                self.acc_plot.enableAutoRange(y=True)
             for plot in (self.loss_plot, self.acc_plot):  # whole epochs on the axis
                 axis = plot.getAxis("bottom")
                 if 0 < len(epochs) <= 12:
