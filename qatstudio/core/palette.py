@@ -15,3 +15,7 @@ def kind_name(kind: str) -> str:
 
 def kind_color(kind: str) -> str:
     return KIND_COLORS.get(kind, OTHER_COLOR)
+
+# Decision boundaries, P(class 1) from 0 to 1: blue (class 0), white (undecided), red (class 1).
+# colorcet's CET-D1 sampled at nine even stops; the window's plots and the report interpolate these.
+BOUNDARY_RAMP = ("#2151db", "#7075e2", "#a09ce8", "#c9c5ed", "#eee7ea", "#f0beb1", "#e78c77", "#d7583f", "#c00206")

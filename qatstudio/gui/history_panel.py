@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.history import History, RunRecord
-from .plots import BOUNDARY_COLORS
+from .plots import BOUNDARY_COLORMAP
 from ..core.palette import kind_color, kind_name
 from .tradeoff_chart import fmt_latency
 from .widgets import MessageBanner
@@ -42,7 +42,7 @@ def boundary_qimage(probability: np.ndarray) -> QImage:
     colour scale."""
     values = np.clip(np.nan_to_num(np.asarray(probability, dtype=np.float32), nan=0.5), 0.0, 1.0)
     height, width = values.shape
-    rgba = pg.colormap.get(BOUNDARY_COLORS).map(values.ravel(), mode="byte")
+    rgba = BOUNDARY_COLORMAP.map(values.ravel(), mode="byte")
     rgba = np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[::-1])
     image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
     return image.copy()  # owns its pixels (rgba goes away)

@@ -12,10 +12,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 
-from ..core.palette import CLASS_COLORS
+from ..core.palette import BOUNDARY_RAMP, CLASS_COLORS
 
 MAX_REDRAWS_PER_S = 10
-BOUNDARY_COLORS = "CET-D1"  # blue (class 0) - white (undecided) - red (class 1)
+BOUNDARY_COLORMAP = pg.ColorMap(np.linspace(0.0, 1.0, len(BOUNDARY_RAMP)), list(BOUNDARY_RAMP))
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 TEST_PEN = pg.mkPen("#ff7f0e", width=2)
 FOREGROUND = "#333333"
@@ -41,7 +41,7 @@ def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
     """Prepare ``plot`` to show an image over the input square [0, 1]^2 (rows are y)."""
     style_plot(plot, title, "x\u2081", "x\u2082")
     image = pg.ImageItem(axisOrder="row-major")
-    image.setColorMap(pg.colormap.get(BOUNDARY_COLORS))
+    image.setColorMap(BOUNDARY_COLORMAP)
     image.setLevels((0.0, 1.0))
     plot.addItem(image)
     image.setRect(0.0, 0.0, 1.0, 1.0)
@@ -80,7 +80,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         # Boundary large on the left, the epoch curves beside it, the step losses along the bottom.
         self.boundary_plot = self.addPlot(row=0, col=0, rowspan=2)
         self.boundary_image = make_boundary_plot(self.boundary_plot, "Decision boundary")
-        self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(BOUNDARY_COLORS),
+        self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=BOUNDARY_COLORMAP,
                                          label="P(class 1)", interactive=False, width=10, orientation="h")
         self.color_bar.setImageItem(self.boundary_image, insert_in=self.boundary_plot)
         for name in ("bottom", "top"):

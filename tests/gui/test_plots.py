@@ -62,3 +62,15 @@ def test_boundary_legend_never_covers_the_points(qtbot, trained, size):
     legend = plots.boundary_legend.sceneBoundingRect()
     assert legend.height() > 0 and not legend.intersects(square)
     assert plots.boundary_plot.sceneBoundingRect().contains(legend)
+
+
+def test_one_palette_for_the_window_and_the_report():
+    from qatstudio.core import palette, report
+    from qatstudio.gui import history_panel, plots, tradeoff_chart
+
+    assert tradeoff_chart.KIND_COLORS is palette.KIND_COLORS
+    assert plots.BOUNDARY_COLORMAP.map(0.0, mode="qcolor").name() == palette.BOUNDARY_RAMP[0]
+    assert plots.BOUNDARY_COLORMAP.map(1.0, mode="qcolor").name() == palette.BOUNDARY_RAMP[-1]
+    assert history_panel.BOUNDARY_COLORMAP is plots.BOUNDARY_COLORMAP
+    ends = report.boundary_rgb([0.0, 1.0])
+    assert ["#%02x%02x%02x" % tuple(rgb) for rgb in ends] == [palette.BOUNDARY_RAMP[0], palette.BOUNDARY_RAMP[-1]]
