@@ -7,6 +7,7 @@ every task alive until its thread has finished, so no QThread is ever destroyed 
 """
 from __future__ import annotations
 
+import logging
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from ..core.fhe import AccumulatorTooWideError, FheError, LinkerMissingError
 from ..services.logs import log_failure
 from .jobs import Job
 from .tasks import Cancelled, TaskState
+
+log = logging.getLogger(__name__)
 
 # Every QThread this module started, held until it has finished: even if its Task (or the whole
 # window) is deleted early, a running QThread is never destroyed ("QThread: Destroyed while thread
@@ -164,6 +167,7 @@ class Task(QObject):
     @Slot()
     def _on_cancelled(self) -> None:
         self.outcome = "cancelled"
+        log.info("%s cancelled", self.name)
         self.cancelled.emit()
 
     @Slot()
