@@ -11,6 +11,7 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QSizePolicy
 
 from ..core.palette import BOUNDARY_RAMP, CLASS_COLORS
 
@@ -100,6 +101,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         legend.addItem(self.points[0], "class 0")
         legend.addItem(self.points[1], "class 1")
         legend.addItem(self.wrong, "misclassified")
+        legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)  # its own width, centred
         self.boundary_plot.layout.addItem(legend, 6, 1, Qt.AlignmentFlag.AlignHCenter)
         self.boundary_legend = legend
 
@@ -121,7 +123,9 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
                                                  symbolBrush="#ff7f0e", name="test")
         legend.setZValue(10)
 
-        self.acc_plot.setYRange(0, 100, padding=0.02)  # percent before the first epoch too (see reset)
+        # Percent, never past 0-100 (a flat 100 % run would otherwise autorange to 60-140)...
+        self.acc_plot.setLimits(yMin=-2, yMax=102, minYRange=5)
+        self.acc_plot.setYRange(0, 100, padding=0.02)  # ...and before the first epoch too (see reset)
 
         self.step_plot = self.addPlot(row=2, col=0, colspan=2)
         style_plot(self.step_plot, "Training loss per optimiser step", "step", "loss")

@@ -1,6 +1,8 @@
 """The live plots: one unit on the accuracy axis, and a boundary legend that never hides the points."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from PySide6.QtCore import QRectF
 
@@ -45,6 +47,14 @@ def test_accuracy_axis_is_in_percent_before_and_after_training(qtbot, trained, s
     plots.reset()
     low, high = accuracy_range(plots)
     assert low <= 0 and high >= 100
+
+    # a run at 100 % from the first epoch: the axis stops at (about) 100 %, never 140 %
+    for epoch in history:
+        plots.add_epoch(dataclasses.replace(epoch, train_accuracy=1.0, test_accuracy=1.0))
+    plots.redraw()
+    qtbot.wait(50)
+    low, high = accuracy_range(plots)
+    assert 100 <= high <= 102.5 and low < 100
 
 
 @pytest.mark.parametrize("size", [(520, 420), (900, 700), (1600, 900)])
