@@ -4,7 +4,8 @@
 #   2. dpkg -i the .deb, then apt-get -f install for its dependencies
 #   3. the installed `qatstudio --selftest` (train, compile, simulate, keys, one encrypted sample)
 #   4. time from launch to the first painted window, offscreen (and under Xvfb when installed:
-#      that also proves Qt's xcb plugin loads with the declared dependencies)
+#      that also proves Qt's xcb plugin loads with the declared dependencies); then xdg-open on a
+#      .qats file, as a double-click in a file manager, must open it in the window
 #   5. a fresh Debian 12 (debootstrap, when installed) with the .deb and only its Depends: the
 #      window opens there under Xvfb, and without one of the xcb libraries the app names it
 #   6. a summary: sizes, times, the selftest line; exit status 1 if anything failed or a target
@@ -105,6 +106,60 @@ if command -v Xvfb >/dev/null; then
     xcb="first run ${xcb_runs[0]} s, warm median $(echo "${xcb_runs[@]:1}" | median) s (runs ${xcb_runs[*]})"
     [[ " ${xcb_runs[*]} " == *" failed "* ]] && failed+=("no window under Xvfb (xcb): see $out/first-paint-xcb.err")
 fi
+
+# 4b. double-clicking a .qats file in a desktop session opens it
+# File managers hand a double-clicked file to xdg-open. Checked twice under an Xvfb of its own: as a
+# bare X session (xdg-open's own lookup, through xdg-mime) and as GNOME (through gio). It passes when
+# a window titled with the file's name appears: the title changes only once the experiment has opened.
+check_double_click_opens_experiment() {  # $1: a .qats file to open (a copy is used)
+    local tool missing=() dir type default display xvfb_pid desktop opener found
+    for tool in xdg-open xdg-mime xwininfo Xvfb; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "double-click check skipped: no ${missing[*]} (apt-get install xdg-utils x11-utils xvfb)"
+        return 0
+    fi
+    [ -f "$1" ] || { failed+=("double-click: no experiment to open ($1)"); return 0; }
+    dir=$(mktemp -d)
+    cp "$1" "$dir/double-click-check.qats"
+    type=$(xdg-mime query filetype "$dir/double-click-check.qats")
+    [ "$type" = application/x-qatstudio-experiment ] \
+        || failed+=("double-click: xdg-mime says .qats files are '$type', not application/x-qatstudio-experiment")
+    default=$(xdg-mime query default application/x-qatstudio-experiment)
+    [ "$default" = qatstudio.desktop ] \
+        || failed+=("double-click: .qats files open with '$default', not qatstudio.desktop")
+    display=$(( 500 + RANDOM % 400 ))
+    Xvfb ":$display" -screen 0 1600x1000x24 -nolisten tcp >"$out/xvfb-double-click.log" 2>&1 &
+    xvfb_pid=$!
+    for _ in $(seq 50); do [ -S "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
+    for desktop in generic GNOME; do
+        # setsid: the opener and the app it starts form one process group, ended together below
+        if [ "$desktop" = generic ]; then
+            env -u XDG_CURRENT_DESKTOP DISPLAY=":$display" QATSTUDIO_HOME="$dir/home-$desktop" \
+                setsid xdg-open "$dir/double-click-check.qats" >"$out/xdg-open-$desktop.log" 2>&1 &
+        else
+            env XDG_CURRENT_DESKTOP="$desktop" DISPLAY=":$display" QATSTUDIO_HOME="$dir/home-$desktop" \
+                setsid xdg-open "$dir/double-click-check.qats" >"$out/xdg-open-$desktop.log" 2>&1 &
+        fi
+        opener=$!
+        found=""
+        for _ in $(seq 120); do
+            if DISPLAY=":$display" xwininfo -root -tree 2>/dev/null | grep -qF '"double-click-check.qats'; then
+                found=yes
+                break
+            fi
+            sleep 0.5
+        done
+        kill -- -"$opener" 2>/dev/null; wait "$opener" 2>/dev/null
+        if [ -n "$found" ]; then
+            say "double-click ($desktop): xdg-open opened the experiment in QAT Studio's window"
+        else
+            failed+=("double-click ($desktop): no window showed the experiment within 60 s: see $out/xdg-open-$desktop.log")
+        fi
+    done
+    kill "$xvfb_pid" 2>/dev/null; wait "$xvfb_pid" 2>/dev/null
+    rm -rf "$dir"
+}
+check_double_click_opens_experiment "$(find /opt/qatstudio -path '*/resources/story/*.qats' | sort | head -1)"
 
 # 5. a fresh system with only the .deb's dependencies
 fresh_system_check() {  # $1: the .deb. Sets $fresh (the summary); adds to $failed.

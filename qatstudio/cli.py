@@ -1,4 +1,4 @@
-"""The command line: `qatstudio` opens the window; subcommands run the same core without Qt."""
+"""The command line: `qatstudio [FILE.qats]` opens the window; subcommands run the same core without Qt."""
 from __future__ import annotations
 
 import argparse
@@ -152,15 +152,31 @@ def cmd_selftest(args) -> int:
     return 0 if ok else 1
 
 
+def _global_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--version", action="version", version=f"qatstudio {__version__}")
+    options.add_argument("--selftest", action="store_true",
+                         help="without a window: train, compile, simulate and run one encrypted sample")
+    options.add_argument("--demo", action="store_true",
+                         help="open the window on the guided story (the guide's five steps, shown from shipped "
+                              "experiments) and the trade-off chart")
+    return options
+
+
+def _window_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qatstudio", parents=[_global_options()],
+                                     description="Open the window on a saved experiment.")
+    parser.add_argument("file", metavar="FILE.qats", type=Path, help="the experiment to open")
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qatstudio", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"qatstudio {__version__}")
-    parser.add_argument("--selftest", action="store_true",
-                        help="without a window: train, compile, simulate and run one encrypted sample")
-    parser.add_argument("--demo", action="store_true",
-                        help="open the window on the guided story (the guide's five steps, shown from shipped "
-                             "experiments) and the trade-off chart")
-    sub = parser.add_subparsers(dest="command")
+    """The whole command line but the window's file (see ``parse_command_line``)."""
+    parser = argparse.ArgumentParser(
+        prog="qatstudio", description=__doc__, parents=[_global_options()],
+        usage="%(prog)s [-h] [--version] [--selftest] [--demo] [FILE.qats | COMMAND ...]",
+        epilog="qatstudio FILE.qats opens the window on that experiment.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     rep = sub.add_parser("reproduce", help="print the guide's three tables, measured live")
     rep.add_argument("--fast", action="store_true", help="fewer seeds and epochs: a few minutes on 2 cores")
@@ -184,7 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--report", metavar="FILE.html", help="write an HTML report of the sweep's runs")
     sw.add_argument("--json", metavar="FILE", help="write the runs as JSON")
     sw.set_defaults(run=cmd_sweep)
+    parser.set_defaults(commands=tuple(sub.choices), file=None)
     return parser
+
+
+def parse_command_line(argv: list[str]) -> argparse.Namespace:
+    """``qatstudio [--demo] [FILE.qats]`` (the window; ``command`` is None, ``file`` the file or
+    None) or ``qatstudio COMMAND ...``. A first word that names no command is the window's file."""
+    parser = build_parser()
+    words = [arg for arg in argv if not arg.startswith("-")]
+    if words and words[0] not in parser.get_default("commands"):
+        return _window_parser().parse_args(argv, argparse.Namespace(command=None))
+    return parser.parse_args(argv)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -201,10 +228,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         else:
             print(error.code, file=sys.stderr)
             code = 1
-    except BaseException:  # what Python would print, then status 1
-        import traceback
+    except BaseException as error:  # unexpected: the traceback, also kept in the log file
+        from .services.logs import log_failure
 
-        traceback.print_exc()
+        log_failure("qatstudio failed", error)
         code = 1
     _exit_past_concrete(code)
     return code
@@ -236,10 +263,11 @@ def _exit_past_concrete(code: int) -> None:
 def _main(argv: Optional[list[str]]) -> int:
     import multiprocessing
 
+    from .services.logs import setup_logging
+
     multiprocessing.freeze_support()  # key generation runs in a spawned child, also when frozen
-    argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    args, rest = parser.parse_known_args(argv)
+    setup_logging()
+    args = parse_command_line(sys.argv[1:] if argv is None else argv)
     from .core.config import ConfigError
     from .core.fhe import FheError
     from .core.lowering import UnsupportedModelError
@@ -255,9 +283,7 @@ def _main(argv: Optional[list[str]]) -> int:
                 return _fail(problem)
             from .gui.app import run_app
 
-            return run_app(argv)
-        if rest:
-            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+            return run_app(args.file, demo=args.demo)
         return args.run(args)
     except ConfigError as error:
         return _fail("invalid configuration:\n  - " + "\n  - ".join(error.reasons))

@@ -60,7 +60,7 @@ def test_report_holds_every_selected_run(record, tmp_path):
     other = RunRecord.from_json({**record.to_json(), "id": "second", "label": "second run"})
     path = write_html_report(tmp_path / "report.html", [record, other])
     text = path.read_text()
-    assert text.count('src="data:image/png;base64,') == 2 and "<svg" in text
+    assert text.count('href="data:image/png;base64,') == 2 and "<svg" in text
     for run in (record, other):
         assert run.label in text
         assert f"{100 * run.metrics['fhe_simulated_accuracy']:.2f}%" in text

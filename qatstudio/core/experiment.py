@@ -181,6 +181,8 @@ def load_experiment(path: Path) -> Experiment:
                                                          manifest["layer_names"])
     except ExperimentFileError:
         raise
+    except FileNotFoundError as error:
+        raise ExperimentFileError(f"can't open {path.name}: there is no such file in {path.parent}") from error
     except (OSError, zipfile.BadZipFile, KeyError, ValueError, RuntimeError, TypeError) as error:
         raise ExperimentFileError(f"can't open {path.name}: the file is damaged or not an experiment ({error})") from error
     history = [Epoch(**record, boundary=boundary_by_epoch.get(f"epoch{record['epoch']}"))

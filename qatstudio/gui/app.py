@@ -1,21 +1,18 @@
-"""Entry point of the window: ``run_app(argv)`` (``qatstudio`` without a subcommand calls it)."""
+"""Entry point of the window: ``run_app(path, demo)`` (``qatstudio [--demo] [FILE.qats]`` calls it)."""
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 from pathlib import Path
 from typing import Optional
 
-from ..core.experiment import SUFFIX
 
-
-def _application(argv: list[str]):
+def _application():
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
     if app is None:
-        app = QApplication([sys.argv[0] if sys.argv else "qatstudio", *argv])
+        app = QApplication([sys.argv[0] if sys.argv else "qatstudio"])
     app.setOrganizationName("qatstudio")
     app.setApplicationName("QAT Studio")
     app.setApplicationDisplayName("QAT Studio")
@@ -56,24 +53,29 @@ def configure_runtime() -> int:
     return torch.get_num_threads()
 
 
-def run_app(argv: list[str]) -> int:
-    """Create the QApplication, show the main window (opening a ``.qats`` file given in ``argv``)
-    and run the event loop until the window closes; returns the exit code."""
-    logging.basicConfig(level=logging.INFO, format="qatstudio: %(message)s")
-    configure_runtime()
-    app = _application(list(argv))
+def open_window(path: Optional[Path] = None, demo: bool = False, settings=None):
+    """Show the main window as ``qatstudio [--demo] [FILE.qats]`` does and return it: the demo's
+    menu and docks installed, the guided story shown with ``demo``, ``path`` being opened (a missing
+    or damaged file leaves the window open with a banner saying why)."""
+    from .demo import install_demo
     from .main_window import MainWindow
 
-    from .demo import install_demo
-
-    window = MainWindow()
-    demo = install_demo(window)  # Demo menu, Story / History / Trade-offs docks, run history
+    window = MainWindow(settings)
+    controller = install_demo(window)  # Demo menu, Story / History / Trade-offs docks, run history
     window.show()
-    if "--demo" in argv:
-        demo.start_demo()  # the story at step 1, the trade-off chart beside it
-    files = [Path(arg) for arg in argv if arg.endswith(SUFFIX)]
-    if files:
-        window.open_experiment(files[0])
+    if demo:
+        controller.start_demo()  # the story at step 1, the trade-off chart beside it
+    if path is not None:
+        window.open_experiment(Path(path))
+    return window
+
+
+def run_app(path: Optional[Path] = None, demo: bool = False) -> int:
+    """Create the QApplication, show the window (see ``open_window``) and run the event loop
+    until the window closes; returns the exit code."""
+    configure_runtime()
+    app = _application()
+    window = open_window(path, demo)
     # Ctrl+C in the terminal closes the window the normal way (work is stopped first).
     signal.signal(signal.SIGINT, lambda *args: window.close())
     # Last resort if the loop ends some other way: never leave a worker thread behind.

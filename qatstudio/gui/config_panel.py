@@ -35,7 +35,8 @@ from ..core.config import (
 )
 from ..core.data import boundary_grid, checkerboard_labels, make_dataset
 from ..core.evaluate import fmt_percent
-from .plots import CLASS_BRUSH, boundary_qimage
+from ..core.palette import CLASS_COLORS
+from .plots import boundary_qimage
 from .widgets import TIP_BITS, TIP_BUDGET, TIP_CEILING
 
 P_ERROR_CHOICES = (None, 1e-9, 1e-6, 1e-4, 1e-2, 0.1)
@@ -161,7 +162,7 @@ class BoardPreview(QLabel):
             painter.setPen(ring)
             for index in indices:
                 x, y = points[index]
-                painter.setBrush(QColor(CLASS_BRUSH[labels[index]]))
+                painter.setBrush(QColor(CLASS_COLORS[labels[index]]))
                 painter.drawEllipse(QPointF(x * self.SIZE, (1.0 - y) * self.SIZE), radius, radius)
         painter.end()
 

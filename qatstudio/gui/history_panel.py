@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
 
 from ..core.evaluate import fmt_percent
 from ..core.history import History, RunRecord
+from ..core.palette import kind_color, kind_name
 from .plots import boundary_qimage
-from .tradeoff_chart import KIND_COLORS, fmt_latency, kind_name, shared_ceiling
+from .tradeoff_chart import fmt_latency, shared_ceiling
 from .widgets import TIP_CEILING, MessageBanner
 
 BEST_COLOR = "#1b7837"
@@ -151,7 +152,7 @@ class CompareView(QWidget):
             picture.setStyleSheet("border:1px solid #999999;")
             picture.setToolTip("Decision boundary at the end of training")
             self.grid.addWidget(picture, 0, col, Qt.AlignmentFlag.AlignHCenter)
-            color = KIND_COLORS.get(record.config.get("kind"), "#777777")
+            color = kind_color(record.config.get("kind"))
             name = QLabel(f'<span style="color:{color}">\u25cf</span> <b>{record.label}</b>')
             name.setWordWrap(True)
             name.setMaximumWidth(max(self.thumb + 50, 140))
@@ -357,7 +358,7 @@ class HistoryPanel(QWidget):
         thumb = QTableWidgetItem()
         thumb.setIcon(QIcon(boundary_pixmap(record.boundary, self.icon_size)))
         thumb.setToolTip("Decision boundary")
-        color = KIND_COLORS.get(record.config.get("kind"), "#777777")
+        color = kind_color(record.config.get("kind"))
         name = QTableWidgetItem(record.label)
         name.setForeground(QColor("#111111"))
         name.setToolTip(f"{kind_name(record.config.get('kind'))} \u00b7 {record.id}"

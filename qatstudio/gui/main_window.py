@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from PySide6.QtCore import QByteArray, QElapsedTimer, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -40,6 +40,7 @@ from .compile_panel import CompilePanel
 from .config_panel import KIND_LABELS, ConfigPanel
 from .plots import TrainingPlots
 from .presets import data_presets, guide_presets
+from .recent_files import RecentFilesMenu
 from .results_panel import ResultsPanel
 from .widgets import MessageBanner, fmt_eta, fmt_percent, fmt_seconds
 from .workers import Task, TaskError, TaskRunner
@@ -74,6 +75,9 @@ class MainWindow(QMainWindow):
         self._problems: list[str] = []
         self._latencies: list[float] = []
         self._clock = QElapsedTimer()
+        # What a file dropped on the window opens with, by suffix: the one place a new file type goes.
+        self.openers: dict[str, Callable[[Path], Optional[Task]]] = {SUFFIX: self.open_experiment}
+        self.setAcceptDrops(True)
 
         # --- centre: message banner over the live plots
         self.banner = MessageBanner()
@@ -261,7 +265,11 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file = bar.addMenu("&File")
-        for action in (self.open_action, self.save_action, self.save_as_action):
+        file.addAction(self.open_action)
+        self.recent_menu = RecentFilesMenu(self.settings, self)
+        self.recent_menu.openRequested.connect(self.open_experiment)
+        file.addMenu(self.recent_menu)
+        for action in (self.save_action, self.save_as_action):
             file.addAction(action)
         file.addSeparator()
         file.addAction(self.export_action)
@@ -376,8 +384,8 @@ class MainWindow(QMainWindow):
         return task
 
     def _failed(self, name: str, error: TaskError, handler: Optional[Callable]) -> None:
-        log.error("%s failed:\n%s", name, error.details)
-        self.show_error(error.title, error.message, error.details)
+        kept = f" The details are in {error.log_file}: attach it to a bug report." if error.log_file else ""
+        self.show_error(error.title, error.message + kept, error.details)
         self._set_status(f"{name} failed: {error.message}")
         if handler:
             handler(error)
@@ -756,9 +764,32 @@ class MainWindow(QMainWindow):
             self._show_estimate(experiment)
         else:
             self.compile_panel.show_report(None)
+        self.recent_menu.add(opened.path)
         self._set_status(f"Opened {opened.path.name}.")
         self._update_title()
         self.experimentUpdated.emit(self.session.experiment, "opened")
+
+    def _dropped_files(self, event) -> list[Path]:
+        """The local files in a drag that the window can open (see ``openers``)."""
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        paths = [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]
+        return [path for path in paths if path.suffix.lower() in self.openers]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_files(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = self._dropped_files(event)
+        if not files:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.openers[files[0].suffix.lower()](files[0])
+        if len(files) > 1:
+            self._set_status(f"Opening {files[0].name}: one file at a time, the other {len(files) - 1} were left.")
 
     def save(self) -> Optional[Path]:
         if self.session.path is not None:
@@ -791,6 +822,7 @@ class MainWindow(QMainWindow):
         self.session.path = path
         self.session.dirty = False
         self.settings.setValue("last_dir", str(path.parent))
+        self.recent_menu.add(path)
         self._set_status(f"Saved {path}.")
         self._update_title()
         return path

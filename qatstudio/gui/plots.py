@@ -11,13 +11,14 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QSizePolicy
 
 from ..core.evaluate import fmt_percent
+from ..core.palette import BOUNDARY_RAMP, CLASS_COLORS
 
 MAX_REDRAWS_PER_S = 10
-BOUNDARY_COLORS = "CET-D1"  # blue (class 0) - white (undecided) - red (class 1)
-CLASS_BRUSH = ("#2b5fad", "#c0392b")
+BOUNDARY_COLORMAP = pg.ColorMap(np.linspace(0.0, 1.0, len(BOUNDARY_RAMP)), list(BOUNDARY_RAMP))
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 TEST_PEN = pg.mkPen("#ff7f0e", width=2)
 FOREGROUND = "#333333"
@@ -45,22 +46,22 @@ def boundary_qimage(probability: np.ndarray) -> QImage:
     colour scale."""
     values = np.clip(np.nan_to_num(np.asarray(probability, dtype=np.float32), nan=0.5), 0.0, 1.0)
     height, width = values.shape
-    rgba = pg.colormap.get(BOUNDARY_COLORS).map(values.ravel(), mode="byte")
+    rgba = BOUNDARY_COLORMAP.map(values.ravel(), mode="byte")
     rgba = np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[::-1])
     image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
     return image.copy()  # owns its pixels (rgba goes away)
 
 
-def make_boundary_plot(plot: pg.PlotItem, title: str, legend_room: float = 0.0) -> pg.ImageItem:
+def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
     """Prepare ``plot`` to show an image over the input square [0, 1]^2 (rows are y)."""
     style_plot(plot, title, "x\u2081", "x\u2082")
     image = pg.ImageItem(axisOrder="row-major")
-    image.setColorMap(pg.colormap.get(BOUNDARY_COLORS))
+    image.setColorMap(BOUNDARY_COLORMAP)
     image.setLevels((0.0, 1.0))
     plot.addItem(image)
     image.setRect(0.0, 0.0, 1.0, 1.0)
     plot.setAspectLocked(True)
-    plot.setRange(xRange=(-0.03, 1.03), yRange=(-0.03, 1.03 + legend_room), padding=0)
+    plot.setRange(xRange=(-0.03, 1.03), yRange=(-0.03, 1.03), padding=0)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
     plot.showGrid(x=False, y=False)
@@ -93,8 +94,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
         # Boundary large on the left, the epoch curves beside it, the step losses along the bottom.
         self.boundary_plot = self.addPlot(row=0, col=0, rowspan=2)
-        self.boundary_image = make_boundary_plot(self.boundary_plot, "Decision boundary", legend_room=0.3)
-        self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(BOUNDARY_COLORS),
+        self.boundary_image = make_boundary_plot(self.boundary_plot, "Decision boundary")
+        self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=BOUNDARY_COLORMAP,
                                          label="P(class 1)", interactive=False, width=10, orientation="h")
         self.color_bar.setImageItem(self.boundary_image, insert_in=self.boundary_plot)
         for name in ("bottom", "top"):
@@ -103,19 +104,20 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             bar_axis.setTextPen(FOREGROUND)
         self.points = [
             pg.ScatterPlotItem(size=6, pen=pg.mkPen("w", width=0.8), brush=pg.mkBrush(color))
-            for color in CLASS_BRUSH
+            for color in CLASS_COLORS
         ]
         self.wrong = pg.ScatterPlotItem(size=11, symbol="o", pen=pg.mkPen("#111111", width=1.6),
                                         brush=pg.mkBrush(0, 0, 0, 0))
         for item in (*self.points, self.wrong):
             self.boundary_plot.addItem(item)
-        legend = pg.LegendItem(offset=(4, 4), labelTextColor=FOREGROUND, brush=(255, 255, 255, 215),
-                               pen=QColor("#aaaaaa"), colCount=2)
-        legend.setParentItem(self.boundary_plot.getViewBox())
+        # The legend sits in the plot's own layout under the colour bar, never over the points.
+        legend = pg.LegendItem(labelTextColor=FOREGROUND, colCount=2, horSpacing=12, verSpacing=-6)
         legend.addItem(self.points[0], "class 0")
         legend.addItem(self.points[1], "class 1")
         legend.addItem(self.wrong, "misclassified")
-        legend.setZValue(10)
+        legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)  # its own width, centred
+        self.boundary_plot.layout.addItem(legend, 6, 1, Qt.AlignmentFlag.AlignHCenter)
+        self.boundary_legend = legend
 
         self.loss_plot = self.addPlot(row=0, col=1)
         style_plot(self.loss_plot, "Loss per epoch", "epoch", "loss")
@@ -139,6 +141,10 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
                                             labelOpts=dict(position=0.03, color=FOREGROUND, anchors=[(0, 0), (0, 0)]))
         self.ceiling_line.hide()
         self.acc_plot.addItem(self.ceiling_line)
+
+        # Percent, never past 0-100 (a flat 100 % run would otherwise autorange to 60-140)...
+        self.acc_plot.setLimits(yMin=-2, yMax=102, minYRange=5)
+        self.acc_plot.setYRange(0, 100, padding=0.02)  # ...and before the first epoch too (see reset)
 
         self.step_plot = self.addPlot(row=2, col=0, colspan=2)
         style_plot(self.step_plot, "Training loss per optimiser step", "step", "loss")
@@ -172,6 +178,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._loss_top = 0.0
         for plot in (self.step_plot, self.loss_plot, self.acc_plot):
             plot.enableAutoRange()
+        self.acc_plot.setYRange(0, 100, padding=0.02)  # percent before the first epoch too
         self._losses.clear()
         for values in (self._epochs, self._train_loss, self._test_loss, self._train_acc, self._test_acc):
             values.clear()
@@ -278,6 +285,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self.test_loss_curve.setData(epochs, self._test_loss)
             self.train_acc_curve.setData(epochs, self._train_acc)
             self.test_acc_curve.setData(epochs, self._test_acc)
+            if self._test_acc:
+                self.acc_plot.enableAutoRange(y=True)
             for plot in (self.loss_plot, self.acc_plot):  # whole epochs on the axis
                 axis = plot.getAxis("bottom")
                 if 0 < len(epochs) <= 12:

@@ -33,9 +33,10 @@ from ..core.config import ExperimentConfig
 from ..core.data import make_dataset
 from ..core.experiment import load_experiment
 from ..core.history import RunRecord
+from ..core.palette import CLASS_COLORS
 from ..paths import story_dir
 from .jobs import Job, Report
-from .plots import CLASS_BRUSH, FOREGROUND, make_boundary_plot
+from .plots import FOREGROUND, make_boundary_plot
 from .tasks import TaskState
 from .tradeoff_chart import fmt_latency
 
@@ -338,7 +339,7 @@ class StoryPanel(QWidget):
         self.points = {}
         for name, plot in (("trained", self.trained_plot), ("integer", self.integer_plot)):
             self.points[name] = [pg.ScatterPlotItem(size=4, pen=pg.mkPen("w", width=0.5), brush=pg.mkBrush(c))
-                                 for c in CLASS_BRUSH]
+                                 for c in CLASS_COLORS]
             for item in self.points[name]:
                 plot.addItem(item)
         self.wrong = pg.ScatterPlotItem(size=9, pen=pg.mkPen("#111111", width=1.3), brush=pg.mkBrush(0, 0, 0, 0))

@@ -26,21 +26,14 @@ from PySide6.QtWidgets import QGraphicsDropShadowEffect, QLabel
 
 from ..core.evaluate import fmt_percent
 from ..core.history import RunRecord, pareto_front
+from ..core.palette import FRONT_COLOR, KIND_COLORS, kind_color, kind_name
 
-KIND_COLORS = {"float": "#0077BB", "pruned": "#EE7733", "qat": "#009988"}  # Paul Tol's "vibrant"
-KIND_NAMES = {"float": "float + 3-bit PTQ", "pruned": "pruned + PTQ", "qat": "QAT"}
-OTHER_COLOR = "#777777"
 INK = "#222222"
-FRONT_PEN = "#1a1a1a"
 FRONT_FILL = (40, 60, 90, 16)
 CEILING_INK = "#555555"
 HIT_RADIUS_PX = 14
 
 PANELS = ("bits", "latency")
-
-
-def kind_name(kind: str) -> str:
-    return KIND_NAMES.get(kind, kind)
 
 
 def short_label(record: RunRecord) -> str:
@@ -350,7 +343,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             items["labels"] = []
             spots = []
             for index, point in enumerate(points):
-                color = KIND_COLORS.get(point.record.config.get("kind"), OTHER_COLOR)
+                color = kind_color(point.record.config.get("kind"))
                 hollow = point.estimated
                 spots.append(dict(
                     pos=(point.x, point.y), data=index, size=s["point"] + (2 if point.reference else 0),
@@ -362,7 +355,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             front = self._fronts[panel]
             items["rings"].setData(
                 pos=[(p.x, p.y) for p in front], size=s["ring"], symbol="o",
-                pen=pg.mkPen(FRONT_PEN, width=s["outline"] * 1.2), brush=pg.mkBrush(0, 0, 0, 0))
+                pen=pg.mkPen(FRONT_COLOR, width=s["outline"] * 1.2), brush=pg.mkBrush(0, 0, 0, 0))
             # the view: x from the data, y shared by both panels
             if points:
                 xs = [p.x for p in points]
@@ -405,7 +398,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
                     stair_y.append(y)
                 stair_x.append(x_high)
                 stair_y.append(ys_front[-1])
-                pen = pg.mkPen(FRONT_PEN, width=s["front"])
+                pen = pg.mkPen(FRONT_COLOR, width=s["front"])
                 pen.setCapStyle(Qt.PenCapStyle.RoundCap)
                 pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
                 items["front"].setData(stair_x, stair_y, pen=pen)
@@ -473,7 +466,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         if estimated:
             legend.append(f'<span style="color:#555555; font-size:{s["font"] + 3}pt">\u25cb</span>&nbsp;latency '
                           f"estimated from Concrete's cost, scaled by {count} measured run{'s' if count != 1 else ''}")
-        legend.append(f'<span style="color:{FRONT_PEN}; font-size:{s["font"] + 2}pt">\u2517\u2501</span>'
+        legend.append(f'<span style="color:{FRONT_COLOR}; font-size:{s["font"] + 2}pt">\u2517\u2501</span>'
                       "&nbsp;Pareto front")
         legend.append('<span style="color:#d81b60; font-size:%dpt">\u25ef</span>&nbsp;selected' % (s["font"] + 2))
         if self._ceiling is not None:
@@ -556,7 +549,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
     def describe(self, record: RunRecord, reference: bool = False) -> str:
         """The hover card of a run: its figures and its configuration."""
         m, c = record.metrics, record.config
-        color = KIND_COLORS.get(c.get("kind"), OTHER_COLOR)
+        color = kind_color(c.get("kind"))
         seconds, estimated = latency_of(record, self._rate[0])
         data = record.experiment_config.data
         rows = [

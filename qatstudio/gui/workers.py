@@ -7,8 +7,10 @@ every task alive until its thread has finished, so no QThread is ever destroyed 
 """
 from __future__ import annotations
 
+import logging
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
@@ -16,8 +18,11 @@ from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 from ..core.config import ConfigError
 from ..core.experiment import ExperimentFileError
 from ..core.fhe import AccumulatorTooWideError, FheError, LinkerMissingError
+from ..services.logs import log_failure
 from .jobs import Job
 from .tasks import Cancelled, TaskState
+
+log = logging.getLogger(__name__)
 
 # Every QThread this module started, held until it has finished: even if its Task (or the whole
 # window) is deleted early, a running QThread is never destroyed ("QThread: Destroyed while thread
@@ -38,12 +43,14 @@ def running_threads() -> list[QThread]:
 
 @dataclass
 class TaskError:
-    """A job's failure, told in words; ``details`` holds the traceback for the curious."""
+    """A job's failure, told in words; ``details`` holds the traceback for the curious and
+    ``log_file`` the file it was also written to (unexpected errors only)."""
 
     title: str
     message: str
     details: str
     exception: BaseException
+    log_file: Optional[Path] = None
 
 
 def describe_error(task_name: str, error: BaseException) -> TaskError:
@@ -152,13 +159,15 @@ class Task(QObject):
         self.succeeded.emit(result)
 
     @Slot(object)
-    def _on_failed(self, error) -> None:
+    def _on_failed(self, error: TaskError) -> None:
         self.outcome = "failed"
+        error.log_file = log_failure(f"{self.name} failed", error.exception, error.message)
         self.failed.emit(error)
 
     @Slot()
     def _on_cancelled(self) -> None:
         self.outcome = "cancelled"
+        log.info("%s cancelled", self.name)
         self.cancelled.emit()
 
     @Slot()

@@ -390,7 +390,7 @@ def test_report_holds_every_selected_run(qtbot, window, demo, tmp_path, story_re
     html_path, json_path = demo.export_report(tmp_path / "out" / "report")
     assert html_path.name == "report.html" and json_path.name == "report.json"
     text = html_path.read_text()
-    assert text.count('src="data:image/png;base64,') == 2  # one boundary per selected run
+    assert text.count('href="data:image/png;base64,') == 2  # one boundary per selected run
     for record in (records[0], records[2]):
         assert record.label in text
         assert f"{100 * record.metrics['fhe_simulated_accuracy']:.2f}%" in text

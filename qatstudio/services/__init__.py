@@ -1,0 +1,1 @@
+"""Qt-free application services: what the window and the command line share above the engine."""

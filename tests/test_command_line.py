@@ -1,0 +1,56 @@
+"""`qatstudio FILE.qats` beside the subcommands, and what the app logs when something fails."""
+import logging
+
+import pytest
+
+from qatstudio.cli import build_parser, parse_command_line
+from qatstudio.core.experiment import ExperimentFileError
+from qatstudio.services.logs import log_failure, log_file
+
+
+@pytest.mark.parametrize("argv, command, file, demo", [
+    ([], None, None, False),
+    (["--demo"], None, None, True),
+    (["run.qats"], None, "run.qats", False),
+    (["--demo", "run.qats"], None, "run.qats", True),
+    (["run.qats", "--demo"], None, "run.qats", True),
+    (["train", "--epochs", "2"], "train", None, False),
+    (["sweep", "--report", "out.html"], "sweep", None, False),
+])
+def test_a_file_opens_the_window_and_commands_still_run(argv, command, file, demo):
+    args = parse_command_line(argv)
+    assert args.command == command and args.demo == demo
+    assert (str(args.file) if args.file else None) == file
+
+
+def test_every_command_is_recognised_and_extra_words_are_refused(capsys):
+    for command in build_parser().get_default("commands"):
+        assert parse_command_line([command]).command == command
+    with pytest.raises(SystemExit) as exit_:
+        parse_command_line(["one.qats", "two.qats"])
+    assert exit_.value.code == 2 and "two.qats" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_command_line(["--help"])
+    assert "FILE.qats" in capsys.readouterr().out
+
+
+def test_an_expected_error_is_one_line_and_no_log_file(caplog):
+    caplog.set_level(logging.WARNING, logger="qatstudio")
+    error = ExperimentFileError("can't open run.qats: the file is damaged\n(bad zip)")
+    assert log_failure("Opening failed", error) is None
+    assert [r.getMessage() for r in caplog.records] == ["Opening failed: can't open run.qats: the file is damaged (bad zip)"]
+    assert not log_file().exists()
+
+
+def test_an_unexpected_error_keeps_its_traceback_in_the_users_log_file(caplog, private_home):
+    caplog.set_level(logging.WARNING, logger="qatstudio")
+    for attempt in range(2):
+        try:
+            {}["missing"]
+        except KeyError as error:
+            path = log_failure("Training failed", error)
+    assert path == log_file() and str(path).startswith(str(private_home))
+    assert (path.stat().st_mode & 0o777) == 0o600
+    text = path.read_text(encoding="utf-8")
+    assert text.count("Traceback (most recent call last)") == 2 and "KeyError: 'missing'" in text
+    assert all("Traceback" in r.getMessage() and str(path) in r.getMessage() for r in caplog.records)

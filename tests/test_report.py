@@ -1,0 +1,70 @@
+"""The HTML report of a sweep: the app's colours and kind names, a legend, the Pareto front, the
+ceiling when runs carry it, boundaries with axes and test points, and print rules for A4."""
+import re
+
+import pytest
+
+from conftest import small_config
+from qatstudio.core.config import DataConfig
+from qatstudio.core.experiment import run_experiment
+from qatstudio.core.history import RunRecord
+from qatstudio.core.palette import CLASS_COLORS, FRONT_COLOR, KIND_COLORS, kind_name
+from qatstudio.core.report import CEILING, write_html_report
+
+SMALL_DATA = DataConfig(grid_size=40, n_test=200)
+
+
+@pytest.fixture(scope="module")
+def records(small_dataset):
+    """One real run of each kind, trained, compiled and simulated on the small data set."""
+    configs = [small_config(kind="float", n_hidden=8, epochs=1, data=SMALL_DATA),
+               small_config(kind="pruned", n_hidden=8, pruning_budget=4, epochs=1, data=SMALL_DATA),
+               small_config(kind="qat", n_hidden=8, pruning_budget=4, epochs=2, data=SMALL_DATA)]
+    return [RunRecord.from_experiment(run_experiment(config, small_dataset)) for config in configs]
+
+
+def copy(record, **metrics):
+    again = RunRecord.from_json(record.to_json())
+    again.metrics.update(metrics)
+    return again
+
+
+def chart_of(text):
+    return re.search(r'<svg[^>]*aria-label="accuracy against accumulator bits".*?</svg>', text, re.S).group(0)
+
+
+def test_report_has_the_apps_colours_a_legend_the_front_and_boundaries_with_points(records, tmp_path):
+    text = write_html_report(tmp_path / "report.html", records).read_text()
+    chart = chart_of(text)
+    for kind in ("float", "pruned", "qat"):
+        assert f'fill="{KIND_COLORS[kind]}"' in chart  # the points and the legend in the app's colours
+        assert f">{kind_name(kind)}<" in chart  # the legend names each kind
+    assert f'<polyline points="' in chart and f'stroke="{FRONT_COLOR}"' in chart and "Pareto front" in chart
+    # the y-axis labels keep clear of the left edge and of the rotated axis title (at x=18)
+    for x, size, label in re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end" font-size="(\d+)"'
+                                     r'[^>]*>(\d+%)</text>', chart):
+        assert float(x) - 0.65 * int(size) * len(label) > 26, label
+    # one boundary per run, with its axes and every test point in the class colours
+    assert text.count('aria-label="decision boundary"') == 3
+    assert text.count('href="data:image/png;base64,') == 3
+    points = re.findall(r'<circle [^>]*r="2.6" fill="(#[0-9a-f]+)"', text)
+    assert len(points) == 3 * SMALL_DATA.n_test and set(points) == set(CLASS_COLORS)
+    assert text.count("x\u2081</text>") == 3 and text.count("x\u2082</text>") == 3
+    # no ceiling when the runs don't carry one
+    assert "<th>ceiling</th>" not in text and "ceiling" not in chart
+    # self-contained, and laid out for A4 paper
+    assert "http" not in text.replace("http://www.w3.org/2000/svg", "")
+    assert "@page { size: A4" in text and "@media print" in text
+
+
+def test_report_shows_the_ceiling_when_runs_carry_it(records, tmp_path):
+    with_ceiling = [copy(record, **{CEILING: 0.9875}) for record in records]
+    text = write_html_report(tmp_path / "report.html", with_ceiling).read_text()
+    assert "<th>ceiling</th>" in text and text.count("98.75%") >= 3 + 3  # table and run cards
+    chart = chart_of(text)
+    assert "ceiling 98.75%" in chart and 'stroke-dasharray="6 4"' in chart
+    # runs on different data sets: each keeps its own ceiling in the table, the chart draws no line
+    mixed = [with_ceiling[0], copy(records[1], **{CEILING: 0.9}), records[2]]
+    text = write_html_report(tmp_path / "mixed.html", mixed).read_text()
+    assert "<th>ceiling</th>" in text and "98.75%" in text and "90.00%" in text
+    assert 'stroke-dasharray="6 4"' not in chart_of(text)
