@@ -294,13 +294,20 @@ def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, wi
     dialog.neurons.setText("6-8, x")
     assert "can't read 'x'" in dialog.preview.text() and not dialog.start_button.isEnabled()
     dialog.neurons.setText("6-8")
+    dialog.scheduler.setText("my-laptop:8786")
+    assert "tcp://HOST:PORT" in dialog.preview.text() and not dialog.start_button.isEnabled()
+    dialog.scheduler.setText("")  # worker processes of this computer
 
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     assert dialog.is_running() and window.is_busy()  # the window's runner: no training alongside
-    assert not window.train_button.isEnabled()
+    assert not window.train_button.isEnabled() and not dialog.scheduler.isEnabled()
     qtbot.waitUntil(lambda: len(dialog.records) >= 2, timeout=90_000)
-    assert re.search(r"Run \d of 6", dialog.status.text()) and "left" in dialog.status.text()  # ETA
+    assert re.search(r"\d of 6 runs finished", dialog.status.text()) and "left" in dialog.status.text()  # ETA
     assert dialog.progress.maximum() == 6 and dialog.progress.value() >= 2
+    counts = {name: int(label.text()) for name, label in dialog.counts.items()}
+    assert counts["done"] >= 2 and sum(counts.values()) == 6
+    link = re.search(r'<a href="(http://127\.0\.0\.1:\d+/status)">', dialog.dashboard.text())
+    assert link and dialog.dashboard.openExternalLinks()  # Dask's dashboard, one click away
     with qtbot.waitSignal(dialog.sweepFinished, timeout=90_000) as finished:
         qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     result = finished.args[0]
