@@ -111,7 +111,7 @@ def open_cluster(settings: ClusterSettings) -> Iterator[tuple["object", ClusterR
 
 
 def _ready(client, where: str, local: bool) -> ClusterReady:
-    workers = len(client.scheduler_info().get("workers", {}))
+    workers = len(client.nthreads())
     has_bokeh = bokeh_installed() if local else _scheduler_has_bokeh(client)
     if not has_bokeh:
         return ClusterReady(where, workers, None, "No dashboard: Dask draws it with bokeh, which is not installed "

@@ -184,26 +184,28 @@ def run_sweep(
             pending[key] = client.submit(_run_on_worker, run, config, sweep_id, key=key, pure=False)
         arrivals = as_completed(list(pending.values()))
         start = time.perf_counter()
-        last = None
-        while pending:
-            if stop():
-                result.cancelled = True
+        shown = None
+        try:
+            while pending:
+                if stop():
+                    result.cancelled = True
+                    break
+                for future in arrivals.next_batch(block=False):
+                    pending.pop(future.key, None)
+                    _collect(future, labels[future.key], history, result, tell)
+                with lock:
+                    running = len(started & pending.keys())
+                counts = (len(pending) - running, running, len(result.records), len(result.failures))
+                if counts != shown:
+                    tell(SweepProgress(*counts, len(configs), time.perf_counter() - start))
+                    shown = counts
+                if pending and not arrivals.has_ready():
+                    time.sleep(POLL_S)
+        finally:  # cancelled, or failed here: drop the queued runs, stop the running ones
+            if pending:
                 client.cancel(list(pending.values()))
                 client.run(_stop_sweep, sweep_id, on_error="ignore")
-                break
-            for future in arrivals.next_batch(block=False):
-                pending.pop(future.key, None)
-                _collect(future, labels[future.key], history, result, tell)
-            with lock:
-                running = len(started & pending.keys())
-            progress = SweepProgress(len(pending) - running, running, len(result.records), len(result.failures),
-                                     len(configs), time.perf_counter() - start)
-            if last is None or dataclasses.replace(progress, elapsed_s=0) != dataclasses.replace(last, elapsed_s=0):
-                tell(progress)
-                last = progress
-            if pending and not arrivals.has_ready():
-                time.sleep(POLL_S)
-        client.unsubscribe_topic(_topic(sweep_id))
+            client.unsubscribe_topic(_topic(sweep_id))
     return result
 
 

@@ -104,6 +104,7 @@ class SweepDialog(QDialog):
         self.result: Optional[SweepResult] = None
         self.records: list[RunRecord] = []
         self.failures: list[RunFailed] = []
+        self._cluster = ClusterSettings()
         self._progress: Optional[SweepProgress] = None
         self._progress_at = 0.0
         self._started = 0.0
@@ -303,7 +304,7 @@ class SweepDialog(QDialog):
         self.progress.setValue(0)
         self._progress = SweepProgress(len(configs), 0, 0, 0, len(configs), 0.0)
         self._show_counts(self._progress)
-        cluster = self.cluster()
+        cluster = self._cluster = self.cluster()
         self.dashboard.setText(f"Starting {cluster.describe()}\u2026")
         self._started = self._progress_at = time.monotonic()
         task = self.runner.start("Sweep", sweep_job(plan, self.history, cluster))
@@ -385,6 +386,8 @@ class SweepDialog(QDialog):
 
     def _on_finished(self) -> None:
         self.task = None
+        if not self._cluster.scheduler:  # the link would be dead
+            self.dashboard.setText("The sweep's Dask cluster on this computer has shut down, its dashboard with it.")
         self._clock.stop()
         self._update_buttons()
         self._update_preview()

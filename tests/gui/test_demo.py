@@ -314,6 +314,7 @@ def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, wi
     assert result.cancelled and 2 <= len(result.records) < 6
     assert "Cancelled" in dialog.status.text()
     qtbot.waitUntil(lambda: not window.is_busy(), timeout=30_000)
+    assert "shut down" in dialog.dashboard.text() and "href" not in dialog.dashboard.text()  # no dead link
 
     ids = [r.id for r in result.records]
     stored, problems = History(history.folder).load()
