@@ -12,9 +12,11 @@ import importlib.util
 import logging
 import os
 import re
+import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Optional
+from urllib.parse import urlsplit
 
 ALLOWED_FAILURES = 1  # worker deaths a run survives: it is retried once
 _ADDRESS = re.compile(r"(tcp|tls)://[A-Za-z0-9_.\-\[\]:]+:\d{1,5}")
@@ -80,6 +82,7 @@ def open_cluster(settings: ClusterSettings) -> Iterator[tuple["object", ClusterR
     address = settings.scheduler.strip()
     if address:
         try:
+            _check_reachable(address, settings.connect_timeout_s)  # a failed Client would leave its thread behind
             client = Client(address, timeout=settings.connect_timeout_s)
         except (OSError, TimeoutError) as error:
             raise ClusterError(f"can't reach the Dask scheduler at {address} ({error}): start `dask scheduler` "
@@ -108,6 +111,12 @@ def open_cluster(settings: ClusterSettings) -> Iterator[tuple["object", ClusterR
             client.close()
     finally:
         cluster.close()
+
+
+def _check_reachable(address: str, timeout_s: float) -> None:
+    """Raise OSError unless something accepts connections at the address's host and port."""
+    parts = urlsplit(address)
+    socket.create_connection((parts.hostname, parts.port), timeout=timeout_s).close()
 
 
 def _ready(client, where: str, local: bool) -> ClusterReady:

@@ -328,6 +328,19 @@ def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, wi
     assert dialog.start_button.isEnabled() and window.train_button.isEnabled()
 
 
+def test_an_unreachable_scheduler_is_told_in_words(qtbot, window, demo):
+    window.config_panel.set_config(tiny_base())
+    dialog = demo.open_sweep_dialog()
+    dialog.set_ranges("6", "3", "off", "0", epochs=1)
+    dialog.scheduler.setText("tcp://127.0.0.1:9")  # nothing listens there
+    with qtbot.waitSignal(dialog.sweepFinished, timeout=60_000) as finished:
+        assert dialog.start()
+    assert finished.args[0] is None
+    assert "Can't run the sweep there: can't reach the Dask scheduler at tcp://127.0.0.1:9" in dialog.status.text()
+    qtbot.waitUntil(lambda: not window.is_busy(), timeout=30_000)
+    assert not dialog.records and dialog.start_button.isEnabled()
+
+
 def test_closing_the_window_during_a_sweep_stops_it_first(qtbot, settings, tmp_path):
     window = make_window(qtbot, settings)
     demo = install_demo(window, history=History(tmp_path / "history"))
