@@ -1,6 +1,7 @@
 """How sweeps scale on Dask: the same 16-run sweep (small QAT nets, trained, compiled and
-FHE-simulated) in this process one run after another, then on a local cluster of 1, 2 and N worker
-processes. Prints runs per minute and the speed-up over the in-process baseline.
+FHE-simulated) in this process one run after another (with torch's default thread count, then with
+one torch thread as each Dask worker uses), then on a local cluster of 1, 2 and N worker processes.
+Prints runs per minute and the speed-up over both in-process baselines.
 
     .venv/bin/python benchmarks/sweep_scaling.py [--epochs 2] [--workers 1 2 4] [--json FILE]
 
@@ -40,15 +41,20 @@ def main() -> int:
     cores = os.cpu_count() or 1
     sizes = args.workers or sorted({1, 2, cores})
 
+    import torch
+
     rows = []
     print(f"16 runs (QAT 3-bit, 8-20 neurons, budgets off/4, 2 seeds, {args.epochs} epochs), "
           f"{cores} cores", file=sys.stderr)
-    start = time.perf_counter()
-    for config in configs:  # the baseline: one run after another in this process
-        if run_one(config) is None:
-            return 1
-    rows.append({"where": "in-process", "workers": 0, "wall_s": time.perf_counter() - start, "startup_s": 0.0})
-    print(f"  in-process: {rows[-1]['wall_s']:.1f} s", file=sys.stderr)
+    for threads in (torch.get_num_threads(), 1):  # the baselines: one run after another in this process
+        torch.set_num_threads(threads)
+        start = time.perf_counter()
+        for config in configs:
+            if run_one(config) is None:
+                return 1
+        rows.append({"where": f"in-process, {threads} torch thread{'s' if threads != 1 else ''}", "workers": 0,
+                     "wall_s": time.perf_counter() - start, "startup_s": 0.0})
+        print(f"  {rows[-1]['where']}: {rows[-1]['wall_s']:.1f} s", file=sys.stderr)
 
     for workers in sizes:
         ready_at = []
@@ -68,15 +74,17 @@ def main() -> int:
         rows.append({"where": "local cluster", "workers": workers, "wall_s": wall, "startup_s": ready_at[0] - start})
         print(f"  {workers} workers: {wall:.1f} s", file=sys.stderr)
 
-    baseline = rows[0]["wall_s"]
-    print(f"\n| where | workers | wall time | of which cluster start | runs per minute | speed-up |")
-    print("|---|---:|---:|---:|---:|---:|")
+    default, single = rows[0]["wall_s"], rows[1]["wall_s"]
+    print("\n| where | workers | wall time | of which cluster start | runs per minute | speed-up | "
+          "speed-up vs 1 torch thread |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         row["runs_per_min"] = 16 / row["wall_s"] * 60
-        row["speedup"] = baseline / row["wall_s"]
+        row["speedup"] = default / row["wall_s"]
+        row["speedup_vs_one_thread"] = single / row["wall_s"]
         startup = f"{row['startup_s']:.1f} s" if row["workers"] else "-"
         print(f"| {row['where']} | {row['workers'] or '-'} | {row['wall_s']:.1f} s | {startup} | "
-              f"{row['runs_per_min']:.1f} | {row['speedup']:.2f}x |")
+              f"{row['runs_per_min']:.1f} | {row['speedup']:.2f}x | {row['speedup_vs_one_thread']:.2f}x |")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"cores": cores, "epochs": args.epochs, "rows": rows}, handle, indent=2)
