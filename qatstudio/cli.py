@@ -114,25 +114,34 @@ def _budget(text: str):
 
 
 def cmd_sweep(args) -> int:
+    from .core.cluster import ClusterReady, ClusterSettings
     from .core.config import ExperimentConfig
     from .core.history import History
     from .core.report import write_html_report, write_json_report
-    from .core.sweep import SweepPlan, run_sweep
+    from .core.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, run_sweep
 
     base = ExperimentConfig(kind=args.kind, epochs=args.epochs)
     plan = SweepPlan(base, args.neurons, args.bits, [_budget(b) for b in args.budgets], args.seeds)
+    cluster = ClusterSettings(scheduler=args.scheduler or "", workers=args.workers)
     history = History()
 
-    def progress(p):
-        eta = f", about {p.eta_s:.0f} s left" if p.eta_s is not None else ""
-        if p.current:
-            print(f"[sweep] {p.done + 1}/{p.total}: {p.current}{eta}", file=sys.stderr, flush=True)
+    def show(message):
+        if isinstance(message, ClusterReady):
+            dashboard = message.dashboard_url or message.dashboard_note
+            print(f"[sweep] on {message.where} ({message.workers} connected); dashboard: {dashboard}",
+                  file=sys.stderr, flush=True)
+        elif isinstance(message, SweepProgress):
+            eta = f", about {message.eta_s:.0f} s left" if message.eta_s is not None else ""
+            print(f"[sweep] {message.done} done, {message.failed} failed, {message.running} running, "
+                  f"{message.queued} queued of {message.total}{eta}", file=sys.stderr, flush=True)
+        elif isinstance(message, RunDone):
+            record = message.record
+            print(f"{record.label:45s} accuracy {100 * record.accuracy:6.2f}%  accumulator {record.accumulator_bits} "
+                  f"bits  PBS {record.pbs_count}", flush=True)
+        elif isinstance(message, RunFailed):
+            print(f"failed: {message.label}: {message.reason}", file=sys.stderr, flush=True)
 
-    def finished(record):
-        print(f"{record.label:45s} accuracy {100 * record.accuracy:6.2f}%  accumulator {record.accumulator_bits} bits  "
-              f"PBS {record.pbs_count}", flush=True)
-
-    result = run_sweep(plan, history, finished, progress)
+    result = run_sweep(plan, history, show, cluster=cluster)
     for reason in result.skipped:
         print(f"skipped: {reason}", file=sys.stderr)
     print(f"{len(result.records)} runs kept in {history.folder}", file=sys.stderr)
@@ -141,7 +150,7 @@ def cmd_sweep(args) -> int:
         print(f"wrote {args.report}", file=sys.stderr)
     if args.json:
         write_json_report(Path(args.json), result.records)
-    return 0
+    return 1 if result.failures else 0
 
 
 def cmd_selftest(args) -> int:
@@ -199,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--epochs", type=int, default=12)
     sw.add_argument("--report", metavar="FILE.html", help="write an HTML report of the sweep's runs")
     sw.add_argument("--json", metavar="FILE", help="write the runs as JSON")
+    sw.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                    help="run on this existing Dask cluster (default: worker processes on this computer)")
+    sw.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="worker processes on this computer (default: one per core but one)")
     sw.set_defaults(run=cmd_sweep)
     parser.set_defaults(commands=tuple(sub.choices), file=None)
     return parser
@@ -268,6 +281,7 @@ def _main(argv: Optional[list[str]]) -> int:
     multiprocessing.freeze_support()  # key generation runs in a spawned child, also when frozen
     setup_logging()
     args = parse_command_line(sys.argv[1:] if argv is None else argv)
+    from .core.cluster import ClusterError
     from .core.config import ConfigError
     from .core.fhe import FheError
     from .core.lowering import UnsupportedModelError
@@ -287,7 +301,7 @@ def _main(argv: Optional[list[str]]) -> int:
         return args.run(args)
     except ConfigError as error:
         return _fail("invalid configuration:\n  - " + "\n  - ".join(error.reasons))
-    except (FheError, UnsupportedModelError) as error:
+    except (FheError, UnsupportedModelError, ClusterError) as error:
         return _fail(str(error))
     except KeyboardInterrupt:
         return _fail("interrupted")

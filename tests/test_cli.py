@@ -54,3 +54,17 @@ def test_reproduce_tables_and_json_keys(tmp_path):
     assert "95.40%" in text and "92.40%" in text  # the guide's QAT figures beside the app's
     assert "ceiling" in text and "Concrete ML" in text
     json.dumps(tables)  # every figure serialises
+
+
+def test_sweep_command_runs_on_local_worker_processes(tmp_path, capsys, private_home):
+    assert main(["sweep", "--scheduler", "my-laptop"]) == 2
+    assert "write it as tcp://HOST:PORT" in capsys.readouterr().err
+    report = tmp_path / "sweep.json"
+    code = main(["sweep", "--neurons", "6", "--budgets", "off", "--epochs", "1", "--workers", "1",
+                 "--json", str(report)])
+    captured = capsys.readouterr()
+    assert code == 0 and "QAT 3-bit 6n seed 0" in captured.out
+    assert "1 worker process on this computer" in captured.err and "dashboard: http://127.0.0.1:" in captured.err
+    assert "1 done, 0 failed, 0 running, 0 queued of 1" in captured.err
+    runs = json.loads(report.read_text())["runs"]
+    assert len(runs) == 1 and len(list((private_home / "data" / "history").glob("*.json"))) == 1

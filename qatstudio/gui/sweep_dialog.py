@@ -1,17 +1,20 @@
 """The sweep dialog: ranges of neurons, bit-widths, pruning budgets and seeds, trained and compiled
-in the background (``qatstudio.core.sweep.run_sweep`` on a worker thread), with a progress bar, an
-ETA and Cancel. Each finished run goes to the history at once, so a cancelled sweep keeps them.
+on Dask (``qatstudio.core.sweep.run_sweep``, driven from a worker thread): worker processes of this
+computer, or an existing cluster at the scheduler address given. It shows runs queued / running /
+done / failed, an ETA, a link to Dask's dashboard, and Cancel. Each finished run goes to the history
+at once, so a cancelled sweep keeps them.
 
 The dialog is not modal: closing it leaves the sweep running; opening it again shows its progress.
 """
 from __future__ import annotations
 
+import html
 import re
 import time
-from dataclasses import dataclass
 from typing import Callable, Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -27,9 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.cluster import ClusterReady, ClusterSettings
 from ..core.config import MAX_BITS, MAX_HIDDEN, MIN_BITS, ExperimentConfig
 from ..core.history import History, RunRecord
-from ..core.sweep import SweepPlan, SweepProgress, SweepResult, run_sweep
+from ..core.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, SweepResult, run_sweep
 from .jobs import Job, Report
 from .tasks import TaskState
 from .widgets import fmt_seconds
@@ -71,17 +76,11 @@ def parse_values(text: str, low: int, high: int, name: str, allow_off: bool = Fa
     return values, problems
 
 
-@dataclass
-class SweepRunDone:
-    record: RunRecord
-
-
-def sweep_job(plan: SweepPlan, history: History) -> Job:
-    """The whole sweep on a worker thread; reports SweepProgress and SweepRunDone messages."""
+def sweep_job(plan: SweepPlan, history: History, cluster: ClusterSettings) -> Job:
+    """The whole sweep, driven from a worker thread; reports the core's sweep messages."""
 
     def run(state: TaskState, report: Report) -> SweepResult:
-        return run_sweep(plan, history, on_run=lambda record: report(SweepRunDone(record)),
-                         on_progress=report, should_stop=state.should_stop)
+        return run_sweep(plan, history, report, should_stop=state.should_stop, cluster=cluster)
 
     return run
 
@@ -104,6 +103,8 @@ class SweepDialog(QDialog):
         self.task: Optional[Task] = None
         self.result: Optional[SweepResult] = None
         self.records: list[RunRecord] = []
+        self.failures: list[RunFailed] = []
+        self._cluster = ClusterSettings()
         self._progress: Optional[SweepProgress] = None
         self._progress_at = 0.0
         self._started = 0.0
@@ -122,6 +123,13 @@ class SweepDialog(QDialog):
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 1000)
         self.epochs.setToolTip("Epochs for every run of the sweep.")
+        self.scheduler = QLineEdit()
+        self.scheduler.setObjectName("sweepScheduler")
+        local = ClusterSettings().describe()
+        self.scheduler.setPlaceholderText(f"empty: {local}")
+        self.scheduler.setToolTip(f"Empty: the sweep runs on {local}.\nOr the address of a running "
+                                  "`dask scheduler`, like tcp://192.168.1.20:8786, whose workers have QAT "
+                                  "Studio installed (see the README).")
         self.base_label = QLabel()
         self.base_label.setWordWrap(True)
         self.base_label.setStyleSheet("color:#555555;")
@@ -132,6 +140,7 @@ class SweepDialog(QDialog):
         form.addRow("Pruning budgets", self.budgets)
         form.addRow("Seeds", self.seeds)
         form.addRow("Epochs", self.epochs)
+        form.addRow("Dask scheduler", self.scheduler)
 
         self.preview = QLabel()
         self.preview.setObjectName("sweepPreview")
@@ -144,6 +153,23 @@ class SweepDialog(QDialog):
         self.status = QLabel("Not started.")
         self.status.setObjectName("sweepStatus")
         self.status.setWordWrap(True)
+        self.counts = {}  # "queued", "running", "done", "failed" -> its figure
+        counts = QHBoxLayout()
+        for name in ("queued", "running", "done", "failed"):
+            figure = QLabel("-")
+            figure.setObjectName(f"sweep{name.capitalize()}")
+            figure.setStyleSheet("font-size:15px; font-weight:600;")
+            counts.addWidget(QLabel(f"{name.capitalize()}:"))
+            counts.addWidget(figure)
+            counts.addSpacing(14)
+            self.counts[name] = figure
+        counts.addStretch(1)
+        self.dashboard = QLabel("Dask dashboard: shown once the sweep runs.")
+        self.dashboard.setObjectName("sweepDashboard")
+        self.dashboard.setWordWrap(True)
+        self.dashboard.setTextFormat(Qt.TextFormat.RichText)
+        self.dashboard.setOpenExternalLinks(True)
+        self.dashboard.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.finished_list = QListWidget()
         self.finished_list.setObjectName("sweepRuns")
         self.finished_list.setMinimumHeight(90)
@@ -151,7 +177,8 @@ class SweepDialog(QDialog):
         self.start_button = QPushButton("Start sweep")
         self.start_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel sweep")
-        self.cancel_button.setToolTip("Stop after the current step; finished runs stay in the history.")
+        self.cancel_button.setToolTip("Drop the queued runs and stop the running ones; finished runs stay in "
+                                      "the history.")
         self.close_button = QPushButton("Close")
         self.close_button.setToolTip("Close this dialog; a running sweep goes on (Demo \u25b8 Sweep shows it again).")
         self.start_button.clicked.connect(self.start)
@@ -172,13 +199,15 @@ class SweepDialog(QDialog):
         layout.addWidget(self.base_label)
         layout.addWidget(self.preview)
         layout.addWidget(self.progress)
+        layout.addLayout(counts)
         layout.addWidget(self.status)
+        layout.addWidget(self.dashboard)
         layout.addWidget(QLabel("Finished runs:"))
         layout.addWidget(self.finished_list, 1)
         layout.addLayout(buttons)
-        self.resize(560, 520)
+        self.resize(560, 600)
 
-        for edit in (self.neurons, self.bits, self.budgets, self.seeds):
+        for edit in (self.neurons, self.bits, self.budgets, self.seeds, self.scheduler):
             edit.textChanged.connect(self._update_preview)
         self.kind.currentIndexChanged.connect(self._update_preview)
         self.epochs.valueChanged.connect(self._update_preview)
@@ -220,7 +249,7 @@ class SweepDialog(QDialog):
         bits, p2 = parse_values(self.bits.text(), MIN_BITS, MAX_BITS, "bit-widths")
         budgets, p3 = parse_values(self.budgets.text(), 1, MAX_HIDDEN, "pruning budgets", allow_off=True)
         seeds, p4 = parse_values(self.seeds.text(), 0, 2**31 - 1, "seeds")
-        problems = p1 + p2 + p3 + p4
+        problems = p1 + p2 + p3 + p4 + self.cluster().problems()
         if problems:
             return None, problems
         base = self.base_config().replace(kind=self.kind.currentData(), epochs=self.epochs.value(),
@@ -228,6 +257,9 @@ class SweepDialog(QDialog):
         if base.kind == "float":  # the sweep turns float into pruned where a budget is set
             base = base.replace(accumulator_bits=None)
         return SweepPlan(base, neurons, bits, budgets, seeds), []
+
+    def cluster(self) -> ClusterSettings:
+        return ClusterSettings(scheduler=self.scheduler.text().strip())
 
     def _update_preview(self) -> None:
         if self.is_running():
@@ -268,11 +300,15 @@ class SweepDialog(QDialog):
         self.records = []
         self.result = None
         self.finished_list.clear()
+        self.failures = []
         self.progress.setRange(0, len(configs))
         self.progress.setValue(0)
-        self._progress = SweepProgress(0, len(configs), 0.0, "")
+        self._progress = SweepProgress(len(configs), 0, 0, 0, len(configs), 0.0)
+        self._show_counts(self._progress)
+        cluster = self._cluster = self.cluster()
+        self.dashboard.setText(f"Starting {cluster.describe()}\u2026")
         self._started = self._progress_at = time.monotonic()
-        task = self.runner.start("Sweep", sweep_job(plan, self.history))
+        task = self.runner.start("Sweep", sweep_job(plan, self.history, cluster))
         self.task = task
         task.message.connect(self._on_message)
         task.succeeded.connect(self._on_done)
@@ -287,25 +323,46 @@ class SweepDialog(QDialog):
     def cancel(self) -> None:
         if self.task is not None:
             self.task.cancel()
-            self.status.setText("Cancelling: the run in progress stops, finished runs stay in the history\u2026")
+            self.status.setText("Cancelling: queued runs are dropped and running ones stop; finished runs stay "
+                                "in the history\u2026")
             self.cancel_button.setEnabled(False)
 
     def _on_message(self, message) -> None:
         if isinstance(message, SweepProgress):
             self._progress = message
-            self._progress_at = time.monotonic()
+            self._progress_at = time.monotonic()  # its ETA counts down from here
             self.progress.setRange(0, max(message.total, 1))
-            self.progress.setValue(message.done)
+            self.progress.setValue(message.finished)
+            self._show_counts(message)
             self._show_status()
-        elif isinstance(message, SweepRunDone):
+        elif isinstance(message, ClusterReady):
+            self._show_cluster(message)
+        elif isinstance(message, RunDone):
             record = message.record
             self.records.append(record)
-            self.progress.setValue(len(self.records))
             accuracy = "-" if record.accuracy is None else f"{100 * record.accuracy:.1f}%"
             self.finished_list.addItem(f"{record.label}: {accuracy}, accumulator {record.accumulator_bits} bits, "
                                        f"{record.pbs_count} PBS")
             self.finished_list.scrollToBottom()
             self.runFinished.emit(record)
+        elif isinstance(message, RunFailed):
+            self.failures.append(message)
+            item = QListWidgetItem(f"{message.label}: failed, {message.reason}")
+            item.setForeground(QColor("#8a1c12"))
+            self.finished_list.addItem(item)
+            self.finished_list.scrollToBottom()
+
+    def _show_counts(self, progress: SweepProgress) -> None:
+        for name in ("queued", "running", "done", "failed"):
+            self.counts[name].setText(str(getattr(progress, name)))
+
+    def _show_cluster(self, ready: ClusterReady) -> None:
+        where = f"Running on {ready.where} ({ready.workers} worker{'s' if ready.workers != 1 else ''} connected)."
+        if ready.dashboard_url:
+            link = html.escape(ready.dashboard_url)
+            self.dashboard.setText(f"{where} Dask dashboard: <a href=\"{link}\">{link}</a>")
+        else:
+            self.dashboard.setText(f"{where} {html.escape(ready.dashboard_note)}")
 
     def _on_done(self, result: SweepResult) -> None:
         self.result = result
@@ -314,6 +371,8 @@ class SweepDialog(QDialog):
             text = f"Cancelled: {kept} finished run{'s' if kept != 1 else ''} kept in the history."
         else:
             text = f"Done: {kept} run{'s' if kept != 1 else ''} in {fmt_seconds(time.monotonic() - self._started)}."
+        if result.failures:
+            text += f" {len(result.failures)} run{'s' if len(result.failures) != 1 else ''} failed (see the list)."
         if result.skipped:
             text += f" {len(result.skipped)} combination(s) skipped."
         self.status.setText(text)
@@ -328,6 +387,8 @@ class SweepDialog(QDialog):
 
     def _on_finished(self) -> None:
         self.task = None
+        if not self._cluster.scheduler:  # the link would be dead
+            self.dashboard.setText("The sweep's Dask cluster on this computer has shut down, its dashboard with it.")
         self._clock.stop()
         self._update_buttons()
         self._update_preview()
@@ -338,10 +399,7 @@ class SweepDialog(QDialog):
         if self.task is None or progress is None:
             return
         elapsed = time.monotonic() - self._started
-        parts = [f"Run {min(progress.done + 1, progress.total)} of {progress.total}"]
-        if progress.current:
-            parts.append(progress.current)
-        parts.append(f"{fmt_seconds(elapsed)} elapsed")
+        parts = [f"{progress.finished} of {progress.total} runs finished", f"{fmt_seconds(elapsed)} elapsed"]
         if progress.eta_s is None:
             parts.append("ETA after the first run")
         else:
@@ -355,7 +413,7 @@ class SweepDialog(QDialog):
         running = self.is_running()
         self.start_button.setEnabled(not running and getattr(self, "_can_start", False))
         self.cancel_button.setEnabled(running and not (self.task and self.task.state.is_cancelled))
-        for widget in (self.kind, self.neurons, self.bits, self.budgets, self.seeds, self.epochs):
+        for widget in (self.kind, self.neurons, self.bits, self.budgets, self.seeds, self.epochs, self.scheduler):
             widget.setEnabled(not running)
 
     def eta_text(self) -> str:

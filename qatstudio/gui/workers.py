@@ -15,6 +15,7 @@ from typing import Optional
 
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
+from ..core.cluster import ClusterError
 from ..core.config import ConfigError
 from ..core.experiment import ExperimentFileError
 from ..core.fhe import AccumulatorTooWideError, FheError, LinkerMissingError
@@ -66,6 +67,8 @@ def describe_error(task_name: str, error: BaseException) -> TaskError:
         return TaskError(title, "; ".join(error.reasons), details, error)
     elif isinstance(error, ExperimentFileError):
         title = "Can't open the experiment"
+    elif isinstance(error, ClusterError):
+        title = "Can't run the sweep there"
     elif isinstance(error, MemoryError):
         return TaskError(f"{task_name} ran out of memory",
                          "try fewer neurons, fewer layers or a lower bit-width", details, error)

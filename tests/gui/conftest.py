@@ -19,6 +19,18 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from qatstudio.core.config import DataConfig, ExperimentConfig  # noqa: E402
 
 
+def _start_dask_offload_thread() -> None:
+    """Dask runs some of its client work on one process-wide thread ("Dask-Offload"), started on
+    first use and kept for the life of the process; start it now, as Dask's own test utilities do,
+    so the thread check below reports what a test leaves behind, not that singleton."""
+    from distributed.utils import _offload_executor
+
+    _offload_executor.submit(lambda: None).result()
+
+
+_start_dask_offload_thread()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_home(tmp_path_factory):
     """Cache, data, config and Qt settings of the whole GUI suite live in a temporary folder

@@ -339,19 +339,27 @@ def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, wi
     dialog.neurons.setText("6-8, x")
     assert "can't read 'x'" in dialog.preview.text() and not dialog.start_button.isEnabled()
     dialog.neurons.setText("6-8")
+    dialog.scheduler.setText("my-laptop:8786")
+    assert "tcp://HOST:PORT" in dialog.preview.text() and not dialog.start_button.isEnabled()
+    dialog.scheduler.setText("")  # worker processes of this computer
 
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     assert dialog.is_running() and window.is_busy()  # the window's runner: no training alongside
-    assert not window.train_button.isEnabled()
+    assert not window.train_button.isEnabled() and not dialog.scheduler.isEnabled()
     qtbot.waitUntil(lambda: len(dialog.records) >= 2, timeout=90_000)
-    assert re.search(r"Run \d of 6", dialog.status.text()) and "left" in dialog.status.text()  # ETA
+    assert re.search(r"\d of 6 runs finished", dialog.status.text()) and "left" in dialog.status.text()  # ETA
     assert dialog.progress.maximum() == 6 and dialog.progress.value() >= 2
+    counts = {name: int(label.text()) for name, label in dialog.counts.items()}
+    assert counts["done"] >= 2 and sum(counts.values()) == 6
+    link = re.search(r'<a href="(http://127\.0\.0\.1:\d+/status)">', dialog.dashboard.text())
+    assert link and dialog.dashboard.openExternalLinks()  # Dask's dashboard, one click away
     with qtbot.waitSignal(dialog.sweepFinished, timeout=90_000) as finished:
         qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     result = finished.args[0]
     assert result.cancelled and 2 <= len(result.records) < 6
     assert "Cancelled" in dialog.status.text()
     qtbot.waitUntil(lambda: not window.is_busy(), timeout=30_000)
+    assert "shut down" in dialog.dashboard.text() and "href" not in dialog.dashboard.text()  # no dead link
 
     ids = [r.id for r in result.records]
     stored, problems = History(history.folder).load()
@@ -363,6 +371,19 @@ def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, wi
         assert record.config["data"]["grid_size"] == 30 and record.config["epochs"] == 1
         assert record.accumulator_bits and record.metrics["fhe_simulated_accuracy"] is not None
     assert dialog.start_button.isEnabled() and window.train_button.isEnabled()
+
+
+def test_an_unreachable_scheduler_is_told_in_words(qtbot, window, demo):
+    window.config_panel.set_config(tiny_base())
+    dialog = demo.open_sweep_dialog()
+    dialog.set_ranges("6", "3", "off", "0", epochs=1)
+    dialog.scheduler.setText("tcp://127.0.0.1:9")  # nothing listens there
+    with qtbot.waitSignal(dialog.sweepFinished, timeout=60_000) as finished:
+        assert dialog.start()
+    assert finished.args[0] is None
+    assert "Can't run the sweep there: can't reach the Dask scheduler at tcp://127.0.0.1:9" in dialog.status.text()
+    qtbot.waitUntil(lambda: not window.is_busy(), timeout=30_000)
+    assert not dialog.records and dialog.start_button.isEnabled()
 
 
 def test_closing_the_window_during_a_sweep_stops_it_first(qtbot, settings, tmp_path):

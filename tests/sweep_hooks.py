@@ -1,0 +1,18 @@
+"""Runs for sweep tests that end their Dask worker process the hard way, as a crash or the OOM
+killer would. Importable by the workers (tests/ is on the sys.path they inherit)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from qatstudio.core.sweep import run_one
+
+
+def run_or_die(config, should_stop=None, *, always: int, once: int, marks: str):
+    """Run ``config``, except: a net of ``always`` neurons kills its worker every time, one of
+    ``once`` neurons kills its worker on its first attempt only (a file in ``marks`` remembers it)."""
+    mark = Path(marks) / f"died-{config.n_hidden}-{config.seed}"
+    if config.n_hidden == always or (config.n_hidden == once and not mark.exists()):
+        mark.touch()
+        os._exit(1)
+    return run_one(config, should_stop)

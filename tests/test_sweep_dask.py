@@ -1,0 +1,86 @@
+"""Sweeps on a real local Dask cluster of worker processes: runs reach the history as they finish,
+a worker that dies loses only its run, and Cancel leaves no process behind."""
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import urllib.request
+
+import psutil
+import pytest
+
+from conftest import small_config
+from qatstudio.core.cluster import ClusterError, ClusterReady, ClusterSettings
+from qatstudio.core.history import History
+from qatstudio.core.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, run_sweep
+from sweep_hooks import run_or_die
+
+
+def tiny_plan(neurons, seeds=(0,)) -> SweepPlan:
+    base = small_config(n_hidden=8, epochs=1).replace(data={"grid_size": 30, "n_test": 100})
+    return SweepPlan(base, neurons=list(neurons), bits=[3], budgets=[None], seeds=list(seeds))
+
+
+def worker_processes() -> list[psutil.Process]:
+    """Our child processes, but multiprocessing's resource tracker (one per process, ends with it)."""
+    return [p for p in psutil.Process().children(recursive=True)
+            if "resource_tracker" not in " ".join(p.cmdline())]
+
+
+def test_a_sweep_on_local_worker_processes_feeds_the_history(tmp_path):
+    history = History(tmp_path / "history")
+    messages, dashboard = [], []
+
+    def report(message):
+        messages.append(message)
+        if isinstance(message, ClusterReady):  # the link is live while the sweep runs
+            with urllib.request.urlopen(message.dashboard_url, timeout=30) as page:
+                dashboard.append(page.status)
+
+    result = run_sweep(tiny_plan([6, 8], seeds=[0, 1]), history, report, cluster=ClusterSettings(workers=2))
+    assert not result.cancelled and not result.failures and len(result.records) == 4
+    ready = messages[0]
+    assert isinstance(ready, ClusterReady) and ready.workers == 2 and dashboard == [200]
+    done = [m.record.id for m in messages if isinstance(m, RunDone)]
+    assert done == [r.id for r in result.records] == [r.id for r in history.load()[0]]  # in the order they came
+    progress = [m for m in messages if isinstance(m, SweepProgress)]
+    assert progress[-1].done == 4 and progress[-1].queued == progress[-1].running == 0
+    assert max(p.running for p in progress) >= 1 and all(p.running <= 2 for p in progress)
+    assert {(r.config["n_hidden"], r.config["seed"]) for r in result.records} == {(6, 0), (6, 1), (8, 0), (8, 1)}
+    assert all(r.accumulator_bits and r.metrics["fhe_simulated_accuracy"] is not None for r in result.records)
+    assert not worker_processes()
+
+
+def test_a_worker_that_dies_loses_only_its_run(tmp_path):
+    """7 neurons kill their worker twice (reported with the reason); 6 neurons once (retried, kept)."""
+    history = History(tmp_path / "history")
+    failed = []
+    run = functools.partial(run_or_die, always=7, once=6, marks=str(tmp_path))
+    result = run_sweep(tiny_plan([5, 6, 7, 8]), history,
+                       lambda m: failed.append(m) if isinstance(m, RunFailed) else None,
+                       cluster=ClusterSettings(workers=2), run=run)
+    assert sorted(r.config["n_hidden"] for r in result.records) == [5, 6, 8]
+    assert sorted(r.config["n_hidden"] for r in history.load()[0]) == [5, 6, 8]
+    assert (tmp_path / "died-6-0").exists()  # 6 did die once before it was kept
+    assert failed == result.failures and len(failed) == 1
+    assert "7n" in failed[0].label and "worker process died twice" in failed[0].reason
+    assert not list(history.folder.glob("*.part")) and not worker_processes()
+
+
+def test_cancel_keeps_finished_runs_and_leaves_no_process(tmp_path):
+    history = History(tmp_path / "history")
+    done = []
+    result = run_sweep(tiny_plan([4, 5, 6, 7, 8, 9]), history,
+                       lambda m: done.append(m.record) if isinstance(m, RunDone) else None,
+                       should_stop=lambda: len(done) >= 1, cluster=ClusterSettings(workers=2))
+    assert result.cancelled and 1 <= len(result.records) < 6
+    assert [r.id for r in history.load()[0]] == [r.id for r in result.records] == [r.id for r in done]
+    assert not worker_processes() and not multiprocessing.active_children()
+
+
+def test_a_bad_scheduler_address_is_refused_in_words(tmp_path):
+    with pytest.raises(ClusterError, match="tcp://HOST:PORT"):
+        run_sweep(tiny_plan([6]), History(tmp_path / "h"), cluster=ClusterSettings(scheduler="my-laptop"))
+    with pytest.raises(ClusterError, match="can't reach the Dask scheduler"):
+        run_sweep(tiny_plan([6]), History(tmp_path / "h"), cluster=ClusterSettings(scheduler="tcp://127.0.0.1:9", connect_timeout_s=1))
+    assert not (tmp_path / "h").exists()
