@@ -6,6 +6,7 @@ import pytest
 
 from conftest import small_config
 from qatstudio.core.config import DataConfig
+from qatstudio.core.evaluate import fmt_percent
 from qatstudio.core.experiment import run_experiment
 from qatstudio.core.history import RunRecord
 from qatstudio.core.palette import CLASS_COLORS, FRONT_COLOR, KIND_COLORS, kind_name
@@ -50,8 +51,12 @@ def test_report_has_the_apps_colours_a_legend_the_front_and_boundaries_with_poin
     points = re.findall(r'<circle [^>]*r="2.6" fill="(#[0-9a-f]+)"', text)
     assert len(points) == 3 * SMALL_DATA.n_test and set(points) == set(CLASS_COLORS)
     assert text.count("x\u2081</text>") == 3 and text.count("x\u2082</text>") == 3
-    # no ceiling when the runs don't carry one
-    assert "<th>ceiling</th>" not in text and "ceiling" not in chart
+    # every run carries its data set's ceiling: one data set, one line on the chart
+    ceiling = fmt_percent(records[0].metrics[CEILING])
+    assert "<th>ceiling</th>" in text and f"ceiling {ceiling}" in chart
+    # files from before the ceiling existed: no column, no line
+    text = write_html_report(tmp_path / "old.html", [copy(record, **{CEILING: None}) for record in records]).read_text()
+    assert "<th>ceiling</th>" not in text and "ceiling" not in chart_of(text)
     # self-contained, and laid out for A4 paper
     assert "http" not in text.replace("http://www.w3.org/2000/svg", "")
     assert "@page { size: A4" in text and "@media print" in text
