@@ -62,8 +62,8 @@ class ExperimentConfig:
     n_layers: int = 2  # hidden layers
     bits: int = 3  # weights and activations (QAT), or post-training quantization target
     pruning_budget: Optional[int] = None  # max non-zero inputs per neuron; None = off
-    epochs: int = 12
-    lr: float = 0.01
+    epochs: int = 20
+    lr: float = 0.004
     batch_size: int = 64
     optimizer: str = "adam"
     seed: int = 0

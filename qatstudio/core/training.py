@@ -103,6 +103,12 @@ def boundary_image(model: nn.Module, dataset: Dataset) -> np.ndarray:
     return probs.reshape(dataset.grid_shape).astype(np.float32)
 
 
+# Pruning is gradual: the input budget shrinks from dense to the target between these shares of
+# the training steps (cubic schedule), the mask re-chosen from the weights every PRUNE_UPDATES-th
+# of that span, then held to the end.
+PRUNE_START, PRUNE_END, PRUNE_UPDATES = 0.05, 0.3, 10
+
+
 def train(
     config: ExperimentConfig,
     dataset: Dataset,
@@ -137,19 +143,25 @@ def train(
     generator = torch.Generator().manual_seed(config.seed)
     loss_fn = nn.CrossEntropyLoss()
 
-    # Pruning: the mask is chosen from the weights after the first epoch of dense training
-    # (at the start when there is a single epoch) and then held until the end.
-    prune_at_step = steps_per_epoch if config.epochs > 1 else 0
     prunes = config.pruning_budget is not None or config.neurons_kept is not None
+    prune_start, prune_end = round(PRUNE_START * total_steps), round(PRUNE_END * total_steps)
+    prune_every = max(1, (prune_end - prune_start) // PRUNE_UPDATES)
+    widest = max(layer.weight.shape[1] for layer in layers)
     masks = None
 
-    def choose_masks():
+    def budget_at(step: int) -> Optional[int]:
+        if config.pruning_budget is None:
+            return None
+        progress = min(1.0, (step - prune_start) / max(1, prune_end - prune_start))
+        return config.pruning_budget + math.ceil((widest - config.pruning_budget) * (1 - progress) ** 3)
+
+    def choose_masks(budget: Optional[int]):
         chosen = [None] * len(layers)
         if config.neurons_kept is not None:
             chosen = structured_masks(layers, config.neurons_kept)
-        if config.pruning_budget is not None:
+        if budget is not None:
             apply_masks(layers, chosen)  # the input budget is chosen among the neurons kept
-            chosen = combine_masks(chosen, neuron_masks(layers, config.pruning_budget))
+            chosen = combine_masks(chosen, neuron_masks(layers, budget))
         return chosen
 
     result = TrainResult(model=model)
@@ -160,8 +172,8 @@ def train(
         model.train()
         order = torch.randperm(len(x_train), generator=generator)
         for first in range(0, len(order), config.batch_size):
-            if prunes and masks is None and step >= prune_at_step:
-                masks = choose_masks()
+            if prunes and prune_start <= step <= prune_end and (step - prune_start) % prune_every == 0:
+                masks = choose_masks(budget_at(step))
                 apply_masks(layers, masks)
             if stop():
                 cancelled = True
@@ -186,9 +198,9 @@ def train(
         )
         result.history.append(record)
         emit(record)
-    if prunes and masks is None:
-        # Cancelled before the mask was chosen: prune now so the model honours its budget.
-        apply_masks(layers, choose_masks())
+    if prunes and (masks is None or step < prune_end):
+        # Cancelled before the last mask was chosen: prune now so the model honours its budget.
+        apply_masks(layers, choose_masks(config.pruning_budget))
     model.eval()
     result.cancelled = cancelled
     result.elapsed_s = time.perf_counter() - start
