@@ -22,19 +22,22 @@ STORY = ROOT / "resources" / "story"
 
 STEPS = [
     ("1-float-baseline", "Float baseline and its 3-bit quantization",
-     "A float MLP with 30 neurons learns the checkerboard, then is quantized to 3 bits after training.",
+     "A float MLP with 30 neurons learns the guide's checkerboard; quantized to 3 bits after training, "
+     "it collapses.",
      dict(kind="float", n_hidden=30)),
     ("2-more-neurons", "More neurons at 3 bits",
-     "The same with 100 neurons: more float capacity, and a wider accumulator once quantized.",
+     "The same with 100 neurons: more float accuracy and a wider accumulator, and still a collapse at 3 bits.",
      dict(kind="float", n_hidden=100)),
     ("3-pruning", "Pruning",
-     "100 neurons, each keeping only its 10 largest inputs: the accumulator shrinks.",
+     "100 neurons, each keeping only its 10 largest inputs: the 3-bit model holds up better than the dense one.",
      dict(kind="pruned", n_hidden=100, pruning_budget=10)),
     ("4-qat", "Quantization-aware training",
-     "Trained at 3 bits from the start with Brevitas, 100 neurons pruned to 20 inputs each.",
+     "Trained at 3 bits from the start with Brevitas, 100 neurons pruned to 20 inputs each: it reaches the "
+     "ceiling, the best any classifier can do on these test points.",
      dict(kind="qat", n_hidden=100, pruning_budget=20)),
     ("5-fhe", "Compile to FHE and compare",
-     "QAT again, shrunk to 20 neurons per layer, compiled with Concrete and run encrypted.",
+     "QAT again, shrunk to 20 neurons per layer, compiled with Concrete and run encrypted: FHE gives the clear "
+     "model's answers.",
      dict(kind="qat", n_hidden=100, neurons_kept=20, pruning_budget=10)),
 ]
 
@@ -48,8 +51,9 @@ def measured(experiment) -> str:
     parts.append(f"3-bit {fmt_percent(m.clear_accuracy)}")
     parts.append(f"FHE simulated {fmt_percent(m.fhe_simulated_accuracy)}")
     if m.fhe_executed_samples:
-        parts.append(f"encrypted {fmt_percent(m.fhe_executed_accuracy)} on {m.fhe_executed_samples} points, "
-                     f"{fmt_seconds(m.fhe_latency_s)} each")
+        agree = round(m.agreement_clear_executed * m.fhe_executed_samples)
+        parts.append(f"encrypted: {agree}/{m.fhe_executed_samples} points agree with the clear model "
+                     f"({fmt_percent(m.fhe_executed_accuracy)} correct), {fmt_seconds(m.fhe_latency_s)} each")
     parts.append(f"accumulator {report.accumulator_bits} bits, {report.pbs_count} lookups")
     return "; ".join(parts) + "."
 
