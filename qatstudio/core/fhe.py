@@ -191,10 +191,7 @@ class CompiledModel:
         return KeygenResult(time.perf_counter() - start, False, path)
 
     def _generate_keys(self) -> None:
-        # Concrete seeds secret keys with 0 unless told otherwise: every user would share keys.
-        keys = import_concrete().Keys(self.circuit.client.specs)
-        keys.generate(secret_seed=secrets.randbits(128), encryption_seed=secrets.randbits(128))
-        self.circuit.keys = keys
+        self.circuit.keys = generate_keys(self.circuit.client.specs)
 
     def keygen_cancellable(
         self, should_stop: Callable[[], bool], cache_dir: Optional[Path] = None, poll_s: float = 0.1
@@ -258,6 +255,14 @@ class CompiledModel:
         if outputs:
             run.outputs = np.stack(outputs)
         return run
+
+
+def generate_keys(specs):
+    """New keys for a circuit's client specs (``fhe.ClientSpecs``), from fresh random seeds:
+    Concrete seeds secret keys with 0 unless told otherwise, so every user would share keys."""
+    keys = import_concrete().Keys(specs)
+    keys.generate(secret_seed=secrets.randbits(128), encryption_seed=secrets.randbits(128))
+    return keys
 
 
 KEY_CACHE_BYTES = 4 << 30  # keys are large (100+ MB each): keep the most recent up to this much
