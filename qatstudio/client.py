@@ -86,7 +86,8 @@ class EncryptedClient:
         fhe = import_concrete()
         self._fhe = fhe
         self._client = fhe.Client(fhe.ClientSpecs.deserialize(specs))
-        self.keygen_s: Optional[float] = None
+        self.keygen_s: Optional[float] = None  # None until our keys are loaded or made
+        self.keys_cached = False
         self.upload: Optional[KeyUpload] = None
 
     def __enter__(self) -> "EncryptedClient":
@@ -119,9 +120,10 @@ class EncryptedClient:
         return self.keys_dir / f"{self.circuit_id}{KEYS_FILE_SUFFIX}"
 
     def ensure_keys(self) -> bool:
-        """Load this circuit's keys, or make them (fresh random seeds); True if they were cached."""
-        if self._client.keys is not None and self._client.keys.are_generated:
-            return True
+        """Load this circuit's keys, or make them (fresh random seeds); True if they were cached.
+        (Concrete's client would make keys from seed 0 on its first encryption: never let it.)"""
+        if self.keygen_s is not None:
+            return self.keys_cached
         start = time.perf_counter()
         cached = self.keys_path.exists()
         keys = None
@@ -134,7 +136,7 @@ class EncryptedClient:
             keys = generate_keys(self._client.specs)
             storage.atomic_write(self.keys_path, lambda temp: (temp.unlink(), keys.serialize_to_file(temp)))
         self._client.keys = keys
-        self.keygen_s = time.perf_counter() - start
+        self.keygen_s, self.keys_cached = time.perf_counter() - start, cached
         return cached
 
     def evaluation_keys(self) -> bytes:
@@ -169,16 +171,25 @@ class EncryptedClient:
         return self.upload
 
     # --- prediction ---
-    def predict_one(self, point) -> Prediction:
-        key_id = self.ensure_uploaded().key_id
+    def quantize(self, point) -> np.ndarray:
         point = np.asarray(point, dtype=np.float32).reshape(-1)
         expected = len(self.info["features"])
         if point.shape[0] != expected:
             raise ClientError(f"each point needs {expected} values ({', '.join(self.info['features'])}), "
                               f"got {point.shape[0]}")
-        inputs = self.model.quantize_inputs(point[None])[0]
+        return self.model.quantize_inputs(point[None])[0]
+
+    def encrypt(self, inputs: np.ndarray) -> bytes:
+        """The serialized ciphertext of one row of quantized inputs."""
+        self.ensure_keys()
+        return self._client.encrypt(np.asarray(inputs, dtype=np.int64)).serialize()
+
+    def predict_one(self, point) -> Prediction:
+        key_id = self.ensure_uploaded().key_id
+        point = np.asarray(point, dtype=np.float32).reshape(-1)
+        inputs = self.quantize(point)
         start = time.perf_counter()
-        sent = self._client.encrypt(inputs).serialize()
+        sent = self.encrypt(inputs)
         encrypt_s = time.perf_counter() - start
         request = self.http.build_request("POST", f"{API}/predict/{key_id}", content=sent,
                                           headers={"Content-Type": "application/octet-stream"})

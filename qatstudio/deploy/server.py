@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import re
 import time
 from collections import deque
@@ -19,7 +20,7 @@ from starlette.requests import ClientDisconnect
 from ..core import storage
 from ..core.fhe import trim_key_cache
 from .bundle import Bundle
-from .protocol import API, CIRCUIT_HEADER, SECONDS_HEADER
+from .protocol import API, CIRCUIT_HEADER, SECONDS_HEADER, framing_problem
 from .workers import Busy, Crashed, Rejected, TimedOut, WorkerError, WorkerPool
 
 KEY_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -48,7 +49,7 @@ def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> Fas
     key_limit = int(circuit["evaluation_key_bytes"] * 1.05) + (1 << 20)
     ciphertext_limit = 2 * int(circuit["input_bytes"]) + (64 << 10)
     folder = keys_folder(bundle, settings)
-    pool = WorkerPool(bundle.server_path, folder / ".work", settings.workers, settings.wait_s)
+    pool = WorkerPool(bundle.server_path, folder / ".work" / str(os.getpid()), settings.workers, settings.wait_s)
     observed: deque[dict] = deque(maxlen=OBSERVED)
 
     @asynccontextmanager
@@ -135,6 +136,9 @@ def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> Fas
                                      f"server runs {bundle.circuit_id}: make keys from {API}/client-specs")
         body = await read_body(request, key_limit, "evaluation keys")
         observe("evaluation keys", body)
+        problem = framing_problem(body, "evaluation keys")
+        if problem:
+            raise HTTPException(422, f"{problem}: upload the whole output of EvaluationKeys.serialize()")
         key_id = hashlib.sha256(bundle.circuit_id.encode() + body).hexdigest()[:32]
         path = folder / f"{key_id}.keys"
 
@@ -162,6 +166,9 @@ def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> Fas
                                      f"upload evaluation keys again ({API}/keys)")
         body = await read_body(request, ciphertext_limit, "ciphertext")
         observe("ciphertext in", body)
+        problem = framing_problem(body, "ciphertext bytes")
+        if problem:
+            raise HTTPException(422, f"{problem}: send the whole output of Value.serialize()")
         path.touch()  # most recently used
         start = time.perf_counter()
         try:
@@ -192,5 +199,5 @@ def serve(bundle: Bundle, host: str = "127.0.0.1", port: int = 8000, settings: O
     import uvicorn
 
     config = uvicorn.Config(create_app(bundle, settings), host=host, port=port, log_level="warning",
-                            timeout_keep_alive=30)
+                            timeout_keep_alive=30, timeout_graceful_shutdown=5)
     uvicorn.Server(config).run()

@@ -81,6 +81,7 @@ class Worker:
         self.server_path, self.scratch, self.start_timeout_s = Path(server_path), Path(scratch), start_timeout_s
         self._process = None
         self._connection = None
+        self.closed = False  # stopped for good: no restart after a crash
 
     def start(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -111,24 +112,34 @@ class Worker:
             self._process = None
         shutil.rmtree(self.scratch, ignore_errors=True)
 
+    def close(self) -> None:
+        self.closed = True
+        self.stop()
+
+    def _restart(self) -> None:
+        self.stop()
+        if not self.closed:
+            self.start()
+
     @property
     def pid(self):
         return self._process.pid if self._process is not None else None
 
     def call(self, request: tuple, timeout_s: float) -> tuple[bytes, float]:
         """Send ``request``; its (bytes, seconds) answer. Restarts the process after a crash or a timeout."""
-        self._connection.send(request)
-        if not self._connection.poll(timeout_s):
-            self._process.kill()
-            self.stop()
-            self.start()
-            raise TimedOut(f"the circuit took longer than {timeout_s:.0f} s and was stopped")
+        if self.closed:
+            raise WorkerError("the server is stopping")
         try:
-            reply = self._connection.recv()
+            self._connection.send(request)
+            answered = self._connection.poll(timeout_s)
+            reply = self._connection.recv() if answered else None
         except (EOFError, OSError):
-            self.stop()
-            self.start()
+            self._restart()
             raise Crashed("the circuit failed on these evaluation keys and ciphertext") from None
+        if reply is None:
+            self._process.kill()
+            self._restart()
+            raise TimedOut(f"the circuit took longer than {timeout_s:.0f} s and was stopped")
         if reply[0] == "rejected":
             raise Rejected(reply[1])
         return reply[1], reply[2]
@@ -149,7 +160,7 @@ class WorkerPool:
 
     def stop(self) -> None:
         for worker in self.workers:
-            worker.stop()
+            worker.close()
 
     def call(self, request: tuple, timeout_s: float) -> tuple[bytes, float]:
         try:
