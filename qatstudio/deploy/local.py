@@ -33,10 +33,10 @@ def serve_command() -> list[str]:
 class LocalServer:
     """``qatstudio serve FOLDER`` on 127.0.0.1 and a free port, until ``stop()``."""
 
-    def __init__(self, folder: Path, port: Optional[int] = None, extra_args: tuple[str, ...] = (),
+    def __init__(self, folder: Optional[Path], port: Optional[int] = None, extra_args: tuple[str, ...] = (),
                  env: Optional[dict] = None):
-        self.folder, self.port = Path(folder), port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.folder = Path(folder) if folder else None
+        self.port, self._asked_port = port, port  # a free one is picked at each start unless given
         self.extra_args, self.env = list(extra_args), env
         self.process: Optional[subprocess.Popen] = None
         self.log = None
@@ -45,6 +45,7 @@ class LocalServer:
         """Start and wait until it answers; ``should_stop()`` true stops it (raises Cancelled)."""
         from ..core.fhe import Cancelled
 
+        self.port = self.port or free_port()
         command = serve_command() + ["serve", str(self.folder), "--host", "127.0.0.1", "--port", str(self.port),
                                      *self.extra_args]
         self.log = tempfile.TemporaryFile()  # a file, not a pipe: a chatty server never blocks on it
@@ -70,6 +71,10 @@ class LocalServer:
         raise LocalServerError(f"the local server did not answer within {timeout_s:.0f} s")
 
     @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
@@ -86,3 +91,4 @@ class LocalServer:
                 self.process.wait()
         self.log.close()
         self.process = None
+        self.port = self._asked_port
