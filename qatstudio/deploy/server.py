@@ -25,7 +25,8 @@ from .workers import Busy, Crashed, Rejected, TimedOut, WorkerError, WorkerPool
 
 KEY_ID = re.compile(r"^[0-9a-f]{32}$")
 OBSERVED = 64  # payloads remembered for GET /v1/observed
-SAMPLE_BYTES = 24  # of each payload, from its middle (its first bytes are the same framing every time)
+SAMPLE_BYTES = 16  # of each payload, shown as what the server sees
+SAMPLE_SEARCH = 4096  # bytes searched for them
 
 
 @dataclass
@@ -190,8 +191,10 @@ def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> Fas
 
 
 def _sample(payload: bytes) -> bytes:
-    middle = max(0, len(payload) // 2 - SAMPLE_BYTES // 2)
-    return payload[middle:middle + SAMPLE_BYTES]
+    """The most varied few bytes near the start: ciphertext material rather than framing and zeros."""
+    starts = range(0, max(1, min(len(payload), SAMPLE_SEARCH) - SAMPLE_BYTES + 1), 8)
+    best = max(starts, key=lambda start: len(set(payload[start:start + SAMPLE_BYTES])))
+    return payload[best:best + SAMPLE_BYTES]
 
 
 def serve(bundle: Bundle, host: str = "127.0.0.1", port: int = 8000, settings: Optional[ServerSettings] = None) -> None:

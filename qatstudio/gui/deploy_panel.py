@@ -59,8 +59,11 @@ class DeployPanel(QWidget):
         self.stop_button.clicked.connect(self.stopServerRequested)
         row.addWidget(self.send_button, 1)
         row.addWidget(self.points)
+        layout.addLayout(row)
+        row = QHBoxLayout()
         row.addWidget(self.cancel_button)
         row.addWidget(self.stop_button)
+        row.addStretch(1)
         layout.addLayout(row)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
@@ -77,10 +80,13 @@ class DeployPanel(QWidget):
         box = QVBoxLayout(client_box)
         self.client_table = QTableWidget(0, 3)
         self.client_table.setObjectName("clientTable")
-        self.client_table.setHorizontalHeaderLabels(["point", "class", "clear"])
+        self.client_table.setHorizontalHeaderLabels(["point", "FHE", "clear"])
+        self.client_table.horizontalHeaderItem(1).setToolTip("The class decrypted from the server's answer.")
+        self.client_table.horizontalHeaderItem(2).setToolTip("The class of the same model run in the clear.")
         self.client_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.client_table.verticalHeader().setVisible(False)
-        self.client_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.client_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.client_table.horizontalHeader().setStretchLastSection(True)
         box.addWidget(self.client_table)
         self.client_summary = QLabel("-")
         self.client_summary.setObjectName("clientSummary")
@@ -93,6 +99,7 @@ class DeployPanel(QWidget):
         self.server_table = QTableWidget(0, 2)
         self.server_table.setObjectName("serverTable")
         self.server_table.setHorizontalHeaderLabels(["received", "sent back"])
+        self.server_table.setToolTip("Sizes of the ciphertexts the server received and sent back, per point.")
         self.server_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.server_table.verticalHeader().setVisible(False)
         self.server_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -140,12 +147,12 @@ class DeployPanel(QWidget):
         prediction, t = sample.prediction, sample.prediction.timing
         row = self.client_table.rowCount()
         self.client_table.insertRow(row)
-        point = ", ".join(f"{value:.3f}" for value in prediction.point)
+        point = ", ".join(f"{value:.2f}" for value in prediction.point)
         for column, text in enumerate((point, str(prediction.label), str(sample.clear_label))):
             self.client_table.setItem(row, column, QTableWidgetItem(text))
         self.server_table.insertRow(row)
         for column, size in enumerate((t.sent_bytes, t.received_bytes)):
-            self.server_table.setItem(row, column, QTableWidgetItem(f"ciphertext, {fmt_bytes(size)}"))
+            self.server_table.setItem(row, column, QTableWidgetItem(fmt_bytes(size)))
         self.progress.setValue(sample.done)
         self.status.setText(f"Point {sample.done} of {sample.total} classified encrypted.")
         self._show_latency()
@@ -172,7 +179,7 @@ class DeployPanel(QWidget):
                                     f"ciphertexts; it can compute on them, not read them.")
         incoming = [p for p in outcome.observed if p["kind"] == "ciphertext in"]
         if incoming:
-            self.server_bytes.setText(f"a few bytes of the last ciphertext received ({fmt_bytes(incoming[-1]['bytes'])}):\n"
+            self.server_bytes.setText(f"A few bytes of the last ciphertext received ({fmt_bytes(incoming[-1]['bytes'])}):\n"
                                       + _hex_lines(incoming[-1]["sample_hex"]))
 
     def failed(self, text: str) -> None:
@@ -188,6 +195,6 @@ class DeployPanel(QWidget):
         self.status.setText("Server stopped.")
 
 
-def _hex_lines(hex_text: str, width: int = 16) -> str:
+def _hex_lines(hex_text: str, width: int = 8) -> str:
     data = bytes.fromhex(hex_text)
     return "\n".join(" ".join(f"{byte:02x}" for byte in data[i:i + width]) for i in range(0, len(data), width))
