@@ -565,6 +565,9 @@ class DemoController(QObject):
         plots beside it, the trade-offs along the bottom when open."""
         self.window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.story_dock)
         self.story_dock.show()
+        for deploy in self._front_deploy_dock():  # kept: a tab beside the story, in front, with its room
+            self.window.tabifyDockWidget(self.story_dock, deploy)
+            QTimer.singleShot(0, deploy.raise_)
         if not self.chart_dock.isHidden():
             self.window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.chart_dock)
             self.chart_dock.show()
