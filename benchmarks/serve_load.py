@@ -23,7 +23,7 @@ from qatstudio.client import EncryptedClient
 from qatstudio.core.config import DataConfig, ExperimentConfig
 from qatstudio.core.data import make_dataset
 from qatstudio.core.experiment import run_experiment
-from qatstudio.deploy.bundle import export_bundle
+from qatstudio.deploy.export import export_bundle
 from qatstudio.deploy.local import LocalServer
 
 

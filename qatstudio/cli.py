@@ -150,7 +150,7 @@ def cmd_selftest(args) -> int:
 
 def cmd_export(args) -> int:
     from .core.experiment import load_experiment
-    from .deploy.bundle import export_bundle
+    from .deploy.export import export_bundle
 
     experiment = load_experiment(Path(args.run_file))
     path = export_bundle(experiment, Path(args.folder), source=Path(args.run_file).name)

@@ -15,7 +15,8 @@ import pytest
 from conftest import small_config
 from qatstudio.client import ClientError, EncryptedClient
 from qatstudio.core.experiment import run_experiment, save_experiment
-from qatstudio.deploy.bundle import BundleError, export_bundle, load_bundle
+from qatstudio.deploy.bundle import BundleError, load_bundle
+from qatstudio.deploy.export import export_bundle
 from qatstudio.deploy.local import LocalServer
 from qatstudio.deploy.protocol import API, CIRCUIT_HEADER
 
@@ -268,3 +269,28 @@ def test_keys_survive_a_restart_and_the_least_recently_used_go_first(deployed, o
 def test_client_errors_in_words(tmp_path):
     with pytest.raises(ClientError, match="can't reach"):
         EncryptedClient("http://127.0.0.1:9", keys_dir=tmp_path)
+
+
+def test_command_line_export_and_predict(deployed, server, client_keys, private_home, tmp_path, capsys):
+    """``qatstudio export`` then ``qatstudio predict`` against the running server (the module's
+    client keys are copied in, so no new keys are made)."""
+    import shutil
+
+    from qatstudio.cli import main
+
+    experiment, _ = deployed
+    run_file = save_experiment(tmp_path / "run.qats", experiment)
+    assert main(["export", str(run_file), str(tmp_path / "out")]) == 0
+    assert load_bundle(tmp_path / "out").info["source"] == "run.qats"
+    assert main(["export", str(tmp_path / "missing.qats"), str(tmp_path / "out2")]) == 2
+    assert "missing.qats" in capsys.readouterr().err
+
+    shutil.copytree(client_keys, private_home / "cache" / "client-keys", dirs_exist_ok=True)
+    assert main(["predict", "--server", server.url, "--points", "0.1,0.1", "0.9,0.2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    clear = experiment.quantized.predict(np.array([[0.1, 0.1], [0.9, 0.2]]))
+    rows = [line.split() for line in out[1:]]
+    assert [row[1:3] for row in rows] == [["class", str(label)] for label in clear]
+    assert all("kB" in line or " B" in line for line in out[1:])
+    assert main(["predict", "--server", server.url, "--points", "0.1"]) == 2
+    assert "needs 2 values" in capsys.readouterr().err

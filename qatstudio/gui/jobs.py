@@ -24,7 +24,7 @@ from ..core.experiment import Experiment, compile_for, load_experiment, quantize
 from ..core.fhe import Cancelled, CompiledModel, KeygenResult
 from ..core.models import QuantMLP, build_model
 from ..core.training import Epoch, Step, predict, train
-from ..deploy.bundle import export_bundle
+from ..deploy.export import export_bundle
 from ..deploy.local import LocalServer
 from ..deploy.protocol import API
 from .tasks import TaskState

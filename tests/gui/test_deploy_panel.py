@@ -1,7 +1,6 @@
 """The Deploy panel: a real local server in a child process, real keys and encryption."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
