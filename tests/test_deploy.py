@@ -246,26 +246,6 @@ def test_keys_for_another_circuit_are_refused_without_a_crash(deployed, other_cl
             (prediction, client.upload, httpx.get(f"{url}{API}/observed").json())
 
 
-def test_keys_survive_a_restart_and_the_least_recently_used_go_first(deployed, other_client, server, server_home):
-    """The server stops and starts again: known keys are still there; with a budget of one key set,
-    uploading another evicts the older one."""
-    server.stop()
-    home = {"QATSTUDIO_HOME": str(server_home)}
-    circuit = load_bundle(deployed[1]).circuit_id
-    known = [p.stem for p in (server_home / "cache" / "server-keys" / circuit).glob("*.keys")]
-    assert known
-    local = LocalServer(deployed[1], env=home, extra_args=("--key-budget-mb", "1")).start()
-    try:
-        assert httpx.get(f"{local.url}{API}/keys/{known[0]}").status_code == 200
-        newer = other_client.evaluation_keys.serialize()
-        answer = httpx.post(f"{local.url}{API}/keys", content=newer, headers={CIRCUIT_HEADER: circuit}, timeout=120)
-        assert answer.status_code == 200
-        assert httpx.get(f"{local.url}{API}/keys/{answer.json()['key_id']}").status_code == 200
-        assert httpx.get(f"{local.url}{API}/keys/{known[0]}").status_code == 404
-    finally:
-        local.stop()
-
-
 def test_client_errors_in_words(tmp_path):
     with pytest.raises(ClientError, match="can't reach"):
         EncryptedClient("http://127.0.0.1:9", keys_dir=tmp_path)
@@ -294,3 +274,23 @@ def test_command_line_export_and_predict(deployed, server, client_keys, private_
     assert all("kB" in line or " B" in line for line in out[1:])
     assert main(["predict", "--server", server.url, "--points", "0.1"]) == 2
     assert "needs 2 values" in capsys.readouterr().err
+
+
+def test_keys_survive_a_restart_and_the_least_recently_used_go_first(deployed, other_client, server, server_home):
+    """Last in this file (it stops the module's server). The server stops and starts again: known keys are still there; with a budget of one key set,
+    uploading another evicts the older one."""
+    server.stop()
+    home = {"QATSTUDIO_HOME": str(server_home)}
+    circuit = load_bundle(deployed[1]).circuit_id
+    known = [p.stem for p in (server_home / "cache" / "server-keys" / circuit).glob("*.keys")]
+    assert known
+    local = LocalServer(deployed[1], env=home, extra_args=("--key-budget-mb", "1")).start()
+    try:
+        assert httpx.get(f"{local.url}{API}/keys/{known[0]}").status_code == 200
+        newer = other_client.evaluation_keys.serialize()
+        answer = httpx.post(f"{local.url}{API}/keys", content=newer, headers={CIRCUIT_HEADER: circuit}, timeout=120)
+        assert answer.status_code == 200
+        assert httpx.get(f"{local.url}{API}/keys/{answer.json()['key_id']}").status_code == 200
+        assert httpx.get(f"{local.url}{API}/keys/{known[0]}").status_code == 404
+    finally:
+        local.stop()
