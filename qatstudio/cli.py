@@ -179,6 +179,71 @@ def _window_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cmd_export(args) -> int:
+    from .core.experiment import load_experiment
+    from .deploy.export import export_bundle
+
+    experiment = load_experiment(Path(args.run_file))
+    path = export_bundle(experiment, Path(args.folder), source=Path(args.run_file).name)
+    print(f"exported {args.run_file} to {path.parent} (serve it: qatstudio serve {path.parent})")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .deploy.bundle import load_bundle
+    from .deploy.server import ServerSettings, serve
+
+    bundle = load_bundle(Path(args.folder))
+    settings = ServerSettings(workers=args.workers, key_budget_bytes=int(args.key_budget_mb * 1e6))
+    print(f"serving circuit {bundle.circuit_id} on http://{args.host}:{args.port} (Ctrl+C stops)", flush=True)
+    serve(bundle, args.host, args.port, settings)
+    return 0
+
+
+def _read_points(args):
+    import numpy as np
+
+    if args.points:
+        try:
+            return np.array([[float(v) for v in point.split(",")] for point in args.points], dtype=np.float32)
+        except ValueError:
+            raise ValueError("each --points value is numbers separated by commas, like 0.2,0.7") from None
+    try:
+        return np.atleast_2d(np.loadtxt(args.csv, delimiter=",", dtype=np.float32, ndmin=2))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"can't read {args.csv} as comma-separated numbers, one point per line "
+                         f"(no header): {error}") from None
+
+
+def cmd_predict(args) -> int:
+    from .client import EncryptedClient
+
+    try:
+        points = _read_points(args)
+    except ValueError as error:
+        return _fail(str(error))
+    with EncryptedClient(args.server) as client:
+        cached = client.ensure_keys()
+        print(f"keys: {'loaded from' if cached else 'made and saved in'} {client.keys_path} "
+              f"({client.keygen_s:.1f} s)", file=sys.stderr)
+        upload = client.ensure_uploaded()
+        if upload.sent_bytes:
+            print(f"evaluation keys uploaded: {upload.sent_bytes / 1e6:.1f} MB in {upload.seconds:.1f} s, "
+                  f"key id {upload.key_id}", file=sys.stderr)
+        else:
+            print(f"the server already holds our evaluation keys (key id {upload.key_id})", file=sys.stderr)
+        features = ",".join(client.info["features"])
+        print(f"{features:>14s}  class     encrypt  upload   server  download decrypt   sent     received")
+        for prediction in client.predict(points):
+            t = prediction.timing
+            point = ",".join(f"{v:.3f}" for v in prediction.point)
+            print(f"{point:>14s}  {client.classes[prediction.label]:8s} {t.encrypt_s * 1e3:6.1f}ms "
+                  f"{t.upload_s * 1e3:6.1f}ms {t.server_s:6.3f}s {t.download_s * 1e3:6.1f}ms "
+                  f"{t.decrypt_s * 1e3:6.1f}ms {t.sent_bytes / 1e3:7.1f} kB {t.received_bytes / 1e3:7.1f} kB",
+                  flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line but the window's file (see ``parse_command_line``)."""
     parser = argparse.ArgumentParser(
@@ -213,6 +278,26 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int, default=None, metavar="N",
                     help="worker processes on this computer (default: one per core but one)")
     sw.set_defaults(run=cmd_sweep)
+
+    ex = sub.add_parser("export", help="write a run's circuit and client information into a deployment folder")
+    ex.add_argument("run_file", metavar="RUN.qats")
+    ex.add_argument("folder", metavar="DIR")
+    ex.set_defaults(run=cmd_export)
+
+    se = sub.add_parser("serve", help="serve a deployment folder: encrypted inference over HTTP")
+    se.add_argument("folder", metavar="DIR")
+    se.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    se.add_argument("--port", type=int, default=8000)
+    se.add_argument("--workers", type=int, default=1, help="processes running the circuit")
+    se.add_argument("--key-budget-mb", type=float, default=2000, help="evaluation keys kept on disk")
+    se.set_defaults(run=cmd_serve)
+
+    pr = sub.add_parser("predict", help="encrypt points, have a server classify them, decrypt the answers")
+    pr.add_argument("--server", required=True, metavar="URL", help="for example http://127.0.0.1:8000")
+    source = pr.add_mutually_exclusive_group(required=True)
+    source.add_argument("--csv", metavar="FILE", help="one point per line, features separated by commas")
+    source.add_argument("--points", nargs="+", metavar="X,Y", help="points, for example 0.2,0.7 0.5,0.1")
+    pr.set_defaults(run=cmd_predict)
     parser.set_defaults(commands=tuple(sub.choices), file=None)
     return parser
 
@@ -284,7 +369,10 @@ def _main(argv: Optional[list[str]]) -> int:
     from .core.cluster import ClusterError
     from .core.config import ConfigError
     from .core.fhe import FheError
+    from .core.experiment import ExperimentFileError
     from .core.lowering import UnsupportedModelError
+    from .client import ClientError
+    from .deploy.bundle import BundleError
 
     try:
         if args.selftest:
@@ -301,7 +389,7 @@ def _main(argv: Optional[list[str]]) -> int:
         return args.run(args)
     except ConfigError as error:
         return _fail("invalid configuration:\n  - " + "\n  - ".join(error.reasons))
-    except (FheError, UnsupportedModelError, ClusterError) as error:
+    except (FheError, UnsupportedModelError, ClusterError, ExperimentFileError, BundleError, ClientError) as error:
         return _fail(str(error))
     except KeyboardInterrupt:
         return _fail("interrupted")

@@ -115,6 +115,8 @@ class KeygenResult:
     seconds: float
     from_cache: bool
     path: Optional[Path]
+    evaluation_key_bytes: int = 0  # what a client uploads to a server, once
+    input_bytes: int = 0  # one encrypted input, as sent
 
 
 @dataclass
@@ -124,9 +126,14 @@ class EncryptedRun:
     cancelled: bool = False
 
 
+# Seeded compression: evaluation keys about 4x and input ciphertexts about 100x smaller to upload,
+# run time unchanged (benchmarks/key_sizes.py).
+COMPRESSION = dict(compress_evaluation_keys=True, compress_input_ciphertexts=True)
+
+
 def _configuration(p_error: Optional[float], global_p_error: Optional[float], insecure_key_cache: Optional[Path]):
     fhe = import_concrete()
-    options = dict(fhe_simulation=True, fhe_execution=True, show_optimizer=False)
+    options = dict(fhe_simulation=True, fhe_execution=True, show_optimizer=False, **COMPRESSION)
     if p_error is not None:
         options["p_error"] = p_error
         options["global_p_error"] = None
@@ -181,20 +188,23 @@ class CompiledModel:
                 try:
                     self.circuit.keys = import_concrete().Keys.deserialize(path)
                     path.touch()  # most recently used
-                    return KeygenResult(time.perf_counter() - start, True, path)
+                    return KeygenResult(time.perf_counter() - start, True, path, *self.upload_sizes())
                 except Exception:  # damaged cache entry: make new keys below
                     path.unlink(missing_ok=True)
         self._generate_keys()
         if path is not None:
             storage.atomic_write(path, lambda temp: (temp.unlink(), self.circuit.keys.serialize_to_file(temp)))
             trim_key_cache(path.parent, keep=path)
-        return KeygenResult(time.perf_counter() - start, False, path)
+        return KeygenResult(time.perf_counter() - start, False, path, *self.upload_sizes())
+
+    def upload_sizes(self) -> tuple[int, int]:
+        """Bytes of the evaluation keys and of one encrypted input, serialized (keys must exist)."""
+        client = self.circuit.client
+        sample = np.asarray(self.model.domain_min, dtype=np.int64)
+        return len(client.evaluation_keys.serialize()), len(client.encrypt(sample).serialize())
 
     def _generate_keys(self) -> None:
-        # Concrete seeds secret keys with 0 unless told otherwise: every user would share keys.
-        keys = import_concrete().Keys(self.circuit.client.specs)
-        keys.generate(secret_seed=secrets.randbits(128), encryption_seed=secrets.randbits(128))
-        self.circuit.keys = keys
+        self.circuit.keys = generate_keys(self.circuit.client.specs)
 
     def keygen_cancellable(
         self, should_stop: Callable[[], bool], cache_dir: Optional[Path] = None, poll_s: float = 0.1
@@ -230,8 +240,8 @@ class CompiledModel:
                 raise FheError(
                     f"key generation failed in its worker process (exit code {child.exitcode})"
                 )
-        self.keygen(cache=True, cache_dir=folder)
-        return KeygenResult(time.perf_counter() - start, cached, path)
+        loaded = self.keygen(cache=True, cache_dir=folder)
+        return KeygenResult(time.perf_counter() - start, cached, path, loaded.evaluation_key_bytes, loaded.input_bytes)
 
     def run_encrypted(
         self,
@@ -258,6 +268,14 @@ class CompiledModel:
         if outputs:
             run.outputs = np.stack(outputs)
         return run
+
+
+def generate_keys(specs):
+    """New keys for a circuit's client specs (``fhe.ClientSpecs``), from fresh random seeds:
+    Concrete seeds secret keys with 0 unless told otherwise, so every user would share keys."""
+    keys = import_concrete().Keys(specs)
+    keys.generate(secret_seed=secrets.randbits(128), encryption_seed=secrets.randbits(128))
+    return keys
 
 
 KEY_CACHE_BYTES = 4 << 30  # keys are large (100+ MB each): keep the most recent up to this much

@@ -251,6 +251,8 @@ class CompilePanel(QWidget):
         if result is not None:
             how = "loaded from the key cache" if result.from_cache else "generated and stored in the key cache"
             where = f"\n{Path(result.path).parent}" if result.path else ""
-            self.keys_label.setText(f"Keys ready: {how} in {fmt_seconds(result.seconds)}.{where}")
+            upload = (f"\nTo a server: evaluation keys {fmt_bytes(result.evaluation_key_bytes)} once "
+                      f"(compressed), then {fmt_bytes(result.input_bytes)} per encrypted input.")
+            self.keys_label.setText(f"Keys ready: {how} in {fmt_seconds(result.seconds)}.{upload}{where}")
         else:
             self.keys_label.setText(text or "No keys yet.")

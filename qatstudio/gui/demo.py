@@ -180,7 +180,8 @@ class DemoController(QObject):
         if isinstance(getattr(window, "compile_dock", None), QDockWidget) and "historyDock" not in self._restored:
             QTimer.singleShot(0, window.compile_dock.raise_)  # the window's own tab stays in front
         self.presentation = PresentationMode(
-            window, keep=lambda: [self.story_dock] + ([self.chart_dock] if not self.chart_dock.isHidden() else []),
+            window, keep=lambda: [self.story_dock] + ([self.chart_dock] if not self.chart_dock.isHidden() else [])
+            + self._front_deploy_dock(),
             restylers=lambda: [self.story_panel, self.chart, self.history_panel],
             arrange=self._arrange_presentation, parent=self)
         self._build_menu()
@@ -229,6 +230,13 @@ class DemoController(QObject):
         layout.addLayout(bar)
         layout.addWidget(self.chart, 1)
         return box
+
+    def _front_deploy_dock(self) -> list[QDockWidget]:
+        """The window's Deploy dock stays in presentation mode when it is the tab in front."""
+        dock = getattr(self.window, "deploy_dock", None)
+        if isinstance(dock, QDockWidget) and dock.isVisible() and not dock.visibleRegion().isEmpty():
+            return [dock]
+        return []
 
     def _dock(self, title: str, name: str, widget: QWidget, area, tab_with: Optional[QDockWidget] = None,
               shown: bool = True) -> QDockWidget:
@@ -557,6 +565,9 @@ class DemoController(QObject):
         plots beside it, the trade-offs along the bottom when open."""
         self.window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.story_dock)
         self.story_dock.show()
+        for deploy in self._front_deploy_dock():  # kept: a tab beside the story, in front, with its room
+            self.window.tabifyDockWidget(self.story_dock, deploy)
+            QTimer.singleShot(0, deploy.raise_)
         if not self.chart_dock.isHidden():
             self.window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.chart_dock)
             self.chart_dock.show()

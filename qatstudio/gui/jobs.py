@@ -21,9 +21,12 @@ from ..core.config import ExperimentConfig
 from ..core.data import Dataset, make_dataset
 from ..core.evaluate import Metrics, evaluate_clear, evaluate_encrypted, evaluate_simulated
 from ..core.experiment import Experiment, compile_for, load_experiment, quantize
-from ..core.fhe import CompiledModel, KeygenResult
+from ..core.fhe import Cancelled, CompiledModel, KeygenResult
 from ..core.models import QuantMLP, build_model
 from ..core.training import Epoch, Step, predict, train
+from ..deploy.export import export_bundle
+from ..deploy.local import LocalServer
+from ..deploy.protocol import API
 from .tasks import TaskState
 
 Report = Callable[[object], None]
@@ -121,6 +124,24 @@ class OpenedExperiment:
     dataset: Dataset
     test_predictions: Optional[np.ndarray]
     path: Path
+
+
+@dataclass
+class DeployedSample:
+    done: int
+    total: int
+    prediction: object  # qatstudio.client.Prediction
+    clear_label: int
+
+
+@dataclass
+class DeployOutcome:
+    url: str
+    key_id: str
+    uploaded_bytes: int  # 0 when the server already held the keys
+    predictions: list  # qatstudio.client.Prediction, in order
+    clear_labels: list[int]
+    observed: list[dict]  # what the server saw (GET /v1/observed)
 
 
 # ---------------------------------------------------------------- the jobs
@@ -268,6 +289,53 @@ def encrypted_job(
 
         evaluate_encrypted(metrics, dataset, compiled, n_samples, keys, state.should_stop, on_sample)
         return EncryptedOutcome(metrics, keys, latencies, state.is_cancelled)
+
+    return run
+
+
+def export_job(experiment: Experiment, compiled: Optional[CompiledModel], folder: Path, source: str) -> Job:
+    def run(state: TaskState, report: Report) -> Path:
+        report(Phase(f"Exporting for deployment to {folder}"))
+        return export_bundle(experiment, folder, source, compiled)
+
+    return run
+
+
+def deploy_job(experiment: Experiment, compiled: CompiledModel, folder: Path, server: LocalServer,
+               points: np.ndarray) -> Job:
+    """Export into ``folder``, (re)start ``server`` on it, then send ``points`` through it as a client."""
+    from ..client import EncryptedClient
+
+    def run(state: TaskState, report: Report) -> DeployOutcome:
+        if not server.running or server.folder != Path(folder):
+            server.stop()
+            report(Phase("Exporting the circuit for the server"))
+            export_bundle(experiment, folder, "the window's run", compiled)
+            server.folder = Path(folder)
+            report(Phase("Starting the local server"))
+            server.start(should_stop=state.should_stop)
+        with EncryptedClient(server.url) as client:
+            report(Phase("Loading or making the client's keys (they stay on this side)"))
+            client.ensure_keys()
+            state.raise_if_cancelled()
+            report(Phase("Uploading the evaluation keys to the server"))
+            upload = client.ensure_uploaded()
+            clear = [int(label) for label in experiment.quantized.predict(points)]
+            report(Phase(f"Sending {len(points)} encrypted point(s)"))
+
+            predictions = []
+
+            def on_sample(done: int, total: int, prediction) -> None:
+                predictions.append(prediction)
+                report(DeployedSample(done, total, prediction, clear[done - 1]))
+
+            try:
+                client.predict(points, state.should_stop, on_sample)
+            except Cancelled:  # keep the points already done
+                pass
+            observed = client.http.get(f"{API}/observed").json()["payloads"]
+        return DeployOutcome(server.url, upload.key_id, upload.sent_bytes, predictions,
+                             clear[: len(predictions)], observed)
 
     return run
 

@@ -32,12 +32,14 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
+from ..core import storage
 from ..core.config import ConfigError, ExperimentConfig
 from ..core.experiment import SUFFIX, save_experiment
 from ..core.fhe import AccumulatorTooWideError
 from . import jobs
 from .compile_panel import CompilePanel
 from .config_panel import KIND_LABELS, ConfigPanel
+from .deploy_panel import DeployPanel
 from .plots import TrainingPlots
 from .presets import data_presets, guide_presets
 from .recent_files import RecentFilesMenu
@@ -97,7 +99,11 @@ class MainWindow(QMainWindow):
                                        Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
         self.results_dock = self._dock("Results", "resultsDock", self.results_panel,
                                        Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
+        self.deploy_panel = DeployPanel()
+        self.deploy_dock = self._dock("Deploy", "deployDock", self.deploy_panel,
+                                      Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
         self.tabifyDockWidget(self.compile_dock, self.results_dock)
+        self.tabifyDockWidget(self.results_dock, self.deploy_dock)
         self.compile_dock.raise_()
         self._build_menus()
         self._build_status_bar()
@@ -109,6 +115,9 @@ class MainWindow(QMainWindow):
         self.results_panel.encryptedRequested.connect(self.start_encrypted)
         self.results_panel.cancelRequested.connect(self.stop)
         self.config_panel.configChanged.connect(self._config_changed)
+        self.deploy_panel.sendRequested.connect(self.start_deploy)
+        self.deploy_panel.cancelRequested.connect(self.stop)
+        self.deploy_panel.stopServerRequested.connect(self.deploy_panel.stop_server)
 
         self._tick = QTimer(self)
         self._tick.setInterval(500)
@@ -160,6 +169,9 @@ class MainWindow(QMainWindow):
                                         "Save the experiment: configuration, weights, metrics, compile report")
         self.save_as_action = self._action("Save experiment &as\u2026", self.save_as_dialog,
                                            [QKeySequence.StandardKey.SaveAs], "Save the experiment to a new file")
+        self.deploy_export_action = self._action(
+            "Export for &deployment\u2026", self.deploy_export_dialog, [],
+            "Write the circuit and what a client needs into a folder, for 'qatstudio serve'")
         self.export_action = self._action("&Export plots as PNG\u2026", self.export_dialog, ["Ctrl+Shift+E"],
                                           "Save the plots as PNG images")
         self.quit_action = self._action("&Quit", self.close, [QKeySequence.StandardKey.Quit], "Close QAT Studio")
@@ -273,6 +285,7 @@ class MainWindow(QMainWindow):
             file.addAction(action)
         file.addSeparator()
         file.addAction(self.export_action)
+        file.addAction(self.deploy_export_action)
         file.addSeparator()
         file.addAction(self.quit_action)
         bar.addMenu(self.presets_menu)
@@ -283,7 +296,7 @@ class MainWindow(QMainWindow):
         for action in (self.compile_action, self.keygen_action, self.simulate_action, self.encrypted_action):
             run.addAction(action)
         view = bar.addMenu("&View")
-        for dock in (self.configure_dock, self.compile_dock, self.results_dock):
+        for dock in (self.configure_dock, self.compile_dock, self.results_dock, self.deploy_dock):
             view.addAction(dock.toggleViewAction())
         help_menu = bar.addMenu("&Help")
         about = help_menu.addAction("About QAT Studio")
@@ -351,6 +364,9 @@ class MainWindow(QMainWindow):
         name = self.task.name if busy and self.task is not None else ""
         self.compile_panel.cancel_button.setEnabled(name in ("Compiling", "Generating keys"))
         self.results_panel.cancel_button.setEnabled(name in ("FHE simulation", "Encrypted run"))
+        self.deploy_panel.set_busy(busy, compiled)
+        self.deploy_panel.cancel_button.setEnabled(name == "Deployment")
+        self.deploy_export_action.setEnabled(not busy and experiment is not None and experiment.quantized is not None)
         self.config_panel.set_editable(not training and not self._closing)
         self.presets_button.setEnabled(not training and not self._closing)
         self.presets_menu.setEnabled(not training and not self._closing)
@@ -725,6 +741,52 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.experimentUpdated.emit(self.session.experiment, "encrypted")
 
+    # ------------------------------------------------------------ deployment
+    def start_deploy(self, n_points: int) -> None:
+        compiled, experiment = self.session.compiled, self.session.experiment
+        if compiled is None or experiment is None:
+            self._set_status("Compile first: the server runs the compiled circuit.")
+            return
+        points = self.session.dataset.x_test[: max(1, int(n_points))]
+        folder = storage.cache_dir() / "deployments" / compiled.key_id
+        job = jobs.deploy_job(experiment, compiled, folder, self.deploy_panel.server, points)
+        task = self._start("Deployment", job, self._on_deploy_message, self._on_deployed,
+                           on_failure=lambda error: self.deploy_panel.failed(f"Failed: {error.message}"),
+                           on_cancel=lambda: self.deploy_panel.failed("Cancelled."))
+        if task is not None:
+            self.deploy_dock.raise_()
+            self.deploy_panel.started(len(points))
+            self._set_status(f"Sending {len(points)} test point(s) through a local server\u2026")
+
+    def _on_deploy_message(self, message) -> None:
+        if isinstance(message, jobs.Phase):
+            self.deploy_panel.show_phase(message.text)
+            self._set_status(message.text + "\u2026")
+        elif isinstance(message, jobs.DeployedSample):
+            self.deploy_panel.add_sample(message)
+
+    def _on_deployed(self, outcome: jobs.DeployOutcome) -> None:
+        self.deploy_panel.finished(outcome)
+        agree = sum(p.label == c for p, c in zip(outcome.predictions, outcome.clear_labels))
+        self._set_status(f"{len(outcome.predictions)} point(s) classified encrypted by {outcome.url}; "
+                         f"{agree} agree with the clear model.")
+
+    def deploy_export_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export for deployment into a folder", self._dialog_dir())
+        if folder:
+            self.export_for_deployment(Path(folder))
+
+    def export_for_deployment(self, folder: Path) -> Optional[Task]:
+        experiment = self.session.experiment
+        if experiment is None or experiment.quantized is None:
+            self._set_status("Train a model (or open an experiment) before exporting it.")
+            return None
+        source = self.session.path.name if self.session.path else ""
+        job = jobs.export_job(experiment, self.session.compiled, Path(folder), source)
+        return self._start("Exporting", job, self._on_phase,
+                           lambda path: self._set_status(f"Exported for deployment to {Path(path).parent}: "
+                                                         f"serve it with 'qatstudio serve {Path(path).parent}'."))
+
     # ------------------------------------------------------------ files
     def _dialog_dir(self) -> str:
         return str(self.settings.value("last_dir", str(Path.home())))
@@ -897,6 +959,7 @@ class MainWindow(QMainWindow):
         self.runner.cancel_all()
         if wait:
             self.runner.wait_all()
+            self.deploy_panel.server.stop()
         self.plots.stop_live()
 
     def showEvent(self, event) -> None:
@@ -921,6 +984,7 @@ class MainWindow(QMainWindow):
             return
         self._tick.stop()
         self.plots.stop_live()
+        self.deploy_panel.server.stop()
         self.release()
         event.accept()
 

@@ -19,6 +19,9 @@ from ..core.cluster import ClusterError
 from ..core.config import ConfigError
 from ..core.experiment import ExperimentFileError
 from ..core.fhe import AccumulatorTooWideError, FheError, LinkerMissingError
+from ..client import ClientError
+from ..deploy.bundle import BundleError
+from ..deploy.local import LocalServerError
 from ..services.logs import log_failure
 from .jobs import Job
 from .tasks import Cancelled, TaskState
@@ -60,7 +63,7 @@ def describe_error(task_name: str, error: BaseException) -> TaskError:
         title = "The accumulator is too wide for FHE"
     elif isinstance(error, LinkerMissingError):
         title = "FHE compilation needs the system linker"
-    elif isinstance(error, FheError):
+    elif isinstance(error, (FheError, BundleError, ClientError, LocalServerError)):
         title = f"{task_name} failed"
     elif isinstance(error, ConfigError):
         title = "The configuration is not valid"

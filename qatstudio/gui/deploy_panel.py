@@ -1,0 +1,203 @@
+"""The Deploy panel: a local server in a child process, and side by side what the client and the
+server each see while test points go through it encrypted."""
+from __future__ import annotations
+
+import statistics
+from typing import Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.evaluate import fmt_percent
+from ..deploy.local import LocalServer
+from . import jobs
+from .widgets import fmt_bytes, fmt_seconds
+
+DEFAULT_POINTS = 5
+SPLIT = ("encrypt", "upload", "server", "download", "decrypt")
+
+
+class DeployPanel(QWidget):
+    sendRequested = Signal(int)  # number of test points
+    stopServerRequested = Signal()
+    cancelRequested = Signal()
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.server = LocalServer(folder=None)  # owned here; the window stops it when it closes
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        row = QHBoxLayout()
+        self.send_button = QPushButton("Send through a local server")
+        self.send_button.setToolTip("Export the circuit, start 'qatstudio serve' in a child process on "
+                                    "127.0.0.1, and classify test points there, encrypted.")
+        self.send_button.clicked.connect(lambda: self.sendRequested.emit(self.points.value()))
+        self.points = QSpinBox()
+        self.points.setRange(1, 200)
+        self.points.setValue(DEFAULT_POINTS)
+        self.points.setSuffix(" points")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        self.stop_button = QPushButton("Stop server")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stopServerRequested)
+        row.addWidget(self.send_button, 1)
+        row.addWidget(self.points)
+        layout.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.stop_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        layout.addWidget(self.progress)
+        self.status = QLabel("Compile a model, then send test points through a server that never sees them.")
+        self.status.setObjectName("deployStatus")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+
+        sides = QHBoxLayout()
+        client_box = QGroupBox("What the client sees")
+        client_box.setToolTip("This side holds the secret key: it encrypts the points and decrypts the answers.")
+        box = QVBoxLayout(client_box)
+        self.client_table = QTableWidget(0, 3)
+        self.client_table.setObjectName("clientTable")
+        self.client_table.setHorizontalHeaderLabels(["point", "FHE", "clear"])
+        self.client_table.horizontalHeaderItem(1).setToolTip("The class decrypted from the server's answer.")
+        self.client_table.horizontalHeaderItem(2).setToolTip("The class of the same model run in the clear.")
+        self.client_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.client_table.verticalHeader().setVisible(False)
+        self.client_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.client_table.horizontalHeader().setStretchLastSection(True)
+        box.addWidget(self.client_table)
+        self.client_summary = QLabel("-")
+        self.client_summary.setObjectName("clientSummary")
+        self.client_summary.setWordWrap(True)
+        box.addWidget(self.client_summary)
+
+        server_box = QGroupBox("What the server sees")
+        server_box.setToolTip("This side holds evaluation keys and ciphertexts only: no secret key, no point.")
+        box = QVBoxLayout(server_box)
+        self.server_table = QTableWidget(0, 2)
+        self.server_table.setObjectName("serverTable")
+        self.server_table.setHorizontalHeaderLabels(["received", "sent back"])
+        self.server_table.setToolTip("Sizes of the ciphertexts the server received and sent back, per point.")
+        self.server_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.server_table.verticalHeader().setVisible(False)
+        self.server_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        box.addWidget(self.server_table)
+        self.server_bytes = QLabel("-")
+        self.server_bytes.setObjectName("serverBytes")
+        self.server_bytes.setWordWrap(True)
+        mono = QFont()  # the family only: the size follows the window (presentation mode enlarges it)
+        mono.setFamily(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family())
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.server_bytes.setFont(mono)
+        self.server_bytes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.addWidget(self.server_bytes)
+        self.server_summary = QLabel("-")
+        self.server_summary.setObjectName("serverSummary")
+        self.server_summary.setWordWrap(True)
+        box.addWidget(self.server_summary)
+        sides.addWidget(client_box, 1)
+        sides.addWidget(server_box, 1)
+        layout.addLayout(sides, 1)
+
+        self.latency = QLabel("-")
+        self.latency.setObjectName("deployLatency")
+        self.latency.setWordWrap(True)
+        font = QFont()
+        font.setBold(True)
+        self.agreement = QLabel("")
+        self.agreement.setObjectName("deployAgreement")
+        self.agreement.setFont(font)
+        layout.addWidget(self.latency)
+        layout.addWidget(self.agreement)
+        self._samples: list[jobs.DeployedSample] = []
+
+    # --- the run
+    def started(self, total: int) -> None:
+        self._samples = []
+        self.client_table.setRowCount(0)
+        self.server_table.setRowCount(0)
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+        self.agreement.setText("")
+
+    def show_phase(self, text: str) -> None:
+        self.status.setText(text + "\u2026")
+
+    def add_sample(self, sample: jobs.DeployedSample) -> None:
+        self._samples.append(sample)
+        prediction, t = sample.prediction, sample.prediction.timing
+        row = self.client_table.rowCount()
+        self.client_table.insertRow(row)
+        point = ", ".join(f"{value:.2f}" for value in prediction.point)
+        for column, text in enumerate((point, str(prediction.label), str(sample.clear_label))):
+            self.client_table.setItem(row, column, QTableWidgetItem(text))
+        self.server_table.insertRow(row)
+        for column, size in enumerate((t.sent_bytes, t.received_bytes)):
+            self.server_table.setItem(row, column, QTableWidgetItem(fmt_bytes(size)))
+        self.progress.setValue(sample.done)
+        self.status.setText(f"Point {sample.done} of {sample.total} classified encrypted.")
+        self._show_latency()
+
+    def _show_latency(self) -> None:
+        timings = [s.prediction.timing for s in self._samples]
+        medians = [statistics.median(getattr(t, f"{name}_s") for t in timings) for name in SPLIT]
+        self.latency.setText("Median per point: " + ", ".join(
+            f"{name} {fmt_seconds(value)}" for name, value in zip(SPLIT, medians)))
+        agree = sum(s.prediction.label == s.clear_label for s in self._samples) / len(self._samples)
+        self.agreement.setText(f"Agreement with the clear model: {fmt_percent(agree)} "
+                               f"({len(self._samples)} point(s))")
+
+    def finished(self, outcome: jobs.DeployOutcome) -> None:
+        done = len(outcome.predictions)
+        self.status.setText(f"{done} point(s) classified by the server at {outcome.url}, which never held "
+                            f"the secret key." if done else "Cancelled before the first point.")
+        uploaded = (f"evaluation keys uploaded once: {fmt_bytes(outcome.uploaded_bytes)}" if outcome.uploaded_bytes
+                    else "evaluation keys: already on the server")
+        keys = [p for p in outcome.observed if p["kind"] == "evaluation keys"]
+        size = fmt_bytes(keys[-1]["bytes"]) if keys else "-"
+        self.client_summary.setText(f"Secret key kept on this machine; {uploaded}.")
+        self.server_summary.setText(f"Holds evaluation keys ({size}, key id {outcome.key_id[:12]}\u2026) and "
+                                    f"ciphertexts; it can compute on them, not read them.")
+        incoming = [p for p in outcome.observed if p["kind"] == "ciphertext in"]
+        if incoming:
+            self.server_bytes.setText(f"A few bytes of the last ciphertext received ({fmt_bytes(incoming[-1]['bytes'])}):\n"
+                                      + _hex_lines(incoming[-1]["sample_hex"]))
+
+    def failed(self, text: str) -> None:
+        self.status.setText(text)
+
+    def set_busy(self, busy: bool, can_send: bool) -> None:
+        self.send_button.setEnabled(not busy and can_send)
+        self.cancel_button.setEnabled(busy)
+        self.stop_button.setEnabled(not busy and self.server.running)
+
+    def stop_server(self) -> None:
+        self.server.stop()
+        self.status.setText("Server stopped.")
+
+
+def _hex_lines(hex_text: str, width: int = 8) -> str:
+    data = bytes.fromhex(hex_text)
+    return "\n".join(" ".join(f"{byte:02x}" for byte in data[i:i + width]) for i in range(0, len(data), width))
