@@ -20,11 +20,11 @@ class ReproducePlan:
 
     @classmethod
     def fast(cls) -> "ReproducePlan":
-        return cls(seeds=2, epochs=12, encrypted_samples=2)
+        return cls(seeds=2, epochs=ExperimentConfig().epochs, encrypted_samples=2)
 
     @classmethod
     def full(cls) -> "ReproducePlan":
-        return cls(seeds=5, epochs=12, encrypted_samples=5)
+        return cls(seeds=5, epochs=ExperimentConfig().epochs, encrypted_samples=5)
 
 
 TABLE_NEURONS = [10, 30, 100]
