@@ -1,6 +1,6 @@
 """Build the guided story's experiment files in resources/story/ from the core, reproducibly.
 
-    .venv/bin/python scripts/make_story.py
+    .venv/bin/python scripts/make_story.py [--texts-only]
 
 Each step is a seeded experiment (same files on every run, up to timings); story.json lists the
 steps with their titles and what to say. Step 5 also runs a few test points encrypted.
@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from qatstudio.core.config import ExperimentConfig  # noqa: E402
 from qatstudio.core.evaluate import fmt_percent, fmt_seconds  # noqa: E402
-from qatstudio.core.experiment import run_experiment, save_experiment  # noqa: E402
+from qatstudio.core.experiment import load_experiment, run_experiment, save_experiment  # noqa: E402
 from qatstudio.core.storage import atomic_write_json  # noqa: E402
 
 STORY = ROOT / "resources" / "story"
@@ -59,15 +59,20 @@ def measured(experiment) -> str:
 
 
 def main() -> int:
+    texts_only = "--texts-only" in sys.argv[1:]  # re-word story.json from the shipped files, no re-run
     STORY.mkdir(parents=True, exist_ok=True)
     index = []
     for name, title, text, values in STEPS:
         config = ExperimentConfig(**values)
-        print(f"[story] {name} ...", file=sys.stderr, flush=True)
-        experiment = run_experiment(config, encrypted_samples=5 if name.startswith("5") else 0)
-        save_experiment(STORY / f"{name}.qats", experiment)
-        index.append({"file": f"{name}.qats", "title": title, "text": text, "measured": measured(experiment),
-                      "config": config.to_dict()})
+        path = STORY / f"{name}.qats"
+        if texts_only:
+            experiment = load_experiment(path)
+        else:
+            print(f"[story] {name} ...", file=sys.stderr, flush=True)
+            experiment = run_experiment(config, encrypted_samples=5 if name.startswith("5") else 0)
+            save_experiment(path, experiment)
+        index.append({"file": path.name, "title": title, "text": text, "measured": measured(experiment),
+                      "config": experiment.config.to_dict()})
     atomic_write_json(STORY / "story.json", {"steps": index}, mode=0o644)
     return 0
 
