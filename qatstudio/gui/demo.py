@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.config import ExperimentConfig
+from ..core.evaluate import fmt_percent
 from ..core.experiment import SUFFIX, save_experiment
 from ..core.history import History, RunRecord, describe
 from ..core.report import write_html_report, write_json_report
@@ -131,10 +132,6 @@ class WindowAdapter(QObject):
 
     def status(self, text: str, msecs: int = 8000) -> None:
         self.window.statusBar().showMessage(text, msecs)
-
-
-def _percent(value) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
 
 
 class DemoController(QObject):
@@ -444,10 +441,10 @@ class DemoController(QObject):
         m = record.metrics
         parts = []
         if m.get("float_accuracy") is not None:
-            parts.append(f"fp32 {_percent(m['float_accuracy'])}")
-        parts.append(f"{config.bits}-bit {_percent(m.get('clear_accuracy'))}")
+            parts.append(f"fp32 {fmt_percent(m['float_accuracy'])}")
+        parts.append(f"{config.bits}-bit {fmt_percent(m.get('clear_accuracy'))}")
         if m.get("fhe_simulated_accuracy") is not None:
-            parts.append(f"FHE simulated {_percent(m['fhe_simulated_accuracy'])}")
+            parts.append(f"FHE simulated {fmt_percent(m['fhe_simulated_accuracy'])}")
         if record.accumulator_bits:
             parts.append(f"accumulator {record.accumulator_bits} bits, {record.pbs_count} lookups")
         else:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from ..core.config import ExperimentConfig
 from ..core.data import make_dataset
+from ..core.evaluate import fmt_percent
 from ..core.experiment import load_experiment
 from ..core.history import RunRecord
 from ..core.palette import CLASS_COLORS
@@ -491,16 +492,16 @@ class StoryPanel(QWidget):
         m = figures.record.metrics
         report = figures.record.report or {}
         bits = step.config.bits
-        self.tiles["float"].set_value(self._pct(m.get("float_accuracy")), _accuracy_color(m.get("float_accuracy")))
+        self.tiles["float"].set_value(fmt_percent(m.get("float_accuracy")), _accuracy_color(m.get("float_accuracy")))
         self.tiles["float"].caption.setText("fp32 accuracy" if m.get("float_accuracy") is not None
                                             else "no fp32 model (QAT)")
-        self.tiles["quantized"].set_value(self._pct(m.get("clear_accuracy")), _accuracy_color(m.get("clear_accuracy")))
+        self.tiles["quantized"].set_value(fmt_percent(m.get("clear_accuracy")), _accuracy_color(m.get("clear_accuracy")))
         self.tiles["quantized"].caption.setText(f"{bits}-bit accuracy")
         fhe = m.get("fhe_simulated_accuracy")
-        self.tiles["fhe"].set_value(self._pct(fhe), _accuracy_color(fhe))
+        self.tiles["fhe"].set_value(fmt_percent(fhe), _accuracy_color(fhe))
         executed = m.get("fhe_executed_samples") or 0
         self.tiles["fhe"].caption.setText("FHE accuracy (simulated)" + (
-            f"; encrypted {self._pct(m.get('fhe_executed_accuracy'))} of {executed}" if executed else ""))
+            f"; encrypted {fmt_percent(m.get('fhe_executed_accuracy'))} of {executed}" if executed else ""))
         acc = report.get("accumulator_bits")
         self.tiles["accumulator"].set_value(f"{acc} bits" if acc else "-",
                                             ACCENT if acc and acc <= 16 else POOR)
@@ -512,8 +513,8 @@ class StoryPanel(QWidget):
 
         trained = "fp32 model" if figures.trained_kind != "qat" else f"{bits}-bit QAT model"
         acc_trained = m.get("float_accuracy") if figures.trained_kind != "qat" else m.get("brevitas_accuracy")
-        self._title(self.trained_plot, f"{trained} \u00b7 {self._pct(acc_trained)}")
-        self._title(self.integer_plot, f"{bits}-bit integer (= FHE) \u00b7 {self._pct(m.get('clear_accuracy'))}")
+        self._title(self.trained_plot, f"{trained} \u00b7 {fmt_percent(acc_trained)}")
+        self._title(self.integer_plot, f"{bits}-bit integer (= FHE) \u00b7 {fmt_percent(m.get('clear_accuracy'))}")
         self.trained_image.setImage(figures.trained_boundary, autoLevels=False, levels=(0.0, 1.0))
         self.trained_image.setRect(0.0, 0.0, 1.0, 1.0)
         self.integer_image.setImage(figures.integer_classes.astype(np.float32), autoLevels=False, levels=(0.0, 1.0))
@@ -531,10 +532,6 @@ class StoryPanel(QWidget):
         self.live.setVisible(bool(text))
         if text:
             self.live.setText(text)
-
-    @staticmethod
-    def _pct(value) -> str:
-        return "-" if value is None else f"{100 * value:.1f}%"
 
     def _title(self, plot, text: str) -> None:
         view = self.trained_view if plot is self.trained_plot else self.integer_view

@@ -77,14 +77,14 @@ def test_each_story_step_shows_its_boundary_accuracy_and_accumulator(qtbot, wind
         experiment = load_experiment(step.path)
         m, report = experiment.metrics, experiment.report
         # the figures shown are the file's, and the ones the story's text quotes
-        assert panel.tile_text("quantized") == f"{100 * m.clear_accuracy:.1f}%"
-        assert panel.tile_text("fhe") == f"{100 * m.fhe_simulated_accuracy:.1f}%"
+        assert panel.tile_text("quantized") == fmt_percent(m.clear_accuracy)
+        assert panel.tile_text("fhe") == fmt_percent(m.fhe_simulated_accuracy)
         assert panel.tile_text("accumulator") == f"{report.accumulator_bits} bits"
         assert panel.tile_text("lookups") == str(report.pbs_count)
-        assert f"{100 * m.clear_accuracy:.1f}%" in shipped["measured"]
+        assert fmt_percent(m.clear_accuracy) in shipped["measured"]
         assert f"accumulator {report.accumulator_bits} bits" in shipped["measured"]
         if m.float_accuracy is not None:
-            assert panel.tile_text("float") == f"{100 * m.float_accuracy:.1f}%"
+            assert panel.tile_text("float") == fmt_percent(m.float_accuracy)
         # both boundaries: the trained model's, and the integer model's (what FHE computes)
         assert np.array_equal(panel.trained_image.image, experiment.boundary)
         integer = experiment.quantized.predict(dataset.grid).reshape(dataset.grid_shape)
