@@ -37,7 +37,7 @@ def test_accuracy_axis_is_in_percent_before_and_after_training(qtbot, trained, s
     low, high = accuracy_range(plots)
     assert low <= 0 and high >= 100  # empty: the whole 0-100 % scale, not a 0-1 fraction
 
-    plots.load(losses, history, dataset.x_test, dataset.y_test, None)
+    plots.load(losses, history, dataset.x_test, dataset.y_test, None, dataset.ceiling_accuracy)
     qtbot.wait(50)
     accuracies = list(plots.test_acc_curve.yData)
     assert len(accuracies) == 3 and all(1 < value <= 100 for value in accuracies)
@@ -65,7 +65,7 @@ def test_boundary_legend_never_covers_the_points(qtbot, trained, size):
     plots.resize(*size)
     plots.show()
     qtbot.waitExposed(plots)
-    plots.load(losses, history, dataset.x_test, dataset.y_test, None)
+    plots.load(losses, history, dataset.x_test, dataset.y_test, None, dataset.ceiling_accuracy)
     qtbot.wait(50)
     view = plots.boundary_plot.getViewBox()
     square = view.mapViewToScene(QRectF(0, 0, 1, 1)).boundingRect()  # the input square
@@ -81,6 +81,6 @@ def test_one_palette_for_the_window_and_the_report():
     assert tradeoff_chart.KIND_COLORS is palette.KIND_COLORS
     assert plots.BOUNDARY_COLORMAP.map(0.0, mode="qcolor").name() == palette.BOUNDARY_RAMP[0]
     assert plots.BOUNDARY_COLORMAP.map(1.0, mode="qcolor").name() == palette.BOUNDARY_RAMP[-1]
-    assert history_panel.BOUNDARY_COLORMAP is plots.BOUNDARY_COLORMAP
+    assert history_panel.boundary_qimage is plots.boundary_qimage  # thumbnails drawn by the plots' own code
     ends = report.boundary_rgb([0.0, 1.0])
     assert ["#%02x%02x%02x" % tuple(rgb) for rgb in ends] == [palette.BOUNDARY_RAMP[0], palette.BOUNDARY_RAMP[-1]]
