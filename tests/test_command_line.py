@@ -24,8 +24,11 @@ def test_a_file_opens_the_window_and_commands_still_run(argv, command, file, dem
 
 
 def test_every_command_is_recognised_and_extra_words_are_refused(capsys):
-    for command in build_parser().get_default("commands"):
-        assert parse_command_line([command]).command == command
+    for command in build_parser().get_default("commands"):  # each prints its own help, not the window's
+        with pytest.raises(SystemExit) as exit_:
+            parse_command_line([command, "--help"])
+        assert exit_.value.code == 0 and f"] {command}" in capsys.readouterr().out.splitlines()[0]
+    assert parse_command_line(["reproduce"]).command == "reproduce"
     with pytest.raises(SystemExit) as exit_:
         parse_command_line(["one.qats", "two.qats"])
     assert exit_.value.code == 2 and "two.qats" in capsys.readouterr().err
