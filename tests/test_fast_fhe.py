@@ -3,15 +3,19 @@ import numpy as np
 import pytest
 
 from conftest import small_config
-from qatstudio.core.config import ConfigError
+from qatstudio.core.config import ConfigError, DataConfig
+from qatstudio.core.data import make_dataset
 from qatstudio.core.experiment import run_experiment
 from qatstudio.core.models import QuantMLP, linear_layers
 
 
 @pytest.mark.parametrize("target, seed", [(6, 0), (7, 1)])
-def test_a2q_guarantees_the_target_accumulator_and_stays_bit_exact(dataset, target, seed):
-    config = small_config(accumulator_bits=target, n_hidden=20, pruning_budget=6, epochs=2, seed=seed)
-    experiment = run_experiment(config, dataset)
+def test_a2q_guarantees_the_target_accumulator_and_stays_bit_exact(target, seed):
+    """On the 3 x 3 board: a 6- or 7-bit bound is too tight to learn the guide's four bands per axis
+    (49-70% there, benchmarks/fhe_speed.py uses 8 bits)."""
+    config = small_config(accumulator_bits=target, n_hidden=20, pruning_budget=6, epochs=2, seed=seed,
+                          data=DataConfig(bands=3, noise=0.0))
+    experiment = run_experiment(config, make_dataset(config.data))
     report = experiment.report
     assert isinstance(experiment.model, QuantMLP) and experiment.model.accumulator_bits == target
     for layer in report.layers:  # measured, and even the worst case, fit the target
