@@ -152,7 +152,7 @@ def train(
     def budget_at(step: int) -> Optional[int]:
         if config.pruning_budget is None:
             return None
-        progress = min(1.0, (step - prune_start) / max(1, prune_end - prune_start))
+        progress = 1.0 if step >= prune_end else (step - prune_start) / (prune_end - prune_start)
         return config.pruning_budget + math.ceil((widest - config.pruning_budget) * (1 - progress) ** 3)
 
     def choose_masks(budget: Optional[int]):
@@ -172,7 +172,9 @@ def train(
         model.train()
         order = torch.randperm(len(x_train), generator=generator)
         for first in range(0, len(order), config.batch_size):
-            if prunes and prune_start <= step <= prune_end and (step - prune_start) % prune_every == 0:
+            if prunes and prune_start <= step <= prune_end and (
+                (step - prune_start) % prune_every == 0 or step == prune_end
+            ):
                 masks = choose_masks(budget_at(step))
                 apply_masks(layers, masks)
             if stop():
