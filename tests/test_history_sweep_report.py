@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import small_config
+from qatstudio.core.evaluate import fmt_percent
 from qatstudio.core.experiment import run_experiment
 from qatstudio.core.history import History, RunRecord, pareto_front
 from qatstudio.core.report import png_bytes, write_html_report, write_json_report
@@ -79,6 +80,6 @@ def test_shipped_story_files_open_and_carry_their_figures():
     for step in steps:
         experiment = load_experiment(story_dir() / step["file"])
         assert experiment.boundary is not None and experiment.report is not None
-        assert f"{100 * experiment.metrics.clear_accuracy:.1f}%" in step["measured"]
+        assert fmt_percent(experiment.metrics.clear_accuracy) in step["measured"]
         assert f"accumulator {experiment.report.accumulator_bits} bits" in step["measured"]
     assert load_experiment(story_dir() / steps[-1]["file"]).metrics.fhe_executed_samples > 0
