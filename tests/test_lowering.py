@@ -146,4 +146,9 @@ def test_input_step_keeps_the_checkerboard_cells(dataset):
     from qatstudio.core.lowering import best_input_scale
 
     step = best_input_scale(dataset.x_train, dataset.y_train, levels=7, signed=False)
-    assert step == pytest.approx(0.5)  # each checkerboard cell is one integer input
+    assert step == pytest.approx(1 / 3, rel=1e-3)  # the guide's band width: each band one integer input
+    from qatstudio.core.config import DataConfig
+    from qatstudio.core.data import make_dataset
+
+    board = make_dataset(DataConfig(bands=3, noise=0.0))  # the 3 x 3 board's cells are 1/2 wide
+    assert best_input_scale(board.x_train, board.y_train, levels=7, signed=False) == pytest.approx(0.5, rel=1e-2)
