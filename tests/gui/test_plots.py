@@ -22,6 +22,15 @@ def trained():
     return dataset, losses, result.history
 
 
+def shown_plots(qtbot, size) -> TrainingPlots:
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.resize(*size)
+    plots.show()
+    qtbot.waitExposed(plots)
+    return plots
+
+
 def accuracy_range(plots):
     return plots.acc_plot.getViewBox().viewRange()[1]
 
@@ -29,11 +38,7 @@ def accuracy_range(plots):
 @pytest.mark.parametrize("size", [(520, 420), (900, 700), (1600, 900)])
 def test_accuracy_axis_is_in_percent_before_and_after_training(qtbot, trained, size):
     dataset, losses, history = trained
-    plots = TrainingPlots()
-    qtbot.addWidget(plots)
-    plots.resize(*size)
-    plots.show()
-    qtbot.waitExposed(plots)
+    plots = shown_plots(qtbot, size)
     low, high = accuracy_range(plots)
     assert low <= 0 and high >= 100  # empty: the whole 0-100 % scale, not a 0-1 fraction
 
@@ -60,11 +65,7 @@ def test_accuracy_axis_is_in_percent_before_and_after_training(qtbot, trained, s
 @pytest.mark.parametrize("size", [(520, 420), (900, 700), (1600, 900)])
 def test_boundary_legend_never_covers_the_points(qtbot, trained, size):
     dataset, losses, history = trained
-    plots = TrainingPlots()
-    qtbot.addWidget(plots)
-    plots.resize(*size)
-    plots.show()
-    qtbot.waitExposed(plots)
+    plots = shown_plots(qtbot, size)
     plots.load(losses, history, dataset.x_test, dataset.y_test, None, dataset.ceiling_accuracy)
     qtbot.wait(50)
     view = plots.boundary_plot.getViewBox()
