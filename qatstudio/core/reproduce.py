@@ -94,10 +94,9 @@ def reproduce(
 
     def summary(experiments, figures: dict) -> dict:
         """Means over seeds, and [min, max] of each figure under "spread"."""
+        figures = {**figures, "ceiling_accuracy": [e.metrics.ceiling_accuracy for e in experiments]}
         row = {key: _mean(values) for key, values in figures.items()}
-        row["ceiling_accuracy"] = _mean(e.metrics.ceiling_accuracy for e in experiments)
-        row["spread"] = {key: _spread(values) for key, values in
-                         {**figures, "ceiling_accuracy": [e.metrics.ceiling_accuracy for e in experiments]}.items()}
+        row["spread"] = {key: _spread(values) for key, values in figures.items()}
         row["seeds"] = len(experiments)
         row["per_seed"] = [_seed_figures(e) for e in experiments]
         return row
