@@ -27,11 +27,11 @@ def main() -> int:
 
     import torch
 
-    from qatstudio.core.config import ExperimentConfig
-    from qatstudio.core.data import make_dataset
-    from qatstudio.core.experiment import quantize
-    from qatstudio.core.fhe import compile_model
-    from qatstudio.core.training import train
+    from qatstudio.engine.config import ExperimentConfig
+    from qatstudio.engine.data import make_dataset
+    from qatstudio.engine.fhe import compile_model
+    from qatstudio.engine.pipeline import quantize
+    from qatstudio.engine.training import train
 
     config = ExperimentConfig(kind="qat", n_hidden=100, bits=3, pruning_budget=args.budget)
     dataset = make_dataset(config.data)
@@ -46,7 +46,7 @@ def main() -> int:
     _, quantized = quantize(config, result.model, dataset)
     figures["lower_s"] = time.perf_counter() - start
     compiled = compile_model(quantized)
-    report = compiled.report
+    report = compiled.stats
     figures.update(compile_s=report.compile_s, accumulator_bits=report.accumulator_bits,
                    pbs_count=report.pbs_count, pbs_by_precision=report.pbs_by_precision,
                    key_mb=report.key_bytes / 1e6)

@@ -37,7 +37,7 @@ def single_pbs_seconds(bits: int, p_error: float, repeats: int = 5) -> float:
     """Median time of one table lookup on a ``bits``-bit encrypted value."""
     import numpy as np
 
-    from qatstudio.core.fhe import import_concrete
+    from qatstudio.engine.fhe import import_concrete
 
     fhe = import_concrete()
     table = fhe.LookupTable([(i * 7 + 3) % (1 << bits) for i in range(1 << bits)])
@@ -56,12 +56,12 @@ def single_pbs_seconds(bits: int, p_error: float, repeats: int = 5) -> float:
 
 
 def measure(name: str, values: dict, samples: int, dataset) -> dict:
-    from qatstudio.core.config import ExperimentConfig
-    from qatstudio.core.experiment import run_experiment
+    from qatstudio.engine.config import ExperimentConfig
+    from qatstudio.engine.pipeline import run_experiment
 
     config = ExperimentConfig(**values)
     experiment = run_experiment(config, dataset)
-    compiled, report, metrics = experiment.compiled, experiment.report, experiment.metrics
+    compiled, report, metrics = experiment.compiled, experiment.stats, experiment.metrics
     keys = compiled.keygen()
     run = compiled.run_encrypted(compiled.model.quantize_inputs(dataset.x_test[:samples]))
     executed = compiled.model.dequantize_outputs(run.outputs).argmax(axis=1)
@@ -97,8 +97,8 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("QATSTUDIO_HOME", tempfile.mkdtemp(prefix="qatstudio-bench-"))
 
-    from qatstudio.core.config import DataConfig
-    from qatstudio.core.data import make_dataset
+    from qatstudio.engine.config import DataConfig
+    from qatstudio.engine.data import make_dataset
 
     dataset = make_dataset(DataConfig())
     rows = []

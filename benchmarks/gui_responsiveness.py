@@ -44,13 +44,13 @@ def main() -> int:
     home = tempfile.mkdtemp(prefix="qatstudio-bench-")
     os.environ["QATSTUDIO_HOME"] = home  # no touching the user's files
 
-    import qatstudio.gui  # noqa: F401  (guards PySide6 6.12's None refcount leak first)
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from qatstudio.core.config import ExperimentConfig
-    from qatstudio.core.data import make_dataset
-    from qatstudio.core.training import train
+    import qatstudio.gui  # noqa: F401  (guards PySide6 6.12's None refcount leak first)
+    from qatstudio.engine.config import ExperimentConfig
+    from qatstudio.engine.data import make_dataset
+    from qatstudio.engine.training import train
     from qatstudio.gui.app import configure_runtime
     from qatstudio.gui.main_window import MainWindow
 

@@ -33,12 +33,14 @@ def main() -> int:
 
     import torch
 
-    from qatstudio.core.config import DataConfig, ExperimentConfig
-    from qatstudio.core.data import make_dataset
-    from qatstudio.core.evaluate import evaluate_clear, fmt_percent
-    from qatstudio.core.lowering import best_input_scale, candidate_steps, lower, step_scores
-    from qatstudio.core.models import QuantMLP
-    from qatstudio.core.training import train
+    from qatstudio.engine.calibration import best_input_scale, candidate_steps, step_scores
+    from qatstudio.engine.config import DataConfig, ExperimentConfig
+    from qatstudio.engine.data import make_dataset
+    from qatstudio.engine.evaluate import evaluate_clear
+    from qatstudio.engine.lowering import lower
+    from qatstudio.engine.models import BrevitasMLP
+    from qatstudio.engine.training import train
+    from qatstudio.services.formatting import fmt_percent
 
     def held_out(x, y, levels):
         order = np.random.default_rng(0).permutation(len(x))
@@ -69,7 +71,7 @@ def main() -> int:
             levels = 2**config.bits - 1
             for name, (choose, trainable) in methods.items():
                 torch.manual_seed(config.seed)
-                model = QuantMLP.for_config(config)
+                model = BrevitasMLP.for_config(config)
                 step = choose(dataset.x_train, dataset.y_train, levels)
                 model.set_input_step(step, trainable=trainable)
                 start = time.perf_counter()

@@ -13,11 +13,11 @@ import time
 
 import numpy as np
 
-from qatstudio.core.config import ExperimentConfig
-from qatstudio.core.data import make_dataset
-from qatstudio.core.experiment import quantize
-from qatstudio.core.fhe import generate_keys, import_concrete
-from qatstudio.core.training import train
+from qatstudio.engine.config import ExperimentConfig
+from qatstudio.engine.data import make_dataset
+from qatstudio.engine.fhe import generate_keys, import_concrete
+from qatstudio.engine.pipeline import quantize
+from qatstudio.engine.training import train
 
 
 def prepare(model, compress_keys: bool, compress_inputs: bool) -> dict:

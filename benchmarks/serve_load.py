@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qatstudio.client import EncryptedClient
-from qatstudio.core.config import DataConfig, ExperimentConfig
-from qatstudio.core.data import make_dataset
-from qatstudio.core.experiment import run_experiment
-from qatstudio.deploy.export import export_bundle
-from qatstudio.deploy.local import LocalServer
+from qatstudio.engine.config import DataConfig, ExperimentConfig
+from qatstudio.engine.data import make_dataset
+from qatstudio.engine.pipeline import run_experiment
+from qatstudio.services.deploy.client import EncryptedClient
+from qatstudio.services.deploy.export import export_bundle
+from qatstudio.services.deploy.local import LocalServer
 
 
 def level(url: str, keys_dir: Path, clients: int, requests: int, points: np.ndarray, clear: np.ndarray) -> dict:
@@ -69,14 +69,14 @@ def main() -> None:
     dataset = make_dataset(config.data)
     experiment = run_experiment(config, dataset, simulate=False)
     points = dataset.x_test[:16]
-    clear = experiment.quantized.predict(points)
+    clear = experiment.integer_model.predict(points)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "bundle"
         export_bundle(experiment, folder, "serve_load")
         server = LocalServer(folder, extra_args=("--workers", str(args.workers)),
                              env={"QATSTUDIO_HOME": str(Path(scratch) / "home")}).start()
         try:
-            report = experiment.report
+            report = experiment.stats
             print(f"circuit: {config.n_hidden} neurons x {config.n_layers} layers, {config.bits} bits, "
                   f"{report.pbs_count} PBS; server with {args.workers} worker(s) on 127.0.0.1")
             print(f"{'clients':>7s} {'requests':>8s} {'p50 s':>7s} {'p99 s':>7s} {'req/s':>7s} {'wrong':>5s}")

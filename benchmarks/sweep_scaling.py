@@ -27,10 +27,10 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("QATSTUDIO_HOME", tempfile.mkdtemp(prefix="qatstudio-bench-"))
 
-    from qatstudio.core.cluster import ClusterReady, ClusterSettings
-    from qatstudio.core.config import ExperimentConfig
-    from qatstudio.core.history import History
-    from qatstudio.core.sweep import SweepPlan, run_one, run_sweep
+    from qatstudio.engine.config import ExperimentConfig
+    from qatstudio.services.cluster import ClusterReady, ClusterSettings
+    from qatstudio.services.history import History
+    from qatstudio.services.sweep import SweepPlan, run_one, run_sweep
 
     plan = SweepPlan(ExperimentConfig(kind="qat", epochs=args.epochs), neurons=[8, 12, 16, 20], bits=[3],
                      budgets=[None, 4], seeds=[0, 1])

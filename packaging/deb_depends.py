@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 TABLE = HERE / "deb" / "shlibs.txt"
 sys.path.insert(0, str(HERE.parent))  # the checkout's qatstudio, also when run as a script
 
-from qatstudio.platform_check import PACKAGES  # noqa: E402 (Qt-free, no dependencies)
+from qatstudio.services.platform_check import PACKAGES  # noqa: E402 (Qt-free, no dependencies)
 
 DT_NEEDED, DT_SONAME = 1, 14
 SHT_DYNAMIC = 6

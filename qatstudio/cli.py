@@ -11,7 +11,7 @@ from . import __version__
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    from .core.config import ExperimentConfig
+    from .engine.config import ExperimentConfig
 
     defaults = ExperimentConfig()
     parser.add_argument("--kind", default=defaults.kind, help="float, pruned or qat")
@@ -38,7 +38,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config_from(args):
-    from .core.config import ExperimentConfig
+    from .engine.config import ExperimentConfig
 
     config = ExperimentConfig(
         kind=args.kind, n_hidden=args.neurons, n_layers=args.layers, bits=args.bits, pruning_budget=args.budget,
@@ -55,8 +55,8 @@ def _fail(message: str) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from .core.reproduce import ReproducePlan, format_tables, reproduce, stderr_progress
-    from .core.storage import atomic_write_json
+    from .services.reproduce import ReproducePlan, format_tables, reproduce, stderr_progress
+    from .services.storage import atomic_write_json
 
     plan = ReproducePlan.fast() if args.fast else ReproducePlan.full()
     if args.seeds:
@@ -73,9 +73,11 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .core.evaluate import fmt_percent
-    from .core.experiment import run_experiment, save_experiment
-    from .core.training import Epoch
+    from .engine.pipeline import run_experiment
+    from .engine.training import Epoch
+    from .services.experiment_file import save_experiment
+    from .services.formatting import fmt_percent
+    from .services.keys import KeyCache
 
     config = _config_from(args)
     config.validate()
@@ -85,8 +87,8 @@ def cmd_train(args) -> int:
             print(f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
                   f"test accuracy {fmt_percent(event.test_accuracy)} ({event.elapsed_s:.1f} s)", file=sys.stderr)
 
-    experiment = run_experiment(config, on_event=show, encrypted_samples=args.encrypted)
-    m, report = experiment.metrics, experiment.report
+    experiment = run_experiment(config, on_event=show, encrypted_samples=args.encrypted, keygen=KeyCache().keys_for)
+    m, report = experiment.metrics, experiment.stats
     print(f"ceiling (best possible): {fmt_percent(m.ceiling_accuracy)}")
     print(f"float accuracy:          {fmt_percent(m.float_accuracy)}")
     print(f"brevitas accuracy:       {fmt_percent(m.brevitas_accuracy)}")
@@ -114,11 +116,11 @@ def _budget(text: str):
 
 
 def cmd_sweep(args) -> int:
-    from .core.cluster import ClusterReady, ClusterSettings
-    from .core.config import ExperimentConfig
-    from .core.history import History
-    from .core.report import write_html_report, write_json_report
-    from .core.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, run_sweep
+    from .engine.config import ExperimentConfig
+    from .services.cluster import ClusterReady, ClusterSettings
+    from .services.history import History
+    from .services.report import write_html_report, write_json_report
+    from .services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, run_sweep
 
     base = ExperimentConfig(kind=args.kind, epochs=args.epochs)
     plan = SweepPlan(base, args.neurons, args.bits, [_budget(b) for b in args.budgets], args.seeds)
@@ -154,7 +156,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_selftest(args) -> int:
-    from .core.selftest import selftest
+    from .services.selftest import selftest
 
     ok, line = selftest()
     print(line)
@@ -180,8 +182,8 @@ def _window_parser() -> argparse.ArgumentParser:
 
 
 def cmd_export(args) -> int:
-    from .core.experiment import load_experiment
-    from .deploy.export import export_bundle
+    from .services.deploy.export import export_bundle
+    from .services.experiment_file import load_experiment
 
     experiment = load_experiment(Path(args.run_file))
     path = export_bundle(experiment, Path(args.folder), source=Path(args.run_file).name)
@@ -190,8 +192,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .deploy.bundle import load_bundle
-    from .deploy.server import ServerSettings, serve
+    from .services.deploy.bundle import load_bundle
+    from .services.deploy.server import ServerSettings, serve
 
     bundle = load_bundle(Path(args.folder))
     settings = ServerSettings(workers=args.workers, key_budget_bytes=int(args.key_budget_mb * 1e6))
@@ -216,7 +218,7 @@ def _read_points(args):
 
 
 def cmd_predict(args) -> int:
-    from .client import EncryptedClient
+    from .services.deploy.client import EncryptedClient
 
     try:
         points = _read_points(args)
@@ -366,19 +368,19 @@ def _main(argv: Optional[list[str]]) -> int:
     multiprocessing.freeze_support()  # key generation runs in a spawned child, also when frozen
     setup_logging()
     args = parse_command_line(sys.argv[1:] if argv is None else argv)
-    from .core.cluster import ClusterError
-    from .core.config import ConfigError
-    from .core.fhe import FheError
-    from .core.experiment import ExperimentFileError
-    from .core.lowering import UnsupportedModelError
-    from .client import ClientError
-    from .deploy.bundle import BundleError
+    from .engine.config import ConfigError
+    from .engine.fhe import FheError
+    from .engine.lowering import UnsupportedModelError
+    from .services.cluster import ClusterError
+    from .services.deploy.bundle import BundleError
+    from .services.deploy.client import ClientError
+    from .services.experiment_file import ExperimentFileError
 
     try:
         if args.selftest:
             return cmd_selftest(args)
         if args.command is None:
-            from .platform_check import window_problem
+            from .services.platform_check import window_problem
 
             problem = window_problem()  # before Qt and torch load: a plain word instead of Qt's abort
             if problem is not None:

@@ -13,10 +13,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qatstudio.core.config import ExperimentConfig  # noqa: E402
-from qatstudio.core.evaluate import fmt_percent, fmt_seconds  # noqa: E402
-from qatstudio.core.experiment import load_experiment, run_experiment, save_experiment  # noqa: E402
-from qatstudio.core.storage import atomic_write_json  # noqa: E402
+from qatstudio.engine.config import ExperimentConfig  # noqa: E402
+from qatstudio.engine.pipeline import run_experiment  # noqa: E402
+from qatstudio.services.experiment_file import (
+    load_experiment,
+    save_experiment,  # noqa: E402
+)
+from qatstudio.services.formatting import fmt_percent, fmt_seconds  # noqa: E402
+from qatstudio.services.keys import KeyCache  # noqa: E402
+from qatstudio.services.storage import atomic_write_json  # noqa: E402
 
 STORY = ROOT / "resources" / "story"
 
@@ -44,7 +49,7 @@ STEPS = [
 
 def measured(experiment) -> str:
     """What the step's files show, in words (figures are measured, never written by hand)."""
-    m, report = experiment.metrics, experiment.report
+    m, report = experiment.metrics, experiment.stats
     parts = [f"ceiling {fmt_percent(m.ceiling_accuracy)}"]
     if m.float_accuracy is not None:
         parts.append(f"float {fmt_percent(m.float_accuracy)}")
@@ -69,7 +74,8 @@ def main() -> int:
             experiment = load_experiment(path)
         else:
             print(f"[story] {name} ...", file=sys.stderr, flush=True)
-            experiment = run_experiment(config, encrypted_samples=5 if name.startswith("5") else 0)
+            experiment = run_experiment(config, encrypted_samples=5 if name.startswith("5") else 0,
+                                        keygen=KeyCache().keys_for)
             save_experiment(path, experiment)
         index.append({"file": path.name, "title": title, "text": text, "measured": measured(experiment),
                       "config": experiment.config.to_dict()})

@@ -5,8 +5,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from qatstudio.core.config import DataConfig, ExperimentConfig  # noqa: E402
-from qatstudio.core.data import make_dataset  # noqa: E402
+from qatstudio.engine.config import DataConfig, ExperimentConfig  # noqa: E402
+from qatstudio.engine.data import make_dataset  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -43,10 +43,22 @@ def small_config(**changes) -> ExperimentConfig:
 @pytest.fixture(scope="session")
 def trained_qat(dataset):
     """A 3-bit QAT net, 30 neurons pruned to 10, trained on the full data set (shared)."""
-    from qatstudio.core.experiment import quantize
-    from qatstudio.core.training import train
+    from qatstudio.engine.pipeline import quantize
+    from qatstudio.engine.training import train
 
     config = small_config(n_hidden=30, pruning_budget=10, epochs=4)
     result = train(config, dataset)
-    quant_model, quantized = quantize(config, result.model, dataset)
-    return config, result, quantized
+    _, integer_model = quantize(config, result.model, dataset)
+    return config, result, integer_model
+
+
+@pytest.fixture(scope="session")
+def tiny_compiled(small_dataset):
+    """A 6-neuron QAT net compiled (no keys yet; shared)."""
+    from qatstudio.engine.fhe import compile_model
+    from qatstudio.engine.pipeline import quantize
+    from qatstudio.engine.training import train
+
+    config = small_config(n_hidden=6, pruning_budget=3, epochs=2)
+    _, integer_model = quantize(config, train(config, small_dataset).model, small_dataset)
+    return compile_model(integer_model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from qatstudio.core.sweep import run_one
+from qatstudio.services.sweep import run_one
 
 
 def run_or_die(config, should_stop=None, *, always: int, once: int, marks: str):

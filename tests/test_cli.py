@@ -3,10 +3,10 @@ import subprocess
 import sys
 
 from qatstudio.cli import main
-from qatstudio.core.config import DataConfig
-from qatstudio.core.data import make_dataset
-from qatstudio.core.evaluate import fmt_percent
-from qatstudio.core.reproduce import ReproducePlan, format_tables, reproduce
+from qatstudio.engine.config import DataConfig
+from qatstudio.engine.data import make_dataset
+from qatstudio.services.formatting import fmt_percent
+from qatstudio.services.reproduce import ReproducePlan, format_tables, reproduce
 
 
 def test_bad_values_exit_2_with_every_reason(capsys):

@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from qatstudio.cli import build_parser, parse_command_line
-from qatstudio.core.experiment import ExperimentFileError
+from qatstudio.services.experiment_file import ExperimentFileError
 from qatstudio.services.logs import log_failure, log_file
 
 

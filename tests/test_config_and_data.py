@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from qatstudio.core.config import ConfigError, DataConfig, ExperimentConfig
-from qatstudio.core.data import checkerboard_labels, make_dataset
-from qatstudio.core.experiment import run_experiment
+from qatstudio.engine.config import ConfigError, DataConfig, ExperimentConfig
+from qatstudio.engine.data import checkerboard_labels, make_dataset
+from qatstudio.engine.pipeline import run_experiment
 
 
 @pytest.mark.parametrize(

@@ -11,14 +11,15 @@ import textwrap
 import httpx
 import numpy as np
 import pytest
-
 from conftest import small_config
-from qatstudio.client import ClientError, EncryptedClient
-from qatstudio.core.experiment import run_experiment, save_experiment
-from qatstudio.deploy.bundle import BundleError, load_bundle
-from qatstudio.deploy.export import export_bundle
-from qatstudio.deploy.local import LocalServer
-from qatstudio.deploy.protocol import API, CIRCUIT_HEADER
+
+from qatstudio.engine.pipeline import run_experiment
+from qatstudio.services.deploy.bundle import BundleError, load_bundle
+from qatstudio.services.deploy.client import ClientError, EncryptedClient
+from qatstudio.services.deploy.export import export_bundle
+from qatstudio.services.deploy.local import LocalServer
+from qatstudio.services.deploy.protocol import API, CIRCUIT_HEADER
+from qatstudio.services.experiment_file import save_experiment
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +57,7 @@ def other_client(other):
     """Concrete's client for the other circuit, with keys."""
     from concrete import fhe
 
-    from qatstudio.core.fhe import generate_keys
+    from qatstudio.engine.fhe import generate_keys
 
     client = fhe.Client(fhe.ClientSpecs.deserialize(load_bundle(other[1]).specs))
     client.keys = generate_keys(client.specs)
@@ -93,12 +94,12 @@ def test_export_writes_a_versioned_bundle(deployed):
     bundle = load_bundle(folder)
     info = bundle.info
     assert info["format"] == 1 and info["versions"]["concrete-python"]
-    assert info["features"] and len(info["classes"]) == len(experiment.quantized.output_scale)
+    assert info["features"] and len(info["classes"]) == len(experiment.integer_model.output_scale)
     assert info["accuracy"]["clear_accuracy"] == experiment.metrics.clear_accuracy
-    assert info["circuit"]["pbs_count"] == experiment.report.pbs_count
+    assert info["circuit"]["pbs_count"] == experiment.stats.pbs_count
     points = np.random.default_rng(1).uniform(-0.2, 1.2, (50, 2)).astype(np.float32)
     client = bundle.client_model()
-    assert np.array_equal(client.quantize_inputs(points), experiment.quantized.quantize_inputs(points))
+    assert np.array_equal(client.quantize_inputs(points), experiment.integer_model.quantize_inputs(points))
     assert "weights" not in json.dumps(info)
     assert (folder / "README.md").read_text().startswith("# QAT Studio deployment")
 
@@ -128,8 +129,8 @@ def test_bundle_predicts_like_the_app_in_a_fresh_process(deployed):
         import json, sys
         import numpy as np
         from concrete import fhe
-        from qatstudio.core.fhe import generate_keys
-        from qatstudio.deploy.bundle import load_bundle
+        from qatstudio.engine.fhe import generate_keys
+        from qatstudio.services.deploy.bundle import load_bundle
         bundle = load_bundle({str(folder)!r})
         server = fhe.Server.load(bundle.server_path)
         client = fhe.Client(fhe.ClientSpecs.deserialize(bundle.specs))
@@ -144,7 +145,7 @@ def test_bundle_predicts_like_the_app_in_a_fresh_process(deployed):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == experiment.quantized.predict(points).tolist()
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == experiment.integer_model.predict(points).tolist()
 
 
 def test_predictions_through_the_server_equal_the_clear_model(deployed, server, client_keys, small_dataset):
@@ -153,7 +154,7 @@ def test_predictions_through_the_server_equal_the_clear_model(deployed, server, 
     with EncryptedClient(server.url, keys_dir=client_keys) as client:
         predictions = client.predict(points)
         assert client.upload.sent_bytes > 0
-    assert [p.label for p in predictions] == experiment.quantized.predict(points).tolist()
+    assert [p.label for p in predictions] == experiment.integer_model.predict(points).tolist()
     for prediction in predictions:
         assert prediction.timing.sent_bytes > 0 and prediction.timing.received_bytes > 0
         assert prediction.timing.server_s > 0
@@ -222,7 +223,7 @@ def test_bad_payloads_get_a_4xx_with_a_message(deployed, other, other_client, se
                     f"Content-Length: {1 << 40}\r\n\r\n".encode())
         assert raw.recv(100).startswith(b"HTTP/1.1 413")
     with EncryptedClient(url, keys_dir=client_keys) as client:  # still serving
-        assert client.predict([[0.5, 0.5]])[0].label == deployed[0].quantized.predict(np.array([[0.5, 0.5]]))[0]
+        assert client.predict([[0.5, 0.5]])[0].label == deployed[0].integer_model.predict(np.array([[0.5, 0.5]]))[0]
 
 
 def test_keys_for_another_circuit_are_refused_without_a_crash(deployed, other_client, server, client_keys):
@@ -241,7 +242,7 @@ def test_keys_for_another_circuit_are_refused_without_a_crash(deployed, other_cl
         assert httpx.get(f"{url}/health").json()["status"] == "ok"
         point = np.array([[0.5, 0.5]])
         prediction = client.predict(point)[0]
-        quantized = deployed[0].quantized
+        quantized = deployed[0].integer_model
         assert np.array_equal(prediction.outputs, quantized.forward_int(quantized.quantize_inputs(point))[0]), \
             (prediction, client.upload, httpx.get(f"{url}{API}/observed").json())
 
@@ -268,7 +269,7 @@ def test_command_line_export_and_predict(deployed, server, client_keys, private_
     shutil.copytree(client_keys, private_home / "cache" / "client-keys", dirs_exist_ok=True)
     assert main(["predict", "--server", server.url, "--points", "0.1,0.1", "0.9,0.2"]) == 0
     out = capsys.readouterr().out.splitlines()
-    clear = experiment.quantized.predict(np.array([[0.1, 0.1], [0.9, 0.2]]))
+    clear = experiment.integer_model.predict(np.array([[0.1, 0.1], [0.9, 0.2]]))
     rows = [line.split() for line in out[1:]]
     assert [row[1:3] for row in rows] == [["class", str(label)] for label in clear]
     assert all("kB" in line or " B" in line for line in out[1:])

@@ -2,10 +2,11 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from conftest import small_config
-from qatstudio.core.experiment import ExperimentFileError, load_experiment, run_experiment, save_experiment
-from qatstudio.core.training import predict
+
+from qatstudio.engine.pipeline import run_experiment
+from qatstudio.engine.training import predict
+from qatstudio.services.experiment_file import ExperimentFileError, load_experiment, save_experiment
 
 
 @pytest.mark.parametrize("kind, budget", [("qat", 4), ("pruned", 4)])
@@ -16,14 +17,14 @@ def test_experiment_file_round_trip(small_dataset, tmp_path, kind, budget):
     loaded = load_experiment(path)
     assert loaded.config == experiment.config
     assert loaded.metrics == experiment.metrics
-    assert loaded.report == experiment.report
+    assert loaded.stats == experiment.stats
     assert loaded.step_losses == experiment.step_losses
     assert [e.test_accuracy for e in loaded.history] == [e.test_accuracy for e in experiment.history]
     assert np.array_equal(loaded.boundary, experiment.boundary)
     x = small_dataset.x_test
-    assert np.array_equal(predict(loaded.model, x), predict(experiment.model, x))
-    assert np.array_equal(predict(loaded.quant_model, x), predict(experiment.quant_model, x))
-    assert np.array_equal(loaded.quantized.predict(x), experiment.quantized.predict(x))
+    assert np.array_equal(predict(loaded.trained_model, x), predict(experiment.trained_model, x))
+    assert np.array_equal(predict(loaded.brevitas_model, x), predict(experiment.brevitas_model, x))
+    assert np.array_equal(loaded.integer_model.predict(x), experiment.integer_model.predict(x))
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
 
 

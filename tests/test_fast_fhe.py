@@ -1,12 +1,12 @@
 """Cheaper circuits: accumulator-aware QAT, structured pruning, rounding before lookups."""
 import numpy as np
 import pytest
-
 from conftest import small_config
-from qatstudio.core.config import ConfigError, DataConfig
-from qatstudio.core.data import make_dataset
-from qatstudio.core.experiment import run_experiment
-from qatstudio.core.models import QuantMLP, linear_layers
+
+from qatstudio.engine.config import ConfigError, DataConfig
+from qatstudio.engine.data import make_dataset
+from qatstudio.engine.models import BrevitasMLP, linear_layers
+from qatstudio.engine.pipeline import run_experiment
 
 
 @pytest.mark.parametrize("target, seed", [(6, 0), (7, 1)])
@@ -16,8 +16,8 @@ def test_a2q_guarantees_the_target_accumulator_and_stays_bit_exact(target, seed)
     config = small_config(accumulator_bits=target, n_hidden=20, pruning_budget=6, epochs=2, seed=seed,
                           data=DataConfig(bands=3, noise=0.0))
     experiment = run_experiment(config, make_dataset(config.data))
-    report = experiment.report
-    assert isinstance(experiment.model, QuantMLP) and experiment.model.accumulator_bits == target
+    report = experiment.stats
+    assert isinstance(experiment.trained_model, BrevitasMLP) and experiment.trained_model.accumulator_bits == target
     for layer in report.layers:  # measured, and even the worst case, fit the target
         assert layer.accumulator_bits <= target and layer.bound_bits <= target
     assert report.accumulator_bits <= target
@@ -30,22 +30,22 @@ def test_a2q_guarantees_the_target_accumulator_and_stays_bit_exact(target, seed)
 def test_structured_pruning_sheds_neurons_and_lookups(dataset):
     dense = run_experiment(small_config(n_hidden=24, epochs=2), dataset)
     shed = run_experiment(small_config(n_hidden=24, neurons_kept=8, epochs=2), dataset)
-    layers = linear_layers(shed.model)
+    layers = linear_layers(shed.trained_model)
     assert int((layers[0].weight.detach().abs().sum(dim=1) > 0).sum()) <= 8
-    assert [layer.lookups for layer in shed.report.layers[:-1]] == [layer.n_out for layer in shed.quantized.layers[:-1]]
-    assert all(layer.n_out <= 8 for layer in shed.quantized.layers[:-1])
-    assert shed.report.pbs_count <= 16 < dense.report.pbs_count <= 48
+    assert [layer.lookups for layer in shed.stats.layers[:-1]] == [layer.n_out for layer in shed.integer_model.layers[:-1]]
+    assert all(layer.n_out <= 8 for layer in shed.integer_model.layers[:-1])
+    assert shed.stats.pbs_count <= 16 < dense.stats.pbs_count <= 48
     assert shed.metrics.agreement_clear_simulated == 1.0 and shed.metrics.agreement_brevitas_clear == 1.0
 
 
 def test_exact_rounding_is_trained_for_and_bit_exact(dataset):
     experiment = run_experiment(small_config(n_hidden=16, pruning_budget=8, round_bits=2, epochs=2), dataset)
-    hidden = experiment.quantized.layers[:-1]
+    hidden = experiment.integer_model.layers[:-1]
     assert all(layer.round_bits == 2 for layer in hidden)
-    assert [layer.round_bits for layer in experiment.report.layers] == [2, 2, 0]
+    assert [layer.round_bits for layer in experiment.stats.layers] == [2, 2, 0]
     # the clear model looks tables up only at multiples of 4
-    x_int = experiment.quantized.quantize_inputs(dataset.x_test)
-    acc = experiment.quantized.accumulators(x_int)[0]
+    x_int = experiment.integer_model.quantize_inputs(dataset.x_test)
+    acc = experiment.integer_model.accumulators(x_int)[0]
     assert np.all(hidden[0].round(acc) % 4 == 0)
     assert experiment.metrics.agreement_brevitas_clear == 1.0
     assert experiment.metrics.agreement_clear_simulated == 1.0
@@ -57,7 +57,7 @@ def test_approximate_rounding_reports_its_agreement_honestly(dataset):
     reported = experiment.metrics.agreement_clear_simulated
     # Concrete simulates approximate rounding's off-by-one draws at random: a fresh simulation
     # gives a figure close to the reported one, and below 100% here (3 bits rounded away).
-    model = experiment.quantized
+    model = experiment.integer_model
     simulated = model.dequantize_outputs(experiment.compiled.simulate(model.quantize_inputs(dataset.x_test)))
     fresh = float(np.mean(simulated.argmax(axis=1) == model.predict(dataset.x_test)))
     assert abs(reported - fresh) < 0.1
@@ -66,8 +66,8 @@ def test_approximate_rounding_reports_its_agreement_honestly(dataset):
 
 def test_error_probability_is_a_setting(dataset):
     loose = run_experiment(small_config(n_hidden=8, epochs=1, p_error=0.01), dataset)
-    assert loose.report.p_error == pytest.approx(0.01, rel=0.01)
-    assert run_experiment(small_config(n_hidden=8, epochs=1), dataset).report.p_error < 0.01
+    assert loose.stats.p_error == pytest.approx(0.01, rel=0.01)
+    assert run_experiment(small_config(n_hidden=8, epochs=1), dataset).stats.p_error < 0.01
 
 
 @pytest.mark.parametrize("changes, words", [

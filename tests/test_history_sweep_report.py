@@ -2,13 +2,13 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import small_config
-from qatstudio.core.evaluate import fmt_percent
-from qatstudio.core.experiment import run_experiment
-from qatstudio.core.history import History, RunRecord, pareto_front
-from qatstudio.core.report import png_bytes, write_html_report, write_json_report
-from qatstudio.core.sweep import SweepPlan
+
+from qatstudio.engine.pipeline import run_experiment
+from qatstudio.services.formatting import fmt_percent
+from qatstudio.services.history import History, RunRecord, pareto_front
+from qatstudio.services.report import png_bytes, write_html_report, write_json_report
+from qatstudio.services.sweep import SweepPlan
 
 
 @pytest.fixture(scope="module")
@@ -72,14 +72,14 @@ def test_png_encoder_writes_a_valid_header():
 
 
 def test_shipped_story_files_open_and_carry_their_figures():
-    from qatstudio.core.experiment import load_experiment
-    from qatstudio.paths import story_dir
+    from qatstudio.services.experiment_file import load_experiment
+    from qatstudio.services.paths import story_dir
 
     steps = json.loads((story_dir() / "story.json").read_text())["steps"]
     assert len(steps) == 5
     for step in steps:
         experiment = load_experiment(story_dir() / step["file"])
-        assert experiment.boundary is not None and experiment.report is not None
+        assert experiment.boundary is not None and experiment.stats is not None
         assert fmt_percent(experiment.metrics.clear_accuracy) in step["measured"]
-        assert f"accumulator {experiment.report.accumulator_bits} bits" in step["measured"]
+        assert f"accumulator {experiment.stats.accumulator_bits} bits" in step["measured"]
     assert load_experiment(story_dir() / steps[-1]["file"]).metrics.fhe_executed_samples > 0

@@ -3,15 +3,15 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from conftest import small_config
 from guide_model import guide_namespace
-from qatstudio.core.experiment import quantize
-from qatstudio.core.fhe import compile_model
-from qatstudio.core.lowering import UnsupportedModelError, lower, trace_chain
-from qatstudio.core.models import QuantMLP
-from qatstudio.core.training import predict, train
+from torch import nn
+
+from qatstudio.engine.fhe import compile_model
+from qatstudio.engine.lowering import UnsupportedModelError, lower, trace_chain
+from qatstudio.engine.models import BrevitasMLP
+from qatstudio.engine.pipeline import quantize
+from qatstudio.engine.training import predict, train
 
 
 def assert_bit_exact(model, quantized, compiled, dataset):
@@ -36,7 +36,7 @@ def test_qat_model_is_bit_exact_in_fhe_simulation(dataset, bits, seed):
     compiled = compile_model(quantized)
     assert_bit_exact(model, quantized, compiled, dataset)
     # the clear model's inputs are exactly Brevitas' own input quantization
-    brevitas_ints = model.quant_inp(torch.from_numpy(dataset.x_test)).int().numpy()
+    brevitas_ints = model.quant_inp(torch.tensor(dataset.x_test)).int().numpy()
     assert np.array_equal(brevitas_ints, quantized.quantize_inputs(dataset.x_test))
 
 
@@ -45,7 +45,7 @@ def test_post_training_quantization_goes_through_the_same_lowering(dataset, kind
     config = small_config(kind=kind, pruning_budget=budget, n_hidden=24, epochs=2)
     model = train(config, dataset).model
     quant_model, quantized = quantize(config, model, dataset)
-    assert isinstance(quant_model, QuantMLP) and quant_model is not model
+    assert isinstance(quant_model, BrevitasMLP) and quant_model is not model
     # the quantized model keeps the float weights' pruning
     assert int((quant_model.hidden[1].quant_weight().int() != 0).sum(dim=1).max()) <= (budget or 24)
     compiled = compile_model(quantized)
@@ -58,7 +58,7 @@ def test_guide_model_compiles_unchanged_and_is_bit_exact(dataset):
     model = guide["QATPrunedSimpleNet"](20)
     config = small_config(n_hidden=20, epochs=2, lr=0.003)
     model = train(config, dataset, model=model).model
-    ops = [(op.kind, op.name) for op in trace_chain(model, torch.from_numpy(dataset.x_test[:3]))]
+    ops = [(op.kind, op.name) for op in trace_chain(model, torch.tensor(dataset.x_test[:3]))]
     assert ops == [("quant", "quant_inp"), ("linear", "fc1"), ("relu", "relu()"), ("quant", "q1"),
                    ("linear", "fc2"), ("relu", "relu()"), ("quant", "q2"), ("linear", "fc3")]
     quantized = lower(model, dataset.x_train)
@@ -143,12 +143,12 @@ def test_bounds_hold_over_the_whole_input_domain(trained_qat):
 
 
 def test_input_step_keeps_the_checkerboard_cells(dataset):
-    from qatstudio.core.lowering import best_input_scale
+    from qatstudio.engine.calibration import best_input_scale
 
     step = best_input_scale(dataset.x_train, dataset.y_train, levels=7, signed=False)
     assert step == pytest.approx(1 / 3, rel=1e-3)  # the guide's band width: each band one integer input
-    from qatstudio.core.config import DataConfig
-    from qatstudio.core.data import make_dataset
+    from qatstudio.engine.config import DataConfig
+    from qatstudio.engine.data import make_dataset
 
     board = make_dataset(DataConfig(bands=3, noise=0.0))  # the 3 x 3 board's cells are 1/2 wide
     assert best_input_scale(board.x_train, board.y_train, levels=7, signed=False) == pytest.approx(0.5, rel=1e-2)

@@ -96,7 +96,7 @@ def test_desktop_entry_launches_the_installed_command_with_the_icon():
 
 
 def test_mime_type_matches_the_experiment_files():
-    from qatstudio.core.experiment import SUFFIX
+    from qatstudio.services.experiment_file import SUFFIX
 
     ns = {"m": "http://www.freedesktop.org/standards/shared-mime-info"}
     globs = [g.get("pattern") for g in ET.parse(MIME).getroot().iterfind("m:mime-type/m:glob", ns)]
@@ -214,7 +214,7 @@ def test_deb_declares_what_the_xcb_plugin_needs(tmp_path):
     """The xcb plugin of the installed PySide6, its libQt6XcbQpa and the Qt libraries they load, as
     deb_depends sees them in a bundle: every system library they need maps to a package, the .deb
     depends on it, and it is the package the app names when that library is missing."""
-    from qatstudio.platform_check import PACKAGES, xcb_plugin
+    from qatstudio.services.platform_check import PACKAGES, xcb_plugin
 
     plugin = xcb_plugin()
     if plugin is None:
@@ -241,7 +241,7 @@ def test_deb_declares_what_the_xcb_plugin_needs(tmp_path):
 
 
 def test_platform_check_and_shlibs_map_each_library_once():
-    from qatstudio.platform_check import PACKAGES
+    from qatstudio.services.platform_check import PACKAGES
 
     in_shlibs = {line.split()[0] for line in (PACKAGING / "deb" / "shlibs.txt").read_text().splitlines()
                  if line.split("#", 1)[0].strip()}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from qatstudio import platform_check
-from qatstudio.platform_check import PACKAGES, Unloadable
+from qatstudio.services import platform_check
+from qatstudio.services.platform_check import Unloadable
 
 ROOT = Path(__file__).resolve().parent.parent
 HIDDEN = "libxcb-shape.so.0"  # needed by libQt6XcbQpa; any library of the plugin would do
@@ -34,7 +34,7 @@ def test_a_library_the_loader_cannot_load_is_named_with_its_package(tmp_path):
     (in its own process, as ./dev runs it) names it and the package that provides it."""
     (tmp_path / HIDDEN).write_bytes(b"")  # the loader finds it first, and can't load it
     display = _env(DISPLAY=":99")  # an X display is claimed: no server is needed for the check
-    hidden = subprocess.run([sys.executable, "-m", "qatstudio.platform_check"], capture_output=True, text=True,
+    hidden = subprocess.run([sys.executable, "-m", "qatstudio.services.platform_check"], capture_output=True, text=True,
                             timeout=120, env={**display, "LD_LIBRARY_PATH": str(tmp_path)})
     assert hidden.returncode == 1, hidden.stderr
     message = hidden.stderr
@@ -45,12 +45,12 @@ def test_a_library_the_loader_cannot_load_is_named_with_its_package(tmp_path):
     if system in ("dnf", None):
         assert "dnf install " in message and " libxcb" in message
     assert "--selftest" in message and "Traceback" not in message
-    packages = subprocess.run([sys.executable, "-m", "qatstudio.platform_check", "--apt-packages"],
+    packages = subprocess.run([sys.executable, "-m", "qatstudio.services.platform_check", "--apt-packages"],
                               capture_output=True, text=True, timeout=120,
                               env={**display, "LD_LIBRARY_PATH": str(tmp_path)})
     assert "libxcb-shape0" in packages.stdout.split()
     # the same check without the broken copy doesn't blame that library
-    plain = subprocess.run([sys.executable, "-m", "qatstudio.platform_check"], capture_output=True, text=True,
+    plain = subprocess.run([sys.executable, "-m", "qatstudio.services.platform_check"], capture_output=True, text=True,
                            timeout=120, env=display)
     assert HIDDEN not in plain.stderr
 

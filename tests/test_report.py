@@ -3,14 +3,13 @@ ceiling when runs carry it, boundaries with axes and test points, and print rule
 import re
 
 import pytest
-
 from conftest import small_config
-from qatstudio.core.config import DataConfig
-from qatstudio.core.evaluate import fmt_percent
-from qatstudio.core.experiment import run_experiment
-from qatstudio.core.history import RunRecord
-from qatstudio.core.palette import CLASS_COLORS, FRONT_COLOR, KIND_COLORS, kind_name
-from qatstudio.core.report import CEILING, write_html_report
+
+from qatstudio.engine.config import DataConfig
+from qatstudio.engine.pipeline import run_experiment
+from qatstudio.services.formatting import CLASS_COLORS, FRONT_COLOR, KIND_COLORS, fmt_percent, kind_name
+from qatstudio.services.history import RunRecord
+from qatstudio.services.report import CEILING, write_html_report
 
 SMALL_DATA = DataConfig(grid_size=40, n_test=200)
 

@@ -8,12 +8,12 @@ import urllib.request
 
 import psutil
 import pytest
-
 from conftest import small_config
-from qatstudio.core.cluster import ClusterError, ClusterReady, ClusterSettings
-from qatstudio.core.history import History
-from qatstudio.core.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, run_sweep
 from sweep_hooks import run_or_die
+
+from qatstudio.services.cluster import ClusterError, ClusterReady, ClusterSettings
+from qatstudio.services.history import History
+from qatstudio.services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, run_sweep
 
 
 def tiny_plan(neurons, seeds=(0,)) -> SweepPlan:

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 from conftest import small_config
-from qatstudio.core.models import FloatMLP, QuantMLP, linear_layers
-from qatstudio.core.pruning import max_nonzero_per_neuron
-from qatstudio.core.training import Done, Epoch, Step, predict, train
+
+from qatstudio.engine.models import BrevitasMLP, FloatMLP, linear_layers
+from qatstudio.engine.pruning import max_nonzero_per_neuron
+from qatstudio.engine.training import Done, Epoch, Step, predict, train
 
 
 def test_events_arrive_in_order_with_boundary(small_dataset):
@@ -56,7 +57,7 @@ def test_every_neuron_keeps_at_most_the_budget_after_training(small_dataset, kin
     # the budget bites: the widest layers were pruned to exactly the budget, not emptied
     assert int((layers[1].weight.detach() != 0).sum(dim=1).min()) >= 1
     # a QAT model's integer weights honour it too
-    if isinstance(result.model, QuantMLP):
+    if isinstance(result.model, BrevitasMLP):
         for layer in layers:
             assert int((layer.quant_weight().int() != 0).sum(dim=1).max()) <= budget
 
@@ -69,7 +70,7 @@ def test_unpruned_model_is_dense(small_dataset):
 def test_model_kinds(small_dataset):
     assert isinstance(train(small_config(kind="float", epochs=1), small_dataset).model, FloatMLP)
     model = train(small_config(kind="qat", bits=4, epochs=1), small_dataset).model
-    assert isinstance(model, QuantMLP)
+    assert isinstance(model, BrevitasMLP)
     for layer in linear_layers(model):  # every layer, the last one too, honours the bit-width
         assert int(layer.quant_weight().bit_width) == 4
         assert int(layer.quant_weight().int().abs().max()) <= 7
@@ -84,7 +85,7 @@ def test_hidden_layers_are_configurable(small_dataset):
 def test_default_qat_recipe_reaches_the_ceiling(dataset):
     """3-bit QAT, 100 neurons pruned to 20, on the guide's data: within half a point of the best any
     classifier can reach on the test points (five seeds: `qatstudio reproduce`; time: benchmarks/)."""
-    from qatstudio.core.config import ExperimentConfig
+    from qatstudio.engine.config import ExperimentConfig
 
     result = train(ExperimentConfig(kind="qat", n_hidden=100, bits=3, pruning_budget=20), dataset)
     assert result.test_accuracy >= dataset.ceiling_accuracy - 0.005

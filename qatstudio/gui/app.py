@@ -27,7 +27,7 @@ def _icon():
     """The app's icon: resources/icons (source tree or frozen bundle), else the icon theme."""
     from PySide6.QtGui import QIcon
 
-    from ..paths import resources_dir
+    from ..services.paths import resources_dir
 
     icon = QIcon()
     for png in sorted((resources_dir() / "icons" / "hicolor").glob("*/apps/qatstudio.png")):

@@ -19,10 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.fhe import CompileReport, KeygenResult
-from ..core.quantized import MAX_LOOKUP_BITS
+from ..engine.fhe import CircuitStats, KeygenResult
+from ..engine.integer import MAX_LOOKUP_BITS
+from ..services.formatting import TIP_ACCUMULATOR, fmt_bytes, fmt_seconds
 from .plots import FOREGROUND, style_plot
-from .widgets import TIP_ACCUMULATOR, fmt_bytes, fmt_seconds
+
 
 class _Chart(pg.PlotWidget):
     """A plot that asks for little room, so the panel fits its dock without scrolling."""
@@ -52,7 +53,7 @@ class CompilePanel(QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
-        self.report: Optional[CompileReport] = None
+        self.report: Optional[CircuitStats] = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
@@ -175,7 +176,7 @@ class CompilePanel(QWidget):
         self.show_report(None)
 
     # --- showing results
-    def show_report(self, report: Optional[CompileReport], note: str = "") -> None:
+    def show_report(self, report: Optional[CircuitStats], note: str = "") -> None:
         self.report = report
         if report is None:
             self.accumulator_value.setText("-")
@@ -206,7 +207,7 @@ class CompilePanel(QWidget):
         self.fields["time"].setText(fmt_seconds(report.compile_s) + (f" ({note})" if note else ""))
 
     def show_estimate(self, layers) -> None:
-        """Before compiling: the integer model's own per-layer accumulator widths (``QuantizedLayer``s)."""
+        """Before compiling: the integer model's own per-layer accumulator widths (``IntegerLayer``s)."""
         self.report = None
         measured = [layer.accumulator_bits for layer in layers]
         bits = max(measured) if measured else 0

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.config import (
+from ..engine.config import (
     MAX_BANDS,
     MAX_BITS,
     MAX_HIDDEN,
@@ -33,11 +33,9 @@ from ..core.config import (
     DataConfig,
     ExperimentConfig,
 )
-from ..core.data import boundary_grid, checkerboard_labels, make_dataset
-from ..core.evaluate import fmt_percent
-from ..core.palette import CLASS_COLORS
+from ..engine.data import boundary_grid, checkerboard_labels, make_dataset
+from ..services.formatting import CLASS_COLORS, TIP_BITS, TIP_BUDGET, TIP_CEILING, fmt_percent
 from .plots import boundary_qimage
-from .widgets import TIP_BITS, TIP_BUDGET, TIP_CEILING
 
 P_ERROR_CHOICES = (None, 1e-9, 1e-6, 1e-4, 1e-2, 0.1)
 FHE_FIELDS = ("accumulator_bits", "neurons_kept", "round_bits", "rounding", "p_error")

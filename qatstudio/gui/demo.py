@@ -31,11 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.config import ExperimentConfig
-from ..core.evaluate import fmt_percent
-from ..core.experiment import SUFFIX, save_experiment
-from ..core.history import History, RunRecord, describe
-from ..core.report import write_html_report, write_json_report
+from ..engine.config import ExperimentConfig
+from ..services.experiment_file import SUFFIX, save_experiment
+from ..services.formatting import config_name, fmt_percent
+from ..services.history import History, RunRecord
+from ..services.report import write_html_report, write_json_report
 from .history_panel import HistoryPanel
 from .presentation import PresentationMode
 from .story_panel import StepFigures, StoryPanel, StoryProblem, StoryStep, load_story, story_job
@@ -398,7 +398,7 @@ class DemoController(QObject):
             self._tracked = (experiment, record.id) if record else None
             return
         if stage == "trained":
-            label = describe(experiment.config) + (" (stopped early)" if experiment.cancelled else "")
+            label = config_name(experiment.config) + (" (stopped early)" if experiment.cancelled else "")
             record = RunRecord.from_experiment(experiment, label=label)
             self._tracked = (experiment, record.id)
         else:

@@ -22,10 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.evaluate import fmt_percent
-from ..deploy.local import LocalServer
-from . import jobs
-from .widgets import fmt_bytes, fmt_seconds
+from ..services import jobs
+from ..services.deploy.local import LocalServer
+from ..services.formatting import fmt_bytes, fmt_percent, fmt_seconds
 
 DEFAULT_POINTS = 5
 SPLIT = ("encrypt", "upload", "server", "download", "decrypt")

@@ -1,6 +1,6 @@
 """The run history: every run with a thumbnail of its decision boundary; selected runs side by side.
 
-The panel shows a ``qatstudio.core.history.History`` (one small file per run, kept across
+The panel shows a ``qatstudio.services.history.History`` (one small file per run, kept across
 restarts); it never trains anything itself. Damaged entries are reported in a banner and skipped.
 """
 from __future__ import annotations
@@ -27,12 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.evaluate import fmt_percent
-from ..core.history import History, RunRecord
-from ..core.palette import kind_color, kind_name
+from ..services.formatting import TIP_CEILING, fmt_percent, kind_color, kind_name
+from ..services.history import History, RunRecord
 from .plots import boundary_qimage
 from .tradeoff_chart import fmt_latency, shared_ceiling
-from .widgets import TIP_CEILING, MessageBanner
+from .widgets import MessageBanner
 
 BEST_COLOR = "#1b7837"
 

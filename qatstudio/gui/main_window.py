@@ -32,19 +32,19 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
-from ..core import storage
-from ..core.config import ConfigError, ExperimentConfig
-from ..core.experiment import SUFFIX, save_experiment
-from ..core.fhe import AccumulatorTooWideError
-from . import jobs
+from ..engine.config import ConfigError, ExperimentConfig
+from ..engine.fhe import AccumulatorTooWideError
+from ..services import jobs, storage
+from ..services.experiment_file import SUFFIX, save_experiment
+from ..services.formatting import fmt_eta, fmt_percent, fmt_seconds
+from ..services.presets import data_presets, guide_presets
 from .compile_panel import CompilePanel
 from .config_panel import KIND_LABELS, ConfigPanel
 from .deploy_panel import DeployPanel
 from .plots import TrainingPlots
-from .presets import data_presets, guide_presets
 from .recent_files import RecentFilesMenu
 from .results_panel import ResultsPanel
-from .widgets import MessageBanner, fmt_eta, fmt_percent, fmt_seconds
+from .widgets import MessageBanner
 from .workers import Task, TaskError, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -352,7 +352,7 @@ class MainWindow(QMainWindow):
         self.pause_button.setEnabled(training)
         self.stop_action.setEnabled(busy and not self._closing)
         self.stop_button.setEnabled(training and not self._closing)
-        can_compile = not busy and experiment is not None and experiment.quantized is not None
+        can_compile = not busy and experiment is not None and experiment.integer_model is not None
         self.compile_action.setEnabled(can_compile)
         self.compile_panel.compile_button.setEnabled(can_compile)
         self.keygen_action.setEnabled(not busy and compiled)
@@ -366,7 +366,7 @@ class MainWindow(QMainWindow):
         self.results_panel.cancel_button.setEnabled(name in ("FHE simulation", "Encrypted run"))
         self.deploy_panel.set_busy(busy, compiled)
         self.deploy_panel.cancel_button.setEnabled(name == "Deployment")
-        self.deploy_export_action.setEnabled(not busy and experiment is not None and experiment.quantized is not None)
+        self.deploy_export_action.setEnabled(not busy and experiment is not None and experiment.integer_model is not None)
         self.config_panel.set_editable(not training and not self._closing)
         self.presets_button.setEnabled(not training and not self._closing)
         self.presets_menu.setEnabled(not training and not self._closing)
@@ -537,7 +537,7 @@ class MainWindow(QMainWindow):
         self.experimentUpdated.emit(self.session.experiment, "trained")
 
     def _show_estimate(self, experiment) -> None:
-        quantized = experiment.quantized
+        quantized = experiment.integer_model
         if quantized is None:
             return
         self.compile_panel.show_estimate(quantized.layers)
@@ -578,7 +578,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ compile and keys
     def start_compile(self) -> None:
         experiment = self.session.experiment
-        if experiment is None or experiment.quantized is None:
+        if experiment is None or experiment.integer_model is None:
             self._set_status("Train a model (or open an experiment) before compiling.")
             return
         self.session.compiled = None
@@ -600,9 +600,9 @@ class MainWindow(QMainWindow):
         experiment = self.session.experiment
         self.session.compiled = compiled
         self.session.dirty = True
-        experiment.report = compiled.report
+        experiment.stats = compiled.stats
         experiment.compiled = compiled
-        report = compiled.report
+        report = compiled.stats
         self.compile_panel.show_report(report)
         self.compile_panel.status.setText(
             f"Compiled in {fmt_seconds(report.compile_s)}: the circuit's widest integer is "
@@ -615,7 +615,7 @@ class MainWindow(QMainWindow):
     def _on_compile_failed(self, error: TaskError) -> None:
         exception = error.exception
         if isinstance(exception, AccumulatorTooWideError) and self.session.experiment is not None:
-            self.compile_panel.show_estimate(self.session.experiment.quantized.layers)
+            self.compile_panel.show_estimate(self.session.experiment.integer_model.layers)
         self.compile_panel.status.setText(f"Compilation failed: {error.message}")
 
     def start_keygen(self) -> None:
@@ -778,7 +778,7 @@ class MainWindow(QMainWindow):
 
     def export_for_deployment(self, folder: Path) -> Optional[Task]:
         experiment = self.session.experiment
-        if experiment is None or experiment.quantized is None:
+        if experiment is None or experiment.integer_model is None:
             self._set_status("Train a model (or open an experiment) before exporting it.")
             return None
         source = self.session.path.name if self.session.path else ""
@@ -819,10 +819,10 @@ class MainWindow(QMainWindow):
         self.results_panel.show_boundaries(None, None)
         self.results_panel.encrypted_label.setText("Compile again to run FHE: circuits and keys are not saved.")
         self.compile_panel.keygen_finished(None)
-        if experiment.report is not None:
-            self.compile_panel.show_report(experiment.report, note="as saved")
+        if experiment.stats is not None:
+            self.compile_panel.show_report(experiment.stats, note="as saved")
             self.compile_panel.status.setText("Compile report as saved; compile again to simulate or run encrypted.")
-        elif experiment.quantized is not None:
+        elif experiment.integer_model is not None:
             self._show_estimate(experiment)
         else:
             self.compile_panel.show_report(None)

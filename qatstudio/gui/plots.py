@@ -14,8 +14,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QSizePolicy
 
-from ..core.evaluate import fmt_percent
-from ..core.palette import BOUNDARY_RAMP, CLASS_COLORS
+from ..services.formatting import BOUNDARY_RAMP, CLASS_COLORS, fmt_percent
 
 MAX_REDRAWS_PER_S = 10
 BOUNDARY_COLORMAP = pg.ColorMap(np.linspace(0.0, 1.0, len(BOUNDARY_RAMP)), list(BOUNDARY_RAMP))

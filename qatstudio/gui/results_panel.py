@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.evaluate import Metrics, fmt_percent
+from ..engine.evaluate import Metrics
+from ..services.formatting import TIP_CEILING, fmt_eta, fmt_percent, fmt_seconds
 from .plots import FOREGROUND, class_image, make_boundary_plot
-from .widgets import TIP_CEILING, fmt_eta, fmt_seconds
+
 
 class _Boundaries(pg.GraphicsLayoutWidget):
     """Two small boundary plots that ask for little room (the panel fits its dock)."""

@@ -29,16 +29,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.config import ExperimentConfig
-from ..core.data import make_dataset
-from ..core.evaluate import fmt_percent
-from ..core.experiment import load_experiment
-from ..core.history import RunRecord
-from ..core.palette import CLASS_COLORS
-from ..paths import story_dir
-from .jobs import Job, Report
+from ..engine.config import ExperimentConfig
+from ..engine.data import make_dataset
+from ..services.experiment_file import load_experiment
+from ..services.formatting import CLASS_COLORS, fmt_percent
+from ..services.history import RunRecord
+from ..services.jobs import Job, Tell
+from ..services.paths import story_dir
+from ..services.tasks import TaskState
 from .plots import FOREGROUND, make_boundary_plot
-from .tasks import TaskState
 from .tradeoff_chart import fmt_latency
 
 GOOD, FAIR, POOR = "#1b7837", "#b35806", "#b2182b"
@@ -87,18 +86,17 @@ class StoryProblem:
 def story_job(steps: list[StoryStep]) -> Job:
     """Open every step's file; report a StepFigures (or a StoryProblem) per step as it is ready."""
 
-    def run(state: TaskState, report: Report) -> list[StepFigures]:
-        figures, datasets = [], {}
+    def run(state: TaskState, tell: Tell) -> list[StepFigures]:
+        figures = []
         for step in steps:
             state.raise_if_cancelled()
             try:
                 experiment = load_experiment(step.path)
             except (OSError, ValueError) as error:
-                report(StoryProblem(step, str(error)))
+                tell(StoryProblem(step, str(error)))
                 continue
-            key = tuple(sorted(experiment.config.data.__dict__.items()))
-            dataset = datasets.setdefault(key, make_dataset(experiment.config.data))
-            quantized = experiment.quantized
+            dataset = make_dataset(experiment.config.data)
+            quantized = experiment.integer_model
             record = RunRecord.from_experiment(experiment, step.path, label=f"Story {step.number}: {step.title}")
             record.id = f"story-{step.number}"
             item = StepFigures(
@@ -109,7 +107,7 @@ def story_job(steps: list[StoryStep]) -> Job:
                 trained_kind=experiment.config.kind,
             )
             figures.append(item)
-            report(item)
+            tell(item)
         return figures
 
     return run

@@ -1,5 +1,5 @@
 """The sweep dialog: ranges of neurons, bit-widths, pruning budgets and seeds, trained and compiled
-on Dask (``qatstudio.core.sweep.run_sweep``, driven from a worker thread): worker processes of this
+on Dask (``qatstudio.services.sweep.run_sweep``, driven from a worker thread): worker processes of this
 computer, or an existing cluster at the scheduler address given. It shows runs queued / running /
 done / failed, an ETA, a link to Dask's dashboard, and Cancel. Each finished run goes to the history
 at once, so a cancelled sweep keeps them.
@@ -31,13 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.cluster import ClusterReady, ClusterSettings
-from ..core.config import MAX_BITS, MAX_HIDDEN, MIN_BITS, ExperimentConfig
-from ..core.history import History, RunRecord
-from ..core.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, SweepResult, run_sweep
-from .jobs import Job, Report
-from .tasks import TaskState
-from .widgets import fmt_seconds
+from ..engine.config import MAX_BITS, MAX_HIDDEN, MIN_BITS, ExperimentConfig
+from ..services.cluster import ClusterReady, ClusterSettings
+from ..services.formatting import fmt_seconds
+from ..services.history import History, RunRecord
+from ..services.jobs import Job, Tell
+from ..services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, SweepResult, run_sweep
+from ..services.tasks import TaskState
 from .workers import Task, TaskError, TaskRunner
 
 MAX_RANGE = 64  # values one range (a-b) may expand to
@@ -79,8 +79,8 @@ def parse_values(text: str, low: int, high: int, name: str, allow_off: bool = Fa
 def sweep_job(plan: SweepPlan, history: History, cluster: ClusterSettings) -> Job:
     """The whole sweep, driven from a worker thread; reports the core's sweep messages."""
 
-    def run(state: TaskState, report: Report) -> SweepResult:
-        return run_sweep(plan, history, report, should_stop=state.should_stop, cluster=cluster)
+    def run(state: TaskState, tell: Tell) -> SweepResult:
+        return run_sweep(plan, history, tell, should_stop=state.should_stop, cluster=cluster)
 
     return run
 

@@ -24,9 +24,8 @@ from PySide6.QtCore import QPoint, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QTextDocument
 from PySide6.QtWidgets import QGraphicsDropShadowEffect, QLabel
 
-from ..core.evaluate import fmt_percent
-from ..core.history import RunRecord, pareto_front
-from ..core.palette import FRONT_COLOR, KIND_COLORS, kind_color, kind_name
+from ..services.formatting import FRONT_COLOR, KIND_COLORS, fmt_percent, kind_color, kind_name
+from ..services.history import RunRecord, pareto_front
 
 INK = "#222222"
 FRONT_FILL = (40, 60, 90, 16)

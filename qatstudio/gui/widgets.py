@@ -1,41 +1,10 @@
-"""Small shared widgets and formatting for the window."""
+"""Small widgets the window's panels share."""
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
-
-from ..core.evaluate import fmt_percent, fmt_seconds
-
-# One-sentence explanations, shared by every place that shows these settings.
-TIP_BITS = ("Bit-width: how many bits every weight and activation keeps after quantization; "
-            "fewer bits give a narrower accumulator and faster FHE, at the cost of a coarser model.")
-TIP_BUDGET = ("Pruning budget: the most non-zero inputs each neuron may keep (off = dense); "
-              "fewer inputs per neuron keep the accumulator narrow.")
-TIP_ACCUMULATOR = ("Accumulator: the widest integer the circuit computes (a neuron's weighted sum of "
-                   "its inputs); Concrete can look up at most 16 bits, and narrower runs faster.")
-TIP_CEILING = ("Ceiling: the best accuracy any classifier can reach on these test points; the jitter moves "
-               "some points across a band edge after they were labelled.")
-
-
-def fmt_bytes(size: Optional[int]) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"
-
-
-def fmt_eta(seconds: Optional[float]) -> str:
-    return "ETA -" if seconds is None or not math.isfinite(seconds) else f"ETA {fmt_seconds(seconds)}"
-
-
-__all__ = ["fmt_percent", "fmt_seconds", "fmt_bytes", "fmt_eta", "MessageBanner"]
 
 
 class MessageBanner(QFrame):

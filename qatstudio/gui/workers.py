@@ -13,18 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from ..core.cluster import ClusterError
-from ..core.config import ConfigError
-from ..core.experiment import ExperimentFileError
-from ..core.fhe import AccumulatorTooWideError, FheError, LinkerMissingError
-from ..client import ClientError
-from ..deploy.bundle import BundleError
-from ..deploy.local import LocalServerError
+from ..engine.cancel import Cancelled
+from ..engine.config import ConfigError
+from ..engine.fhe import AccumulatorTooWideError, FheError, LinkerMissingError
+from ..services.cluster import ClusterError
+from ..services.deploy.bundle import BundleError
+from ..services.deploy.client import ClientError
+from ..services.deploy.local import LocalServerError
+from ..services.experiment_file import ExperimentFileError
+from ..services.jobs import Job
 from ..services.logs import log_failure
-from .jobs import Job
-from .tasks import Cancelled, TaskState
+from ..services.tasks import TaskState
 
 log = logging.getLogger(__name__)
 

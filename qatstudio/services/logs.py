@@ -12,11 +12,12 @@ import traceback
 from pathlib import Path
 from typing import Optional
 
-from ..core import storage
-from ..core.config import ConfigError
-from ..core.experiment import ExperimentFileError
-from ..core.fhe import Cancelled, FheError
-from ..core.lowering import UnsupportedModelError
+from ..engine.cancel import Cancelled
+from ..engine.config import ConfigError
+from ..engine.fhe import FheError
+from ..engine.lowering import UnsupportedModelError
+from . import storage
+from .experiment_file import ExperimentFileError
 
 EXPECTED_ERRORS = (ConfigError, ExperimentFileError, FheError, UnsupportedModelError, Cancelled, MemoryError)
 LOG_FILE_LIMIT = 1_000_000  # bytes; past it the file is moved to .1 (one older copy kept)

@@ -13,10 +13,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-import qatstudio.gui  # noqa: E402,F401  (first: guards against PySide6 6.12's None refcount leak)
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from qatstudio.core.config import DataConfig, ExperimentConfig  # noqa: E402
+import qatstudio.gui  # noqa: E402,F401  (first: guards against PySide6 6.12's None refcount leak)
+from qatstudio.engine.config import DataConfig, ExperimentConfig  # noqa: E402
 
 
 def _start_dask_offload_thread() -> None:

@@ -7,16 +7,16 @@ import re
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QToolBar
 
-from qatstudio.core.config import DataConfig, ExperimentConfig
-from qatstudio.core.data import make_dataset
-from qatstudio.core.evaluate import fmt_percent
-from qatstudio.core.experiment import load_experiment
-from qatstudio.core.history import History, RunRecord, pareto_front
+from qatstudio.engine.config import DataConfig, ExperimentConfig
+from qatstudio.engine.data import make_dataset
 from qatstudio.gui.demo import DemoController, install_demo
 from qatstudio.gui.story_panel import load_story
+from qatstudio.services.experiment_file import load_experiment
+from qatstudio.services.formatting import fmt_percent
+from qatstudio.services.history import History, RunRecord, pareto_front
 
 from .conftest import make_window
 
@@ -75,7 +75,7 @@ def test_each_story_step_shows_its_boundary_accuracy_and_accumulator(qtbot, wind
         assert panel.current == step.number
         assert panel.cards[step.number - 1].is_selected()
         experiment = load_experiment(step.path)
-        m, report = experiment.metrics, experiment.report
+        m, report = experiment.metrics, experiment.stats
         # the figures shown are the file's, and the ones the story's text quotes
         assert panel.tile_text("quantized") == fmt_percent(m.clear_accuracy)
         assert panel.tile_text("fhe") == fmt_percent(m.fhe_simulated_accuracy)
@@ -87,9 +87,9 @@ def test_each_story_step_shows_its_boundary_accuracy_and_accumulator(qtbot, wind
             assert panel.tile_text("float") == fmt_percent(m.float_accuracy)
         # both boundaries: the trained model's, and the integer model's (what FHE computes)
         assert np.array_equal(panel.trained_image.image, experiment.boundary)
-        integer = experiment.quantized.predict(dataset.grid).reshape(dataset.grid_shape)
+        integer = experiment.integer_model.predict(dataset.grid).reshape(dataset.grid_shape)
         assert np.array_equal(panel.integer_image.image, integer.astype(np.float32))
-        assert len(panel.wrong.data) == int(np.count_nonzero(experiment.quantized.predict(dataset.x_test)
+        assert len(panel.wrong.data) == int(np.count_nonzero(experiment.integer_model.predict(dataset.x_test)
                                                                != dataset.y_test))
         assert step.title in panel.stage_title.text()
     assert panel.tile_text("latency") != "-"  # the last step ran encrypted
@@ -126,10 +126,10 @@ def test_rerun_live_trains_the_step_and_every_run_is_kept(qtbot, window, demo, r
     assert run(window.compile_action.trigger, "Compiling") == "succeeded"
     records, _ = History(history.folder).load()
     assert [r.id for r in records] == [record.id]
-    assert records[0].accumulator_bits == window.session.compiled.report.accumulator_bits
+    assert records[0].accumulator_bits == window.session.compiled.stats.accumulator_bits
     assert "accumulator" in demo.story_panel.live.text()
     assert any(p.record.id == record.id for p in demo.chart.points("bits"))
-    assert load_experiment(records[0].experiment_path).report is not None
+    assert load_experiment(records[0].experiment_path).stats is not None
 
 
 def test_history_survives_a_restart_and_a_damaged_entry(qtbot, settings, tmp_path, story_records):

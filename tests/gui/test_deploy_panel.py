@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from qatstudio.core.evaluate import fmt_percent
-from qatstudio.deploy.bundle import load_bundle
-from qatstudio.gui import jobs
+from qatstudio.services import jobs
+from qatstudio.services.deploy.bundle import load_bundle
+from qatstudio.services.formatting import fmt_percent
 
 from .conftest import small_config
 
@@ -30,7 +30,7 @@ def test_send_points_through_a_local_server_then_cancel_and_close(qtbot, window,
     server = panel.server
     assert server.running and panel.stop_button.isEnabled()
     points = window.session.dataset.x_test[:2]
-    clear = window.session.experiment.quantized.predict(points)
+    clear = window.session.experiment.integer_model.predict(points)
     assert panel.client_table.rowCount() == panel.server_table.rowCount() == 2
     assert [int(panel.client_table.item(r, 1).text()) for r in range(2)] == clear.tolist()
     assert [int(panel.client_table.item(r, 2).text()) for r in range(2)] == clear.tolist()

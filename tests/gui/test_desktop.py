@@ -10,9 +10,10 @@ from PySide6.QtGui import QContextMenuEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from qatstudio.cli import parse_command_line
-from qatstudio.core.experiment import run_experiment, save_experiment
+from qatstudio.engine.pipeline import run_experiment
 from qatstudio.gui.app import open_window
 from qatstudio.gui.recent_files import MAX_RECENT
+from qatstudio.services.experiment_file import save_experiment
 from qatstudio.services.logs import log_file
 
 from .conftest import _windows, make_window, small_config

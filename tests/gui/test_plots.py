@@ -6,8 +6,8 @@ import dataclasses
 import pytest
 from PySide6.QtCore import QRectF
 
-from qatstudio.core.data import make_dataset
-from qatstudio.core.training import Step, train
+from qatstudio.engine.data import make_dataset
+from qatstudio.engine.training import Step, train
 from qatstudio.gui.plots import TrainingPlots
 
 from .conftest import small_config
@@ -76,8 +76,9 @@ def test_boundary_legend_never_covers_the_points(qtbot, trained, size):
 
 
 def test_one_palette_for_the_window_and_the_report():
-    from qatstudio.core import palette, report
     from qatstudio.gui import history_panel, plots, tradeoff_chart
+    from qatstudio.services import formatting as palette
+    from qatstudio.services import report
 
     assert tradeoff_chart.KIND_COLORS is palette.KIND_COLORS
     assert plots.BOUNDARY_COLORMAP.map(0.0, mode="qcolor").name() == palette.BOUNDARY_RAMP[0]

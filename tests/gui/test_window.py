@@ -8,12 +8,12 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from qatstudio.core.config import DataConfig, ExperimentConfig
-from qatstudio.core.data import make_dataset
-from qatstudio.core.evaluate import evaluate_simulated, fmt_percent
-from qatstudio.core.training import train
-from qatstudio.gui import jobs
-from qatstudio.gui.widgets import TIP_ACCUMULATOR, TIP_CEILING
+from qatstudio.engine.config import DataConfig, ExperimentConfig
+from qatstudio.engine.data import make_dataset
+from qatstudio.engine.evaluate import evaluate_simulated
+from qatstudio.engine.training import train
+from qatstudio.services import jobs
+from qatstudio.services.formatting import TIP_ACCUMULATOR, TIP_CEILING, fmt_percent
 
 from .conftest import make_window, small_config
 
@@ -67,7 +67,7 @@ def test_train_compile_simulate_story(qtbot, window, run):
 
     # Compile: the big figure is the core's report.
     assert run(lambda: click(qtbot, window.compile_panel.compile_button), "Compiling") == "succeeded"
-    report = window.session.compiled.report
+    report = window.session.compiled.stats
     assert window.compile_panel.displayed_accumulator_bits() == report.accumulator_bits
     assert window.compile_panel.fields["pbs"].text() == f"{report.pbs_count:,}"
     heights = list(window.compile_panel.measured_bars.opts["height"])
@@ -340,7 +340,7 @@ def test_save_and_open_round_trip(qtbot, window, run, settings, tmp_path):
     assert other.plots.epoch_count() == config.epochs
     assert other.plots.has_boundary()
     assert other.plots.misclassified_count() == window.plots.misclassified_count()
-    assert other.compile_panel.displayed_accumulator_bits() == saved.report.accumulator_bits
+    assert other.compile_panel.displayed_accumulator_bits() == saved.stats.accumulator_bits
     for key in ("ceiling", "clear", "brevitas", "float"):
         assert other.results_panel.value(key) == window.results_panel.value(key)
     assert other.plots.ceiling() == window.plots.ceiling() is not None
@@ -348,7 +348,7 @@ def test_save_and_open_round_trip(qtbot, window, run, settings, tmp_path):
     assert other.windowTitle().startswith("run.qats")
     # and compiling the opened model again gives the same circuit width
     assert run(other.compile_action.trigger, "Compiling", target=other) == "succeeded"
-    assert other.session.compiled.report.accumulator_bits == saved.report.accumulator_bits
+    assert other.session.compiled.stats.accumulator_bits == saved.stats.accumulator_bits
     other.close()
 
 

@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from qatstudio.gui.jobs import Phase
-from qatstudio.gui.tasks import Cancelled, TaskState
+from qatstudio.engine.cancel import Cancelled
 from qatstudio.gui.workers import TaskRunner, running_threads
+from qatstudio.services.jobs import Phase
+from qatstudio.services.tasks import TaskState
 
 from .conftest import leftover_threads
 
@@ -93,7 +94,7 @@ def test_jobs_tasks_and_presets_import_without_qt():
         "import sys\n"
         "for name in ('PySide6', 'shiboken6', 'pyqtgraph'):\n"
         "    sys.modules[name] = None\n"
-        "import qatstudio.gui.tasks, qatstudio.gui.jobs, qatstudio.gui.presets\n"
+        "import qatstudio.services.tasks, qatstudio.services.jobs, qatstudio.services.presets\n"
         "assert not any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules if sys.modules[m])\n"
         "print('ok')\n"
     )

@@ -1,0 +1,206 @@
+"""The encrypted-inference HTTP service (FastAPI): it holds evaluation keys and ciphertexts, never a
+secret key. The circuit runs in worker processes (``workers.py``)."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import time
+from collections import deque
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from .. import storage
+from ..keys import trim_key_cache
+from .bundle import Bundle
+from .protocol import API, CIRCUIT_HEADER, SECONDS_HEADER, framing_problem
+from .workers import Busy, Crashed, Rejected, TimedOut, WorkerError, WorkerPool
+
+KEY_ID = re.compile(r"^[0-9a-f]{32}$")
+OBSERVED = 64  # payloads remembered for GET /v1/observed
+SAMPLE_BYTES = 16  # of each payload, shown as what the server sees
+SAMPLE_SEARCH = 4096  # bytes searched for them
+
+
+@dataclass
+class ServerSettings:
+    workers: int = 1
+    key_budget_bytes: int = 2 << 30  # evaluation keys kept on disk; least recently used go first
+    run_timeout_s: float = 300.0  # one prediction
+    read_timeout_s: float = 300.0  # receiving one request's body
+    wait_s: float = 120.0  # for a free worker
+    keys_dir: Optional[Path] = None  # default: the app's cache, one folder per circuit
+
+
+def keys_folder(bundle: Bundle, settings: ServerSettings) -> Path:
+    root = settings.keys_dir or storage.cache_dir() / "server-keys"
+    return storage.private_dir(Path(root) / bundle.circuit_id)
+
+
+def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> FastAPI:
+    settings = settings or ServerSettings()
+    circuit = bundle.info["circuit"]
+    key_limit = int(circuit["evaluation_key_bytes"] * 1.05) + (1 << 20)
+    ciphertext_limit = 2 * int(circuit["input_bytes"]) + (64 << 10)
+    folder = keys_folder(bundle, settings)
+    pool = WorkerPool(bundle.server_path, folder / ".work" / str(os.getpid()), settings.workers, settings.wait_s)
+    observed: deque[dict] = deque(maxlen=OBSERVED)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await run_in_threadpool(pool.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(pool.stop)
+
+    app = FastAPI(title="QAT Studio encrypted inference", version=str(bundle.info["format"]), lifespan=lifespan)
+    app.state.pool = pool
+
+    def observe(kind: str, payload: bytes) -> None:
+        observed.append({"kind": kind, "bytes": len(payload), "sample_hex": _sample(payload).hex(),
+                         "sha256": hashlib.sha256(payload).hexdigest()[:16], "time": time.time()})
+
+    async def read_body(request: Request, limit: int, what: str) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            raise HTTPException(413, f"{what} too large: at most {limit} bytes for this circuit")
+
+        async def receive() -> bytes:
+            chunks, size = [], 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPException(413, f"{what} too large: at most {limit} bytes for this circuit")
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+        try:
+            body = await asyncio.wait_for(receive(), settings.read_timeout_s)
+        except asyncio.TimeoutError:
+            raise HTTPException(408, f"the {what} took longer than {settings.read_timeout_s:.0f} s to arrive") from None
+        except ClientDisconnect:
+            raise HTTPException(400, f"the {what} was cut off: the client disconnected") from None
+        if not body:
+            raise HTTPException(400, f"the request has no {what} in its body")
+        return body
+
+    def key_path(key_id: str) -> Path:
+        if not KEY_ID.match(key_id):
+            raise HTTPException(404, f"unknown key id '{key_id[:40]}': upload evaluation keys first ({API}/keys)")
+        return folder / f"{key_id}.keys"
+
+    def fail(error: WorkerError) -> HTTPException:
+        if isinstance(error, Busy):
+            return HTTPException(503, str(error), headers={"Retry-After": "5"})
+        if isinstance(error, TimedOut):
+            return HTTPException(504, str(error))
+        return HTTPException(422, str(error))
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "circuit_id": bundle.circuit_id}
+
+    @app.get(f"{API}/model")
+    def model() -> dict:
+        return bundle.info
+
+    @app.get(f"{API}/client-specs")
+    def client_specs() -> Response:
+        return Response(bundle.specs, media_type="application/octet-stream")
+
+    @app.get(f"{API}/observed")
+    def what_the_server_saw() -> dict:
+        return {"payloads": list(observed)}
+
+    @app.get(f"{API}/keys/{{key_id}}")
+    def key_info(key_id: str) -> dict:
+        path = key_path(key_id)
+        if not path.exists():
+            raise HTTPException(404, f"unknown key id '{key_id}': upload evaluation keys first ({API}/keys)")
+        return {"key_id": key_id, "bytes": path.stat().st_size}
+
+    @app.post(f"{API}/keys")
+    async def upload_keys(request: Request) -> dict:
+        claimed = request.headers.get(CIRCUIT_HEADER)
+        if claimed is None:
+            raise HTTPException(400, f"say which circuit the keys were made for in the {CIRCUIT_HEADER} header")
+        if claimed != bundle.circuit_id:
+            raise HTTPException(409, f"these evaluation keys were made for another circuit ({claimed[:40]}); this "
+                                     f"server runs {bundle.circuit_id}: make keys from {API}/client-specs")
+        body = await read_body(request, key_limit, "evaluation keys")
+        observe("evaluation keys", body)
+        problem = framing_problem(body, "evaluation keys")
+        if problem:
+            raise HTTPException(422, f"{problem}: upload the whole output of EvaluationKeys.serialize()")
+        key_id = hashlib.sha256(bundle.circuit_id.encode() + body).hexdigest()[:32]
+        path = folder / f"{key_id}.keys"
+
+        def store() -> None:
+            if path.exists():
+                path.touch()
+                return
+            storage.atomic_write(path, lambda temp: (temp.write_bytes(body),
+                                                     pool.check_keys(temp, settings.run_timeout_s)))
+            trim_key_cache(folder, keep=path, budget=settings.key_budget_bytes)
+
+        try:
+            await run_in_threadpool(store)
+        except Rejected as error:
+            raise HTTPException(422, f"these bytes are not evaluation keys for this circuit ({error})") from None
+        except WorkerError as error:
+            raise fail(error) from None
+        return {"key_id": key_id, "bytes": len(body)}
+
+    @app.post(f"{API}/predict/{{key_id}}")
+    async def predict(key_id: str, request: Request) -> Response:
+        path = key_path(key_id)
+        if not path.exists():
+            raise HTTPException(404, f"unknown key id '{key_id}' (never uploaded, or evicted): "
+                                     f"upload evaluation keys again ({API}/keys)")
+        body = await read_body(request, ciphertext_limit, "ciphertext")
+        observe("ciphertext in", body)
+        problem = framing_problem(body, "ciphertext bytes")
+        if problem:
+            raise HTTPException(422, f"{problem}: send the whole output of Value.serialize()")
+        path.touch()  # most recently used
+        start = time.perf_counter()
+        try:
+            result, _ = await run_in_threadpool(pool.run, path, body, settings.run_timeout_s)
+        except Rejected as error:
+            raise HTTPException(422, f"the ciphertext was rejected ({error}): encrypt with this server's "
+                                     f"client specs") from None
+        except Crashed as error:
+            path.unlink(missing_ok=True)
+            raise HTTPException(422, f"{error}: they were not made for this circuit, so key id {key_id} was "
+                                     f"removed; make keys from {API}/client-specs and upload them") from None
+        except WorkerError as error:
+            raise fail(error) from None
+        seconds = time.perf_counter() - start  # waiting for a worker, loading the keys, running the circuit
+        observe("ciphertext out", result)
+        return Response(result, media_type="application/octet-stream", headers={SECONDS_HEADER: f"{seconds:.6f}"})
+
+    return app
+
+
+def _sample(payload: bytes) -> bytes:
+    """The most varied few bytes near the start: ciphertext material rather than framing and zeros."""
+    starts = range(0, max(1, min(len(payload), SAMPLE_SEARCH) - SAMPLE_BYTES + 1), 8)
+    best = max(starts, key=lambda start: len(set(payload[start:start + SAMPLE_BYTES])))
+    return payload[best:best + SAMPLE_BYTES]
+
+
+def serve(bundle: Bundle, host: str = "127.0.0.1", port: int = 8000, settings: Optional[ServerSettings] = None) -> None:
+    """Run the service until interrupted (Ctrl+C or SIGTERM stop the workers too)."""
+    import uvicorn
+
+    config = uvicorn.Config(create_app(bundle, settings), host=host, port=port, log_level="warning",
+                            timeout_keep_alive=30, timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run()

@@ -1,0 +1,123 @@
+"""The experiment file (``.qats``): one zip holding the configuration, the trained and Brevitas
+weights, the integer model, every epoch's boundary, the metrics and the circuit stats."""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..engine.config import ExperimentConfig
+from ..engine.evaluate import Metrics
+from ..engine.fhe import CircuitStats
+from ..engine.integer import IntegerMLP
+from ..engine.models import BrevitasMLP, FloatMLP
+from ..engine.pipeline import Experiment
+from ..engine.training import Epoch
+from . import storage
+
+FILE_FORMAT = 1
+SUFFIX = ".qats"
+LEGACY_MODEL_CLASSES = {"QuantMLP": "BrevitasMLP"}  # files written before the rename
+
+
+class ExperimentFileError(ValueError):
+    """An experiment file can't be read; the message says why."""
+
+
+def save_experiment(path: Path, experiment: Experiment) -> Path:
+    """Write the experiment to one zip file, atomically."""
+    path = Path(path)
+    history = [
+        {k: v for k, v in asdict(epoch).items() if k != "boundary"} for epoch in experiment.history
+    ]
+    manifest = {
+        "format": FILE_FORMAT,
+        "app": "qatstudio",
+        "config": experiment.config.to_dict(),
+        "model_class": type(experiment.trained_model).__name__,
+        "history": history,
+        "step_losses": experiment.step_losses,
+        "metrics": experiment.metrics.to_dict(),
+        "circuit": experiment.stats.to_dict() if experiment.stats else None,
+        "layer_names": [layer.name for layer in experiment.integer_model.layers] if experiment.integer_model else None,
+        "cancelled": experiment.cancelled,
+    }
+
+    def array_bytes(arrays: dict) -> bytes:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        return buffer.getvalue()
+
+    def write(temp: Path):
+        with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("experiment.json", json.dumps(manifest, indent=2, default=storage._json_default))
+            weights = io.BytesIO()
+            torch.save(experiment.trained_model.state_dict(), weights)
+            archive.writestr("model.pt", weights.getvalue())
+            if experiment.brevitas_model is not None and experiment.brevitas_model is not experiment.trained_model:
+                weights = io.BytesIO()
+                torch.save(experiment.brevitas_model.state_dict(), weights)
+                archive.writestr("quant_model.pt", weights.getvalue())
+            boundaries = {f"epoch{e.epoch}": e.boundary for e in experiment.history}
+            archive.writestr("boundaries.npz", array_bytes(boundaries))
+            if experiment.integer_model is not None:
+                archive.writestr("quantized.npz", array_bytes(experiment.integer_model.to_arrays()))
+
+    return storage.atomic_write(path, write, mode=0o644)
+
+
+def _build(model_class: str, config: ExperimentConfig) -> nn.Module:
+    model_class = LEGACY_MODEL_CLASSES.get(model_class, model_class)
+    if model_class == "BrevitasMLP":
+        return BrevitasMLP.for_config(config)
+    if model_class == "FloatMLP":
+        return FloatMLP(config.n_hidden, config.n_layers)
+    raise ExperimentFileError(f"unknown model class '{model_class}'")
+
+
+def load_experiment(path: Path) -> Experiment:
+    """Read an experiment file; a damaged or foreign file raises ExperimentFileError."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            manifest = json.loads(archive.read("experiment.json"))
+            if manifest.get("app") != "qatstudio":
+                raise ExperimentFileError(f"{path.name} is not a QAT Studio experiment")
+            if manifest.get("format", 0) > FILE_FORMAT:
+                raise ExperimentFileError(f"{path.name} was written by a newer QAT Studio: update the app to open it")
+            config = ExperimentConfig.from_dict(manifest["config"])
+            model = _build(manifest["model_class"], config)
+            model.load_state_dict(torch.load(io.BytesIO(archive.read("model.pt")), weights_only=True))
+            model.eval()
+            brevitas_model = model
+            if "quant_model.pt" in archive.namelist():
+                brevitas_model = BrevitasMLP.for_config(config)
+                brevitas_model.load_state_dict(torch.load(io.BytesIO(archive.read("quant_model.pt")), weights_only=True))
+                brevitas_model.eval()
+            with np.load(io.BytesIO(archive.read("boundaries.npz"))) as boundaries:
+                boundary_by_epoch = {name: boundaries[name] for name in boundaries.files}
+            integer_model = None
+            if "quantized.npz" in archive.namelist():
+                with np.load(io.BytesIO(archive.read("quantized.npz"))) as arrays:
+                    integer_model = IntegerMLP.from_arrays({k: arrays[k] for k in arrays.files},
+                                                         manifest["layer_names"])
+    except ExperimentFileError:
+        raise
+    except FileNotFoundError as error:
+        raise ExperimentFileError(f"can't open {path.name}: there is no such file in {path.parent}") from error
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, RuntimeError, TypeError) as error:
+        raise ExperimentFileError(f"can't open {path.name}: the file is damaged or not an experiment ({error})") from error
+    history = [Epoch(**record, boundary=boundary_by_epoch.get(f"epoch{record['epoch']}"))
+               for record in manifest["history"]]
+    circuit = manifest.get("circuit") or manifest.get("report")  # "report" before format 1's rename
+    stats = CircuitStats.from_dict(circuit) if circuit else None
+    return Experiment(
+        config, model, brevitas_model, integer_model, history, list(manifest.get("step_losses", [])),
+        Metrics.from_dict(manifest.get("metrics") or {}), stats, None, bool(manifest.get("cancelled")),
+    )

@@ -1,0 +1,150 @@
+"""How the app writes what it measured, in one Qt-free place: numbers, configuration names, kind
+names and colours, the metric rows and their explanations. The window, the command line, the story
+and the HTML report all call these."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+from ..engine.config import ExperimentConfig
+from ..engine.integer import MAX_LOOKUP_BITS
+
+# ---------------------------------------------------------------- colours
+
+KIND_COLORS = {"float": "#0077BB", "pruned": "#EE7733", "qat": "#009988"}  # Paul Tol's "vibrant"
+OTHER_COLOR = "#777777"  # a kind without a colour of its own
+FRONT_COLOR = "#1a1a1a"  # the Pareto front
+CLASS_COLORS = ("#2b5fad", "#c0392b")  # test points of class 0 and class 1
+# Decision boundaries, P(class 1) from 0 to 1: blue (class 0), white (undecided), red (class 1).
+# colorcet's CET-D1 sampled at nine even stops; the window's plots and the report interpolate these.
+BOUNDARY_RAMP = ("#2151db", "#7075e2", "#a09ce8", "#c9c5ed", "#eee7ea", "#f0beb1", "#e78c77", "#d7583f", "#c00206")
+
+# ---------------------------------------------------------------- kinds and configurations
+
+KIND_NAMES = {"float": "float + PTQ", "pruned": "pruned + PTQ", "qat": "QAT"}  # legends, tables
+KIND_TITLES = {  # the Configure panel's choice
+    "float": "Float + post-training quant.",
+    "pruned": "Pruned float + post-training quant.",
+    "qat": "Quantization-aware (QAT)",
+}
+SHORT_KIND = {"float": "float", "pruned": "pruned", "qat": "QAT"}  # inside a configuration's name
+
+
+def kind_name(kind: str) -> str:
+    return KIND_NAMES.get(kind, kind)
+
+
+def kind_color(kind: str) -> str:
+    return KIND_COLORS.get(kind, OTHER_COLOR)
+
+
+def config_name(config: ExperimentConfig, short: bool = False) -> str:
+    """A configuration in a few words: 'QAT 3-bit 100n budget 20 seed 0', or for a chart's
+    caption (``short``) 'QAT 100n b20' (bits only when not 3, no seed)."""
+    parts = [SHORT_KIND.get(config.kind, config.kind)]
+    if not short or config.bits != 3:
+        parts.append(f"{config.bits}-bit")
+    parts.append(f"{config.n_hidden}n")
+    if config.pruning_budget is not None:
+        parts.append(f"b{config.pruning_budget}" if short else f"budget {config.pruning_budget}")
+    if config.neurons_kept is not None:
+        parts.append(f"keep {config.neurons_kept}")
+    if config.accumulator_bits is not None:
+        parts.append(f"A2Q {config.accumulator_bits}b")
+    if config.round_bits:
+        parts.append(f"round {config.round_bits}{'~' if config.rounding == 'approximate' else ''}")
+    if not short:
+        parts.append(f"seed {config.seed}")
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------- numbers
+
+def fmt_percent(value: Optional[float]) -> str:
+    """An accuracy or agreement in [0, 1] as '93.40%'; '-' when not measured."""
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.2f}%"
+
+
+def fmt_seconds(seconds: Optional[float]) -> str:
+    """A duration: '840 ms', '12.6 s', '3 min 05 s', '1 h 02 min'; '-' when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def fmt_eta(seconds: Optional[float]) -> str:
+    return "ETA -" if seconds is None or not math.isfinite(seconds) else f"ETA {fmt_seconds(seconds)}"
+
+
+def fmt_bytes(size: Optional[int]) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def remaining_seconds(elapsed_s: float, done: float, total: float) -> float:
+    """The ETA rule everywhere: the time per unit so far, times the units left (NaN before the first)."""
+    return elapsed_s / done * (total - done) if done > 0 else math.nan
+
+
+# ---------------------------------------------------------------- what the measures mean
+
+TIP_BITS = ("Bit-width: how many bits every weight and activation keeps after quantization; "
+            "fewer bits give a narrower accumulator and faster FHE, at the cost of a coarser model.")
+TIP_BUDGET = ("Pruning budget: the most non-zero inputs each neuron may keep (off = dense); "
+              "fewer inputs per neuron keep the accumulator narrow.")
+TIP_ACCUMULATOR = ("Accumulator: the widest integer the circuit computes (a neuron's weighted sum of "
+                   f"its inputs); Concrete can look up at most {MAX_LOOKUP_BITS} bits, and narrower runs faster.")
+TIP_CEILING = ("Ceiling: the best accuracy any classifier can reach on these test points; the jitter moves "
+               "some points across a band edge after they were labelled.")
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    key: str
+    label: str
+    tip: str
+    field: str  # the attribute of ``engine.evaluate.Metrics`` it shows
+
+
+METRIC_ROWS = (
+    MetricRow("ceiling", "Ceiling (best possible)", TIP_CEILING, "ceiling_accuracy"),
+    MetricRow("float", "fp32", "The float model before quantization (float and pruned kinds).", "float_accuracy"),
+    MetricRow("brevitas", "Quantized (Brevitas)",
+              "The Brevitas model: as trained (QAT) or quantized after training.", "brevitas_accuracy"),
+    MetricRow("clear", "Quantized, in the clear",
+              "The integer model run in the clear with numpy: what FHE computes.", "clear_accuracy"),
+    MetricRow("simulated", "FHE simulated", "Concrete's FHE simulation on every test point.",
+              "fhe_simulated_accuracy"),
+    MetricRow("executed", "FHE executed", "Real encryption, run and decryption on the first N test points.",
+              "fhe_executed_accuracy"),
+    MetricRow("agree_simulated", "Agreement clear / simulated",
+              "Share of test points where clear and FHE simulated predictions are equal.",
+              "agreement_clear_simulated"),
+    MetricRow("agree_executed", "Agreement clear / executed",
+              "Share of the encrypted points where clear and FHE predictions are equal.", "agreement_clear_executed"),
+    MetricRow("latency", "Latency per sample", "Median time to encrypt, run and decrypt one test point.",
+              "fhe_latency_s"),
+    MetricRow("keygen", "Key generation", "Time to generate the keys, or to load them from the on-disk cache.",
+              "keygen_s"),
+)
+METRICS_BY_KEY = {row.key: row for row in METRIC_ROWS}
+
+
+def fmt_metric(row: MetricRow, value: Optional[float]) -> str:
+    """A measure as its row shows it: seconds for times, percent for the rest."""
+    return fmt_seconds(value) if row.field.endswith("_s") else fmt_percent(value)

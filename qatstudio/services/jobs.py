@@ -1,0 +1,366 @@
+"""The window's long-running work, as plain functions of (TaskState, report) -> result.
+
+Qt-free: every job only composes calls into ``qatstudio.core`` and reports small message objects
+through ``report``; ``workers.py`` runs a job on a QThread and turns ``report`` into a Qt signal.
+Step events are coalesced here (at most one message every ``STEP_REPORT_S``), so a fast training
+loop never floods the GUI thread with one queued signal per optimiser step.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..engine.cancel import Cancelled
+from ..engine.config import ExperimentConfig
+from ..engine.data import Dataset, make_dataset
+from ..engine.evaluate import Metrics, evaluate_encrypted, evaluate_simulated
+from ..engine.fhe import CompiledModel, KeygenResult
+from ..engine.models import build_model
+from ..engine.pipeline import Experiment, compile_for, measured_experiment
+from ..engine.training import Epoch, Step, predict, train
+from .deploy.export import export_bundle
+from .deploy.local import LocalServer
+from .deploy.protocol import API
+from .experiment_file import load_experiment
+from .formatting import remaining_seconds
+from .keys import KeyCache
+from .tasks import TaskState
+
+Tell = Callable[[object], None]
+Job = Callable[[TaskState, Tell], object]
+
+STEP_REPORT_S = 0.1  # coalesce optimiser steps into one message per 100 ms (the redraw period)
+
+
+# ---------------------------------------------------------------- messages (worker -> window)
+
+@dataclass
+class StepBatch:
+    """Losses of the optimiser steps ``first_step .. first_step + len(losses) - 1`` (1-based)."""
+
+    first_step: int
+    losses: list[float]
+    step: int
+    total_steps: int
+    epoch: int
+    elapsed_s: float
+    eta_s: float
+
+
+@dataclass
+class DataReady:
+    """The data set is made: the test points can be drawn before the first epoch ends."""
+
+    x_test: np.ndarray
+    y_test: np.ndarray
+    ceiling_accuracy: float
+
+
+@dataclass
+class EpochUpdate:
+    epoch: Epoch  # the core's event, with the decision boundary
+    test_predictions: np.ndarray  # the model's class for every test point at the end of the epoch
+
+
+@dataclass
+class Phase:
+    text: str  # what the job does now, in words
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    text: str
+    eta_s: float = math.nan
+
+
+@dataclass
+class SampleDone:
+    done: int
+    total: int
+    seconds: float
+    eta_s: float
+
+
+@dataclass
+class KeysReady:
+    keys: KeygenResult
+
+
+# ---------------------------------------------------------------- results
+
+@dataclass
+class TrainOutcome:
+    experiment: Optional[Experiment]  # None when stopped before the first epoch ended
+    dataset: Dataset
+    test_predictions: Optional[np.ndarray]
+    stopped_early: bool
+    epochs_completed: int
+
+
+@dataclass
+class SimulationOutcome:
+    metrics: Metrics
+    clear_boundary: Optional[np.ndarray]  # class of the integer model in the clear over the grid
+    fhe_boundary: Optional[np.ndarray]  # class from Concrete's FHE simulation over the same grid
+    circuit_inputs: int  # distinct integer inputs the grid maps to (each simulated once)
+
+
+@dataclass
+class EncryptedOutcome:
+    metrics: Metrics
+    keys: KeygenResult
+    latencies_s: list[float]
+    cancelled: bool
+
+
+@dataclass
+class OpenedExperiment:
+    experiment: Experiment
+    dataset: Dataset
+    test_predictions: Optional[np.ndarray]
+    path: Path
+
+
+@dataclass
+class DeployedSample:
+    done: int
+    total: int
+    prediction: object  # qatstudio.services.deploy.client.Prediction
+    clear_label: int
+
+
+@dataclass
+class DeployOutcome:
+    url: str
+    key_id: str
+    uploaded_bytes: int  # 0 when the server already held the keys
+    predictions: list  # qatstudio.services.deploy.client.Prediction, in order
+    clear_labels: list[int]
+    observed: list[dict]  # what the server saw (GET /v1/observed)
+
+
+# ---------------------------------------------------------------- the jobs
+
+def train_job(config: ExperimentConfig) -> Job:
+    """Train ``config``; then quantize the model and measure it in the clear.
+
+    Stop keeps what was learned: a model stopped after at least one epoch is quantized and
+    evaluated like a finished one.
+    """
+    config = config.replace()
+
+    def run(state: TaskState, tell: Tell) -> TrainOutcome:
+        dataset = make_dataset(config.data)
+        tell(DataReady(dataset.x_test, dataset.y_test, dataset.ceiling_accuracy))
+        # Built here (seeded exactly as train() would) so the test points can be classified at
+        # every epoch to mark the misclassified ones.
+        model = build_model(config, dataset.x_train, dataset.y_train)
+        losses: list[float] = []
+        sent = 0
+        last_sent = time.monotonic()
+        last_step: list[Optional[Step]] = [None]
+
+        def flush() -> None:
+            nonlocal sent, last_sent
+            step = last_step[0]
+            if step is None or len(losses) == sent:
+                return
+            active = max(step.elapsed_s - state.paused_seconds(), 1e-9)
+            eta = remaining_seconds(active, step.step, step.total_steps)
+            tell(StepBatch(sent + 1, losses[sent:], step.step, step.total_steps, step.epoch, active, eta))
+            sent = len(losses)
+            last_sent = time.monotonic()
+
+        def on_event(event) -> None:
+            if isinstance(event, Step):
+                losses.append(event.loss)
+                last_step[0] = event
+                if time.monotonic() - last_sent >= STEP_REPORT_S:
+                    flush()
+            elif isinstance(event, Epoch):
+                flush()
+                tell(EpochUpdate(event, predict(model, dataset.x_test)))
+
+        result = train(config, dataset, on_event, state.should_stop, model=model)
+        flush()
+        if not result.history:
+            return TrainOutcome(None, dataset, None, True, 0)
+        tell(Phase("Quantizing the trained model and measuring it in the clear"))
+        experiment = measured_experiment(config, dataset, result, losses)
+        return TrainOutcome(experiment, dataset, predict(result.model, dataset.x_test),
+                            result.cancelled, len(result.history))
+
+    return run
+
+
+def compile_job(experiment: Experiment) -> Job:
+    quantized, config = experiment.integer_model, experiment.config
+
+    def run(state: TaskState, tell: Tell) -> CompiledModel:
+        tell(Phase("Compiling the integer model to an FHE circuit"))
+        compiled = compile_for(config, quantized)  # one native call: can't be interrupted
+        state.raise_if_cancelled()
+        return compiled
+
+    return run
+
+
+def keygen_job(compiled: CompiledModel) -> Job:
+    def run(state: TaskState, tell: Tell) -> KeygenResult:
+        tell(Phase("Generating the FHE keys (or loading them from the key cache)"))
+        return KeyCache().keys_for_cancellable(compiled, state.should_stop)
+
+    return run
+
+
+class _CountingPoll:
+    """A ``should_stop`` that also reports progress: the core polls it once before each row."""
+
+    def __init__(self, state: TaskState, tell: Tell, total: int, text: str):
+        self.state, self.tell, self.total, self.text = state, tell, total, text
+        self.calls = 0
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self) -> bool:
+        done = self.calls
+        self.calls += 1
+        now = time.monotonic()
+        if now - self.last >= 0.1 or done == 0:
+            self.last = now
+            eta = remaining_seconds(now - self.start, done, self.total)
+            self.tell(Progress(done, self.total, self.text, eta))
+        return self.state.should_stop()
+
+
+def simulate_job(metrics: Metrics, dataset: Dataset, compiled: CompiledModel, boundary: bool = True) -> Job:
+    """FHE simulation on every test point, then (optionally) over the boundary grid.
+
+    The grid is mapped to the circuit's integer inputs first, and each distinct input is
+    simulated once: a 100x100 grid at 3 bits is only a handful of circuit inputs.
+    """
+    metrics = dataclasses.replace(metrics)
+
+    def run(state: TaskState, tell: Tell) -> SimulationOutcome:
+        total = len(dataset.x_test)
+        evaluate_simulated(metrics, dataset, compiled,
+                           _CountingPoll(state, tell, total, "FHE simulation of the test points"))
+        tell(SimulationOutcome(dataclasses.replace(metrics), None, None, 0))  # the table first
+        if not boundary:
+            return SimulationOutcome(metrics, None, None, 0)
+        distinct = len(np.unique(compiled.model.quantize_inputs(dataset.grid), axis=0))
+        poll = _CountingPoll(state, tell, distinct, "FHE simulation of the decision boundary")
+        classes, simulated = compiled.predict_simulated(dataset.grid, poll)
+        fhe_boundary = classes.reshape(dataset.grid_shape)
+        clear_boundary = compiled.model.predict(dataset.grid).reshape(dataset.grid_shape)
+        return SimulationOutcome(metrics, clear_boundary, fhe_boundary, simulated)
+
+    return run
+
+
+def encrypted_job(
+    metrics: Metrics, dataset: Dataset, compiled: CompiledModel, n_samples: int, keys: Optional[KeygenResult]
+) -> Job:
+    """Real encrypt-run-decrypt on the first ``n_samples`` test points (keys first if needed)."""
+    metrics = dataclasses.replace(metrics)
+
+    def run(state: TaskState, tell: Tell) -> EncryptedOutcome:
+        nonlocal keys
+        if keys is None:
+            tell(Phase("Generating the FHE keys (or loading them from the key cache)"))
+            keys = KeyCache().keys_for_cancellable(compiled, state.should_stop)
+            tell(KeysReady(keys))
+        tell(Phase(f"Running {n_samples} test point(s) encrypted"))
+        tell(SampleDone(0, n_samples, math.nan, math.nan))
+        latencies: list[float] = []
+
+        def on_sample(done: int, total: int, seconds: float) -> None:
+            latencies.append(seconds)
+            tell(SampleDone(done, total, seconds, remaining_seconds(sum(latencies), done, total)))
+
+        evaluate_encrypted(metrics, dataset, compiled, n_samples, keys, state.should_stop, on_sample)
+        return EncryptedOutcome(metrics, keys, latencies, state.is_cancelled)
+
+    return run
+
+
+def export_job(experiment: Experiment, compiled: Optional[CompiledModel], folder: Path, source: str) -> Job:
+    def run(state: TaskState, tell: Tell) -> Path:
+        tell(Phase(f"Exporting for deployment to {folder}"))
+        return export_bundle(experiment, folder, source, compiled)
+
+    return run
+
+
+def deploy_job(experiment: Experiment, compiled: CompiledModel, folder: Path, server: LocalServer,
+               points: np.ndarray) -> Job:
+    """Export into ``folder``, (re)start ``server`` on it, then send ``points`` through it as a client."""
+    from .deploy.client import EncryptedClient
+
+    def run(state: TaskState, tell: Tell) -> DeployOutcome:
+        if not server.running or server.folder != Path(folder):
+            server.stop()
+            tell(Phase("Exporting the circuit for the server"))
+            export_bundle(experiment, folder, "the window's run", compiled)
+            server.folder = Path(folder)
+            tell(Phase("Starting the local server"))
+            server.start(should_stop=state.should_stop)
+        with EncryptedClient(server.url) as client:
+            tell(Phase("Loading or making the client's keys (they stay on this side)"))
+            client.ensure_keys()
+            state.raise_if_cancelled()
+            tell(Phase("Uploading the evaluation keys to the server"))
+            upload = client.ensure_uploaded()
+            clear = [int(label) for label in experiment.integer_model.predict(points)]
+            tell(Phase(f"Sending {len(points)} encrypted point(s)"))
+
+            predictions = []
+
+            def on_sample(done: int, total: int, prediction) -> None:
+                predictions.append(prediction)
+                tell(DeployedSample(done, total, prediction, clear[done - 1]))
+
+            try:
+                client.predict(points, state.should_stop, on_sample)
+            except Cancelled:  # keep the points already done
+                pass
+            observed = client.http.get(f"{API}/observed").json()["payloads"]
+        return DeployOutcome(server.url, upload.key_id, upload.sent_bytes, predictions,
+                             clear[: len(predictions)], observed)
+
+    return run
+
+
+def open_job(path: Path) -> Job:
+    def run(state: TaskState, tell: Tell) -> OpenedExperiment:
+        tell(Phase(f"Opening {Path(path).name}"))
+        experiment = load_experiment(path)
+        dataset = make_dataset(experiment.config.data)
+        predictions = predict(experiment.trained_model, dataset.x_test) if experiment.history else None
+        return OpenedExperiment(experiment, dataset, predictions, Path(path))
+
+    return run
+
+
+@dataclass
+class Session:
+    """What the window currently shows; replaced piece by piece as jobs finish."""
+
+    experiment: Optional[Experiment] = None
+    dataset: Optional[Dataset] = None
+    test_predictions: Optional[np.ndarray] = None
+    compiled: Optional[CompiledModel] = None
+    keys: Optional[KeygenResult] = None
+    latencies_s: list[float] = field(default_factory=list)
+    clear_boundary: Optional[np.ndarray] = None
+    fhe_boundary: Optional[np.ndarray] = None
+    path: Optional[Path] = None
+    dirty: bool = False  # has results not saved to a file

@@ -1,0 +1,330 @@
+"""Reports of selected runs: one self-contained HTML file (images embedded, prints on A4) and JSON.
+
+The HTML report uses the app's own colours (``palette``): kinds, the Pareto front, test points and
+the decision-boundary ramp look as they do in the window.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import struct
+import time
+import zlib
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..engine.config import ConfigError
+from ..engine.data import Dataset, make_dataset
+from . import storage
+from .formatting import BOUNDARY_RAMP, CLASS_COLORS, FRONT_COLOR, KIND_COLORS, fmt_percent, kind_color, kind_name
+from .history import RunRecord, pareto_front
+
+CEILING = "ceiling_accuracy"  # metrics key: the best accuracy any classifier reaches on the test points
+INK, GRID, MUTED = "#222222", "#e4e4e4", "#666666"
+FONT = "font-family:'DejaVu Sans',Arial,sans-serif"
+
+
+def boundary_rgb(probability: np.ndarray) -> np.ndarray:
+    """Class-1 probability to the app's boundary colours (``palette.BOUNDARY_RAMP``)."""
+    p = np.clip(np.asarray(probability, dtype=np.float64), 0, 1)
+    ramp = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in BOUNDARY_RAMP], dtype=np.float64)
+    stops = np.linspace(0.0, 1.0, len(ramp))
+    channels = [np.interp(p, stops, ramp[:, channel]) for channel in range(3)]
+    return np.rint(np.stack(channels, axis=-1)).astype(np.uint8)
+
+
+def png_bytes(rgb: np.ndarray, scale: int = 2) -> bytes:
+    """Encode an (h, w, 3) uint8 image as PNG (rows flipped so y grows upwards)."""
+    image = np.repeat(np.repeat(rgb[::-1], scale, axis=0), scale, axis=1)
+    height, width, _ = image.shape
+    raw = b"".join(b"\x00" + image[row].tobytes() for row in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+
+
+def _text(x: float, y: float, text: str, anchor: str = "middle", size: int = 13, color: str = INK,
+          extra: str = "") -> str:
+    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{color}" '
+            f'{extra}>{html.escape(text)}</text>')
+
+
+def _ceiling(records: list[RunRecord]) -> Optional[float]:
+    """The ceiling shared by every run that has one (runs on one data set); None otherwise."""
+    values = {round(r.metrics[CEILING], 6) for r in records if r.metrics.get(CEILING) is not None}
+    return values.pop() if len(values) == 1 else None
+
+
+def _tradeoff_svg(records: list[RunRecord], numbers: dict[str, int]) -> str:
+    """Accuracy against accumulator bits: points in the kinds' colours, numbered as in the table,
+    the Pareto front as a staircase, the data set's ceiling as a dashed line, a legend beside it."""
+    points = [(r.accumulator_bits, r.accuracy, r) for r in records if r.accumulator_bits and r.accuracy is not None]
+    if not points:
+        return "<p>No compiled runs to chart.</p>"
+    width, height = 760, 360
+    left, right, top, bottom = 78, 230, 18, 52
+    plot_w, plot_h = width - left - right, height - top - bottom
+    bits = [p[0] for p in points]
+    x_lo, x_hi = min(bits) - 1, max(bits) + 1
+    ceiling = _ceiling(records)
+    lowest = min([p[1] for p in points] + ([ceiling] if ceiling is not None else []))
+    step = 0.05 if lowest > 0.7 else 0.1
+    y_lo = max(0.0, math.floor((lowest - 0.02) / step) * step)
+    y_hi = 1.0
+
+    def sx(x: float) -> float:
+        return left + (x - x_lo) / (x_hi - x_lo) * plot_w
+
+    def sy(y: float) -> float:
+        return top + (y_hi - y) / (y_hi - y_lo) * plot_h
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+             f'height="{height}" role="img" aria-label="accuracy against accumulator bits" style="{FONT}">']
+    for level in np.arange(y_lo, y_hi + step / 2, step):
+        y = sy(level)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{GRID}"/>')
+        parts.append(_text(left - 8, y + 4, f"{100 * level:.0f}%", "end"))
+    for b in range(int(x_lo) + 1, int(x_hi)):
+        x = sx(b)
+        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" stroke="{GRID}"/>')
+        parts.append(_text(x, top + plot_h + 18, str(b)))
+    parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#888"/>')
+    parts.append(_text(left + plot_w / 2, height - 10, "accumulator bits (cost in FHE)"))
+    parts.append(_text(18, top + plot_h / 2, "accuracy", extra=f'transform="rotate(-90 18 {top + plot_h / 2:.1f})"'))
+
+    if ceiling is not None:
+        y = sy(ceiling)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{MUTED}" '
+                     f'stroke-width="1.5" stroke-dasharray="6 4"/>')
+
+    front = pareto_front([(p[0], p[1]) for p in points])
+    stairs = []
+    for index, i in enumerate(front):
+        x, y = sx(points[i][0]), sy(points[i][1])
+        if index:
+            stairs.append(f"{x:.1f},{sy(points[front[index - 1]][1]):.1f}")
+        stairs.append(f"{x:.1f},{y:.1f}")
+    stairs.append(f"{left + plot_w:.1f},{sy(points[front[-1]][1]):.1f}")
+    parts.append(f'<polyline points="{" ".join(stairs)}" fill="none" stroke="{FRONT_COLOR}" stroke-width="1.6"/>')
+
+    labels: dict[tuple[float, float], list[str]] = {}
+    for i, (b, accuracy, record) in enumerate(points):
+        x, y = sx(b), sy(accuracy)
+        ring = f' stroke="{FRONT_COLOR}" stroke-width="2"' if i in front else ' stroke="white" stroke-width="1.5"'
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6.5" fill="{kind_color(record.config.get("kind"))}"'
+                     f'{ring}><title>#{numbers[record.id]} {html.escape(record.label)}: '
+                     f'{fmt_percent(accuracy)}, {b} bits</title></circle>')
+        labels.setdefault((round(x, 1), round(y, 1)), []).append(str(numbers[record.id]))
+    for (x, y), names in labels.items():
+        parts.append(_text(x + 10, y - 7, ", ".join(names), "start", 12, MUTED))
+
+    # legend, right of the plot
+    lx, ly = left + plot_w + 22, top + 12
+    kinds = [k for k in KIND_COLORS if any(r.config.get("kind") == k for r in records)]
+    kinds += sorted({str(r.config.get("kind")) for r in records} - set(KIND_COLORS))
+    for kind in kinds:
+        parts.append(f'<circle cx="{lx + 6}" cy="{ly - 4}" r="6.5" fill="{kind_color(kind)}"/>')
+        parts.append(_text(lx + 20, ly, kind_name(kind), "start"))
+        ly += 22
+    ly += 6
+    parts.append(f'<polyline points="{lx},{ly - 10} {lx + 7},{ly - 10} {lx + 7},{ly - 2} {lx + 14},{ly - 2}" '
+                 f'fill="none" stroke="{FRONT_COLOR}" stroke-width="1.6"/>')
+    parts.append(_text(lx + 20, ly, "Pareto front", "start"))
+    parts.append(_text(lx + 20, ly + 15, "(no run both cheaper", "start", 11, MUTED))
+    parts.append(_text(lx + 20, ly + 28, "and more accurate)", "start", 11, MUTED))
+    ly += 50
+    if ceiling is not None:
+        parts.append(f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 14}" y2="{ly - 4}" stroke="{MUTED}" '
+                     f'stroke-width="1.5" stroke-dasharray="4 3"/>')
+        parts.append(_text(lx + 20, ly, f"ceiling {fmt_percent(ceiling)}", "start"))
+        parts.append(_text(lx + 20, ly + 15, "(best any classifier can do)", "start", 11, MUTED))
+        ly += 38
+    parts.append(_text(lx, ly, "numbers: runs in the table", "start", 11, MUTED))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _datasets(records: list[RunRecord]) -> dict[str, Optional[Dataset]]:
+    """Each distinct data set of ``records`` made once (None where a record's config can't make one)."""
+    made: dict[str, Optional[Dataset]] = {}
+    for record in records:
+        key = json.dumps(record.config.get("data"), sort_keys=True)
+        if key not in made:
+            try:
+                made[key] = make_dataset(record.experiment_config.data)
+            except ConfigError:
+                made[key] = None
+    return made
+
+
+def _boundary_svg(record: RunRecord, dataset: Optional[Dataset]) -> str:
+    """The decision boundary over the input square, with its axes and the test points."""
+    size, left, top, bottom = 210, 44, 8, 38
+    lo, hi = (0.0, 0.0), (1.0, 1.0)
+    if dataset is not None:
+        lo, hi = dataset.grid.min(axis=0), dataset.grid.max(axis=0)
+
+    def sx(v: float) -> float:
+        return left + (v - lo[0]) / (hi[0] - lo[0]) * size
+
+    def sy(v: float) -> float:
+        return top + (hi[1] - v) / (hi[1] - lo[1]) * size
+
+    encoded = base64.b64encode(png_bytes(boundary_rgb(record.boundary))).decode("ascii")
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {left + size + 8} {top + size + bottom}" '
+             f'width="{left + size + 8}" height="{top + size + bottom}" role="img" '
+             f'aria-label="decision boundary" style="{FONT}">',
+             f'<image x="{left}" y="{top}" width="{size}" height="{size}" preserveAspectRatio="none" '
+             f'style="image-rendering:pixelated" href="data:image/png;base64,{encoded}"/>']
+    if dataset is not None:
+        for x, y, label in zip(dataset.x_test[:, 0], dataset.x_test[:, 1], dataset.y_test):
+            parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.6" fill="{CLASS_COLORS[int(label)]}" '
+                         f'stroke="white" stroke-width="0.8"/>')
+    parts.append(f'<rect x="{left}" y="{top}" width="{size}" height="{size}" fill="none" stroke="#888"/>')
+    for fraction in (0.0, 0.5, 1.0):
+        vx = lo[0] + fraction * (hi[0] - lo[0])
+        vy = lo[1] + fraction * (hi[1] - lo[1])
+        parts.append(f'<line x1="{sx(vx):.1f}" y1="{top + size}" x2="{sx(vx):.1f}" y2="{top + size + 4}" stroke="#888"/>')
+        parts.append(_text(sx(vx), top + size + 16, f"{vx:g}", size=12))
+        parts.append(f'<line x1="{left - 4}" y1="{sy(vy):.1f}" x2="{left}" y2="{sy(vy):.1f}" stroke="#888"/>')
+        parts.append(_text(left - 6, sy(vy) + 4, f"{vy:g}", "end", 12))
+    parts.append(_text(left + size / 2, top + size + 34, "x\u2081"))
+    parts.append(_text(9, top + size / 2 + 4, "x\u2082"))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _ramp_css() -> str:
+    return "linear-gradient(to right, " + ", ".join(BOUNDARY_RAMP) + ")"
+
+
+def _config_line(config: dict) -> str:
+    parts = [kind_name(config.get("kind")), f"{config.get('n_layers')}\u00d7{config.get('n_hidden')} neurons",
+             f"{config.get('bits')} bits"]
+    if config.get("pruning_budget") is not None:
+        parts.append(f"budget {config['pruning_budget']} inputs")
+    parts += [f"{config.get('epochs')} epochs", f"seed {config.get('seed')}"]
+    return ", ".join(str(p) for p in parts)
+
+
+def _card(record: RunRecord, number: int, dataset: Optional[Dataset]) -> str:
+    m = record.metrics
+    image = _boundary_svg(record, dataset) if record.boundary is not None else '<p class="muted">no boundary kept</p>'
+    figures = [("accuracy", fmt_percent(record.accuracy))]
+    if m.get(CEILING) is not None:
+        figures.append(("ceiling", fmt_percent(m[CEILING])))
+    if record.accumulator_bits is not None:
+        figures.append(("accumulator", f"{record.accumulator_bits} bits"))
+    if record.pbs_count is not None:
+        figures.append(("lookups (PBS)", str(record.pbs_count)))
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in figures)
+    layers = ""
+    if record.report:
+        layers = "<ul>" + "".join(
+            f"<li>{html.escape(layer['name'])}: {layer['accumulator_bits']} bits "
+            f"(worst case {layer['bound_bits']}), {layer['lookups']} lookups</li>"
+            for layer in record.report["layers"]) + "</ul>"
+    config = html.escape(json.dumps(record.config, indent=2, sort_keys=True))
+    color = kind_color(record.config.get("kind"))
+    return (f'<section class="card" style="border-top-color:{color}">'
+            f'<h3><span class="num">{number}</span> {html.escape(record.label)}</h3>'
+            f'<p class="muted">{html.escape(_config_line(record.config))}</p>'
+            f'<div class="run">{image}<div><table class="figures">{rows}</table>{layers}</div></div>'
+            f"<details><summary>Configuration</summary><pre>{config}</pre></details></section>")
+
+
+def write_html_report(path: Path, records: list[RunRecord], title: str = "QAT Studio report") -> Path:
+    """One HTML file, nothing else needed to open or print it: images and charts are embedded."""
+    numbers = {record.id: index for index, record in enumerate(records, start=1)}
+    with_ceiling = any(r.metrics.get(CEILING) is not None for r in records)
+    front_ids = set()
+    charted = [r for r in records if r.accumulator_bits and r.accuracy is not None]
+    if charted:
+        front_ids = {charted[i].id for i in pareto_front([(r.accumulator_bits, r.accuracy) for r in charted])}
+    headers = ["#", "run", "float", "Brevitas", "clear quantized", "FHE simulated", "clear/FHE agreement"]
+    headers += ["ceiling"] if with_ceiling else []
+    headers += ["accumulator bits", "PBS", "FHE latency"]
+    rows = []
+    for record in records:
+        m = record.metrics
+        dot = f'<span class="dot" style="background:{kind_color(record.config.get("kind"))}"></span>'
+        star = ' <span title="on the Pareto front">\u2605</span>' if record.id in front_ids else ""
+        cells = [str(numbers[record.id]), f"{dot}{html.escape(record.label)}{star}",
+                 fmt_percent(m.get("float_accuracy")), fmt_percent(m.get("brevitas_accuracy")),
+                 fmt_percent(m.get("clear_accuracy")), fmt_percent(m.get("fhe_simulated_accuracy")),
+                 fmt_percent(m.get("agreement_clear_simulated"))]
+        cells += [fmt_percent(m.get(CEILING))] if with_ceiling else []
+        cells += [str(record.accumulator_bits) if record.accumulator_bits is not None else "-",
+                  str(record.pbs_count) if record.pbs_count is not None else "-",
+                  f"{record.fhe_latency_s:.2f} s" if record.fhe_latency_s is not None else "-"]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    datasets = _datasets([r for r in records if r.boundary is not None])
+    cards = "".join(_card(r, numbers[r.id], datasets.get(json.dumps(r.config.get("data"), sort_keys=True)))
+                    for r in records)
+    class_keys = "".join(f'<span class="dot" style="background:{c}"></span>class {i} &nbsp; '
+                         for i, c in enumerate(CLASS_COLORS))
+    document = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>{html.escape(title)}</title>
+<style>
+body {{ {FONT}; color: {INK}; margin: 2em auto; max-width: 1120px; padding: 0 1.5em; line-height: 1.35; }}
+h1 {{ margin-bottom: 0.2em; }} h2 {{ margin-top: 1.6em; }}
+.muted {{ color: {MUTED}; }}
+table.runs {{ border-collapse: collapse; font-size: 0.92em; }}
+table.runs th, table.runs td {{ border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: right; }}
+table.runs th {{ border-bottom: 2px solid #999; vertical-align: bottom; }}
+table.runs td:nth-child(2), table.runs th:nth-child(2) {{ text-align: left; white-space: nowrap; }}
+.dot {{ display: inline-block; width: 0.75em; height: 0.75em; border-radius: 50%; margin-right: 0.4em;
+        vertical-align: baseline; -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
+svg {{ max-width: 100%; height: auto; }}
+.cards {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(500px, 1fr)); gap: 1em; }}
+.card {{ border: 1px solid #ddd; border-top: 4px solid; border-radius: 4px; padding: 0.4em 0.9em 0.6em; }}
+.card h3 {{ margin: 0.3em 0 0; font-size: 1.05em; }} .card p {{ margin: 0.2em 0 0.5em; font-size: 0.9em; }}
+.num {{ display: inline-block; min-width: 1.4em; text-align: center; background: #eee; border-radius: 3px; }}
+.run {{ display: flex; gap: 1em; align-items: flex-start; }}
+.run ul {{ padding-left: 1.1em; margin: 0.4em 0; font-size: 0.88em; }}
+table.figures th {{ text-align: left; font-weight: normal; color: {MUTED}; padding-right: 0.8em; }}
+table.figures td {{ font-weight: bold; }}
+.ramp {{ display: inline-block; width: 9em; height: 0.8em; vertical-align: middle; background: {_ramp_css()};
+         border: 1px solid #999; -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
+details pre {{ font-size: 0.8em; }}
+@page {{ size: A4; margin: 12mm; }}
+@media print {{
+  body {{ margin: 0; max-width: none; padding: 0; font-size: 9pt; }}
+  h1 {{ font-size: 16pt; }} h2 {{ font-size: 12pt; break-after: avoid; }}
+  table.runs {{ font-size: 8pt; }} table.runs th, table.runs td {{ padding: 2px 4px; }}
+  .chart, .card, tr {{ break-inside: avoid; }}
+  h2.boundaries {{ break-before: page; }}
+  .cards {{ grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 3mm; }}
+  .card {{ padding: 1mm 2mm 2mm; }} .card h3 {{ font-size: 9pt; }} .card p {{ font-size: 7.5pt; }}
+  .run {{ display: block; }} .run svg {{ width: 100%; }} .run ul {{ font-size: 7.5pt; }}
+  details {{ display: none; }}
+  svg, .card {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
+}}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="muted">{len(records)} run{'s' if len(records) != 1 else ''}, written {time.strftime('%Y-%m-%d %H:%M')}
+by QAT Studio. Accuracies are on the test points; the FHE figures come from Concrete's simulation of the
+compiled circuit.</p>
+<table class="runs"><tr>{''.join(f'<th>{h}</th>' for h in headers)}</tr>
+{''.join(rows)}</table>
+<p class="muted">\u2605 on the Pareto front: no other run is both cheaper (fewer accumulator bits) and more accurate.</p>
+<h2>Accuracy against accumulator bits</h2>
+<div class="chart">{_tradeoff_svg(records, numbers)}</div>
+<h2 class="boundaries">Decision boundaries</h2>
+<p class="muted">P(class 1): 0 <span class="ramp"></span> 1 &nbsp;&nbsp; test points: {class_keys}</p>
+<div class="cards">{cards}</div>
+</body></html>
+"""
+    return storage.atomic_write(Path(path), lambda temp: temp.write_text(document, encoding="utf-8"), mode=0o644)
+
+
+def write_json_report(path: Path, records: list[RunRecord]) -> Path:
+    return storage.atomic_write_json(Path(path), {"runs": [r.to_json() for r in records]}, mode=0o644)

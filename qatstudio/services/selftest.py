@@ -1,0 +1,41 @@
+"""A whole-pipeline check without a window: train a tiny QAT model, compile, simulate, encrypt."""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from ..engine.config import DataConfig, ExperimentConfig
+from ..engine.pipeline import run_experiment
+from .keys import KeyCache
+
+
+def selftest() -> tuple[bool, str]:
+    """Returns (all worked, one line of figures)."""
+    start = time.perf_counter()
+    config = ExperimentConfig(kind="qat", n_hidden=8, bits=3, pruning_budget=4, epochs=3,
+                              data=DataConfig(grid_size=40, n_test=100))
+    try:
+        experiment = run_experiment(config, encrypted_samples=1)
+        # The window makes keys in a child process (multiprocessing "spawn", which a frozen app
+        # must support): make them once more that way, into a throwaway folder.
+        with tempfile.TemporaryDirectory() as folder:
+            child = KeyCache(Path(folder)).keys_for_cancellable(experiment.compiled, lambda: False)
+    except Exception as error:  # the line says what failed; the exit status says it failed
+        return False, f"selftest FAILED: {type(error).__name__}: {error}"
+    m, stats = experiment.metrics, experiment.stats
+    ok = (
+        m.agreement_brevitas_clear == 1.0
+        and m.agreement_clear_simulated == 1.0
+        and m.fhe_executed_samples == 1
+        and m.agreement_clear_executed == 1.0
+    )
+    line = (
+        f"selftest {'OK' if ok else 'FAILED'}: accuracy brevitas {m.brevitas_accuracy:.3f}, "
+        f"FHE simulated {m.fhe_simulated_accuracy:.3f} (agreement {m.agreement_clear_simulated:.3f}), "
+        f"encrypted 1 sample agrees={m.agreement_clear_executed == 1.0}, accumulator {stats.accumulator_bits} bits, "
+        f"{stats.pbs_count} PBS, keys {m.keygen_s:.1f} s (in a child process {child.seconds:.1f} s), "
+        f"latency {m.fhe_latency_s:.2f} s, "
+        f"total {time.perf_counter() - start:.1f} s"
+    )
+    return ok, line

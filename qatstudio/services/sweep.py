@@ -1,0 +1,215 @@
+"""Sweeps: every combination of neurons, bit-width, pruning budget and seed, run on Dask's
+distributed scheduler (see ``cluster.py``) and fed to the history.
+
+Workers receive configurations only: each builds the data set from the configuration itself. The
+submitting side writes every finished run to the history at once, in the order runs finish.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from ..engine.cancel import Cancelled
+from ..engine.config import ExperimentConfig
+from ..engine.pipeline import run_experiment
+from .cluster import ClusterSettings, open_cluster
+from .formatting import config_name, remaining_seconds
+from .history import History, RunRecord
+
+POLL_S = 0.1  # how often the submitting side looks for finished runs and a cancel
+
+
+@dataclass
+class SweepPlan:
+    base: ExperimentConfig
+    neurons: list[int]
+    bits: list[int]
+    budgets: list[Optional[int]]  # None = no pruning
+    seeds: list[int]
+
+    def configs(self) -> tuple[list[ExperimentConfig], list[str]]:
+        """The valid configurations, and a reason for each combination skipped."""
+        configs, skipped = [], []
+        for n_hidden, bits, budget, seed in itertools.product(self.neurons, self.bits, self.budgets, self.seeds):
+            kind = self.base.kind
+            if kind == "float" and budget is not None:
+                kind = "pruned"
+            elif kind == "pruned" and budget is None:
+                kind = "float"
+            config = self.base.replace(kind=kind, n_hidden=n_hidden, bits=bits, pruning_budget=budget, seed=seed)
+            problems = config.problems()
+            if problems:
+                skipped.append(f"{n_hidden} neurons, {bits} bits, budget {budget}: {'; '.join(problems)}")
+            else:
+                configs.append(config)
+        return configs, skipped
+
+
+@dataclass
+class SweepProgress:
+    queued: int
+    running: int
+    done: int
+    failed: int
+    total: int
+    elapsed_s: float
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+    @property
+    def eta_s(self) -> Optional[float]:
+        return remaining_seconds(self.elapsed_s, self.finished, self.total) if self.finished else None
+
+
+@dataclass
+class RunDone:
+    record: RunRecord  # already in the history
+
+
+@dataclass
+class RunFailed:
+    label: str
+    reason: str
+
+
+@dataclass
+class SweepResult:
+    records: list[RunRecord] = field(default_factory=list)
+    failures: list[RunFailed] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+
+Tell = Callable[[object], None]  # receives ClusterReady, SweepProgress, RunDone and RunFailed
+RunOne = Callable[..., Optional[RunRecord]]
+
+
+# ---------------------------------------------------------------- one run (on a worker)
+
+def run_one(config: ExperimentConfig, should_stop: Optional[Callable[[], bool]] = None) -> Optional[RunRecord]:
+    """Train, compile and simulate one configuration; None when stopped before the end."""
+    try:
+        experiment = run_experiment(config, should_stop=should_stop)
+    except Cancelled:
+        return None
+    return None if experiment.cancelled else RunRecord.from_experiment(experiment)
+
+
+_stopped_sweeps: set[str] = set()  # sweeps cancelled while this worker process runs one of their runs
+
+
+def _stop_sweep(sweep_id: str) -> None:
+    """Run on every worker by the submitting side's Cancel: the sweep's running runs stop at their next step."""
+    _stopped_sweeps.add(sweep_id)
+
+
+def _topic(sweep_id: str) -> str:
+    return f"qatstudio-sweep-{sweep_id}"
+
+
+def _run_on_worker(run: RunOne, config: ExperimentConfig, sweep_id: str) -> Optional[RunRecord]:
+    """The task Dask runs: tells the submitting side the run has started, then runs it on one torch thread."""
+    import torch
+    from distributed import get_worker
+
+    worker = get_worker()
+    worker.log_event(_topic(sweep_id), worker.get_current_task())
+    torch.set_num_threads(1)  # one run per worker thread; the cores are shared out by worker processes
+    return run(config, should_stop=lambda: sweep_id in _stopped_sweeps)
+
+
+def failure_reason(error: BaseException) -> str:
+    from distributed import KilledWorker
+
+    if isinstance(error, KilledWorker):
+        return ("its worker process died twice while running it (it was retried once): "
+                "out of memory, or the process was killed")
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+# ---------------------------------------------------------------- the sweep (on the submitting side)
+
+def run_sweep(
+    plan: SweepPlan,
+    history: Optional[History] = None,
+    tell: Optional[Tell] = None,
+    should_stop: Optional[Callable[[], bool]] = None,
+    cluster: Optional[ClusterSettings] = None,
+    run: RunOne = run_one,
+) -> SweepResult:
+    """Run every configuration of ``plan`` on Dask; each finished run goes to the history at once,
+    so a cancelled sweep keeps what finished. Cancel drops queued runs and stops running ones.
+    ``run`` is what each worker does with a configuration (a picklable function like ``run_one``)."""
+    stop = should_stop or (lambda: False)
+    tell = tell or (lambda message: None)
+    configs, skipped = plan.configs()
+    result = SweepResult(skipped=skipped)
+    if not configs:
+        return result
+    sweep_id = uuid.uuid4().hex[:12]
+    with open_cluster(cluster or ClusterSettings()) as (client, ready):
+        tell(ready)
+        from distributed import as_completed
+
+        started: set[str] = set()  # keys of runs a worker has begun (added on the client's thread)
+        lock = threading.Lock()
+
+        def on_started(event) -> None:
+            with lock:
+                started.add(event[1])
+
+        client.subscribe_topic(_topic(sweep_id), on_started)
+        labels, pending = {}, {}  # by key; a run leaves ``pending`` (and its result the cluster) once collected
+        for index, config in enumerate(configs):
+            key = f"qatstudio-run-{sweep_id}-{index}"
+            labels[key] = config_name(config)
+            pending[key] = client.submit(_run_on_worker, run, config, sweep_id, key=key, pure=False)
+        arrivals = as_completed(list(pending.values()))
+        start = time.perf_counter()
+        shown = None
+        try:
+            while pending:
+                if stop():
+                    result.cancelled = True
+                    break
+                for future in arrivals.next_batch(block=False):
+                    pending.pop(future.key, None)
+                    _collect(future, labels[future.key], history, result, tell)
+                with lock:
+                    running = len(started & pending.keys())
+                counts = (len(pending) - running, running, len(result.records), len(result.failures))
+                if counts != shown:
+                    tell(SweepProgress(*counts, len(configs), time.perf_counter() - start))
+                    shown = counts
+                if pending and not arrivals.has_ready():
+                    time.sleep(POLL_S)
+        finally:  # cancelled, or failed here: drop the queued runs, stop the running ones
+            if pending:
+                client.cancel(list(pending.values()))
+                client.run(_stop_sweep, sweep_id, on_error="ignore")
+            client.unsubscribe_topic(_topic(sweep_id))
+    return result
+
+
+def _collect(future, label: str, history: Optional[History], result: SweepResult, tell: Tell) -> None:
+    if future.status == "finished":
+        record = future.result()
+        if record is None:  # stopped on the worker
+            return
+        record = dataclasses.replace(record, created=time.time())  # the history's order: as runs arrive here
+        if history is not None:
+            history.add(record)
+        result.records.append(record)
+        tell(RunDone(record))
+    else:
+        error = future.exception() if future.status == "error" else None
+        failure = RunFailed(label, failure_reason(error) if error else f"the cluster dropped it ({future.status})")
+        result.failures.append(failure)
+        tell(failure)
