@@ -104,6 +104,16 @@ def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> Fas
             return HTTPException(504, str(error))
         return HTTPException(422, str(error))
 
+
+    async def read_message(request: Request, limit: int, what: str, seen_as: str, made_by: str) -> bytes:
+        """The body as one whole Concrete message (keys or a ciphertext), noted as what the server saw."""
+        body = await read_body(request, limit, what)
+        observe(seen_as, body)
+        problem = framing_problem(body, what)
+        if problem:
+            raise HTTPException(422, f"{problem}: send the whole output of {made_by}")
+        return body
+
     @app.get("/health")
     def health() -> dict:
         return {"status": "ok", "circuit_id": bundle.circuit_id}
@@ -135,11 +145,8 @@ def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> Fas
         if claimed != bundle.circuit_id:
             raise HTTPException(409, f"these evaluation keys were made for another circuit ({claimed[:40]}); this "
                                      f"server runs {bundle.circuit_id}: make keys from {API}/client-specs")
-        body = await read_body(request, key_limit, "evaluation keys")
-        observe("evaluation keys", body)
-        problem = framing_problem(body, "evaluation keys")
-        if problem:
-            raise HTTPException(422, f"{problem}: upload the whole output of EvaluationKeys.serialize()")
+        body = await read_message(request, key_limit, "evaluation keys", "evaluation keys",
+                                  "EvaluationKeys.serialize()")
         key_id = hashlib.sha256(bundle.circuit_id.encode() + body).hexdigest()[:32]
         path = folder / f"{key_id}.keys"
 
@@ -165,11 +172,8 @@ def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> Fas
         if not path.exists():
             raise HTTPException(404, f"unknown key id '{key_id}' (never uploaded, or evicted): "
                                      f"upload evaluation keys again ({API}/keys)")
-        body = await read_body(request, ciphertext_limit, "ciphertext")
-        observe("ciphertext in", body)
-        problem = framing_problem(body, "ciphertext bytes")
-        if problem:
-            raise HTTPException(422, f"{problem}: send the whole output of Value.serialize()")
+        body = await read_message(request, ciphertext_limit, "ciphertext bytes", "ciphertext in",
+                                  "Value.serialize()")
         path.touch()  # most recently used
         start = time.perf_counter()
         try:
