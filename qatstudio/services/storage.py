@@ -25,10 +25,6 @@ def data_dir() -> Path:
     return _base("XDG_DATA_HOME", ".local/share", "data")
 
 
-def config_dir() -> Path:
-    return _base("XDG_CONFIG_HOME", ".config", "config")
-
-
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) with the user alone allowed in."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
