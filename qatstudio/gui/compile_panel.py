@@ -54,7 +54,6 @@ class CompilePanel(QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
-        self.report: Optional[CircuitStats] = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
@@ -195,7 +194,6 @@ class CompilePanel(QWidget):
 
     # --- showing results
     def show_report(self, report: Optional[CircuitStats], note: str = "") -> None:
-        self.report = report
         if report is None:
             self.accumulator_value.setText("-")
             self.accumulator_value.setStyleSheet("")
@@ -226,7 +224,6 @@ class CompilePanel(QWidget):
 
     def show_estimate(self, layers) -> None:
         """Before compiling: the integer model's own per-layer accumulator widths (``IntegerLayer``s)."""
-        self.report = None
         measured = [layer.accumulator_bits for layer in layers]
         bits = max(measured) if measured else 0
         self.accumulator_value.setText(str(bits) if measured else "-")

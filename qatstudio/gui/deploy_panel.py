@@ -1,5 +1,5 @@
-"""The Deploy panel: a local server in a child process, and side by side what the client and the
-server each see while test points go through it encrypted."""
+"""The Deploy panel: side by side, what the client and the server each see while test points go
+encrypted through a local server (a child process the controller runs)."""
 from __future__ import annotations
 
 import statistics

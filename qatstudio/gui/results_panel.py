@@ -45,8 +45,6 @@ class ResultsPanel(QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
-        self.metrics = Metrics()
-        self.n_test = 0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
@@ -177,13 +175,12 @@ class ResultsPanel(QWidget):
 
     # --- metrics
     def set_test_count(self, n_test: int) -> None:
-        self.n_test = n_test
         self.samples.setRange(1, max(1, n_test))
         label = METRICS_BY_KEY["simulated"].label
         self.table.item(self.row_of["simulated"], 0).setText(f"{label} ({n_test} points)" if n_test else label)
 
     def show_metrics(self, metrics: Optional[Metrics]) -> None:
-        self.metrics = m = metrics or Metrics()
+        m = metrics or Metrics()
         values = dataclasses.asdict(m)
         for row in METRIC_ROWS:
             text = fmt_metric(row, values[row.field])
