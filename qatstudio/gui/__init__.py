@@ -1,9 +1,5 @@
-"""QAT Studio's desktop window (PySide6 + pyqtgraph) on top of ``qatstudio.core``.
+"""QAT Studio's desktop window (PySide6 + pyqtgraph) on top of ``qatstudio.services``.
 
-``tasks`` and ``jobs`` are Qt-free (cancellation state and the work itself, composed from core
-calls); ``workers`` runs jobs on QThreads; the panels and ``main_window`` only render state.
+``controller`` runs the window's work (the jobs of ``services.jobs``) on QThreads through
+``workers``; ``state`` says what is enabled when; the panels render; ``main_window`` composes them.
 """
-
-from .compat import guard_none_refcount as _guard_none_refcount
-
-_guard_none_refcount()  # PySide6 6.12 on Python 3.11 leaks references to None: see compat.py

@@ -1,4 +1,4 @@
-"""The Compile panel: compile to FHE, the accumulator against the 16-bit limit, keys."""
+"""The Compile panel: compile to FHE, the accumulator against Concrete's lookup limit, keys."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,6 +23,7 @@ from ..engine.fhe import CircuitStats, KeygenResult
 from ..engine.integer import MAX_LOOKUP_BITS
 from ..services.formatting import TIP_ACCUMULATOR, fmt_bytes, fmt_seconds
 from .plots import FOREGROUND, style_plot
+from .state import Enabled
 
 
 class _Chart(pg.PlotWidget):
@@ -53,7 +54,6 @@ class CompilePanel(QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
-        self.report: Optional[CircuitStats] = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
@@ -175,9 +175,25 @@ class CompilePanel(QWidget):
         self._keygen_timer.timeout.connect(self._tick_keygen)
         self.show_report(None)
 
+    def apply(self, enabled: Enabled) -> None:
+        self.compile_button.setEnabled(enabled.compile)
+        self.keygen_button.setEnabled(enabled.keygen)
+        self.cancel_button.setEnabled(enabled.cancel_compile)
+
+    def set_status(self, text: str) -> None:
+        self.status.setText(text)
+
+    def status_text(self) -> str:
+        return self.status.text()
+
+    def clear(self, status: str) -> None:
+        """No report and no keys: a new model is on its way."""
+        self.show_report(None)
+        self.keygen_finished(None)
+        self.set_status(status)
+
     # --- showing results
     def show_report(self, report: Optional[CircuitStats], note: str = "") -> None:
-        self.report = report
         if report is None:
             self.accumulator_value.setText("-")
             self.accumulator_value.setStyleSheet("")
@@ -208,7 +224,6 @@ class CompilePanel(QWidget):
 
     def show_estimate(self, layers) -> None:
         """Before compiling: the integer model's own per-layer accumulator widths (``IntegerLayer``s)."""
-        self.report = None
         measured = [layer.accumulator_bits for layer in layers]
         bits = max(measured) if measured else 0
         self.accumulator_value.setText(str(bits) if measured else "-")
@@ -234,6 +249,14 @@ class CompilePanel(QWidget):
         text = self.accumulator_value.text()
         return int(text) if text.isdigit() else None
 
+    def export_png(self, path: Path) -> Optional[Path]:
+        """The accumulator chart to ``path``; None (nothing written) when it shows nothing."""
+        if self.displayed_accumulator_bits() is None:
+            return None
+        if not self.chart.grab().save(str(path), "PNG"):
+            raise OSError(f"can't write {path}")
+        return path
+
     # --- key generation progress
     def keygen_started(self) -> None:
         self.keygen_progress.setRange(0, 0)  # busy
@@ -257,3 +280,6 @@ class CompilePanel(QWidget):
             self.keys_label.setText(f"Keys ready: {how} in {fmt_seconds(result.seconds)}.{upload}{where}")
         else:
             self.keys_label.setText(text or "No keys yet.")
+
+    def keys_text(self) -> str:
+        return self.keys_label.text()

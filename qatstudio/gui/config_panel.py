@@ -1,4 +1,4 @@
-"""The Configure panel: every setting of an ExperimentConfig, checked live by the core."""
+"""The Configure panel: every setting of an ExperimentConfig, checked live by the engine."""
 from __future__ import annotations
 
 import dataclasses
@@ -34,17 +34,12 @@ from ..engine.config import (
     ExperimentConfig,
 )
 from ..engine.data import boundary_grid, checkerboard_labels, make_dataset
-from ..services.formatting import CLASS_COLORS, TIP_BITS, TIP_BUDGET, TIP_CEILING, fmt_percent
+from ..engine.integer import MAX_LOOKUP_BITS
+from ..services.formatting import CLASS_COLORS, KIND_TITLES, TIP_BITS, TIP_BUDGET, TIP_CEILING, fmt_percent
 from .plots import boundary_qimage
+from .state import Enabled
 
 P_ERROR_CHOICES = (None, 1e-9, 1e-6, 1e-4, 1e-2, 0.1)
-FHE_FIELDS = ("accumulator_bits", "neurons_kept", "round_bits", "rounding", "p_error")
-
-KIND_LABELS = {
-    "float": "Float + post-training quant.",
-    "pruned": "Pruned float + post-training quant.",
-    "qat": "Quantization-aware (QAT)",
-}
 
 
 def _spin(low: int, high: int, tip: str, suffix: str = "") -> QSpinBox:
@@ -183,7 +178,7 @@ class ConfigPanel(QWidget):
 
         # --- model
         self.kind = QComboBox()
-        for kind, label in KIND_LABELS.items():
+        for kind, label in KIND_TITLES.items():
             self.kind.addItem(label, kind)
         self.kind.setToolTip("Float and pruned models are trained in fp32 and quantized to the bit-width "
                              "afterwards (post-training quantization); QAT trains with quantization in the loop.")
@@ -247,52 +242,45 @@ class ConfigPanel(QWidget):
         grid.addWidget(self.board.caption, 5, 0, 1, 3)
         grid.setColumnStretch(1, 1)
 
-        # --- cheaper FHE (settings the core understands; empty when this core has none)
-        self.fhe_group = None
-        fields = {f.name for f in dataclasses.fields(ExperimentConfig)}
-        if set(FHE_FIELDS) <= fields:
-            self.acc_target = _spin(2, 16, "Target accumulator: QAT constrains the weights (A2Q+) so that no "
-                                    "accumulator needs more bits than this (off = no constraint).", " bits")
-            self.acc_target.setSpecialValueText("off")
-            self.neurons_kept = _spin(0, MAX_HIDDEN, "Neurons kept: structured pruning keeps this many hidden "
-                                      "neurons per layer, so fewer lookups run (all = no structured pruning).")
-            self.neurons_kept.setSpecialValueText("all")
-            self.round_bits = _spin(0, 8, "Rounded bits: low accumulator bits rounded away before each lookup, "
-                                    "which makes every lookup cheaper (0 = exact).", " bits")
-            self.rounding = QComboBox()
-            self.rounding.addItem("Exact", "exact")
-            self.rounding.addItem("Approximate (faster)", "approximate")
-            self.rounding.setToolTip("Approximate rounding is faster in FHE and may change a few predictions.")
-            self.p_error = QComboBox()
-            self.p_error.setToolTip("Error probability of each lookup: higher is faster but less exact.")
-            for value in P_ERROR_CHOICES:
-                self.p_error.addItem("Concrete's default" if value is None else f"{value:g}", value)
-            self.fhe_group = QGroupBox()
-            self.fhe_group.setFlat(True)
-            outer = QVBoxLayout(self.fhe_group)
-            outer.setContentsMargins(0, 0, 0, 0)
-            self.fhe_toggle = QToolButton()
-            self.fhe_toggle.setText("FHE cost (advanced)")
-            self.fhe_toggle.setToolTip("Settings that make the FHE circuit cheaper; all off by default.")
-            self.fhe_toggle.setCheckable(True)
-            self.fhe_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            self.fhe_toggle.setArrowType(Qt.ArrowType.RightArrow)
-            self.fhe_toggle.setAutoRaise(True)
-            self.fhe_body = QWidget()
-            self.fhe_body.hide()
-            self.fhe_toggle.toggled.connect(self._show_fhe)
-            outer.addWidget(self.fhe_toggle)
-            outer.addWidget(self.fhe_body)
-            form = QFormLayout(self.fhe_body)
-            form.addRow("Target accumulator", self.acc_target)
-            form.addRow("Neurons kept", self.neurons_kept)
-            form.addRow("Rounded bits", self.round_bits)
-            form.addRow("Rounding", self.rounding)
-            form.addRow("Error probability", self.p_error)
-            for box in (self.acc_target, self.neurons_kept, self.round_bits):
-                box.valueChanged.connect(self._changed)
-            self.rounding.currentIndexChanged.connect(self._changed)
-            self.p_error.currentIndexChanged.connect(self._changed)
+        # --- cheaper FHE, folded away: all off by default
+        self.acc_target = _spin(2, MAX_LOOKUP_BITS, "Target accumulator: QAT constrains the weights (A2Q+) so "
+                                "that no accumulator needs more bits than this (off = no constraint).", " bits")
+        self.acc_target.setSpecialValueText("off")
+        self.neurons_kept = _spin(0, MAX_HIDDEN, "Neurons kept: structured pruning keeps this many hidden "
+                                  "neurons per layer, so fewer lookups run (all = no structured pruning).")
+        self.neurons_kept.setSpecialValueText("all")
+        self.round_bits = _spin(0, 8, "Rounded bits: low accumulator bits rounded away before each lookup, "
+                                "which makes every lookup cheaper (0 = exact).", " bits")
+        self.rounding = QComboBox()
+        self.rounding.addItem("Exact", "exact")
+        self.rounding.addItem("Approximate (faster)", "approximate")
+        self.rounding.setToolTip("Approximate rounding is faster in FHE and may change a few predictions.")
+        self.p_error = QComboBox()
+        self.p_error.setToolTip("Error probability of each lookup: higher is faster but less exact.")
+        for value in P_ERROR_CHOICES:
+            self.p_error.addItem("Concrete's default" if value is None else f"{value:g}", value)
+        self.fhe_group = QGroupBox()
+        self.fhe_group.setFlat(True)
+        outer = QVBoxLayout(self.fhe_group)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.fhe_toggle = QToolButton()
+        self.fhe_toggle.setText("FHE cost (advanced)")
+        self.fhe_toggle.setToolTip("Settings that make the FHE circuit cheaper; all off by default.")
+        self.fhe_toggle.setCheckable(True)
+        self.fhe_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.fhe_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.fhe_toggle.setAutoRaise(True)
+        self.fhe_body = QWidget()
+        self.fhe_body.hide()
+        self.fhe_toggle.toggled.connect(self._show_fhe)
+        outer.addWidget(self.fhe_toggle)
+        outer.addWidget(self.fhe_body)
+        form = QFormLayout(self.fhe_body)
+        form.addRow("Target accumulator", self.acc_target)
+        form.addRow("Neurons kept", self.neurons_kept)
+        form.addRow("Rounded bits", self.round_bits)
+        form.addRow("Rounding", self.rounding)
+        form.addRow("Error probability", self.p_error)
 
         self.problems_label = QLabel()
         self.problems_label.setObjectName("configProblems")
@@ -302,18 +290,16 @@ class ConfigPanel(QWidget):
         self.problems_label.hide()
 
         for group in (model, training, data, self.fhe_group):
-            if group is not None:
-                layout.addWidget(group)
+            layout.addWidget(group)
         layout.addWidget(self.problems_label)
         layout.addStretch(1)
 
         for box in (self.neurons, self.layers, self.bits, self.budget, self.epochs, self.batch, self.seed,
-                    self.grid, self.bands, self.n_test, self.data_seed):
+                    self.grid, self.bands, self.n_test, self.data_seed, self.acc_target, self.neurons_kept,
+                    self.round_bits, self.lr, self.noise):
             box.valueChanged.connect(self._changed)
-        for box in (self.lr, self.noise):
-            box.valueChanged.connect(self._changed)
-        self.kind.currentIndexChanged.connect(self._changed)
-        self.optimizer.currentIndexChanged.connect(self._changed)
+        for combo in (self.kind, self.optimizer, self.rounding, self.p_error):
+            combo.currentIndexChanged.connect(self._changed)
         self.set_config(ExperimentConfig())
 
     @staticmethod
@@ -325,17 +311,12 @@ class ConfigPanel(QWidget):
     def config(self) -> ExperimentConfig:
         """The configuration shown; settings without a widget here keep the values last set."""
         budget = self.budget.value()
-        extra = {}
-        if self.fhe_group is not None:
-            extra = dict(
-                accumulator_bits=self.acc_target.value() if self.acc_target.value() > 2 else None,
-                neurons_kept=self.neurons_kept.value() or None,
-                round_bits=self.round_bits.value(),
-                rounding=self.rounding.currentData(),
-                p_error=self.p_error.currentData(),
-            )
         return self._base.replace(
-            **extra,
+            accumulator_bits=self.acc_target.value() if self.acc_target.value() > 2 else None,
+            neurons_kept=self.neurons_kept.value() or None,
+            round_bits=self.round_bits.value(),
+            rounding=self.rounding.currentData(),
+            p_error=self.p_error.currentData(),
             kind=self.kind.currentData(),
             n_hidden=self.neurons.value(),
             n_layers=self.layers.value(),
@@ -375,21 +356,17 @@ class ConfigPanel(QWidget):
             self.bands.setValue(config.data.bands)
             self.n_test.setValue(config.data.n_test)
             self.data_seed.setValue(config.data.seed)
-            if self.fhe_group is not None:
-                self.acc_target.setValue(config.accumulator_bits or 2)
-                self.neurons_kept.setValue(config.neurons_kept or 0)
-                self.round_bits.setValue(config.round_bits or 0)
-                self.rounding.setCurrentIndex(max(self.rounding.findData(config.rounding), 0))
-                index = self.p_error.findData(config.p_error)
-                if index < 0:
-                    self.p_error.addItem(f"{config.p_error:g}", config.p_error)
-                    index = self.p_error.count() - 1
-                self.p_error.setCurrentIndex(index)
-                changed = config.to_dict() != ExperimentConfig(**{
-                    k: v for k, v in config.to_dict().items() if k not in FHE_FIELDS and k != "data"
-                }, data=config.data).to_dict()
-                if changed:
-                    self.fhe_toggle.setChecked(True)  # never hide a setting that is in use
+            self.acc_target.setValue(config.accumulator_bits or 2)
+            self.neurons_kept.setValue(config.neurons_kept or 0)
+            self.round_bits.setValue(config.round_bits or 0)
+            self.rounding.setCurrentIndex(max(self.rounding.findData(config.rounding), 0))
+            index = self.p_error.findData(config.p_error)
+            if index < 0:
+                self.p_error.addItem(f"{config.p_error:g}", config.p_error)
+                index = self.p_error.count() - 1
+            self.p_error.setCurrentIndex(index)
+            if _fhe_settings(config) != _fhe_settings(ExperimentConfig()):
+                self.fhe_toggle.setChecked(True)  # never hide a setting that is in use
         finally:
             self._updating = False
         self._changed()
@@ -397,9 +374,6 @@ class ConfigPanel(QWidget):
     def _show_fhe(self, shown: bool) -> None:
         self.fhe_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         self.fhe_body.setVisible(shown)
-
-    def problems(self) -> list[str]:
-        return self.config().problems()
 
     def _changed(self, *args) -> None:
         if self._updating:
@@ -414,6 +388,15 @@ class ConfigPanel(QWidget):
             self.problems_label.hide()
         self.configChanged.emit(config, problems)
 
-    def set_editable(self, editable: bool) -> None:
+    def apply(self, enabled: Enabled) -> None:
         for child in self.findChildren(QGroupBox):
-            child.setEnabled(editable)
+            child.setEnabled(enabled.edit_config)
+
+    def problems_text(self) -> str:
+        """Why the configuration can't be trained, as shown ('' when it can)."""
+        return self.problems_label.text() if not self.problems_label.isHidden() else ""
+
+
+def _fhe_settings(config: ExperimentConfig) -> tuple:
+    """The settings under "FHE cost (advanced)"."""
+    return config.accumulator_bits, config.neurons_kept, config.round_bits, config.rounding, config.p_error

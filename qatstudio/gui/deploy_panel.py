@@ -1,5 +1,5 @@
-"""The Deploy panel: a local server in a child process, and side by side what the client and the
-server each see while test points go through it encrypted."""
+"""The Deploy panel: side by side, what the client and the server each see while test points go
+encrypted through a local server (a child process the controller runs)."""
 from __future__ import annotations
 
 import statistics
@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..services import jobs
-from ..services.deploy.local import LocalServer
 from ..services.formatting import fmt_bytes, fmt_percent, fmt_seconds
+from .state import Enabled
 
 DEFAULT_POINTS = 5
 SPLIT = ("encrypt", "upload", "server", "download", "decrypt")
@@ -37,7 +37,6 @@ class DeployPanel(QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
-        self.server = LocalServer(folder=None)  # owned here; the window stops it when it closes
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
@@ -160,8 +159,9 @@ class DeployPanel(QWidget):
         self._show_latency()
 
     def _show_latency(self) -> None:
-        timings = [s.prediction.timing for s in self._samples]
-        medians = [statistics.median(getattr(t, f"{name}_s") for t in timings) for name in SPLIT]
+        split = [(t.encrypt_s, t.upload_s, t.server_s, t.download_s, t.decrypt_s)
+                 for t in (s.prediction.timing for s in self._samples)]
+        medians = [statistics.median(column) for column in zip(*split)]
         self.latency.setText("Median per point: " + ", ".join(
             f"{name} {fmt_seconds(value)}" for name, value in zip(SPLIT, medians)))
         agree = sum(s.prediction.label == s.clear_label for s in self._samples) / len(self._samples)
@@ -187,14 +187,29 @@ class DeployPanel(QWidget):
     def failed(self, text: str) -> None:
         self.status.setText(text)
 
-    def set_busy(self, busy: bool, can_send: bool) -> None:
-        self.send_button.setEnabled(not busy and can_send)
-        self.cancel_button.setEnabled(busy)
-        self.stop_button.setEnabled(not busy and self.server.running)
+    def apply(self, enabled: Enabled) -> None:
+        self.send_button.setEnabled(enabled.deploy)
+        self.cancel_button.setEnabled(enabled.cancel_deploy)
+        self.stop_button.setEnabled(enabled.stop_server)
 
-    def stop_server(self) -> None:
-        self.server.stop()
+    def server_stopped(self) -> None:
         self.status.setText("Server stopped.")
+
+    def set_points_wanted(self, n: int) -> None:
+        self.points.setValue(n)
+
+    def texts(self) -> dict[str, str]:
+        """What the panel says, by part: status, client, server, bytes (of a ciphertext), latency, agreement."""
+        return {"status": self.status.text(), "client": self.client_summary.text(),
+                "server": self.server_summary.text(), "bytes": self.server_bytes.text(),
+                "latency": self.latency.text(), "agreement": self.agreement.text()}
+
+    def rows(self) -> list[tuple[str, str, str, str, str]]:
+        """Each point sent: (point, FHE class, clear class) as the client sees it, then the bytes the
+        server (received, sent back)."""
+        client, server = self.client_table, self.server_table
+        return [tuple(client.item(r, c).text() for c in range(3)) + tuple(server.item(r, c).text() for c in range(2))
+                for r in range(client.rowCount())]
 
 
 def _hex_lines(hex_text: str, width: int = 8) -> str:

@@ -32,9 +32,6 @@ class RecentFilesMenu(QMenu):
             raw = [raw]
         return [Path(entry) for entry in raw if entry][:MAX_RECENT]
 
-    def missing(self) -> list[Path]:
-        return [path for path in self.paths() if not path.is_file()]
-
     def add(self, path: Path) -> None:
         path = Path(path).resolve()
         self._store([path] + [p for p in self.paths() if p != path])

@@ -1,8 +1,10 @@
 """The Results panel: accuracy at every stage, FHE simulation and encrypted runs, two boundaries."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -24,8 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.evaluate import Metrics
-from ..services.formatting import TIP_CEILING, fmt_eta, fmt_percent, fmt_seconds
+from ..services.formatting import METRIC_ROWS, METRICS_BY_KEY, TIP_CEILING, fmt_eta, fmt_metric, fmt_seconds
 from .plots import FOREGROUND, class_image, make_boundary_plot
+from .state import Enabled
 
 
 class _Boundaries(pg.GraphicsLayoutWidget):
@@ -35,22 +38,6 @@ class _Boundaries(pg.GraphicsLayoutWidget):
         return QSize(320, 210)
 
 
-ROWS = [
-    ("ceiling", "Ceiling (best possible)", TIP_CEILING),
-    ("float", "fp32 accuracy", "The float model before quantization (float and pruned kinds)."),
-    ("brevitas", "Quantized (Brevitas)", "The Brevitas model: as trained (QAT) or quantized after training."),
-    ("clear", "Quantized, in the clear", "The integer model run in the clear with numpy: what FHE computes."),
-    ("simulated", "FHE simulated", "Concrete's FHE simulation on every test point."),
-    ("executed", "FHE executed", "Real encryption, run and decryption on the first N test points."),
-    ("agree_simulated", "Agreement clear / simulated", "Share of test points where clear and FHE simulated "
-                                                       "predictions are equal."),
-    ("agree_executed", "Agreement clear / executed", "Share of the encrypted points where clear and FHE "
-                                                     "predictions are equal."),
-    ("latency", "Latency per sample", "Median time to encrypt, run and decrypt one test point."),
-    ("keygen", "Key generation", "Time to generate the keys, or to load them from the on-disk cache."),
-]
-
-
 class ResultsPanel(QWidget):
     simulateRequested = Signal()
     encryptedRequested = Signal(int)
@@ -58,12 +45,10 @@ class ResultsPanel(QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
-        self.metrics = Metrics()
-        self.n_test = 0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
-        self.table = QTableWidget(len(ROWS), 2)
+        self.table = QTableWidget(len(METRIC_ROWS), 2)
         self.table.setObjectName("resultsTable")
         self.table.setHorizontalHeaderLabels(["Measure", "Value"])
         self.table.verticalHeader().hide()
@@ -74,18 +59,18 @@ class ResultsPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.row_of = {}
-        for row, (key, label, tip) in enumerate(ROWS):
-            self.row_of[key] = row
-            item = QTableWidgetItem(label)
-            item.setToolTip(tip)
+        for row, metric in enumerate(METRIC_ROWS):
+            self.row_of[metric.key] = row
+            item = QTableWidgetItem(metric.label)
+            item.setToolTip(metric.tip)
             self.table.setItem(row, 0, item)
             value = QTableWidgetItem("-")
             value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            value.setToolTip(tip)
+            value.setToolTip(metric.tip)
             self.table.setItem(row, 1, value)
         self.table.resizeRowsToContents()
         height = self.table.horizontalHeader().height() + sum(
-            self.table.rowHeight(r) for r in range(len(ROWS))) + 4
+            self.table.rowHeight(r) for r in range(len(METRIC_ROWS))) + 4
         self.table.setFixedHeight(height)
         layout.addWidget(self.table)
         self.ceiling_note = QLabel(TIP_CEILING)
@@ -136,8 +121,9 @@ class ResultsPanel(QWidget):
         self.encrypted_progress.setFormat("%v / %m")
         self.encrypted_progress.setRange(0, self.samples.value())
         self.encrypted_progress.setValue(0)
+        self._running = False  # an encrypted run (or a simulation) is in progress
         self.samples.valueChanged.connect(
-            lambda n: self.encrypted_progress.setRange(0, n) if not self.cancel_button.isEnabled() else None)
+            lambda n: self.encrypted_progress.setRange(0, n) if not self._running else None)
         box.addWidget(self.encrypted_progress)
         self.encrypted_label = QLabel("Not run yet.")
         self.encrypted_label.setObjectName("encryptedStatus")
@@ -165,36 +151,48 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.boundaries, 1)
         layout.addWidget(self.boundary_note)
 
+    def apply(self, enabled: Enabled) -> None:
+        self._running = enabled.cancel_results
+        self.simulate_button.setEnabled(enabled.simulate)
+        self.encrypted_button.setEnabled(enabled.encrypted)
+        self.cancel_button.setEnabled(enabled.cancel_results)
+
+    def samples_wanted(self) -> int:
+        """How many test points an encrypted run takes."""
+        return self.samples.value()
+
+    def set_samples_wanted(self, n: int) -> None:
+        self.samples.setValue(n)
+
+    def clear(self, n_test: int) -> None:
+        """Nothing measured yet, on ``n_test`` test points."""
+        self.set_test_count(n_test)
+        self.show_metrics(None)
+        self.show_boundaries(None, None)
+        self.simulation_progress(0, 1, "")
+        self.encrypted_progress.setValue(0)
+        self.set_encrypted_text("Not run yet.")
+
     # --- metrics
     def set_test_count(self, n_test: int) -> None:
-        self.n_test = n_test
         self.samples.setRange(1, max(1, n_test))
-        label = f"FHE simulated ({n_test} points)" if n_test else "FHE simulated"
-        self.table.item(self.row_of["simulated"], 0).setText(label)
+        label = METRICS_BY_KEY["simulated"].label
+        self.table.item(self.row_of["simulated"], 0).setText(f"{label} ({n_test} points)" if n_test else label)
 
     def show_metrics(self, metrics: Optional[Metrics]) -> None:
-        self.metrics = metrics or Metrics()
-        m = self.metrics
-        if m.float_accuracy is not None:
-            float_text = fmt_percent(m.float_accuracy)
-        else:
-            float_text = "n/a (QAT)" if m.brevitas_accuracy is not None else "-"
-        values = {
-            "ceiling": fmt_percent(m.ceiling_accuracy),
-            "float": float_text,
-            "brevitas": fmt_percent(m.brevitas_accuracy),
-            "clear": fmt_percent(m.clear_accuracy),
-            "simulated": fmt_percent(m.fhe_simulated_accuracy),
-            "executed": (f"{fmt_percent(m.fhe_executed_accuracy)} on {m.fhe_executed_samples} point(s)"
-                         if m.fhe_executed_samples else "-"),
-            "agree_simulated": fmt_percent(m.agreement_clear_simulated),
-            "agree_executed": fmt_percent(m.agreement_clear_executed),
-            "latency": f"{fmt_seconds(m.fhe_latency_s)} (median)" if m.fhe_latency_s is not None else "-",
-            "keygen": ("-" if m.keygen_s is None else
-                       f"{fmt_seconds(m.keygen_s)} ({'from cache' if m.keygen_from_cache else 'fresh'})"),
-        }
-        for key, text in values.items():
-            self.table.item(self.row_of[key], 1).setText(text)
+        m = metrics or Metrics()
+        values = dataclasses.asdict(m)
+        for row in METRIC_ROWS:
+            text = fmt_metric(row, values[row.field])
+            if row.key == "float" and m.float_accuracy is None and m.brevitas_accuracy is not None:
+                text = "n/a (QAT)"
+            elif row.key == "executed" and text != "-":
+                text += f" on {m.fhe_executed_samples} point(s)"
+            elif row.key == "latency" and text != "-":
+                text += " (median)"
+            elif row.key == "keygen" and text != "-":
+                text += f" ({'from cache' if m.keygen_from_cache else 'fresh'})"
+            self.table.item(self.row_of[row.key], 1).setText(text)
 
     def value(self, key: str) -> str:
         return self.table.item(self.row_of[key], 1).text()
@@ -205,7 +203,24 @@ class ResultsPanel(QWidget):
         self.simulate_progress.setValue(done)
         self.simulate_progress.setToolTip(text)
 
-    def encrypted_progress_update(self, done: int, total: int, latencies: list[float], eta_s: float) -> None:
+    def simulation_done(self) -> None:
+        self.simulate_progress.setValue(self.simulate_progress.maximum())
+
+    def encrypted_started(self, n_samples: int) -> None:
+        self.encrypted_progress.setRange(0, n_samples)
+        self.encrypted_progress.setValue(0)
+
+    def set_encrypted_text(self, text: str) -> None:
+        self.encrypted_label.setText(text)
+
+    def encrypted_text(self) -> str:
+        return self.encrypted_label.text()
+
+    def encrypted_done(self) -> int:
+        """Test points the last encrypted run finished (its progress bar)."""
+        return self.encrypted_progress.value()
+
+    def show_encrypted_progress(self, done: int, total: int, latencies: list[float], eta_s: float) -> None:
         self.encrypted_progress.setRange(0, max(total, 1))
         self.encrypted_progress.setValue(done)
         if latencies:
@@ -239,3 +254,11 @@ class ResultsPanel(QWidget):
 
     def has_fhe_boundary(self) -> bool:
         return self.fhe_image.image is not None
+
+    def export_png(self, path: Path) -> Optional[Path]:
+        """The two boundaries to ``path``; None (nothing written) before a simulation."""
+        if not self.has_fhe_boundary():
+            return None
+        if not self.boundaries.grab().save(str(path), "PNG"):
+            raise OSError(f"can't write {path}")
+        return path

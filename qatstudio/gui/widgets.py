@@ -1,16 +1,27 @@
-"""Small widgets the window's panels share."""
+"""Small widgets of the window: the message banner, and the Train / Pause / Stop controls."""
 from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .state import Enabled
 
 
 class MessageBanner(QFrame):
     """An in-window message (error or notice) with a close button: never a modal dialog."""
-
-    dismissed = Signal()
 
     STYLES = {
         "error": "background:#fdecea; border:1px solid #e0a8a2; border-radius:4px; color:#611a15;",
@@ -35,7 +46,7 @@ class MessageBanner(QFrame):
         close.setText("\u2715")
         close.setAutoRaise(True)
         close.setToolTip("Dismiss this message")
-        close.clicked.connect(self.dismiss)
+        close.clicked.connect(self.hide)
         layout.addWidget(self.title)
         layout.addWidget(self.text, 1)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
@@ -49,9 +60,78 @@ class MessageBanner(QFrame):
         self.setToolTip(details[-4000:] if details else "")
         self.show()
 
-    def dismiss(self) -> None:
-        self.hide()
-        self.dismissed.emit()
-
     def message(self) -> str:
         return f"{self.title.text()} {self.text.text()}".strip() if not self.isHidden() else ""
+
+
+class TrainControls(QWidget):
+    """Train, Pause and Stop under the configuration, with the run's progress and ETA in words.
+
+    The buttons trigger the window's actions and take their tool tips and icons from them."""
+
+    def __init__(self, train: QAction, pause: QAction, stop: QAction, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.train_button = QPushButton("Train")
+        self.train_button.setObjectName("trainButton")
+        self.train_button.setDefault(True)
+        self.train_button.setStyleSheet("QPushButton:enabled { font-weight: bold; }")
+        self.train_button.clicked.connect(train.trigger)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.toggled.connect(pause.setChecked)
+        pause.toggled.connect(self.pause_button.setChecked)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(stop.trigger)
+        for button, action in ((self.train_button, train), (self.pause_button, pause), (self.stop_button, stop)):
+            button.setIcon(action.icon())
+            button.setToolTip(action.toolTip())
+            action.changed.connect(lambda button=button, action=action: button.setToolTip(action.toolTip()))
+        self.progress = QProgressBar()
+        self.progress.setObjectName("trainProgress")
+        self.progress.setFormat("%p%")
+        self.progress.setValue(0)
+        self.eta_label = QLabel("Not trained yet.")
+        self.eta_label.setObjectName("etaLabel")
+        self.eta_label.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 6)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button, 2)
+        buttons.addWidget(self.pause_button, 1)
+        buttons.addWidget(self.stop_button, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.eta_label)
+
+    def apply(self, enabled: Enabled) -> None:
+        self.train_button.setEnabled(enabled.train)
+        self.pause_button.setEnabled(enabled.pause)
+        self.stop_button.setEnabled(enabled.stop_training)
+
+    def reset(self, text: str) -> None:
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.eta_label.setText(text)
+
+    def show_step(self, step: int, total_steps: int) -> None:
+        if self.progress.maximum() != total_steps:
+            self.progress.setRange(0, total_steps)
+        if step - self.progress.value() >= max(1, total_steps // 200):
+            self.progress.setValue(step)  # whole 0.5% steps: each repaint costs
+
+    def finish(self, text: str, complete: bool) -> None:
+        """The run is over: the bar full when it completed, where it stopped otherwise."""
+        if complete:
+            self.progress.setValue(self.progress.maximum())
+        self.eta_label.setText(text)
+
+    def show_text(self, text: str) -> None:
+        self.eta_label.setText(text)
+
+    def text(self) -> str:
+        return self.eta_label.text()
+
+    def steps_shown(self) -> tuple[int, int]:
+        """The progress bar's (value, maximum)."""
+        return self.progress.value(), self.progress.maximum()

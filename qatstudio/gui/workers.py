@@ -147,9 +147,6 @@ class Task(QObject):
     def cancel(self) -> None:
         self.state.cancel()
 
-    def is_running(self) -> bool:
-        return self._thread is not None and (self._thread.isRunning() or self.outcome is None)
-
     def wait(self, msecs: int = -1) -> bool:
         """Block until the thread stops (GUI thread: only at shutdown)."""
         if self._thread is None:

@@ -1,6 +1,6 @@
 """The window's long-running work, as plain functions of (TaskState, report) -> result.
 
-Qt-free: every job only composes calls into ``qatstudio.core`` and reports small message objects
+Qt-free: every job only composes calls into ``qatstudio.engine`` and reports small message objects
 through ``report``; ``workers.py`` runs a job on a QThread and turns ``report`` into a Qt signal.
 Step events are coalesced here (at most one message every ``STEP_REPORT_S``), so a fast training
 loop never floods the GUI thread with one queued signal per optimiser step.
@@ -64,7 +64,7 @@ class DataReady:
 
 @dataclass
 class EpochUpdate:
-    epoch: Epoch  # the core's event, with the decision boundary
+    epoch: Epoch  # the engine's event, with the decision boundary
     test_predictions: np.ndarray  # the model's class for every test point at the end of the epoch
 
 
@@ -222,7 +222,7 @@ def keygen_job(compiled: CompiledModel) -> Job:
 
 
 class _CountingPoll:
-    """A ``should_stop`` that also reports progress: the core polls it once before each row."""
+    """A ``should_stop`` that also reports progress: the engine polls it once before each row."""
 
     def __init__(self, state: TaskState, tell: Tell, total: int, text: str):
         self.state, self.tell, self.total, self.text = state, tell, total, text

@@ -1,8 +1,8 @@
-"""The state one piece of background work shares with the window: cancel, pause, elapsed time.
+"""The state one piece of background work shares with the window: cancel, pause, time paused.
 
 Qt-free on purpose (the Qt half is ``workers.py``): a job receives a ``TaskState`` and hands
-``state.should_stop`` to the core, which polls it. Pausing makes ``should_stop`` block until the
-task is resumed or cancelled, so the core needs no notion of pause.
+``state.should_stop`` to the engine, which polls it. Pausing makes ``should_stop`` block until the
+task is resumed or cancelled, so the engine needs no notion of pause.
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ class TaskState:
         self._lock = threading.Lock()
         self._paused_since: Optional[float] = None
         self._paused_total = 0.0
-        self.started = time.monotonic()
 
     # --- asked by the window ---
     def cancel(self) -> None:
@@ -58,13 +57,9 @@ class TaskState:
             current = time.monotonic() - self._paused_since if self._paused_since is not None else 0.0
             return self._paused_total + current
 
-    def active_seconds(self) -> float:
-        """Wall time since the task started, minus pauses."""
-        return time.monotonic() - self.started - self.paused_seconds()
-
     # --- polled by the worker ---
     def should_stop(self) -> bool:
-        """True once cancelled; blocks while paused (the core polls this between steps)."""
+        """True once cancelled; blocks while paused (the engine polls this between steps)."""
         while not self._running.wait(0.1):
             pass
         return self._cancelled.is_set()

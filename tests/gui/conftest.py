@@ -15,7 +15,6 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 
-import qatstudio.gui  # noqa: E402,F401  (first: guards against PySide6 6.12's None refcount leak)
 from qatstudio.engine.config import DataConfig, ExperimentConfig  # noqa: E402
 
 

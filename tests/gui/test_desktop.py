@@ -13,6 +13,7 @@ from qatstudio.cli import parse_command_line
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.gui.app import open_window
 from qatstudio.gui.recent_files import MAX_RECENT
+from qatstudio.services import jobs
 from qatstudio.services.experiment_file import save_experiment
 from qatstudio.services.logs import log_file
 
@@ -87,12 +88,14 @@ def test_damaged_file_is_one_line_in_the_log_not_a_traceback(qtbot, window, run,
     assert not log_file().exists()
 
 
-def test_unexpected_error_keeps_its_traceback_in_a_log_file_the_banner_names(qtbot, window, run, caplog):
+def test_unexpected_error_keeps_its_traceback_in_a_log_file_the_banner_names(qtbot, window, run, caplog,
+                                                                             monkeypatch, experiment_file):
     def broken_job(state, report):
         return {}["a key nobody set"]  # a real bug, not a handled error
 
+    monkeypatch.setattr(jobs, "open_job", lambda path: broken_job)
     caplog.set_level(logging.WARNING, logger="qatstudio")
-    assert run(lambda: window._start("Opening", broken_job), "Opening") == "failed"
+    assert run(lambda: window.open_experiment(experiment_file), "Opening") == "failed"
     path = log_file()
     assert path.is_file() and (path.stat().st_mode & 0o777) == 0o600
     kept = path.read_text(encoding="utf-8")

@@ -11,6 +11,8 @@ from PySide6.QtGui import QImage
 from qatstudio.engine.config import DataConfig, ExperimentConfig
 from qatstudio.engine.data import make_dataset
 from qatstudio.engine.evaluate import evaluate_simulated
+from qatstudio.engine.fhe import AccumulatorTooWideError
+from qatstudio.engine.integer import MAX_LOOKUP_BITS
 from qatstudio.engine.training import train
 from qatstudio.services import jobs
 from qatstudio.services.formatting import TIP_ACCUMULATOR, TIP_CEILING, fmt_percent
@@ -44,7 +46,7 @@ def test_train_compile_simulate_story(qtbot, window, run):
     assert not window.plots.is_live()
     wrong = int(np.count_nonzero(window.session.test_predictions != dataset.y_test))
     assert window.plots.misclassified_count() == wrong
-    assert window.progress.value() == window.progress.maximum() == steps
+    assert window.train_controls.steps_shown() == (steps, steps)
 
     # The GUI trains exactly what the core trains (its own model, same seed, same numbers).
     bare = train(config, dataset)
@@ -103,6 +105,7 @@ def test_redraws_are_rate_limited(qtbot, window, run):
 
 
 def test_stop_mid_training_keeps_what_was_learned(qtbot, window, run):
+    controls = window.train_controls
     config = small_config(epochs=200)
     window.config_panel.set_config(config)
 
@@ -110,16 +113,17 @@ def test_stop_mid_training_keeps_what_was_learned(qtbot, window, run):
         click(qtbot, window.train_button)
         qtbot.waitUntil(lambda: window.session.experiment is None and window.plots.epoch_count() >= 1,
                         timeout=60_000)
-        assert window.pause_button.isEnabled() and window.stop_button.isEnabled()
+        assert controls.pause_button.isEnabled() and controls.stop_button.isEnabled()
         assert not window.compile_panel.compile_button.isEnabled()
-        click(qtbot, window.stop_button)
+        assert not window.open_action.isEnabled() and not window.presets_button.isEnabled()
+        click(qtbot, controls.stop_button)
 
     assert run(start_then_stop, "Training", timeout_ms=60_000) == "succeeded"
     experiment = window.session.experiment
     assert experiment is not None and experiment.cancelled
     assert 1 <= len(experiment.history) < config.epochs
-    assert "Stopped after" in window.eta_label.text()
-    assert window.train_button.isEnabled() and not window.stop_button.isEnabled()
+    assert "Stopped after" in controls.text()
+    assert window.train_button.isEnabled() and not controls.stop_button.isEnabled()
     assert window.compile_action.isEnabled()  # a stopped model can still be compiled
 
 
@@ -128,36 +132,37 @@ def test_stop_before_first_epoch_keeps_nothing(qtbot, window, run):
 
     def start_then_stop():
         click(qtbot, window.train_button)
-        qtbot.waitUntil(lambda: len(window.plots._losses) > 0, timeout=60_000)
+        qtbot.waitUntil(lambda: window.plots.step_count() > 0, timeout=60_000)
         window.stop_action.trigger()
 
     assert run(start_then_stop, "Training") == "succeeded"
     assert window.session.experiment is None
     assert not window.compile_action.isEnabled()
-    assert "before the first epoch" in window.eta_label.text()
+    assert "before the first epoch" in window.train_controls.text()
 
 
 def test_pause_and_resume(qtbot, window, run):
     window.config_panel.set_config(small_config(epochs=40))
+    pause = window.train_controls.pause_button
 
     def pause_resume():
         click(qtbot, window.train_button)
         qtbot.waitUntil(lambda: window.plots.epoch_count() >= 1, timeout=60_000)  # past the first epoch
-        qtbot.waitUntil(lambda: len(window.plots._losses) > 0, timeout=60_000)
-        click(qtbot, window.pause_button)
-        assert window.task.state.is_paused
+        click(qtbot, pause)
+        assert window.controller.task.state.is_paused and window.pause_action.isChecked()
         qtbot.wait(300)  # let the last step before the pause arrive
-        steps = len(window.plots._losses)
+        steps = window.plots.step_count()
         qtbot.wait(500)
-        assert len(window.plots._losses) == steps, "training went on while paused"
-        assert "paused" in window.status_text()
-        click(qtbot, window.pause_button)
-        assert not window.task.state.is_paused
-        qtbot.waitUntil(lambda: len(window.plots._losses) > steps, timeout=30_000)
-        window.stop_action.trigger()
+        assert window.plots.step_count() == steps, "training went on while paused"
+        assert "paused" in window.status_text() and window.train_controls.text().endswith("(paused)")
+        window.pause_action.trigger()  # the menu's Pause resumes too
+        assert not window.controller.task.state.is_paused and not pause.isChecked()
+        qtbot.waitUntil(lambda: window.plots.step_count() > steps, timeout=30_000)
+        click(qtbot, pause)
+        window.stop_action.trigger()  # stopping a paused run
 
     assert run(pause_resume, "Training") == "succeeded"
-    assert not window.pause_button.isChecked()
+    assert not pause.isChecked() and not window.pause_action.isChecked() and not pause.isEnabled()
 
 
 def test_invalid_configuration_blocks_train_with_reasons(qtbot, window):
@@ -165,18 +170,17 @@ def test_invalid_configuration_blocks_train_with_reasons(qtbot, window):
     panel.set_config(small_config(kind="pruned", pruning_budget=None))
     assert not window.train_button.isEnabled()
     assert not window.train_action.isEnabled()
-    assert panel.problems_label.isVisible()
-    assert "a pruned model needs a pruning budget" in panel.problems_label.text()
+    assert "a pruned model needs a pruning budget" in panel.problems_text()
     window.start_training()  # even if called directly: nothing starts
     assert not window.is_busy()
 
     panel.budget.setValue(4)
     assert window.train_button.isEnabled()
-    assert not panel.problems_label.isVisible()
+    assert panel.problems_text() == ""
 
     panel.grid.setValue(5)  # 25 points, but 100 test points asked for
     assert not window.train_button.isEnabled()
-    assert "test count must be between 1 and 24" in panel.problems_label.text()
+    assert "test count must be between 1 and 24" in panel.problems_text()
     assert "test count" in window.train_button.toolTip()
 
 
@@ -185,9 +189,9 @@ def test_cancel_fhe_simulation(qtbot, window, run):
     assert run(window.compile_action.trigger, "Compiling") == "succeeded"
 
     def simulate_then_cancel():
-        window.start_simulation()
+        window.simulate_action.trigger()
         # Cancel as soon as the first progress report arrives: the core polls before every point.
-        window.task.message.connect(lambda message: isinstance(message, jobs.Progress) and window.stop())
+        window.controller.task.message.connect(lambda message: isinstance(message, jobs.Progress) and window.stop())
 
     assert run(simulate_then_cancel, "FHE simulation") == "cancelled"
     assert window.session.experiment.metrics.fhe_simulated_accuracy is None
@@ -204,28 +208,29 @@ def test_keys_and_encrypted_run_then_cancel(qtbot, window, run):
                timeout_ms=300_000) == "succeeded"
     keys = window.session.keys
     assert keys is not None and keys.path.exists()
-    assert "Keys ready" in window.compile_panel.keys_label.text()
+    assert "Keys ready" in window.compile_panel.keys_text()
 
-    window.results_panel.samples.setValue(1)
+    window.results_panel.set_samples_wanted(1)
     assert run(lambda: click(qtbot, window.results_panel.encrypted_button), "Encrypted run") == "succeeded"
     m = window.session.experiment.metrics
     assert m.fhe_executed_samples == 1 and m.fhe_latency_s > 0
     assert m.agreement_clear_executed == 1.0  # the integer model in the clear and in FHE agree
     assert window.results_panel.value("executed").endswith("on 1 point(s)")
-    assert window.results_panel.encrypted_progress.value() == 1
+    assert window.results_panel.encrypted_done() == 1
 
     # Cancel during a 5-sample run, after its first sample: the finished sample is kept.
-    window.results_panel.samples.setValue(5)
+    window.results_panel.set_samples_wanted(5)
 
     def run_then_cancel():
         click(qtbot, window.results_panel.encrypted_button)
-        window.task.message.connect(
+        assert window.results_panel.cancel_button.isEnabled() and not window.compile_panel.cancel_button.isEnabled()
+        window.controller.task.message.connect(
             lambda message: isinstance(message, jobs.SampleDone) and message.done >= 1 and window.stop())
 
     assert run(run_then_cancel, "Encrypted run") == "succeeded"
     m = window.session.experiment.metrics
     assert 1 <= m.fhe_executed_samples < 5
-    assert "Cancelled after" in window.results_panel.encrypted_label.text()
+    assert "Cancelled after" in window.results_panel.encrypted_text()
 
 
 def test_cancel_key_generation(qtbot, window, run, tmp_path, monkeypatch):
@@ -234,13 +239,14 @@ def test_cancel_key_generation(qtbot, window, run, tmp_path, monkeypatch):
     assert run(window.compile_action.trigger, "Compiling") == "succeeded"
 
     def keygen_then_cancel():
-        window.start_keygen()
+        window.keygen_action.trigger()
+        assert window.compile_panel.cancel_button.isEnabled() and not window.train_button.isEnabled()
         qtbot.wait(1500)  # the key generation process is running
         window.stop()
 
     assert run(keygen_then_cancel, "Generating keys", timeout_ms=30_000) == "cancelled"
     assert window.session.keys is None
-    assert "cancelled" in window.compile_panel.keys_label.text()
+    assert "cancelled" in window.compile_panel.keys_text()
 
 
 @pytest.mark.parametrize("what", ["training", "keygen"])
@@ -250,14 +256,14 @@ def test_close_while_working_stops_and_closes(qtbot, settings, tmp_path, monkeyp
     if what == "training":
         window.config_panel.set_config(small_config(epochs=500))
         window.start_training()
-        qtbot.waitUntil(lambda: len(window.plots._losses) > 0, timeout=60_000)
+        qtbot.waitUntil(lambda: window.plots.step_count() > 0, timeout=60_000)
     else:
         window.config_panel.set_config(small_config(n_hidden=8, epochs=1))
         with qtbot.waitSignal(window.taskFinished, timeout=60_000):
             window.start_training()
         with qtbot.waitSignal(window.taskFinished, timeout=60_000):
-            window.start_compile()
-        window.start_keygen()
+            window.compile_action.trigger()
+        window.keygen_action.trigger()
         qtbot.wait(1000)
     assert window.is_busy()
     window.close()
@@ -273,7 +279,7 @@ def test_close_while_compiling_waits_for_it(qtbot, settings):
         window.start_training()
     with qtbot.waitSignal(window.taskFinished, timeout=60_000,
                           check_params_cb=lambda name, outcome: outcome == "cancelled"):
-        window.start_compile()
+        window.compile_action.trigger()
         window.close()  # a compilation can't be interrupted: it is finished, then discarded
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
     assert window.session.compiled is None
@@ -281,14 +287,17 @@ def test_close_while_compiling_waits_for_it(qtbot, settings):
 
 def test_accumulator_too_wide_is_a_readable_message(qtbot, window, run):
     train_small(qtbot, window, run, bits=8, n_hidden=64, n_layers=1, pruning_budget=None, epochs=1)
-    # Before compiling, the panel already shows the integer model's width and warns.
-    assert window.compile_panel.displayed_accumulator_bits() > 16
-    assert "over Concrete's 16-bit limit" in window.compile_panel.status.text()
+    # Before compiling, the panel already shows the integer model's width and warns in the engine's words.
+    too_wide = window.session.experiment.integer_model.too_wide()
+    assert too_wide is not None and too_wide[1] > MAX_LOOKUP_BITS
+    assert window.compile_panel.displayed_accumulator_bits() > MAX_LOOKUP_BITS
+    warning = window.compile_panel.status_text()
+    assert warning.startswith("Compiling will fail") and str(AccumulatorTooWideError(*too_wide)) in warning
     assert run(window.compile_action.trigger, "Compiling") == "failed"
     message = window.banner.message()
-    assert "accumulator is too wide" in message and "16 bits" in message
+    assert "accumulator is too wide" in message and f"{MAX_LOOKUP_BITS} bits" in message
     assert "pruning budget" in message
-    assert "Compilation failed" in window.compile_panel.status.text()
+    assert "Compilation failed" in window.compile_panel.status_text()
     assert window.isVisible() and window.train_button.isEnabled()
 
 
@@ -302,7 +311,7 @@ def test_settings_restore_configuration_and_layout(qtbot, settings, windows):
     first.resize(780, 580)  # within the offscreen platform's 800x600 screen (restoring clamps to it)
     size = first.size()
     first.compile_dock.hide()
-    first.results_panel.samples.setValue(4)
+    first.results_panel.set_samples_wanted(4)
     first.close()
     assert not first.isVisible()
 
@@ -313,7 +322,7 @@ def test_settings_restore_configuration_and_layout(qtbot, settings, windows):
     second.show()
     qtbot.waitExposed(second)
     assert not second.compile_dock.isVisible() and second.results_dock.isVisible()
-    assert second.results_panel.samples.value() == 4
+    assert second.results_panel.samples_wanted() == 4
     second.close()
 
 
@@ -327,7 +336,7 @@ def test_damaged_saved_settings_fall_back_to_defaults(qtbot, settings):
 def test_save_and_open_round_trip(qtbot, window, run, settings, tmp_path):
     config = train_small(qtbot, window, run)
     assert run(window.compile_action.trigger, "Compiling") == "succeeded"
-    path = window.save_experiment_to(tmp_path / "run")  # the suffix is added
+    path = window.controller.save_experiment_to(tmp_path / "run")  # the suffix is added
     assert path == tmp_path / "run.qats" and path.exists()
     assert "Saved" in window.status_text()
     saved = window.session.experiment
@@ -363,7 +372,7 @@ def test_opening_a_damaged_file_shows_why(qtbot, window, run, tmp_path):
 
 def test_export_plots_as_png(qtbot, window, run, tmp_path):
     train_small(qtbot, window, run, epochs=2)
-    written = window.export_plots(tmp_path / "plots")
+    written = window.controller.export_plots(tmp_path / "plots")
     assert written[0] == tmp_path / "plots.png"
     assert tmp_path / "plots-compile.png" in written  # the pre-compile accumulator chart
     for path in written:
@@ -468,3 +477,22 @@ def test_screenshot_after_short_training(qtbot, window, run, tmp_path):
     image = QImage(str(path))
     assert (image.width(), image.height()) == (1280, 800)
     print(f"screenshot: {path}")
+
+
+@pytest.mark.parametrize("height", [800, 720])
+def test_plots_stay_readable_with_the_side_docks_open(qtbot, window, height):
+    """At 1280 px wide, with Configure and the Compile / Results / Deploy docks open, each training
+    plot keeps at least 200 x 150 px, all of it inside the window."""
+    window.resize(1280, height)
+    qtbot.waitUntil(lambda: window.size().height() == height, timeout=5_000)
+    qtbot.wait(50)  # the default layout is applied once the window is shown
+    assert window.configure_dock.isVisible() and window.compile_dock.isVisible()
+    plots = window.plots
+    view = plots.rect()
+    for plot in (plots.boundary_plot, plots.loss_plot, plots.acc_plot, plots.step_plot):
+        box = plot.mapRectToScene(plot.boundingRect())
+        name = plot.titleLabel.text
+        assert box.width() >= 200 and box.height() >= 150, (name, box)
+        assert view.contains(box.toRect()), (name, box, view)
+    shown = plots.rect().translated(plots.mapTo(window, plots.rect().topLeft()))
+    assert window.rect().contains(shown) and not shown.intersects(window.statusBar().geometry())

@@ -1,0 +1,589 @@
+"""The window's work: one session, one task at a time, and the workflows that fill the panels.
+
+``Controller`` runs every job (``services.jobs``) on the shared ``TaskRunner``, keeps the
+``Session`` up to date, writes each workflow's status texts, and tells the window what is enabled
+(``state.enabled``) whenever its state or the session changes. It drives the panels only through
+their public methods; the window builds the widgets and connects them to it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from PySide6.QtCore import QObject, Signal
+
+from ..engine.config import ExperimentConfig
+from ..engine.fhe import AccumulatorTooWideError
+from ..services import jobs, storage
+from ..services.deploy.local import LocalServer
+from ..services.experiment_file import SUFFIX, save_experiment
+from ..services.formatting import KIND_TITLES, fmt_eta, fmt_percent, fmt_seconds
+from .compile_panel import CompilePanel
+from .config_panel import ConfigPanel
+from .deploy_panel import DeployPanel
+from .plots import TrainingPlots
+from .results_panel import ResultsPanel
+from .state import Enabled, Facts, State, TaskKind, enabled
+from .widgets import TrainControls
+from .workers import Task, TaskError, TaskRunner
+
+PAUSED = " (paused)"
+
+
+@dataclass(frozen=True)
+class Views:
+    """The panels a controller fills."""
+
+    config: ConfigPanel
+    controls: TrainControls
+    plots: TrainingPlots
+    compile: CompilePanel
+    results: ResultsPanel
+    deploy: DeployPanel
+
+
+class Controller(QObject):
+    stateChanged = Signal(object)  # Enabled
+    statusChanged = Signal(str)
+    problem = Signal(str, str, str)  # title, message, details: an error the user should read
+    taskStarted = Signal(str)  # task title
+    taskFinished = Signal(str, str)  # task title, "succeeded" / "failed" / "cancelled"
+    experimentUpdated = Signal(object, str)  # Experiment, "trained" / "compiled" / "simulated" / ...
+    titleChanged = Signal(str, bool)  # file name, unsaved results
+    fileUsed = Signal(object, bool)  # Path, worth a place in File > Open Recent
+    showPanel = Signal(object)  # the panel the work in progress fills
+    pausedChanged = Signal(bool)
+    closeReady = Signal()  # the work stopped while closing: the window can close now
+
+    def __init__(self, views: Views, parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self.views = views
+        self.session = jobs.Session()
+        self.runner = TaskRunner(self)
+        self.server = LocalServer(folder=None)  # the Deploy panel's local server; stopped on release
+        self.state = State.IDLE
+        self.task: Optional[Task] = None
+        self.kind: Optional[TaskKind] = None
+        self.paused = False
+        self._config_problems = False
+        self._total_steps = 0
+        self._latencies: list[float] = []
+        self.runner.busyChanged.connect(self._runner_busy)
+
+    # ------------------------------------------------------------ state
+    def facts(self) -> Facts:
+        experiment = self.session.experiment
+        return Facts(has_experiment=experiment is not None,
+                     has_integer_model=experiment is not None and experiment.integer_model is not None,
+                     compiled=self.session.compiled is not None,
+                     config_problems=self._config_problems,
+                     server_running=self.server.running)
+
+    def enabled(self) -> Enabled:
+        return enabled(self.state, self.facts())
+
+    def refresh(self) -> None:
+        self.stateChanged.emit(self.enabled())
+
+    def _enter(self, state: State) -> None:
+        self.state = state
+        self.refresh()
+
+    def _runner_busy(self, busy: bool) -> None:
+        """Work started elsewhere on the shared runner (a sweep) also makes the window busy."""
+        if busy and self.state is State.IDLE:
+            self._enter(State.OTHER_WORK)
+        elif not busy and self.state is State.OTHER_WORK:
+            self._enter(State.IDLE)
+        elif not busy and self.state is State.CLOSING:
+            self.closeReady.emit()
+
+    def is_busy(self) -> bool:
+        return self.runner.is_busy()
+
+    def config_changed(self, problems: list[str]) -> None:
+        self._config_problems = bool(problems)
+        self.refresh()
+
+    def _status(self, text: str) -> None:
+        self.statusChanged.emit(text)
+
+    def _title(self) -> None:
+        session = self.session
+        self.titleChanged.emit(session.path.name if session.path else "untitled",
+                               session.dirty and session.experiment is not None)
+
+    # ------------------------------------------------------------ tasks
+    def _start(self, kind: TaskKind, job: jobs.Job, on_message: Optional[Callable] = None,
+               on_success: Optional[Callable] = None, on_failure: Optional[Callable] = None,
+               on_cancel: Optional[Callable] = None) -> Optional[Task]:
+        if self.state is not State.IDLE:
+            busy = self.task.name.lower() if self.task is not None else "other work"
+            self._status(f"Busy with {busy}: stop it first.")
+            return None
+        self.kind = kind
+        self._enter(State.running(kind))  # before the runner says it is busy
+        task = self.runner.start(kind.title, job)
+        self.task = task
+        if on_message:
+            task.message.connect(on_message)
+        if on_success:
+            task.succeeded.connect(on_success)
+        task.failed.connect(lambda error: self._failed(kind, error, on_failure))
+        task.cancelled.connect(lambda: self._cancelled(kind, on_cancel))
+        task.finished.connect(lambda: self._finished(task))
+        self.taskStarted.emit(kind.title)
+        return task
+
+    def _failed(self, kind: TaskKind, error: TaskError, handler: Optional[Callable]) -> None:
+        kept = f" The details are in {error.log_file}: attach it to a bug report." if error.log_file else ""
+        self.problem.emit(error.title, error.message + kept, error.details)
+        self._status(f"{kind.title} failed: {error.message}")
+        if handler:
+            handler(error)
+
+    def _cancelled(self, kind: TaskKind, handler: Optional[Callable]) -> None:
+        self._status(f"{kind.title} cancelled.")
+        if handler:
+            handler()
+
+    def _finished(self, task: Task) -> None:
+        if self.task is task:
+            self.task, self.kind = None, None
+        if self.paused:
+            self.paused = False
+            self.pausedChanged.emit(False)
+        if self.state is not State.CLOSING:
+            self._enter(State.OTHER_WORK if self.runner.is_busy() else State.IDLE)
+        self.taskFinished.emit(task.name, task.outcome or "cancelled")
+
+    def _on_phase(self, message) -> None:
+        if isinstance(message, jobs.Phase):
+            self._status(message.text + "\u2026")
+
+    def stop(self) -> None:
+        """Cancel the window's task, or else the work started elsewhere on its runner (a sweep)."""
+        task = self.task or self.runner.current()
+        if task is None:
+            return
+        task.cancel()
+        if self.task is not None and self.kind is TaskKind.COMPILE:
+            self._status("Stopping: a compilation can't be interrupted; its result will be discarded\u2026")
+        elif self.task is not None and self.kind is TaskKind.TRAIN:
+            self._status("Stopping training: the model keeps what it learned so far\u2026")
+        else:
+            self._status(f"Stopping {task.name.lower()}\u2026")
+
+    def close_when_idle(self) -> bool:
+        """Stop all work before the window closes; False when nothing runs (close now)."""
+        if not self.runner.is_busy():
+            return False
+        names = ", ".join(task.name.lower() for task in self.runner.tasks)
+        self._enter(State.CLOSING)
+        self.runner.cancel_all()
+        self._status(f"Stopping {names} before closing\u2026")
+        return True
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Cancel everything; with ``wait`` block until every worker thread has stopped."""
+        self._enter(State.CLOSING)
+        self.runner.cancel_all()
+        if wait:
+            self.runner.wait_all()
+            self.server.stop()
+        self.views.plots.stop_live()
+
+    def release(self) -> None:
+        """Stop the server and drop the models and the compiled circuit now, while Qt and Concrete
+        are both alive: freeing a circuit during interpreter shutdown can crash."""
+        self.server.stop()
+        self.session = jobs.Session()
+        gc.collect()
+
+    # ------------------------------------------------------------ training
+    def start_training(self) -> Optional[Task]:
+        config = self.views.config.config()
+        problems = config.problems()
+        if problems:
+            self._status("Can't train: " + "; ".join(problems))
+            return None
+        if self.state is not State.IDLE:
+            return None
+        v = self.views
+        self.session = jobs.Session()
+        self._title()
+        v.plots.reset()
+        v.compile.clear("Training\u2026 compile when it is done.")
+        v.results.clear(config.data.n_test)
+        v.controls.reset("Preparing the data\u2026")
+        self._total_steps = 0
+        task = self._start(TaskKind.TRAIN, jobs.train_job(config),
+                           lambda message: self._on_train_message(message, config.epochs),
+                           lambda outcome: self._on_trained(outcome, config),
+                           on_failure=lambda error: v.plots.stop_live(), on_cancel=v.plots.stop_live)
+        if task is None:
+            return None
+        v.plots.start_live()
+        budget = f", pruned to {config.pruning_budget} inputs" if config.pruning_budget else ""
+        self._status(f"Training: {KIND_TITLES[config.kind].lower()}, {config.n_layers}\u00d7{config.n_hidden} "
+                     f"neurons, {config.bits} bits{budget}, {config.epochs} epochs\u2026")
+        return task
+
+    def _on_train_message(self, message, epochs: int) -> None:
+        v = self.views
+        if isinstance(message, jobs.StepBatch):
+            v.plots.add_steps(message.losses)
+            if message.total_steps != self._total_steps:
+                self._total_steps = message.total_steps
+                v.plots.set_extent(message.total_steps, epochs)
+            v.controls.show_step(message.step, message.total_steps)
+            v.controls.show_text(f"Epoch {message.epoch} of {epochs} \u00b7 step {message.step} of "
+                                 f"{message.total_steps} \u00b7 {fmt_eta(message.eta_s)}"
+                                 f"{PAUSED if self.paused else ''}")
+        elif isinstance(message, jobs.EpochUpdate):
+            event = message.epoch
+            v.plots.add_epoch(event, message.test_predictions)
+            paused = " \u2014 paused: press Pause again to resume" if self.paused else ""
+            self._status(f"Training: epoch {event.epoch} of {event.epochs}, test accuracy "
+                         f"{fmt_percent(event.test_accuracy)}, loss {event.test_loss:.3f}{paused}")
+        elif isinstance(message, jobs.DataReady):
+            v.plots.set_test_points(message.x_test, message.y_test)
+            v.plots.set_ceiling(message.ceiling_accuracy)
+        elif isinstance(message, jobs.Phase):
+            v.controls.show_text(message.text + "\u2026")
+            self._status(message.text + "\u2026")
+
+    def _on_trained(self, outcome: jobs.TrainOutcome, config: ExperimentConfig) -> None:
+        v = self.views
+        v.plots.stop_live()
+        if outcome.experiment is None:
+            v.controls.show_text("Stopped before the first epoch ended: nothing to keep.")
+            v.compile.set_status("Train a model, then compile it.")
+            self._status("Training stopped before the first epoch ended.")
+            return
+        experiment = outcome.experiment
+        self.session = jobs.Session(experiment=experiment, dataset=outcome.dataset,
+                                    test_predictions=outcome.test_predictions, dirty=True)
+        v.plots.set_predictions(outcome.test_predictions)
+        v.plots.redraw()
+        v.results.set_test_count(len(outcome.dataset.x_test))
+        v.results.show_metrics(experiment.metrics)
+        self._show_estimate(experiment)
+        m = experiment.metrics
+        how = (f"Stopped after {outcome.epochs_completed} of {config.epochs} epochs"
+               if outcome.stopped_early else f"Trained {outcome.epochs_completed} epochs")
+        elapsed = experiment.history[-1].elapsed_s if experiment.history else 0.0
+        v.controls.finish(f"{how} in {fmt_seconds(elapsed)}.", complete=not outcome.stopped_early)
+        first = f"fp32 {fmt_percent(m.float_accuracy)}, " if m.float_accuracy is not None else ""
+        self._status(f"{how}: test accuracy {first}{config.bits}-bit quantized "
+                     f"{fmt_percent(m.clear_accuracy)} in the clear. Compile next (Ctrl+K).")
+        self._title()
+        self.experimentUpdated.emit(experiment, "trained")
+
+    def _show_estimate(self, experiment) -> None:
+        """Before compiling: the integer model's widths, and whether Concrete will take them."""
+        model = experiment.integer_model
+        self.views.compile.show_estimate(model.layers)
+        too_wide = model.too_wide()
+        if too_wide is not None:
+            self.views.compile.set_status(f"Compiling will fail: {AccumulatorTooWideError(*too_wide)}.")
+        else:
+            self.views.compile.set_status("Accumulator widths of the integer model; compile for the circuit's "
+                                          "figures.")
+
+    def set_paused(self, paused: bool) -> None:
+        if self.kind is not TaskKind.TRAIN or paused == self.paused:
+            return
+        self.paused = paused
+        controls = self.views.controls
+        if paused:
+            self.task.state.pause()
+            self._status("Training paused: press Pause again to resume, or Stop.")
+            controls.show_text(controls.text().replace(PAUSED, "") + PAUSED)
+        else:
+            self.task.state.resume()
+            self._status("Training resumed\u2026")
+            controls.show_text(controls.text().replace(PAUSED, ""))
+        self.pausedChanged.emit(paused)
+
+    # ------------------------------------------------------------ compile and keys
+    def start_compile(self) -> Optional[Task]:
+        experiment = self.session.experiment
+        if experiment is None or experiment.integer_model is None:
+            self._status("Train a model (or open an experiment) before compiling.")
+            return None
+        panel = self.views.compile
+        task = self._start(TaskKind.COMPILE, jobs.compile_job(experiment), self._on_phase, self._on_compiled,
+                           on_failure=self._on_compile_failed,
+                           on_cancel=lambda: panel.set_status("Compilation cancelled."))
+        if task is not None:
+            self.session.compiled = None
+            self.session.keys = None
+            panel.keygen_finished(None)
+            panel.set_status("Compiling to an FHE circuit\u2026")
+            self.showPanel.emit(panel)
+            self._status("Compiling the integer model to an FHE circuit with Concrete\u2026")
+        return task
+
+    def _on_compiled(self, compiled) -> None:
+        experiment = self.session.experiment
+        self.session.compiled = compiled
+        self.session.dirty = True
+        experiment.stats = compiled.stats
+        experiment.compiled = compiled
+        report = compiled.stats
+        self.views.compile.show_report(report)
+        self.views.compile.set_status(
+            f"Compiled in {fmt_seconds(report.compile_s)}: the circuit's widest integer is "
+            f"{report.accumulator_bits} bits. Simulate or run it encrypted in Results.")
+        self._status(f"Compiled: {report.accumulator_bits}-bit accumulator, {report.pbs_count} PBS, "
+                     f"keys {report.key_bytes / 1e6:.0f} MB. Next: Simulate FHE (Ctrl+M).")
+        self._title()
+        self.experimentUpdated.emit(experiment, "compiled")
+
+    def _on_compile_failed(self, error: TaskError) -> None:
+        if isinstance(error.exception, AccumulatorTooWideError):
+            self.views.compile.show_estimate(self.session.experiment.integer_model.layers)
+        self.views.compile.set_status(f"Compilation failed: {error.message}")
+
+    def start_keygen(self) -> Optional[Task]:
+        compiled = self.session.compiled
+        if compiled is None:
+            self._status("Compile first: keys belong to a circuit.")
+            return None
+        panel = self.views.compile
+        task = self._start(TaskKind.KEYGEN, jobs.keygen_job(compiled), self._on_phase, self._on_keys,
+                           on_failure=lambda error: panel.keygen_finished(None, "Key generation failed."),
+                           on_cancel=lambda: panel.keygen_finished(None, "Key generation cancelled."))
+        if task is not None:
+            self.showPanel.emit(panel)
+            panel.keygen_started()
+        return task
+
+    def _on_keys(self, keys) -> None:
+        self.session.keys = keys
+        self.views.compile.keygen_finished(keys)
+        experiment = self.session.experiment
+        experiment.metrics = dataclasses.replace(experiment.metrics, keygen_s=keys.seconds,
+                                                 keygen_from_cache=keys.from_cache)
+        self.views.results.show_metrics(experiment.metrics)
+        how = "loaded from the cache" if keys.from_cache else "generated"
+        self._status(f"Keys {how} in {fmt_seconds(keys.seconds)}. Run encrypted in Results (Ctrl+E).")
+
+    # ------------------------------------------------------------ FHE simulation and encrypted runs
+    def start_simulation(self) -> Optional[Task]:
+        compiled, experiment = self.session.compiled, self.session.experiment
+        if compiled is None:
+            self._status("Compile first: the simulation runs the compiled circuit.")
+            return None
+        panel = self.views.results
+        job = jobs.simulate_job(experiment.metrics, self.session.dataset, compiled)
+        task = self._start(TaskKind.SIMULATE, job, self._on_simulation_message, self._on_simulated,
+                           on_cancel=lambda: panel.simulation_progress(0, 1, ""))
+        if task is not None:
+            self.showPanel.emit(panel)
+            panel.show_boundaries(None, None)
+            self._status("FHE simulation of every test point\u2026")
+        return task
+
+    def _on_simulation_message(self, message) -> None:
+        if isinstance(message, jobs.Progress):
+            self.views.results.simulation_progress(message.done, message.total, message.text)
+            self._status(f"{message.text}: {message.done} of {message.total} \u00b7 {fmt_eta(message.eta_s)}")
+        elif isinstance(message, jobs.SimulationOutcome):  # the test points are done: the table first
+            self.session.experiment.metrics = message.metrics
+            self.views.results.show_metrics(message.metrics)
+
+    def _on_simulated(self, outcome: jobs.SimulationOutcome) -> None:
+        experiment = self.session.experiment
+        experiment.metrics = outcome.metrics
+        self.session.clear_boundary, self.session.fhe_boundary = outcome.clear_boundary, outcome.fhe_boundary
+        self.session.dirty = True
+        panel = self.views.results
+        panel.show_metrics(outcome.metrics)
+        panel.show_boundaries(outcome.clear_boundary, outcome.fhe_boundary, outcome.circuit_inputs)
+        panel.simulation_done()
+        m = outcome.metrics
+        self._status(f"FHE simulation: {fmt_percent(m.fhe_simulated_accuracy)} accuracy, "
+                     f"{fmt_percent(m.agreement_clear_simulated)} agreement with the clear model.")
+        self._title()
+        self.experimentUpdated.emit(experiment, "simulated")
+
+    def start_encrypted(self, n_samples: int) -> Optional[Task]:
+        compiled, experiment = self.session.compiled, self.session.experiment
+        if compiled is None:
+            self._status("Compile first: the encrypted run needs the circuit.")
+            return None
+        n_samples = max(1, min(int(n_samples), len(self.session.dataset.x_test)))
+        job = jobs.encrypted_job(experiment.metrics, self.session.dataset, compiled, n_samples, self.session.keys)
+        panel = self.views.results
+        task = self._start(TaskKind.ENCRYPTED, job, self._on_encrypted_message, self._on_encrypted,
+                           on_failure=lambda error: panel.set_encrypted_text(f"Failed: {error.message}"),
+                           on_cancel=self._on_encrypted_cancelled)
+        if task is None:
+            return None
+        self._latencies = []
+        self.showPanel.emit(panel)
+        panel.encrypted_started(n_samples)
+        if self.session.keys is None:
+            self.views.compile.keygen_started()
+            panel.set_encrypted_text("Generating keys first (or loading them from the cache)\u2026")
+        self._status(f"Encrypted run on {n_samples} test point(s)\u2026")
+        return task
+
+    def _on_encrypted_cancelled(self) -> None:
+        """Only key generation raises Cancelled: a cancelled run itself returns what it finished."""
+        self.views.compile.keygen_finished(None, "Key generation cancelled.")
+        self.views.results.set_encrypted_text("Cancelled while generating the keys: nothing ran.")
+
+    def _on_encrypted_message(self, message) -> None:
+        if isinstance(message, jobs.KeysReady):
+            self._on_keys(message.keys)
+        elif isinstance(message, jobs.SampleDone):
+            if message.done:
+                self._latencies.append(message.seconds)
+            self.views.results.show_encrypted_progress(message.done, message.total, self._latencies, message.eta_s)
+            self._status(f"Encrypted run: sample {message.done} of {message.total} \u00b7 {fmt_eta(message.eta_s)}")
+        elif isinstance(message, jobs.Phase):
+            self._status(message.text + "\u2026")
+
+    def _on_encrypted(self, outcome: jobs.EncryptedOutcome) -> None:
+        experiment = self.session.experiment
+        experiment.metrics = m = outcome.metrics
+        self.session.keys = outcome.keys
+        self.session.latencies_s = outcome.latencies_s
+        self.session.dirty = True
+        self.views.results.show_metrics(m)
+        done = m.fhe_executed_samples
+        if outcome.cancelled:
+            text = f"Cancelled after {done} sample(s); their figures are kept."
+        else:
+            text = f"Done: {done} sample(s) encrypted, run and decrypted."
+        if done:
+            text += (f" Accuracy {fmt_percent(m.fhe_executed_accuracy)}, agreement with the clear model "
+                     f"{fmt_percent(m.agreement_clear_executed)}, median {fmt_seconds(m.fhe_latency_s)} per sample.")
+        latencies = ", ".join(fmt_seconds(s) for s in outcome.latencies_s[-10:])
+        self.views.results.set_encrypted_text(text + (f"\nLatency per sample: {latencies}" if latencies else ""))
+        self._status(text)
+        self._title()
+        self.experimentUpdated.emit(experiment, "encrypted")
+
+    # ------------------------------------------------------------ deployment
+    def start_deploy(self, n_points: int) -> Optional[Task]:
+        compiled, experiment = self.session.compiled, self.session.experiment
+        if compiled is None:
+            self._status("Compile first: the server runs the compiled circuit.")
+            return None
+        points = self.session.dataset.x_test[: max(1, int(n_points))]
+        folder = storage.cache_dir() / "deployments" / compiled.key_id
+        panel = self.views.deploy
+        job = jobs.deploy_job(experiment, compiled, folder, self.server, points)
+        task = self._start(TaskKind.DEPLOY, job, self._on_deploy_message, self._on_deployed,
+                           on_failure=lambda error: panel.failed(f"Failed: {error.message}"),
+                           on_cancel=lambda: panel.failed("Cancelled."))
+        if task is not None:
+            self.showPanel.emit(panel)
+            panel.started(len(points))
+            self._status(f"Sending {len(points)} test point(s) through a local server\u2026")
+        return task
+
+    def _on_deploy_message(self, message) -> None:
+        if isinstance(message, jobs.Phase):
+            self.views.deploy.show_phase(message.text)
+            self._status(message.text + "\u2026")
+        elif isinstance(message, jobs.DeployedSample):
+            self.views.deploy.add_sample(message)
+
+    def _on_deployed(self, outcome: jobs.DeployOutcome) -> None:
+        self.views.deploy.finished(outcome)
+        agree = sum(p.label == c for p, c in zip(outcome.predictions, outcome.clear_labels))
+        self._status(f"{len(outcome.predictions)} point(s) classified encrypted by {outcome.url}; "
+                     f"{agree} agree with the clear model.")
+
+    def stop_server(self) -> None:
+        self.server.stop()
+        self.views.deploy.server_stopped()
+        self.refresh()
+
+    def export_for_deployment(self, folder: Path) -> Optional[Task]:
+        experiment = self.session.experiment
+        if experiment is None or experiment.integer_model is None:
+            self._status("Train a model (or open an experiment) before exporting it.")
+            return None
+        source = self.session.path.name if self.session.path else ""
+        job = jobs.export_job(experiment, self.session.compiled, Path(folder), source)
+        return self._start(TaskKind.EXPORT, job, self._on_phase,
+                           lambda path: self._status(f"Exported for deployment to {Path(path).parent}: "
+                                                     f"serve it with 'qatstudio serve {Path(path).parent}'."))
+
+    # ------------------------------------------------------------ files
+    def open_experiment(self, path: Path) -> Optional[Task]:
+        path = Path(path)
+        task = self._start(TaskKind.OPEN, jobs.open_job(path), self._on_phase, self._on_opened)
+        if task is not None:
+            self.fileUsed.emit(path, False)
+        return task
+
+    def _on_opened(self, opened: jobs.OpenedExperiment) -> None:
+        experiment, dataset, v = opened.experiment, opened.dataset, self.views
+        self.session = jobs.Session(experiment=experiment, dataset=dataset,
+                                    test_predictions=opened.test_predictions, path=opened.path)
+        v.config.set_config(experiment.config)
+        v.plots.load(experiment.step_losses, experiment.history, dataset.x_test, dataset.y_test,
+                     opened.test_predictions, dataset.ceiling_accuracy)
+        v.controls.finish(f"Opened: {len(experiment.history)} of {experiment.config.epochs} epochs trained"
+                          f"{' (stopped early)' if experiment.cancelled else ''}.", complete=True)
+        v.results.clear(len(dataset.x_test))
+        v.results.show_metrics(experiment.metrics)
+        v.results.set_encrypted_text("Compile again to run FHE: circuits and keys are not saved.")
+        v.compile.clear("Train a model, then compile it.")
+        if experiment.stats is not None:
+            v.compile.show_report(experiment.stats, note="as saved")
+            v.compile.set_status("Compile report as saved; compile again to simulate or run encrypted.")
+        elif experiment.integer_model is not None:
+            self._show_estimate(experiment)
+        self.fileUsed.emit(opened.path, True)
+        self._status(f"Opened {opened.path.name}.")
+        self._title()
+        self.experimentUpdated.emit(experiment, "opened")
+
+    def save_experiment_to(self, path: Path) -> Optional[Path]:
+        experiment = self.session.experiment
+        if experiment is None:
+            self._status("Nothing to save yet: train a model first.")
+            return None
+        path = Path(path)
+        if path.suffix != SUFFIX:
+            path = path.with_name(path.name + SUFFIX)
+        try:
+            save_experiment(path, experiment)
+        except (OSError, ValueError, RuntimeError) as error:
+            self.problem.emit("Can't save the experiment", f"{path}: {error}", "")
+            return None
+        self.session.path = path
+        self.session.dirty = False
+        self.fileUsed.emit(path, True)
+        self._status(f"Saved {path}.")
+        self._title()
+        return path
+
+    def export_plots(self, path: Path) -> list[Path]:
+        """The training plots to ``path``; the compile chart and the boundaries beside it when shown."""
+        path = Path(path)
+        if path.suffix.lower() != ".png":
+            path = path.with_name(path.name + ".png")
+        written = []
+        try:
+            written.append(self.views.plots.export_png(path))
+            for panel, suffix in ((self.views.compile, "compile"), (self.views.results, "boundaries")):
+                target = panel.export_png(path.with_name(f"{path.stem}-{suffix}.png"))
+                if target is not None:
+                    written.append(target)
+        except OSError as error:
+            self.problem.emit("Can't export the plots", str(error), "")
+        self.fileUsed.emit(path, False)
+        self._status("Exported " + ", ".join(p.name for p in written) + f" to {path.parent}.")
+        return written
