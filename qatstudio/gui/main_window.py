@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
     # The session's experiment gained results (GUI thread, after self.session is updated):
     # stage is "trained", "compiled", "simulated", "encrypted" or "opened".
     experimentUpdated = Signal(object, str)  # Experiment, stage
+    busyChanged = Signal(bool)
 
     def __init__(self, settings: Optional[QSettings] = None, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.session = jobs.Session()
         self.runner = TaskRunner(self)
         self.runner.busyChanged.connect(lambda busy: self._update_actions())
+        self.runner.busyChanged.connect(self.busyChanged.emit)
         self.task: Optional[Task] = None
         self._closing = False
         self._layout_restored = False
@@ -298,7 +300,7 @@ class MainWindow(QMainWindow):
         view = bar.addMenu("&View")
         for dock in (self.configure_dock, self.compile_dock, self.results_dock, self.deploy_dock):
             view.addAction(dock.toggleViewAction())
-        help_menu = bar.addMenu("&Help")
+        help_menu = self.help_menu = bar.addMenu("&Help")
         about = help_menu.addAction("About QAT Studio")
         about.triggered.connect(lambda: self.banner.show_message(
             f"QAT Studio {__version__}",
@@ -337,6 +339,12 @@ class MainWindow(QMainWindow):
 
     def status_text(self) -> str:
         return self.status_label.text()
+
+    def notify(self, title: str, text: str, level: str = "info") -> None:
+        self.banner.show_message(title, text, level)
+
+    def show_status(self, text: str, msecs: int = 8000) -> None:
+        self.statusBar().showMessage(text, msecs)
 
     def show_error(self, title: str, message: str, details: str = "") -> None:
         self.banner.show_message(title, message, "error", details)
@@ -438,6 +446,9 @@ class MainWindow(QMainWindow):
         self.train_button.setToolTip(self.train_action.toolTip())
         self.settings.setValue("config", json.dumps(config.to_dict()))
 
+    def config(self) -> ExperimentConfig:
+        return self.config_panel.config()
+
     def set_config(self, config) -> None:
         """Show ``config`` in the Configure panel (what Train will run)."""
         self.config_panel.set_config(config)
@@ -447,14 +458,14 @@ class MainWindow(QMainWindow):
         self._set_status(f"Preset: {preset.title}.")
 
     # ------------------------------------------------------------ training
-    def start_training(self) -> None:
+    def start_training(self) -> Optional[Task]:
         config = self.config_panel.config()
         problems = config.problems()
         if problems:
             self._set_status("Can't train: " + "; ".join(problems))
-            return
+            return None
         if self.runner.is_busy():
-            return
+            return None
         self.session = jobs.Session()
         self.setWindowModified(False)
         self._update_title()
@@ -475,11 +486,12 @@ class MainWindow(QMainWindow):
                            on_failure=lambda error: self.plots.stop_live(),
                            on_cancel=self.plots.stop_live)
         if task is None:
-            return
+            return None
         self.plots.start_live()
         budget = f", pruned to {config.pruning_budget} inputs" if config.pruning_budget else ""
         self._set_status(f"Training: {KIND_LABELS[config.kind].split(',')[0].lower()}, {config.n_layers}\u00d7"
                          f"{config.n_hidden} neurons, {config.bits} bits{budget}, {config.epochs} epochs\u2026")
+        return task
 
     def _on_train_message(self, message) -> None:
         if isinstance(message, jobs.StepBatch):
