@@ -41,7 +41,8 @@ from .workers import Task, TaskRunner
 log = logging.getLogger(__name__)
 
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
-STORY_HEIGHT = 0.4  # the bottom docks' share of the window's height when first shown
+STORY_HEIGHT = 0.35  # the bottom docks' share of the window's height when first shown
+BOTTOM_CHART_MIN_SCREEN_HEIGHT = 1000  # presentation mode: on a shorter screen the chart is a tab by the story
 
 
 class StoryDriver(QObject):
@@ -197,6 +198,7 @@ class DemoController(QObject):
         self.show_story_runs.setToolTip("Draw the five story steps as diamonds beside your runs.")
         self.show_story_runs.toggled.connect(self.chart.set_show_reference)
         hint = QLabel("Hover a point for its figures and settings; click it to open the run.")
+        hint.setWordWrap(True)
         palette = hint.palette()  # a palette, not a style sheet: the label then follows the font
         palette.setColor(QPalette.ColorRole.WindowText, QColor("#555555"))  # of presentation mode
         hint.setPalette(palette)
@@ -440,14 +442,20 @@ class DemoController(QObject):
         return [self.story_dock] + chart + self._front_deploy_dock()
 
     def _arrange_presentation(self) -> None:
-        """The story on the left, the live plots beside it, the trade-offs along the bottom when open."""
-        self.window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.story_dock)
+        """The story on the left, the live plots beside it; the trade-offs, when open, along the
+        bottom of a tall screen and as a tab beside the story on a shorter one."""
+        w = self.window
+        w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.story_dock)
         self.story_dock.show()
         for deploy in self._front_deploy_dock():  # kept: a tab beside the story, in front, with its room
-            self.window.tabifyDockWidget(self.story_dock, deploy)
+            w.tabifyDockWidget(self.story_dock, deploy)
             QTimer.singleShot(0, deploy.raise_)
         if not self.chart_dock.isHidden():
-            self.window.addDockWidget(BOTTOM, self.chart_dock)
+            if w.screen().geometry().height() >= BOTTOM_CHART_MIN_SCREEN_HEIGHT:
+                w.addDockWidget(BOTTOM, self.chart_dock)
+            else:
+                w.tabifyDockWidget(self.story_dock, self.chart_dock)
+                QTimer.singleShot(0, self.story_dock.raise_)
             self.chart_dock.show()
 
     def _presentation_toggled(self, on: bool) -> None:

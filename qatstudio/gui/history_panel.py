@@ -79,13 +79,8 @@ class CompareRow:
     def key(self) -> str:
         return self.row.key
 
-    def value(self, record: RunRecord):
-        if isinstance(self.row, CircuitRow):
-            return getattr(record.stats, self.row.field) if record.stats else None
-        return getattr(record.metrics, self.row.field)
-
     def text(self, record: RunRecord) -> str:
-        value = self.value(record)
+        value = record.figure(self.row)
         if isinstance(self.row, CircuitRow):
             return fmt_circuit(self.row, value)
         text = fmt_metric(self.row, value)
@@ -162,7 +157,7 @@ class CompareView(QWidget):
             for measure in COMPARE_ROWS:
                 if measure.higher_is_better is None:
                     continue
-                values = [v for v in (measure.value(r) for r in self._records) if v is not None]
+                values = [v for v in (r.figure(measure.row) for r in self._records) if v is not None]
                 if len(values) > 1 and min(values) != max(values):
                     best[measure.key] = max(values) if measure.higher_is_better else min(values)
         for col, record in enumerate(self._records, start=1):
@@ -179,7 +174,7 @@ class CompareView(QWidget):
             name.setToolTip(f"{kind_name(record.config.kind)}; run {record.id}")
             self.grid.addWidget(name, 1, col)
             for row, measure in enumerate(COMPARE_ROWS, start=2):
-                key, value = measure.key, measure.value(record)
+                key, value = measure.key, record.figure(measure.row)
                 cell = QLabel(measure.text(record))
                 cell.setObjectName(f"compare-{key}")
                 is_best = key in best and value == best[key]

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QSizePolicy
 from ..services.formatting import BOUNDARY_RAMP, CLASS_COLORS, fmt_percent
 
 MAX_REDRAWS_PER_S = 10
+SHORT_PLOTS_PX = 480  # plots shorter than this (a dock below them) leave the step losses out
+QWIDGETSIZE_MAX = 16777215
 BOUNDARY_COLORMAP = pg.ColorMap(np.linspace(0.0, 1.0, len(BOUNDARY_RAMP)), list(BOUNDARY_RAMP))
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 TEST_PEN = pg.mkPen("#ff7f0e", width=2)
@@ -208,13 +210,23 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         layout = self.ci.layout
         layout.setColumnStretchFactor(0, 3)
         layout.setColumnStretchFactor(1, 2)
-        layout.setRowStretchFactor(0, 1)
-        layout.setRowStretchFactor(1, 1)
-        layout.setRowStretchFactor(2, 1)
+        for row in (0, 1, 2):
+            layout.setRowStretchFactor(row, 1)
+        self.ci.geometryChanged.connect(self._arrange_rows)
 
         self._timer = QTimer(self)
         self._timer.setInterval(int(1000 / MAX_REDRAWS_PER_S))
         self._timer.timeout.connect(self.redraw)
+
+    def _arrange_rows(self) -> None:
+        """Plots too short for three rows (a dock below them) leave the step losses out, so that
+        the boundary and the epoch curves stay readable; they come back with the room."""
+        short = self.ci.geometry().height() < SHORT_PLOTS_PX
+        if short != self.step_plot.isVisible():
+            return
+        self.step_plot.setVisible(not short)
+        self.step_plot.setMaximumHeight(0 if short else QWIDGETSIZE_MAX)
+        self.ci.layout.setRowStretchFactor(2, 0 if short else 1)
 
     # --- feeding data (cheap: no drawing here)
     def reset(self) -> None:

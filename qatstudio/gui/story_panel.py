@@ -27,6 +27,7 @@ from ..services.formatting import CIRCUIT_BY_KEY, TIP_ACCUMULATOR, TIP_PBS, fmt_
 from ..services.story import StepFigures, StoryProblem, StoryStep
 from .plots import FOREGROUND, BoundaryMap
 
+LARGE_SCREEN_WIDTH = 1600  # presentation mode's full scale from this screen width on
 GOOD, FAIR, POOR = "#1b7837", "#b35806", "#b2182b"
 ACCENT = "#0b4f9c"
 
@@ -437,6 +438,13 @@ class StoryPanel(QWidget):
         view.title.setText(text)
 
     # ------------------------------------------------------------------ layout and presentation
+    def _scale(self) -> float:
+        """Type and pictures: larger in presentation mode, less so on a small screen (the live
+        plots beside the story need their room too)."""
+        if not self.presentation:
+            return 1.0
+        return 1.6 if self.screen().geometry().width() >= LARGE_SCREEN_WIDTH else 1.25
+
     def set_presentation(self, on: bool) -> None:
         self.presentation = bool(on)
         self._apply_scale()
@@ -444,7 +452,7 @@ class StoryPanel(QWidget):
         self._draw()
 
     def _apply_scale(self) -> None:
-        scale = 1.6 if self.presentation else 1.0
+        scale = self._scale()
         for card in self.cards:
             card.set_scale(scale)
         for tile in self.tiles.values():
@@ -492,7 +500,7 @@ class StoryPanel(QWidget):
     def _arrange(self) -> None:
         """List beside the stage when there is room, above it otherwise; inside the stage, the
         figures beside the boundaries in a wide and short dock, above them in a tall one."""
-        scale = 1.6 if self.presentation else 1.0
+        scale = self._scale()
         wide = self.presentation or self.width() >= 700
         direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
         if self.main.direction() != direction:

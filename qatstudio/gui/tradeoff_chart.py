@@ -439,7 +439,13 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         if self._ceiling is not None:
             legend.append(f'<span style="color:{CEILING_INK}; font-size:{s["font"] + 2}pt">\u2504\u2504</span>'
                           "&nbsp;ceiling: the best any classifier can reach on the runs' test points")
-        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(legend), color=INK, size=f"{s['font']}pt")
+        gap = "&nbsp;&nbsp;&nbsp;"
+        if self.presentation:  # two lines: in large type one would widen the chart past the screen
+            kinds = len(KIND_COLORS) + 1  # the kinds and the story step first
+            text = gap.join(legend[:kinds]) + "<br>" + gap.join(legend[kinds:])
+        else:
+            text = gap.join(legend)
+        self.legend.setText(text, color=INK, size=f"{s['font']}pt")
 
     # ------------------------------------------------------------------ hover and click
     def _nearest(self, scene_pos: QPointF) -> Optional[ChartPoint]:

@@ -10,7 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from ..engine.evaluate import Metrics
 from ..engine.fhe import CircuitStats
 from . import storage
 from .experiment_file import SUFFIX, save_experiment
-from .formatting import config_name
+from .formatting import CircuitRow, MetricRow, config_name
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,13 @@ class RunRecord:
     @property
     def fhe_latency_s(self) -> Optional[float]:
         return self.metrics.fhe_latency_s
+
+    def figure(self, row: Union[MetricRow, CircuitRow]) -> Optional[float]:
+        """What a shared row (``formatting.METRIC_ROWS`` or ``CIRCUIT_ROWS``) shows of this run;
+        None when it wasn't measured (a circuit row of a run not compiled)."""
+        if isinstance(row, CircuitRow):
+            return getattr(self.stats, row.field) if self.stats else None
+        return getattr(self.metrics, row.field)
 
     def to_json(self) -> dict:
         boundary = None
