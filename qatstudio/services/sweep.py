@@ -234,6 +234,9 @@ def run_sweep(
                     result.cancelled = True
                     break
                 for future in arrivals.next_batch(block=False):
+                    if future.status == "lost":  # its worker died before the result came here:
+                        arrivals.add(future)  # Dask runs it again, and it arrives again
+                        continue
                     pending.pop(future.key, None)
                     _collect(future, labels[future.key], history, result, tell)
                 with lock:
