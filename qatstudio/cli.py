@@ -118,6 +118,7 @@ def _budget(text: str):
 def cmd_sweep(args) -> int:
     from .engine.config import ExperimentConfig
     from .services.cluster import ClusterReady, ClusterSettings
+    from .services.formatting import CIRCUIT_BY_KEY, fmt_circuit, fmt_percent, fmt_seconds
     from .services.history import History
     from .services.report import write_html_report, write_json_report
     from .services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, run_sweep
@@ -133,13 +134,14 @@ def cmd_sweep(args) -> int:
             print(f"[sweep] on {message.where} ({message.workers} connected); dashboard: {dashboard}",
                   file=sys.stderr, flush=True)
         elif isinstance(message, SweepProgress):
-            eta = f", about {message.eta_s:.0f} s left" if message.eta_s is not None else ""
+            eta = f", about {fmt_seconds(message.eta_s)} left" if message.eta_s is not None else ""
             print(f"[sweep] {message.done} done, {message.failed} failed, {message.running} running, "
                   f"{message.queued} queued of {message.total}{eta}", file=sys.stderr, flush=True)
         elif isinstance(message, RunDone):
             record = message.record
-            print(f"{record.label:45s} accuracy {100 * record.accuracy:6.2f}%  accumulator {record.accumulator_bits} "
-                  f"bits  PBS {record.pbs_count}", flush=True)
+            print(f"{record.label:45s} accuracy {fmt_percent(record.accuracy):>7s}  accumulator "
+                  f"{fmt_circuit(CIRCUIT_BY_KEY['accumulator'], record.accumulator_bits)}  PBS "
+                  f"{fmt_circuit(CIRCUIT_BY_KEY['pbs'], record.pbs_count)}", flush=True)
         elif isinstance(message, RunFailed):
             print(f"failed: {message.label}: {message.reason}", file=sys.stderr, flush=True)
 

@@ -22,6 +22,7 @@ from qatstudio.services.experiment_file import (
 from qatstudio.services.formatting import fmt_percent, fmt_seconds  # noqa: E402
 from qatstudio.services.keys import KeyCache  # noqa: E402
 from qatstudio.services.storage import atomic_write_json  # noqa: E402
+from qatstudio.services.story import STORY_INDEX  # noqa: E402
 
 STORY = ROOT / "resources" / "story"
 
@@ -79,7 +80,7 @@ def main() -> int:
             save_experiment(path, experiment)
         index.append({"file": path.name, "title": title, "text": text, "measured": measured(experiment),
                       "config": experiment.config.to_dict()})
-    atomic_write_json(STORY / "story.json", {"steps": index}, mode=0o644)
+    atomic_write_json(STORY / STORY_INDEX, {"steps": index}, mode=0o644)
     return 0
 
 

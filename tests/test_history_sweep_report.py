@@ -5,10 +5,11 @@ import pytest
 from conftest import small_config
 
 from qatstudio.engine.pipeline import run_experiment
+from qatstudio.services.experiment_file import load_experiment
 from qatstudio.services.formatting import fmt_percent
 from qatstudio.services.history import History, RunRecord, pareto_front
 from qatstudio.services.report import png_bytes, write_html_report, write_json_report
-from qatstudio.services.sweep import SweepPlan
+from qatstudio.services.sweep import MAX_RANGE, SweepPlan, parse_plan, parse_values
 
 
 @pytest.fixture(scope="module")
@@ -26,22 +27,47 @@ def test_history_survives_a_restart_and_skips_damaged_entries(record, tmp_path):
     assert [r.id for r in records] == [record.id]
     assert len(problems) == 2 and all("damaged" in p for p in problems)
     loaded = records[0]
-    assert loaded.config == record.config and loaded.metrics == record.metrics and loaded.report == record.report
+    assert loaded.config == record.config and loaded.metrics == record.metrics and loaded.stats == record.stats
+    assert loaded.stats.accumulator_bits == record.accumulator_bits and loaded.accuracy == record.accuracy
     assert np.abs(loaded.boundary - record.boundary).max() <= 0.5 / 255 + 1e-6
     assert not list(history.folder.glob("*.part"))
 
 
-def test_history_defaults_to_the_users_data_folder(private_home, record):
+def test_a_history_file_from_before_the_rename_still_opens(record, tmp_path):
+    """Records written before "report" was called "stats" load with their circuit figures."""
+    values = record.to_json()
+    values["report"] = values.pop("stats")
+    (tmp_path / f"{record.id}.json").write_text(json.dumps(values))
+    [loaded], problems = History(tmp_path).load()
+    assert not problems and loaded.stats == record.stats and loaded.pbs_count == record.pbs_count
+    assert "stats" in History(tmp_path).add(loaded).to_json()  # written back under the new name
+
+
+def test_history_defaults_to_the_users_data_folder(private_home, record, small_dataset):
     history = History()
-    history.add(record)
+    kept = history.keep(RunRecord.from_json(record.to_json()), run_experiment(small_config(epochs=1), small_dataset))
     assert str(history.folder).startswith(str(private_home))
-    history.remove(record.id)
-    assert history.load() == ([], [])
+    assert kept.experiment_path == str(history.runs_folder / f"{kept.id}.qats")
+    assert load_experiment(kept.experiment_path).config == small_config(epochs=1)
+    assert history.get(kept.id).experiment_path == kept.experiment_path
+    history.remove(kept.id)  # the record and its experiment file
+    assert history.load() == ([], []) and not list(history.runs_folder.iterdir())
 
 
 def test_pareto_front():
     points = [(7, 0.90), (5, 0.80), (6, 0.95), (7, 0.99), (5, 0.70), (8, 0.97)]
     assert pareto_front(points) == [1, 2, 3]
+
+
+def test_sweep_ranges_are_read_or_refused_in_words():
+    base = small_config(epochs=1)
+    plan, problems = parse_plan(base, "6-8, 10-30/10", "3", "off, 4", "0 1")
+    assert not problems and plan.neurons == [6, 7, 8, 10, 20, 30] and plan.budgets == [None, 4]
+    assert plan.seeds == [0, 1] and plan.base.pruning_budget is None
+    plan, problems = parse_plan(base, "6, x", "9", "", "0")
+    assert plan is None and "can't read 'x'" in problems[0] and "between 2 and 8" in problems[1]
+    assert "give at least one value" in problems[2]
+    assert parse_values("1-100", 1, 1000, "n")[1] == [f"n: the range '1-100' has 100 values (at most {MAX_RANGE})"]
 
 
 def test_sweep_plan_skips_combinations_it_cannot_run():
@@ -59,7 +85,7 @@ def test_report_holds_every_selected_run(record, tmp_path):
     assert text.count('href="data:image/png;base64,') == 2 and "<svg" in text
     for run in (record, other):
         assert run.label in text
-        assert f"{100 * run.metrics['fhe_simulated_accuracy']:.2f}%" in text
+        assert fmt_percent(run.metrics.fhe_simulated_accuracy) in text
     assert "http" not in text.replace("http://www.w3.org/2000/svg", "")  # nothing to fetch
     data = json.loads(write_json_report(tmp_path / "report.json", [record, other]).read_text())
     assert [r["id"] for r in data["runs"]] == [record.id, "second"]

@@ -1,5 +1,6 @@
 """The HTML report of a sweep: the app's colours and kind names, a legend, the Pareto front, the
 ceiling when runs carry it, boundaries with axes and test points, and print rules for A4."""
+import dataclasses
 import re
 
 import pytest
@@ -7,9 +8,11 @@ from conftest import small_config
 
 from qatstudio.engine.config import DataConfig
 from qatstudio.engine.pipeline import run_experiment
-from qatstudio.services.formatting import CLASS_COLORS, FRONT_COLOR, KIND_COLORS, fmt_percent, kind_name
+from qatstudio.services.formatting import CLASS_COLORS, FRONT_COLOR, KIND_COLORS, METRICS_BY_KEY, fmt_percent, kind_name
 from qatstudio.services.history import RunRecord
-from qatstudio.services.report import CEILING, write_html_report
+from qatstudio.services.report import write_html_report
+
+CEILING_HEADER = f"<th>{METRICS_BY_KEY['ceiling'].label}</th>"
 
 SMALL_DATA = DataConfig(grid_size=40, n_test=200)
 
@@ -23,9 +26,9 @@ def records(small_dataset):
     return [RunRecord.from_experiment(run_experiment(config, small_dataset)) for config in configs]
 
 
-def copy(record, **metrics):
+def copy(record, ceiling):
     again = RunRecord.from_json(record.to_json())
-    again.metrics.update(metrics)
+    again.metrics = dataclasses.replace(again.metrics, ceiling_accuracy=ceiling)
     return again
 
 
@@ -51,24 +54,24 @@ def test_report_has_the_apps_colours_a_legend_the_front_and_boundaries_with_poin
     assert len(points) == 3 * SMALL_DATA.n_test and set(points) == set(CLASS_COLORS)
     assert text.count("x\u2081</text>") == 3 and text.count("x\u2082</text>") == 3
     # every run carries its data set's ceiling: one data set, one line on the chart
-    ceiling = fmt_percent(records[0].metrics[CEILING])
-    assert "<th>ceiling</th>" in text and f"ceiling {ceiling}" in chart
+    ceiling = fmt_percent(records[0].metrics.ceiling_accuracy)
+    assert CEILING_HEADER in text and f"ceiling {ceiling}" in chart
     # files from before the ceiling existed: no column, no line
-    text = write_html_report(tmp_path / "old.html", [copy(record, **{CEILING: None}) for record in records]).read_text()
-    assert "<th>ceiling</th>" not in text and "ceiling" not in chart_of(text)
+    text = write_html_report(tmp_path / "old.html", [copy(record, None) for record in records]).read_text()
+    assert CEILING_HEADER not in text and "ceiling" not in chart_of(text)
     # self-contained, and laid out for A4 paper
     assert "http" not in text.replace("http://www.w3.org/2000/svg", "")
     assert "@page { size: A4" in text and "@media print" in text
 
 
 def test_report_shows_the_ceiling_when_runs_carry_it(records, tmp_path):
-    with_ceiling = [copy(record, **{CEILING: 0.9875}) for record in records]
+    with_ceiling = [copy(record, 0.9875) for record in records]
     text = write_html_report(tmp_path / "report.html", with_ceiling).read_text()
-    assert "<th>ceiling</th>" in text and text.count("98.75%") >= 3 + 3  # table and run cards
+    assert CEILING_HEADER in text and text.count("98.75%") >= 3 + 3  # table and run cards
     chart = chart_of(text)
     assert "ceiling 98.75%" in chart and 'stroke-dasharray="6 4"' in chart
     # runs on different data sets: each keeps its own ceiling in the table, the chart draws no line
-    mixed = [with_ceiling[0], copy(records[1], **{CEILING: 0.9}), records[2]]
+    mixed = [with_ceiling[0], copy(records[1], 0.9), records[2]]
     text = write_html_report(tmp_path / "mixed.html", mixed).read_text()
-    assert "<th>ceiling</th>" in text and "98.75%" in text and "90.00%" in text
+    assert CEILING_HEADER in text and "98.75%" in text and "90.00%" in text
     assert 'stroke-dasharray="6 4"' not in chart_of(text)

@@ -46,8 +46,8 @@ def test_a_sweep_on_local_worker_processes_feeds_the_history(tmp_path):
     progress = [m for m in messages if isinstance(m, SweepProgress)]
     assert progress[-1].done == 4 and progress[-1].queued == progress[-1].running == 0
     assert max(p.running for p in progress) >= 1 and all(p.running <= 2 for p in progress)
-    assert {(r.config["n_hidden"], r.config["seed"]) for r in result.records} == {(6, 0), (6, 1), (8, 0), (8, 1)}
-    assert all(r.accumulator_bits and r.metrics["fhe_simulated_accuracy"] is not None for r in result.records)
+    assert {(r.config.n_hidden, r.config.seed) for r in result.records} == {(6, 0), (6, 1), (8, 0), (8, 1)}
+    assert all(r.accumulator_bits and r.metrics.fhe_simulated_accuracy is not None for r in result.records)
     assert not worker_processes()
 
 
@@ -59,8 +59,8 @@ def test_a_worker_that_dies_loses_only_its_run(tmp_path):
     result = run_sweep(tiny_plan([5, 6, 7, 8]), history,
                        lambda m: failed.append(m) if isinstance(m, RunFailed) else None,
                        cluster=ClusterSettings(workers=2), run=run)
-    assert sorted(r.config["n_hidden"] for r in result.records) == [5, 6, 8]
-    assert sorted(r.config["n_hidden"] for r in history.load()[0]) == [5, 6, 8]
+    assert sorted(r.config.n_hidden for r in result.records) == [5, 6, 8]
+    assert sorted(r.config.n_hidden for r in history.load()[0]) == [5, 6, 8]
     assert (tmp_path / "died-6-0").exists()  # 6 did die once before it was kept
     assert failed == result.failures and len(failed) == 1
     assert "7n" in failed[0].label and "worker process died twice" in failed[0].reason

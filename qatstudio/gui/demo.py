@@ -1,14 +1,11 @@
-"""Demo features added to a MainWindow from the outside: ``install_demo(window) -> DemoController``.
+"""The demo part of the window: ``install_demo(window) -> DemoController``.
 
 A "Demo" menu (guided story, trade-off chart, run history, presentation mode, sweep, report), three
-docks (Story, History, Trade-offs) and a history that keeps every run the window finishes.
-
-Everything the demo needs from the window goes through ``WindowAdapter``: the window's public
-methods (``start_training``, ``open_experiment``, ``is_busy``, ``config_panel``, ``banner``,
-``runner``, ``taskFinished``). The window has no signal yet for "the experiment has new results";
-until it does, the adapter reads ``window.session.experiment`` when ``taskFinished`` reports a
-succeeded task (see ``WindowAdapter`` for the exact assumption, and ``experimentUpdated`` for the
-signal it will use as soon as the window has it).
+docks (Story, History, Trade-offs) and a history that keeps every run the window finishes. The
+demo drives the window through its public API only (``experimentUpdated``, ``busyChanged``,
+``set_config``, ``start_training``, ``open_experiment``, ``notify``...). What it keeps and reads is
+Qt-free: ``services/history.py`` (runs and their files), ``services/story.py`` (the story's steps),
+``services/report.py`` and ``services/sweep.py``.
 """
 from __future__ import annotations
 
@@ -25,168 +22,156 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QMainWindow,
     QMenu,
     QVBoxLayout,
     QWidget,
 )
 
-from ..engine.config import ExperimentConfig
-from ..services.experiment_file import SUFFIX, save_experiment
-from ..services.formatting import config_name, fmt_percent
-from ..services.history import History, RunRecord
-from ..services.report import write_html_report, write_json_report
+from ..services.history import History, RunRecord, RunTracker
+from ..services.report import write_reports
+from ..services.story import StepFigures, StoryProblem, StoryStep, live_result, load_story, steps_of, story_job
 from .history_panel import HistoryPanel
+from .main_window import MainWindow
 from .presentation import PresentationMode
-from .story_panel import StepFigures, StoryPanel, StoryProblem, StoryStep, load_story, story_job
+from .story_panel import StoryPanel
 from .sweep_dialog import SweepDialog
 from .tradeoff_chart import TradeoffChart
 from .workers import Task, TaskRunner
 
 log = logging.getLogger(__name__)
 
+BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
+STORY_HEIGHT = 0.35  # the bottom docks' share of the window's height when first shown
+BOTTOM_CHART_MIN_SCREEN_HEIGHT = 1000  # presentation mode: on a shorter screen the chart is a tab by the story
 
-class WindowAdapter(QObject):
-    """The few things the demo needs from MainWindow, in one place.
 
-    ``experimentUpdated(experiment, stage)`` is emitted on the GUI thread when the window's
-    experiment gained results; stage is "trained", "compiled", "simulated", "encrypted" or
-    "opened". If the window has a signal of that name and signature it is used as is. Otherwise
-    (today) it is derived from ``taskFinished(name, outcome)``: ASSUMPTION: when a task named
-    below succeeds, ``window.session.experiment`` is the experiment holding its results.
-    """
+class StoryDriver(QObject):
+    """The story dock's work: the steps' files open once on the demo's own worker thread; a step
+    re-runs live in the window, and the figures of that run show beside the step."""
 
-    experimentUpdated = Signal(object, str)
-    busyChanged = Signal(bool)
+    figuresChanged = Signal()  # a step's figures (or its problem) arrived
 
-    STAGES = {"Training": "trained", "Compiling": "compiled", "FHE simulation": "simulated",
-              "Encrypted run": "encrypted", "Opening": "opened"}
-
-    def __init__(self, window: QMainWindow):
-        super().__init__(window)
+    def __init__(self, window: MainWindow, folder: Optional[Path], parent: QObject):
+        super().__init__(parent)
         self.window = window
-        if hasattr(window, "experimentUpdated"):
-            window.experimentUpdated.connect(self.experimentUpdated.emit)
-        else:
-            window.taskFinished.connect(self._task_finished)
-        runner = getattr(window, "runner", None)
-        if runner is not None:
-            runner.busyChanged.connect(self.busyChanged.emit)
+        try:
+            self.steps: list[StoryStep] = load_story(folder)
+            error = ""
+        except (OSError, ValueError, KeyError) as problem:
+            self.steps, error = [], f"the story files can't be read: {problem}"
+        self.panel = StoryPanel(self.steps)
+        self.runner = TaskRunner(self)  # never blocks the window's own work
+        self._task: Optional[Task] = None
+        self._rerun: Optional[int] = None  # the step re-run live, until its run is recorded
+        self.panel.rerunRequested.connect(self.rerun_step)
+        self.panel.openRequested.connect(self.open_step)
+        window.busyChanged.connect(self._busy_changed)
+        self._busy_changed(window.is_busy())
+        if error:
+            self.panel.stage_text.setText(error)
 
-    def _task_finished(self, name: str, outcome: str) -> None:
-        stage = self.STAGES.get(name)
-        if stage is None or outcome != "succeeded":
-            return
-        experiment = self.experiment()
-        if experiment is not None:
-            self.experimentUpdated.emit(experiment, stage)
+    def load(self) -> Optional[Task]:
+        """Open the steps' files on the worker thread (once)."""
+        if self._task is not None or self.loaded():
+            return self._task
+        task = self.runner.start("Story", story_job(self.steps))
+        task.message.connect(self._message)
+        task.failed.connect(lambda error: self.panel.stage_text.setText(
+            f"The story files can't be opened: {error.message}"))
+        task.finished.connect(self._finished)
+        self._task = task
+        return task
 
-    # --- reading the window
-    def experiment(self):
-        session = getattr(self.window, "session", None)
-        return getattr(session, "experiment", None)
+    def loaded(self) -> bool:
+        """Every step's figures (or its problem) are in."""
+        return bool(self.steps) and len(self.panel.figures) + len(self.panel.problems) == len(self.steps)
 
-    def experiment_path(self) -> Optional[Path]:
-        session = getattr(self.window, "session", None)
-        path = getattr(session, "path", None)
-        return Path(path) if path else None
+    def records(self) -> list[RunRecord]:
+        """The steps' runs, as the trade-off chart draws them."""
+        return [self.panel.figures[number].record for number in sorted(self.panel.figures)]
 
-    def config(self) -> ExperimentConfig:
-        return self.window.config_panel.config()
+    def _message(self, message) -> None:
+        if isinstance(message, StepFigures):
+            self.panel.set_figures(message)
+        elif isinstance(message, StoryProblem):
+            self.panel.set_problem(message)
+        self.figuresChanged.emit()
 
-    def is_busy(self) -> bool:
-        return self.window.is_busy()
+    def _finished(self) -> None:
+        self._task = None
 
-    def runner(self) -> TaskRunner:
-        return self.window.runner
-
-    # --- driving the window
-    def set_config(self, config: ExperimentConfig) -> None:
-        if hasattr(self.window, "set_config"):
-            self.window.set_config(config)
-        else:
-            self.window.config_panel.set_config(config)
-
-    def start_training(self) -> bool:
-        """Train the configuration shown; False when the window can't start (busy or invalid)."""
-        if self.is_busy():
+    def rerun_step(self, step: StoryStep) -> bool:
+        """Put the step's configuration into the window and train it there, live."""
+        if self.window.is_busy():
+            self.window.notify("Busy", "stop the work in progress first (Stop, or Cancel in the sweep).", "warning")
             return False
-        self.window.start_training()
-        return self.is_busy()
-
-    def stop(self) -> None:
-        """What the window's Stop does: cancel its task in progress."""
-        self.window.stop()
-
-    def open_experiment(self, path: Path) -> bool:
-        if self.is_busy():
+        self.window.set_config(step.config)
+        if self.window.start_training() is None:
+            self.window.notify("Can't train this step", "the window refused to start training.", "warning")
             return False
-        return self.window.open_experiment(Path(path)) is not None
+        self._rerun = step.number
+        self.panel.set_live_result(step.number, "Live re-run: training now (see the plots)\u2026")
+        return True
 
-    def notify(self, title: str, text: str, level: str = "info") -> None:
-        banner = getattr(self.window, "banner", None)
-        if banner is not None:
-            banner.show_message(title, text, level)
-        else:
-            self.status(f"{title}: {text}")
+    def open_step(self, step: StoryStep) -> bool:
+        if self.window.open_experiment(step.path) is None:
+            self.window.notify("Busy", "stop the work in progress first, then open the step.", "warning")
+            return False
+        return True
 
-    def status(self, text: str, msecs: int = 8000) -> None:
-        self.window.statusBar().showMessage(text, msecs)
+    def show_live(self, record: RunRecord) -> None:
+        """A run of the window was kept: when it trains a step, its figures show beside that step."""
+        numbers = steps_of(self.steps, record.config)
+        if numbers:
+            number = self._rerun if self._rerun in numbers else numbers[0]
+            self.panel.set_live_result(number, live_result(record))
+
+    def _busy_changed(self, busy: bool) -> None:
+        self.panel.set_can_rerun(not busy, "Busy: stop the work in progress first.")
+
+    def shutdown(self) -> None:
+        self.runner.cancel_all()
+        self.runner.wait_all()
 
 
 class DemoController(QObject):
-    """Owns the demo's docks, menu, history and presentation mode for one window."""
+    """Arranges the demo's docks and menu on one window and forwards between them, the window and
+    the history."""
 
     recordAdded = Signal(object)  # RunRecord added to (or updated in) the history
 
-    def __init__(self, window: QMainWindow, history: Optional[History] = None,
+    def __init__(self, window: MainWindow, history: Optional[History] = None,
                  story_folder: Optional[Path] = None):
         super().__init__(window)
         self.window = window
-        self.adapter = WindowAdapter(window)
         self.history = history if history is not None else History()
-        self.runs_folder = self.history.folder / "runs"  # the .qats of runs trained in the window
-        self.runner = TaskRunner(self)  # the story's files load here (never blocks the window's work)
-        self._story_task: Optional[Task] = None
-        self._tracked: Optional[tuple[object, str]] = None  # (window's experiment, its record id)
-        self._rerun: Optional[int] = None  # story step re-run live, until its run is recorded
+        self.tracker = RunTracker(self.history)
+        self.story = StoryDriver(window, story_folder, self)
+        self.story_panel = self.story.panel
+        self.history_panel = HistoryPanel(self.history)
+        self.chart = TradeoffChart()
+        self.sweep_dialog: Optional[SweepDialog] = None
         self._close_after_sweep = False
         self._bottom_tabbed = False
         self._restored: set[str] = set()  # docks placed by the saved layout
-        self.sweep_dialog: Optional[SweepDialog] = None
 
-        try:
-            self.steps: list[StoryStep] = load_story(story_folder)
-            self.story_error = ""
-        except (OSError, ValueError, KeyError) as error:
-            self.steps, self.story_error = [], f"the story files can't be read: {error}"
-
-        self.story_panel = StoryPanel(self.steps)
-        self.history_panel = HistoryPanel(self.history)
-        self.chart = TradeoffChart()
-        self.chart_box = self._chart_box()
-        # Story and trade-offs share the bottom of the window (wide and short suits both); the
-        # history is a tab beside Compile and Results.
-        self.chart_dock = self._dock("Trade-offs", "tradeoffDock", self.chart_box,
-                                     Qt.DockWidgetArea.BottomDockWidgetArea, shown=False)
-        self.story_dock = self._dock("Story", "storyDock", self.story_panel, Qt.DockWidgetArea.BottomDockWidgetArea,
-                                     tab_with=self.chart_dock, shown=False)
+        # Story and trade-offs share the bottom of the window (wide and short suits both), as tabs;
+        # the history is a tab beside Compile and Results.
+        self.chart_dock = self._dock("Trade-offs", "tradeoffDock", self._chart_box(), BOTTOM, shown=False)
+        self.story_dock = self._dock("Story", "storyDock", self.story_panel, BOTTOM, tab_with=self.chart_dock,
+                                     shown=False)
         self.history_dock = self._dock("History", "historyDock", self.history_panel,
-                                       Qt.DockWidgetArea.RightDockWidgetArea,
-                                       tab_with=getattr(window, "results_dock", None), shown=True)
-        if isinstance(getattr(window, "compile_dock", None), QDockWidget) and "historyDock" not in self._restored:
+                                       Qt.DockWidgetArea.RightDockWidgetArea, tab_with=window.results_dock)
+        if "historyDock" not in self._restored:
             QTimer.singleShot(0, window.compile_dock.raise_)  # the window's own tab stays in front
         self.presentation = PresentationMode(
-            window, keep=lambda: [self.story_dock] + ([self.chart_dock] if not self.chart_dock.isHidden() else [])
-            + self._front_deploy_dock(),
+            window, keep=self._presentation_docks,
             restylers=lambda: [self.story_panel, self.chart, self.history_panel],
             arrange=self._arrange_presentation, parent=self)
         self._build_menu()
 
-        self.adapter.experimentUpdated.connect(self._on_experiment)
-        self.adapter.busyChanged.connect(self._busy_changed)
-        self.story_panel.rerunRequested.connect(self.rerun_step)
-        self.story_panel.openRequested.connect(self.open_step_file)
+        window.experimentUpdated.connect(self._on_experiment)
+        self.story.figuresChanged.connect(self._redraw_chart)
         self.story_panel.stopRequested.connect(self.stop_work)
         self.history_panel.openRequested.connect(self.open_run)
         self.history_panel.useConfigRequested.connect(self.use_config)
@@ -196,16 +181,10 @@ class DemoController(QObject):
         self.chart.runClicked.connect(self.open_run)
         self.presentation.toggled.connect(self._presentation_toggled)
         for dock in (self.story_dock, self.chart_dock):
-            dock.visibilityChanged.connect(lambda visible: visible and self.load_story())
+            dock.visibilityChanged.connect(lambda visible: visible and self.story.load())
         window.installEventFilter(self)
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
-
+        QApplication.instance().aboutToQuit.connect(self.shutdown)
         self.reload_history()
-        self._busy_changed(self.adapter.is_busy())
-        if self.story_error:
-            self.story_panel.stage_text.setText(self.story_error)
 
     # ------------------------------------------------------------------ building
     def _chart_box(self) -> QWidget:
@@ -219,6 +198,7 @@ class DemoController(QObject):
         self.show_story_runs.setToolTip("Draw the five story steps as diamonds beside your runs.")
         self.show_story_runs.toggled.connect(self.chart.set_show_reference)
         hint = QLabel("Hover a point for its figures and settings; click it to open the run.")
+        hint.setWordWrap(True)
         palette = hint.palette()  # a palette, not a style sheet: the label then follows the font
         palette.setColor(QPalette.ColorRole.WindowText, QColor("#555555"))  # of presentation mode
         hint.setPalette(palette)
@@ -228,15 +208,8 @@ class DemoController(QObject):
         layout.addWidget(self.chart, 1)
         return box
 
-    def _front_deploy_dock(self) -> list[QDockWidget]:
-        """The window's Deploy dock stays in presentation mode when it is the tab in front."""
-        dock = getattr(self.window, "deploy_dock", None)
-        if isinstance(dock, QDockWidget) and dock.isVisible() and not dock.visibleRegion().isEmpty():
-            return [dock]
-        return []
-
-    def _dock(self, title: str, name: str, widget: QWidget, area, tab_with: Optional[QDockWidget] = None,
-              shown: bool = True) -> QDockWidget:
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea,
+              tab_with: Optional[QDockWidget] = None, shown: bool = True) -> QDockWidget:
         window = self.window
         dock = QDockWidget(title, window)
         dock.setObjectName(name)
@@ -248,17 +221,17 @@ class DemoController(QObject):
             self._restored.add(name)
         else:
             window.addDockWidget(area, dock)
-            if isinstance(tab_with, QDockWidget):
+            if tab_with is not None:
                 window.tabifyDockWidget(tab_with, dock)
             dock.setVisible(shown)
         return dock
 
-    def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
+    def _action(self, text: str, slot, shortcut: Optional[str], tip: str, checkable: bool = False) -> QAction:
         action = QAction(text, self.window)
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setToolTip(tip or text.replace("&", "").rstrip("\u2026"))
+        action.setToolTip(tip)
         action.setStatusTip(tip)
         action.setCheckable(checkable)
         (action.toggled if checkable else action.triggered).connect(slot)
@@ -285,192 +258,95 @@ class DemoController(QObject):
                                           "The selected runs (or all) as a self-contained HTML report and JSON")
         for action in (self.next_action, self.previous_action):
             action.setEnabled(False)
-        menu = QMenu("&Demo", self.window)
-        menu.setObjectName("demoMenu")
-        for action in (self.story_action, self.chart_action, self.history_action):
-            menu.addAction(action)
-        menu.addSeparator()
-        for action in (self.presentation_action, self.next_action, self.previous_action):
-            menu.addAction(action)
-        menu.addSeparator()
-        menu.addAction(self.sweep_action)
-        menu.addAction(self.export_action)
-        self.menu = menu
-        bar = self.window.menuBar()
-        help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-        if help_action is not None:
-            bar.insertMenu(help_action, menu)
-        else:
-            bar.addMenu(menu)
+        self.menu = QMenu("&Demo", self.window)
+        self.menu.setObjectName("demoMenu")
+        for group in ((self.story_action, self.chart_action, self.history_action),
+                      (self.presentation_action, self.next_action, self.previous_action),
+                      (self.sweep_action, self.export_action)):
+            if self.menu.actions():
+                self.menu.addSeparator()
+            self.menu.addActions(group)
+        self.window.menuBar().insertMenu(self.window.help_menu.menuAction(), self.menu)
 
-    # ------------------------------------------------------------------ the story
-    def load_story(self) -> Optional[Task]:
-        """Open the story's files on a worker thread (once)."""
-        if self._story_task is not None or not self.steps or len(self.story_panel.figures) == len(self.steps):
-            return self._story_task
-        task = self.runner.start("Story", story_job(self.steps))
-        task.message.connect(self._story_message)
-        task.failed.connect(lambda error: self.story_panel.stage_text.setText(
-            f"The story files can't be opened: {error.message}"))
-        task.finished.connect(self._story_loaded)
-        self._story_task = task
-        return task
-
-    def _story_message(self, message) -> None:
-        if isinstance(message, StepFigures):
-            self.story_panel.set_figures(message)
-            self.chart.set_records(self.history_panel.records(), self.story_records())
-        elif isinstance(message, StoryProblem):
-            self.story_panel.set_problem(message)
-
-    def _story_loaded(self) -> None:
-        self._story_task = None
-
-    def story_loaded(self) -> bool:
-        return bool(self.steps) and len(self.story_panel.figures) + len(self.story_panel.problems) == len(self.steps)
-
-    def story_records(self) -> list[RunRecord]:
-        return [self.story_panel.figures[n].record for n in sorted(self.story_panel.figures)]
-
+    # ------------------------------------------------------------------ the docks
     def _tab_bottom_docks(self) -> None:
         """The first time both are open, story and trade-offs share the bottom as tabs (Qt lays
-        docks hidden at start-up out side by side when they are shown again)."""
+        docks hidden at start-up out side by side when they are shown again), at a height that
+        leaves the live plots readable."""
         if self._bottom_tabbed or self.story_dock.isHidden() or self.chart_dock.isHidden():
             return
         if {"storyDock", "tradeoffDock"} & self._restored:  # the user's own layout: leave it
             return
         self._bottom_tabbed = True
-        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         w = self.window
-        if (w.dockWidgetArea(self.story_dock) == bottom and w.dockWidgetArea(self.chart_dock) == bottom
+        if (w.dockWidgetArea(self.story_dock) == BOTTOM and w.dockWidgetArea(self.chart_dock) == BOTTOM
                 and self.story_dock not in w.tabifiedDockWidgets(self.chart_dock)
                 and not self.story_dock.isFloating() and not self.chart_dock.isFloating()):
             w.tabifyDockWidget(self.chart_dock, self.story_dock)
 
+    def _size_bottom(self, dock: QDockWidget) -> None:
+        if "storyDock" not in self._restored and not self.presentation.is_active():
+            self.window.resizeDocks([dock], [int(self.window.height() * STORY_HEIGHT)], Qt.Orientation.Vertical)
+
     def show_story(self, number: Optional[int] = None) -> None:
+        shown = not self.story_dock.isHidden()
         self.story_dock.show()
         self._tab_bottom_docks()
         self.story_dock.raise_()
-        self.load_story()
+        if not shown:
+            self._size_bottom(self.story_dock)
+        self.story.load()
         if number is not None or self.story_panel.current is None:
             self.story_panel.show_step(number or 1)
 
-    def rerun_step(self, step: StoryStep) -> bool:
-        """Put the step's configuration into the window and train it there, live."""
-        if self.adapter.is_busy():
-            self.adapter.notify("Busy", "stop the work in progress first (Stop, or Cancel in the sweep).", "warning")
-            return False
-        self.adapter.set_config(step.config)
-        if not self.adapter.start_training():
-            self.adapter.notify("Can't train this step", "the window refused to start training.", "warning")
-            return False
-        self._rerun = step.number
-        self.story_panel.set_live_result(step.number, "Live re-run: training now (see the plots)\u2026")
-        return True
+    def show_chart(self) -> None:
+        shown = not self.chart_dock.isHidden()
+        self.chart_dock.show()
+        self._tab_bottom_docks()
+        self.chart_dock.raise_()
+        if not shown:
+            self._size_bottom(self.chart_dock)
+        self.story.load()
 
-    def stop_work(self) -> None:
-        """Stop from the story panel: the sweep if one runs, else the window's task."""
-        if self.sweep_dialog is not None and self.sweep_dialog.is_running():
-            self.sweep_dialog.cancel()
-        else:
-            self.adapter.stop()
+    def show_history(self) -> None:
+        self.history_dock.show()
+        self.history_dock.raise_()
 
-    def open_step_file(self, step: StoryStep) -> bool:
-        if not self.adapter.open_experiment(step.path):
-            self.adapter.notify("Busy", "stop the work in progress first, then open the step.", "warning")
-            return False
-        return True
+    def start_demo(self) -> None:
+        """What ``qatstudio --demo`` shows: the story at its first step and the trade-off chart."""
+        self.show_chart()
+        self.show_story(1)
 
-    # ------------------------------------------------------------------ the history
+    # ------------------------------------------------------------------ runs and the history
     def reload_history(self) -> list[str]:
         problems = self.history_panel.reload()
         for problem in problems:
             log.warning(problem)
-        self.chart.set_records(self.history_panel.records(), self.story_records())
+        self._redraw_chart()
         return problems
+
+    def _redraw_chart(self) -> None:
+        self.chart.set_records(self.history_panel.records(), self.story.records())
 
     def _on_experiment(self, experiment, stage: str) -> None:
         """Keep every run the window finishes (and each later result of it) in the history."""
-        if stage == "opened":
-            path = self.adapter.experiment_path()
-            record = next((r for r in self.history_panel.records()
-                           if path is not None and r.experiment_path and Path(r.experiment_path) == path), None)
-            self._tracked = (experiment, record.id) if record else None
-            return
-        if stage == "trained":
-            label = config_name(experiment.config) + (" (stopped early)" if experiment.cancelled else "")
-            record = RunRecord.from_experiment(experiment, label=label)
-            self._tracked = (experiment, record.id)
-        else:
-            if self._tracked is None or self._tracked[0] is not experiment:
-                return  # results of an experiment opened from elsewhere: not a run of this window
-            old = self.history_panel.record(self._tracked[1])
-            if old is None:  # removed from the history meanwhile
-                return
-            record = RunRecord.from_experiment(experiment, label=old.label)
-            record.id, record.created = old.id, old.created
-        record.experiment_path = self._save_run(record.id, experiment)
         try:
-            self.history.add(record)
+            record = self.tracker.update(experiment, stage, self.window.session.path)
         except OSError as error:
-            self.adapter.notify("Can't keep the run in the history", str(error), "warning")
+            self.window.notify("Can't keep the run in the history", str(error), "warning")
             return
-        self._show_record(record)
-        self._note_live(experiment.config, record, stage)
-
-    def _save_run(self, record_id: str, experiment) -> Optional[str]:
-        """The whole experiment beside the history, so that a click on the run opens it again."""
-        path = self.runs_folder / f"{record_id}{SUFFIX}"
-        try:
-            save_experiment(path, experiment)
-        except (OSError, ValueError, RuntimeError) as error:
-            log.warning("the run %s is kept without its experiment file: %s", record_id, error)
-            return None
-        return str(path)
+        if record is not None:
+            self._show_record(record)
+            self.story.show_live(record)
 
     def _show_record(self, record: RunRecord) -> None:
         self.history_panel.add_record(record)
         self.chart.add_record(record)
         self.recordAdded.emit(record)
 
-    def _note_live(self, config: ExperimentConfig, record: RunRecord, stage: str) -> None:
-        numbers = [s.number for s in self.steps if s.config.to_dict() == config.to_dict()]
-        if not numbers:
-            return
-        number = self._rerun if self._rerun in numbers else numbers[0]
-        m = record.metrics
-        parts = []
-        if m.get("float_accuracy") is not None:
-            parts.append(f"fp32 {fmt_percent(m['float_accuracy'])}")
-        parts.append(f"{config.bits}-bit {fmt_percent(m.get('clear_accuracy'))}")
-        if m.get("fhe_simulated_accuracy") is not None:
-            parts.append(f"FHE simulated {fmt_percent(m['fhe_simulated_accuracy'])}")
-        if record.accumulator_bits:
-            parts.append(f"accumulator {record.accumulator_bits} bits, {record.pbs_count} lookups")
-        else:
-            parts.append("compile (Ctrl+K) for the accumulator")
-        stopped = " (stopped early)" if "stopped early" in record.label else ""
-        self.story_panel.set_live_result(number, f"Live re-run{stopped}: " + " \u00b7 ".join(parts))
-
-    def _on_sweep_run(self, record: RunRecord) -> None:
-        self._show_record(record)  # run_sweep has already written it to the history
-
     def _removed(self, ids: list[str]) -> None:
         self.chart.remove_records(ids)
-        for record_id in ids:
-            (self.runs_folder / f"{record_id}{SUFFIX}").unlink(missing_ok=True)
-        if self._tracked and self._tracked[1] in ids:
-            self._tracked = None
-
-    def show_history(self) -> None:
-        self.history_dock.show()
-        self.history_dock.raise_()
-
-    def show_chart(self) -> None:
-        self.chart_dock.show()
-        self._tab_bottom_docks()
-        self.chart_dock.raise_()
-        self.load_story()
+        self.tracker.forget(ids)
 
     def open_run(self, record: RunRecord) -> bool:
         """A click on a run: a story step shows in the story; a run with its file opens in the
@@ -484,30 +360,30 @@ class DemoController(QObject):
                 self.show_history()
         path = Path(record.experiment_path) if record.experiment_path else None
         if path is not None and path.exists():
-            if self.adapter.open_experiment(path):
-                self.adapter.status(f"Opening {record.label}\u2026")
-                return True
-            self.adapter.notify("Busy", "stop the work in progress first, then open the run.", "warning")
-            return False
-        self.adapter.set_config(record.experiment_config)
-        self.adapter.notify("Settings of the run loaded",
-                            f"'{record.label}' was kept as figures only (sweeps don't keep weights): its "
-                            "settings are in Configure; Train runs it again (same seed, same run).", "info")
+            if self.window.open_experiment(path) is None:
+                self.window.notify("Busy", "stop the work in progress first, then open the run.", "warning")
+                return False
+            self.window.show_status(f"Opening {record.label}\u2026")
+            return True
+        self.window.set_config(record.config)
+        self.window.notify("Settings of the run loaded",
+                           f"'{record.label}' was kept as figures only (sweeps don't keep weights): its "
+                           "settings are in Configure; Train runs it again (same seed, same run).")
         return True
 
     def use_config(self, record: RunRecord) -> None:
-        self.adapter.set_config(record.experiment_config)
-        self.adapter.status(f"Settings of {record.label} are in Configure.")
+        self.window.set_config(record.config)
+        self.window.show_status(f"Settings of {record.label} are in Configure.")
 
     # ------------------------------------------------------------------ sweeps and reports
     def open_sweep_dialog(self) -> SweepDialog:
         if self.sweep_dialog is None:
             self.sweep_dialog = SweepDialog(
-                self.history, self.adapter.runner(), self.adapter.config,
+                self.history, self.window.runner, self.window.config,
                 busy_reason=lambda: ("The window is busy: stop its work first, then start the sweep."
-                                     if self.adapter.is_busy() else ""),
+                                     if self.window.is_busy() else ""),
                 parent=self.window)
-            self.sweep_dialog.runFinished.connect(self._on_sweep_run)
+            self.sweep_dialog.runFinished.connect(self._show_record)  # run_sweep has kept it in the history
             self.sweep_dialog.sweepFinished.connect(self._sweep_finished)
             self.sweep_dialog.idle.connect(self._sweep_idle)
         else:
@@ -517,10 +393,17 @@ class DemoController(QObject):
         self.sweep_dialog.activateWindow()
         return self.sweep_dialog
 
+    def stop_work(self) -> None:
+        """Stop from the story panel: the sweep if one runs, else the window's task."""
+        if self.sweep_dialog is not None and self.sweep_dialog.is_running():
+            self.sweep_dialog.cancel()
+        else:
+            self.window.stop()
+
     def _sweep_finished(self, result) -> None:
         kept = len(result.records) if result is not None else len(self.sweep_dialog.records)
-        self.adapter.status(f"Sweep {'cancelled' if result is None or result.cancelled else 'done'}: "
-                            f"{kept} run(s) kept in the history.")
+        self.window.show_status(f"Sweep {'cancelled' if result is None or result.cancelled else 'done'}: "
+                                f"{kept} run(s) kept in the history.")
 
     def _sweep_idle(self) -> None:
         if self._close_after_sweep:  # the window was closed during the sweep: close it now
@@ -528,45 +411,51 @@ class DemoController(QObject):
             QTimer.singleShot(0, self.window.close)
 
     def export_dialog(self) -> list[Path]:
-        settings = getattr(self.window, "settings", None)
-        folder = Path(str(settings.value("last_dir", str(Path.home())))) if settings is not None else Path.home()
+        folder = Path(str(self.window.settings.value("last_dir", str(Path.home()))))
         path, _ = QFileDialog.getSaveFileName(self.window, "Export report", str(folder / "qatstudio-report.html"),
                                               "HTML report (*.html)")
         return self.export_report(Path(path)) if path else []
 
     def export_report(self, path: Path, records: Optional[list[RunRecord]] = None) -> list[Path]:
         """The runs (default: the selected ones, or all) as ``path`` (.html) and the same name in .json."""
-        records = records if records is not None else (self.history_panel.selected_records()
-                                                       or self.history_panel.records())
+        if records is None:
+            records = self.history_panel.selected_records() or self.history_panel.records()
         if not records:
-            self.adapter.notify("Nothing to report", "train a model or run a sweep first.", "info")
+            self.window.notify("Nothing to report", "train a model or run a sweep first.")
             return []
-        records = sorted(records, key=lambda r: r.created)  # oldest first, as they were run
-        path = Path(path)
-        if path.suffix.lower() not in (".html", ".htm"):
-            path = path.with_name(path.name + ".html")
         try:
-            written = [write_html_report(path, records), write_json_report(path.with_suffix(".json"), records)]
+            written = write_reports(path, records)
         except OSError as error:
-            self.adapter.notify("Can't write the report", str(error), "error")
+            self.window.notify("Can't write the report", str(error), "error")
             return []
-        self.adapter.status(f"Report of {len(records)} run(s): {written[0]} (and {written[1].name}).")
+        self.window.show_status(f"Report of {len(records)} run(s): {written[0]} (and {written[1].name}).")
         return written
 
     # ------------------------------------------------------------------ presentation and shutdown
-    def toggle_presentation(self) -> None:
-        self.presentation_action.toggle()
+    def _front_deploy_dock(self) -> list[QDockWidget]:
+        """The window's Deploy dock stays in presentation mode when it is the tab in front."""
+        dock = self.window.deploy_dock
+        return [dock] if dock.isVisible() and not dock.visibleRegion().isEmpty() else []
+
+    def _presentation_docks(self) -> list[QDockWidget]:
+        chart = [self.chart_dock] if not self.chart_dock.isHidden() else []
+        return [self.story_dock] + chart + self._front_deploy_dock()
 
     def _arrange_presentation(self) -> None:
-        """The story on the left (the presentation layout takes half the screen for it), the live
-        plots beside it, the trade-offs along the bottom when open."""
-        self.window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.story_dock)
+        """The story on the left, the live plots beside it; the trade-offs, when open, along the
+        bottom of a tall screen and as a tab beside the story on a shorter one."""
+        w = self.window
+        w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.story_dock)
         self.story_dock.show()
         for deploy in self._front_deploy_dock():  # kept: a tab beside the story, in front, with its room
-            self.window.tabifyDockWidget(self.story_dock, deploy)
+            w.tabifyDockWidget(self.story_dock, deploy)
             QTimer.singleShot(0, deploy.raise_)
         if not self.chart_dock.isHidden():
-            self.window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.chart_dock)
+            if w.screen().geometry().height() >= BOTTOM_CHART_MIN_SCREEN_HEIGHT:
+                w.addDockWidget(BOTTOM, self.chart_dock)
+            else:
+                w.tabifyDockWidget(self.story_dock, self.chart_dock)
+                QTimer.singleShot(0, self.story_dock.raise_)
             self.chart_dock.show()
 
     def _presentation_toggled(self, on: bool) -> None:
@@ -575,17 +464,9 @@ class DemoController(QObject):
         for action in (self.next_action, self.previous_action):
             action.setEnabled(on)
         if on:
-            self.load_story()
-            if self.story_panel.current is None and self.steps:
+            self.story.load()
+            if self.story_panel.current is None and self.story.steps:
                 self.story_panel.show_step(1)
-
-    def start_demo(self) -> None:
-        """What ``qatstudio --demo`` shows: the story at its first step and the trade-off chart."""
-        self.show_chart()
-        self.show_story(1)
-
-    def _busy_changed(self, busy: bool) -> None:
-        self.story_panel.set_can_rerun(not busy, "Busy: stop the work in progress first.")
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
@@ -594,7 +475,7 @@ class DemoController(QObject):
             if self.sweep_dialog is not None and self.sweep_dialog.is_running():
                 self._close_after_sweep = True
                 self.sweep_dialog.cancel()
-                self.adapter.status("Stopping the sweep before closing (finished runs are kept)\u2026")
+                self.window.show_status("Stopping the sweep before closing (finished runs are kept)\u2026")
                 event.ignore()
                 return True
             if self.sweep_dialog is not None:
@@ -604,11 +485,10 @@ class DemoController(QObject):
 
     def shutdown(self) -> None:
         """Stop and wait for the demo's own worker (the story loader)."""
-        self.runner.cancel_all()
-        self.runner.wait_all()
+        self.story.shutdown()
 
 
-def install_demo(window: QMainWindow, history: Optional[History] = None,
+def install_demo(window: MainWindow, history: Optional[History] = None,
                  story_folder: Optional[Path] = None) -> DemoController:
     """Add the demo's menu, docks and run history to ``window``; returns the controller (keep it)."""
     controller = DemoController(window, history, story_folder)

@@ -6,7 +6,8 @@ restarts); it never trains anything itself. Damaged entries are reported in a ba
 from __future__ import annotations
 
 import time
-from typing import Iterable, Optional
+from dataclasses import dataclass
+from typing import Iterable, Optional, Union
 
 import numpy as np
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, Signal
@@ -27,10 +28,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services.formatting import TIP_CEILING, fmt_percent, kind_color, kind_name
+from ..services.formatting import (
+    CIRCUIT_BY_KEY,
+    CIRCUIT_ROWS,
+    METRICS_BY_KEY,
+    TIP_ACCUMULATOR,
+    TIP_CEILING,
+    TIP_PBS,
+    CircuitRow,
+    MetricRow,
+    fmt_circuit,
+    fmt_metric,
+    fmt_percent,
+    fmt_seconds,
+    kind_color,
+    kind_name,
+)
 from ..services.history import History, RunRecord
 from .plots import boundary_qimage
-from .tradeoff_chart import fmt_latency, shared_ceiling
+from .tradeoff_chart import shared_ceiling
 from .widgets import MessageBanner
 
 BEST_COLOR = "#1b7837"
@@ -51,32 +67,33 @@ def _when(created: float) -> str:
     return time.strftime("%H:%M" if day == today else "%d %b %H:%M", time.localtime(created))
 
 
-# measure key, row title, how to read it off a record, higher is better? (None: a reference, not a score)
-COMPARE_ROWS = [
-    ("ceiling", "ceiling (best possible)", lambda r: r.metrics.get("ceiling_accuracy"), None),
-    ("float", "fp32", lambda r: r.metrics.get("float_accuracy"), True),
-    ("brevitas", "quantized (Brevitas)", lambda r: r.metrics.get("brevitas_accuracy"), True),
-    ("clear", "quantized, clear", lambda r: r.metrics.get("clear_accuracy"), True),
-    ("simulated", "FHE simulated", lambda r: r.metrics.get("fhe_simulated_accuracy"), True),
-    ("executed", "FHE executed", lambda r: r.metrics.get("fhe_executed_accuracy"), True),
-    ("accumulator", "accumulator", lambda r: r.accumulator_bits, False),
-    ("pbs", "PBS (lookups)", lambda r: r.pbs_count, False),
-    ("latency", "FHE latency / sample", lambda r: r.fhe_latency_s, False),
-]
+@dataclass(frozen=True)
+class CompareRow:
+    """A measure of the compare view: a shared metric or circuit row, and which way is better
+    (None: a reference, never marked best)."""
+
+    row: Union[MetricRow, CircuitRow]
+    higher_is_better: Optional[bool]
+
+    @property
+    def key(self) -> str:
+        return self.row.key
+
+    def text(self, record: RunRecord) -> str:
+        value = record.figure(self.row)
+        if isinstance(self.row, CircuitRow):
+            return fmt_circuit(self.row, value)
+        text = fmt_metric(self.row, value)
+        if self.row.key == "executed" and value is not None:
+            text += f" of {record.metrics.fhe_executed_samples}"
+        return text
 
 
-def _fmt(key: str, record: RunRecord, value) -> str:
-    if value is None:
-        return "-"
-    if key == "accumulator":
-        return f"{value} bits"
-    if key == "pbs":
-        return f"{value:,}"
-    if key == "latency":
-        return fmt_latency(value)
-    if key == "executed":
-        return f"{fmt_percent(value)} of {record.metrics.get('fhe_executed_samples', 0)}"
-    return fmt_percent(value)
+ACCURACY_KEYS = ("float", "brevitas", "clear", "simulated", "executed")
+COMPARE_ROWS = ([CompareRow(METRICS_BY_KEY["ceiling"], None)]
+                + [CompareRow(METRICS_BY_KEY[key], True) for key in ACCURACY_KEYS]
+                + [CompareRow(row, False) for row in CIRCUIT_ROWS]
+                + [CompareRow(METRICS_BY_KEY["latency"], False)])
 
 
 class CompareView(QWidget):
@@ -130,20 +147,19 @@ class CompareView(QWidget):
         if not self._records:
             self.grid.addWidget(self.hint, 0, 0)
             return
-        for row, (key, title, _, _) in enumerate(COMPARE_ROWS, start=2):
-            label = QLabel(title)
+        for row, measure in enumerate(COMPARE_ROWS, start=2):
+            label = QLabel(measure.row.label)
             label.setStyleSheet("color:#555555;")
-            if key == "ceiling":
-                label.setToolTip(TIP_CEILING)
+            label.setToolTip(measure.row.tip)
             self.grid.addWidget(label, row, 0)
         best = {}
         if len(self._records) > 1:
-            for key, _, read, higher in COMPARE_ROWS:
-                if higher is None:
+            for measure in COMPARE_ROWS:
+                if measure.higher_is_better is None:
                     continue
-                values = [read(r) for r in self._records if read(r) is not None]
+                values = [v for v in (r.figure(measure.row) for r in self._records) if v is not None]
                 if len(values) > 1 and min(values) != max(values):
-                    best[key] = max(values) if higher else min(values)
+                    best[measure.key] = max(values) if measure.higher_is_better else min(values)
         for col, record in enumerate(self._records, start=1):
             picture = QLabel()
             picture.setPixmap(boundary_pixmap(record.boundary, self.thumb))
@@ -151,15 +167,15 @@ class CompareView(QWidget):
             picture.setStyleSheet("border:1px solid #999999;")
             picture.setToolTip("Decision boundary at the end of training")
             self.grid.addWidget(picture, 0, col, Qt.AlignmentFlag.AlignHCenter)
-            color = kind_color(record.config.get("kind"))
+            color = kind_color(record.config.kind)
             name = QLabel(f'<span style="color:{color}">\u25cf</span> <b>{record.label}</b>')
             name.setWordWrap(True)
             name.setMaximumWidth(max(self.thumb + 50, 140))
-            name.setToolTip(f"{kind_name(record.config.get('kind'))}; run {record.id}")
+            name.setToolTip(f"{kind_name(record.config.kind)}; run {record.id}")
             self.grid.addWidget(name, 1, col)
-            for row, (key, _, read, _) in enumerate(COMPARE_ROWS, start=2):
-                value = read(record)
-                cell = QLabel(_fmt(key, record, value))
+            for row, measure in enumerate(COMPARE_ROWS, start=2):
+                key, value = measure.key, record.figure(measure.row)
+                cell = QLabel(measure.text(record))
                 cell.setObjectName(f"compare-{key}")
                 is_best = key in best and value == best[key]
                 cell.setProperty("best", is_best)
@@ -218,10 +234,8 @@ class HistoryPanel(QWidget):
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setObjectName("historyTable")
         self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
-        for col, tip in ((2, "FHE simulated accuracy when measured, else the best stage measured"),
-                         (3, "Accumulator bits: the widest integer of the compiled circuit"),
-                         (4, "Programmable bootstraps (table lookups) per encrypted inference"),
-                         (5, "Measured time per encrypted sample")):
+        for col, tip in ((2, "FHE simulated accuracy when measured, else the latest stage measured"),
+                         (3, TIP_ACCUMULATOR), (4, TIP_PBS), (5, METRICS_BY_KEY["latency"].tip)):
             self.table.horizontalHeaderItem(col).setToolTip(tip)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -357,20 +371,20 @@ class HistoryPanel(QWidget):
         thumb = QTableWidgetItem()
         thumb.setIcon(QIcon(boundary_pixmap(record.boundary, self.icon_size)))
         thumb.setToolTip("Decision boundary")
-        color = kind_color(record.config.get("kind"))
+        color = kind_color(record.config.kind)
         name = QTableWidgetItem(record.label)
         name.setForeground(QColor("#111111"))
-        name.setToolTip(f"{kind_name(record.config.get('kind'))} \u00b7 {record.id}"
+        name.setToolTip(f"{kind_name(record.config.kind)} \u00b7 {record.id}"
                         + (f"\n{record.experiment_path}" if record.experiment_path else ""))
         mark = QPixmap(10, 10)
         mark.fill(QColor(color))
         name.setIcon(QIcon(mark))
         cells = [thumb, name, QTableWidgetItem(fmt_percent(record.accuracy)),
-                 QTableWidgetItem(f"{record.accumulator_bits} bits" if record.accumulator_bits else "-"),
-                 QTableWidgetItem(f"{record.pbs_count:,}" if record.pbs_count is not None else "-"),
-                 QTableWidgetItem(fmt_latency(record.fhe_latency_s)),
+                 QTableWidgetItem(fmt_circuit(CIRCUIT_BY_KEY["accumulator"], record.accumulator_bits)),
+                 QTableWidgetItem(fmt_circuit(CIRCUIT_BY_KEY["pbs"], record.pbs_count)),
+                 QTableWidgetItem(fmt_seconds(record.fhe_latency_s)),
                  QTableWidgetItem(_when(record.created))]
-        cells[2].setToolTip(f"Ceiling of its data set: {fmt_percent(record.metrics.get('ceiling_accuracy'))}")
+        cells[2].setToolTip(f"Ceiling of its data set: {fmt_percent(record.metrics.ceiling_accuracy)}")
         if record.accumulator_bits is None:
             cells[3].setToolTip("Not compiled yet")
         for col, item in enumerate(cells):

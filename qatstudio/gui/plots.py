@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QSizePolicy
 from ..services.formatting import BOUNDARY_RAMP, CLASS_COLORS, fmt_percent
 
 MAX_REDRAWS_PER_S = 10
+SHORT_PLOTS_PX = 480  # plots shorter than this (a dock below them) leave the step losses out
+QWIDGETSIZE_MAX = 16777215
 BOUNDARY_COLORMAP = pg.ColorMap(np.linspace(0.0, 1.0, len(BOUNDARY_RAMP)), list(BOUNDARY_RAMP))
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 TEST_PEN = pg.mkPen("#ff7f0e", width=2)
@@ -70,6 +72,59 @@ def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
     return image
 
 
+class BoundaryMap:
+    """On ``plot``: a boundary image over the input square, the test points in their class colours
+    and the misclassified ones ringed. The window's live plot and the story's both draw with it."""
+
+    def __init__(self, plot: pg.PlotItem, title: str = "", point_size: float = 6):
+        self.plot = plot
+        self.image = make_boundary_plot(plot, title)
+        self.points = [pg.ScatterPlotItem(brush=pg.mkBrush(color)) for color in CLASS_COLORS]
+        self.wrong = pg.ScatterPlotItem(symbol="o", brush=pg.mkBrush(0, 0, 0, 0))
+        for item in (*self.points, self.wrong):
+            plot.addItem(item)
+        self.set_point_size(point_size)
+
+    def set_point_size(self, size: float) -> None:
+        """Test points ``size`` pixels wide; the rings of the misclassified ones around them."""
+        for item in self.points:
+            item.setSize(size)
+            item.setPen(pg.mkPen("w", width=0.13 * size))
+        self.wrong.setSize(size + 5)
+        self.wrong.setPen(pg.mkPen("#111111", width=1.0 + 0.1 * size))
+
+    def set_image(self, values: Optional[np.ndarray]) -> None:
+        """P(class 1), or classes as 0/1, over the grid (rows are y); None clears it."""
+        if values is None:
+            self.image.clear()
+            return
+        self.image.setImage(np.asarray(values, dtype=np.float32), autoLevels=False, levels=(0.0, 1.0))
+        self.image.setRect(0.0, 0.0, 1.0, 1.0)
+
+    def set_points(self, x: Optional[np.ndarray], y: Optional[np.ndarray],
+                   predictions: Optional[np.ndarray] = None) -> None:
+        """The test points ``x`` with labels ``y``; those ``predictions`` get wrong are ringed.
+        None for ``x`` clears them."""
+        if x is None:
+            for item in (*self.points, self.wrong):
+                item.clear()
+            return
+        for label, item in enumerate(self.points):
+            chosen = x[y == label]
+            item.setData(chosen[:, 0], chosen[:, 1])
+        if predictions is not None and len(predictions) == len(y):
+            wrong = x[np.asarray(predictions) != y]
+            self.wrong.setData(wrong[:, 0], wrong[:, 1])
+        else:
+            self.wrong.clear()
+
+    def has_image(self) -> bool:
+        return self.image.image is not None
+
+    def misclassified_count(self) -> int:
+        return len(self.wrong.data)
+
+
 class TrainingPlots(pg.GraphicsLayoutWidget):
     """The central plots; feed them with ``add_steps``/``add_epoch`` from any rate of events."""
 
@@ -93,27 +148,19 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
         # Boundary large on the left, the epoch curves beside it, the step losses along the bottom.
         self.boundary_plot = self.addPlot(row=0, col=0, rowspan=2)
-        self.boundary_image = make_boundary_plot(self.boundary_plot, "Decision boundary")
+        self.boundary_map = BoundaryMap(self.boundary_plot, "Decision boundary", point_size=6)
         self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=BOUNDARY_COLORMAP,
                                          label="P(class 1)", interactive=False, width=10, orientation="h")
-        self.color_bar.setImageItem(self.boundary_image, insert_in=self.boundary_plot)
+        self.color_bar.setImageItem(self.boundary_map.image, insert_in=self.boundary_plot)
         for name in ("bottom", "top"):
             bar_axis = self.color_bar.getAxis(name)
             bar_axis.setPen(FOREGROUND)
             bar_axis.setTextPen(FOREGROUND)
-        self.points = [
-            pg.ScatterPlotItem(size=6, pen=pg.mkPen("w", width=0.8), brush=pg.mkBrush(color))
-            for color in CLASS_COLORS
-        ]
-        self.wrong = pg.ScatterPlotItem(size=11, symbol="o", pen=pg.mkPen("#111111", width=1.6),
-                                        brush=pg.mkBrush(0, 0, 0, 0))
-        for item in (*self.points, self.wrong):
-            self.boundary_plot.addItem(item)
         # The legend sits in the plot's own layout under the colour bar, never over the points.
         legend = pg.LegendItem(labelTextColor=FOREGROUND, colCount=2, horSpacing=12, verSpacing=-6)
-        legend.addItem(self.points[0], "class 0")
-        legend.addItem(self.points[1], "class 1")
-        legend.addItem(self.wrong, "misclassified")
+        legend.addItem(self.boundary_map.points[0], "class 0")
+        legend.addItem(self.boundary_map.points[1], "class 1")
+        legend.addItem(self.boundary_map.wrong, "misclassified")
         legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)  # its own width, centred
         self.boundary_plot.layout.addItem(legend, 6, 1, Qt.AlignmentFlag.AlignHCenter)
         self.boundary_legend = legend
@@ -163,13 +210,23 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         layout = self.ci.layout
         layout.setColumnStretchFactor(0, 3)
         layout.setColumnStretchFactor(1, 2)
-        layout.setRowStretchFactor(0, 1)
-        layout.setRowStretchFactor(1, 1)
-        layout.setRowStretchFactor(2, 1)
+        for row in (0, 1, 2):
+            layout.setRowStretchFactor(row, 1)
+        self.ci.geometryChanged.connect(self._arrange_rows)
 
         self._timer = QTimer(self)
         self._timer.setInterval(int(1000 / MAX_REDRAWS_PER_S))
         self._timer.timeout.connect(self.redraw)
+
+    def _arrange_rows(self) -> None:
+        """Plots too short for three rows (a dock below them) leave the step losses out, so that
+        the boundary and the epoch curves stay readable; they come back with the room."""
+        short = self.ci.geometry().height() < SHORT_PLOTS_PX
+        if short != self.step_plot.isVisible():
+            return
+        self.step_plot.setVisible(not short)
+        self.step_plot.setMaximumHeight(0 if short else QWIDGETSIZE_MAX)
+        self.ci.layout.setRowStretchFactor(2, 0 if short else 1)
 
     # --- feeding data (cheap: no drawing here)
     def reset(self) -> None:
@@ -298,28 +355,9 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
                 title = "Decision boundary"
             self.boundary_plot.setTitle(title, color=FOREGROUND, size="9pt")
         if "boundary" in dirty:
-            if self._boundary is None:
-                self.boundary_image.clear()
-            else:
-                self.boundary_image.setImage(self._boundary, autoLevels=False, levels=(0.0, 1.0))
-                self.boundary_image.setRect(0.0, 0.0, 1.0, 1.0)
+            self.boundary_map.set_image(self._boundary)
         if "points" in dirty or "boundary" in dirty:
-            self._draw_points()
-
-    def _draw_points(self) -> None:
-        if self._x_test is None:
-            for item in (*self.points, self.wrong):
-                item.clear()
-            return
-        x, y = self._x_test, self._y_test
-        for label, item in enumerate(self.points):
-            chosen = x[y == label]
-            item.setData(chosen[:, 0], chosen[:, 1])
-        if self._predictions is not None and len(self._predictions) == len(y):
-            wrong = x[self._predictions != y]
-            self.wrong.setData(wrong[:, 0], wrong[:, 1])
-        else:
-            self.wrong.clear()
+            self.boundary_map.set_points(self._x_test, self._y_test, self._predictions)
 
     # --- what tests and the window read back
     def step_count(self) -> int:
@@ -329,10 +367,10 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         return len(self.test_acc_curve.xData) if self.test_acc_curve.xData is not None else 0
 
     def has_boundary(self) -> bool:
-        return self.boundary_image.image is not None
+        return self.boundary_map.has_image()
 
     def misclassified_count(self) -> int:
-        return len(self.wrong.data)
+        return self.boundary_map.misclassified_count()
 
     def export_png(self, path: Path) -> Path:
         self.redraw()

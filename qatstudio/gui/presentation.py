@@ -21,6 +21,7 @@ PLOT_FONT_SCALE = 1.25  # plot titles and axis labels of the window's plots
 TICK_FONT_SCALE = 1.15  # their tick labels (fixed ticks on small plots would run into each other)
 LINE_SCALE = 2.2  # curve widths
 SYMBOL_SCALE = 1.5  # markers
+CENTRAL_MIN_WIDTH = 560  # the live plots beside the story, in pixels
 
 
 def high_contrast_palette(base: QPalette) -> QPalette:
@@ -243,8 +244,8 @@ class PresentationMode(QObject):
             QTimer.singleShot(0, lambda: self._size_docks(keep))
 
     def _size_docks(self, keep: list[QDockWidget]) -> None:
-        """The first kept dock at a side takes most of the width, one at the bottom 42% of the
-        height: the story first, the live plots beside it."""
+        """The first kept dock at a side takes most of the width (the live plots beside it keep
+        ``CENTRAL_MIN_WIDTH`` at least), one at the bottom 42% of the height: the story first."""
         if not self.is_active():
             return
         w = self.window
@@ -254,7 +255,8 @@ class PresentationMode(QObject):
         sides = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
         side = [d for d in keep if area(d) in sides and d.isVisible()]
         if side:
-            w.resizeDocks(side[:1], [int(width * 0.62)], Qt.Orientation.Horizontal)
+            share = min(int(width * 0.62), width - max(CENTRAL_MIN_WIDTH, int(width * 0.38)))
+            w.resizeDocks(side[:1], [share], Qt.Orientation.Horizontal)
         ends = (Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.TopDockWidgetArea)
         end = [d for d in keep if area(d) in ends and d.isVisible()]
         if end:

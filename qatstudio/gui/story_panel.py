@@ -1,17 +1,10 @@
-"""The guided story: five steps of the guide, each shown at once from an experiment file shipped in
-``resources/story`` (made by ``scripts/make_story.py``), and each re-runnable live.
-
-Loading the files (and the integer model's boundary over the grid) runs once on a worker thread
-(``story_job``); clicking a step afterwards only swaps pictures and figures.
-"""
+"""The guided story's panel: the five steps (``services/story.py``), each shown at once from the
+figures ``story_job`` computed on a worker thread, and each re-runnable live; clicking a step only
+swaps pictures and figures."""
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont
@@ -29,88 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.config import ExperimentConfig
-from ..engine.data import make_dataset
-from ..services.experiment_file import load_experiment
-from ..services.formatting import CLASS_COLORS, fmt_percent
-from ..services.history import RunRecord
-from ..services.jobs import Job, Tell
-from ..services.paths import story_dir
-from ..services.tasks import TaskState
-from .plots import FOREGROUND, make_boundary_plot
-from .tradeoff_chart import fmt_latency
+from ..engine.integer import MAX_LOOKUP_BITS
+from ..services.formatting import CIRCUIT_BY_KEY, TIP_ACCUMULATOR, TIP_PBS, fmt_circuit, fmt_percent, fmt_seconds
+from ..services.story import StepFigures, StoryProblem, StoryStep
+from .plots import FOREGROUND, BoundaryMap
 
+LARGE_SCREEN_WIDTH = 1600  # presentation mode's full scale from this screen width on
 GOOD, FAIR, POOR = "#1b7837", "#b35806", "#b2182b"
 ACCENT = "#0b4f9c"
-
-
-@dataclass
-class StoryStep:
-    number: int  # 1-based
-    title: str
-    text: str
-    measured: str  # the step's figures in words, as measured when the file was made
-    config: ExperimentConfig
-    path: Path
-
-
-def load_story(folder: Optional[Path] = None) -> list[StoryStep]:
-    """The steps listed in ``story.json`` (default: the shipped story)."""
-    folder = Path(folder) if folder is not None else story_dir()
-    steps = json.loads((folder / "story.json").read_text(encoding="utf-8"))["steps"]
-    return [StoryStep(number, step["title"], step["text"], step.get("measured", ""),
-                      ExperimentConfig.from_dict(step["config"]), folder / step["file"])
-            for number, step in enumerate(steps, start=1)]
-
-
-@dataclass
-class StepFigures:
-    """What one step shows, all computed from its file."""
-
-    step: StoryStep
-    record: RunRecord  # figures as the history and the trade-off chart read them
-    trained_boundary: np.ndarray  # P(class 1) of the trained model over the grid
-    integer_classes: np.ndarray  # class of the integer model (what FHE computes) over the grid
-    x_test: np.ndarray
-    y_test: np.ndarray
-    integer_predictions: np.ndarray  # the integer model's class for each test point
-    trained_kind: str
-
-
-@dataclass
-class StoryProblem:
-    step: StoryStep
-    message: str
-
-
-def story_job(steps: list[StoryStep]) -> Job:
-    """Open every step's file; report a StepFigures (or a StoryProblem) per step as it is ready."""
-
-    def run(state: TaskState, tell: Tell) -> list[StepFigures]:
-        figures = []
-        for step in steps:
-            state.raise_if_cancelled()
-            try:
-                experiment = load_experiment(step.path)
-            except (OSError, ValueError) as error:
-                tell(StoryProblem(step, str(error)))
-                continue
-            dataset = make_dataset(experiment.config.data)
-            quantized = experiment.integer_model
-            record = RunRecord.from_experiment(experiment, step.path, label=f"Story {step.number}: {step.title}")
-            record.id = f"story-{step.number}"
-            item = StepFigures(
-                step=step, record=record, trained_boundary=experiment.boundary,
-                integer_classes=quantized.predict(dataset.grid).reshape(dataset.grid_shape),
-                x_test=dataset.x_test, y_test=dataset.y_test,
-                integer_predictions=quantized.predict(dataset.x_test),
-                trained_kind=experiment.config.kind,
-            )
-            figures.append(item)
-            tell(item)
-        return figures
-
-    return run
 
 
 def _accuracy_color(value: Optional[float]) -> str:
@@ -239,7 +158,7 @@ class StepCard(QFrame):
 
 
 class _BoundaryView(QWidget):
-    """A boundary plot under a title that wraps (a plot's own title would widen it past its dock)."""
+    """A boundary map under a title that wraps (a plot's own title would widen it past its dock)."""
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -252,7 +171,7 @@ class _BoundaryView(QWidget):
         self.view = pg.PlotWidget(background="w")
         self.view.setMinimumSize(140, 140)
         self.plot = self.view.getPlotItem()
-        self.image = make_boundary_plot(self.plot, "")
+        self.map = BoundaryMap(self.plot, point_size=4)
         self.plot.setTitle(None)
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
@@ -313,9 +232,8 @@ class StoryPanel(QWidget):
             "quantized": FigureTile("3-bit accuracy", "The quantized integer model in the clear: what FHE computes."),
             "fhe": FigureTile("FHE accuracy", "Concrete's FHE simulation on every test point (encrypted "
                                               "points too, when the step ran them)."),
-            "accumulator": FigureTile("accumulator", "The widest integer of the compiled circuit; Concrete's "
-                                                     "lookups take at most 16 bits, and narrower is faster."),
-            "lookups": FigureTile("lookups (PBS)", "Programmable bootstraps per encrypted inference."),
+            "accumulator": FigureTile("accumulator", TIP_ACCUMULATOR),
+            "lookups": FigureTile("lookups (PBS)", TIP_PBS),
             "latency": FigureTile("per encrypted sample", "Measured: encrypt, run and decrypt one test point."),
         }
         tiles = QGridLayout()
@@ -331,18 +249,9 @@ class StoryPanel(QWidget):
         row.addWidget(self.trained_view)
         row.addWidget(self.integer_view)
         self.boundaries.setMinimumSize(300, 170)
-        self.trained_plot, self.trained_image = self.trained_view.plot, self.trained_view.image
-        self.integer_plot, self.integer_image = self.integer_view.plot, self.integer_view.image
-        self._title(self.trained_plot, "Trained model")
-        self._title(self.integer_plot, "3-bit integer model (= FHE)")
-        self.points = {}
-        for name, plot in (("trained", self.trained_plot), ("integer", self.integer_plot)):
-            self.points[name] = [pg.ScatterPlotItem(size=4, pen=pg.mkPen("w", width=0.5), brush=pg.mkBrush(c))
-                                 for c in CLASS_COLORS]
-            for item in self.points[name]:
-                plot.addItem(item)
-        self.wrong = pg.ScatterPlotItem(size=9, pen=pg.mkPen("#111111", width=1.3), brush=pg.mkBrush(0, 0, 0, 0))
-        self.integer_plot.addItem(self.wrong)
+        self.trained_map, self.integer_map = self.trained_view.map, self.integer_view.map
+        self._title(self.trained_view, "Trained model")
+        self._title(self.integer_view, "3-bit integer model (= FHE)")
         self.measured = QLabel()
         self.measured.setWordWrap(True)
         self.measured.setStyleSheet("color:#555555;")
@@ -480,50 +389,40 @@ class StoryPanel(QWidget):
             self.measured.setText(f"Can't open this step: {problem}" if problem else "Opening the step's file\u2026")
             for tile in self.tiles.values():
                 tile.set_value("\u2026" if not problem else "-", "#999999")
-            self.trained_image.clear()
-            self.integer_image.clear()
-            for items in self.points.values():
-                for item in items:
-                    item.clear()
-            self.wrong.clear()
+            for boundary in (self.trained_map, self.integer_map):
+                boundary.set_image(None)
+                boundary.set_points(None, None)
             return
-        m = figures.record.metrics
-        report = figures.record.report or {}
+        record = figures.record
+        m = record.metrics
         bits = step.config.bits
-        self.tiles["float"].set_value(fmt_percent(m.get("float_accuracy")), _accuracy_color(m.get("float_accuracy")))
-        self.tiles["float"].caption.setText("fp32 accuracy" if m.get("float_accuracy") is not None
+        self.tiles["float"].set_value(fmt_percent(m.float_accuracy), _accuracy_color(m.float_accuracy))
+        self.tiles["float"].caption.setText("fp32 accuracy" if m.float_accuracy is not None
                                             else "no fp32 model (QAT)")
-        self.tiles["quantized"].set_value(fmt_percent(m.get("clear_accuracy")), _accuracy_color(m.get("clear_accuracy")))
+        self.tiles["quantized"].set_value(fmt_percent(m.clear_accuracy), _accuracy_color(m.clear_accuracy))
         self.tiles["quantized"].caption.setText(f"{bits}-bit accuracy")
-        fhe = m.get("fhe_simulated_accuracy")
-        self.tiles["fhe"].set_value(fmt_percent(fhe), _accuracy_color(fhe))
-        executed = m.get("fhe_executed_samples") or 0
+        self.tiles["fhe"].set_value(fmt_percent(m.fhe_simulated_accuracy), _accuracy_color(m.fhe_simulated_accuracy))
+        executed = m.fhe_executed_samples
         self.tiles["fhe"].caption.setText("FHE accuracy (simulated)" + (
-            f"; encrypted {fmt_percent(m.get('fhe_executed_accuracy'))} of {executed}" if executed else ""))
-        acc = report.get("accumulator_bits")
-        self.tiles["accumulator"].set_value(f"{acc} bits" if acc else "-",
-                                            ACCENT if acc and acc <= 16 else POOR)
-        self.tiles["lookups"].set_value(f"{report.get('pbs_count', '-')}", FOREGROUND)
-        latency = m.get("fhe_latency_s")
-        self.tiles["latency"].set_value(fmt_latency(latency) if latency else "-", FOREGROUND)
+            f"; encrypted {fmt_percent(m.fhe_executed_accuracy)} of {executed}" if executed else ""))
+        accumulator = record.accumulator_bits
+        self.tiles["accumulator"].set_value(fmt_circuit(CIRCUIT_BY_KEY["accumulator"], accumulator),
+                                            ACCENT if accumulator and accumulator <= MAX_LOOKUP_BITS else POOR)
+        self.tiles["lookups"].set_value(fmt_circuit(CIRCUIT_BY_KEY["pbs"], record.pbs_count), FOREGROUND)
+        latency = m.fhe_latency_s
+        self.tiles["latency"].set_value(fmt_seconds(latency), FOREGROUND)
         self.tiles["latency"].caption.setText("per encrypted sample" if latency else "not run encrypted")
         self.measured.setText(f"Measured when the file was made: {step.measured}")
 
-        trained = "fp32 model" if figures.trained_kind != "qat" else f"{bits}-bit QAT model"
-        acc_trained = m.get("float_accuracy") if figures.trained_kind != "qat" else m.get("brevitas_accuracy")
-        self._title(self.trained_plot, f"{trained} \u00b7 {fmt_percent(acc_trained)}")
-        self._title(self.integer_plot, f"{bits}-bit integer (= FHE) \u00b7 {fmt_percent(m.get('clear_accuracy'))}")
-        self.trained_image.setImage(figures.trained_boundary, autoLevels=False, levels=(0.0, 1.0))
-        self.trained_image.setRect(0.0, 0.0, 1.0, 1.0)
-        self.integer_image.setImage(figures.integer_classes.astype(np.float32), autoLevels=False, levels=(0.0, 1.0))
-        self.integer_image.setRect(0.0, 0.0, 1.0, 1.0)
-        x, y = figures.x_test, figures.y_test
-        for name in ("trained", "integer"):
-            for label, item in enumerate(self.points[name]):
-                chosen = x[y == label]
-                item.setData(chosen[:, 0], chosen[:, 1])
-        wrong = x[figures.integer_predictions != y]
-        self.wrong.setData(wrong[:, 0], wrong[:, 1])
+        quantization_aware = record.config.is_quantization_aware
+        trained = f"{bits}-bit QAT model" if quantization_aware else "fp32 model"
+        trained_accuracy = m.brevitas_accuracy if quantization_aware else m.float_accuracy
+        self._title(self.trained_view, f"{trained} \u00b7 {fmt_percent(trained_accuracy)}")
+        self._title(self.integer_view, f"{bits}-bit integer (= FHE) \u00b7 {fmt_percent(m.clear_accuracy)}")
+        self.trained_map.set_image(figures.trained_boundary)
+        self.integer_map.set_image(figures.integer_classes)
+        self.trained_map.set_points(figures.x_test, figures.y_test)
+        self.integer_map.set_points(figures.x_test, figures.y_test, figures.integer_predictions)
 
     def _draw_live(self) -> None:
         text = self._live.get(self.current) if self.current else None
@@ -531,8 +430,7 @@ class StoryPanel(QWidget):
         if text:
             self.live.setText(text)
 
-    def _title(self, plot, text: str) -> None:
-        view = self.trained_view if plot is self.trained_plot else self.integer_view
+    def _title(self, view: _BoundaryView, text: str) -> None:
         font = QFont(self.font())
         font.setPointSizeF(14 if self.presentation else 9)
         font.setBold(self.presentation)
@@ -540,6 +438,13 @@ class StoryPanel(QWidget):
         view.title.setText(text)
 
     # ------------------------------------------------------------------ layout and presentation
+    def _scale(self) -> float:
+        """Type and pictures: larger in presentation mode, less so on a small screen (the live
+        plots beside the story need their room too)."""
+        if not self.presentation:
+            return 1.0
+        return 1.6 if self.screen().geometry().width() >= LARGE_SCREEN_WIDTH else 1.25
+
     def set_presentation(self, on: bool) -> None:
         self.presentation = bool(on)
         self._apply_scale()
@@ -547,7 +452,7 @@ class StoryPanel(QWidget):
         self._draw()
 
     def _apply_scale(self) -> None:
-        scale = 1.6 if self.presentation else 1.0
+        scale = self._scale()
         for card in self.cards:
             card.set_scale(scale)
         for tile in self.tiles.values():
@@ -571,7 +476,7 @@ class StoryPanel(QWidget):
         self.measured.setVisible(not self.presentation)
         self.live.setStyleSheet(f"color:{ACCENT}; font-weight:bold;")
         width = 1.8 if self.presentation else 1.0
-        for plot in (self.trained_plot, self.integer_plot):
+        for plot in (self.trained_view.plot, self.integer_view.plot):
             for name in ("left", "bottom"):
                 axis = plot.getAxis(name)
                 tick = QFont()
@@ -580,11 +485,8 @@ class StoryPanel(QWidget):
                 axis.setPen(pg.mkPen(FOREGROUND, width=width))
                 axis.textWidth, axis.textHeight = 30, 18  # pyqtgraph never shrinks an axis by itself
                 axis.setWidth(axis.fixedWidth) if name == "left" else axis.setHeight(axis.fixedHeight)
-        for items in self.points.values():
-            for item in items:
-                item.setSize(7 if self.presentation else 4)
-        self.wrong.setSize(12 if self.presentation else 9)
-        self.wrong.setPen(pg.mkPen("#000000", width=1.6 if self.presentation else 1.3))
+        for boundary in (self.trained_map, self.integer_map):
+            boundary.set_point_size(7 if self.presentation else 4)
 
     def _place_tiles(self, columns: int) -> None:
         if columns == self._tile_columns:
@@ -598,7 +500,7 @@ class StoryPanel(QWidget):
     def _arrange(self) -> None:
         """List beside the stage when there is room, above it otherwise; inside the stage, the
         figures beside the boundaries in a wide and short dock, above them in a tall one."""
-        scale = 1.6 if self.presentation else 1.0
+        scale = self._scale()
         wide = self.presentation or self.width() >= 700
         direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
         if self.main.direction() != direction:

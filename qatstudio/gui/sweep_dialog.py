@@ -9,7 +9,6 @@ The dialog is not modal: closing it leaves the sweep running; opening it again s
 from __future__ import annotations
 
 import html
-import re
 import time
 from typing import Callable, Optional
 
@@ -31,58 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.config import MAX_BITS, MAX_HIDDEN, MIN_BITS, ExperimentConfig
+from ..engine.config import MAX_BITS, MIN_BITS, ExperimentConfig
 from ..services.cluster import ClusterReady, ClusterSettings
-from ..services.formatting import fmt_seconds
+from ..services.formatting import fmt_percent, fmt_seconds
 from ..services.history import History, RunRecord
-from ..services.jobs import Job, Tell
-from ..services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, SweepResult, run_sweep
-from ..services.tasks import TaskState
+from ..services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, SweepResult, parse_plan, sweep_job
 from .workers import Task, TaskError, TaskRunner
-
-MAX_RANGE = 64  # values one range (a-b) may expand to
-
-
-def parse_values(text: str, low: int, high: int, name: str, allow_off: bool = False) -> tuple[list, list[str]]:
-    """'10, 30 100', '6-8' or '10-50/20' (and 'off' where allowed) into a list of values, with a
-    reason in words for each part that can't be read."""
-    values, problems = [], []
-    for token in [t for t in re.split(r"[,\s;]+", text.strip()) if t]:
-        if allow_off and token.lower() in ("off", "none", "-"):
-            items = [None]
-        else:
-            match = re.fullmatch(r"(\d+)(?:-(\d+)(?:/(\d+))?)?", token)
-            if not match:
-                problems.append(f"{name}: can't read '{token}' (write numbers like 10, 30 or a range like 6-8"
-                                + (", or 'off'" if allow_off else "") + ")")
-                continue
-            first, last, step = int(match[1]), int(match[2] or match[1]), int(match[3] or 1)
-            if last < first or step < 1:
-                problems.append(f"{name}: the range '{token}' is empty")
-                continue
-            items = list(range(first, last + 1, step))
-            if len(items) > MAX_RANGE:
-                problems.append(f"{name}: the range '{token}' has {len(items)} values (at most {MAX_RANGE})")
-                continue
-            bad = [v for v in items if not low <= v <= high]
-            if bad:
-                problems.append(f"{name} must be between {low} and {high} (got {bad[0]})")
-                continue
-        for item in items:
-            if item not in values:
-                values.append(item)
-    if not values and not problems:
-        problems.append(f"{name}: give at least one value")
-    return values, problems
-
-
-def sweep_job(plan: SweepPlan, history: History, cluster: ClusterSettings) -> Job:
-    """The whole sweep, driven from a worker thread; reports the core's sweep messages."""
-
-    def run(state: TaskState, tell: Tell) -> SweepResult:
-        return run_sweep(plan, history, tell, should_stop=state.should_stop, cluster=cluster)
-
-    return run
 
 
 class SweepDialog(QDialog):
@@ -108,6 +61,7 @@ class SweepDialog(QDialog):
         self._progress: Optional[SweepProgress] = None
         self._progress_at = 0.0
         self._started = 0.0
+        self._can_start = False
 
         self.kind = QComboBox()
         self.kind.addItem("Float, quantized after training (pruned where a budget is set)", "float")
@@ -245,18 +199,11 @@ class SweepDialog(QDialog):
             self.kind.setCurrentIndex(max(self.kind.findData(kind), 0))
 
     def plan(self) -> tuple[Optional[SweepPlan], list[str]]:
-        neurons, p1 = parse_values(self.neurons.text(), 1, MAX_HIDDEN, "hidden neurons")
-        bits, p2 = parse_values(self.bits.text(), MIN_BITS, MAX_BITS, "bit-widths")
-        budgets, p3 = parse_values(self.budgets.text(), 1, MAX_HIDDEN, "pruning budgets", allow_off=True)
-        seeds, p4 = parse_values(self.seeds.text(), 0, 2**31 - 1, "seeds")
-        problems = p1 + p2 + p3 + p4 + self.cluster().problems()
-        if problems:
-            return None, problems
-        base = self.base_config().replace(kind=self.kind.currentData(), epochs=self.epochs.value(),
-                                          pruning_budget=None)
-        if base.kind == "float":  # the sweep turns float into pruned where a budget is set
-            base = base.replace(accumulator_bits=None)
-        return SweepPlan(base, neurons, bits, budgets, seeds), []
+        base = self.base_config().replace(kind=self.kind.currentData(), epochs=self.epochs.value())
+        plan, problems = parse_plan(base, self.neurons.text(), self.bits.text(), self.budgets.text(),
+                                    self.seeds.text())
+        problems += self.cluster().problems()
+        return (None, problems) if problems else (plan, [])
 
     def cluster(self) -> ClusterSettings:
         return ClusterSettings(scheduler=self.scheduler.text().strip())
@@ -340,9 +287,8 @@ class SweepDialog(QDialog):
         elif isinstance(message, RunDone):
             record = message.record
             self.records.append(record)
-            accuracy = "-" if record.accuracy is None else f"{100 * record.accuracy:.1f}%"
-            self.finished_list.addItem(f"{record.label}: {accuracy}, accumulator {record.accumulator_bits} bits, "
-                                       f"{record.pbs_count} PBS")
+            self.finished_list.addItem(f"{record.label}: {fmt_percent(record.accuracy)}, accumulator "
+                                       f"{record.accumulator_bits} bits, {record.pbs_count} PBS")
             self.finished_list.scrollToBottom()
             self.runFinished.emit(record)
         elif isinstance(message, RunFailed):
@@ -353,8 +299,10 @@ class SweepDialog(QDialog):
             self.finished_list.scrollToBottom()
 
     def _show_counts(self, progress: SweepProgress) -> None:
-        for name in ("queued", "running", "done", "failed"):
-            self.counts[name].setText(str(getattr(progress, name)))
+        figures = {"queued": progress.queued, "running": progress.running, "done": progress.done,
+                   "failed": progress.failed}
+        for name, figure in figures.items():
+            self.counts[name].setText(str(figure))
 
     def _show_cluster(self, ready: ClusterReady) -> None:
         where = f"Running on {ready.where} ({ready.workers} worker{'s' if ready.workers != 1 else ''} connected)."
@@ -411,7 +359,7 @@ class SweepDialog(QDialog):
 
     def _update_buttons(self) -> None:
         running = self.is_running()
-        self.start_button.setEnabled(not running and getattr(self, "_can_start", False))
+        self.start_button.setEnabled(not running and self._can_start)
         self.cancel_button.setEnabled(running and not (self.task and self.task.state.is_cancelled))
         for widget in (self.kind, self.neurons, self.bits, self.budgets, self.seeds, self.epochs, self.scheduler):
             widget.setEnabled(not running)

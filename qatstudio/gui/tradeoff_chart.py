@@ -11,7 +11,6 @@ their card says so.
 """
 from __future__ import annotations
 
-import dataclasses
 import html
 import math
 import statistics
@@ -24,7 +23,7 @@ from PySide6.QtCore import QPoint, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QTextDocument
 from PySide6.QtWidgets import QGraphicsDropShadowEffect, QLabel
 
-from ..services.formatting import FRONT_COLOR, KIND_COLORS, fmt_percent, kind_color, kind_name
+from ..services.formatting import FRONT_COLOR, KIND_COLORS, config_name, fmt_percent, fmt_seconds, kind_color, kind_name
 from ..services.history import RunRecord, pareto_front
 
 INK = "#222222"
@@ -35,32 +34,10 @@ HIT_RADIUS_PX = 14
 PANELS = ("bits", "latency")
 
 
-def short_label(record: RunRecord) -> str:
-    """A few words for a point's caption: 'QAT 100n b20'."""
-    c = record.config
-    kind = {"float": "float", "pruned": "pruned", "qat": "QAT"}.get(c.get("kind"), str(c.get("kind")))
-    parts = [kind, f"{c.get('n_hidden')}n"]
-    if c.get("pruning_budget") is not None:
-        parts.append(f"b{c['pruning_budget']}")
-    if c.get("neurons_kept") is not None:
-        parts.append(f"keep {c['neurons_kept']}")
-    if c.get("accumulator_bits") is not None:
-        parts.append(f"A2Q {c['accumulator_bits']}")
-    if c.get("bits") not in (None, 3):
-        parts.append(f"{c['bits']}-bit")
-    return " ".join(parts)
-
-
-def complexity_of(record: RunRecord) -> Optional[float]:
-    value = (record.report or {}).get("complexity")
-    return float(value) if value else None
-
-
 def latency_rate(records: Iterable[RunRecord]) -> tuple[Optional[float], int]:
     """Seconds per unit of Concrete's cost, the median over runs with a measured latency; and how
     many runs it rests on."""
-    rates = [r.fhe_latency_s / complexity_of(r) for r in records
-             if r.fhe_latency_s and complexity_of(r)]
+    rates = [r.fhe_latency_s / r.complexity for r in records if r.fhe_latency_s and r.complexity]
     return (statistics.median(rates), len(rates)) if rates else (None, 0)
 
 
@@ -68,18 +45,9 @@ def latency_of(record: RunRecord, rate: Optional[float]) -> tuple[Optional[float
     """(seconds per sample, estimated?) of a run, or (None, False) when neither is known."""
     if record.fhe_latency_s:
         return record.fhe_latency_s, False
-    cost = complexity_of(record)
-    if cost and rate:
-        return cost * rate, True
+    if record.complexity and rate:
+        return record.complexity * rate, True
     return None, False
-
-
-def fmt_latency(seconds: Optional[float]) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    return f"{seconds:.1f} s" if seconds < 100 else f"{seconds:.0f} s"
 
 
 @dataclass
@@ -97,8 +65,8 @@ def shared_ceiling(records: Iterable[RunRecord]) -> Optional[float]:
     """The ceiling accuracy of the one data set all ``records`` were trained on; None when they
     were trained on different data sets or none of them knows its ceiling."""
     records = list(records)
-    data_sets = {dataclasses.astuple(r.experiment_config.data) for r in records}
-    ceilings = {r.metrics.get("ceiling_accuracy") for r in records} - {None}
+    data_sets = {r.config.data for r in records}
+    ceilings = {r.metrics.ceiling_accuracy for r in records} - {None}
     return ceilings.pop() if len(data_sets) == 1 and len(ceilings) == 1 else None
 
 
@@ -342,7 +310,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             items["labels"] = []
             spots = []
             for index, point in enumerate(points):
-                color = kind_color(point.record.config.get("kind"))
+                color = kind_color(point.record.config.kind)
                 hollow = point.estimated
                 spots.append(dict(
                     pos=(point.x, point.y), data=index, size=s["point"] + (2 if point.reference else 0),
@@ -406,7 +374,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
                 items["fill"].show()
                 for point in front:
                     where = (point.x - x_low) / (x_high - x_low)
-                    caption = pg.TextItem(short_label(point.record), color=INK,
+                    caption = pg.TextItem(config_name(point.record.config, short=True), color=INK,
                                           anchor=(0.0 if where < 0.2 else 1.0 if where > 0.8 else 0.5, 1.25))
                     font = QFont()
                     font.setPointSizeF(s["small"])
@@ -471,7 +439,13 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         if self._ceiling is not None:
             legend.append(f'<span style="color:{CEILING_INK}; font-size:{s["font"] + 2}pt">\u2504\u2504</span>'
                           "&nbsp;ceiling: the best any classifier can reach on the runs' test points")
-        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(legend), color=INK, size=f"{s['font']}pt")
+        gap = "&nbsp;&nbsp;&nbsp;"
+        if self.presentation:  # two lines: in large type one would widen the chart past the screen
+            kinds = len(KIND_COLORS) + 1  # the kinds and the story step first
+            text = gap.join(legend[:kinds]) + "<br>" + gap.join(legend[kinds:])
+        else:
+            text = gap.join(legend)
+        self.legend.setText(text, color=INK, size=f"{s['font']}pt")
 
     # ------------------------------------------------------------------ hover and click
     def _nearest(self, scene_pos: QPointF) -> Optional[ChartPoint]:
@@ -548,29 +522,27 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
     def describe(self, record: RunRecord, reference: bool = False) -> str:
         """The hover card of a run: its figures and its configuration."""
         m, c = record.metrics, record.config
-        color = kind_color(c.get("kind"))
+        color = kind_color(c.kind)
         seconds, estimated = latency_of(record, self._rate[0])
-        data = record.experiment_config.data
+        data = c.data
         rows = [
             ("accuracy", f"<b>{fmt_percent(record.accuracy)}</b>"
-                         + (" (FHE simulated)" if m.get("fhe_simulated_accuracy") is not None else "")),
-            ("ceiling", fmt_percent(m.get("ceiling_accuracy"))),
-            ("float / clear 3-bit", f"{fmt_percent(m.get('float_accuracy'))} / {fmt_percent(m.get('clear_accuracy'))}"),
+                         + (" (FHE simulated)" if m.fhe_simulated_accuracy is not None else "")),
+            ("ceiling", fmt_percent(m.ceiling_accuracy)),
+            (f"float / clear {c.bits}-bit", f"{fmt_percent(m.float_accuracy)} / {fmt_percent(m.clear_accuracy)}"),
             ("accumulator", f"<b>{record.accumulator_bits} bits</b> \u00b7 {record.pbs_count} PBS"),
             ("latency", ("-" if seconds is None else
-                         f"<b>{fmt_latency(seconds)}</b> per sample" + (" (estimated)" if estimated else
+                         f"<b>{fmt_seconds(seconds)}</b> per sample" + (" (estimated)" if estimated else
                                                                         " (measured)"))),
-            ("model", f"{kind_name(c.get('kind'))}, {c.get('n_layers')}\u00d7{c.get('n_hidden')} neurons, "
-                      f"{c.get('bits')} bits"),
-            ("pruning", "off" if c.get("pruning_budget") is None else f"{c['pruning_budget']} inputs per neuron"
-             + (f", {c['neurons_kept']} neurons kept" if c.get("neurons_kept") else "")),
-            ("training", f"{c.get('epochs')} epochs, lr {c.get('lr')}, batch {c.get('batch_size')}, "
-                         f"{c.get('optimizer')}, seed {c.get('seed')}"),
+            ("model", f"{kind_name(c.kind)}, {c.n_layers}\u00d7{c.n_hidden} neurons, {c.bits} bits"),
+            ("pruning", "off" if c.pruning_budget is None else f"{c.pruning_budget} inputs per neuron"
+             + (f", {c.neurons_kept} neurons kept" if c.neurons_kept else "")),
+            ("training", f"{c.epochs} epochs, lr {c.lr}, batch {c.batch_size}, {c.optimizer}, seed {c.seed}"),
             ("data", f"{data.grid_size}\u00b2 grid, {data.bands} bands, jitter {data.noise:g}, data seed {data.seed}, "
                      f"{data.n_test} test points"),
         ]
-        extras = [f"{name.replace('_', ' ')} {c[name]}" for name in ("accumulator_bits", "round_bits", "p_error")
-                  if c.get(name)]
+        extras = [f"{name} {value}" for name, value in (("accumulator bits", c.accumulator_bits),
+                                                        ("round bits", c.round_bits), ("p error", c.p_error)) if value]
         if extras:
             rows.append(("FHE", ", ".join(extras)))
         size = self._sizes()["small"] + 1

@@ -148,3 +148,30 @@ METRICS_BY_KEY = {row.key: row for row in METRIC_ROWS}
 def fmt_metric(row: MetricRow, value: Optional[float]) -> str:
     """A measure as its row shows it: seconds for times, percent for the rest."""
     return fmt_seconds(value) if row.field.endswith("_s") else fmt_percent(value)
+
+
+# ---------------------------------------------------------------- the compiled circuit
+
+TIP_PBS = "Lookups (PBS): programmable bootstraps per encrypted inference, the costliest step of FHE."
+
+
+@dataclass(frozen=True)
+class CircuitRow:
+    key: str
+    label: str
+    tip: str
+    field: str  # the attribute of ``engine.fhe.CircuitStats`` it shows
+
+
+CIRCUIT_ROWS = (
+    CircuitRow("accumulator", "Accumulator", TIP_ACCUMULATOR, "accumulator_bits"),
+    CircuitRow("pbs", "Lookups (PBS)", TIP_PBS, "pbs_count"),
+)
+CIRCUIT_BY_KEY = {row.key: row for row in CIRCUIT_ROWS}
+
+
+def fmt_circuit(row: CircuitRow, value: Optional[int]) -> str:
+    """A circuit figure as its row shows it: '9 bits', '1,234'; '-' when not compiled."""
+    if value is None:
+        return "-"
+    return f"{value} bits" if row.field == "accumulator_bits" else f"{value:,}"

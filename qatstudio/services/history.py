@@ -1,21 +1,30 @@
-"""Every run kept: a folder of small JSON files that survives restarts and damaged entries."""
+"""Every run kept: a folder of small JSON files that survives restarts and damaged entries, and
+beside them the experiment files of the runs trained in the window (``runs/<id>.qats``)."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 
 from ..engine.config import ExperimentConfig
+from ..engine.evaluate import Metrics
+from ..engine.fhe import CircuitStats
 from . import storage
-from .formatting import config_name
+from .experiment_file import SUFFIX, save_experiment
+from .formatting import CircuitRow, MetricRow, config_name
+
+log = logging.getLogger(__name__)
 
 BOUNDARY_LEVELS = 255  # boundary images are kept as 8-bit probabilities
+STOPPED_EARLY = " (stopped early)"
 
 
 @dataclass
@@ -24,9 +33,9 @@ class RunRecord:
 
     id: str
     created: float
-    config: dict
-    metrics: dict
-    report: Optional[dict] = None
+    config: ExperimentConfig
+    metrics: Metrics
+    stats: Optional[CircuitStats] = None
     boundary: Optional[np.ndarray] = None  # (rows, cols) float32 probability of class 1
     experiment_path: Optional[str] = None  # the full .qats file, when one was saved
     label: str = ""
@@ -36,38 +45,44 @@ class RunRecord:
         return cls(
             id=f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}",
             created=time.time(),
-            config=experiment.config.to_dict(),
-            metrics=experiment.metrics.to_dict(),
-            report=experiment.stats.to_dict() if experiment.stats else None,
+            config=experiment.config,
+            metrics=dataclasses.replace(experiment.metrics),  # a copy: the experiment gains results later
+            stats=experiment.stats,
             boundary=experiment.boundary,
             experiment_path=str(experiment_path) if experiment_path else None,
             label=label or config_name(experiment.config),
         )
 
-    @property
-    def experiment_config(self) -> ExperimentConfig:
-        return ExperimentConfig.from_dict(self.config)
-
     # figures the chart and tables use
     @property
     def accuracy(self) -> Optional[float]:
+        """The accuracy of the latest stage measured: FHE simulated, else clear, Brevitas, fp32."""
         m = self.metrics
-        for key in ("fhe_simulated_accuracy", "clear_accuracy", "brevitas_accuracy", "float_accuracy"):
-            if m.get(key) is not None:
-                return m[key]
-        return None
+        stages = (m.fhe_simulated_accuracy, m.clear_accuracy, m.brevitas_accuracy, m.float_accuracy)
+        return next((value for value in stages if value is not None), None)
 
     @property
     def accumulator_bits(self) -> Optional[int]:
-        return self.report.get("accumulator_bits") if self.report else None
+        return self.stats.accumulator_bits if self.stats else None
 
     @property
     def pbs_count(self) -> Optional[int]:
-        return self.report.get("pbs_count") if self.report else None
+        return self.stats.pbs_count if self.stats else None
+
+    @property
+    def complexity(self) -> Optional[float]:
+        return self.stats.complexity if self.stats else None
 
     @property
     def fhe_latency_s(self) -> Optional[float]:
-        return self.metrics.get("fhe_latency_s")
+        return self.metrics.fhe_latency_s
+
+    def figure(self, row: Union[MetricRow, CircuitRow]) -> Optional[float]:
+        """What a shared row (``formatting.METRIC_ROWS`` or ``CIRCUIT_ROWS``) shows of this run;
+        None when it wasn't measured (a circuit row of a run not compiled)."""
+        if isinstance(row, CircuitRow):
+            return getattr(self.stats, row.field) if self.stats else None
+        return getattr(self.metrics, row.field)
 
     def to_json(self) -> dict:
         boundary = None
@@ -75,21 +90,24 @@ class RunRecord:
             image = np.clip(np.rint(np.asarray(self.boundary) * BOUNDARY_LEVELS), 0, BOUNDARY_LEVELS).astype(np.uint8)
             boundary = {"shape": list(image.shape), "data": base64.b64encode(image.tobytes()).decode("ascii")}
         return {
-            "format": 1, "id": self.id, "created": self.created, "label": self.label, "config": self.config,
-            "metrics": self.metrics, "report": self.report, "boundary": boundary,
+            "format": 1, "id": self.id, "created": self.created, "label": self.label,
+            "config": self.config.to_dict(), "metrics": self.metrics.to_dict(),
+            "stats": self.stats.to_dict() if self.stats else None, "boundary": boundary,
             "experiment_path": self.experiment_path,
         }
 
     @classmethod
     def from_json(cls, values: dict) -> "RunRecord":
+        """Read ``to_json``'s dict; files written before the rename keep the circuit stats as "report"."""
         boundary = None
         if values.get("boundary"):
             raw = base64.b64decode(values["boundary"]["data"])
             shape = tuple(values["boundary"]["shape"])
             boundary = np.frombuffer(raw, dtype=np.uint8).reshape(shape).astype(np.float32) / BOUNDARY_LEVELS
-        ExperimentConfig.from_dict(values["config"])  # a record whose config can't be read is damaged
-        return cls(values["id"], float(values["created"]), values["config"], dict(values["metrics"]),
-                   values.get("report"), boundary, values.get("experiment_path"), values.get("label", ""))
+        stats = values["stats"] if "stats" in values else values.get("report")
+        return cls(values["id"], float(values["created"]), ExperimentConfig.from_dict(values["config"]),
+                   Metrics.from_dict(values["metrics"]), CircuitStats.from_dict(stats) if stats else None,
+                   boundary, values.get("experiment_path"), values.get("label", ""))
 
 
 @dataclass
@@ -101,9 +119,33 @@ class History:
     def __post_init__(self):
         self.folder = Path(self.folder)
 
+    @property
+    def runs_folder(self) -> Path:
+        """The experiment files of the runs kept with ``keep``."""
+        return self.folder / "runs"
+
     def add(self, record: RunRecord) -> RunRecord:
         storage.atomic_write_json(self.folder / f"{record.id}.json", record.to_json())
         return record
+
+    def keep(self, record: RunRecord, experiment) -> RunRecord:
+        """Add ``record`` with its whole experiment saved beside it, so that the run opens again
+        (kept as figures only when the file can't be written). Raises OSError when the record can't."""
+        path = self.runs_folder / f"{record.id}{SUFFIX}"
+        try:
+            save_experiment(path, experiment)
+            record.experiment_path = str(path)
+        except (OSError, ValueError, RuntimeError) as error:
+            log.warning("the run %s is kept without its experiment file: %s", record.id, error)
+            record.experiment_path = None
+        return self.add(record)
+
+    def get(self, record_id: str) -> Optional[RunRecord]:
+        """The record ``record_id``, None when it isn't kept (or can't be read)."""
+        try:
+            return RunRecord.from_json(json.loads((self.folder / f"{record_id}.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def load(self) -> tuple[list[RunRecord], list[str]]:
         """All readable runs, oldest first, and a message for each damaged entry (skipped)."""
@@ -117,7 +159,46 @@ class History:
         return records, problems
 
     def remove(self, record_id: str) -> None:
+        """The record and the experiment file ``keep`` saved for it."""
         (self.folder / f"{record_id}.json").unlink(missing_ok=True)
+        (self.runs_folder / f"{record_id}{SUFFIX}").unlink(missing_ok=True)
+
+
+class RunTracker:
+    """Keeps every run a window finishes: a new record when it is trained, the same record (same
+    id) updated with each later result; a run opened from its history file goes on as that record."""
+
+    def __init__(self, history: History):
+        self.history = history
+        self._tracked: Optional[tuple[object, str]] = None  # (the window's experiment, its record id)
+
+    def update(self, experiment, stage: str, path: Optional[Path] = None) -> Optional[RunRecord]:
+        """The record kept for ``experiment`` at ``stage`` (see MainWindow.experimentUpdated), or
+        None when there is nothing to keep; ``path``: the file an "opened" experiment came from.
+        Raises OSError when the history can't be written."""
+        if stage == "opened":
+            kept = path is not None and Path(path).parent == self.history.runs_folder
+            record = self.history.get(Path(path).stem) if kept else None
+            self._tracked = (experiment, record.id) if record else None
+            return None
+        if stage == "trained":
+            label = config_name(experiment.config) + (STOPPED_EARLY if experiment.cancelled else "")
+            record = RunRecord.from_experiment(experiment, label=label)
+        else:
+            if self._tracked is None or self._tracked[0] is not experiment:
+                return None  # results of an experiment opened from elsewhere: not a run of this window
+            old = self.history.get(self._tracked[1])
+            if old is None:  # removed from the history meanwhile
+                return None
+            record = RunRecord.from_experiment(experiment, label=old.label)
+            record.id, record.created = old.id, old.created
+        self._tracked = (experiment, record.id)
+        return self.history.keep(record, experiment)
+
+    def forget(self, ids: list[str]) -> None:
+        """Runs removed from the history: later results of them are no longer kept."""
+        if self._tracked and self._tracked[1] in ids:
+            self._tracked = None
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:

@@ -17,13 +17,26 @@ from typing import Optional
 
 import numpy as np
 
-from ..engine.config import ConfigError
-from ..engine.data import Dataset, make_dataset
+from ..engine.config import ExperimentConfig
+from ..engine.data import make_dataset
 from . import storage
-from .formatting import BOUNDARY_RAMP, CLASS_COLORS, FRONT_COLOR, KIND_COLORS, fmt_percent, kind_color, kind_name
+from .formatting import (
+    BOUNDARY_RAMP,
+    CIRCUIT_ROWS,
+    CLASS_COLORS,
+    FRONT_COLOR,
+    KIND_COLORS,
+    METRICS_BY_KEY,
+    config_name,
+    fmt_circuit,
+    fmt_metric,
+    fmt_percent,
+    kind_color,
+    kind_name,
+)
 from .history import RunRecord, pareto_front
 
-CEILING = "ceiling_accuracy"  # metrics key: the best accuracy any classifier reaches on the test points
+TABLE_METRICS = ("float", "brevitas", "clear", "simulated", "agree_simulated")  # METRIC_ROWS keys, in order
 INK, GRID, MUTED = "#222222", "#e4e4e4", "#666666"
 FONT = "font-family:'DejaVu Sans',Arial,sans-serif"
 
@@ -58,7 +71,7 @@ def _text(x: float, y: float, text: str, anchor: str = "middle", size: int = 13,
 
 def _ceiling(records: list[RunRecord]) -> Optional[float]:
     """The ceiling shared by every run that has one (runs on one data set); None otherwise."""
-    values = {round(r.metrics[CEILING], 6) for r in records if r.metrics.get(CEILING) is not None}
+    values = {round(r.metrics.ceiling_accuracy, 6) for r in records if r.metrics.ceiling_accuracy is not None}
     return values.pop() if len(values) == 1 else None
 
 
@@ -118,7 +131,7 @@ def _tradeoff_svg(records: list[RunRecord], numbers: dict[str, int]) -> str:
     for i, (b, accuracy, record) in enumerate(points):
         x, y = sx(b), sy(accuracy)
         ring = f' stroke="{FRONT_COLOR}" stroke-width="2"' if i in front else ' stroke="white" stroke-width="1.5"'
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6.5" fill="{kind_color(record.config.get("kind"))}"'
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6.5" fill="{kind_color(record.config.kind)}"'
                      f'{ring}><title>#{numbers[record.id]} {html.escape(record.label)}: '
                      f'{fmt_percent(accuracy)}, {b} bits</title></circle>')
         labels.setdefault((round(x, 1), round(y, 1)), []).append(str(numbers[record.id]))
@@ -127,8 +140,8 @@ def _tradeoff_svg(records: list[RunRecord], numbers: dict[str, int]) -> str:
 
     # legend, right of the plot
     lx, ly = left + plot_w + 22, top + 12
-    kinds = [k for k in KIND_COLORS if any(r.config.get("kind") == k for r in records)]
-    kinds += sorted({str(r.config.get("kind")) for r in records} - set(KIND_COLORS))
+    kinds = [k for k in KIND_COLORS if any(r.config.kind == k for r in records)]
+    kinds += sorted({r.config.kind for r in records} - set(KIND_COLORS))
     for kind in kinds:
         parts.append(f'<circle cx="{lx + 6}" cy="{ly - 4}" r="6.5" fill="{kind_color(kind)}"/>')
         parts.append(_text(lx + 20, ly, kind_name(kind), "start"))
@@ -151,25 +164,11 @@ def _tradeoff_svg(records: list[RunRecord], numbers: dict[str, int]) -> str:
     return "".join(parts)
 
 
-def _datasets(records: list[RunRecord]) -> dict[str, Optional[Dataset]]:
-    """Each distinct data set of ``records`` made once (None where a record's config can't make one)."""
-    made: dict[str, Optional[Dataset]] = {}
-    for record in records:
-        key = json.dumps(record.config.get("data"), sort_keys=True)
-        if key not in made:
-            try:
-                made[key] = make_dataset(record.experiment_config.data)
-            except ConfigError:
-                made[key] = None
-    return made
-
-
-def _boundary_svg(record: RunRecord, dataset: Optional[Dataset]) -> str:
+def _boundary_svg(record: RunRecord) -> str:
     """The decision boundary over the input square, with its axes and the test points."""
     size, left, top, bottom = 210, 44, 8, 38
-    lo, hi = (0.0, 0.0), (1.0, 1.0)
-    if dataset is not None:
-        lo, hi = dataset.grid.min(axis=0), dataset.grid.max(axis=0)
+    dataset = make_dataset(record.config.data)
+    lo, hi = dataset.grid.min(axis=0), dataset.grid.max(axis=0)
 
     def sx(v: float) -> float:
         return left + (v - lo[0]) / (hi[0] - lo[0]) * size
@@ -183,15 +182,15 @@ def _boundary_svg(record: RunRecord, dataset: Optional[Dataset]) -> str:
              f'aria-label="decision boundary" style="{FONT}">',
              f'<image x="{left}" y="{top}" width="{size}" height="{size}" preserveAspectRatio="none" '
              f'style="image-rendering:pixelated" href="data:image/png;base64,{encoded}"/>']
-    if dataset is not None:
-        for x, y, label in zip(dataset.x_test[:, 0], dataset.x_test[:, 1], dataset.y_test):
-            parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.6" fill="{CLASS_COLORS[int(label)]}" '
-                         f'stroke="white" stroke-width="0.8"/>')
+    for x, y, label in zip(dataset.x_test[:, 0], dataset.x_test[:, 1], dataset.y_test):
+        parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.6" fill="{CLASS_COLORS[int(label)]}" '
+                     f'stroke="white" stroke-width="0.8"/>')
     parts.append(f'<rect x="{left}" y="{top}" width="{size}" height="{size}" fill="none" stroke="#888"/>')
     for fraction in (0.0, 0.5, 1.0):
         vx = lo[0] + fraction * (hi[0] - lo[0])
         vy = lo[1] + fraction * (hi[1] - lo[1])
-        parts.append(f'<line x1="{sx(vx):.1f}" y1="{top + size}" x2="{sx(vx):.1f}" y2="{top + size + 4}" stroke="#888"/>')
+        parts.append(f'<line x1="{sx(vx):.1f}" y1="{top + size}" x2="{sx(vx):.1f}" y2="{top + size + 4}" '
+                     'stroke="#888"/>')
         parts.append(_text(sx(vx), top + size + 16, f"{vx:g}", size=12))
         parts.append(f'<line x1="{left - 4}" y1="{sy(vy):.1f}" x2="{left}" y2="{sy(vy):.1f}" stroke="#888"/>')
         parts.append(_text(left - 6, sy(vy) + 4, f"{vy:g}", "end", 12))
@@ -205,34 +204,27 @@ def _ramp_css() -> str:
     return "linear-gradient(to right, " + ", ".join(BOUNDARY_RAMP) + ")"
 
 
-def _config_line(config: dict) -> str:
-    parts = [kind_name(config.get("kind")), f"{config.get('n_layers')}\u00d7{config.get('n_hidden')} neurons",
-             f"{config.get('bits')} bits"]
-    if config.get("pruning_budget") is not None:
-        parts.append(f"budget {config['pruning_budget']} inputs")
-    parts += [f"{config.get('epochs')} epochs", f"seed {config.get('seed')}"]
-    return ", ".join(str(p) for p in parts)
+def _config_line(config: ExperimentConfig) -> str:
+    return f"{config_name(config)}; {config.n_layers} hidden layers, {config.epochs} epochs"
 
 
-def _card(record: RunRecord, number: int, dataset: Optional[Dataset]) -> str:
+def _card(record: RunRecord, number: int) -> str:
     m = record.metrics
-    image = _boundary_svg(record, dataset) if record.boundary is not None else '<p class="muted">no boundary kept</p>'
-    figures = [("accuracy", fmt_percent(record.accuracy))]
-    if m.get(CEILING) is not None:
-        figures.append(("ceiling", fmt_percent(m[CEILING])))
-    if record.accumulator_bits is not None:
-        figures.append(("accumulator", f"{record.accumulator_bits} bits"))
-    if record.pbs_count is not None:
-        figures.append(("lookups (PBS)", str(record.pbs_count)))
+    image = _boundary_svg(record) if record.boundary is not None else '<p class="muted">no boundary kept</p>'
+    figures = [("Accuracy", fmt_percent(record.accuracy))]
+    if m.ceiling_accuracy is not None:
+        figures.append((METRICS_BY_KEY["ceiling"].label, fmt_percent(m.ceiling_accuracy)))
+    if record.stats:
+        figures += [(row.label, fmt_circuit(row, record.figure(row))) for row in CIRCUIT_ROWS]
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in figures)
     layers = ""
-    if record.report:
+    if record.stats:
         layers = "<ul>" + "".join(
-            f"<li>{html.escape(layer['name'])}: {layer['accumulator_bits']} bits "
-            f"(worst case {layer['bound_bits']}), {layer['lookups']} lookups</li>"
-            for layer in record.report["layers"]) + "</ul>"
-    config = html.escape(json.dumps(record.config, indent=2, sort_keys=True))
-    color = kind_color(record.config.get("kind"))
+            f"<li>{html.escape(layer.name)}: {layer.accumulator_bits} bits "
+            f"(worst case {layer.bound_bits}), {layer.lookups} lookups</li>"
+            for layer in record.stats.layers) + "</ul>"
+    config = html.escape(json.dumps(record.config.to_dict(), indent=2, sort_keys=True))
+    color = kind_color(record.config.kind)
     return (f'<section class="card" style="border-top-color:{color}">'
             f'<h3><span class="num">{number}</span> {html.escape(record.label)}</h3>'
             f'<p class="muted">{html.escape(_config_line(record.config))}</p>'
@@ -243,31 +235,26 @@ def _card(record: RunRecord, number: int, dataset: Optional[Dataset]) -> str:
 def write_html_report(path: Path, records: list[RunRecord], title: str = "QAT Studio report") -> Path:
     """One HTML file, nothing else needed to open or print it: images and charts are embedded."""
     numbers = {record.id: index for index, record in enumerate(records, start=1)}
-    with_ceiling = any(r.metrics.get(CEILING) is not None for r in records)
+    with_ceiling = any(r.metrics.ceiling_accuracy is not None for r in records)
     front_ids = set()
     charted = [r for r in records if r.accumulator_bits and r.accuracy is not None]
     if charted:
         front_ids = {charted[i].id for i in pareto_front([(r.accumulator_bits, r.accuracy) for r in charted])}
-    headers = ["#", "run", "float", "Brevitas", "clear quantized", "FHE simulated", "clear/FHE agreement"]
-    headers += ["ceiling"] if with_ceiling else []
-    headers += ["accumulator bits", "PBS", "FHE latency"]
+    metric_rows = [METRICS_BY_KEY[key] for key in TABLE_METRICS + (("ceiling",) if with_ceiling else ())]
+    latency = METRICS_BY_KEY["latency"]
+    headers = ["#", "Run"] + [row.label for row in metric_rows] + [row.label for row in CIRCUIT_ROWS]
+    headers.append(latency.label)
     rows = []
     for record in records:
         m = record.metrics
-        dot = f'<span class="dot" style="background:{kind_color(record.config.get("kind"))}"></span>'
+        dot = f'<span class="dot" style="background:{kind_color(record.config.kind)}"></span>'
         star = ' <span title="on the Pareto front">\u2605</span>' if record.id in front_ids else ""
-        cells = [str(numbers[record.id]), f"{dot}{html.escape(record.label)}{star}",
-                 fmt_percent(m.get("float_accuracy")), fmt_percent(m.get("brevitas_accuracy")),
-                 fmt_percent(m.get("clear_accuracy")), fmt_percent(m.get("fhe_simulated_accuracy")),
-                 fmt_percent(m.get("agreement_clear_simulated"))]
-        cells += [fmt_percent(m.get(CEILING))] if with_ceiling else []
-        cells += [str(record.accumulator_bits) if record.accumulator_bits is not None else "-",
-                  str(record.pbs_count) if record.pbs_count is not None else "-",
-                  f"{record.fhe_latency_s:.2f} s" if record.fhe_latency_s is not None else "-"]
+        cells = [str(numbers[record.id]), f"{dot}{html.escape(record.label)}{star}"]
+        cells += [fmt_metric(row, record.figure(row)) for row in metric_rows]
+        cells += [fmt_circuit(row, record.figure(row)) for row in CIRCUIT_ROWS]
+        cells.append(fmt_metric(latency, m.fhe_latency_s))
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-    datasets = _datasets([r for r in records if r.boundary is not None])
-    cards = "".join(_card(r, numbers[r.id], datasets.get(json.dumps(r.config.get("data"), sort_keys=True)))
-                    for r in records)
+    cards = "".join(_card(r, numbers[r.id]) for r in records)
     class_keys = "".join(f'<span class="dot" style="background:{c}"></span>class {i} &nbsp; '
                          for i, c in enumerate(CLASS_COLORS))
     document = f"""<!DOCTYPE html>
@@ -315,7 +302,8 @@ by QAT Studio. Accuracies are on the test points; the FHE figures come from Conc
 compiled circuit.</p>
 <table class="runs"><tr>{''.join(f'<th>{h}</th>' for h in headers)}</tr>
 {''.join(rows)}</table>
-<p class="muted">\u2605 on the Pareto front: no other run is both cheaper (fewer accumulator bits) and more accurate.</p>
+<p class="muted">\u2605 on the Pareto front: no other run is both cheaper (fewer accumulator bits) and more
+accurate.</p>
 <h2>Accuracy against accumulator bits</h2>
 <div class="chart">{_tradeoff_svg(records, numbers)}</div>
 <h2 class="boundaries">Decision boundaries</h2>
@@ -328,3 +316,12 @@ compiled circuit.</p>
 
 def write_json_report(path: Path, records: list[RunRecord]) -> Path:
     return storage.atomic_write_json(Path(path), {"runs": [r.to_json() for r in records]}, mode=0o644)
+
+
+def write_reports(path: Path, records: list[RunRecord]) -> list[Path]:
+    """``records``, oldest first, as ``path`` (.html added when missing) and the same name in .json."""
+    records = sorted(records, key=lambda record: record.created)
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        path = path.with_name(path.name + ".html")
+    return [write_html_report(path, records), write_json_report(path.with_suffix(".json"), records)]

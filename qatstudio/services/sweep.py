@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 import threading
 import time
 import uuid
@@ -15,13 +16,16 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from ..engine.cancel import Cancelled
-from ..engine.config import ExperimentConfig
+from ..engine.config import MAX_BITS, MAX_HIDDEN, MIN_BITS, ExperimentConfig
 from ..engine.pipeline import run_experiment
 from .cluster import ClusterSettings, open_cluster
 from .formatting import config_name, remaining_seconds
 from .history import History, RunRecord
+from .tasks import TaskState
 
 POLL_S = 0.1  # how often the submitting side looks for finished runs and a cancel
+MAX_RANGE = 64  # values one range (a-b) may expand to
+MAX_SEED = 2**31 - 1
 
 
 @dataclass
@@ -48,6 +52,56 @@ class SweepPlan:
             else:
                 configs.append(config)
         return configs, skipped
+
+
+def parse_values(text: str, low: int, high: int, name: str, allow_off: bool = False) -> tuple[list, list[str]]:
+    """'10, 30 100', '6-8' or '10-50/20' (and 'off' where allowed) into a list of values, with a
+    reason in words for each part that can't be read."""
+    values, problems = [], []
+    for token in [t for t in re.split(r"[,\s;]+", text.strip()) if t]:
+        if allow_off and token.lower() in ("off", "none", "-"):
+            items = [None]
+        else:
+            match = re.fullmatch(r"(\d+)(?:-(\d+)(?:/(\d+))?)?", token)
+            if not match:
+                problems.append(f"{name}: can't read '{token}' (write numbers like 10, 30 or a range like 6-8"
+                                + (", or 'off'" if allow_off else "") + ")")
+                continue
+            first, last, step = int(match[1]), int(match[2] or match[1]), int(match[3] or 1)
+            if last < first or step < 1:
+                problems.append(f"{name}: the range '{token}' is empty")
+                continue
+            items = list(range(first, last + 1, step))
+            if len(items) > MAX_RANGE:
+                problems.append(f"{name}: the range '{token}' has {len(items)} values (at most {MAX_RANGE})")
+                continue
+            bad = [v for v in items if not low <= v <= high]
+            if bad:
+                problems.append(f"{name} must be between {low} and {high} (got {bad[0]})")
+                continue
+        for item in items:
+            if item not in values:
+                values.append(item)
+    if not values and not problems:
+        problems.append(f"{name}: give at least one value")
+    return values, problems
+
+
+def parse_plan(base: ExperimentConfig, neurons: str, bits: str, budgets: str,
+               seeds: str) -> tuple[Optional[SweepPlan], list[str]]:
+    """A plan from the ranges as written (see ``parse_values``) over ``base``; None and the reasons
+    in words when a range can't be read."""
+    neuron_values, p1 = parse_values(neurons, 1, MAX_HIDDEN, "hidden neurons")
+    bit_values, p2 = parse_values(bits, MIN_BITS, MAX_BITS, "bit-widths")
+    budget_values, p3 = parse_values(budgets, 1, MAX_HIDDEN, "pruning budgets", allow_off=True)
+    seed_values, p4 = parse_values(seeds, 0, MAX_SEED, "seeds")
+    problems = p1 + p2 + p3 + p4
+    if problems:
+        return None, problems
+    base = base.replace(pruning_budget=None)
+    if base.kind == "float":  # the sweep turns float into pruned where a budget is set
+        base = base.replace(accumulator_bits=None)
+    return SweepPlan(base, neuron_values, bit_values, budget_values, seed_values), []
 
 
 @dataclass
@@ -180,6 +234,9 @@ def run_sweep(
                     result.cancelled = True
                     break
                 for future in arrivals.next_batch(block=False):
+                    if future.status == "lost":  # its worker died before the result came here:
+                        arrivals.add(future)  # Dask runs it again, and it arrives again
+                        continue
                     pending.pop(future.key, None)
                     _collect(future, labels[future.key], history, result, tell)
                 with lock:
@@ -196,6 +253,15 @@ def run_sweep(
                 client.run(_stop_sweep, sweep_id, on_error="ignore")
             client.unsubscribe_topic(_topic(sweep_id))
     return result
+
+
+def sweep_job(plan: SweepPlan, history: History, cluster: ClusterSettings) -> Callable[[TaskState, Tell], SweepResult]:
+    """The whole sweep as a job for a worker thread: it tells the sweep's messages, and stops on cancel."""
+
+    def run(state: TaskState, tell: Tell) -> SweepResult:
+        return run_sweep(plan, history, tell, should_stop=state.should_stop, cluster=cluster)
+
+    return run
 
 
 def _collect(future, label: str, history: Optional[History], result: SweepResult, tell: Tell) -> None:

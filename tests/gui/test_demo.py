@@ -2,6 +2,7 @@
 mode, the run history and its trade-off chart, sweeps and reports."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -13,10 +14,10 @@ from PySide6.QtWidgets import QDockWidget, QToolBar
 from qatstudio.engine.config import DataConfig, ExperimentConfig
 from qatstudio.engine.data import make_dataset
 from qatstudio.gui.demo import DemoController, install_demo
-from qatstudio.gui.story_panel import load_story
 from qatstudio.services.experiment_file import load_experiment
 from qatstudio.services.formatting import fmt_percent
 from qatstudio.services.history import History, RunRecord, pareto_front
+from qatstudio.services.story import load_story
 
 from .conftest import make_window
 
@@ -53,8 +54,8 @@ def demo(window, history):
 
 
 def wait_story(qtbot, demo: DemoController) -> None:
-    demo.load_story()
-    qtbot.waitUntil(demo.story_loaded, timeout=60_000)
+    demo.story.load()
+    qtbot.waitUntil(demo.story.loaded, timeout=60_000)
 
 
 def test_each_story_step_shows_its_boundary_accuracy_and_accumulator(qtbot, window, demo):
@@ -86,11 +87,11 @@ def test_each_story_step_shows_its_boundary_accuracy_and_accumulator(qtbot, wind
         if m.float_accuracy is not None:
             assert panel.tile_text("float") == fmt_percent(m.float_accuracy)
         # both boundaries: the trained model's, and the integer model's (what FHE computes)
-        assert np.array_equal(panel.trained_image.image, experiment.boundary)
+        assert np.array_equal(panel.trained_map.image.image, experiment.boundary)
         integer = experiment.integer_model.predict(dataset.grid).reshape(dataset.grid_shape)
-        assert np.array_equal(panel.integer_image.image, integer.astype(np.float32))
-        assert len(panel.wrong.data) == int(np.count_nonzero(experiment.integer_model.predict(dataset.x_test)
-                                                               != dataset.y_test))
+        assert np.array_equal(panel.integer_map.image.image, integer.astype(np.float32))
+        wrong = int(np.count_nonzero(experiment.integer_model.predict(dataset.x_test) != dataset.y_test))
+        assert panel.integer_map.misclassified_count() == wrong and panel.trained_map.misclassified_count() == 0
         assert step.title in panel.stage_title.text()
     assert panel.tile_text("latency") != "-"  # the last step ran encrypted
     # the story's runs are reference points of the trade-off chart
@@ -115,8 +116,8 @@ def test_rerun_live_trains_the_step_and_every_run_is_kept(qtbot, window, demo, r
     records, problems = History(history.folder).load()
     assert not problems and len(records) == 1
     record = records[0]
-    assert record.config == step.config.to_dict() and "stopped early" in record.label
-    assert record.boundary is not None and record.metrics["clear_accuracy"] is not None
+    assert record.config == step.config and "stopped early" in record.label
+    assert record.boundary is not None and record.metrics.clear_accuracy is not None
     assert record.accumulator_bits is None  # not compiled yet
     assert "Live re-run (stopped early)" in demo.story_panel.live.text()
     assert demo.history_panel.records()[0].id == record.id
@@ -156,9 +157,9 @@ def test_history_survives_a_restart_and_a_damaged_entry(qtbot, settings, tmp_pat
             m = record.metrics
             assert compare.value(record.id, "accumulator") == f"{record.accumulator_bits} bits"
             assert compare.value(record.id, "pbs") == f"{record.pbs_count:,}"
-            assert compare.value(record.id, "clear") == fmt_percent(m["clear_accuracy"])
-            assert compare.value(record.id, "simulated") == fmt_percent(m["fhe_simulated_accuracy"])
-            assert compare.value(record.id, "float") == fmt_percent(m["float_accuracy"])
+            assert compare.value(record.id, "clear") == fmt_percent(m.clear_accuracy)
+            assert compare.value(record.id, "simulated") == fmt_percent(m.fhe_simulated_accuracy)
+            assert compare.value(record.id, "float") == fmt_percent(m.float_accuracy)
         assert compare.is_best("b-second", "clear") and not compare.is_best("a-first", "clear")
         assert compare.is_best("a-first", "pbs")  # 42 lookups against 82
         assert len(compare.findChildren(type(panel.count_label))) >= 2
@@ -206,7 +207,7 @@ def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, s
         qtbot.mouseClick(chart.viewport(), Qt.MouseButton.LeftButton,
                          pos=chart.mapFromScene(chart.scene_position("run-figures-only")))
     assert clicked.args[0].id == "run-figures-only"
-    assert window.config_panel.config() == records[-1].experiment_config
+    assert window.config_panel.config() == records[-1].config
     assert "figures only" in window.banner.message()
     # a run with its experiment file opens it in the window
     point = chart.mapFromScene(chart.scene_position("run-2", "latency"))
@@ -218,16 +219,16 @@ def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, s
 def with_data(record: RunRecord, record_id: str, **data) -> RunRecord:
     """A copy of ``record`` trained (so its figures say) on the data set ``data`` changes, with that
     data set's ceiling as the core computes it."""
-    config = record.experiment_config.replace(data=data)
-    copy = fresh(record, id=record_id, config=config.to_dict())
-    copy.metrics = dict(copy.metrics, ceiling_accuracy=make_dataset(config.data).ceiling_accuracy)
+    config = record.config.replace(data=data)
+    copy = fresh(record, id=record_id, config=config)
+    copy.metrics = dataclasses.replace(copy.metrics, ceiling_accuracy=make_dataset(config.data).ceiling_accuracy)
     return copy
 
 
 def test_ceiling_in_history_and_tradeoff_chart(qtbot, window, demo, story_records):
     guide = [with_data(story_records[i], f"guide-{i}", **vars(DataConfig())) for i in (3, 4)]  # 4 ran encrypted
     ceiling = make_dataset(DataConfig()).ceiling_accuracy
-    assert [r.metrics["ceiling_accuracy"] for r in guide] == [ceiling, ceiling]
+    assert [r.metrics.ceiling_accuracy for r in guide] == [ceiling, ceiling]
     for record in guide:
         demo.history.add(record)
     demo.reload_history()
@@ -255,7 +256,7 @@ def test_ceiling_in_history_and_tradeoff_chart(qtbot, window, demo, story_record
     assert chart.ceiling() is None and not chart._items["bits"]["ceiling"].isVisible()
     assert "ceiling" not in panel.count_label.text()
     card = chart.describe(other)
-    assert f"ceiling</td><td>{fmt_percent(other.metrics['ceiling_accuracy'])}" in card
+    assert f"ceiling</td><td>{fmt_percent(other.metrics.ceiling_accuracy)}" in card
     assert "3 bands, jitter 0" in card
     assert f"ceiling</td><td>{fmt_percent(ceiling)}" in chart.describe(guide[0])
 
@@ -368,8 +369,8 @@ def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, wi
     assert {r.id for r in demo.history_panel.records()} == set(ids)
     assert {p.record.id for p in demo.chart.points("bits")} >= set(ids)  # fed to the chart as they finished
     for record in stored:
-        assert record.config["data"]["grid_size"] == 30 and record.config["epochs"] == 1
-        assert record.accumulator_bits and record.metrics["fhe_simulated_accuracy"] is not None
+        assert record.config.data.grid_size == 30 and record.config.epochs == 1
+        assert record.accumulator_bits and record.metrics.fhe_simulated_accuracy is not None
     assert dialog.start_button.isEnabled() and window.train_button.isEnabled()
 
 
@@ -414,8 +415,8 @@ def test_report_holds_every_selected_run(qtbot, window, demo, tmp_path, story_re
     assert text.count('href="data:image/png;base64,') == 2  # one boundary per selected run
     for record in (records[0], records[2]):
         assert record.label in text
-        assert f"{100 * record.metrics['fhe_simulated_accuracy']:.2f}%" in text
-        assert f"<td>{record.accumulator_bits}</td>" in text and f"<td>{record.pbs_count}</td>" in text
+        assert fmt_percent(record.metrics.fhe_simulated_accuracy) in text
+        assert f"<td>{record.accumulator_bits} bits</td>" in text and f"<td>{record.pbs_count:,}</td>" in text
     assert records[1].label not in text
     assert [r["id"] for r in json.loads(json_path.read_text())["runs"]] == ["r0", "r2"]
     assert "report.html" in window.statusBar().currentMessage()
