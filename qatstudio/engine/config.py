@@ -5,6 +5,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .integer import MAX_LOOKUP_BITS
+
 MODEL_KINDS = ("float", "pruned", "qat")
 OPTIMIZERS = ("adam", "sgd")
 ROUNDING_MODES = ("exact", "approximate")
@@ -110,8 +112,9 @@ class ExperimentConfig:
         if self.accumulator_bits is not None:
             if self.kind != "qat":
                 reasons.append("a target accumulator width needs quantization-aware training (kind 'qat')")
-            elif not isinstance(self.accumulator_bits, int) or not 3 <= self.accumulator_bits <= 16:
-                reasons.append(f"target accumulator must be between 3 and 16 bits (got {self.accumulator_bits})")
+            elif not isinstance(self.accumulator_bits, int) or not 3 <= self.accumulator_bits <= MAX_LOOKUP_BITS:
+                reasons.append(f"target accumulator must be between 3 and {MAX_LOOKUP_BITS} bits "
+                               f"(got {self.accumulator_bits})")
             elif isinstance(self.bits, int) and self.accumulator_bits < self.bits + 2:
                 reasons.append(
                     f"a {self.accumulator_bits}-bit accumulator can't hold {self.bits}-bit products: "

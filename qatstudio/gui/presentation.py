@@ -188,9 +188,6 @@ class PresentationMode(QObject):
     def is_active(self) -> bool:
         return self._saved is not None
 
-    def toggle(self) -> None:
-        self.set_active(not self.is_active())
-
     def set_active(self, on: bool) -> None:
         if on and not self.is_active():
             self._enter()

@@ -356,9 +356,6 @@ class StoryPanel(QWidget):
     def previous_step(self) -> None:
         self.show_step(max((self.current or 2) - 1, 1))
 
-    def is_loaded(self, number: int) -> bool:
-        return number in self.figures
-
     def tile_text(self, key: str) -> str:
         return self.tiles[key].value.text()
 

@@ -364,9 +364,6 @@ class SweepDialog(QDialog):
         for widget in (self.kind, self.neurons, self.bits, self.budgets, self.seeds, self.epochs, self.scheduler):
             widget.setEnabled(not running)
 
-    def eta_text(self) -> str:
-        return self.status.text()
-
     def closeEvent(self, event) -> None:  # closing hides: a running sweep goes on
         self.hide()
         event.ignore()
