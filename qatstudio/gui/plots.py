@@ -5,6 +5,7 @@ Data arrives as often as the worker sends it; the plots redraw from a timer at m
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -227,6 +228,11 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.step_plot.setVisible(not short)
         self.step_plot.setMaximumHeight(0 if short else QWIDGETSIZE_MAX)
         self.ci.layout.setRowStretchFactor(2, 0 if short else 1)
+
+    def least_width(self) -> int:
+        """The narrowest the plots can be drawn without cutting them off: their axes and titles
+        grow with the font (presentation mode)."""
+        return math.ceil(self.ci.layout.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()) + 4
 
     # --- feeding data (cheap: no drawing here)
     def reset(self) -> None:

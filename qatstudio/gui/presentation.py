@@ -22,6 +22,7 @@ TICK_FONT_SCALE = 1.15  # their tick labels (fixed ticks on small plots would ru
 LINE_SCALE = 2.2  # curve widths
 SYMBOL_SCALE = 1.5  # markers
 CENTRAL_MIN_WIDTH = 560  # the live plots beside the story, in pixels
+CENTRAL_MARGIN_PX = 16  # around the plots' view: the central widget's margins and the dock separator
 
 
 def high_contrast_palette(base: QPalette) -> QPalette:
@@ -252,7 +253,8 @@ class PresentationMode(QObject):
         sides = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
         side = [d for d in keep if area(d) in sides and d.isVisible()]
         if side:
-            share = min(int(width * 0.62), width - max(CENTRAL_MIN_WIDTH, int(width * 0.38)))
+            plots = max(CENTRAL_MIN_WIDTH, int(width * 0.38), w.plots.least_width() + CENTRAL_MARGIN_PX)
+            share = min(int(width * 0.62), width - plots)
             w.resizeDocks(side[:1], [share], Qt.Orientation.Horizontal)
         ends = (Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.TopDockWidgetArea)
         end = [d for d in keep if area(d) in ends and d.isVisible()]

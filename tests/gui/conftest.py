@@ -5,10 +5,15 @@ import multiprocessing
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Offscreen, with three screens the layout tests put the window on: a desktop (the primary), a
+# laptop and a projector, at the sizes the app is shown at.
+SCREENS = Path(__file__).with_name("screens.json")
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={SCREENS}"
 
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")

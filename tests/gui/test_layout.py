@@ -1,0 +1,113 @@
+"""The window's layout at the sizes it is shown at (laptop, projector, desktop), normal and in
+presentation mode, with the Story dock open and closed: every plot on screen is big enough to
+read and nothing cuts it off. Screenshots of each case are kept in the test's tmp folder."""
+from __future__ import annotations
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QScrollArea
+
+from qatstudio.gui.demo import install_demo
+from qatstudio.services.history import History
+
+from .conftest import make_window
+
+SCREENS = {"laptop": (1280, 720), "projector": (1280, 800), "desktop": (1920, 1080)}  # see screens.json
+MAIN_PLOT_MIN = (150, 120)  # the live training plots
+ANY_PLOT_MIN = (130, 100)  # every other plot (story boundaries, results, charts)
+
+
+def plots_on_screen(window) -> list[tuple[pg.GraphicsView, pg.PlotItem]]:
+    """Every plot item shown in a visible graphics view of the window (tabbed-away docks excluded)."""
+    found = []
+    for view in window.findChildren(pg.GraphicsView):
+        if not view.isVisible():
+            continue
+        for item in view.scene().items():
+            if isinstance(item, pg.PlotItem) and not isinstance(item, pg.ColorBarItem) and item.isVisible():
+                found.append((view, item))
+    return found
+
+
+def problems_of(window, main_plots) -> list[str]:
+    problems = []
+    frame = window.rect()
+    for view, plot in plots_on_screen(window):
+        on_window = view.rect().translated(view.mapTo(window, view.rect().topLeft()))
+        if not on_window.intersects(frame):
+            continue  # a dock tabbed behind another: Qt parks its page outside the window
+        name = plot.titleLabel.text or type(view).__name__
+        box = plot.mapRectToScene(plot.boundingRect()).toRect()
+        least = MAIN_PLOT_MIN if plot in main_plots else ANY_PLOT_MIN
+        if box.width() < least[0] or box.height() < least[1]:
+            problems.append(f"{name}: {box.width()}x{box.height()} px, under {least[0]}x{least[1]}")
+        if not view.viewport().rect().contains(box.adjusted(1, 1, -1, -1)):
+            problems.append(f"{name}: cut off inside its view ({box} not in {view.viewport().rect()})")
+        shown = on_window
+        parent = view.parentWidget()
+        while parent is not None and parent is not window:  # clipped by a dock or its neighbours
+            if isinstance(parent.parentWidget(), QScrollArea):
+                break  # what a scroll area holds is scrolled to, not cut off
+            shown = shown.intersected(parent.rect().translated(parent.mapTo(window, parent.rect().topLeft())))
+            parent = parent.parentWidget()
+        if shown != on_window:
+            problems.append(f"{name}: its view is clipped to {shown.width()}x{shown.height()} "
+                            f"of {on_window.width()}x{on_window.height()}")
+        if not frame.contains(on_window):
+            problems.append(f"{name}: outside the window ({on_window} in {frame})")
+    return problems
+
+
+# Known, not yet fixed (strict: they must fail until they are):
+# - presentation mode on a 1280 px wide screen: the story beside the plots leaves them 515 px where
+#   their larger axes need 550 px, so the epoch plots lose their right edge;
+# - 1280 x 720 with the Story dock open: the story needs ~400 px of height and the plots ~270, so
+#   the window needs 760 px.
+TOO_SMALL = pytest.mark.xfail(strict=True, reason="the story and the live plots don't fit this screen yet")
+
+
+def known_to_fail(screen: str, story: bool, presenting: bool) -> bool:
+    width, height = SCREENS[screen]
+    return story and width < 1600 and (presenting or height < 800)
+
+
+CASES = [
+    pytest.param(screen, story, presenting, marks=[TOO_SMALL] if known_to_fail(screen, story, presenting) else [],
+                 id=f"{SCREENS[screen][0]}x{SCREENS[screen][1]}-{'story' if story else 'plain'}-"
+                    f"{'presentation' if presenting else 'normal'}")
+    for screen in SCREENS for story in (False, True) for presenting in (False, True)
+]
+
+
+@pytest.mark.parametrize("screen_name, story, presenting", CASES)
+def test_every_plot_is_readable_and_whole(qtbot, settings, tmp_path, screen_name, story, presenting):
+    window = make_window(qtbot, settings)
+    demo = install_demo(window, history=History(tmp_path / "history"))
+    size = SCREENS[screen_name]
+    screen = next(s for s in QGuiApplication.screens() if s.name() == screen_name)
+    try:
+        window.setScreen(screen)
+        window.move(screen.geometry().topLeft())
+        window.resize(*size)  # the whole screen, as in a demo; like a maximized window, it can't grow
+        window.setMaximumSize(*size)
+        qtbot.waitUntil(lambda: (window.width(), window.height()) == size, timeout=5_000)
+        if story:
+            demo.show_story(1)
+            qtbot.waitUntil(demo.story.loaded, timeout=60_000)
+        if presenting:
+            demo.presentation.set_active(True)
+            qtbot.waitUntil(lambda: (window.width(), window.height()) == size, timeout=5_000)
+        qtbot.wait(200)
+        main_plots = [window.plots.boundary_plot, window.plots.loss_plot, window.plots.acc_plot]
+        shot = tmp_path / f"layout-{size[0]}x{size[1]}-{'story' if story else 'plain'}-" \
+                          f"{'presentation' if presenting else 'normal'}.png"
+        window.grab().save(str(shot), "PNG")
+        assert (window.width(), window.height()) == size, "the window outgrew the screen"
+        assert all(plot.isVisible() for plot in main_plots)
+        problems = problems_of(window, main_plots)
+        assert not problems, f"{shot}:\n" + "\n".join(problems)
+    finally:
+        if demo.presentation.is_active():
+            demo.presentation.set_active(False)
+        demo.shutdown()
