@@ -307,6 +307,7 @@ class StoryPanel(QWidget):
         self.main.addWidget(scroll, 0)
         self.main.addWidget(stage, 1)
         self._apply_scale()
+        self._arrange()
         self._show_nothing()
 
     # ------------------------------------------------------------------ data in
@@ -498,16 +499,23 @@ class StoryPanel(QWidget):
         """List beside the stage when there is room, above it otherwise; inside the stage, the
         figures beside the boundaries in a wide and short dock, above them in a tall one."""
         scale = self._scale()
-        wide = self.presentation or self.width() >= 700
+        # Before it is shown the panel has Qt's default size: take it as a wide, short bottom dock,
+        # or its first, stacked layout would ask the window for more height than a laptop has.
+        shown = self.isVisible()
+        wide = self.presentation or self.width() >= 700 or not shown
         direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
         if self.main.direction() != direction:
             self.main.setDirection(direction)
+        # Presenting on a small screen, the step list gives its room to the live plots: the stage
+        # says "Step n of 5" and Page Up / Page Down (Demo menu) move through the steps.
+        listed = not (self.presentation and self.screen().geometry().width() < LARGE_SCREEN_WIDTH)
+        self.list_area.setVisible(listed)
         self.list_area.setMaximumHeight(16777215 if wide else 230)
         self.list_area.setMaximumWidth(int(330 * scale) if wide else 16777215)
-        self.list_area.setMinimumWidth(int(250 * scale) if wide else 0)
-        stage_width = self.width() - (self.list_area.maximumWidth() if wide else 0)
+        self.list_area.setMinimumWidth(int(250 * scale) if wide and listed else 0)
+        stage_width = self.width() - (self.list_area.maximumWidth() if wide and listed else 0)
         stage_height = self.height() - (0 if wide else self.list_area.maximumHeight())
-        side_by_side = stage_width > 1.7 * stage_height
+        side_by_side = stage_width > 1.7 * stage_height or not shown
         inner = QBoxLayout.Direction.LeftToRight if side_by_side else QBoxLayout.Direction.TopToBottom
         if self.stage_layout.direction() != inner:
             self.stage_layout.setDirection(inner)

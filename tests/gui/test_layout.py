@@ -59,21 +59,8 @@ def problems_of(window, main_plots) -> list[str]:
     return problems
 
 
-# Known, not yet fixed (strict: they must fail until they are):
-# - presentation mode on a 1280 px wide screen: the story beside the plots leaves them 515 px where
-#   their larger axes need 550 px, so the epoch plots lose their right edge;
-# - 1280 x 720 with the Story dock open: the story needs ~400 px of height and the plots ~270, so
-#   the window needs 760 px.
-TOO_SMALL = pytest.mark.xfail(strict=True, reason="the story and the live plots don't fit this screen yet")
-
-
-def known_to_fail(screen: str, story: bool, presenting: bool) -> bool:
-    width, height = SCREENS[screen]
-    return story and width < 1600 and (presenting or height < 800)
-
-
 CASES = [
-    pytest.param(screen, story, presenting, marks=[TOO_SMALL] if known_to_fail(screen, story, presenting) else [],
+    pytest.param(screen, story, presenting,
                  id=f"{SCREENS[screen][0]}x{SCREENS[screen][1]}-{'story' if story else 'plain'}-"
                     f"{'presentation' if presenting else 'normal'}")
     for screen in SCREENS for story in (False, True) for presenting in (False, True)
