@@ -25,6 +25,7 @@ from qatstudio.services.storage import atomic_write_json  # noqa: E402
 from qatstudio.services.story import STORY_INDEX  # noqa: E402
 
 STORY = ROOT / "resources" / "story"
+DEPLOY_POINTS = {"5-fhe": 5}  # steps with a "Deploy it" button: test points sent through a local server
 
 STEPS = [
     ("1-float-baseline", "Float baseline and its 3-bit quantization",
@@ -43,7 +44,8 @@ STEPS = [
      dict(kind="qat", n_hidden=100, pruning_budget=20)),
     ("5-fhe", "Compile to FHE and compare",
      "QAT again, shrunk to 12 neurons per layer, compiled with Concrete and run encrypted: still at the "
-     "ceiling, and FHE gives the clear model's answers.",
+     "ceiling, and FHE gives the clear model's answers. Deploy it: a local server then computes on "
+     "ciphertexts it cannot read.",
      dict(kind="qat", n_hidden=100, neurons_kept=12, pruning_budget=6)),
 ]
 
@@ -78,8 +80,11 @@ def main() -> int:
             experiment = run_experiment(config, encrypted_samples=5 if name.startswith("5") else 0,
                                         keygen=KeyCache().keys_for)
             save_experiment(path, experiment)
-        index.append({"file": path.name, "title": title, "text": text, "measured": measured(experiment),
-                      "config": experiment.config.to_dict()})
+        entry = {"file": path.name, "title": title, "text": text, "measured": measured(experiment),
+                 "config": experiment.config.to_dict()}
+        if name in DEPLOY_POINTS:
+            entry["deploy_points"] = DEPLOY_POINTS[name]
+        index.append(entry)
     atomic_write_json(STORY / STORY_INDEX, {"steps": index}, mode=0o644)
     return 0
 

@@ -33,6 +33,7 @@ from ..services.story import StepFigures, StoryProblem, StoryStep, live_result, 
 from .history_panel import HistoryPanel
 from .main_window import MainWindow
 from .presentation import PresentationMode
+from .state import TaskKind
 from .story_panel import StoryPanel
 from .sweep_dialog import SweepDialog
 from .tradeoff_chart import TradeoffChart
@@ -63,8 +64,11 @@ class StoryDriver(QObject):
         self.runner = TaskRunner(self)  # never blocks the window's own work
         self._task: Optional[Task] = None
         self._rerun: Optional[int] = None  # the step re-run live, until its run is recorded
+        self._deploying: Optional[StoryStep] = None  # the step on its way to the Deploy panel
         self.panel.rerunRequested.connect(self.rerun_step)
         self.panel.openRequested.connect(self.open_step)
+        self.panel.deployRequested.connect(self.deploy_step)
+        window.taskFinished.connect(self._deploy_next)
         window.busyChanged.connect(self._busy_changed)
         self._busy_changed(window.is_busy())
         if error:
@@ -118,6 +122,41 @@ class StoryDriver(QObject):
             self.window.notify("Busy", "stop the work in progress first, then open the step.", "warning")
             return False
         return True
+
+    def deploy_step(self, step: StoryStep) -> bool:
+        """Open the step's run, compile it, then send its test points through a local server:
+        three tasks of the window, each started when the one before has finished."""
+        if self.window.open_experiment(step.path) is None:
+            self.window.notify("Busy", "stop the work in progress first, then deploy the step.", "warning")
+            return False
+        self._deploying = step
+        self.panel.set_live_result(step.number, "Deploying: opening the step's run\u2026")
+        return True
+
+    def _deploy_next(self, title: str, outcome: str) -> None:
+        """The next task of a step's deployment, once the window's task before it has finished."""
+        step = self._deploying
+        if step is None:
+            return
+        if outcome != "succeeded":
+            self._deploy_failed(step, f"{title.lower()} {outcome}")
+        elif title == TaskKind.OPEN.title:
+            self.panel.set_live_result(step.number, "Deploying: compiling the circuit\u2026")
+            if self.window.controller.start_compile() is None:
+                self._deploy_failed(step, "the window could not start compiling")
+        elif title == TaskKind.COMPILE.title:
+            self._deploying = None
+            self.window.deploy_dock.show()
+            self.window.deploy_dock.raise_()
+            if self.window.start_deploy(step.deploy_points) is None:
+                self._deploy_failed(step, "the window could not start the deployment")
+                return
+            self.panel.set_live_result(step.number, f"Deploying: {step.deploy_points} test points through a local "
+                                                    f"server that sees only ciphertexts (see the Deploy panel).")
+
+    def _deploy_failed(self, step: StoryStep, why: str) -> None:
+        self._deploying = None
+        self.panel.set_live_result(step.number, f"Deployment stopped: {why}.")
 
     def show_live(self, record: RunRecord) -> None:
         """A run of the window was kept: when it trains a step, its figures show beside that step."""

@@ -186,6 +186,7 @@ class StoryPanel(QWidget):
     stepShown = Signal(int)  # step number
     rerunRequested = Signal(object)  # StoryStep
     openRequested = Signal(object)  # StoryStep: open its file in the window
+    deployRequested = Signal(object)  # StoryStep: its run through a local encrypted-inference server
     stopRequested = Signal()  # stop the window's work (its toolbar is hidden in presentation mode)
 
     def __init__(self, steps: list[StoryStep], parent: Optional[QWidget] = None):
@@ -264,6 +265,12 @@ class StoryPanel(QWidget):
                                     "compile report.")
         self.rerun_button = QPushButton("Re-run live")
         self.rerun_button.setToolTip("Put this step's settings into Configure and train them now.")
+        self.deploy_button = QPushButton("Deploy it")
+        self.deploy_button.setToolTip("Open this step's run, compile it and send test points through a local "
+                                      "server that only ever sees ciphertexts (the Deploy panel shows both sides).")
+        self.deploy_button.clicked.connect(
+            lambda: self.current and self.deployRequested.emit(self.step(self.current)))
+        self.deploy_button.hide()
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop the run in progress (training keeps what it learned).")
         self.stop_button.clicked.connect(self.stopRequested.emit)
@@ -273,6 +280,7 @@ class StoryPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.rerun_button)
+        buttons.addWidget(self.deploy_button)
         buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
 
@@ -334,9 +342,10 @@ class StoryPanel(QWidget):
         for card in self.cards:
             card.rerun.setEnabled(can)
         self.rerun_button.setEnabled(can and self.current is not None)
+        self.deploy_button.setEnabled(can and self.current is not None)
         self.stop_button.setVisible(not can)
         tip = "" if can else why
-        for widget in [self.rerun_button] + [card.rerun for card in self.cards]:
+        for widget in [self.rerun_button, self.deploy_button] + [card.rerun for card in self.cards]:
             widget.setStatusTip(tip)
 
     # ------------------------------------------------------------------ showing a step
@@ -367,6 +376,7 @@ class StoryPanel(QWidget):
             tile.set_value("-")
         self.open_button.setEnabled(False)
         self.rerun_button.setEnabled(False)
+        self.deploy_button.hide()
         self.measured.setText("")
 
     def _draw(self) -> None:
@@ -380,6 +390,8 @@ class StoryPanel(QWidget):
         self.stage_text.setText(step.text)
         self.open_button.setEnabled(number in self.figures)
         self.rerun_button.setEnabled(self._can_rerun)
+        self.deploy_button.setVisible(step.deploy_points > 0)
+        self.deploy_button.setEnabled(self._can_rerun)
         self._draw_live()
         figures = self.figures.get(number)
         if figures is None:

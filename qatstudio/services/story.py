@@ -32,6 +32,7 @@ class StoryStep:
     measured: str  # the step's figures in words, as measured when the file was made
     config: ExperimentConfig
     path: Path
+    deploy_points: int = 0  # > 0: the step can send this many test points through a local server
 
 
 def load_story(folder: Optional[Path] = None) -> list[StoryStep]:
@@ -39,7 +40,8 @@ def load_story(folder: Optional[Path] = None) -> list[StoryStep]:
     folder = Path(folder) if folder is not None else story_dir()
     steps = json.loads((folder / STORY_INDEX).read_text(encoding="utf-8"))["steps"]
     return [StoryStep(number, step["title"], step["text"], step.get("measured", ""),
-                      ExperimentConfig.from_dict(step["config"]), folder / step["file"])
+                      ExperimentConfig.from_dict(step["config"]), folder / step["file"],
+                      int(step.get("deploy_points", 0)))
             for number, step in enumerate(steps, start=1)]
 
 

@@ -420,3 +420,25 @@ def test_report_holds_every_selected_run(qtbot, window, demo, tmp_path, story_re
     assert records[1].label not in text
     assert [r["id"] for r in json.loads(json_path.read_text())["runs"]] == ["r0", "r2"]
     assert "report.html" in window.statusBar().currentMessage()
+
+
+@pytest.mark.slow
+def test_the_fhe_step_deploys_its_run_through_a_local_server(qtbot, window, demo, run):
+    """Step 5's "Deploy it": the window opens the step's run, compiles it, and sends test points
+    through a local server in a child process; the decrypted answers are the clear model's."""
+    wait_story(qtbot, demo)
+    panel = demo.story_panel
+    demo.show_story(4)
+    assert panel.deploy_button.isHidden()  # only the FHE step deploys
+    demo.show_story(5)
+    assert not panel.deploy_button.isHidden() and panel.deploy_button.isEnabled()
+    assert run(panel.deploy_button.click, "Deployment", timeout_ms=400_000) == "succeeded"
+    assert window.deploy_dock.isVisible()
+    step = demo.story.steps[4]
+    rows = window.deploy_panel.rows()
+    assert len(rows) == step.deploy_points
+    points = window.session.dataset.x_test[:step.deploy_points]
+    clear = window.session.experiment.integer_model.predict(points)
+    assert [int(row[1]) for row in rows] == clear.tolist()  # decrypted from the server's answers
+    assert "sees only ciphertexts" in panel.live.text()
+    assert window.session.path == step.path
