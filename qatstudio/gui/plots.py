@@ -16,10 +16,10 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QSizePolicy
 
 from ..services.formatting import BOUNDARY_RAMP, CLASS_COLORS, fmt_percent
+from .widgets import QWIDGETSIZE_MAX
 
 MAX_REDRAWS_PER_S = 10
 SHORT_PLOTS_PX = 480  # plots shorter than this (a dock below them) leave the step losses out
-QWIDGETSIZE_MAX = 16777215
 BOUNDARY_COLORMAP = pg.ColorMap(np.linspace(0.0, 1.0, len(BOUNDARY_RAMP)), list(BOUNDARY_RAMP))
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 TEST_PEN = pg.mkPen("#ff7f0e", width=2)

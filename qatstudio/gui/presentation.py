@@ -16,6 +16,8 @@ from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QObject, QRect,
 from PySide6.QtGui import QColor, QFont, QPalette, QPen
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar, QWidget
 
+from .widgets import QWIDGETSIZE_MAX
+
 FONT_SCALE = 1.5  # window text
 PLOT_FONT_SCALE = 1.25  # plot titles and axis labels of the window's plots
 TICK_FONT_SCALE = 1.15  # their tick labels (fixed ticks on small plots would run into each other)
@@ -162,6 +164,7 @@ class _Saved:
     menu_bar_visible: bool
     status_bar_visible: bool
     dock_features: dict = field(default_factory=dict)
+    dock_widths: dict = field(default_factory=dict)  # (minimum, maximum) of the docks kept
 
 
 class PresentationMode(QObject):
@@ -208,6 +211,7 @@ class PresentationMode(QObject):
             menu_bar_visible=not w.menuBar().isHidden() if w.menuWidget() is not None else False,
             status_bar_visible=not w.statusBar().isHidden(),
             dock_features={dock: dock.features() for dock in keep},
+            dock_widths={dock: (dock.minimumWidth(), dock.maximumWidth()) for dock in keep},
         )
         for dock in w.findChildren(QDockWidget):
             if dock.parent() is w and dock not in keep:
@@ -219,6 +223,8 @@ class PresentationMode(QObject):
             dock.show()
             dock.setFloating(False)
             dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)  # the list stays in view
+            dock.setMinimumWidth(0)  # the window's side-dock limits are for its normal layout
+            dock.setMaximumWidth(QWIDGETSIZE_MAX)
             dock.raise_()
         if self._arrange is not None:
             self._arrange()
@@ -280,6 +286,9 @@ class PresentationMode(QObject):
             w.setAttribute(Qt.WidgetAttribute.WA_SetFont, False)
         for dock, features in saved.dock_features.items():
             dock.setFeatures(features)
+        for dock, (least, most) in saved.dock_widths.items():
+            dock.setMinimumWidth(least)
+            dock.setMaximumWidth(most)
         if w.menuWidget() is not None:
             w.menuBar().setVisible(saved.menu_bar_visible)
         w.statusBar().setVisible(saved.status_bar_visible)

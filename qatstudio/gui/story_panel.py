@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Optional
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -26,6 +26,7 @@ from ..engine.integer import MAX_LOOKUP_BITS
 from ..services.formatting import CIRCUIT_BY_KEY, TIP_ACCUMULATOR, TIP_PBS, fmt_circuit, fmt_percent, fmt_seconds
 from ..services.story import StepFigures, StoryProblem, StoryStep
 from .plots import FOREGROUND, BoundaryMap
+from .widgets import QWIDGETSIZE_MAX
 
 LARGE_SCREEN_WIDTH = 1600  # presentation mode's full scale from this screen width on
 GOOD, FAIR, POOR = "#1b7837", "#b35806", "#b2182b"
@@ -295,12 +296,17 @@ class StoryPanel(QWidget):
         box.addWidget(self.measured)
         box.addLayout(buttons)
         box.addStretch(1)
-        self.info = info
+        # The words and figures scroll when the dock is short, rather than being drawn over each other.
+        self.info = QScrollArea()
+        self.info.setWidget(info)
+        self.info.setWidgetResizable(True)
+        self.info.setFrameShape(QFrame.Shape.NoFrame)
+        self.info.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         stage = QWidget()
         stage.setObjectName("storyStage")
         self.stage_layout = QBoxLayout(QBoxLayout.Direction.TopToBottom, stage)
         self.stage_layout.setContentsMargins(4, 0, 0, 0)
-        self.stage_layout.addWidget(info, 0)
+        self.stage_layout.addWidget(self.info, 0)
         self.stage_layout.addWidget(self.boundaries, 1)
         self.stage = stage
 
@@ -336,6 +342,7 @@ class StoryPanel(QWidget):
         self._live[number] = text
         if self.current == number:
             self._draw_live()
+            QTimer.singleShot(0, self._fit_info_width)
 
     def set_can_rerun(self, can: bool, why: str = "") -> None:
         self._can_rerun = can
@@ -380,6 +387,10 @@ class StoryPanel(QWidget):
         self.measured.setText("")
 
     def _draw(self) -> None:
+        self._draw_step()
+        QTimer.singleShot(0, self._fit_info_width)  # once the new words and figures are laid out
+
+    def _draw_step(self) -> None:
         number = self.current
         if number is None:
             self._show_nothing()
@@ -522,8 +533,8 @@ class StoryPanel(QWidget):
         # says "Step n of 5" and Page Up / Page Down (Demo menu) move through the steps.
         listed = not (self.presentation and self.screen().geometry().width() < LARGE_SCREEN_WIDTH)
         self.list_area.setVisible(listed)
-        self.list_area.setMaximumHeight(16777215 if wide else 230)
-        self.list_area.setMaximumWidth(int(330 * scale) if wide else 16777215)
+        self.list_area.setMaximumHeight(QWIDGETSIZE_MAX if wide else 230)
+        self.list_area.setMaximumWidth(int(330 * scale) if wide else QWIDGETSIZE_MAX)
         self.list_area.setMinimumWidth(int(250 * scale) if wide and listed else 0)
         stage_width = self.width() - (self.list_area.maximumWidth() if wide and listed else 0)
         stage_height = self.height() - (0 if wide else self.list_area.maximumHeight())
@@ -531,8 +542,14 @@ class StoryPanel(QWidget):
         inner = QBoxLayout.Direction.LeftToRight if side_by_side else QBoxLayout.Direction.TopToBottom
         if self.stage_layout.direction() != inner:
             self.stage_layout.setDirection(inner)
-        self.info.setMaximumWidth(int(460 * scale) if side_by_side else 16777215)
+        self.info.setMaximumWidth(int(460 * scale) if side_by_side else QWIDGETSIZE_MAX)
         self._place_tiles(6 if not side_by_side and stage_width >= 6 * 105 * scale else 3)
+        self._fit_info_width()
+
+    def _fit_info_width(self) -> None:
+        """The words and figures as wide as their tiles need: they scroll only up and down."""
+        inner = self.info.widget()
+        self.info.setMinimumWidth(inner.minimumSizeHint().width() + self.info.verticalScrollBar().sizeHint().width() + 2)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
 
 from .state import Enabled
 
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no limit" for a widget's width or height
+
 
 class MessageBanner(QFrame):
     """An in-window message (error or notice) with a close button: never a modal dialog."""
