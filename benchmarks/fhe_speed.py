@@ -5,7 +5,7 @@
 For each configuration: train, compile, simulate the 500 test points, generate fresh keys, run a
 few samples encrypted. ``pbs_floor_s`` adds up, over the circuit's lookups, the time of one
 lookup at that precision, measured here on a one-lookup circuit compiled with the same error
-probability per lookup. Keys go to a temporary cache so key generation is really fresh.
+probability per lookup. Keys are always generated fresh.
 """
 from __future__ import annotations
 
