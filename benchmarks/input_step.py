@@ -4,7 +4,7 @@
 
 For each data seed (the guide's generator: its jitter and split) and pruning budget, the default
 QAT recipe (3 bits, 100 neurons) is trained with the input step chosen by each method:
-- centre of near-best run: the app's choice (``core.lowering.best_input_scale``);
+- centre of near-best run: the app's choice (``engine.calibration.best_input_scale``);
 - best on held-out points: the single best step, majorities counted on 80% of the training points
   and scored on the other 20%;
 - best in-sample, coarse grid: the single best step over steps spanning the data with 1..levels

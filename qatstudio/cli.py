@@ -118,7 +118,7 @@ def _budget(text: str):
 def cmd_sweep(args) -> int:
     from .engine.config import ExperimentConfig
     from .services.cluster import ClusterReady, ClusterSettings
-    from .services.formatting import CIRCUIT_BY_KEY, fmt_circuit, fmt_percent, fmt_seconds
+    from .services.formatting import CIRCUIT_BY_KEY, fmt_measure, fmt_percent, fmt_seconds
     from .services.history import History
     from .services.report import write_html_report, write_json_report
     from .services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, run_sweep
@@ -140,8 +140,8 @@ def cmd_sweep(args) -> int:
         elif isinstance(message, RunDone):
             record = message.record
             print(f"{record.label:45s} accuracy {fmt_percent(record.accuracy):>7s}  accumulator "
-                  f"{fmt_circuit(CIRCUIT_BY_KEY['accumulator'], record.accumulator_bits)}  PBS "
-                  f"{fmt_circuit(CIRCUIT_BY_KEY['pbs'], record.pbs_count)}", flush=True)
+                  f"{fmt_measure(CIRCUIT_BY_KEY['accumulator'], record.accumulator_bits)}  PBS "
+                  f"{fmt_measure(CIRCUIT_BY_KEY['pbs'], record.pbs_count)}", flush=True)
         elif isinstance(message, RunFailed):
             print(f"failed: {message.label}: {message.reason}", file=sys.stderr, flush=True)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
+from typing import Iterable, Optional
 
 import numpy as np
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, Signal
@@ -35,10 +35,8 @@ from ..services.formatting import (
     TIP_ACCUMULATOR,
     TIP_CEILING,
     TIP_PBS,
-    CircuitRow,
-    MetricRow,
-    fmt_circuit,
-    fmt_metric,
+    MeasureRow,
+    fmt_measure,
     fmt_percent,
     fmt_seconds,
     kind_color,
@@ -72,7 +70,7 @@ class CompareRow:
     """A measure of the compare view: a shared metric or circuit row, and which way is better
     (None: a reference, never marked best)."""
 
-    row: Union[MetricRow, CircuitRow]
+    row: MeasureRow
     higher_is_better: Optional[bool]
 
     @property
@@ -81,9 +79,7 @@ class CompareRow:
 
     def text(self, record: RunRecord) -> str:
         value = record.figure(self.row)
-        if isinstance(self.row, CircuitRow):
-            return fmt_circuit(self.row, value)
-        text = fmt_metric(self.row, value)
+        text = fmt_measure(self.row, value)
         if self.row.key == "executed" and value is not None:
             text += f" of {record.metrics.fhe_executed_samples}"
         return text
@@ -380,8 +376,8 @@ class HistoryPanel(QWidget):
         mark.fill(QColor(color))
         name.setIcon(QIcon(mark))
         cells = [thumb, name, QTableWidgetItem(fmt_percent(record.accuracy)),
-                 QTableWidgetItem(fmt_circuit(CIRCUIT_BY_KEY["accumulator"], record.accumulator_bits)),
-                 QTableWidgetItem(fmt_circuit(CIRCUIT_BY_KEY["pbs"], record.pbs_count)),
+                 QTableWidgetItem(fmt_measure(CIRCUIT_BY_KEY["accumulator"], record.accumulator_bits)),
+                 QTableWidgetItem(fmt_measure(CIRCUIT_BY_KEY["pbs"], record.pbs_count)),
                  QTableWidgetItem(fmt_seconds(record.fhe_latency_s)),
                  QTableWidgetItem(_when(record.created))]
         cells[2].setToolTip(f"Ceiling of its data set: {fmt_percent(record.metrics.ceiling_accuracy)}")

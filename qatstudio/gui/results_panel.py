@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.evaluate import Metrics
-from ..services.formatting import METRIC_ROWS, METRICS_BY_KEY, TIP_CEILING, fmt_eta, fmt_metric, fmt_seconds
+from ..services.formatting import METRIC_ROWS, METRICS_BY_KEY, TIP_CEILING, fmt_eta, fmt_measure, fmt_seconds
 from .plots import FOREGROUND, class_image, make_boundary_plot
 from .state import Enabled
 
@@ -183,7 +183,7 @@ class ResultsPanel(QWidget):
         m = metrics or Metrics()
         values = dataclasses.asdict(m)
         for row in METRIC_ROWS:
-            text = fmt_metric(row, values[row.field])
+            text = fmt_measure(row, values[row.field])
             if row.key == "float" and m.float_accuracy is None and m.brevitas_accuracy is not None:
                 text = "n/a (QAT)"
             elif row.key == "executed" and text != "-":

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.integer import MAX_LOOKUP_BITS
-from ..services.formatting import CIRCUIT_BY_KEY, TIP_ACCUMULATOR, TIP_PBS, fmt_circuit, fmt_percent, fmt_seconds
+from ..services.formatting import CIRCUIT_BY_KEY, TIP_ACCUMULATOR, TIP_PBS, fmt_measure, fmt_percent, fmt_seconds
 from ..services.story import StepFigures, StoryProblem, StoryStep
 from .plots import FOREGROUND, BoundaryMap
 from .widgets import QWIDGETSIZE_MAX
@@ -427,9 +427,9 @@ class StoryPanel(QWidget):
         self.tiles["fhe"].caption.setText("FHE accuracy (simulated)" + (
             f"; encrypted {fmt_percent(m.fhe_executed_accuracy)} of {executed}" if executed else ""))
         accumulator = record.accumulator_bits
-        self.tiles["accumulator"].set_value(fmt_circuit(CIRCUIT_BY_KEY["accumulator"], accumulator),
+        self.tiles["accumulator"].set_value(fmt_measure(CIRCUIT_BY_KEY["accumulator"], accumulator),
                                             ACCENT if accumulator and accumulator <= MAX_LOOKUP_BITS else POOR)
-        self.tiles["lookups"].set_value(fmt_circuit(CIRCUIT_BY_KEY["pbs"], record.pbs_count), FOREGROUND)
+        self.tiles["lookups"].set_value(fmt_measure(CIRCUIT_BY_KEY["pbs"], record.pbs_count), FOREGROUND)
         latency = m.fhe_latency_s
         self.tiles["latency"].set_value(fmt_seconds(latency), FOREGROUND)
         self.tiles["latency"].caption.setText("per encrypted sample" if latency else "not run encrypted")

@@ -114,39 +114,45 @@ TIP_CEILING = ("Ceiling: the best accuracy any classifier can reach on these tes
 
 
 @dataclass(frozen=True)
-class MetricRow:
+class MeasureRow:
+    """One measure as every table shows it: its label, its explanation, where its value is."""
+
     key: str
     label: str
     tip: str
-    field: str  # the attribute of ``engine.evaluate.Metrics`` it shows
+    field: str  # the attribute of ``engine.evaluate.Metrics`` (or, for ``circuit``, ``CircuitStats``)
+    circuit: bool = False
 
 
 METRIC_ROWS = (
-    MetricRow("ceiling", "Ceiling (best possible)", TIP_CEILING, "ceiling_accuracy"),
-    MetricRow("float", "fp32", "The float model before quantization (float and pruned kinds).", "float_accuracy"),
-    MetricRow("brevitas", "Quantized (Brevitas)",
+    MeasureRow("ceiling", "Ceiling (best possible)", TIP_CEILING, "ceiling_accuracy"),
+    MeasureRow("float", "fp32", "The float model before quantization (float and pruned kinds).", "float_accuracy"),
+    MeasureRow("brevitas", "Quantized (Brevitas)",
               "The Brevitas model: as trained (QAT) or quantized after training.", "brevitas_accuracy"),
-    MetricRow("clear", "Quantized, in the clear",
+    MeasureRow("clear", "Quantized, in the clear",
               "The integer model run in the clear with numpy: what FHE computes.", "clear_accuracy"),
-    MetricRow("simulated", "FHE simulated", "Concrete's FHE simulation on every test point.",
+    MeasureRow("simulated", "FHE simulated", "Concrete's FHE simulation on every test point.",
               "fhe_simulated_accuracy"),
-    MetricRow("executed", "FHE executed", "Real encryption, run and decryption on the first N test points.",
+    MeasureRow("executed", "FHE executed", "Real encryption, run and decryption on the first N test points.",
               "fhe_executed_accuracy"),
-    MetricRow("agree_simulated", "Agreement clear / simulated",
+    MeasureRow("agree_simulated", "Agreement clear / simulated",
               "Share of test points where clear and FHE simulated predictions are equal.",
               "agreement_clear_simulated"),
-    MetricRow("agree_executed", "Agreement clear / executed",
+    MeasureRow("agree_executed", "Agreement clear / executed",
               "Share of the encrypted points where clear and FHE predictions are equal.", "agreement_clear_executed"),
-    MetricRow("latency", "Latency per sample", "Median time to encrypt, run and decrypt one test point.",
+    MeasureRow("latency", "Latency per sample", "Median time to encrypt, run and decrypt one test point.",
               "fhe_latency_s"),
-    MetricRow("keygen", "Key generation", "Time to generate the keys, or to load them from the on-disk cache.",
+    MeasureRow("keygen", "Key generation", "Time to generate the keys, or to load them from the on-disk cache.",
               "keygen_s"),
 )
 METRICS_BY_KEY = {row.key: row for row in METRIC_ROWS}
 
 
-def fmt_metric(row: MetricRow, value: Optional[float]) -> str:
-    """A measure as its row shows it: seconds for times, percent for the rest."""
+def fmt_measure(row: MeasureRow, value: Optional[float]) -> str:
+    """A measure as its row shows it: '9 bits' and '1,234' for the circuit, seconds for times,
+    percent for the rest; '-' when not measured."""
+    if row.circuit:
+        return "-" if value is None else f"{value} bits" if row.field == "accumulator_bits" else f"{value:,}"
     return fmt_seconds(value) if row.field.endswith("_s") else fmt_percent(value)
 
 
@@ -155,23 +161,8 @@ def fmt_metric(row: MetricRow, value: Optional[float]) -> str:
 TIP_PBS = "Lookups (PBS): programmable bootstraps per encrypted inference, the costliest step of FHE."
 
 
-@dataclass(frozen=True)
-class CircuitRow:
-    key: str
-    label: str
-    tip: str
-    field: str  # the attribute of ``engine.fhe.CircuitStats`` it shows
-
-
 CIRCUIT_ROWS = (
-    CircuitRow("accumulator", "Accumulator", TIP_ACCUMULATOR, "accumulator_bits"),
-    CircuitRow("pbs", "Lookups (PBS)", TIP_PBS, "pbs_count"),
+    MeasureRow("accumulator", "Accumulator", TIP_ACCUMULATOR, "accumulator_bits", circuit=True),
+    MeasureRow("pbs", "Lookups (PBS)", TIP_PBS, "pbs_count", circuit=True),
 )
 CIRCUIT_BY_KEY = {row.key: row for row in CIRCUIT_ROWS}
-
-
-def fmt_circuit(row: CircuitRow, value: Optional[int]) -> str:
-    """A circuit figure as its row shows it: '9 bits', '1,234'; '-' when not compiled."""
-    if value is None:
-        return "-"
-    return f"{value} bits" if row.field == "accumulator_bits" else f"{value:,}"

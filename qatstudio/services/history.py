@@ -10,7 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from ..engine.evaluate import Metrics
 from ..engine.fhe import CircuitStats
 from . import storage
 from .experiment_file import SUFFIX, save_experiment
-from .formatting import CircuitRow, MetricRow, config_name
+from .formatting import MeasureRow, config_name
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +77,10 @@ class RunRecord:
     def fhe_latency_s(self) -> Optional[float]:
         return self.metrics.fhe_latency_s
 
-    def figure(self, row: Union[MetricRow, CircuitRow]) -> Optional[float]:
+    def figure(self, row: MeasureRow) -> Optional[float]:
         """What a shared row (``formatting.METRIC_ROWS`` or ``CIRCUIT_ROWS``) shows of this run;
         None when it wasn't measured (a circuit row of a run not compiled)."""
-        if isinstance(row, CircuitRow):
+        if row.circuit:
             return getattr(self.stats, row.field) if self.stats else None
         return getattr(self.metrics, row.field)
 

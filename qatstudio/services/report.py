@@ -28,8 +28,7 @@ from .formatting import (
     KIND_COLORS,
     METRICS_BY_KEY,
     config_name,
-    fmt_circuit,
-    fmt_metric,
+    fmt_measure,
     fmt_percent,
     kind_color,
     kind_name,
@@ -215,7 +214,7 @@ def _card(record: RunRecord, number: int) -> str:
     if m.ceiling_accuracy is not None:
         figures.append((METRICS_BY_KEY["ceiling"].label, fmt_percent(m.ceiling_accuracy)))
     if record.stats:
-        figures += [(row.label, fmt_circuit(row, record.figure(row))) for row in CIRCUIT_ROWS]
+        figures += [(row.label, fmt_measure(row, record.figure(row))) for row in CIRCUIT_ROWS]
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in figures)
     layers = ""
     if record.stats:
@@ -250,9 +249,9 @@ def write_html_report(path: Path, records: list[RunRecord], title: str = "QAT St
         dot = f'<span class="dot" style="background:{kind_color(record.config.kind)}"></span>'
         star = ' <span title="on the Pareto front">\u2605</span>' if record.id in front_ids else ""
         cells = [str(numbers[record.id]), f"{dot}{html.escape(record.label)}{star}"]
-        cells += [fmt_metric(row, record.figure(row)) for row in metric_rows]
-        cells += [fmt_circuit(row, record.figure(row)) for row in CIRCUIT_ROWS]
-        cells.append(fmt_metric(latency, m.fhe_latency_s))
+        cells += [fmt_measure(row, record.figure(row)) for row in metric_rows]
+        cells += [fmt_measure(row, record.figure(row)) for row in CIRCUIT_ROWS]
+        cells.append(fmt_measure(latency, m.fhe_latency_s))
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     cards = "".join(_card(r, numbers[r.id]) for r in records)
     class_keys = "".join(f'<span class="dot" style="background:{c}"></span>class {i} &nbsp; '
