@@ -266,7 +266,8 @@ h1 {{ margin-bottom: 0.2em; }} h2 {{ margin-top: 1.6em; }}
 table.runs {{ border-collapse: collapse; font-size: 0.92em; }}
 table.runs th, table.runs td {{ border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: right; }}
 table.runs th {{ border-bottom: 2px solid #999; vertical-align: bottom; }}
-table.runs td:nth-child(2), table.runs th:nth-child(2) {{ text-align: left; white-space: nowrap; }}
+table.runs td:nth-child(2), table.runs th:nth-child(2) {{ text-align: left; }}
+table.runs td:nth-child(2) {{ min-width: 14em; }}  /* long run names wrap: the table keeps to the page */
 .dot {{ display: inline-block; width: 0.75em; height: 0.75em; border-radius: 50%; margin-right: 0.4em;
         vertical-align: baseline; -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
 svg {{ max-width: 100%; height: auto; }}
