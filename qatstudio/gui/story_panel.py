@@ -342,7 +342,7 @@ class StoryPanel(QWidget):
         self._live[number] = text
         if self.current == number:
             self._draw_live()
-            QTimer.singleShot(0, self._fit_info_width)
+            QTimer.singleShot(0, self, self._fit_info_width)
 
     def set_can_rerun(self, can: bool, why: str = "") -> None:
         self._can_rerun = can
@@ -388,7 +388,7 @@ class StoryPanel(QWidget):
 
     def _draw(self) -> None:
         self._draw_step()
-        QTimer.singleShot(0, self._fit_info_width)  # once the new words and figures are laid out
+        QTimer.singleShot(0, self, self._fit_info_width)  # once the new words and figures are laid out
 
     def _draw_step(self) -> None:
         number = self.current
