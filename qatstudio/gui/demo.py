@@ -327,25 +327,23 @@ class DemoController(QObject):
         if "storyDock" not in self._restored and not self.presentation.is_active():
             self.window.resizeDocks([dock], [int(self.window.height() * STORY_HEIGHT)], Qt.Orientation.Vertical)
 
-    def show_story(self, number: Optional[int] = None) -> None:
-        shown = not self.story_dock.isHidden()
-        self.story_dock.show()
+    def _show_bottom(self, dock: QDockWidget) -> None:
+        """Show a bottom dock (story or trade-offs) in front, sized the first time it appears."""
+        shown = not dock.isHidden()
+        dock.show()
         self._tab_bottom_docks()
-        self.story_dock.raise_()
+        dock.raise_()
         if not shown:
-            self._size_bottom(self.story_dock)
+            self._size_bottom(dock)
         self.story.load()
+
+    def show_story(self, number: Optional[int] = None) -> None:
+        self._show_bottom(self.story_dock)
         if number is not None or self.story_panel.current is None:
             self.story_panel.show_step(number or 1)
 
     def show_chart(self) -> None:
-        shown = not self.chart_dock.isHidden()
-        self.chart_dock.show()
-        self._tab_bottom_docks()
-        self.chart_dock.raise_()
-        if not shown:
-            self._size_bottom(self.chart_dock)
-        self.story.load()
+        self._show_bottom(self.chart_dock)
 
     def show_history(self) -> None:
         self.history_dock.show()

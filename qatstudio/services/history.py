@@ -143,7 +143,7 @@ class History:
     def get(self, record_id: str) -> Optional[RunRecord]:
         """The record ``record_id``, None when it isn't kept (or can't be read)."""
         try:
-            return RunRecord.from_json(json.loads((self.folder / f"{record_id}.json").read_text(encoding="utf-8")))
+            return _read_record(self.folder / f"{record_id}.json")
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -152,7 +152,7 @@ class History:
         records, problems = [], []
         for path in sorted(self.folder.glob("*.json")):
             try:
-                records.append(RunRecord.from_json(json.loads(path.read_text(encoding="utf-8"))))
+                records.append(_read_record(path))
             except (OSError, ValueError, KeyError, TypeError) as error:
                 problems.append(f"skipped damaged history entry {path.name}: {error}")
         records.sort(key=lambda record: record.created)
@@ -162,6 +162,10 @@ class History:
         """The record and the experiment file ``keep`` saved for it."""
         (self.folder / f"{record_id}.json").unlink(missing_ok=True)
         (self.runs_folder / f"{record_id}{SUFFIX}").unlink(missing_ok=True)
+
+
+def _read_record(path: Path) -> RunRecord:
+    return RunRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
 class RunTracker:
