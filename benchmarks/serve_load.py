@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=32, help="predictions per level")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 4, 16])
     args = parser.parse_args()
-    config = ExperimentConfig(kind="qat", n_hidden=8, bits=2, epochs=2, data=DataConfig(grid_size=40, n_test=200))
+    config = ExperimentConfig(kind="qat", n_hidden=8, bits=2, epochs=2, data=DataConfig(n_points=1600, n_test=200))
     dataset = make_dataset(config.data)
     experiment = run_experiment(config, dataset, simulate=False)
     points = dataset.x_test[:16]

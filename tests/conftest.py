@@ -25,7 +25,7 @@ def dataset():
 
 @pytest.fixture(scope="session")
 def small_dataset():
-    return make_dataset(DataConfig(grid_size=40, n_test=200))
+    return make_dataset(DataConfig(n_points=1600, n_test=200))
 
 
 @pytest.fixture(scope="session")

@@ -108,5 +108,5 @@ def test_checkerboard_labels_are_band_parity():
 
 
 def test_parameters_change_the_data():
-    data = make_dataset(DataConfig(grid_size=20, n_test=50, bands=3))
+    data = make_dataset(DataConfig(n_points=400, n_test=50, bands=3))
     assert len(data.x_train) == 350 and len(data.x_test) == 50

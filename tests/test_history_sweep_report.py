@@ -71,7 +71,7 @@ def test_sweep_ranges_are_read_or_refused_in_words():
 
 
 def test_sweep_plan_skips_combinations_it_cannot_run():
-    plan = SweepPlan(small_config(epochs=1).replace(data={"grid_size": 40, "n_test": 200}),
+    plan = SweepPlan(small_config(epochs=1).replace(data={"n_points": 1600, "n_test": 200}),
                      neurons=[6, 8], bits=[3], budgets=[None, 4, 7], seeds=[0])
     configs, skipped = plan.configs()
     assert len(configs) == 5 and len(skipped) == 1 and "more than the 6 inputs" in skipped[0]

@@ -14,7 +14,7 @@ from qatstudio.services.report import write_html_report
 
 CEILING_HEADER = f"<th>{METRICS_BY_KEY['ceiling'].label}</th>"
 
-SMALL_DATA = DataConfig(grid_size=40, n_test=200)
+SMALL_DATA = DataConfig(n_points=1600, n_test=200)
 
 
 @pytest.fixture(scope="module")

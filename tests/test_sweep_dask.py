@@ -17,7 +17,7 @@ from qatstudio.services.sweep import RunDone, RunFailed, SweepPlan, SweepProgres
 
 
 def tiny_plan(neurons, seeds=(0,)) -> SweepPlan:
-    base = small_config(n_hidden=8, epochs=1).replace(data={"grid_size": 30, "n_test": 100})
+    base = small_config(n_hidden=8, epochs=1).replace(data={"n_points": 900, "n_test": 100})
     return SweepPlan(base, neurons=list(neurons), bits=[3], budgets=[None], seeds=list(seeds))
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -13,8 +14,6 @@ ROUNDING_MODES = ("exact", "approximate")
 MIN_BITS, MAX_BITS = 2, 8
 MAX_HIDDEN = 1024
 MAX_LAYERS = 6
-N_FEATURES = 2
-N_CLASSES = 2
 MIN_BANDS, MAX_BANDS = 2, 20
 
 
@@ -26,33 +25,113 @@ class ConfigError(ValueError):
         super().__init__("; ".join(self.reasons))
 
 
+# Generated 2D shapes (all on about [0, 1]^2, two classes), and "table": the user's own data.
+SHAPES = ("checkerboard", "circle", "xor", "gaussians", "spirals", "moons")
+TABLE = "table"
+MAX_FEATURES = 64
+MAX_CLASSES = 10
+MIN_POINTS, MAX_POINTS = 16, 1_000_000
+MIN_TEST_FRACTION, MAX_TEST_FRACTION = 0.05, 0.5
+
+
 @dataclass(frozen=True)
 class DataConfig:
-    """The guide's checkerboard by default: a 100 x 100 grid on [0, 1]^2, four bands per axis
-    (the guide's ``CLUSTERS = 3``: label = parity of rint(3x) XOR parity of rint(3y)), every point
-    jittered by N(0, 0.01^2) after labelling, 500 test points."""
+    """Which data: a generated shape or a table of the user's, and how it is split.
 
-    grid_size: int = 100  # points per axis of the [0, 1]^2 grid
+    By default the guide's checkerboard: a 100 x 100 grid on [0, 1]^2 (10,000 points), four bands
+    per axis (the guide's ``CLUSTERS = 3``: label = parity of rint(3x) XOR parity of rint(3y)), every
+    point jittered by N(0, 0.01^2) after labelling, 500 test points. A table names its file and
+    content hash (the rows themselves travel beside the configuration, see ``engine.data.Table``).
+    """
+
+    shape: str = "checkerboard"  # one of SHAPES, or TABLE
+    n_points: int = 10_000  # generated points (the checkerboard lays them on a square grid)
     bands: int = 4  # checkerboard bands per axis; the two outer bands are half as wide as the others
     noise: float = 0.01  # std of the Gaussian jitter added to the points after labelling
-    n_test: int = 500
+    n_test: int = 500  # generated sets: test points
     seed: int = 0  # the jitter and the train/test split
+    # --- a table ---
+    table_name: Optional[str] = None  # the data file's name, as imported
+    table_sha256: Optional[str] = None  # the data file's content hash at import
+    table_bytes: Optional[int] = None  # the data file's size at import
+    label_column: Optional[str] = None
+    test_fraction: float = 0.2  # tables: share of each class held out for testing (stratified)
+    n_features: int = 2
+    n_classes: int = 2
+
+    @property
+    def is_table(self) -> bool:
+        return self.shape == TABLE
 
     def problems(self) -> list[str]:
+        if self.is_table:
+            return self._table_problems()
         reasons = []
-        if not 4 <= self.grid_size <= 1000:
-            reasons.append(f"grid size must be between 4 and 1000 points per axis (got {self.grid_size})")
+        if self.shape not in SHAPES:
+            reasons.append(f"unknown data shape '{self.shape}': choose one of {', '.join(SHAPES)}, or import a table")
+        if not MIN_POINTS <= self.n_points <= MAX_POINTS:
+            reasons.append(f"points must be between {MIN_POINTS:,} and {MAX_POINTS:,} (got {self.n_points:,})")
         if not MIN_BANDS <= self.bands <= MAX_BANDS:
             reasons.append(f"bands per axis must be between {MIN_BANDS} and {MAX_BANDS} (got {self.bands})")
         if not 0.0 <= self.noise <= 0.5:
             reasons.append(f"data noise must be between 0 and 0.5 (got {self.noise})")
-        n_points = self.grid_size**2
+        if (self.n_features, self.n_classes) != (2, 2):
+            reasons.append("a generated shape has 2 features and 2 classes")
+        n_points = self.points_made
         if not 1 <= self.n_test < n_points:
-            reasons.append(
-                f"test count must be between 1 and {n_points - 1} for a {self.grid_size}x{self.grid_size} "
-                f"grid (got {self.n_test})"
-            )
+            reasons.append(f"test points must be between 1 and {n_points - 1:,} for {n_points:,} points "
+                           f"(got {self.n_test:,})")
         return reasons
+
+    def _table_problems(self) -> list[str]:
+        reasons = []
+        if not self.table_sha256 or not self.label_column:
+            reasons.append("a table needs its data file and its label column: import the data again")
+        if not 1 <= self.n_features <= MAX_FEATURES:
+            reasons.append(f"a table needs 1 to {MAX_FEATURES} feature columns (it has {self.n_features})")
+        if not 2 <= self.n_classes <= MAX_CLASSES:
+            reasons.append(f"a table needs 2 to {MAX_CLASSES} classes (it has {self.n_classes})")
+        if not MIN_TEST_FRACTION <= self.test_fraction <= MAX_TEST_FRACTION:
+            reasons.append(f"the test share must be between {MIN_TEST_FRACTION:.0%} and {MAX_TEST_FRACTION:.0%} "
+                           f"(got {self.test_fraction:.0%})")
+        return reasons
+
+    @property
+    def points_made(self) -> int:
+        """How many points a generated shape makes (the checkerboard's square grid rounds down)."""
+        if self.shape == "checkerboard":
+            return self.grid_side**2
+        return self.n_points
+
+    @property
+    def grid_side(self) -> int:
+        """Checkerboard points per axis."""
+        return math.isqrt(max(self.n_points, 0))
+
+    @classmethod
+    def for_shape(cls, shape: str, **values) -> "DataConfig":
+        """A generated shape with its suggested jitter unless one is given."""
+        values.setdefault("noise", SUGGESTED_NOISE.get(shape, cls.noise))
+        return cls(shape=shape, **values)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DataConfig":
+        values = dict(values)
+        if "clusters" in values and "bands" not in values:
+            values["bands"] = values.pop("clusters")  # files written before 0.2 called the bands "clusters"
+        if "grid_size" in values and "n_points" not in values:
+            values["n_points"] = int(values.pop("grid_size")) ** 2  # before 0.4: points per axis
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError([f"unknown setting 'data.{name}'" for name in unknown])
+        return cls(**values)
+
+
+# The jitter each shape is shown with by default: the guide's for its board; for the others
+# enough that the classes touch and the ceiling sits a little under 100%.
+SUGGESTED_NOISE = {"checkerboard": 0.01, "circle": 0.04, "xor": 0.03, "gaussians": 0.03, "spirals": 0.03,
+                   "moons": 0.04}
 
 
 @dataclass(frozen=True)
@@ -89,7 +168,8 @@ class ExperimentConfig:
         if not isinstance(self.bits, int) or not MIN_BITS <= self.bits <= MAX_BITS:
             reasons.append(f"bit-width must be between {MIN_BITS} and {MAX_BITS} (got {self.bits})")
         if self.pruning_budget is not None:
-            widest = max(N_FEATURES, self.n_hidden) if isinstance(self.n_hidden, int) else N_FEATURES
+            inputs = self.data.n_features
+            widest = max(inputs, self.n_hidden) if isinstance(self.n_hidden, int) else inputs
             if not isinstance(self.pruning_budget, int) or self.pruning_budget < 1:
                 reasons.append(f"pruning budget must be at least 1 non-zero input per neuron (got {self.pruning_budget})")
             elif self.pruning_budget > widest:
@@ -156,16 +236,12 @@ class ExperimentConfig:
     def from_dict(cls, values: dict) -> "ExperimentConfig":
         """Build from a dict (e.g. a saved file); unknown keys are an error, missing ones take defaults."""
         values = dict(values)
-        data = dict(values.pop("data", {}) or {})
-        if "clusters" in data and "bands" not in data:
-            data["bands"] = data.pop("clusters")  # files written before 0.2 called the bands "clusters"
+        data = values.pop("data", None) or {}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
-        data_known = {f.name for f in dataclasses.fields(DataConfig)}
-        unknown += sorted(f"data.{k}" for k in set(data) - data_known)
         if unknown:
             raise ConfigError([f"unknown setting '{name}'" for name in unknown])
-        return cls(**values, data=DataConfig(**data))
+        return cls(**values, data=DataConfig.from_dict(data))
 
     def replace(self, **changes) -> "ExperimentConfig":
         data_changes = changes.pop("data", None)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from .calibration import best_input_scale
-from .config import N_CLASSES, N_FEATURES, ExperimentConfig
+from .config import ExperimentConfig
 from .integer import round_accumulator
 
 # Steps during which Brevitas collects activation statistics before its scales become parameters.
@@ -15,13 +15,17 @@ STATS_STEPS = 30
 
 
 class FloatMLP(nn.Module):
-    """2 -> n_hidden -> ... -> 2 with ReLU."""
+    """features -> n_hidden -> ... -> classes with ReLU."""
 
-    def __init__(self, n_hidden: int, n_layers: int = 2):
+    def __init__(self, n_hidden: int, n_layers: int = 2, n_features: int = 2, n_classes: int = 2):
         super().__init__()
-        widths = [N_FEATURES] + [n_hidden] * n_layers
+        widths = [n_features] + [n_hidden] * n_layers
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
-        self.out = nn.Linear(widths[-1], N_CLASSES)
+        self.out = nn.Linear(widths[-1], n_classes)
+
+    @classmethod
+    def for_config(cls, config: ExperimentConfig) -> "FloatMLP":
+        return cls(config.n_hidden, config.n_layers, config.data.n_features, config.data.n_classes)
 
     def forward(self, x):
         for layer in self.hidden:
@@ -64,7 +68,7 @@ class BrevitasMLP(nn.Module):
     """
 
     def __init__(self, n_hidden: int, n_layers: int = 2, bits: int = 3,
-                 accumulator_bits: Optional[int] = None, round_bits: int = 0):
+                 accumulator_bits: Optional[int] = None, round_bits: int = 0, n_features: int = 2, n_classes: int = 2):
         super().__init__()
         import brevitas.nn as qnn
         from brevitas.quant import (
@@ -74,11 +78,11 @@ class BrevitasMLP(nn.Module):
             Uint8ActPerTensorFloatMaxInit,
         )
 
-        widths = [N_FEATURES] + [n_hidden] * n_layers
+        widths = [n_features] + [n_hidden] * n_layers
         self.bits = bits
         self.accumulator_bits = accumulator_bits
         self.round_bits = round_bits
-        # The data lives in [0, 1]^2: an unsigned input quantizer, its step set by calibrate_input.
+        # Features live in [0, 1] (tables are scaled there in the clear): an unsigned input quantizer, its step set by calibrate_input.
         self.quant_inp = qnn.QuantIdentity(
             act_quant=Uint8ActPerTensorFloatMaxInit, bit_width=bits, max_val=1.0, return_quant_tensor=True
         )
@@ -97,11 +101,12 @@ class BrevitasMLP(nn.Module):
             for _ in range(n_layers)
         )
         self.rounders = nn.ModuleList(AccumulatorRounding(round_bits) for _ in range(n_layers)) if round_bits else None
-        self.out = qnn.QuantLinear(widths[-1], N_CLASSES, **weight)
+        self.out = qnn.QuantLinear(widths[-1], n_classes, **weight)
 
     @classmethod
     def for_config(cls, config: ExperimentConfig) -> "BrevitasMLP":
-        return cls(config.n_hidden, config.n_layers, config.bits, config.accumulator_bits, config.round_bits)
+        return cls(config.n_hidden, config.n_layers, config.bits, config.accumulator_bits, config.round_bits,
+                   config.data.n_features, config.data.n_classes)
 
     def calibrate_input(self, x, y) -> float:
         """Fix the input step to the one that keeps the most label information (then frozen)."""
@@ -145,7 +150,7 @@ def build_model(config: ExperimentConfig, x_train=None, y_train=None) -> nn.Modu
             raise ValueError("a quantization-aware model needs training data to calibrate its input")
         model.calibrate_input(x_train, y_train)
         return model
-    return FloatMLP(config.n_hidden, config.n_layers)
+    return FloatMLP.for_config(config)
 
 
 def linear_layers(model: nn.Module) -> list[nn.Linear]:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from ..engine.config import MAX_BITS, MIN_BITS, ExperimentConfig
 from ..services.cluster import ClusterReady, ClusterSettings
-from ..services.formatting import fmt_percent, fmt_seconds
+from ..services.formatting import data_name, fmt_percent, fmt_seconds
 from ..services.history import History, RunRecord
 from ..services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, SweepResult, parse_plan, sweep_job
 from .workers import Task, TaskError, TaskRunner
@@ -182,8 +182,7 @@ class SweepDialog(QDialog):
         d = base.data
         self.base_label.setText(
             f"Other settings come from the Configure panel: {base.n_layers} hidden layers, lr {base.lr:g}, "
-            f"batch {base.batch_size}, {base.optimizer}; data {d.grid_size}\u00d7{d.grid_size} grid, "
-            f"{d.bands} bands per axis, jitter {d.noise:g}, data seed {d.seed}, {d.n_test} test points "
+            f"batch {base.batch_size}, {base.optimizer}; data: {data_name(d)} "
             f"(the same data for every run).")
         self._update_preview()
 

@@ -23,7 +23,16 @@ from PySide6.QtCore import QPoint, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QTextDocument
 from PySide6.QtWidgets import QGraphicsDropShadowEffect, QLabel
 
-from ..services.formatting import FRONT_COLOR, KIND_COLORS, config_name, fmt_percent, fmt_seconds, kind_color, kind_name
+from ..services.formatting import (
+    FRONT_COLOR,
+    KIND_COLORS,
+    config_name,
+    data_name,
+    fmt_percent,
+    fmt_seconds,
+    kind_color,
+    kind_name,
+)
 from ..services.history import RunRecord, pareto_front
 
 INK = "#222222"
@@ -538,8 +547,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             ("pruning", "off" if c.pruning_budget is None else f"{c.pruning_budget} inputs per neuron"
              + (f", {c.neurons_kept} neurons kept" if c.neurons_kept else "")),
             ("training", f"{c.epochs} epochs, lr {c.lr}, batch {c.batch_size}, {c.optimizer}, seed {c.seed}"),
-            ("data", f"{data.grid_size}\u00b2 grid, {data.bands} bands, jitter {data.noise:g}, data seed {data.seed}, "
-                     f"{data.n_test} test points"),
+            ("data", data_name(data)),
         ]
         extras = [f"{name} {value}" for name, value in (("accumulator bits", c.accumulator_bits),
                                                         ("round bits", c.round_bits), ("p error", c.p_error)) if value]

@@ -77,7 +77,7 @@ def _build(model_class: str, config: ExperimentConfig) -> nn.Module:
     if model_class == "BrevitasMLP":
         return BrevitasMLP.for_config(config)
     if model_class == "FloatMLP":
-        return FloatMLP(config.n_hidden, config.n_layers)
+        return FloatMLP.for_config(config)
     raise ExperimentFileError(f"unknown model class '{model_class}'")
 
 

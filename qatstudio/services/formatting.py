@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from ..engine.config import ExperimentConfig
+from ..engine.config import DataConfig, ExperimentConfig
 from ..engine.integer import MAX_LOOKUP_BITS
 
 # ---------------------------------------------------------------- colours
@@ -15,7 +15,10 @@ from ..engine.integer import MAX_LOOKUP_BITS
 KIND_COLORS = {"float": "#0077BB", "pruned": "#EE7733", "qat": "#009988"}  # Paul Tol's "vibrant"
 OTHER_COLOR = "#777777"  # a kind without a colour of its own
 FRONT_COLOR = "#1a1a1a"  # the Pareto front
-CLASS_COLORS = ("#2b5fad", "#c0392b")  # test points of class 0 and class 1
+# Classes: blue and red for the two of a binary problem (the boundary ramp's ends), then eight more
+# for tables with up to 10 classes (Paul Tol's "muted" set, which stays apart from the first two).
+CLASS_COLORS = ("#2b5fad", "#c0392b", "#117733", "#DDCC77", "#882255", "#44AA99", "#999933", "#AA4499",
+                "#88CCEE", "#332288")
 # Decision boundaries, P(class 1) from 0 to 1: blue (class 0), white (undecided), red (class 1).
 # colorcet's CET-D1 sampled at nine even stops; the window's plots and the report interpolate these.
 BOUNDARY_RAMP = ("#2151db", "#7075e2", "#a09ce8", "#c9c5ed", "#eee7ea", "#f0beb1", "#e78c77", "#d7583f", "#c00206")
@@ -29,6 +32,28 @@ KIND_TITLES = {  # the Configure panel's choice
     "qat": "Quantization-aware (QAT)",
 }
 SHORT_KIND = {"float": "float", "pruned": "pruned", "qat": "QAT"}  # inside a configuration's name
+
+# ---------------------------------------------------------------- data sets
+
+SHAPE_TITLES = {  # the data picker, captions, reports
+    "checkerboard": "Checkerboard",
+    "circle": "Circle (inside vs ring)",
+    "xor": "XOR quadrants",
+    "gaussians": "Two Gaussians",
+    "spirals": "Two spirals",
+    "moons": "Two moons",
+    "table": "Your table",
+}
+
+
+def data_name(data: DataConfig) -> str:
+    """A data set in a few words: 'checkerboard 4 bands, jitter 0.01, seed 0', 'wine.csv (8 features, 3 classes)'."""
+    if data.is_table:
+        return f"{data.table_name} ({data.n_features} features, {data.n_classes} classes)"
+    words = SHAPE_TITLES.get(data.shape, data.shape)
+    if data.shape == "checkerboard":
+        words += f" {data.bands} bands"
+    return f"{words}, jitter {data.noise:g}, {data.points_made:,} points, data seed {data.seed}"
 
 
 def kind_name(kind: str) -> str:

@@ -61,6 +61,6 @@ def data_presets() -> list[DataPreset]:
     guide = DataConfig()
     return [
         DataPreset("Data set", f"Guide's board ({guide.bands} bands, jitter {guide.noise:g})",
-                   dict(grid_size=guide.grid_size, bands=guide.bands, noise=guide.noise, n_test=guide.n_test)),
+                   dict(n_points=guide.n_points, bands=guide.bands, noise=guide.noise, n_test=guide.n_test)),
         DataPreset("Data set", "3 x 3 board (no jitter)", dict(bands=3, noise=0.0)),
     ]

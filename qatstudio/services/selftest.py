@@ -14,7 +14,7 @@ def selftest() -> tuple[bool, str]:
     """Returns (all worked, one line of figures)."""
     start = time.perf_counter()
     config = ExperimentConfig(kind="qat", n_hidden=8, bits=3, pruning_budget=4, epochs=3,
-                              data=DataConfig(grid_size=40, n_test=100))
+                              data=DataConfig(n_points=1600, n_test=100))
     try:
         experiment = run_experiment(config, encrypted_samples=1)
         # The window makes keys in a child process (multiprocessing "spawn", which a frozen app

@@ -328,7 +328,7 @@ def test_closing_in_presentation_mode_saves_the_normal_layout(qtbot, settings, t
 
 def tiny_base() -> ExperimentConfig:
     return ExperimentConfig(kind="qat", n_hidden=8, n_layers=2, bits=3, epochs=1, lr=0.02, batch_size=32, seed=0,
-                            data=DataConfig(grid_size=30, n_test=100))
+                            data=DataConfig(n_points=900, n_test=100))
 
 
 def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, window, demo, history):
@@ -369,7 +369,7 @@ def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, wi
     assert {r.id for r in demo.history_panel.records()} == set(ids)
     assert {p.record.id for p in demo.chart.points("bits")} >= set(ids)  # fed to the chart as they finished
     for record in stored:
-        assert record.config.data.grid_size == 30 and record.config.epochs == 1
+        assert record.config.data.n_points == 900 and record.config.epochs == 1
         assert record.accumulator_bits and record.metrics.fhe_simulated_accuracy is not None
     assert dialog.start_button.isEnabled() and window.train_button.isEnabled()
 

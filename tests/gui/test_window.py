@@ -306,7 +306,7 @@ def test_settings_restore_configuration_and_layout(qtbot, settings, windows):
 
     first = make_window(qtbot, settings)
     config = small_config(kind="pruned", n_hidden=33, pruning_budget=7, epochs=9, lr=0.005, seed=4,
-                          data={"noise": 0.05, "grid_size": 50, "n_test": 200})
+                          data={"noise": 0.05, "n_points": 2500, "n_test": 200})
     first.config_panel.set_config(config)
     first.resize(780, 580)  # within the offscreen platform's 800x600 screen (restoring clamps to it)
     size = first.size()
@@ -439,7 +439,7 @@ def test_board_preview_follows_the_data_settings(qtbot, window):
         box.setValue(value)
         qtbot.waitUntil(lambda: board.image() != before, timeout=5_000)
     data = panel.config().data
-    assert (data.bands, data.noise, data.seed, data.grid_size) == (3, 0.05, 3, 60)
+    assert (data.bands, data.noise, data.seed, data.n_points) == (3, 0.05, 3, 3600)
     assert board.ceiling == make_dataset(data).ceiling_accuracy
 
     panel.grid.setValue(400)  # too many points to make at every keystroke: the board alone
@@ -470,7 +470,7 @@ def test_screenshot_after_short_training(qtbot, window, run, tmp_path):
     """Saves the window at 1280x800 after a short run (kept as an artifact in the test's tmp dir)."""
     window.resize(1280, 800)
     train_small(qtbot, window, run, kind="float", pruning_budget=None, n_hidden=30, epochs=10, lr=0.02,
-                data={"grid_size": 60, "n_test": 200})
+                data={"n_points": 3600, "n_test": 200})
     qtbot.wait(100)
     path = tmp_path / "main-window-1280x800.png"
     assert window.grab().save(str(path), "PNG")
