@@ -50,7 +50,8 @@ def test_too_wide_accumulator_names_the_layer_and_what_to_change(small_dataset):
     with pytest.raises(AccumulatorTooWideError) as caught:
         compile_model(quantized)
     message = str(caught.value)
-    assert "hidden.1" in message and f"{caught.value.bits}-bit" in message
+    assert (caught.value.layer, caught.value.bits) == quantized.too_wide()
+    assert f"'{caught.value.layer}'" in message and f"{caught.value.bits}-bit" in message
     assert "pruning budget" in message and "bit-width" in message
 
 

@@ -29,6 +29,8 @@ class Metrics:
     fhe_latency_s: Optional[float] = None  # median per sample
     keygen_s: Optional[float] = None
     keygen_from_cache: Optional[bool] = None
+    class_accuracy: Optional[list[Optional[float]]] = None  # per true class, the integer model in the clear
+    confusion: Optional[list[list[int]]] = None  # counts: rows the true class, columns the predicted one
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,7 +57,20 @@ def evaluate_clear(
     metrics.brevitas_accuracy = accuracy(brevitas_predictions, dataset.y_test)
     metrics.clear_accuracy = accuracy(clear_predictions, dataset.y_test)
     metrics.agreement_brevitas_clear = accuracy(brevitas_predictions, clear_predictions)
+    metrics.confusion = confusion_matrix(clear_predictions, dataset.y_test, dataset.n_classes)
+    metrics.class_accuracy = class_accuracies(metrics.confusion)
     return metrics
+
+
+def confusion_matrix(predictions: np.ndarray, labels: np.ndarray, n_classes: int) -> list[list[int]]:
+    """Counts of (true class, predicted class) pairs."""
+    pairs = np.asarray(labels, dtype=np.int64) * n_classes + np.asarray(predictions, dtype=np.int64)
+    return np.bincount(pairs, minlength=n_classes * n_classes).reshape(n_classes, n_classes).tolist()
+
+
+def class_accuracies(confusion: list[list[int]]) -> list[Optional[float]]:
+    """Per true class, the share predicted right (None for a class with no test point)."""
+    return [row[index] / sum(row) if sum(row) else None for index, row in enumerate(confusion)]
 
 
 def evaluate_simulated(

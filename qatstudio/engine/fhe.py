@@ -87,7 +87,8 @@ class CircuitStats:
     global_p_error: float
     p_error: float
     compile_s: float
-    domain_inputs: int  # integer inputs the bounds were measured on (all of the domain)
+    domain_inputs: int  # integer inputs the circuit was measured on
+    enumerated: bool = True  # all of the domain (exact ranges), else a sample with worst-case bounds
 
     @property
     def key_bytes(self) -> int:
@@ -237,20 +238,26 @@ def circuit_function(model: IntegerMLP, approximate_rounding: bool = False):
     fhe = import_concrete()
     exactness = fhe.Exactness.APPROXIMATE if approximate_rounding else fhe.Exactness.EXACT
     hidden = [
-        (layer.name, layer.weights, layer.round_bits,
+        (layer.name, layer.weights, layer.round_bits, np.array([layer.acc_min, layer.acc_max]),
          fhe.LookupTable([fhe.LookupTable(row) for row in layer.tables]))
         for layer in model.layers[:-1]
     ]
-    last = model.layers[-1].weights
+    last = model.layers[-1]
+    # A domain too large to enumerate is measured on a sample: each accumulator is then declared
+    # wide enough for its worst-case bounds, which the tables were built for.
+    bounded = not model.enumerable
 
     def mlp(x):
-        for name, weights, round_bits, table in hidden:
+        for name, weights, round_bits, acc_range, table in hidden:
             with fhe.tag(name):  # per-layer counts in the circuit stats
                 acc = x @ weights
+                if bounded:
+                    acc = fhe.hint(acc, can_store=acc_range)
                 if round_bits:
                     acc = fhe.round_bit_pattern(acc, lsbs_to_remove=round_bits, exactness=exactness)
                 x = table[acc]
-        return x @ last
+        out = x @ last.weights
+        return fhe.hint(out, can_store=np.array([last.acc_min, last.acc_max])) if bounded else out
 
     return mlp
 
@@ -284,8 +291,23 @@ def compile_model(
             raise LinkerMissingError(str(error)) from error
         raise FheError(f"Concrete could not compile the circuit: {error}") from error
     compile_s = time.perf_counter() - start
+    _check_signs(model, circuit)
     options = dict(p_error=p_error, global_p_error=global_p_error, approximate_rounding=approximate_rounding)
     return CompiledModel(model, circuit, _circuit_stats(model, circuit, compile_s), options)
+
+
+def _check_signs(model: IntegerMLP, circuit) -> None:
+    """Every lookup whose accumulator can go negative reads a signed integer. Measured on a sample
+    (many features), Concrete infers signs from the sample; a miss would give wrong lookups."""
+    graph = circuit.graph
+    signed = {}
+    for node in graph.query_nodes():
+        if node.converted_to_table_lookup:
+            signed[node.tag] = signed.get(node.tag, False) or graph.ordered_preds_of(node)[0].output.dtype.is_signed
+    for layer in model.layers[:-1]:
+        if layer.lookup_range[0] < 0 and not signed.get(layer.name, True):
+            raise FheError(f"layer {layer.name}'s accumulator can be negative but the circuit reads it unsigned: "
+                           f"its inputs never reached the bound; report this with the experiment file")
 
 
 def _circuit_stats(model: IntegerMLP, circuit, compile_s: float) -> CircuitStats:
@@ -327,4 +349,5 @@ def _circuit_stats(model: IntegerMLP, circuit, compile_s: float) -> CircuitStats
         p_error=float(circuit.p_error),
         compile_s=compile_s,
         domain_inputs=len(model.domain_inputs()),
+        enumerated=model.enumerable,
     )

@@ -14,8 +14,11 @@ import numpy as np
 
 # Concrete looks tables up on at most this many bits.
 MAX_LOOKUP_BITS = 16
-# The input domain is enumerated whole; 2 features at 8 bits is 65,025 points.
+# An input domain up to this size is enumerated whole (2 features at 8 bits is 65,025 points), so
+# the accumulator ranges are exact; a larger one (many features) gets worst-case bounds instead.
 MAX_DOMAIN_INPUTS = 1 << 16
+# Inputs Concrete measures a circuit on when its domain is too large to enumerate.
+SAMPLED_INPUTS = 256
 
 
 def bits_for_range(low: int, high: int) -> int:
@@ -79,6 +82,26 @@ class IntegerLayer:
         return self.tables[np.arange(self.n_out), np.mod(self.round(acc), size)]
 
 
+def domain_size(domain_min: np.ndarray, domain_max: np.ndarray) -> int:
+    """How many integer inputs a domain box holds."""
+    return int(np.prod([int(hi) - int(lo) + 1 for lo, hi in zip(domain_min, domain_max)], dtype=object))
+
+
+def domain_inputs(domain_min: np.ndarray, domain_max: np.ndarray, first_weights: np.ndarray) -> np.ndarray:
+    """The inputs a circuit is measured on: every integer input of the domain box when it is
+    enumerable; else its two corners, the corners that reach each first-layer neuron's bounds,
+    and a seeded sample of the box (the ranges then come from worst-case bounds)."""
+    if domain_size(domain_min, domain_max) <= MAX_DOMAIN_INPUTS:
+        axes = [range(int(lo), int(hi) + 1) for lo, hi in zip(domain_min, domain_max)]
+        return np.array(list(itertools.product(*axes)), dtype=np.int64)
+    low, high = domain_min[:, None], domain_max[:, None]
+    reaching_min = np.where(first_weights > 0, low, high).T
+    reaching_max = np.where(first_weights > 0, high, low).T
+    sample = np.random.default_rng(0).integers(domain_min, domain_max + 1, size=(SAMPLED_INPUTS, len(domain_min)))
+    rows = np.concatenate([domain_min[None], domain_max[None], reaching_min, reaching_max, sample])
+    return np.unique(rows.astype(np.int64), axis=0)
+
+
 @dataclass
 class IntegerMLP:
     input_scale: float
@@ -122,10 +145,13 @@ class IntegerMLP:
         return self.logits(x).argmax(axis=1)
 
     # --- what Concrete sees ---
+    @property
+    def enumerable(self) -> bool:
+        """Whether every input of the domain is measured (exact ranges), or bounds stand in (many features)."""
+        return domain_size(self.domain_min, self.domain_max) <= MAX_DOMAIN_INPUTS
+
     def domain_inputs(self) -> np.ndarray:
-        """Every integer input of the domain box: the bounds hold for all of them, not just seen data."""
-        axes = [range(int(lo), int(hi) + 1) for lo, hi in zip(self.domain_min, self.domain_max)]
-        return np.array(list(itertools.product(*axes)), dtype=np.int64)
+        return domain_inputs(self.domain_min, self.domain_max, self.layers[0].weights)
 
     @property
     def accumulator_bits(self) -> int:

@@ -9,7 +9,6 @@ accumulator value. ``ptq.post_training_quantize`` turns a float model into a Bre
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Optional
 
@@ -18,7 +17,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from .integer import MAX_DOMAIN_INPUTS, IntegerLayer, IntegerMLP, bits_for_range
+from .integer import MAX_DOMAIN_INPUTS, IntegerLayer, IntegerMLP, bits_for_range, domain_inputs, domain_size
 from .models import AccumulatorRounding
 
 
@@ -236,8 +235,9 @@ def lower(model: nn.Module, calibration: np.ndarray) -> IntegerMLP:
     """Lower a Brevitas model to the integer IntegerMLP.
 
     ``calibration`` (training inputs) fixes the input domain: the box of integer inputs the
-    training data quantizes to. Every input of that box is enumerated, so the accumulator ranges
-    (and the circuit built from them) hold for any input in it, not only for the data seen.
+    training data quantizes to. Every input of that box is enumerated when it is small enough
+    (exact accumulator ranges); else each layer's worst-case bounds are its range. Either way the
+    circuit built from them holds for any input in the box, not only for the data seen.
     """
     calibration = np.asarray(calibration, dtype=np.float32)
     sample = torch.tensor(calibration[:4])
@@ -254,36 +254,25 @@ def lower(model: nn.Module, calibration: np.ndarray) -> IntegerMLP:
 def _lower_stages(input_quant, stages: list[_Stage], calibration: np.ndarray) -> IntegerMLP:
     x_int, input_scale = _act_ints(input_quant, torch.tensor(calibration))
     int_min, int_max = _act_range(input_quant)
-    domain_min, domain_max = x_int.min(axis=0), x_int.max(axis=0)
-    n_domain = int(np.prod(domain_max - domain_min + 1))
-    if n_domain > MAX_DOMAIN_INPUTS:
-        raise UnsupportedModelError(
-            f"the input domain has {n_domain} integer points, more than {MAX_DOMAIN_INPUTS} can be enumerated: "
-            f"use fewer input bits"
-        )
-    domain = np.array(
-        list(itertools.product(*[range(int(a), int(b) + 1) for a, b in zip(domain_min, domain_max)])),
-        dtype=np.int64,
-    )
-
+    domain_min, domain_max = x_int.min(axis=0).astype(np.int64), x_int.max(axis=0).astype(np.int64)
     read = [_weights(stage.linear, stage.quant_input) for stage in stages]
     weights, kept = _drop_dead_neurons([w for w, _, _ in read])
 
     layers: list[IntegerLayer] = []
-    values, in_scale = domain, input_scale
+    enumerable = domain_size(domain_min, domain_max) <= MAX_DOMAIN_INPUTS
+    values, in_scale = domain_inputs(domain_min, domain_max, weights[0]), input_scale
     range_min, range_max = domain_min.astype(np.int64), domain_max.astype(np.int64)
     for stage, layer_weights, (_, w_scale, bias), columns in zip(stages, weights, read, kept):
         w_scale, bias = w_scale[columns], bias[columns]
         acc = values @ layer_weights
         bound_min, bound_max = _bounds(layer_weights, range_min, range_max)
-        layer = IntegerLayer(stage.name, layer_weights, None, int(acc.min()), int(acc.max()), bound_min, bound_max,
-                               stage.round_bits)
+        # Exact ranges over an enumerated domain; else the bounds, which hold for any input of the box.
+        acc_min, acc_max = (int(acc.min()), int(acc.max())) if enumerable else (bound_min, bound_max)
+        layer = IntegerLayer(stage.name, layer_weights, None, acc_min, acc_max, bound_min, bound_max,
+                             stage.round_bits)
         layers.append(layer)
         if stage.activation is None:
-            return IntegerMLP(
-                input_scale, int_min, int_max, domain_min.astype(np.int64), domain_max.astype(np.int64),
-                layers, in_scale * w_scale, bias,
-            )
+            return IntegerMLP(input_scale, int_min, int_max, domain_min, domain_max, layers, in_scale * w_scale, bias)
         # Tabulate every (rounded) accumulator value of the type Concrete will give it, wrapped
         # like an index: entry v % size holds the neuron's output for accumulator v.
         bits = bits_for_range(*layer.lookup_range)

@@ -10,7 +10,7 @@ import numpy as np
 from torch import nn
 
 from .config import ExperimentConfig
-from .data import Dataset, make_dataset
+from .data import Dataset, calibration_rows, make_dataset
 from .evaluate import Metrics, evaluate_clear, evaluate_encrypted, evaluate_simulated
 from .fhe import CircuitStats, CompiledModel, KeygenResult, compile_model
 from .integer import IntegerMLP
@@ -43,7 +43,7 @@ def quantize(config: ExperimentConfig, model: nn.Module, dataset: Dataset) -> tu
     if isinstance(model, BrevitasMLP):
         brevitas_model = model
     else:
-        brevitas_model = post_training_quantize(model, config, dataset.x_train, dataset.y_train)
+        brevitas_model = post_training_quantize(model, config, *calibration_rows(dataset))
     return brevitas_model, lower(brevitas_model, dataset.x_train)
 
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .config import ExperimentConfig
-from .data import Dataset
+from .data import Dataset, calibration_rows
 from .models import build_model, linear_layers
 from .pruning import apply_masks, combine_masks, neuron_masks, structured_masks
 
@@ -41,7 +41,7 @@ class Epoch:
     train_accuracy: float
     test_loss: float
     test_accuracy: float
-    boundary: np.ndarray  # (rows, cols) probability of class 1
+    boundary: np.ndarray  # (rows, cols) probability of class 1; with k > 2 classes (rows, cols, k) probabilities
     elapsed_s: float
 
 
@@ -97,10 +97,12 @@ def _loss_and_accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[
 
 
 def boundary_image(model: nn.Module, dataset: Dataset) -> np.ndarray:
-    """Probability of class 1 over the data set's boundary grid, shaped (rows, cols)."""
-    logits = predict_logits(model, dataset.grid)
-    probs = torch.softmax(torch.from_numpy(logits), dim=1)[:, 1].numpy()
-    return probs.reshape(dataset.grid_shape).astype(np.float32)
+    """Over the data set's boundary grid: the probability of class 1, shaped (rows, cols), or with
+    more than two classes every class's probability, shaped (rows, cols, k)."""
+    probs = torch.softmax(torch.from_numpy(predict_logits(model, dataset.grid)), dim=1).numpy()
+    if probs.shape[1] == 2:
+        return probs[:, 1].reshape(dataset.grid_shape).astype(np.float32)
+    return probs.reshape(*dataset.grid_shape, probs.shape[1]).astype(np.float32)
 
 
 # Pruning is gradual: the input budget shrinks from dense to the target between these shares of
@@ -126,7 +128,7 @@ def train(
     emit = on_event or (lambda event: None)
     stop = should_stop or (lambda: False)
     torch.manual_seed(config.seed)
-    model = model if model is not None else build_model(config, dataset.x_train, dataset.y_train)
+    model = model if model is not None else build_model(config, *calibration_rows(dataset))
     layers = linear_layers(model)
 
     x_train = torch.tensor(dataset.x_train)

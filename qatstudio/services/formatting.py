@@ -135,7 +135,7 @@ TIP_BUDGET = ("Pruning budget: the most non-zero inputs each neuron may keep (of
 TIP_ACCUMULATOR = ("Accumulator: the widest integer the circuit computes (a neuron's weighted sum of "
                    f"its inputs); Concrete can look up at most {MAX_LOOKUP_BITS} bits, and narrower runs faster.")
 TIP_CEILING = ("Ceiling: the best accuracy any classifier can reach on these test points; the jitter moves "
-               "some points across a band edge after they were labelled.")
+               "some points across the shape's border after they were labelled (a table has no known ceiling).")
 
 
 @dataclass(frozen=True)
