@@ -75,10 +75,9 @@ def show_boundary(item: pg.ImageItem, values: Optional[np.ndarray]) -> None:
         item.clear()
         return
     values = np.asarray(values, dtype=np.float32)
-    if values.ndim == 3:
-        item.setImage(class_shades(values), autoLevels=False, levels=(0, 255))
-    else:
-        item.setImage(values, autoLevels=False, levels=(0.0, 1.0))
+    rgb = values.ndim == 3
+    item.setImage(class_shades(values) if rgb else values, autoLevels=False)
+    item.setLevels((0, 255) if rgb else (0.0, 1.0))  # after: levels set before the first image win over setImage's
     item.setRect(0.0, 0.0, 1.0, 1.0)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 
 from qatstudio.engine.config import SHAPES, DataConfig, ExperimentConfig
 from qatstudio.engine.data import Table, make_dataset
@@ -149,10 +149,25 @@ def test_plane_view_of_a_four_feature_table(qtbot):
     assert chosen[-1] == (1, 2) and chooser.plane() == (1, 2)
 
 
+def shown_colour(view, plot, x: float, y: float) -> np.ndarray:
+    """The RGB ``view`` shows at the data point (x, y) of ``plot``."""
+    point = view.mapFromScene(plot.getViewBox().mapViewToScene(QPointF(x, y)))
+    colour = view.grab().toImage().pixelColor(point)
+    return np.array([colour.red(), colour.green(), colour.blue()])
+
+
 def test_many_classes_take_their_colours_and_names(qtbot):
     data, table = table_data(3, 3)
     dataset, result = trained_on(data, table)
     plots = shown_plots(qtbot)
+    plots.set_data(dataset.feature_names, dataset.class_names, dataset.plane)
+    plots.set_plane(dataset.plane, probabilities(result.model, dataset))  # the first image the plot shows
+    plots.set_test_points(None, None)
+    plots.redraw()
+    sure = probabilities(result.model, dataset).max(axis=2)
+    row, col = np.unravel_index(sure.argmax(), sure.shape)
+    expected = class_shades(probabilities(result.model, dataset))[row, col]
+    assert np.abs(shown_colour(plots, plots.boundary_plot, (col + 0.5) / 100, (row + 0.5) / 100) - expected).max() <= 6
     plots.load([], result.history, dataset, None)
     plots.set_plane(dataset.plane, probabilities(result.model, dataset))
     legend = [label.text for _, label in plots.boundary_legend.items]

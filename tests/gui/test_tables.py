@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from qatstudio.engine.config import TABLE
 from qatstudio.engine.evaluate import Metrics
 from qatstudio.gui.results_panel import ResultsPanel
 from qatstudio.services import tabular
+from qatstudio.services.formatting import CLASS_COLORS
 
 from .conftest import small_config
 
@@ -160,3 +161,13 @@ def test_results_show_each_class_and_the_confusion_matrix(qtbot):
     assert [panel.classes.verticalHeaderItem(i).text() for i in range(3)] == list(SPECIES)  # rows: the true class
     panel.show_metrics(Metrics(clear_accuracy=0.5))  # an experiment saved before the per-class figures
     assert panel.class_cells() == []
+
+    # The clear and FHE boundaries: each class in its colour.
+    classes = np.zeros((100, 100), dtype=np.int64)
+    classes[:, 40:70], classes[:, 70:] = 1, 2
+    panel.show_boundaries(classes, classes, 7, ("f3", "f4"))
+    qtbot.wait(50)
+    for label, x in enumerate((0.2, 0.55, 0.85)):
+        point = panel.boundaries.mapFromScene(panel.fhe_plot.getViewBox().mapViewToScene(QPointF(x, 0.5)))
+        assert panel.boundaries.grab().toImage().pixelColor(point).name() == CLASS_COLORS[label].lower()
+    assert "over f3 \u00d7 f4" in panel.boundary_note.text() and "identical" in panel.boundary_note.text()
