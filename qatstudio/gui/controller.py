@@ -244,7 +244,7 @@ class Controller(QObject):
         task = self._start(TaskKind.TRAIN, jobs.train_job(config),
                            lambda message: self._on_train_message(message, config.epochs),
                            lambda outcome: self._on_trained(outcome, config),
-                           on_failure=lambda error: v.plots.stop_live(), on_cancel=v.plots.stop_live)
+                           on_failure=lambda error: self._on_train_failed(), on_cancel=v.plots.stop_live)
         if task is None:
             return None
         v.plots.start_live()
@@ -277,6 +277,10 @@ class Controller(QObject):
         elif isinstance(message, jobs.Phase):
             v.controls.show_text(message.text + "\u2026")
             self._status(message.text + "\u2026")
+
+    def _on_train_failed(self) -> None:
+        self.views.plots.stop_live()
+        self.views.controls.finish("Training failed: the message above says why.", complete=False)
 
     def _on_trained(self, outcome: jobs.TrainOutcome, config: ExperimentConfig) -> None:
         v = self.views
