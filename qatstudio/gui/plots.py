@@ -371,6 +371,9 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
                  plane: tuple[int, int]) -> None:
         """Name the features and the classes (legend, axes, colour bar); show the boundary on
         ``plane`` (the plane's chooser only with more than two features)."""
+        if (tuple(feature_names), tuple(class_names)) == (self.feature_names, self.class_names):
+            self.set_plane(plane, self._boundary)  # the same data again: the legend and chooser stay
+            return
         self.feature_names, self.class_names = tuple(feature_names), tuple(class_names)
         self.boundary_map.set_data(feature_names, class_names, plane)
         legend = self.boundary_legend
