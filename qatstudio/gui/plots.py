@@ -100,6 +100,16 @@ def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
 
 
 SQUARE_TICKS = [[(v, f"{v:g}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)]]
+LEGEND_CHARS = 14  # longer class names are cut short in the legend: two columns of them fit a narrow plot
+
+
+def elided(text: str, chars: int) -> str:
+    """``text`` in at most ``chars`` characters: its start and end kept (names often differ at the end)."""
+    if len(text) <= chars:
+        return text
+    head = (chars - 1) // 2
+    return text[:head] + "\u2026" + text[len(text) - (chars - 1 - head):]
+
 MAX_DRAWN_POINTS = 2_000  # more test points than this: a seeded sample of them is drawn
 
 
@@ -378,9 +388,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.boundary_map.set_data(feature_names, class_names, plane)
         legend = self.boundary_legend
         legend.clear()
-        legend.setColumnCount(2 if len(class_names) <= 3 else 3)
         for label, name in enumerate(class_names):
-            legend.addItem(self.boundary_map.points[label], class_label(name))
+            legend.addItem(self.boundary_map.points[label], elided(class_label(name), LEGEND_CHARS))
         legend.addItem(self.boundary_map.wrong, "misclassified")
         two = len(class_names) == 2
         self.color_bar.setVisible(two)  # beyond two classes: the classes' colours, paler where unsure

@@ -38,7 +38,7 @@ from ..services.formatting import (
     fmt_percent,
     fmt_seconds,
 )
-from .plots import FOREGROUND, class_map, make_boundary_plot, show_boundary
+from .plots import FOREGROUND, class_map, elided, make_boundary_plot, show_boundary
 from .state import Enabled
 
 
@@ -235,7 +235,7 @@ class ResultsPanel(QWidget):
         confusion = np.asarray(m.confusion)
         k = len(self.class_names)
         names = [class_label(name) for name in self.class_names]
-        short = [name if len(name) <= 12 else name[:11] + "\u2026" for name in names]
+        short = [elided(name, 12) for name in names]
         self.classes.clear()
         self.classes.setRowCount(k)
         self.classes.setColumnCount(k + 1)
