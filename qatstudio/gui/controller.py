@@ -16,6 +16,7 @@ from typing import Callable, Optional
 from PySide6.QtCore import QObject, Signal
 
 from ..engine.config import ExperimentConfig
+from ..engine.data import Dataset
 from ..engine.fhe import AccumulatorTooWideError
 from ..services import jobs, storage, views
 from ..services.deploy.local import LocalServer
@@ -462,7 +463,8 @@ class Controller(QObject):
             self.session.experiment.metrics = message.metrics
             self.views.results.show_metrics(message.metrics)
 
-    def _on_simulated(self, outcome: jobs.SimulationOutcome, dataset) -> None:
+    def _on_simulated(self, outcome: jobs.SimulationOutcome, dataset: Dataset) -> None:
+        """``dataset``: the one simulated, whose boundary grid lies on the plane chosen then."""
         experiment = self.session.experiment
         experiment.metrics = outcome.metrics
         self.session.clear_boundary, self.session.fhe_boundary = outcome.clear_boundary, outcome.fhe_boundary
