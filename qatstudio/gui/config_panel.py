@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+from html import escape
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QSlider,
     QSpinBox,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -28,18 +30,33 @@ from ..engine.config import (
     MAX_BITS,
     MAX_HIDDEN,
     MAX_LAYERS,
+    MAX_POINTS,
+    MAX_TEST_FRACTION,
     MIN_BANDS,
     MIN_BITS,
+    MIN_POINTS,
+    MIN_TEST_FRACTION,
+    SHAPES,
+    TABLE,
     DataConfig,
     ExperimentConfig,
 )
-from ..engine.data import boundary_grid, checkerboard_labels, make_dataset
+from ..engine.data import boundary_grid, make_dataset, shape_labels
 from ..engine.integer import MAX_LOOKUP_BITS
-from ..services.formatting import CLASS_COLORS, KIND_TITLES, TIP_BITS, TIP_BUDGET, TIP_CEILING, fmt_percent
+from ..services.formatting import (
+    CLASS_COLORS,
+    KIND_TITLES,
+    SHAPE_TITLES,
+    TIP_BITS,
+    TIP_BUDGET,
+    TIP_CEILING,
+    fmt_percent,
+)
 from .plots import boundary_qimage
 from .state import Enabled
 
 P_ERROR_CHOICES = (None, 1e-9, 1e-6, 1e-4, 1e-2, 0.1)
+PICKER_ICON = 32  # pixels per side of a data set's thumbnail in the picker
 
 
 def _spin(low: int, high: int, tip: str, suffix: str = "") -> QSpinBox:
@@ -83,27 +100,51 @@ def _with_slider(box: QSpinBox, tick: int = 0) -> QWidget:
     return row
 
 
-class BoardPreview(QLabel):
-    """The data set the Data settings make, small: the board's two classes, a sample of the jittered
-    test points, and (ringed) the test points the jitter carried across a band edge. ``caption``
-    says it in words (placed by the panel)."""
+def shape_picture(data: DataConfig, size: int) -> QPixmap:
+    """The shape ``data`` makes, drawn from its rule over a ``size`` x ``size`` grid in its classes' colours."""
+    classes = shape_labels(data, boundary_grid(size)).reshape(size, size)
+    return QPixmap.fromImage(boundary_qimage(classes.astype(np.float32)))
+
+
+# The picker's generated sets: a shape with its suggested jitter, or the 3 x 3 board without jitter.
+PICKS = {"checkerboard": dict(shape="checkerboard"), "board3": dict(shape="checkerboard", bands=3, noise=0.0),
+         **{shape: dict(shape=shape) for shape in SHAPES if shape != "checkerboard"}}
+PICK_TITLES = {**SHAPE_TITLES, "board3": "3 \u00d7 3 board (no jitter)"}
+
+
+def picked(key: str, like: DataConfig) -> DataConfig:
+    """The generated set ``key`` (of PICKS) with the size, test points and seed of ``like``."""
+    return DataConfig.for_shape(**PICKS[key], n_points=like.n_points, n_test=like.n_test, seed=like.seed)
+
+
+def pick_of(data: DataConfig) -> str:
+    """The picker's entry that shows ``data``."""
+    if data.is_table:
+        return TABLE
+    return "board3" if (data.shape, data.bands, data.noise) == ("checkerboard", 3, 0.0) else data.shape
+
+
+class DataPreview(QLabel):
+    """The data set the Data settings make, small: the shape's classes, a sample of the jittered
+    test points, and (ringed) the test points that lie on the other class's side of the shape's
+    border. ``caption`` says it in words (placed by the panel)."""
 
     SIZE = 96  # pixels per side
     SAMPLE = 80  # test points drawn besides the ringed ones
-    MAX_POINTS = 250**2  # larger grids are made only for training: the preview shows the board alone
+    MAX_POINTS = 250**2  # larger sets are made only for training: the preview shows the shape alone
     DELAY_MS = 60  # settings that change faster than this (a held arrow key) redraw once
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
-        self.setObjectName("boardPreview")
+        self.setObjectName("dataPreview")
         self.data: Optional[DataConfig] = None
         self.ceiling: Optional[float] = None
         self.setFixedSize(self.SIZE + 2, self.SIZE + 2)
         self.setStyleSheet("border:1px solid #999999;")
-        self.setToolTip("The board these settings make, with some of its test points; ringed: test points "
-                        "the jitter carried across a band edge.")
+        self.setToolTip("The data these settings make, with some of its test points; ringed: test points "
+                        "on the other class's side of the shape's border.")
         self.caption = QLabel()
-        self.caption.setObjectName("boardCaption")
+        self.caption.setObjectName("dataCaption")
         self.caption.setWordWrap(True)
         self.caption.setToolTip(TIP_CEILING)
         self._pending: Optional[DataConfig] = None
@@ -113,7 +154,7 @@ class BoardPreview(QLabel):
         self._timer.timeout.connect(lambda: self.draw(self._pending))
 
     def show_data(self, data: DataConfig) -> None:
-        """Redraw for ``data`` shortly (at once when nothing is shown yet)."""
+        """Redraw for ``data`` (a generated set) shortly (at once when nothing is shown yet)."""
         self._pending = dataclasses.replace(data)
         if self.data is None:
             self.draw(self._pending)
@@ -125,28 +166,29 @@ class BoardPreview(QLabel):
     def draw(self, data: DataConfig) -> None:
         self._timer.stop()
         self.data = data
-        classes = checkerboard_labels(boundary_grid(self.SIZE), data.bands).reshape(self.SIZE, self.SIZE)
-        pixmap = QPixmap.fromImage(boundary_qimage(classes))
+        pixmap = shape_picture(data, self.SIZE)
         self.ceiling = None
         if data.problems():
-            text = "The board alone: no test points until the settings are fixed."
-        elif data.grid_size**2 > self.MAX_POINTS:
-            text = (f"The board alone: {data.grid_size}\u00d7{data.grid_size} points are too many to preview; "
+            text = "The shape alone: no test points until the settings are fixed."
+        elif data.points_made > self.MAX_POINTS:
+            text = (f"The shape alone: {data.points_made:,} points are too many to preview; "
                     f"the ceiling is shown when training starts.")
         else:
             dataset = make_dataset(data)
             self.ceiling = dataset.ceiling_accuracy
-            crossed = checkerboard_labels(dataset.x_test, data.bands) != dataset.y_test
-            self._draw_points(pixmap, dataset.x_test, dataset.y_test, crossed)
-            n_test, n_crossed = len(dataset.y_test), int(np.count_nonzero(crossed))
-            why = (f"the jitter carried {n_crossed} of the {n_test} test points across a band edge (ringed)"
-                   if data.noise else f"no jitter, each of the {n_test} test points lies in its own band")
+            across = shape_labels(data, dataset.x_test) != dataset.y_test
+            self._draw_points(pixmap, dataset.x_test, dataset.y_test, across)
+            n_test, n_across = len(dataset.y_test), int(np.count_nonzero(across))
+            why = (f"{n_across} of the {n_test} test points lie on the other class's side of the shape's "
+                   f"border (ringed)" if n_across else f"each of the {n_test} test points lies on its own class's side")
             text = f"<b>Ceiling {fmt_percent(self.ceiling)}</b>: {why}."
+        if data.shape == "checkerboard":
+            text = f"A {data.grid_side} \u00d7 {data.grid_side} grid. {text}"
         self.setPixmap(pixmap)
         self.caption.setText(text)
 
-    def _draw_points(self, pixmap: QPixmap, points: np.ndarray, labels: np.ndarray, crossed: np.ndarray) -> None:
-        chosen = np.flatnonzero(crossed)
+    def _draw_points(self, pixmap: QPixmap, points: np.ndarray, labels: np.ndarray, across: np.ndarray) -> None:
+        chosen = np.flatnonzero(across)
         sample = np.setdiff1d(np.arange(min(self.SAMPLE, len(points))), chosen)
         painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -185,7 +227,8 @@ class ConfigPanel(QWidget):
         self.kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.kind.setMinimumContentsLength(12)
         self.neurons = _spin(1, MAX_HIDDEN, "Neurons in each hidden layer.")
-        self.layers = _spin(1, MAX_LAYERS, "Hidden layers between the 2 inputs and the 2 outputs.")
+        self.layers = _spin(1, MAX_LAYERS, "Hidden layers between the inputs (one per feature) and the outputs "
+                            "(one per class).")
         self.bits = _spin(MIN_BITS, MAX_BITS, TIP_BITS, " bits")
         self.budget = _spin(0, MAX_HIDDEN, TIP_BUDGET, " inputs")
         self.budget.setSpecialValueText("off")
@@ -220,26 +263,55 @@ class ConfigPanel(QWidget):
         form.addRow("Seed", self.seed)
 
         # --- data
+        self.picker = QComboBox()
+        self.picker.setObjectName("dataPicker")
+        self.picker.setToolTip("The data set: a generated 2D shape, or a table imported with File > Import data.")
+        self.picker.setIconSize(QSize(PICKER_ICON, PICKER_ICON))
+        for key, changes in PICKS.items():
+            icon = QIcon(shape_picture(DataConfig.for_shape(**changes), PICKER_ICON))
+            self.picker.addItem(icon, PICK_TITLES[key], key)
+        self.picker.activated.connect(self._picked)
         self.bands = _spin(MIN_BANDS, MAX_BANDS,
                            "Checkerboard bands per axis (the guide's CLUSTERS = 3 is 4 bands; the outer ones half as wide).")
         self.noise = _double(0.0, 0.5, 3, 0.01, "Jitter: the standard deviation of the Gaussian noise added to "
                              "every point after it is labelled (the guide uses 0.01).")
-        self.grid = _spin(4, 1000, "Points per axis of the checkerboard grid (the guide uses 100).")
-        self.n_test = _spin(1, 999_999, "Points held out for testing (the guide uses 500).")
+        self.points = _spin(MIN_POINTS, MAX_POINTS, "Points the shape is made of, test points included (the "
+                            "checkerboard lays them on a square grid: the guide's is 100 x 100 = 10,000).")
+        self.n_test = _spin(1, MAX_POINTS - 1, "Points held out for testing (the guide uses 500).")
         self.data_seed = _spin(0, 2**31 - 1, "Seeds the jitter and the train/test split: same seed, same data.")
-        self.board = BoardPreview()
+        self.test_share = _double(100 * MIN_TEST_FRACTION, 100 * MAX_TEST_FRACTION, 0, 5,
+                                  "Share of each class held out for testing.")
+        self.test_share.setSuffix(" %")
+        self.preview = DataPreview()
+        self.table_summary = QLabel()
+        self.table_summary.setObjectName("tableSummary")
+        self.table_summary.setWordWrap(True)
+        self._table: Optional[DataConfig] = None  # the imported table the picker offers
+        self._table_rows: dict[str, tuple[int, Optional[int]]] = {}  # its rows and rows dropped, by hash
+        self._generated = DataConfig()  # the generated set's settings, kept while a table is shown
         data = QGroupBox("Data")
-        grid = QGridLayout(data)  # the board beside the settings that make it, in view as they change
-        for row, (label, box) in enumerate((("Bands per axis", self.bands), ("Jitter (std)", self.noise),
-                                            ("Points per axis", self.grid), ("Test points", self.n_test),
-                                            ("Data seed", self.data_seed))):
-            box.setMinimumWidth(64)  # not as wide as its largest value: the board needs the room
+        grid = QGridLayout(data)  # the data beside the settings that make it, in view as they change
+        grid.addWidget(QLabel("Data set"), 0, 0)
+        grid.addWidget(self.picker, 0, 1, 1, 2)
+        self._shape_widgets: list[QWidget] = [self.preview, self.preview.caption]  # shown for a generated set
+        self._table_widgets: list[QWidget] = [self.table_summary]  # shown for a table
+        for row, (label, box) in enumerate((("Jitter (std)", self.noise), ("Points", self.points),
+                                            ("Test points", self.n_test), ("Bands per axis", self.bands),
+                                            ("Test share", self.test_share), ("Data seed", self.data_seed)), start=1):
+            box.setMinimumWidth(64)  # not as wide as its largest value: the preview needs the room
             name = QLabel(label)
             name.setToolTip(box.toolTip())
             grid.addWidget(name, row, 0)
             grid.addWidget(box, row, 1)
-        grid.addWidget(self.board, 0, 2, 5, 1, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(self.board.caption, 5, 0, 1, 3)
+            if box is self.bands:
+                self._bands_widgets = [name, box]  # the checkerboard's only
+            elif box is self.test_share:
+                self._table_widgets += [name, box]
+            elif box is not self.data_seed:
+                self._shape_widgets += [name, box]
+        grid.addWidget(self.preview, 1, 2, 6, 1, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.preview.caption, 7, 0, 1, 3)
+        grid.addWidget(self.table_summary, 8, 0, 1, 3)
         grid.setColumnStretch(1, 1)
 
         # --- cheaper FHE, folded away: all off by default
@@ -295,8 +367,8 @@ class ConfigPanel(QWidget):
         layout.addStretch(1)
 
         for box in (self.neurons, self.layers, self.bits, self.budget, self.epochs, self.batch, self.seed,
-                    self.grid, self.bands, self.n_test, self.data_seed, self.acc_target, self.neurons_kept,
-                    self.round_bits, self.lr, self.noise):
+                    self.points, self.bands, self.n_test, self.data_seed, self.acc_target, self.neurons_kept,
+                    self.round_bits, self.lr, self.noise, self.test_share):
             box.valueChanged.connect(self._changed)
         for combo in (self.kind, self.optimizer, self.rounding, self.p_error):
             combo.currentIndexChanged.connect(self._changed)
@@ -311,7 +383,7 @@ class ConfigPanel(QWidget):
     def config(self) -> ExperimentConfig:
         """The configuration shown; settings without a widget here keep the values last set."""
         budget = self.budget.value()
-        return self._base.replace(
+        config = self._base.replace(
             accumulator_bits=self.acc_target.value() if self.acc_target.value() > 2 else None,
             neurons_kept=self.neurons_kept.value() or None,
             round_bits=self.round_bits.value(),
@@ -327,14 +399,16 @@ class ConfigPanel(QWidget):
             batch_size=self.batch.value(),
             optimizer=self.optimizer.currentData(),
             seed=self.seed.value(),
-            data=dict(
-                grid_size=self.grid.value(),
-                bands=self.bands.value(),
-                noise=round(self.noise.value(), 6),
-                n_test=self.n_test.value(),
-                seed=self.data_seed.value(),
-            ),
         )
+        return dataclasses.replace(config, data=self._data())
+
+    def _data(self) -> DataConfig:
+        if self.picker.currentData() == TABLE:
+            return dataclasses.replace(self._table, test_fraction=round(self.test_share.value() / 100, 4),
+                                       seed=self.data_seed.value())
+        return DataConfig(shape=PICKS[self.picker.currentData()]["shape"], n_points=self.points.value(),
+                          bands=self.bands.value(), noise=round(self.noise.value(), 6), n_test=self.n_test.value(),
+                          seed=self.data_seed.value())
 
     def set_config(self, config: ExperimentConfig) -> None:
         self._updating = True
@@ -351,11 +425,7 @@ class ConfigPanel(QWidget):
             self.batch.setValue(config.batch_size)
             self.optimizer.setCurrentIndex(max(self.optimizer.findData(config.optimizer), 0))
             self.seed.setValue(config.seed)
-            self.noise.setValue(config.data.noise)
-            self.grid.setValue(config.data.grid_size)
-            self.bands.setValue(config.data.bands)
-            self.n_test.setValue(config.data.n_test)
-            self.data_seed.setValue(config.data.seed)
+            self._show_data(config.data)
             self.acc_target.setValue(config.accumulator_bits or 2)
             self.neurons_kept.setValue(config.neurons_kept or 0)
             self.round_bits.setValue(config.round_bits or 0)
@@ -371,6 +441,45 @@ class ConfigPanel(QWidget):
             self._updating = False
         self._changed()
 
+    def _show_data(self, data: DataConfig) -> None:
+        """``data``'s settings in the widgets (a table: also offered by the picker from now on)."""
+        if data.is_table:
+            self._offer_table(data)
+            self.test_share.setValue(100 * data.test_fraction)
+        else:
+            self._generated = data
+            self.noise.setValue(data.noise)
+            self.points.setValue(data.n_points)
+            self.bands.setValue(data.bands)
+            self.n_test.setValue(data.n_test)
+        self.data_seed.setValue(data.seed)
+        self.picker.setCurrentIndex(self.picker.findData(pick_of(data)))
+
+    def _offer_table(self, data: DataConfig) -> None:
+        index = self.picker.findData(TABLE)
+        if index < 0:
+            self.picker.addItem(self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon), "", TABLE)
+            index = self.picker.count() - 1
+        self.picker.setItemText(index, f"{data.table_name} (imported)")
+        self._table = data
+
+    def set_table(self, data: DataConfig, rows: int, rows_dropped: Optional[int]) -> None:
+        """Show the imported table ``data`` (see ``note_table_rows``), every other setting kept."""
+        self.note_table_rows(data, rows, rows_dropped)
+        self.set_config(dataclasses.replace(self.config(), data=data))
+
+    def note_table_rows(self, data: DataConfig, rows: int, rows_dropped: Optional[int]) -> None:
+        """The table ``data`` has ``rows`` rows, ``rows_dropped`` rows with missing values were left
+        out of it (None: not known): its summary says so."""
+        self._table_rows[data.table_sha256] = (rows, rows_dropped)
+
+    def _picked(self, index: int) -> None:
+        """The user chose a data set: a generated one takes its suggested jitter, and the size, test
+        points and seed the generated sets had."""
+        key = self.picker.itemData(index)
+        data = self._table if key == TABLE else picked(key, self._generated)
+        self.set_config(dataclasses.replace(self.config(), data=data))
+
     def _show_fhe(self, shown: bool) -> None:
         self.fhe_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         self.fhe_body.setVisible(shown)
@@ -380,13 +489,36 @@ class ConfigPanel(QWidget):
             return
         config = self.config()
         problems = config.problems()
-        self.board.show_data(config.data)
+        self._show_kind_of_data(config.data)
         if problems:
             self.problems_label.setText("Can't train yet:\n" + "\n".join(f"\u2022 {p}" for p in problems))
             self.problems_label.show()
         else:
             self.problems_label.hide()
         self.configChanged.emit(config, problems)
+
+    def _show_kind_of_data(self, data: DataConfig) -> None:
+        """A generated set's settings and preview, or a table's summary and test share."""
+        table = data.is_table
+        for widget in self._shape_widgets:
+            widget.setVisible(not table)
+        for widget in self._table_widgets:
+            widget.setVisible(table)
+        for widget in self._bands_widgets:
+            widget.setVisible(data.shape == "checkerboard")
+        if table:
+            self.table_summary.setText(self._summary(data))
+        else:
+            self._generated = data
+            self.preview.show_data(data)
+
+    def _summary(self, data: DataConfig) -> str:
+        rows, dropped = self._table_rows.get(data.table_sha256, (None, None))
+        read = f"{rows:,} rows, " if rows is not None else ""
+        left = f" ({dropped:,} with missing values left out)" if dropped else ""
+        return (f"<b>{escape(data.table_name)}</b>: {read}{data.n_features} feature(s), {data.n_classes} classes"
+                f"{left}; label column <i>{escape(data.label_column)}</i>. No ceiling: a table has no known "
+                f"rule to measure it by.")
 
     def apply(self, enabled: Enabled) -> None:
         for child in self.findChildren(QGroupBox):

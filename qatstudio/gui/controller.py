@@ -16,11 +16,13 @@ from typing import Callable, Optional
 from PySide6.QtCore import QObject, Signal
 
 from ..engine.config import ExperimentConfig
+from ..engine.data import Dataset
 from ..engine.fhe import AccumulatorTooWideError
-from ..services import jobs, storage
+from ..services import jobs, storage, views
 from ..services.deploy.local import LocalServer
 from ..services.experiment_file import SUFFIX, save_experiment
 from ..services.formatting import KIND_TITLES, fmt_eta, fmt_percent, fmt_seconds
+from ..services.tabular import ImportedTable, MissingValues
 from .compile_panel import CompilePanel
 from .config_panel import ConfigPanel
 from .deploy_panel import DeployPanel
@@ -31,6 +33,16 @@ from .widgets import TrainControls
 from .workers import Task, TaskError, TaskRunner
 
 PAUSED = " (paused)"
+
+
+@dataclass(frozen=True)
+class MissingRows:
+    """An import stopped at rows with missing values: what to import again without them."""
+
+    path: Path
+    label_column: str
+    test_fraction: float
+    error: MissingValues
 
 
 @dataclass(frozen=True)
@@ -57,12 +69,14 @@ class Controller(QObject):
     showPanel = Signal(object)  # the panel the work in progress fills
     pausedChanged = Signal(bool)
     closeReady = Signal()  # the work stopped while closing: the window can close now
+    missingValues = Signal(object)  # MissingRows: ask whether to import again without them
 
     def __init__(self, views: Views, parent: Optional[QObject] = None):
         super().__init__(parent)
         self.views = views
         self.session = jobs.Session()
         self.runner = TaskRunner(self)
+        self.drawing = TaskRunner(self)  # the boundary on another plane: quick, never makes the window busy
         self.server = LocalServer(folder=None)  # the Deploy panel's local server; stopped on release
         self.state = State.IDLE
         self.task: Optional[Task] = None
@@ -71,7 +85,10 @@ class Controller(QObject):
         self._config_problems = False
         self._total_steps = 0
         self._latencies: list[float] = []
+        self._plane_wanted: Optional[tuple[tuple[str, ...], tuple[int, int]]] = None  # (features, plane)
+        self._missing: Optional[MissingRows] = None
         self.runner.busyChanged.connect(self._runner_busy)
+        views.plots.planeChosen.connect(self.choose_plane)
 
     # ------------------------------------------------------------ state
     def facts(self) -> Facts:
@@ -139,11 +156,12 @@ class Controller(QObject):
         return task
 
     def _failed(self, kind: TaskKind, error: TaskError, handler: Optional[Callable]) -> None:
+        """Say what went wrong, unless ``handler`` answers the failure itself (returns True)."""
+        if handler and handler(error):
+            return
         kept = f" The details are in {error.log_file}: attach it to a bug report." if error.log_file else ""
         self.problem.emit(error.title, error.message + kept, error.details)
         self._status(f"{kind.title} failed: {error.message}")
-        if handler:
-            handler(error)
 
     def _cancelled(self, kind: TaskKind, handler: Optional[Callable]) -> None:
         self._status(f"{kind.title} cancelled.")
@@ -193,6 +211,7 @@ class Controller(QObject):
         self.runner.cancel_all()
         if wait:
             self.runner.wait_all()
+            self.drawing.wait_all()
             self.server.stop()
         self.views.plots.stop_live()
 
@@ -200,6 +219,7 @@ class Controller(QObject):
         """Stop the server and drop the models and the compiled circuit now, while Qt and Concrete
         are both alive: freeing a circuit during interpreter shutdown can crash."""
         self.server.stop()
+        self.drawing.wait_all()
         self.session = jobs.Session()
         gc.collect()
 
@@ -215,15 +235,17 @@ class Controller(QObject):
         v = self.views
         self.session = jobs.Session()
         self._title()
+        names = views.names_of(config.data)
         v.plots.reset()
+        v.plots.set_data(names.features, names.classes, names.plane)
         v.compile.clear("Training\u2026 compile when it is done.")
-        v.results.clear(config.data.n_test)
+        v.results.clear(0, names.classes)
         v.controls.reset("Preparing the data\u2026")
         self._total_steps = 0
         task = self._start(TaskKind.TRAIN, jobs.train_job(config),
                            lambda message: self._on_train_message(message, config.epochs),
                            lambda outcome: self._on_trained(outcome, config),
-                           on_failure=lambda error: v.plots.stop_live(), on_cancel=v.plots.stop_live)
+                           on_failure=lambda error: self._on_train_failed(), on_cancel=v.plots.stop_live)
         if task is None:
             return None
         v.plots.start_live()
@@ -252,9 +274,14 @@ class Controller(QObject):
         elif isinstance(message, jobs.DataReady):
             v.plots.set_test_points(message.x_test, message.y_test)
             v.plots.set_ceiling(message.ceiling_accuracy)
+            v.results.set_test_count(len(message.y_test))
         elif isinstance(message, jobs.Phase):
             v.controls.show_text(message.text + "\u2026")
             self._status(message.text + "\u2026")
+
+    def _on_train_failed(self) -> None:
+        self.views.plots.stop_live()
+        self.views.controls.finish("Training failed: the message above says why.", complete=False)
 
     def _on_trained(self, outcome: jobs.TrainOutcome, config: ExperimentConfig) -> None:
         v = self.views
@@ -269,6 +296,7 @@ class Controller(QObject):
                                     test_predictions=outcome.test_predictions, dirty=True)
         v.plots.set_predictions(outcome.test_predictions)
         v.plots.redraw()
+        self._draw_plane()  # the plane chosen before, if the live boundary was on another one
         v.results.set_test_count(len(outcome.dataset.x_test))
         v.results.show_metrics(experiment.metrics)
         self._show_estimate(experiment)
@@ -308,6 +336,43 @@ class Controller(QObject):
             self._status("Training resumed\u2026")
             controls.show_text(controls.text().replace(PAUSED, ""))
         self.pausedChanged.emit(paused)
+
+    # ------------------------------------------------------------ the boundary's plane
+    def choose_plane(self, plane: tuple[int, int]) -> None:
+        """Show the boundary on features ``plane`` of the data shown: the current model's, drawn off
+        the GUI thread (a big model takes a moment)."""
+        features = self.views.plots.feature_names
+        self._plane_wanted = (features, tuple(plane))
+        dataset = self.session.dataset
+        if self.session.experiment is None or dataset is None or dataset.feature_names != features:
+            self.views.plots.set_plane(tuple(plane), None)  # no model of these data: the test points alone
+            return
+        self._draw_plane()
+
+    def _draw_plane(self) -> None:
+        """Draw the plane chosen last if the session shows another one; one drawing at a time (the
+        next starts when it ends)."""
+        experiment, dataset = self.session.experiment, self.session.dataset
+        if self._plane_wanted is None or experiment is None or self.drawing.is_busy():
+            return
+        features, plane = self._plane_wanted
+        if features != dataset.feature_names or plane == dataset.plane:
+            return
+        model = experiment.trained_model
+        task = self.drawing.start("Drawing the boundary",
+                                  lambda state, tell: views.plane_boundary(model, dataset, plane))
+        task.succeeded.connect(lambda view: self._plane_drawn(experiment, view))
+        task.failed.connect(lambda error: self.problem.emit(error.title, error.message, error.details))
+        task.finished.connect(self._draw_plane)
+
+    def _plane_drawn(self, experiment, view: views.PlaneView) -> None:
+        if experiment is not self.session.experiment:
+            return  # trained again or opened another since
+        self.session.dataset = view.dataset  # the FHE simulation draws its boundaries on this plane too
+        self.views.plots.set_plane(view.dataset.plane, view.boundary)
+        names = view.dataset.feature_names
+        self._status(f"Decision boundary over {names[view.dataset.plane[0]]} and {names[view.dataset.plane[1]]}, "
+                     f"every other feature at its training median.")
 
     # ------------------------------------------------------------ compile and keys
     def start_compile(self) -> Optional[Task]:
@@ -379,9 +444,10 @@ class Controller(QObject):
         if compiled is None:
             self._status("Compile first: the simulation runs the compiled circuit.")
             return None
-        panel = self.views.results
-        job = jobs.simulate_job(experiment.metrics, self.session.dataset, compiled)
-        task = self._start(TaskKind.SIMULATE, job, self._on_simulation_message, self._on_simulated,
+        panel, dataset = self.views.results, self.session.dataset
+        job = jobs.simulate_job(experiment.metrics, dataset, compiled)
+        task = self._start(TaskKind.SIMULATE, job, self._on_simulation_message,
+                           lambda outcome: self._on_simulated(outcome, dataset),
                            on_cancel=lambda: panel.simulation_progress(0, 1, ""))
         if task is not None:
             self.showPanel.emit(panel)
@@ -397,14 +463,16 @@ class Controller(QObject):
             self.session.experiment.metrics = message.metrics
             self.views.results.show_metrics(message.metrics)
 
-    def _on_simulated(self, outcome: jobs.SimulationOutcome) -> None:
+    def _on_simulated(self, outcome: jobs.SimulationOutcome, dataset: Dataset) -> None:
+        """``dataset``: the one simulated, whose boundary grid lies on the plane chosen then."""
         experiment = self.session.experiment
         experiment.metrics = outcome.metrics
         self.session.clear_boundary, self.session.fhe_boundary = outcome.clear_boundary, outcome.fhe_boundary
         self.session.dirty = True
         panel = self.views.results
         panel.show_metrics(outcome.metrics)
-        panel.show_boundaries(outcome.clear_boundary, outcome.fhe_boundary, outcome.circuit_inputs)
+        axes = tuple(dataset.feature_names[i] for i in dataset.plane)
+        panel.show_boundaries(outcome.clear_boundary, outcome.fhe_boundary, outcome.circuit_inputs, axes)
         panel.simulation_done()
         m = outcome.metrics
         self._status(f"FHE simulation: {fmt_percent(m.fhe_simulated_accuracy)} accuracy, "
@@ -519,6 +587,55 @@ class Controller(QObject):
                            lambda path: self._status(f"Exported for deployment to {Path(path).parent}: "
                                                      f"serve it with 'qatstudio serve {Path(path).parent}'."))
 
+    # ------------------------------------------------------------ importing data
+    def import_table(self, path: Path, label_column: str, test_fraction: float,
+                     drop_missing: bool = False) -> Optional[Task]:
+        """Read the CSV file ``path`` (classes from ``label_column``) off the GUI thread; once read,
+        the Configure panel shows it (``test_fraction`` of each class held out). A file that can't
+        be imported changes nothing; one with missing values is offered again (``missingValues``)."""
+        path = Path(path)
+        job = jobs.import_job(path, label_column, drop_missing)
+        task = self._start(TaskKind.IMPORT, job, lambda message: self._on_import_message(message, path),
+                           lambda imported: self._on_imported(imported, test_fraction),
+                           on_failure=lambda error: self._on_import_failed(error, path, label_column, test_fraction))
+        if task is not None:
+            task.finished.connect(self._offer_without_missing)  # after _finished: the window is idle again
+            self._status(f"Importing {path.name}\u2026")
+        return task
+
+    def import_refused(self, path: Path, message: str) -> None:
+        """``path`` can't be imported, for ``message`` (found before reading it): nothing changes."""
+        self.problem.emit(f"Can't import {Path(path).name}", message, "")
+        self._status(f"Can't import {Path(path).name}: {message}")
+
+    def _on_import_message(self, message, path: Path) -> None:
+        if isinstance(message, jobs.Progress):
+            share = message.done / message.total if message.total else 0.0
+            self._status(f"Importing {path.name}: {fmt_percent(share)} \u00b7 {fmt_eta(message.eta_s)}")
+        elif isinstance(message, jobs.Phase):
+            self._status(message.text + "\u2026")
+
+    def _on_imported(self, imported: ImportedTable, test_fraction: float) -> None:
+        data = imported.data_config(test_fraction, self.views.config.config().data.seed)
+        rows = len(imported.table.labels)
+        self.views.config.set_table(data, rows, imported.rows_dropped)
+        dropped = f", {imported.rows_dropped:,} rows with missing values left out" if imported.rows_dropped else ""
+        self._status(f"Imported {imported.name}: {rows:,} rows, {data.n_features} feature(s), {data.n_classes} "
+                     f"classes{dropped}. Train on it (Ctrl+T).")
+
+    def _on_import_failed(self, error: TaskError, path: Path, label_column: str, test_fraction: float) -> bool:
+        """Rows with missing values are offered to be left out (once the task has ended)."""
+        if not isinstance(error.exception, MissingValues):
+            return False
+        self._missing = MissingRows(path, label_column, test_fraction, error.exception)
+        self._status(f"{path.name} has rows with missing values.")
+        return True
+
+    def _offer_without_missing(self) -> None:
+        missing, self._missing = self._missing, None
+        if missing is not None:
+            self.missingValues.emit(missing)
+
     # ------------------------------------------------------------ files
     def open_experiment(self, path: Path) -> Optional[Task]:
         path = Path(path)
@@ -531,12 +648,13 @@ class Controller(QObject):
         experiment, dataset, v = opened.experiment, opened.dataset, self.views
         self.session = jobs.Session(experiment=experiment, dataset=dataset,
                                     test_predictions=opened.test_predictions, path=opened.path)
+        if experiment.config.data.is_table:
+            v.config.note_table_rows(experiment.config.data, len(dataset.y_train) + len(dataset.y_test), None)
         v.config.set_config(experiment.config)
-        v.plots.load(experiment.step_losses, experiment.history, dataset.x_test, dataset.y_test,
-                     opened.test_predictions, dataset.ceiling_accuracy)
+        v.plots.load(experiment.step_losses, experiment.history, dataset, opened.test_predictions)
         v.controls.finish(f"Opened: {len(experiment.history)} of {experiment.config.epochs} epochs trained"
                           f"{' (stopped early)' if experiment.cancelled else ''}.", complete=True)
-        v.results.clear(len(dataset.x_test))
+        v.results.clear(len(dataset.x_test), dataset.class_names)
         v.results.show_metrics(experiment.metrics)
         v.results.set_encrypted_text("Compile again to run FHE: circuits and keys are not saved.")
         v.compile.clear("Train a model, then compile it.")
@@ -549,6 +667,7 @@ class Controller(QObject):
         self._status(f"Opened {opened.path.name}.")
         self._title()
         self.experimentUpdated.emit(experiment, "opened")
+        self._draw_plane()
 
     def save_experiment_to(self, path: Path) -> Optional[Path]:
         experiment = self.session.experiment

@@ -2,6 +2,7 @@
 and saved settings, all connected to one ``Controller`` (``controller.py``) that does the work."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.config import ConfigError, ExperimentConfig
+from ..engine.config import ConfigError, DataConfig, ExperimentConfig
 from ..services.experiment_file import SUFFIX
 from ..services.formatting import fmt_seconds
 from .compile_panel import CompilePanel
@@ -142,6 +143,8 @@ class MainWindow(QMainWindow):
         self.encrypted_action = self._action("Run &encrypted", ["Ctrl+E"], "Encrypt, run and decrypt N test points",
                                              sp.SP_DriveNetIcon)
         self.open_action = self._action("&Open experiment\u2026", [key.Open], "Open a saved experiment")
+        self.import_action = self._action("&Import data\u2026", ["Ctrl+I"],
+                                          "Train on a table of your own: a CSV file with a label column")
         self.save_action = self._action("&Save experiment", [key.Save],
                                         "Save the experiment: configuration, weights, metrics, compile report")
         self.save_as_action = self._action("Save experiment &as\u2026", [key.SaveAs],
@@ -207,7 +210,8 @@ class MainWindow(QMainWindow):
             self.compile_action: c.start_compile, self.keygen_action: c.start_keygen,
             self.simulate_action: c.start_simulation,
             self.encrypted_action: lambda: c.start_encrypted(self.results_panel.samples_wanted()),
-            self.open_action: self.files.open_dialog, self.save_action: self.files.save,
+            self.open_action: self.files.open_dialog, self.import_action: self.files.import_dialog,
+            self.save_action: self.files.save,
             self.save_as_action: self.files.save_as_dialog, self.export_action: self.files.export_dialog,
             self.deploy_export_action: self.files.deploy_export_dialog, self.quit_action: self.close,
         }
@@ -237,6 +241,7 @@ class MainWindow(QMainWindow):
                  self.deploy_panel: self.deploy_dock}
         c.showPanel.connect(lambda panel: docks[panel].raise_())
         c.closeReady.connect(lambda: QTimer.singleShot(0, self.close))
+        c.missingValues.connect(self.files.offer_without_missing)
         c.experimentUpdated.connect(self.experimentUpdated)
         c.taskFinished.connect(self.taskFinished)
         self.runner.busyChanged.connect(self.busyChanged)
@@ -247,10 +252,11 @@ class MainWindow(QMainWindow):
                            (self.stop_action, enabled.stop), (self.compile_action, enabled.compile),
                            (self.keygen_action, enabled.keygen), (self.simulate_action, enabled.simulate),
                            (self.encrypted_action, enabled.encrypted), (self.open_action, enabled.open),
+                           (self.import_action, enabled.import_data),
                            (self.save_action, enabled.save), (self.save_as_action, enabled.save),
                            (self.deploy_export_action, enabled.export_deployment)):
             action.setEnabled(on)
-        for panel in (self.config_panel, self.train_controls, self.compile_panel, self.results_panel,
+        for panel in (self.config_panel, self.train_controls, self.plots, self.compile_panel, self.results_panel,
                       self.deploy_panel):
             panel.apply(enabled)
         self.presets_button.setEnabled(enabled.edit_config)
@@ -355,9 +361,12 @@ class MainWindow(QMainWindow):
         raw = self.settings.value("config")
         if raw:
             try:
-                self.config_panel.set_config(ExperimentConfig.from_dict(json.loads(str(raw))))
+                config = ExperimentConfig.from_dict(json.loads(str(raw)))
             except (ValueError, TypeError, ConfigError) as error:
                 log.warning("ignoring the saved configuration: %s", error)
+            else:  # a table's rows are not kept in the settings: its configuration comes back on the guide's data
+                self.config_panel.set_config(dataclasses.replace(config, data=DataConfig()) if config.data.is_table
+                                             else config)
         geometry = self.settings.value("geometry")
         if isinstance(geometry, (QByteArray, bytes)) and geometry:
             self.restoreGeometry(QByteArray(geometry))

@@ -44,6 +44,8 @@ def build_menus(window) -> tuple[QMenu, RecentFilesMenu, QToolBar]:
     file.addMenu(recent)
     file.addActions([w.save_action, w.save_as_action])
     file.addSeparator()
+    file.addAction(w.import_action)
+    file.addSeparator()
     file.addActions([w.export_action, w.deploy_export_action])
     file.addSeparator()
     file.addAction(w.quit_action)

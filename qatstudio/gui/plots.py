@@ -6,16 +6,19 @@ Data arrives as often as the worker sends it; the plots redraw from a timer at m
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QComboBox, QGraphicsProxyWidget, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
-from ..services.formatting import BOUNDARY_RAMP, CLASS_COLORS, fmt_percent
+from ..engine.data import Dataset
+from ..services.formatting import BOUNDARY_RAMP, CLASS_COLORS, class_label, class_shades, fmt_percent
+from .state import Enabled
 from .widgets import QWIDGETSIZE_MAX
 
 MAX_REDRAWS_PER_S = 10
@@ -38,25 +41,49 @@ def style_plot(plot: pg.PlotItem, title: str, x_label: str = "", y_label: str = 
     plot.showGrid(x=True, y=True, alpha=0.15)
 
 
-def class_image(classes: np.ndarray) -> np.ndarray:
-    """A 0/1 class map as floats for an ImageItem on the boundary color scale."""
-    return np.asarray(classes, dtype=np.float32)
+def class_map(classes: np.ndarray, n_classes: int) -> np.ndarray:
+    """A map of classes as a boundary image: 0/1 on the two-class ramp, one-hot beyond two classes."""
+    classes = np.asarray(classes)
+    if n_classes <= 2:
+        return classes.astype(np.float32)
+    return np.eye(n_classes, dtype=np.float32)[classes]
 
 
-def boundary_qimage(probability: np.ndarray) -> QImage:
-    """A class-1 probability map (rows are y, growing upwards) as an image on the boundary plots'
-    colour scale."""
-    values = np.clip(np.nan_to_num(np.asarray(probability, dtype=np.float32), nan=0.5), 0.0, 1.0)
-    height, width = values.shape
-    rgba = BOUNDARY_COLORMAP.map(values.ravel(), mode="byte")
-    rgba = np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[::-1])
+def boundary_rgba(values: np.ndarray) -> np.ndarray:
+    """A boundary image, (rows, cols) P(class 1) or (rows, cols, k) class probabilities, as RGBA bytes
+    (rows as given: row 0 is y = 0)."""
+    values = np.asarray(values, dtype=np.float32)
+    if values.ndim == 3:
+        rgb = class_shades(values)
+        return np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    values = np.clip(np.nan_to_num(values, nan=0.5), 0.0, 1.0)
+    return np.asarray(BOUNDARY_COLORMAP.map(values.ravel(), mode="byte"), dtype=np.uint8).reshape(*values.shape, 4)
+
+
+def boundary_qimage(values: np.ndarray) -> QImage:
+    """A boundary image (see ``boundary_rgba``; rows are y, growing upwards) as the boundary plots
+    colour it."""
+    rgba = np.ascontiguousarray(boundary_rgba(values)[::-1])
+    height, width = rgba.shape[:2]
     image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
     return image.copy()  # owns its pixels (rgba goes away)
 
 
+def show_boundary(item: pg.ImageItem, values: Optional[np.ndarray]) -> None:
+    """``values`` (see ``boundary_rgba``) on ``item`` over the input square; None clears it."""
+    if values is None:
+        item.clear()
+        return
+    values = np.asarray(values, dtype=np.float32)
+    rgb = values.ndim == 3
+    item.setImage(class_shades(values) if rgb else values, autoLevels=False)
+    item.setLevels((0, 255) if rgb else (0.0, 1.0))  # after: levels set before the first image win over setImage's
+    item.setRect(0.0, 0.0, 1.0, 1.0)
+
+
 def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
     """Prepare ``plot`` to show an image over the input square [0, 1]^2 (rows are y)."""
-    style_plot(plot, title, "x\u2081", "x\u2082")
+    style_plot(plot, title, "x1", "x2")
     image = pg.ImageItem(axisOrder="row-major")
     image.setColorMap(BOUNDARY_COLORMAP)
     image.setLevels((0.0, 1.0))
@@ -67,15 +94,42 @@ def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
     plot.showGrid(x=False, y=False)
-    ticks = [[(v, f"{v:g}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)]]
     for name in ("left", "bottom"):
-        plot.getAxis(name).setTicks(ticks)  # the input square only, not the room around it
+        plot.getAxis(name).setTicks(SQUARE_TICKS)  # the input square only, not the room around it
     return image
+
+
+SQUARE_TICKS = [[(v, f"{v:g}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)]]
+LEGEND_CHARS = 14  # longer class names are cut short in the legend: two columns of them fit a narrow plot
+
+
+def elided(text: str, chars: int) -> str:
+    """``text`` in at most ``chars`` characters: its start and end kept (names often differ at the end)."""
+    if len(text) <= chars:
+        return text
+    head = (chars - 1) // 2
+    return text[:head] + "\u2026" + text[len(text) - (chars - 1 - head):]
+
+MAX_DRAWN_POINTS = 2_000  # more test points than this: a seeded sample of them is drawn
+
+
+@lru_cache(maxsize=4)
+def drawn_points(n: int) -> np.ndarray:
+    """Which of ``n`` test points a boundary map draws: all, or the same seeded sample every time."""
+    if n <= MAX_DRAWN_POINTS:
+        chosen = np.arange(n)
+    else:
+        chosen = np.sort(np.random.default_rng(0).choice(n, MAX_DRAWN_POINTS, replace=False))
+    chosen.setflags(write=False)
+    return chosen
 
 
 class BoundaryMap:
     """On ``plot``: a boundary image over the input square, the test points in their class colours
-    and the misclassified ones ringed. The window's live plot and the story's both draw with it."""
+    and the misclassified ones ringed. The window's live plot and the story's both draw with it.
+
+    With more than two features the map shows the plane of two of them (``set_data``); with one
+    feature, a strip: the boundary along it, and the test points in one lane per class."""
 
     def __init__(self, plot: pg.PlotItem, title: str = "", point_size: float = 6):
         self.plot = plot
@@ -84,7 +138,27 @@ class BoundaryMap:
         self.wrong = pg.ScatterPlotItem(symbol="o", brush=pg.mkBrush(0, 0, 0, 0))
         for item in (*self.points, self.wrong):
             plot.addItem(item)
+        self.plane = (0, 1)
+        self.n_classes = 2
+        self.drawn = 0  # test points drawn (at most MAX_DRAWN_POINTS)
         self.set_point_size(point_size)
+
+    def set_data(self, feature_names: tuple[str, ...], class_names: tuple[str, ...], plane: tuple[int, int]) -> None:
+        """The data's names, and the features on x and y (the same one twice: a strip)."""
+        self.plane, self.n_classes = tuple(plane), len(class_names)
+        left, bottom = self.plot.getAxis("left"), self.plot.getAxis("bottom")
+        bottom.setLabel(feature_names[plane[0]], color=FOREGROUND)
+        if self.is_strip:
+            lanes = [((c + 0.5) / self.n_classes, class_label(name)) for c, name in enumerate(class_names)]
+            left.setTicks([lanes])
+            left.setLabel("class", color=FOREGROUND)
+        else:
+            left.setTicks(SQUARE_TICKS)
+            left.setLabel(feature_names[plane[1]], color=FOREGROUND)
+
+    @property
+    def is_strip(self) -> bool:
+        return self.plane[0] == self.plane[1]
 
     def set_point_size(self, size: float) -> None:
         """Test points ``size`` pixels wide; the rings of the misclassified ones around them."""
@@ -95,26 +169,36 @@ class BoundaryMap:
         self.wrong.setPen(pg.mkPen("#111111", width=1.0 + 0.1 * size))
 
     def set_image(self, values: Optional[np.ndarray]) -> None:
-        """P(class 1), or classes as 0/1, over the grid (rows are y); None clears it."""
-        if values is None:
-            self.image.clear()
-            return
-        self.image.setImage(np.asarray(values, dtype=np.float32), autoLevels=False, levels=(0.0, 1.0))
-        self.image.setRect(0.0, 0.0, 1.0, 1.0)
+        """P(class 1), class probabilities (rows, cols, k) or a ``class_map`` over the grid (rows
+        are y); None clears it."""
+        show_boundary(self.image, values)
+
+    def _positions(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Where the test points ``x`` (labels ``y``) are drawn: on the plane, or in their class's lane."""
+        if not self.is_strip:
+            return np.stack([x[:, self.plane[0]], x[:, self.plane[1]]], axis=1)
+        spread = np.random.default_rng(1).uniform(-0.3, 0.3, len(y))  # the same for the same points
+        return np.stack([x[:, self.plane[0]], (y + 0.5 + spread) / self.n_classes], axis=1)
 
     def set_points(self, x: Optional[np.ndarray], y: Optional[np.ndarray],
                    predictions: Optional[np.ndarray] = None) -> None:
-        """The test points ``x`` with labels ``y``; those ``predictions`` get wrong are ringed.
-        None for ``x`` clears them."""
+        """The test points ``x`` with labels ``y`` (a seeded sample of them when there are many);
+        those ``predictions`` get wrong are ringed. None for ``x`` clears them."""
         if x is None:
             for item in (*self.points, self.wrong):
                 item.clear()
+            self.drawn = 0
             return
+        every = len(y)
+        chosen = drawn_points(every)
+        x, y = np.asarray(x)[chosen], np.asarray(y)[chosen]
+        where = self._positions(x, y)
+        self.drawn = len(y)
         for label, item in enumerate(self.points):
-            chosen = x[y == label]
-            item.setData(chosen[:, 0], chosen[:, 1])
-        if predictions is not None and len(predictions) == len(y):
-            wrong = x[np.asarray(predictions) != y]
+            shown = where[y == label]
+            item.setData(shown[:, 0], shown[:, 1])
+        if predictions is not None and len(predictions) == every:
+            wrong = where[np.asarray(predictions)[chosen] != y]
             self.wrong.setData(wrong[:, 0], wrong[:, 1])
         else:
             self.wrong.clear()
@@ -123,11 +207,64 @@ class BoundaryMap:
         return self.image.image is not None
 
     def misclassified_count(self) -> int:
+        """Misclassified test points ringed (among those drawn)."""
         return len(self.wrong.data)
+
+
+class PlaneChooser(QWidget):
+    """Two small lists of the features: which one the boundary plot shows along x, which along y."""
+
+    planeChosen = Signal(tuple)  # (x feature, y feature)
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setObjectName("planeChooser")
+        self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
+        self.setToolTip("The plane the boundary is drawn on: two features, every other one at its training median.")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self.x_box, self.y_box = QComboBox(), QComboBox()
+        for axis, box in (("x", self.x_box), ("y", self.y_box)):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(8)
+            box.setToolTip(f"The feature along {axis}")
+            box.activated.connect(lambda index, axis=axis: self._picked(axis, index))
+            label = QLabel(axis)
+            label.setStyleSheet(f"color:{FOREGROUND};")
+            layout.addWidget(label)
+            layout.addWidget(box)
+        layout.addStretch(1)
+
+    def set_features(self, names: tuple[str, ...], plane: tuple[int, int]) -> None:
+        for box in (self.x_box, self.y_box):
+            box.clear()
+            for name in names:
+                box.addItem(name)
+                box.setItemData(box.count() - 1, name, Qt.ItemDataRole.ToolTipRole)
+        self.set_plane(plane)
+
+    def set_plane(self, plane: tuple[int, int]) -> None:
+        self.x_box.setCurrentIndex(plane[0])
+        self.y_box.setCurrentIndex(plane[1])
+        self._shown = tuple(plane)
+
+    def plane(self) -> tuple[int, int]:
+        return self.x_box.currentIndex(), self.y_box.currentIndex()
+
+    def _picked(self, axis: str, index: int) -> None:
+        """A feature already on the other axis swaps places with the one it replaces."""
+        other, previous = (self.y_box, self._shown[0]) if axis == "x" else (self.x_box, self._shown[1])
+        if other.currentIndex() == index:
+            other.setCurrentIndex(previous)
+        self._shown = self.plane()
+        self.planeChosen.emit(self._shown)
 
 
 class TrainingPlots(pg.GraphicsLayoutWidget):
     """The central plots; feed them with ``add_steps``/``add_epoch`` from any rate of events."""
+
+    planeChosen = Signal(tuple)  # the user chose the boundary's plane: (x feature, y feature)
 
     def __init__(self, parent=None):
         super().__init__(parent, show=False)
@@ -158,13 +295,18 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             bar_axis.setPen(FOREGROUND)
             bar_axis.setTextPen(FOREGROUND)
         # The legend sits in the plot's own layout under the colour bar, never over the points.
-        legend = pg.LegendItem(labelTextColor=FOREGROUND, colCount=2, horSpacing=12, verSpacing=-6)
-        legend.addItem(self.boundary_map.points[0], "class 0")
-        legend.addItem(self.boundary_map.points[1], "class 1")
-        legend.addItem(self.boundary_map.wrong, "misclassified")
-        legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)  # its own width, centred
-        self.boundary_plot.layout.addItem(legend, 6, 1, Qt.AlignmentFlag.AlignHCenter)
-        self.boundary_legend = legend
+        self.boundary_legend = pg.LegendItem(labelTextColor=FOREGROUND, colCount=2, horSpacing=12, verSpacing=-6)
+        self.boundary_legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)  # centred
+        self.boundary_plot.layout.addItem(self.boundary_legend, 6, 1, Qt.AlignmentFlag.AlignHCenter)
+        # Under it, in the plot's bottom-left corner: the plane's two features (more than two features only).
+        self.plane_chooser = PlaneChooser()
+        self.plane_chooser.planeChosen.connect(self.planeChosen)
+        self._chooser_item = QGraphicsProxyWidget()
+        self._chooser_item.setWidget(self.plane_chooser)
+        self.boundary_plot.layout.addItem(self._chooser_item, 7, 0, 1, 2, Qt.AlignmentFlag.AlignLeft)
+        self.feature_names: tuple[str, ...] = ()
+        self.class_names: tuple[str, ...] = ()
+        self.set_data(Dataset.feature_names, Dataset.class_names, (0, 1))
 
         self.loss_plot = self.addPlot(row=0, col=1)
         style_plot(self.loss_plot, "Loss per epoch", "epoch", "loss")
@@ -234,6 +376,49 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         grow with the font (presentation mode)."""
         return math.ceil(self.ci.layout.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()) + 4
 
+    # --- the data set and the boundary's plane
+    def set_data(self, feature_names: tuple[str, ...], class_names: tuple[str, ...],
+                 plane: tuple[int, int]) -> None:
+        """Name the features and the classes (legend, axes, colour bar); show the boundary on
+        ``plane`` (the plane's chooser only with more than two features)."""
+        if (tuple(feature_names), tuple(class_names)) == (self.feature_names, self.class_names):
+            self.set_plane(plane, self._boundary)  # the same data again: the legend and chooser stay
+            return
+        self.feature_names, self.class_names = tuple(feature_names), tuple(class_names)
+        self.boundary_map.set_data(feature_names, class_names, plane)
+        legend = self.boundary_legend
+        legend.clear()
+        for label, name in enumerate(class_names):
+            legend.addItem(self.boundary_map.points[label], elided(class_label(name), LEGEND_CHARS))
+        legend.addItem(self.boundary_map.wrong, "misclassified")
+        two = len(class_names) == 2
+        self.color_bar.setVisible(two)  # beyond two classes: the classes' colours, paler where unsure
+        self.color_bar.setMaximumHeight(QWIDGETSIZE_MAX if two else 0)
+        self.boundary_plot.layout.setRowFixedHeight(4, 10 if two else 0)
+        if two:
+            self.color_bar.getAxis("bottom").setLabel(f"P({class_label(class_names[1])})", color=FOREGROUND)
+        choosing = len(feature_names) > 2
+        if choosing:
+            self.plane_chooser.set_features(self.feature_names, plane)
+        self._chooser_item.setVisible(choosing)
+        self._chooser_item.setMaximumHeight(QWIDGETSIZE_MAX if choosing else 0)
+        self._dirty.add("points")
+
+    def set_plane(self, plane: tuple[int, int], boundary: Optional[np.ndarray]) -> None:
+        """The boundary on another plane of the same data (``boundary``: its image there, or None
+        until it is known)."""
+        self.boundary_map.set_data(self.feature_names, self.class_names, plane)
+        self.plane_chooser.set_plane(plane)
+        self._boundary = boundary
+        self._dirty.update(("boundary", "points"))
+        self.redraw()
+
+    def plane(self) -> tuple[int, int]:
+        return self.boundary_map.plane
+
+    def apply(self, enabled: Enabled) -> None:
+        self.plane_chooser.setEnabled(enabled.choose_plane)
+
     # --- feeding data (cheap: no drawing here)
     def reset(self) -> None:
         self._live_extent = False
@@ -299,11 +484,12 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._predictions = None if predictions is None else np.asarray(predictions)
         self._dirty.add("points")
 
-    def load(self, step_losses, history, x_test, y_test, predictions, ceiling: float) -> None:
-        """Show a finished run (an opened experiment) at once."""
+    def load(self, step_losses, history, dataset: Dataset, predictions) -> None:
+        """Show a finished run (an opened experiment, trained on ``dataset``) at once."""
         self.reset()
-        self.set_test_points(x_test, y_test)
-        self.set_ceiling(ceiling)
+        self.set_data(dataset.feature_names, dataset.class_names, dataset.plane)
+        self.set_test_points(dataset.x_test, dataset.y_test)
+        self.set_ceiling(dataset.ceiling_accuracy)
         self.add_steps(list(step_losses))
         if len(history):
             self.set_extent(len(step_losses), max(history[-1].epochs, len(history)))

@@ -10,6 +10,7 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -26,8 +27,18 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.evaluate import Metrics
-from ..services.formatting import METRIC_ROWS, METRICS_BY_KEY, TIP_CEILING, fmt_eta, fmt_measure, fmt_seconds
-from .plots import FOREGROUND, class_image, make_boundary_plot
+from ..services.formatting import (
+    CLASS_COLORS,
+    METRIC_ROWS,
+    METRICS_BY_KEY,
+    TIP_CEILING,
+    class_label,
+    fmt_eta,
+    fmt_measure,
+    fmt_percent,
+    fmt_seconds,
+)
+from .plots import FOREGROUND, class_map, elided, make_boundary_plot, show_boundary
 from .state import Enabled
 
 
@@ -82,6 +93,23 @@ class ResultsPanel(QWidget):
         small.setPointSizeF(small.pointSizeF() * 0.88)
         self.ceiling_note.setFont(small)
         layout.addWidget(self.ceiling_note)
+
+        # --- per class: the confusion matrix with each class's accuracy beside it
+        self.class_names: tuple[str, ...] = ("0", "1")
+        self.classes_title = QLabel("Per class, the quantized model in the clear: rows are the true class, "
+                                    "columns the predicted one.")
+        self.classes_title.setWordWrap(True)
+        self.classes_title.setStyleSheet(f"color:{FOREGROUND};")
+        self.classes = QTableWidget()
+        self.classes.setObjectName("classTable")
+        self.classes.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.classes.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.classes.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.classes.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.classes.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for widget in (self.classes_title, self.classes):
+            widget.hide()
+            layout.addWidget(widget)
 
         # --- simulation
         row = QHBoxLayout()
@@ -164,8 +192,9 @@ class ResultsPanel(QWidget):
     def set_samples_wanted(self, n: int) -> None:
         self.samples.setValue(n)
 
-    def clear(self, n_test: int) -> None:
-        """Nothing measured yet, on ``n_test`` test points."""
+    def clear(self, n_test: int, class_names: tuple[str, ...]) -> None:
+        """Nothing measured yet, on ``n_test`` test points (0: not known yet) of these classes."""
+        self.class_names = tuple(class_names)
         self.set_test_count(n_test)
         self.show_metrics(None)
         self.show_boundaries(None, None)
@@ -193,6 +222,54 @@ class ResultsPanel(QWidget):
             elif row.key == "keygen" and text != "-":
                 text += f" ({'from cache' if m.keygen_from_cache else 'fresh'})"
             self.table.item(self.row_of[row.key], 1).setText(text)
+        self.ceiling_note.setVisible(m.ceiling_accuracy is not None or metrics is None)
+        self._show_classes(m)
+
+    def _show_classes(self, m: Metrics) -> None:
+        """The confusion matrix (counts; each row shaded by its shares) and, last, each class's accuracy."""
+        shown = bool(m.class_accuracy)
+        self.classes_title.setVisible(shown)
+        self.classes.setVisible(shown)
+        if not shown:
+            return
+        confusion = np.asarray(m.confusion)
+        k = len(self.class_names)
+        names = [class_label(name) for name in self.class_names]
+        short = [elided(name, 12) for name in names]
+        self.classes.clear()
+        self.classes.setRowCount(k)
+        self.classes.setColumnCount(k + 1)
+        self.classes.setHorizontalHeaderLabels(short + ["accuracy"])
+        self.classes.setVerticalHeaderLabels(short)
+        for index, name in enumerate(names):
+            self.classes.horizontalHeaderItem(index).setToolTip(f"predicted: {name}")
+            self.classes.verticalHeaderItem(index).setToolTip(f"true class: {name}")
+        for true in range(k):
+            total = max(int(confusion[true].sum()), 1)
+            for predicted in range(k):
+                count = int(confusion[true, predicted])
+                cell = QTableWidgetItem(f"{count:,}")
+                cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                cell.setToolTip(f"{count:,} test point(s) of {names[true]} predicted as {names[predicted]}")
+                if count:
+                    shade = QColor(CLASS_COLORS[predicted])
+                    shade.setAlpha(int(30 + 150 * count / total))
+                    cell.setBackground(shade)
+                self.classes.setItem(true, predicted, cell)
+            accuracy = QTableWidgetItem(fmt_percent(m.class_accuracy[true]))
+            accuracy.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            accuracy.setToolTip(f"Share of the test points of {names[true]} the quantized model gets right.")
+            self.classes.setItem(true, k, accuracy)
+        self.classes.resizeColumnsToContents()
+        self.classes.resizeRowsToContents()
+        height = self.classes.horizontalHeader().height() + sum(self.classes.rowHeight(r) for r in range(k)) + 4
+        scroll = self.classes.horizontalScrollBar()
+        self.classes.setFixedHeight(height + (scroll.sizeHint().height() if scroll.maximum() > 0 else 0))
+
+    def class_cells(self) -> list[list[str]]:
+        """The per-class table as shown: a row per true class, the counts then the accuracy (tests)."""
+        return [[self.classes.item(row, col).text() for col in range(self.classes.columnCount())]
+                for row in range(self.classes.rowCount())] if self.classes.isVisibleTo(self) else []
 
     def value(self, key: str) -> str:
         return self.table.item(self.row_of[key], 1).text()
@@ -234,23 +311,27 @@ class ResultsPanel(QWidget):
             self.encrypted_label.setText(f"Sample 0 of {total} \u00b7 encrypting the first point\u2026")
 
     # --- boundaries
-    def show_boundaries(self, clear: Optional[np.ndarray], fhe: Optional[np.ndarray], circuit_inputs: int = 0) -> None:
+    def show_boundaries(self, clear: Optional[np.ndarray], fhe: Optional[np.ndarray], circuit_inputs: int = 0,
+                        axes: tuple[str, str] = ("x1", "x2")) -> None:
+        """The classes of the integer model in the clear and in FHE simulation over the grid of the
+        features ``axes`` (a strip when one feature)."""
         if clear is None or fhe is None:
-            self.clear_image.clear()
-            self.fhe_image.clear()
+            for image in (self.clear_image, self.fhe_image):
+                show_boundary(image, None)
             self.boundary_note.setText("Run the FHE simulation to compare the decision boundaries.")
             return
-        self.clear_image.setImage(class_image(clear), autoLevels=False, levels=(0.0, 1.0))
-        self.fhe_image.setImage(class_image(fhe), autoLevels=False, levels=(0.0, 1.0))
-        for image in (self.clear_image, self.fhe_image):
-            image.setRect(0.0, 0.0, 1.0, 1.0)
+        k = len(self.class_names)
+        show_boundary(self.clear_image, class_map(clear, k))
+        show_boundary(self.fhe_image, class_map(fhe, k))
         differ = int(np.count_nonzero(np.asarray(clear) != np.asarray(fhe)))
         total = int(np.asarray(clear).size)
         side = int(math.isqrt(total))
+        over = axes[0] if axes[0] == axes[1] else f"{axes[0]} \u00d7 {axes[1]}"
+        names = [class_label(name) for name in self.class_names]
+        colours = f"blue: {names[0]}, red: {names[1]}" if k == 2 else "each class in its colour"
         self.boundary_note.setText(
-            f"{side}\u00d7{side} grid, {circuit_inputs} distinct circuit inputs simulated: "
-            f"{'identical' if differ == 0 else f'{differ} grid point(s) differ'} "
-            f"(blue: class 0, red: class 1).")
+            f"{side}\u00d7{side} grid over {over}, {circuit_inputs} distinct circuit inputs simulated: "
+            f"{'identical' if differ == 0 else f'{differ} grid point(s) differ'} ({colours}).")
 
     def has_fhe_boundary(self) -> bool:
         return self.fhe_image.image is not None

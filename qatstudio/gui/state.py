@@ -17,6 +17,7 @@ class TaskKind(enum.Enum):
     DEPLOY = "Deployment"
     EXPORT = "Exporting"
     OPEN = "Opening"
+    IMPORT = "Importing data"
 
     @property
     def title(self) -> str:
@@ -33,6 +34,7 @@ class State(enum.Enum):
     DEPLOYING = enum.auto()
     EXPORTING = enum.auto()
     OPENING = enum.auto()
+    IMPORTING = enum.auto()
     OTHER_WORK = enum.auto()  # the shared runner runs work started elsewhere (a sweep)
     CLOSING = enum.auto()  # the window closes once its work has stopped
 
@@ -50,6 +52,7 @@ _RUNNING = {
     TaskKind.DEPLOY: State.DEPLOYING,
     TaskKind.EXPORT: State.EXPORTING,
     TaskKind.OPEN: State.OPENING,
+    TaskKind.IMPORT: State.IMPORTING,
 }
 
 
@@ -71,7 +74,7 @@ class Enabled:
     train: bool = False
     pause: bool = False
     stop: bool = False  # Stop (action): whatever the window runs
-    stop_training: bool = False  # the Configure dock's Stop button
+    stop_training: bool = False  # the Configure dock's Stop button: training, or an import
     edit_config: bool = False  # the Configure panel and the presets
     compile: bool = False
     keygen: bool = False
@@ -84,7 +87,9 @@ class Enabled:
     stop_server: bool = False
     export_deployment: bool = False
     open: bool = False
+    import_data: bool = False
     save: bool = False
+    choose_plane: bool = False  # the boundary plot's choice of two features (the live boundary is the job's)
     busy: bool = False
 
 
@@ -97,7 +102,7 @@ def enabled(state: State, facts: Facts) -> Enabled:
         train=idle and not facts.config_problems,
         pause=training,
         stop=not idle and not closing,
-        stop_training=training,
+        stop_training=training or state is State.IMPORTING,
         edit_config=not training and not closing,
         compile=idle and facts.has_integer_model,
         keygen=idle and facts.compiled,
@@ -110,6 +115,8 @@ def enabled(state: State, facts: Facts) -> Enabled:
         stop_server=idle and facts.server_running,
         export_deployment=idle and facts.has_integer_model,
         open=idle,
+        import_data=idle,
         save=idle and facts.has_experiment,
+        choose_plane=not training and not closing,
         busy=not idle,
     )

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from ..engine.integer import MAX_LOOKUP_BITS
 from ..services.formatting import CIRCUIT_BY_KEY, TIP_ACCUMULATOR, TIP_PBS, fmt_measure, fmt_percent, fmt_seconds
 from ..services.story import StepFigures, StoryProblem, StoryStep
-from .plots import FOREGROUND, BoundaryMap
+from .plots import FOREGROUND, BoundaryMap, class_map
 from .widgets import QWIDGETSIZE_MAX
 
 LARGE_SCREEN_WIDTH = 1600  # presentation mode's full scale from this screen width on
@@ -441,7 +441,7 @@ class StoryPanel(QWidget):
         self._title(self.trained_view, f"{trained} \u00b7 {fmt_percent(trained_accuracy)}")
         self._title(self.integer_view, f"{bits}-bit integer (= FHE) \u00b7 {fmt_percent(m.clear_accuracy)}")
         self.trained_map.set_image(figures.trained_boundary)
-        self.integer_map.set_image(figures.integer_classes)
+        self.integer_map.set_image(class_map(figures.integer_classes, record.config.data.n_classes))
         self.trained_map.set_points(figures.x_test, figures.y_test)
         self.integer_map.set_points(figures.x_test, figures.y_test, figures.integer_predictions)
 

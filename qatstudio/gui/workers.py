@@ -25,6 +25,7 @@ from ..services.deploy.local import LocalServerError
 from ..services.experiment_file import ExperimentFileError
 from ..services.jobs import Job
 from ..services.logs import log_failure
+from ..services.tabular import TableError
 from ..services.tasks import TaskState
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ def describe_error(task_name: str, error: BaseException) -> TaskError:
         title = "Can't open the experiment"
     elif isinstance(error, ClusterError):
         title = "Can't run the sweep there"
+    elif isinstance(error, TableError):
+        title = "Can't import the data"
     elif isinstance(error, MemoryError):
         return TaskError(f"{task_name} ran out of memory",
                          "try fewer neurons, fewer layers or a lower bit-width", details, error)

@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
+import numpy as np
+
 from ..engine.config import DataConfig, ExperimentConfig
 from ..engine.integer import MAX_LOOKUP_BITS
 
@@ -191,3 +193,22 @@ CIRCUIT_ROWS = (
     MeasureRow("pbs", "Lookups (PBS)", TIP_PBS, "pbs_count", circuit=True),
 )
 CIRCUIT_BY_KEY = {row.key: row for row in CIRCUIT_ROWS}
+
+
+# ---------------------------------------------------------------- many classes
+
+def class_shades(probabilities) -> np.ndarray:
+    """Class probabilities (rows, cols, k) as RGB (rows, cols, 3) uint8: each point in its likeliest
+    class's colour (CLASS_COLORS), paler the less sure the model is (a quarter strength where all k
+    classes are equally likely)."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    k = p.shape[-1]
+    sure = np.clip((p.max(axis=-1) - 1 / k) / (1 - 1 / k), 0.0, 1.0)
+    colours = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in CLASS_COLORS], dtype=np.float64)
+    strength = (0.25 + 0.75 * sure)[..., None]
+    return np.rint(255 + (colours[p.argmax(axis=-1)] - 255) * strength).astype(np.uint8)
+
+
+def class_label(name: str) -> str:
+    """A class as legends and tables name it: 'class 1' for a number, else its own name."""
+    return f"class {name}" if name.lstrip("-").isdigit() else name

@@ -53,6 +53,20 @@ def isolated_home(tmp_path_factory):
         os.environ["QATSTUDIO_HOME"] = previous
 
 
+@pytest.fixture(scope="package", autouse=True)
+def app_runtime():
+    """torch's threads as the app sets them (``configure_runtime``) while the window's tests run, in
+    their workers and in the tests themselves; the rest of the suite gets its own back."""
+    import torch
+
+    from qatstudio.gui.app import configure_runtime
+
+    before = torch.get_num_threads()
+    configure_runtime()
+    yield
+    torch.set_num_threads(before)
+
+
 def _flush_widgets() -> None:
     """Delete every widget now. Concrete registers an atexit handler that calls C ``exit()``,
     which runs Qt's exit-time cleanup while Python objects are half torn down: a widget still

@@ -18,9 +18,9 @@ def on(value: Enabled) -> set[str]:
 
 
 def test_idle_follows_the_session():
-    assert on(enabled(State.IDLE, NOTHING)) == {"train", "edit_config", "open"}
-    assert on(enabled(State.IDLE, TRAINED)) == {"train", "edit_config", "open", "save", "compile",
-                                                "export_deployment"}
+    assert on(enabled(State.IDLE, NOTHING)) == {"train", "edit_config", "open", "import_data", "choose_plane"}
+    assert on(enabled(State.IDLE, TRAINED)) == {"train", "edit_config", "open", "import_data", "choose_plane",
+                                                "save", "compile", "export_deployment"}
     assert on(enabled(State.IDLE, COMPILED)) == on(enabled(State.IDLE, TRAINED)) | {
         "keygen", "simulate", "encrypted", "deploy"}
 
@@ -41,7 +41,7 @@ def test_the_server_can_be_stopped_when_idle_only():
 def test_while_working_nothing_else_starts(state):
     value = enabled(state, dataclasses.replace(COMPILED, server_running=True))
     started = {"train", "compile", "keygen", "simulate", "encrypted", "deploy", "export_deployment", "open",
-               "save", "stop_server"}
+               "import_data", "save", "stop_server"}
     assert not on(value) & started
     assert value.busy and value.stop
 
@@ -49,8 +49,14 @@ def test_while_working_nothing_else_starts(state):
 def test_training_locks_the_configuration_and_offers_pause():
     value = enabled(State.TRAINING, COMPILED)
     assert value.pause and value.stop_training and not value.edit_config
+    assert not value.choose_plane  # the live boundary is drawn by the training job, on its own plane
     other = enabled(State.COMPILING, COMPILED)
-    assert not other.pause and not other.stop_training and other.edit_config
+    assert not other.pause and not other.stop_training and other.edit_config and other.choose_plane
+
+
+def test_an_import_is_stopped_from_the_configure_dock():
+    value = enabled(State.IMPORTING, COMPILED)
+    assert value.stop_training and value.stop and not value.pause and value.edit_config
 
 
 @pytest.mark.parametrize("state, cancel", [

@@ -98,3 +98,37 @@ def test_every_plot_is_readable_and_whole(qtbot, settings, tmp_path, screen_name
         if demo.presentation.is_active():
             demo.presentation.set_active(False)
         demo.shutdown()
+
+
+@pytest.mark.parametrize("screen_name", list(SCREENS))
+def test_many_features_and_classes_still_fit(qtbot, settings, tmp_path, screen_name):
+    """A 20-feature, 10-class table: the plane's chooser and a legend of ten long class names fit
+    under the boundary, which stays readable."""
+    import numpy as np
+
+    from qatstudio.engine.config import DataConfig
+    from qatstudio.engine.data import Table, make_dataset
+
+    rng = np.random.default_rng(0)
+    names = tuple(f"a rather long class name {i}" for i in range(10))
+    table = Table(rng.normal(size=(400, 20)), np.arange(400) % 10, tuple(f"measurement_{i}" for i in range(20)), names)
+    data = DataConfig(shape="table", table_name="wide.csv", table_sha256="0" * 64, table_bytes=1, label_column="y",
+                      n_features=20, n_classes=10)
+    window = make_window(qtbot, settings)
+    size = SCREENS[screen_name]
+    window.setScreen(next(s for s in QGuiApplication.screens() if s.name() == screen_name))
+    window.resize(*size)
+    window.setMaximumSize(*size)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == size, timeout=5_000)
+    window.plots.load([], [], make_dataset(data, table), None)
+    qtbot.wait(200)
+    window.grab().save(str(tmp_path / f"many-{size[0]}x{size[1]}.png"), "PNG")
+    main_plots = [window.plots.boundary_plot, window.plots.loss_plot, window.plots.acc_plot]
+    problems = problems_of(window, main_plots)
+    assert not problems, "\n".join(problems)
+    chooser = window.plots.plane_chooser
+    assert chooser.isVisible()
+    square = window.plots.boundary_plot.getViewBox().sceneBoundingRect()
+    assert square.width() >= 120 and square.height() >= 120, square  # the plane itself, not only its frame
+    assert window.plots.boundary_plot.sceneBoundingRect().contains(window.plots.boundary_legend.sceneBoundingRect())
+    assert window.plots.boundary_plot.sceneBoundingRect().contains(window.plots._chooser_item.sceneBoundingRect())

@@ -178,10 +178,10 @@ def test_invalid_configuration_blocks_train_with_reasons(qtbot, window):
     assert window.train_button.isEnabled()
     assert panel.problems_text() == ""
 
-    panel.grid.setValue(5)  # 25 points, but 100 test points asked for
+    panel.points.setValue(25)  # 25 points (a 5 x 5 board), but 100 test points asked for
     assert not window.train_button.isEnabled()
-    assert "test count must be between 1 and 24" in panel.problems_text()
-    assert "test count" in window.train_button.toolTip()
+    assert "test points must be between 1 and 24 for 25 points" in panel.problems_text()
+    assert "test points" in window.train_button.toolTip()
 
 
 def test_cancel_fhe_simulation(qtbot, window, run):
@@ -407,7 +407,7 @@ def test_presets_are_the_guides_configurations(qtbot, window):
     config = window.config_panel.config()
     assert (config.data.bands, config.data.noise, config.data.seed) == (3, 0.0, 7)
     assert (config.kind, config.n_hidden) == ("float", 30)  # the model is kept
-    qtbot.waitUntil(lambda: window.config_panel.board.ceiling == 1.0, timeout=5_000)  # no jitter: all reachable
+    qtbot.waitUntil(lambda: window.config_panel.preview.ceiling == 1.0, timeout=5_000)  # no jitter: all reachable
     qat.trigger()
     assert window.config_panel.config().data == DataConfig(seed=7)
     guide = next(a for a in window.presets_menu.actions() if a.text().startswith("Guide's board"))
@@ -416,35 +416,37 @@ def test_presets_are_the_guides_configurations(qtbot, window):
     assert window.config_panel.config().data == DataConfig(seed=7)
 
 
-def test_board_preview_follows_the_data_settings(qtbot, window):
+def test_data_preview_follows_the_data_settings(qtbot, window):
     panel = window.config_panel
     panel.set_config(ExperimentConfig())
-    board = panel.board
-    shown = board.image()
-    assert board.ceiling == make_dataset(DataConfig()).ceiling_accuracy
-    assert fmt_percent(board.ceiling) in board.caption.text() and board.caption.toolTip() == TIP_CEILING
-    assert board.isVisibleTo(panel)
+    preview = panel.preview
+    shown = preview.image()
+    assert preview.ceiling == make_dataset(DataConfig()).ceiling_accuracy
+    assert fmt_percent(preview.ceiling) in preview.caption.text() and preview.caption.toolTip() == TIP_CEILING
+    assert "100 \u00d7 100 grid" in preview.caption.text()  # the checkerboard's points lie on a grid
+    assert preview.isVisibleTo(panel)
 
     panel.bands.setValue(3)  # redrawn as the settings change (after a short pause)
-    qtbot.waitUntil(lambda: board.image() != shown, timeout=5_000)
-    assert board.ceiling == make_dataset(DataConfig(bands=3)).ceiling_accuracy
-    three = board.image()
+    qtbot.waitUntil(lambda: preview.image() != shown, timeout=5_000)
+    assert preview.ceiling == make_dataset(DataConfig(bands=3)).ceiling_accuracy
+    three = preview.image()
     panel.bands.setValue(4)
-    qtbot.waitUntil(lambda: board.image() == shown, timeout=5_000)  # the same settings draw the same board
+    qtbot.waitUntil(lambda: preview.image() == shown, timeout=5_000)  # the same settings draw the same board
     panel.bands.setValue(3)
-    qtbot.waitUntil(lambda: board.image() == three, timeout=5_000)
+    qtbot.waitUntil(lambda: preview.image() == three, timeout=5_000)
 
-    for box, value in ((panel.noise, 0.05), (panel.data_seed, 3), (panel.grid, 60)):
-        before = board.image()
+    for box, value in ((panel.noise, 0.05), (panel.data_seed, 3), (panel.points, 3600)):
+        before = preview.image()
         box.setValue(value)
-        qtbot.waitUntil(lambda: board.image() != before, timeout=5_000)
+        qtbot.waitUntil(lambda: preview.image() != before, timeout=5_000)
     data = panel.config().data
     assert (data.bands, data.noise, data.seed, data.n_points) == (3, 0.05, 3, 3600)
-    assert board.ceiling == make_dataset(data).ceiling_accuracy
+    assert preview.ceiling == make_dataset(data).ceiling_accuracy
+    assert "60 \u00d7 60 grid" in preview.caption.text()
 
-    panel.grid.setValue(400)  # too many points to make at every keystroke: the board alone
-    qtbot.waitUntil(lambda: board.data == panel.config().data, timeout=5_000)
-    assert board.ceiling is None and "too many to preview" in board.caption.text()
+    panel.points.setValue(160_000)  # too many points to make at every keystroke: the shape alone
+    qtbot.waitUntil(lambda: preview.data == panel.config().data, timeout=5_000)
+    assert preview.ceiling is None and "too many to preview" in preview.caption.text()
 
 
 def test_shortcuts_and_tooltips(qtbot, window, run):
