@@ -239,3 +239,25 @@ def test_refused_files_never_abort_the_process_at_exit(tmp_path):
 def test_the_module_has_no_hand_written_parser():
     source = open(tabular.__file__, encoding="utf-8").read()
     assert "pacsv.open_csv(" in source and ".split(\",\")" not in source
+
+
+def test_the_shipped_examples_are_current_and_their_presets_import_them():
+    from qatstudio.engine.config import ExperimentConfig
+    from qatstudio.services.presets import ExamplePreset, data_presets
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, os.path.join(root, "scripts", "make_examples.py"), "--check"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    presets = data_presets()
+    examples = [p for p in presets if isinstance(p, ExamplePreset)]
+    assert [(p.file, p.label_column) for p in examples] == [("plants.csv", "species"), ("machines.csv", "fault")]
+    assert all(p.path.stat().st_size < 300_000 for p in examples)
+    config = ExperimentConfig(data=DataConfig(seed=5))
+    plants = examples[0].apply(config)
+    assert (plants.data.n_features, plants.data.n_classes, plants.data.seed) == (8, 3, 5)
+    assert table_for(plants.data).class_names == ("alpine", "coastal", "desert") and not plants.problems()
+    machines = examples[1].apply(plants)
+    assert dataset_for(machines.data).feature_names[3] == "batch_digit" and machines.data.n_classes == 2
+    moons = next(p for p in presets if p.title.startswith("Two moons")).apply(machines)
+    assert moons.data == DataConfig.for_shape("moons", seed=5)  # from a table back to a generated set
