@@ -77,7 +77,8 @@ def test_a_table_run_stores_its_rows_and_scaling_and_opens_without_the_csv(tmp_p
     assert np.array_equal(table.labels, imported.table.labels)
     assert (table.feature_names, table.class_names) == (imported.table.feature_names, ("0", "1"))
     dataset = datasets.dataset_for(loaded.config.data)
-    assert np.array_equal(loaded.integer_model.predict(dataset.x_test), experiment.integer_model.predict(dataset.x_test))
+    x = dataset.x_test
+    assert np.array_equal(loaded.integer_model.predict(x), experiment.integer_model.predict(x))
     datasets._tables.clear()
 
 

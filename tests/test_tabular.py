@@ -139,7 +139,8 @@ def test_a_file_above_the_limit_is_refused_unread(tmp_path):
     ("a,b,y\n1,2,x\n".encode("utf-16-le"), "binary file or UTF-16 text"),
     (np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes(), "save it as UTF-8 CSV"),
     # Latin-1 (or Windows-1252) words in a label: refused with the line, not guessed at
-    (b"a,b,city\n1,2,Paris\n3,4,Z\xfcrich\n5,6,Paris\n7,8,Z\xfcrich\n", "(line 3 has a byte that isn't): save it as UTF-8"),
+    (b"a,b,city\n1,2,Paris\n3,4,Z\xfcrich\n5,6,Paris\n7,8,Z\xfcrich\n",
+     "(line 3 has a byte that isn't): save it as UTF-8"),
 ])
 def test_wrong_encodings_ask_for_utf8(tmp_path, data, words):
     with pytest.raises(TableError) as error:

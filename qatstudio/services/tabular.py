@@ -10,9 +10,11 @@ from __future__ import annotations
 import codecs
 import hashlib
 import math
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import BinaryIO, Callable, Iterator, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -143,25 +145,19 @@ def read_table(path: Path, label_column: str, drop_missing: bool = False, on_pro
     return ImportedTable(table, name, size, digest, label_column, dropped)
 
 
-class _opened:
+@contextmanager
+def _opened(path: Path) -> Iterator[BinaryIO]:
     """``open(path, "rb")`` with its failures in words."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        try:
-            self.handle = open(self.path, "rb")
-        except FileNotFoundError:
-            raise TableError(f"there is no file {self.path.name} in {self.path.parent}") from None
-        except IsADirectoryError:
-            raise TableError(f"{self.path} is a folder: choose a CSV file") from None
-        except OSError as error:
-            raise TableError(f"can't read {self.path.name}: {error.strerror or error}") from None
-        return self.handle
-
-    def __exit__(self, *exc):
-        self.handle.close()
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise TableError(f"there is no file {path.name} in {path.parent}") from None
+    except IsADirectoryError:
+        raise TableError(f"{path} is a folder: choose a CSV file") from None
+    except OSError as error:
+        raise TableError(f"can't read {path.name}: {error.strerror or error}") from None
+    with handle:
+        yield handle
 
 
 def _arrow_buffer(data: bytes) -> pa.Buffer:
@@ -177,7 +173,7 @@ def _read_bytes(path: Path, tell: Progress, stop: Callable[[], bool]) -> tuple[p
     """The whole file in an Arrow buffer, and its sha256; checked to be UTF-8 text."""
     name = path.name
     with _opened(path) as handle:
-        size = Path(handle.name).stat().st_size
+        size = os.fstat(handle.fileno()).st_size
         if size > MAX_TABLE_BYTES:
             raise TableError(f"{name} is {fmt_bytes(size)}, more than the {fmt_bytes(MAX_TABLE_BYTES)} QAT Studio "
                              f"imports: use a sample of its rows (a model of a few hidden neurons learns from far "

@@ -80,8 +80,8 @@ def export_bundle(experiment: Experiment, folder: Path, source: str = "",
         "scaling": dataset.scaling.to_dict() if dataset.scaling else None,
         "quantization": {
             "rule": "x = (raw - scaling.low) / scaling.span in float64, then to float32 (when scaling is "
-                    "given; else x = raw); x_int = clip(round_half_even(x / input[0]), input[1], input[2]), then clip to "
-                    "[domain[0], domain[1]] per feature; after decryption: "
+                    "given; else x = raw); x_int = clip(round_half_even(x / input[0]), input[1], input[2]), "
+                    "then clip to [domain[0], domain[1]] per feature; after decryption: "
                     "logits = output * output_scale + output_bias; class = argmax(logits)",
             **client_arrays(compiled.model),
         },
