@@ -143,6 +143,8 @@ def cmd_train(args) -> int:
     print(f"float accuracy:          {fmt_percent(m.float_accuracy)}")
     print(f"brevitas accuracy:       {fmt_percent(m.brevitas_accuracy)}")
     print(f"clear quantized:         {fmt_percent(m.clear_accuracy)}")
+    print("per class (clear):       " + ", ".join(f"{name} {fmt_percent(value)}"
+                                                  for name, value in zip(dataset.class_names, m.class_accuracy)))
     print(f"FHE simulated:           {fmt_percent(m.fhe_simulated_accuracy)} "
           f"(agreement with clear {fmt_percent(m.agreement_clear_simulated)})")
     if m.fhe_executed_samples:

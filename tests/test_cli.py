@@ -91,6 +91,8 @@ def test_train_on_a_csv_file_end_to_end(tmp_path, capsys):
     assert "ceiling" not in captured.out  # no rule is known for a table
     assert "FHE simulated" in captured.out and "(agreement with clear 100.00%)" in captured.out
     assert "FHE executed (1 pts)" in captured.out
+    per_class = next(line for line in captured.out.splitlines() if line.startswith("per class (clear):"))
+    assert per_class.split(":", 1)[1].split()[0::2] == ["0", "1"]  # class names, each with its accuracy
     datasets._tables.clear()
     assert load_experiment(path).config.data.test_fraction == 0.1
     assert datasets.table_for(load_experiment(path).config.data).features.shape == (4000, 4)
