@@ -24,10 +24,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--optimizer", default=defaults.optimizer)
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--noise", type=float, default=defaults.data.noise, help="std of the data's jitter")
-    parser.add_argument("--bands", type=int, default=defaults.data.bands,
-                        help="checkerboard bands per axis (the guide's CLUSTERS = 3 is 4 bands)")
-    parser.add_argument("--data-seed", type=int, default=defaults.data.seed, help="seed of the jitter and the split")
+    _add_data_arguments(parser)
     fast = parser.add_argument_group("cheaper FHE")
     fast.add_argument("--accumulator-bits", type=int, default=None,
                       help="QAT: target accumulator width, guaranteed by A2Q+ weights")
@@ -37,16 +34,63 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     fast.add_argument("--p-error", type=float, default=None, help="error probability per lookup")
 
 
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    from .engine.config import SHAPES, DataConfig
+
+    defaults = DataConfig()
+    data = parser.add_argument_group("data (a generated shape, or your own CSV file)")
+    source = data.add_mutually_exclusive_group()
+    source.add_argument("--shape", choices=SHAPES, default=defaults.shape, help="a generated 2D data set")
+    source.add_argument("--data", metavar="FILE.csv", type=Path,
+                        help="your own data: numeric feature columns and one label column (UTF-8 CSV)")
+    data.add_argument("--label", metavar="COLUMN",
+                      help="the CSV's label column (default: one named label, class, target or y, else the last)")
+    data.add_argument("--test-fraction", type=float, default=defaults.test_fraction, metavar="F",
+                      help="CSV: share of each class held out for testing")
+    data.add_argument("--drop-missing", action="store_true", help="CSV: leave out rows with missing values")
+    data.add_argument("--points", type=int, default=defaults.n_points, metavar="N", help="generated points")
+    data.add_argument("--noise", type=float, default=None,
+                      help="std of the generated points' jitter (default: the shape's suggested jitter)")
+    data.add_argument("--bands", type=int, default=defaults.bands,
+                      help="checkerboard bands per axis (the guide's CLUSTERS = 3 is 4 bands)")
+    data.add_argument("--data-seed", type=int, default=defaults.seed, help="seed of the jitter and the split")
+
+
+def _data_from(args):
+    """The DataConfig the arguments name; a CSV file is read here and its rows kept for the run."""
+    from .engine.config import ConfigError, DataConfig
+    from .services.datasets import remember
+    from .services.formatting import fmt_seconds
+    from .services.tabular import peek_columns, read_table, suggest_label
+
+    if args.data is None:
+        if args.label is not None or args.drop_missing:
+            raise ConfigError(["--label and --drop-missing go with --data FILE.csv"])
+        jitter = {} if args.noise is None else {"noise": args.noise}
+        return DataConfig.for_shape(args.shape, n_points=args.points, bands=args.bands, seed=args.data_seed, **jitter)
+    label = args.label
+    if label is None:
+        label = suggest_label(peek_columns(args.data))
+        print(f"label column: {label} (choose another with --label)", file=sys.stderr)
+    start = time.perf_counter()
+    imported = read_table(args.data, label, drop_missing=args.drop_missing)
+    remember(imported)
+    table = imported.table
+    dropped = f", {imported.rows_dropped:,} with missing values left out" if imported.rows_dropped else ""
+    print(f"read {imported.name}: {len(table.labels):,} rows{dropped}, {len(table.feature_names)} features, "
+          f"classes {', '.join(table.class_names)} ({fmt_seconds(time.perf_counter() - start)})", file=sys.stderr)
+    return imported.data_config(test_fraction=args.test_fraction, seed=args.data_seed)
+
+
 def _config_from(args):
     from .engine.config import ExperimentConfig
 
-    config = ExperimentConfig(
+    return ExperimentConfig(
         kind=args.kind, n_hidden=args.neurons, n_layers=args.layers, bits=args.bits, pruning_budget=args.budget,
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
         accumulator_bits=args.accumulator_bits, neurons_kept=args.keep_neurons, round_bits=args.round_bits,
-        rounding="approximate" if args.approximate else "exact", p_error=args.p_error,
+        rounding="approximate" if args.approximate else "exact", p_error=args.p_error, data=_data_from(args),
     )
-    return config.replace(data={"noise": args.noise, "bands": args.bands, "seed": args.data_seed})
 
 
 def _fail(message: str) -> int:
@@ -75,24 +119,32 @@ def cmd_reproduce(args) -> int:
 def cmd_train(args) -> int:
     from .engine.pipeline import run_experiment
     from .engine.training import Epoch
+    from .services.datasets import dataset_for
     from .services.experiment_file import save_experiment
-    from .services.formatting import fmt_percent
+    from .services.formatting import data_name, fmt_percent
     from .services.keys import KeyCache
 
     config = _config_from(args)
     config.validate()
+    dataset = dataset_for(config.data)
+    print(f"data: {data_name(config.data)}; {len(dataset.y_train):,} training and {len(dataset.y_test):,} test "
+          f"points", file=sys.stderr)
 
     def show(event):
         if isinstance(event, Epoch):
             print(f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
                   f"test accuracy {fmt_percent(event.test_accuracy)} ({event.elapsed_s:.1f} s)", file=sys.stderr)
 
-    experiment = run_experiment(config, on_event=show, encrypted_samples=args.encrypted, keygen=KeyCache().keys_for)
+    experiment = run_experiment(config, dataset, on_event=show, encrypted_samples=args.encrypted,
+                                keygen=KeyCache().keys_for)
     m, report = experiment.metrics, experiment.stats
-    print(f"ceiling (best possible): {fmt_percent(m.ceiling_accuracy)}")
+    if m.ceiling_accuracy is not None:
+        print(f"ceiling (best possible): {fmt_percent(m.ceiling_accuracy)}")
     print(f"float accuracy:          {fmt_percent(m.float_accuracy)}")
     print(f"brevitas accuracy:       {fmt_percent(m.brevitas_accuracy)}")
     print(f"clear quantized:         {fmt_percent(m.clear_accuracy)}")
+    print("per class (clear):       " + ", ".join(f"{name} {fmt_percent(value)}"
+                                                  for name, value in zip(dataset.class_names, m.class_accuracy)))
     print(f"FHE simulated:           {fmt_percent(m.fhe_simulated_accuracy)} "
           f"(agreement with clear {fmt_percent(m.agreement_clear_simulated)})")
     if m.fhe_executed_samples:
@@ -123,7 +175,7 @@ def cmd_sweep(args) -> int:
     from .services.report import write_html_report, write_json_report
     from .services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, run_sweep
 
-    base = ExperimentConfig(kind=args.kind, epochs=args.epochs)
+    base = ExperimentConfig(kind=args.kind, epochs=args.epochs, data=_data_from(args))
     plan = SweepPlan(base, args.neurons, args.bits, [_budget(b) for b in args.budgets], args.seeds)
     cluster = ClusterSettings(scheduler=args.scheduler or "", workers=args.workers)
     history = History()
@@ -209,11 +261,11 @@ def _read_points(args):
 
     if args.points:
         try:
-            return np.array([[float(v) for v in point.split(",")] for point in args.points], dtype=np.float32)
+            return np.array([[float(v) for v in point.split(",")] for point in args.points], dtype=np.float64)
         except ValueError:
             raise ValueError("each --points value is numbers separated by commas, like 0.2,0.7") from None
     try:
-        return np.atleast_2d(np.loadtxt(args.csv, delimiter=",", dtype=np.float32, ndmin=2))
+        return np.atleast_2d(np.loadtxt(args.csv, delimiter=",", dtype=np.float64, ndmin=2))
     except (OSError, ValueError) as error:
         raise ValueError(f"can't read {args.csv} as comma-separated numbers, one point per line "
                          f"(no header): {error}") from None
@@ -275,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--budgets", nargs="+", default=["off", "20"], help="pruning budgets; 'off' for none")
     sw.add_argument("--seeds", type=int, nargs="+", default=[0])
     sw.add_argument("--epochs", type=int, default=12)
+    _add_data_arguments(sw)
     sw.add_argument("--report", metavar="FILE.html", help="write an HTML report of the sweep's runs")
     sw.add_argument("--json", metavar="FILE", help="write the runs as JSON")
     sw.add_argument("--scheduler", metavar="tcp://HOST:8786",
@@ -300,7 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--server", required=True, metavar="URL", help="for example http://127.0.0.1:8000")
     source = pr.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", metavar="FILE", help="one point per line, features separated by commas")
-    source.add_argument("--points", nargs="+", metavar="X,Y", help="points, for example 0.2,0.7 0.5,0.1")
+    source.add_argument("--points", nargs="+", metavar="V1,V2,...",
+                        help="points, one value per feature (raw values, as in the data), for example 0.2,0.7 0.5,0.1")
     pr.set_defaults(run=cmd_predict)
     parser.set_defaults(commands=tuple(sub.choices), file=None)
     return parser
@@ -374,9 +428,11 @@ def _main(argv: Optional[list[str]]) -> int:
     from .engine.fhe import FheError
     from .engine.lowering import UnsupportedModelError
     from .services.cluster import ClusterError
+    from .services.datasets import TableNotLoaded
     from .services.deploy.bundle import BundleError
     from .services.deploy.client import ClientError
     from .services.experiment_file import ExperimentFileError
+    from .services.tabular import MissingValues, TableError
 
     try:
         if args.selftest:
@@ -393,7 +449,10 @@ def _main(argv: Optional[list[str]]) -> int:
         return args.run(args)
     except ConfigError as error:
         return _fail("invalid configuration:\n  - " + "\n  - ".join(error.reasons))
-    except (FheError, UnsupportedModelError, ClusterError, ExperimentFileError, BundleError, ClientError) as error:
+    except MissingValues as error:
+        return _fail(f"{error} (--drop-missing drops them)")
+    except (FheError, UnsupportedModelError, ClusterError, ExperimentFileError, BundleError, ClientError, TableError,
+            TableNotLoaded) as error:
         return _fail(str(error))
     except KeyboardInterrupt:
         return _fail("interrupted")

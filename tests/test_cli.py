@@ -1,6 +1,9 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from qatstudio.cli import main
 from qatstudio.engine.config import DataConfig
@@ -68,3 +71,59 @@ def test_sweep_command_runs_on_local_worker_processes(tmp_path, capsys, private_
     assert "1 done, 0 failed, 0 running, 0 queued of 1" in captured.err
     runs = json.loads(report.read_text())["runs"]
     assert len(runs) == 1 and len(list((private_home / "data" / "history").glob("*.json"))) == 1
+
+
+MACHINES = Path(__file__).resolve().parents[1] / "resources" / "examples" / "machines.csv"
+
+
+def test_train_on_a_csv_file_end_to_end(tmp_path, capsys):
+    """`qatstudio train --data FILE.csv --label COLUMN --encrypted N`: train, compile, simulate, run encrypted, save."""
+    from qatstudio.services import datasets
+    from qatstudio.services.experiment_file import load_experiment
+
+    path = tmp_path / "run.qats"
+    code = main(["train", "--data", str(MACHINES), "--label", "fault", "--bits", "2", "--neurons", "6",
+                 "--epochs", "1", "--test-fraction", "0.1", "--encrypted", "1", "--save", str(path)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "read machines.csv: 4,000 rows, 4 features, classes 0, 1" in captured.err
+    assert "data: machines.csv (4 features, 2 classes); 3,600 training and 400 test points" in captured.err
+    assert "ceiling" not in captured.out  # no rule is known for a table
+    assert "FHE simulated" in captured.out and "(agreement with clear 100.00%)" in captured.out
+    assert "FHE executed (1 pts)" in captured.out
+    per_class = next(line for line in captured.out.splitlines() if line.startswith("per class (clear):"))
+    assert per_class.split(":", 1)[1].split()[0::2] == ["0", "1"]  # class names, each with its accuracy
+    datasets._tables.clear()
+    assert load_experiment(path).config.data.test_fraction == 0.1
+    assert datasets.table_for(load_experiment(path).config.data).features.shape == (4000, 4)
+
+
+def test_bad_csv_files_are_one_line_and_exit_2(tmp_path, capsys):
+    missing = tmp_path / "holes.csv"
+    missing.write_text("a,b,y\n1,2,x\n3,,z\n5,6,x\n")
+    assert main(["train", "--data", str(missing), "--label", "y"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("qatstudio: holes.csv has 1 missing value in 1 row (for example line 3 'b')")
+    assert "(--drop-missing drops them)" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert main(["train", "--data", str(MACHINES), "--label", "colour"]) == 2
+    assert "no column named 'colour'" in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path / "none.csv")]) == 2
+    assert "there is no file none.csv" in capsys.readouterr().err
+    assert main(["sweep", "--data", str(missing), "--label", "y"]) == 2
+    assert "missing value" in capsys.readouterr().err
+    assert main(["train", "--label", "y"]) == 2
+    assert "--label and --drop-missing go with --data FILE.csv" in capsys.readouterr().err
+
+
+def test_shapes_and_csv_files_from_the_command_line():
+    from qatstudio.cli import _config_from, build_parser
+
+    parse = build_parser().parse_args
+    assert _config_from(parse(["train"])).data == DataConfig()
+    assert _config_from(parse(["train", "--shape", "moons", "--points", "900"])).data == \
+        DataConfig.for_shape("moons", n_points=900)
+    assert _config_from(parse(["train", "--shape", "spirals", "--noise", "0.1"])).data.noise == 0.1
+    data = _config_from(parse(["train", "--data", str(MACHINES), "--data-seed", "4"])).data  # label suggested
+    assert (data.label_column, data.n_features, data.seed, data.table_name) == ("fault", 4, 4, "machines.csv")
+    with pytest.raises(SystemExit):
+        parse(["train", "--shape", "moons", "--data", str(MACHINES)])

@@ -93,7 +93,8 @@ def test_export_writes_a_versioned_bundle(deployed):
     experiment, folder = deployed
     bundle = load_bundle(folder)
     info = bundle.info
-    assert info["format"] == 1 and info["versions"]["concrete-python"]
+    assert info["format"] == 2 and info["versions"]["concrete-python"]
+    assert info["scaling"] is None and info["features"] == ["x1", "x2"] and info["classes"] == ["0", "1"]
     assert info["features"] and len(info["classes"]) == len(experiment.integer_model.output_scale)
     assert info["accuracy"]["clear_accuracy"] == experiment.metrics.clear_accuracy
     assert info["circuit"]["pbs_count"] == experiment.stats.pbs_count
@@ -271,10 +272,47 @@ def test_command_line_export_and_predict(deployed, server, client_keys, private_
     out = capsys.readouterr().out.splitlines()
     clear = experiment.integer_model.predict(np.array([[0.1, 0.1], [0.9, 0.2]]))
     rows = [line.split() for line in out[1:]]
-    assert [row[1:3] for row in rows] == [["class", str(label)] for label in clear]
+    assert [row[1] for row in rows] == [str(label) for label in clear]  # the class names
     assert all("kB" in line or " B" in line for line in out[1:])
     assert main(["predict", "--server", server.url, "--points", "0.1"]) == 2
     assert "needs 2 values" in capsys.readouterr().err
+
+
+def test_a_table_model_takes_raw_values_and_answers_with_class_names(tmp_path, private_home, capsys):
+    """A 4-feature table: the client scales raw values as the data set did, the server's answers equal
+    the clear model's on the same raw values, and ``predict --points`` takes 4 values per point."""
+    from qatstudio.cli import main
+    from qatstudio.services.datasets import dataset_for, remember
+    from qatstudio.services.paths import resources_dir
+    from qatstudio.services.tabular import read_table
+
+    imported = read_table(resources_dir() / "examples" / "machines.csv", "fault")
+    remember(imported)
+    config = small_config(n_hidden=6, bits=2, epochs=2, data=imported.data_config())
+    dataset = dataset_for(config.data)
+    experiment = run_experiment(config, dataset, simulate=False)
+    folder = tmp_path / "bundle"
+    export_bundle(experiment, folder, source="machines.qats")
+    info = load_bundle(folder).info
+    assert info["features"] == ["temperature_c", "vibration_mm_s", "current_a", "batch_digit"]
+    assert info["classes"] == ["0", "1"] and info["scaling"] == dataset.scaling.to_dict()
+    raw = imported.table.features[:6]  # as in the file
+    clear = experiment.integer_model.predict(dataset.scaling.apply(raw))
+    local = LocalServer(folder, env={"QATSTUDIO_HOME": str(private_home)}).start()
+    try:
+        with EncryptedClient(local.url, keys_dir=tmp_path / "keys") as client:
+            predictions = client.predict(raw)
+        assert [p.label for p in predictions] == clear.tolist()
+        assert np.array_equal(predictions[0].point, raw[0])
+        values = ",".join(f"{v:g}" for v in raw[0])
+        assert main(["predict", "--server", local.url, "--points", values]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert "temperature_c,vibration_mm_s,current_a,batch_digit" in out[0]
+        assert out[1].split()[1] == info["classes"][clear[0]]
+        assert main(["predict", "--server", local.url, "--points", "61.9,6.07"]) == 2
+        assert "needs 4 values (temperature_c, vibration_mm_s, current_a, batch_digit)" in capsys.readouterr().err
+    finally:
+        local.stop()
 
 
 def test_keys_survive_a_restart_and_the_least_recently_used_go_first(deployed, other_client, server, server_home):

@@ -40,3 +40,58 @@ def test_damaged_or_foreign_files_raise_a_readable_error(tmp_path):
         load_experiment(foreign)
     with pytest.raises(ExperimentFileError):
         load_experiment(tmp_path / "missing.qats")
+
+
+def _machines_run(epochs=1):
+    """A 2-bit QAT net trained (not compiled) on the shipped 4-feature example table."""
+    from qatstudio.services.datasets import dataset_for, remember
+    from qatstudio.services.paths import resources_dir
+    from qatstudio.services.tabular import read_table
+
+    imported = read_table(resources_dir() / "examples" / "machines.csv", "fault")
+    remember(imported)
+    config = small_config(n_hidden=6, bits=2, epochs=epochs, data=imported.data_config(test_fraction=0.1))
+    return imported, run_experiment(config, dataset_for(config.data), compile=False)
+
+
+def test_a_table_run_stores_its_rows_and_scaling_and_opens_without_the_csv(tmp_path):
+    import json
+
+    from qatstudio.services import datasets
+
+    imported, experiment = _machines_run()
+    path = save_experiment(tmp_path / "table.qats", experiment)
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("experiment.json"))
+        assert archive.getinfo("table.npz").compress_type == zipfile.ZIP_STORED
+    scaling = datasets.dataset_for(experiment.config.data).scaling
+    assert manifest["scaling"] == scaling.to_dict()
+    assert manifest["config"]["data"]["table_sha256"] == imported.sha256
+    assert manifest["config"]["data"]["table_name"] == "machines.csv"
+    assert manifest["config"]["data"]["table_bytes"] == imported.size_bytes
+
+    datasets._tables.clear()  # as in a new session: only the file
+    loaded = load_experiment(path)
+    table = datasets.table_for(loaded.config.data)
+    assert np.array_equal(table.features, imported.table.features)
+    assert np.array_equal(table.labels, imported.table.labels)
+    assert (table.feature_names, table.class_names) == (imported.table.feature_names, ("0", "1"))
+    dataset = datasets.dataset_for(loaded.config.data)
+    x = dataset.x_test
+    assert np.array_equal(loaded.integer_model.predict(x), experiment.integer_model.predict(x))
+    datasets._tables.clear()
+
+
+def test_a_table_too_large_to_store_or_not_loaded_is_refused_in_words(tmp_path, monkeypatch):
+    from qatstudio.services import datasets, experiment_file
+
+    _, experiment = _machines_run()
+    monkeypatch.setattr(experiment_file, "MAX_STORED_TABLE_BYTES", 1000)
+    with pytest.raises(ExperimentFileError, match=r"takes 160.0 kB as numbers, more than the 1.0 kB an experiment "
+                                                  r"file stores; import a sample of its rows"):
+        save_experiment(tmp_path / "big.qats", experiment)
+    monkeypatch.undo()
+    datasets._tables.clear()
+    with pytest.raises(ExperimentFileError, match="rows of machines.csv are not loaded"):
+        save_experiment(tmp_path / "lost.qats", experiment)
+    assert not list(tmp_path.iterdir())

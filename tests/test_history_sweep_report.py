@@ -109,3 +109,29 @@ def test_shipped_story_files_open_and_carry_their_figures():
         assert fmt_percent(experiment.metrics.clear_accuracy) in step["measured"]
         assert f"accumulator {experiment.stats.accumulator_bits} bits" in step["measured"]
     assert load_experiment(story_dir() / steps[-1]["file"]).metrics.fhe_executed_samples > 0
+
+
+def test_a_table_run_reports_from_its_experiment_file_and_a_sweep_needs_its_rows(tmp_path):
+    """A history record of a table run, in a new session: the report finds the rows in the run's
+    file and draws the plane of its first two features with their names; a sweep plan on a table
+    that isn't loaded says how to load it."""
+    from qatstudio.services import datasets
+    from qatstudio.services.paths import resources_dir
+    from qatstudio.services.tabular import read_table
+
+    imported = read_table(resources_dir() / "examples" / "machines.csv", "fault")
+    datasets.remember(imported)
+    config = small_config(n_hidden=6, bits=2, epochs=1, data=imported.data_config())
+    experiment = run_experiment(config, datasets.dataset_for(config.data), compile=False)
+    history = History(tmp_path / "history")
+    kept = history.keep(RunRecord.from_experiment(experiment), experiment)
+    datasets._tables.clear()
+    plan, problems = parse_plan(config, "6", "2", "off", "0")
+    assert plan is None and problems == ["the rows of machines.csv are not loaded: open its experiment file, "
+                                         "or import machines.csv again"]
+    [record], _ = History(tmp_path / "history").load()
+    text = write_html_report(tmp_path / "report.html", [record]).read_text()
+    assert "temperature_c</text>" in text and "vibration_mm_s</text>" in text
+    assert text.count('r="2.6"') == len(datasets.dataset_for(config.data).y_test)  # the test points
+    assert parse_plan(config, "6", "2", "off", "0")[1] == []  # the report loaded the rows
+    assert kept.experiment_path

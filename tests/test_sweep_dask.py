@@ -84,3 +84,20 @@ def test_a_bad_scheduler_address_is_refused_in_words(tmp_path):
     with pytest.raises(ClusterError, match="can't reach the Dask scheduler"):
         run_sweep(tiny_plan([6]), History(tmp_path / "h"), cluster=ClusterSettings(scheduler="tcp://127.0.0.1:9", connect_timeout_s=1))
     assert not (tmp_path / "h").exists()
+
+
+def test_a_sweep_on_a_table_sends_its_rows_to_the_workers(tmp_path):
+    """Worker processes don't hold the table imported here: its rows go with the runs."""
+    from qatstudio.services.datasets import remember
+    from qatstudio.services.paths import resources_dir
+    from qatstudio.services.tabular import read_table
+
+    imported = read_table(resources_dir() / "examples" / "machines.csv", "fault")
+    remember(imported)
+    base = small_config(bits=2, epochs=1, data=imported.data_config())
+    plan = SweepPlan(base, neurons=[4, 6], bits=[2], budgets=[None], seeds=[0])
+    result = run_sweep(plan, History(tmp_path / "history"), cluster=ClusterSettings(workers=1))
+    assert not result.failures and sorted(r.config.n_hidden for r in result.records) == [4, 6]
+    assert all(r.config.data == imported.data_config() and r.metrics.fhe_simulated_accuracy is not None
+               for r in result.records)
+    assert not worker_processes()

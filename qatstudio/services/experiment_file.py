@@ -1,5 +1,6 @@
 """The experiment file (``.qats``): one zip holding the configuration, the trained and Brevitas
-weights, the integer model, every epoch's boundary, the metrics and the circuit stats."""
+weights, the integer model, every epoch's boundary, the metrics and the circuit stats; for a table,
+its rows too (``table.npz``) and the scaling of its features, so that the file is all a run needs."""
 from __future__ import annotations
 
 import io
@@ -12,7 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..engine.config import ExperimentConfig
+from ..engine.config import DataConfig, ExperimentConfig
+from ..engine.data import Table
 from ..engine.evaluate import Metrics
 from ..engine.fhe import CircuitStats
 from ..engine.integer import IntegerMLP
@@ -20,10 +22,14 @@ from ..engine.models import BrevitasMLP, FloatMLP
 from ..engine.pipeline import Experiment
 from ..engine.training import Epoch
 from . import storage
+from .datasets import TableNotLoaded, dataset_for, remember, table_for
+from .formatting import fmt_bytes
 
 FILE_FORMAT = 1
 SUFFIX = ".qats"
 LEGACY_MODEL_CLASSES = {"QuantMLP": "BrevitasMLP"}  # files written before the rename
+TABLE_FILE = "table.npz"
+MAX_STORED_TABLE_BYTES = 200_000_000  # the largest table (its arrays of numbers) an experiment file stores
 
 
 class ExperimentFileError(ValueError):
@@ -31,8 +37,10 @@ class ExperimentFileError(ValueError):
 
 
 def save_experiment(path: Path, experiment: Experiment) -> Path:
-    """Write the experiment to one zip file, atomically."""
+    """Write the experiment to one zip file, atomically (a table's rows with it)."""
     path = Path(path)
+    data = experiment.config.data
+    table = _storable_table(data) if data.is_table else None
     history = [
         {k: v for k, v in asdict(epoch).items() if k != "boundary"} for epoch in experiment.history
     ]
@@ -47,11 +55,12 @@ def save_experiment(path: Path, experiment: Experiment) -> Path:
         "circuit": experiment.stats.to_dict() if experiment.stats else None,
         "layer_names": [layer.name for layer in experiment.integer_model.layers] if experiment.integer_model else None,
         "cancelled": experiment.cancelled,
+        "scaling": dataset_for(data).scaling.to_dict() if table is not None else None,
     }
 
-    def array_bytes(arrays: dict) -> bytes:
+    def array_bytes(arrays: dict, compressed: bool = True) -> bytes:
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)
+        (np.savez_compressed if compressed else np.savez)(buffer, **arrays)
         return buffer.getvalue()
 
     def write(temp: Path):
@@ -68,8 +77,56 @@ def save_experiment(path: Path, experiment: Experiment) -> Path:
             archive.writestr("boundaries.npz", array_bytes(boundaries))
             if experiment.integer_model is not None:
                 archive.writestr("quantized.npz", array_bytes(experiment.integer_model.to_arrays()))
+            if table is not None:
+                # stored as they are: measured numbers hardly compress, and a run is saved at each stage
+                archive.writestr(TABLE_FILE, array_bytes(
+                    {"features": table.features, "labels": table.labels,
+                     "feature_names": np.array(table.feature_names, dtype=str),
+                     "class_names": np.array(table.class_names, dtype=str)}, compressed=False),
+                    compress_type=zipfile.ZIP_STORED)
 
     return storage.atomic_write(path, write, mode=0o644)
+
+
+def _storable_table(data: DataConfig) -> Table:
+    """The table's rows, if this process holds them and they aren't too large to store."""
+    try:
+        table = table_for(data)
+    except TableNotLoaded as error:
+        raise ExperimentFileError(f"can't save the experiment: {error}") from None
+    size = table.features.nbytes + table.labels.nbytes
+    if size > MAX_STORED_TABLE_BYTES:
+        raise ExperimentFileError(
+            f"can't save the experiment: its data, {data.table_name}, takes {fmt_bytes(size)} as numbers, more "
+            f"than the {fmt_bytes(MAX_STORED_TABLE_BYTES)} an experiment file stores; import a sample of its "
+            f"rows (or fewer columns) to keep runs on it")
+    return table
+
+
+def _read_table(archive: zipfile.ZipFile, data: DataConfig) -> Table:
+    with np.load(io.BytesIO(archive.read(TABLE_FILE))) as arrays:
+        table = Table(arrays["features"].astype(np.float64), arrays["labels"].astype(np.int64),
+                      tuple(str(name) for name in arrays["feature_names"]),
+                      tuple(str(name) for name in arrays["class_names"]))
+    if table.features.shape != (len(table.labels), data.n_features) or len(table.class_names) != data.n_classes:
+        raise ExperimentFileError(f"the stored rows of {data.table_name} don't match the configuration")
+    return table
+
+
+def load_table(path: Path) -> Table:
+    """Only the rows an experiment file stores for its table, kept for ``datasets.dataset_for``
+    (ExperimentFileError when it has none or can't be read)."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = ExperimentConfig.from_dict(json.loads(archive.read("experiment.json"))["config"]).data
+            if not data.is_table or TABLE_FILE not in archive.namelist():
+                raise ExperimentFileError(f"{path.name} stores no table")
+            return remember(_read_table(archive, data), data.table_sha256, data.label_column)
+    except ExperimentFileError:
+        raise
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise ExperimentFileError(f"can't read the table stored in {path.name} ({error})") from error
 
 
 def _build(model_class: str, config: ExperimentConfig) -> nn.Module:
@@ -102,6 +159,7 @@ def load_experiment(path: Path) -> Experiment:
                 brevitas_model.eval()
             with np.load(io.BytesIO(archive.read("boundaries.npz"))) as boundaries:
                 boundary_by_epoch = {name: boundaries[name] for name in boundaries.files}
+            table = _read_table(archive, config.data) if TABLE_FILE in archive.namelist() else None
             integer_model = None
             if "quantized.npz" in archive.namelist():
                 with np.load(io.BytesIO(archive.read("quantized.npz"))) as arrays:
@@ -113,6 +171,8 @@ def load_experiment(path: Path) -> Experiment:
         raise ExperimentFileError(f"can't open {path.name}: there is no such file in {path.parent}") from error
     except (OSError, zipfile.BadZipFile, KeyError, ValueError, RuntimeError, TypeError) as error:
         raise ExperimentFileError(f"can't open {path.name}: the file is damaged or not an experiment ({error})") from error
+    if table is not None:
+        remember(table, config.data.table_sha256, config.data.label_column)
     history = [Epoch(**record, boundary=boundary_by_epoch.get(f"epoch{record['epoch']}"))
                for record in manifest["history"]]
     circuit = manifest.get("circuit") or manifest.get("report")  # "report" before format 1's rename

@@ -18,18 +18,20 @@ import numpy as np
 
 from ..engine.cancel import Cancelled
 from ..engine.config import ExperimentConfig
-from ..engine.data import Dataset, make_dataset
+from ..engine.data import Dataset
 from ..engine.evaluate import Metrics, evaluate_encrypted, evaluate_simulated
 from ..engine.fhe import CompiledModel, KeygenResult
 from ..engine.models import build_model
 from ..engine.pipeline import Experiment, compile_for, measured_experiment
 from ..engine.training import Epoch, Step, predict, train
-from .deploy.export import export_bundle
+from .datasets import dataset_for, remember
+from .deploy.export import client_scaling, export_bundle
 from .deploy.local import LocalServer
 from .deploy.protocol import API
 from .experiment_file import load_experiment
 from .formatting import remaining_seconds
 from .keys import KeyCache
+from .tabular import ImportedTable, read_table
 from .tasks import TaskState
 
 Tell = Callable[[object], None]
@@ -59,7 +61,7 @@ class DataReady:
 
     x_test: np.ndarray
     y_test: np.ndarray
-    ceiling_accuracy: float
+    ceiling_accuracy: Optional[float]  # None for a table
 
 
 @dataclass
@@ -158,7 +160,7 @@ def train_job(config: ExperimentConfig) -> Job:
     config = config.replace()
 
     def run(state: TaskState, tell: Tell) -> TrainOutcome:
-        dataset = make_dataset(config.data)
+        dataset = dataset_for(config.data)
         tell(DataReady(dataset.x_test, dataset.y_test, dataset.ceiling_accuracy))
         # Built here (seeded exactly as train() would) so the test points can be classified at
         # every epoch to mark the misclassified ones.
@@ -302,10 +304,14 @@ def export_job(experiment: Experiment, compiled: Optional[CompiledModel], folder
 
 def deploy_job(experiment: Experiment, compiled: CompiledModel, folder: Path, server: LocalServer,
                points: np.ndarray) -> Job:
-    """Export into ``folder``, (re)start ``server`` on it, then send ``points`` through it as a client."""
+    """Export into ``folder``, (re)start ``server`` on it, then send ``points`` (in the model's space,
+    like the data set's) through it as a client: as their raw feature values, which the client scales."""
     from .deploy.client import EncryptedClient
 
     def run(state: TaskState, tell: Tell) -> DeployOutcome:
+        scaling = client_scaling(experiment.config)
+        raw = scaling.invert(points) if scaling else np.asarray(points)
+        model_points = scaling.apply(raw) if scaling else raw  # exactly what the client will quantize
         if not server.running or server.folder != Path(folder):
             server.stop()
             tell(Phase("Exporting the circuit for the server"))
@@ -319,8 +325,8 @@ def deploy_job(experiment: Experiment, compiled: CompiledModel, folder: Path, se
             state.raise_if_cancelled()
             tell(Phase("Uploading the evaluation keys to the server"))
             upload = client.ensure_uploaded()
-            clear = [int(label) for label in experiment.integer_model.predict(points)]
-            tell(Phase(f"Sending {len(points)} encrypted point(s)"))
+            clear = [int(label) for label in experiment.integer_model.predict(model_points)]
+            tell(Phase(f"Sending {len(raw)} encrypted point(s)"))
 
             predictions = []
 
@@ -329,7 +335,7 @@ def deploy_job(experiment: Experiment, compiled: CompiledModel, folder: Path, se
                 tell(DeployedSample(done, total, prediction, clear[done - 1]))
 
             try:
-                client.predict(points, state.should_stop, on_sample)
+                client.predict(raw, state.should_stop, on_sample)
             except Cancelled:  # keep the points already done
                 pass
             observed = client.http.get(f"{API}/observed").json()["payloads"]
@@ -339,11 +345,38 @@ def deploy_job(experiment: Experiment, compiled: CompiledModel, folder: Path, se
     return run
 
 
+def import_job(path: Path, label_column: str, drop_missing: bool = False) -> Job:
+    """Read a CSV file into a table (``tabular.read_table``) and keep its rows for ``datasets.dataset_for``.
+
+    Progress goes out as ``Progress`` in percent; a file that can't be used raises
+    ``tabular.TableError`` (``MissingValues`` when dropping rows would help) and keeps nothing.
+    """
+    path = Path(path)
+
+    def run(state: TaskState, tell: Tell) -> ImportedTable:
+        tell(Phase(f"Importing {path.name}"))
+        start = time.monotonic()
+        last = [0.0]
+
+        def on_progress(fraction: float) -> None:
+            now = time.monotonic()
+            if now - last[0] >= STEP_REPORT_S or fraction >= 1.0:
+                last[0] = now
+                eta = remaining_seconds(now - start - state.paused_seconds(), fraction, 1.0)
+                tell(Progress(int(100 * fraction), 100, f"Reading {path.name}", eta))
+
+        imported = read_table(path, label_column, drop_missing, on_progress, state.should_stop)
+        remember(imported)
+        return imported
+
+    return run
+
+
 def open_job(path: Path) -> Job:
     def run(state: TaskState, tell: Tell) -> OpenedExperiment:
         tell(Phase(f"Opening {Path(path).name}"))
         experiment = load_experiment(path)
-        dataset = make_dataset(experiment.config.data)
+        dataset = dataset_for(experiment.config.data)
         predictions = predict(experiment.trained_model, dataset.x_test) if experiment.history else None
         return OpenedExperiment(experiment, dataset, predictions, Path(path))
 

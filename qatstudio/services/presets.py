@@ -1,10 +1,17 @@
-"""The step-by-step guide's configurations, as presets for the Configure panel (Qt-free)."""
+"""The step-by-step guide's configurations, the data sets and the example tables, as presets for the
+Configure panel (Qt-free)."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
-from ..engine.config import DataConfig, ExperimentConfig
+from ..engine.config import SHAPES, SUGGESTED_NOISE, DataConfig, ExperimentConfig
+from .datasets import remember
+from .formatting import SHAPE_TITLES
+from .paths import resources_dir
 from .reproduce import BITS, TABLE_NEURONS, TABLE_PRUNED, TABLE_QAT
+from .tabular import read_table
 
 
 @dataclass(frozen=True)
@@ -28,8 +35,33 @@ class DataPreset:
     changes: dict  # DataConfig fields
 
     def apply(self, config: ExperimentConfig) -> ExperimentConfig:
-        """``config`` on this data set (the data seed, and any data setting the preset leaves, kept)."""
-        return config.replace(data=self.changes)
+        """``config`` on this data set (the data seed, and any generated set's setting the preset
+        leaves, kept)."""
+        data = config.data if not config.data.is_table else DataConfig(seed=config.data.seed)
+        return config.replace(data=dataclasses.asdict(dataclasses.replace(data, **self.changes)))
+
+
+@dataclass(frozen=True)
+class ExamplePreset:
+    """An example table shipped in ``resources/examples``: applying it imports the file (small: a
+    few milliseconds) and keeps its rows, like File > Import data."""
+
+    group: str
+    title: str
+    file: str
+    label_column: str
+
+    @property
+    def path(self) -> Path:
+        return resources_dir() / "examples" / self.file
+
+    def apply(self, config: ExperimentConfig) -> ExperimentConfig:
+        """``config`` on this table (the data seed and, from a table, the test share kept)."""
+        imported = read_table(self.path, self.label_column)
+        remember(imported)
+        share = config.data.test_fraction
+        data = imported.data_config(test_fraction=share, seed=config.data.seed)
+        return config.replace(data=dataclasses.asdict(data))
 
 
 def guide_presets() -> list[Preset]:
@@ -56,11 +88,22 @@ def guide_presets() -> list[Preset]:
     return presets
 
 
-def data_presets() -> list[DataPreset]:
-    """The guide's board (the default) and the easier 3 x 3 board without jitter."""
+def data_presets() -> list:
+    """The guide's board (the default), the easier 3 x 3 board without jitter, the other generated
+    shapes with their suggested jitter, and the example tables."""
     guide = DataConfig()
-    return [
+    presets = [
         DataPreset("Data set", f"Guide's board ({guide.bands} bands, jitter {guide.noise:g})",
-                   dict(n_points=guide.n_points, bands=guide.bands, noise=guide.noise, n_test=guide.n_test)),
-        DataPreset("Data set", "3 x 3 board (no jitter)", dict(bands=3, noise=0.0)),
+                   dict(shape="checkerboard", n_points=guide.n_points, bands=guide.bands, noise=guide.noise,
+                        n_test=guide.n_test)),
+        DataPreset("Data set", "3 x 3 board (no jitter)", dict(shape="checkerboard", bands=3, noise=0.0)),
     ]
+    presets += [DataPreset("Data set", f"{SHAPE_TITLES[shape]}, jitter {SUGGESTED_NOISE[shape]:g}",
+                           dict(shape=shape, noise=SUGGESTED_NOISE[shape]))
+                for shape in SHAPES if shape != "checkerboard"]
+    presets += [
+        ExamplePreset("Example tables (CSV)", "Plants: 3 species from 8 measurements", "plants.csv", "species"),
+        ExamplePreset("Example tables (CSV)", "Machines: faults from 4 sensors (one useless)", "machines.csv",
+                      "fault"),
+    ]
+    return presets

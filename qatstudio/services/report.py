@@ -18,8 +18,10 @@ from typing import Optional
 import numpy as np
 
 from ..engine.config import ExperimentConfig
-from ..engine.data import make_dataset
+from ..engine.data import Dataset
 from . import storage
+from .datasets import TableNotLoaded, dataset_for
+from .experiment_file import ExperimentFileError, load_table
 from .formatting import (
     BOUNDARY_RAMP,
     CIRCUIT_ROWS,
@@ -41,8 +43,15 @@ FONT = "font-family:'DejaVu Sans',Arial,sans-serif"
 
 
 def boundary_rgb(probability: np.ndarray) -> np.ndarray:
-    """Class-1 probability to the app's boundary colours (``palette.BOUNDARY_RAMP``)."""
+    """A boundary image to colours: class-1 probability (rows, cols) along the app's ramp
+    (``BOUNDARY_RAMP``); class probabilities (rows, cols, k) as the likeliest class's colour, paler
+    where it is less sure (white where all k are equally likely)."""
     p = np.clip(np.asarray(probability, dtype=np.float64), 0, 1)
+    if p.ndim == 3:
+        k = p.shape[2]
+        colors = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in CLASS_COLORS[:k]], dtype=np.float64)
+        strength = np.clip((p.max(axis=2) - 1 / k) / (1 - 1 / k), 0, 1)[..., None]
+        return np.rint(255 + (colors[p.argmax(axis=2)] - 255) * strength).astype(np.uint8)
     ramp = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in BOUNDARY_RAMP], dtype=np.float64)
     stops = np.linspace(0.0, 1.0, len(ramp))
     channels = [np.interp(p, stops, ramp[:, channel]) for channel in range(3)]
@@ -163,11 +172,30 @@ def _tradeoff_svg(records: list[RunRecord], numbers: dict[str, int]) -> str:
     return "".join(parts)
 
 
+def _dataset(record: RunRecord) -> Optional[Dataset]:
+    """The run's data set; a table's rows from the run's experiment file when this process doesn't
+    hold them; None when they can't be had."""
+    try:
+        return dataset_for(record.config.data)
+    except TableNotLoaded:
+        if record.experiment_path is None:
+            return None
+        try:
+            load_table(Path(record.experiment_path))
+        except ExperimentFileError:
+            return None
+        return dataset_for(record.config.data)
+
+
 def _boundary_svg(record: RunRecord) -> str:
-    """The decision boundary over the input square, with its axes and the test points."""
+    """The decision boundary over the input square (a table's: over the plane of its first two
+    features, raw values on the axes), with its axes and the test points."""
     size, left, top, bottom = 210, 44, 8, 38
-    dataset = make_dataset(record.config.data)
-    lo, hi = dataset.grid.min(axis=0), dataset.grid.max(axis=0)
+    dataset = _dataset(record)
+    first, second = dataset.plane if dataset is not None else (0, 1)
+    lo, hi = (dataset.grid.min(axis=0), dataset.grid.max(axis=0)) if dataset is not None else (np.zeros(2), np.ones(2))
+    lo, hi = lo[[first, second]], hi[[first, second]]
+    scaling = dataset.scaling if dataset is not None else None
 
     def sx(v: float) -> float:
         return left + (v - lo[0]) / (hi[0] - lo[0]) * size
@@ -175,13 +203,18 @@ def _boundary_svg(record: RunRecord) -> str:
     def sy(v: float) -> float:
         return top + (hi[1] - v) / (hi[1] - lo[1]) * size
 
+    def shown(v: float, feature: int) -> str:
+        return f"{v * scaling.span[feature] + scaling.low[feature]:.3g}" if scaling is not None else f"{v:g}"
+
     encoded = base64.b64encode(png_bytes(boundary_rgb(record.boundary))).decode("ascii")
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {left + size + 8} {top + size + bottom}" '
              f'width="{left + size + 8}" height="{top + size + bottom}" role="img" '
              f'aria-label="decision boundary" style="{FONT}">',
              f'<image x="{left}" y="{top}" width="{size}" height="{size}" preserveAspectRatio="none" '
              f'style="image-rendering:pixelated" href="data:image/png;base64,{encoded}"/>']
-    for x, y, label in zip(dataset.x_test[:, 0], dataset.x_test[:, 1], dataset.y_test):
+    test = (zip(dataset.x_test[:, first], dataset.x_test[:, second], dataset.y_test)
+            if dataset is not None and first != second else ())
+    for x, y, label in test:
         parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.6" fill="{CLASS_COLORS[int(label)]}" '
                      f'stroke="white" stroke-width="0.8"/>')
     parts.append(f'<rect x="{left}" y="{top}" width="{size}" height="{size}" fill="none" stroke="#888"/>')
@@ -190,11 +223,13 @@ def _boundary_svg(record: RunRecord) -> str:
         vy = lo[1] + fraction * (hi[1] - lo[1])
         parts.append(f'<line x1="{sx(vx):.1f}" y1="{top + size}" x2="{sx(vx):.1f}" y2="{top + size + 4}" '
                      'stroke="#888"/>')
-        parts.append(_text(sx(vx), top + size + 16, f"{vx:g}", size=12))
+        parts.append(_text(sx(vx), top + size + 16, shown(vx, first), size=12))
         parts.append(f'<line x1="{left - 4}" y1="{sy(vy):.1f}" x2="{left}" y2="{sy(vy):.1f}" stroke="#888"/>')
-        parts.append(_text(left - 6, sy(vy) + 4, f"{vy:g}", "end", 12))
-    parts.append(_text(left + size / 2, top + size + 34, "x\u2081"))
-    parts.append(_text(9, top + size / 2 + 4, "x\u2082"))
+        parts.append(_text(left - 6, sy(vy) + 4, shown(vy, second), "end", 12))
+    names = (dataset.feature_names[first], dataset.feature_names[second]) \
+        if dataset is not None and record.config.data.is_table else ("x\u2081", "x\u2082")
+    parts.append(_text(left + size / 2, top + size + 34, names[0]))
+    parts.append(_text(9, top + size / 2 + 4, names[1]))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -254,8 +289,9 @@ def write_html_report(path: Path, records: list[RunRecord], title: str = "QAT St
         cells.append(fmt_measure(latency, m.fhe_latency_s))
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     cards = "".join(_card(r, numbers[r.id]) for r in records)
+    n_classes = max(record.config.data.n_classes for record in records) if records else 2
     class_keys = "".join(f'<span class="dot" style="background:{c}"></span>class {i} &nbsp; '
-                         for i, c in enumerate(CLASS_COLORS))
+                         for i, c in enumerate(CLASS_COLORS[:n_classes]))
     document = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>{html.escape(title)}</title>

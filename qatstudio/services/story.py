@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 
 from ..engine.config import ExperimentConfig
-from ..engine.data import make_dataset
+from .datasets import dataset_for
 from .experiment_file import load_experiment
 from .formatting import fmt_percent
 from .history import STOPPED_EARLY, RunRecord
@@ -67,7 +67,7 @@ class StoryProblem:
 def step_figures(step: StoryStep) -> StepFigures:
     """Open ``step``'s file (OSError or ValueError when it can't be read)."""
     experiment = load_experiment(step.path)
-    dataset = make_dataset(experiment.config.data)
+    dataset = dataset_for(experiment.config.data)
     model = experiment.integer_model
     record = RunRecord.from_experiment(experiment, step.path, label=f"Story {step.number}: {step.title}")
     record.id = f"story-{step.number}"

@@ -1,8 +1,9 @@
 """Sweeps: every combination of neurons, bit-width, pruning budget and seed, run on Dask's
 distributed scheduler (see ``cluster.py``) and fed to the history.
 
-Workers receive configurations only: each builds the data set from the configuration itself. The
-submitting side writes every finished run to the history at once, in the order runs finish.
+Workers receive configurations, and a table's rows once per worker (a generated shape is made from
+its configuration on the worker). The submitting side writes every finished run to the history at
+once, in the order runs finish.
 """
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from typing import Callable, Optional
 
 from ..engine.cancel import Cancelled
 from ..engine.config import MAX_BITS, MAX_HIDDEN, MIN_BITS, ExperimentConfig
+from ..engine.data import Table
 from ..engine.pipeline import run_experiment
 from .cluster import ClusterSettings, open_cluster
+from .datasets import TableNotLoaded, dataset_for, remember, table_for
 from .formatting import config_name, remaining_seconds
 from .history import History, RunRecord
 from .tasks import TaskState
@@ -96,6 +99,11 @@ def parse_plan(base: ExperimentConfig, neurons: str, bits: str, budgets: str,
     budget_values, p3 = parse_values(budgets, 1, MAX_HIDDEN, "pruning budgets", allow_off=True)
     seed_values, p4 = parse_values(seeds, 0, MAX_SEED, "seeds")
     problems = p1 + p2 + p3 + p4
+    if base.data.is_table:
+        try:
+            table_for(base.data)
+        except TableNotLoaded as error:
+            problems.append(str(error))
     if problems:
         return None, problems
     base = base.replace(pruning_budget=None)
@@ -150,7 +158,7 @@ RunOne = Callable[..., Optional[RunRecord]]
 def run_one(config: ExperimentConfig, should_stop: Optional[Callable[[], bool]] = None) -> Optional[RunRecord]:
     """Train, compile and simulate one configuration; None when stopped before the end."""
     try:
-        experiment = run_experiment(config, should_stop=should_stop)
+        experiment = run_experiment(config, dataset_for(config.data), should_stop=should_stop)
     except Cancelled:
         return None
     return None if experiment.cancelled else RunRecord.from_experiment(experiment)
@@ -168,11 +176,15 @@ def _topic(sweep_id: str) -> str:
     return f"qatstudio-sweep-{sweep_id}"
 
 
-def _run_on_worker(run: RunOne, config: ExperimentConfig, sweep_id: str) -> Optional[RunRecord]:
-    """The task Dask runs: tells the submitting side the run has started, then runs it on one torch thread."""
+def _run_on_worker(run: RunOne, config: ExperimentConfig, sweep_id: str,
+                   table: Optional[Table]) -> Optional[RunRecord]:
+    """The task Dask runs: tells the submitting side the run has started, keeps the table's rows (a
+    table's sweep), then runs it on one torch thread."""
     import torch
     from distributed import get_worker
 
+    if table is not None:
+        remember(table, config.data.table_sha256, config.data.label_column)
     worker = get_worker()
     worker.log_event(_topic(sweep_id), worker.get_current_task())
     torch.set_num_threads(1)  # one run per worker thread; the cores are shared out by worker processes
@@ -207,6 +219,7 @@ def run_sweep(
     result = SweepResult(skipped=skipped)
     if not configs:
         return result
+    table = table_for(plan.base.data) if plan.base.data.is_table else None
     sweep_id = uuid.uuid4().hex[:12]
     with open_cluster(cluster or ClusterSettings()) as (client, ready):
         tell(ready)
@@ -220,11 +233,12 @@ def run_sweep(
                 started.add(event[1])
 
         client.subscribe_topic(_topic(sweep_id), on_started)
+        rows = client.scatter(table) if table is not None else None  # to the cluster once, for every run
         labels, pending = {}, {}  # by key; a run leaves ``pending`` (and its result the cluster) once collected
         for index, config in enumerate(configs):
             key = f"qatstudio-run-{sweep_id}-{index}"
             labels[key] = config_name(config)
-            pending[key] = client.submit(_run_on_worker, run, config, sweep_id, key=key, pure=False)
+            pending[key] = client.submit(_run_on_worker, run, config, sweep_id, rows, key=key, pure=False)
         arrivals = as_completed(list(pending.values()))
         start = time.perf_counter()
         shown = None

@@ -12,7 +12,7 @@ import numpy as np
 
 from ...engine.integer import IntegerMLP
 
-BUNDLE_FORMAT = 1
+BUNDLE_FORMAT = 2  # 2: raw feature values are scaled ("scaling") before quantization
 SERVER_FILE = "server.zip"  # fhe.Server.save: the compiled circuit, for the server only
 SPECS_FILE = "client.specs.json"  # fhe.ClientSpecs: what a client needs to make keys and encrypt
 MODEL_FILE = "model.json"

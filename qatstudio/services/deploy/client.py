@@ -16,6 +16,7 @@ import httpx
 import numpy as np
 
 from ...engine.cancel import Cancelled
+from ...engine.data import Scaling
 from ...engine.fhe import generate_keys, import_concrete
 from .. import storage
 from .bundle import circuit_id, client_model
@@ -45,7 +46,7 @@ class Timing:
 
 @dataclass
 class Prediction:
-    point: np.ndarray  # the float input
+    point: np.ndarray  # the raw feature values sent
     inputs: np.ndarray  # its quantized integers, what was encrypted
     outputs: np.ndarray  # decrypted last-layer accumulators
     logits: np.ndarray
@@ -83,6 +84,7 @@ class EncryptedClient:
             self.http.close()
             raise ClientError(f"{self.url} sent client specs that don't match its model: is it a QAT Studio server?")
         self.model = client_model(self.info["quantization"])
+        self.scaling = Scaling.from_dict(self.info["scaling"]) if self.info.get("scaling") else None
         self.classes: list[str] = self.info["classes"]
         fhe = import_concrete()
         self._fhe = fhe
@@ -173,12 +175,14 @@ class EncryptedClient:
 
     # --- prediction ---
     def quantize(self, point) -> np.ndarray:
-        point = np.asarray(point, dtype=np.float32).reshape(-1)
+        """Raw feature values to the circuit's integers: scaled as the model was trained (tables), then quantized."""
+        point = np.asarray(point, dtype=np.float64).reshape(-1)
         expected = len(self.info["features"])
         if point.shape[0] != expected:
             raise ClientError(f"each point needs {expected} values ({', '.join(self.info['features'])}), "
                               f"got {point.shape[0]}")
-        return self.model.quantize_inputs(point[None])[0]
+        scaled = self.scaling.apply(point[None]) if self.scaling else point[None].astype(np.float32)
+        return self.model.quantize_inputs(scaled)[0]
 
     def encrypt(self, inputs: np.ndarray) -> bytes:
         """The serialized ciphertext of one row of quantized inputs."""
@@ -187,7 +191,7 @@ class EncryptedClient:
 
     def predict_one(self, point) -> Prediction:
         key_id = self.ensure_uploaded().key_id
-        point = np.asarray(point, dtype=np.float32).reshape(-1)
+        point = np.asarray(point, dtype=np.float64).reshape(-1)
         inputs = self.quantize(point)
         start = time.perf_counter()
         sent = self.encrypt(inputs)
@@ -221,7 +225,7 @@ class EncryptedClient:
     def predict(self, points, should_stop: Optional[Callable[[], bool]] = None,
                 on_sample: Optional[Callable[[int, int, Prediction], None]] = None) -> list[Prediction]:
         """Encrypt, send, decrypt each point in turn; stops between points when asked (raises Cancelled)."""
-        points = np.asarray(points, dtype=np.float32)
+        points = np.asarray(points, dtype=np.float64)
         results = []
         for index, point in enumerate(points):
             if should_stop is not None and should_stop():

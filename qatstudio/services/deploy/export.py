@@ -11,10 +11,13 @@ from typing import Optional
 import numpy as np
 
 from ... import __version__
+from ...engine.config import ExperimentConfig
+from ...engine.data import Scaling
 from ...engine.fhe import CompiledModel
 from ...engine.integer import IntegerMLP
 from ...engine.pipeline import Experiment, compile_for
 from .. import storage
+from ..datasets import dataset_for
 from .bundle import BUNDLE_FORMAT, MODEL_FILE, README_FILE, SERVER_FILE, SPECS_FILE, BundleError, circuit_id
 
 
@@ -24,10 +27,9 @@ def client_arrays(model: IntegerMLP) -> dict[str, list]:
             if not name.startswith("layer")}
 
 
-def default_names(model: IntegerMLP) -> tuple[list[str], list[str]]:
-    features = [f"x{i + 1}" for i in range(len(model.domain_min))]
-    classes = [f"class {i}" for i in range(len(model.output_scale))]
-    return features, classes
+def client_scaling(config: ExperimentConfig) -> Optional[Scaling]:
+    """What a client applies to raw feature values before quantizing them (tables); None: none (shapes)."""
+    return dataset_for(config.data).scaling
 
 
 def _versions() -> dict[str, str]:
@@ -51,6 +53,7 @@ def export_bundle(experiment: Experiment, folder: Path, source: str = "",
     if foreign:
         raise BundleError(f"{folder} already holds other files ({', '.join(sorted(foreign)[:3])}): "
                           f"choose an empty or new folder")
+    dataset = dataset_for(experiment.config.data)  # before any file is written: a table must be loaded
     compiled = compiled or experiment.compiled or compile_for(experiment.config, experiment.integer_model)
     circuit = compiled.circuit
     specs = circuit.client.specs.serialize()
@@ -64,7 +67,6 @@ def export_bundle(experiment: Experiment, folder: Path, source: str = "",
 
     storage.atomic_write(folder / SERVER_FILE, save_server, mode=0o644)
     storage.atomic_write_bytes(folder / SPECS_FILE, specs, mode=0o644)
-    features, classes = default_names(compiled.model)
     configuration = circuit.configuration
     info = {
         "format": BUNDLE_FORMAT,
@@ -73,11 +75,13 @@ def export_bundle(experiment: Experiment, folder: Path, source: str = "",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "source": source,
         "versions": _versions(),
-        "features": features,
-        "classes": classes,
+        "features": list(dataset.feature_names),
+        "classes": list(dataset.class_names),
+        "scaling": dataset.scaling.to_dict() if dataset.scaling else None,
         "quantization": {
-            "rule": "x_int = clip(round_half_even(x / input[0]), input[1], input[2]), then clip to "
-                    "[domain[0], domain[1]] per feature; after decryption: "
+            "rule": "x = (raw - scaling.low) / scaling.span in float64, then to float32 (when scaling is "
+                    "given; else x = raw); x_int = clip(round_half_even(x / input[0]), input[1], input[2]), "
+                    "then clip to [domain[0], domain[1]] per feature; after decryption: "
                     "logits = output * output_scale + output_bias; class = argmax(logits)",
             **client_arrays(compiled.model),
         },
@@ -98,6 +102,7 @@ def export_bundle(experiment: Experiment, folder: Path, source: str = "",
 
 def _readme(info: dict) -> str:
     circuit = info["circuit"]
+    example = ",".join(["0.5"] * len(info["features"]))
     return f"""# QAT Studio deployment: circuit {info['circuit_id']}
 
 Exported {info['created']} from {info['source'] or 'an unsaved run'} by QAT Studio {info['versions']['qatstudio']}
@@ -105,11 +110,12 @@ with concrete-python {info['versions']['concrete-python']}.
 
 - `{SERVER_FILE}`: the compiled circuit (Concrete's `fhe.Server.save`), for the server only.
 - `{SPECS_FILE}`: Concrete's client specs; a client makes its keys and encrypts with them.
-- `{MODEL_FILE}`: input quantization, output dequantization, feature and class names,
-  accuracy figures and circuit statistics (format {info['format']}).
+- `{MODEL_FILE}`: the scaling of raw feature values (tables), input quantization, output
+  dequantization, feature and class names, accuracy figures and circuit statistics (format {info['format']}).
 
 Serve it: `qatstudio serve {'{this folder}'} --port 8000`.
-Predict from another shell: `qatstudio predict --server http://127.0.0.1:8000 --points 0.2,0.7`.
+Predict from another shell: `qatstudio predict --server http://127.0.0.1:8000 --points {example}`
+(one value per feature: {', '.join(info['features'])}; raw values as in the data file).
 
 The client keeps its secret key; the server receives evaluation keys (about
 {circuit['evaluation_key_bytes'] / 1e6:.0f} MB before compression) and ciphertexts only.
