@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from ..engine.config import ConfigError, DataConfig, ExperimentConfig
 from ..services.experiment_file import SUFFIX
 from ..services.formatting import fmt_seconds
+from ..services.tabular import TableError
 from .compile_panel import CompilePanel
 from .config_panel import ConfigPanel
 from .controller import Controller, Views
@@ -303,7 +304,12 @@ class MainWindow(QMainWindow):
         return self.config_panel.config()
 
     def apply_preset(self, preset) -> None:
-        self.config_panel.set_config(preset.apply(self.config_panel.config()))
+        try:
+            config = preset.apply(self.config_panel.config())  # an example table is read from its file
+        except (TableError, OSError) as error:
+            self.banner.show_message(f"Can't apply the preset {preset.title}", str(error), "error")
+            return
+        self.config_panel.set_config(config)
         self._set_status(f"Preset: {preset.title}.")
 
     def start_training(self) -> Optional[Task]:

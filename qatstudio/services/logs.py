@@ -17,9 +17,12 @@ from ..engine.config import ConfigError
 from ..engine.fhe import FheError
 from ..engine.lowering import UnsupportedModelError
 from . import storage
+from .datasets import TableNotLoaded
 from .experiment_file import ExperimentFileError
+from .tabular import TableError
 
-EXPECTED_ERRORS = (ConfigError, ExperimentFileError, FheError, UnsupportedModelError, Cancelled, MemoryError)
+EXPECTED_ERRORS = (ConfigError, ExperimentFileError, FheError, UnsupportedModelError, TableError, TableNotLoaded,
+                   Cancelled, MemoryError)
 LOG_FILE_LIMIT = 1_000_000  # bytes; past it the file is moved to .1 (one older copy kept)
 
 log = logging.getLogger("qatstudio")

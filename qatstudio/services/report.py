@@ -29,6 +29,7 @@ from .formatting import (
     FRONT_COLOR,
     KIND_COLORS,
     METRICS_BY_KEY,
+    class_shades,
     config_name,
     fmt_measure,
     fmt_percent,
@@ -45,13 +46,10 @@ FONT = "font-family:'DejaVu Sans',Arial,sans-serif"
 def boundary_rgb(probability: np.ndarray) -> np.ndarray:
     """A boundary image to colours: class-1 probability (rows, cols) along the app's ramp
     (``BOUNDARY_RAMP``); class probabilities (rows, cols, k) as the likeliest class's colour, paler
-    where it is less sure (white where all k are equally likely)."""
+    where it is less sure (``formatting.class_shades``)."""
     p = np.clip(np.asarray(probability, dtype=np.float64), 0, 1)
     if p.ndim == 3:
-        k = p.shape[2]
-        colors = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in CLASS_COLORS[:k]], dtype=np.float64)
-        strength = np.clip((p.max(axis=2) - 1 / k) / (1 - 1 / k), 0, 1)[..., None]
-        return np.rint(255 + (colors[p.argmax(axis=2)] - 255) * strength).astype(np.uint8)
+        return class_shades(p)
     ramp = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in BOUNDARY_RAMP], dtype=np.float64)
     stops = np.linspace(0.0, 1.0, len(ramp))
     channels = [np.interp(p, stops, ramp[:, channel]) for channel in range(3)]
