@@ -74,9 +74,10 @@ class ImportDialog(QDialog):
 def missing_text(missing: MissingRows) -> str:
     """How many values are missing and where, and the offer to leave their rows out."""
     error = missing.error
-    where = "; ".join(f"line {line}, column '{column}'" for line, column in error.where[:MISSING_SHOWN])
-    more = f"; and {len(error.where) - MISSING_SHOWN:,} more" if len(error.where) > MISSING_SHOWN else ""
-    rows = len(error.rows)
+    shown = error.where[:MISSING_SHOWN]
+    where = "; ".join(f"line {line}, column '{column}'" for line, column in shown)
+    more = f"; and {error.count - len(shown):,} more" if error.count > len(shown) else ""
+    rows = error.rows
     return (f"{missing.path.name} has {error.count:,} missing value(s) in {rows:,} row(s): {where}{more}.\n\n"
             f"Import it without those {rows:,} row(s)?")
 
