@@ -99,6 +99,11 @@ def plane_grid(medians: np.ndarray, first: int, second: int, size: int = BOUNDAR
     return grid
 
 
+def default_plane(n_features: int) -> tuple[int, int]:
+    """The plane a data set's boundary is first drawn on: its first two features (one feature: a strip)."""
+    return (0, 1) if n_features > 1 else (0, 0)
+
+
 def boundary_grid(size: int = BOUNDARY_GRID) -> np.ndarray:
     return plane_grid(np.zeros(2), 0, 1, size)
 
@@ -283,7 +288,7 @@ def split_table(table: Table, config: DataConfig) -> Dataset:
     scaling = Scaling(low, np.where(high > low, high - low, 1.0))
     x_train, x_test = scaling.apply(raw_train), scaling.apply(table.features[test])
     medians = np.median(x_train, axis=0)
-    plane = (0, 1) if config.n_features > 1 else (0, 0)
+    plane = default_plane(config.n_features)
     grid = plane_grid(medians, *plane) if config.n_features > 1 else _line_grid()
     return _frozen(Dataset(x_train, table.labels[train], x_test, table.labels[test], grid,
                            (BOUNDARY_GRID, BOUNDARY_GRID), None, table.feature_names, table.class_names,

@@ -197,6 +197,11 @@ CIRCUIT_BY_KEY = {row.key: row for row in CIRCUIT_ROWS}
 
 # ---------------------------------------------------------------- many classes
 
+def hex_rgb(colors) -> np.ndarray:
+    """'#rrggbb' colours as an (n, 3) float array of 0-255 channels."""
+    return np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=np.float64)
+
+
 def class_shades(probabilities) -> np.ndarray:
     """Class probabilities (rows, cols, k) as RGB (rows, cols, 3) uint8: each point in its likeliest
     class's colour (CLASS_COLORS), paler the less sure the model is (a quarter strength where all k
@@ -204,7 +209,7 @@ def class_shades(probabilities) -> np.ndarray:
     p = np.asarray(probabilities, dtype=np.float64)
     k = p.shape[-1]
     sure = np.clip((p.max(axis=-1) - 1 / k) / (1 - 1 / k), 0.0, 1.0)
-    colours = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in CLASS_COLORS], dtype=np.float64)
+    colours = hex_rgb(CLASS_COLORS)
     strength = (0.25 + 0.75 * sure)[..., None]
     return np.rint(255 + (colours[p.argmax(axis=-1)] - 255) * strength).astype(np.uint8)
 

@@ -33,6 +33,7 @@ from .formatting import (
     config_name,
     fmt_measure,
     fmt_percent,
+    hex_rgb,
     kind_color,
     kind_name,
 )
@@ -50,7 +51,7 @@ def boundary_rgb(probability: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(probability, dtype=np.float64), 0, 1)
     if p.ndim == 3:
         return class_shades(p)
-    ramp = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in BOUNDARY_RAMP], dtype=np.float64)
+    ramp = hex_rgb(BOUNDARY_RAMP)
     stops = np.linspace(0.0, 1.0, len(ramp))
     channels = [np.interp(p, stops, ramp[:, channel]) for channel in range(3)]
     return np.rint(np.stack(channels, axis=-1)).astype(np.uint8)

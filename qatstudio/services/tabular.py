@@ -78,11 +78,13 @@ def peek_columns(path: Path) -> list[str]:
     with _opened(path) as handle:
         head = handle.read(HEADER_PEEK)
     if not head.strip():
-        raise TableError(f"{path.name} is empty: choose a CSV file with a header line and rows of values")
+        raise _empty(path.name)
     _check_text(path.name, head, 0, 0, final=len(head) < HEADER_PEEK)
-    line_end = head.find(b"\n")
-    header = head if line_end < 0 else head[: line_end + 1]
-    return _header_names(path.name, header)
+    return _header_names(path.name, _first_line(head))
+
+
+def _empty(name: str) -> TableError:
+    return TableError(f"{name} is empty: choose a CSV file with a header line and rows of values")
 
 
 def suggest_label(columns: list[str]) -> str:
@@ -127,7 +129,7 @@ def read_table(path: Path, label_column: str, drop_missing: bool = False, on_pro
     stop = should_stop or (lambda: False)
     data, digest = _read_bytes(path, tell, stop)
     size = data.size
-    header = _header(data)
+    header = _first_line(memoryview(data).cast("B")[:HEADER_PEEK].tobytes())
     names = _header_names(name, header)
     if label_column not in names:
         raise TableError(f"{name} has no column named '{label_column}': choose the label among "
@@ -179,7 +181,7 @@ def _read_bytes(path: Path, tell: Progress, stop: Callable[[], bool]) -> tuple[p
                              f"imports: use a sample of its rows (a model of a few hidden neurons learns from far "
                              f"fewer), or fewer columns")
         if size == 0:
-            raise TableError(f"{name} is empty: choose a CSV file with a header line and rows of values")
+            raise _empty(name)
         buffer = pa.allocate_buffer(size)
         view = memoryview(buffer).cast("B")
         digest = hashlib.sha256()
@@ -201,7 +203,7 @@ def _read_bytes(path: Path, tell: Progress, stop: Callable[[], bool]) -> tuple[p
             raise TableError(f"{name} changed while it was read: import it again once it is saved")
     _check_text(name, pending, size - len(pending), lines, final=True)
     if blank:
-        raise TableError(f"{name} is empty: choose a CSV file with a header line and rows of values")
+        raise _empty(name)
     return buffer, digest.hexdigest()
 
 
@@ -221,9 +223,8 @@ def _check_text(name: str, block: bytes, offset: int, lines_before: int, final: 
     return block[used:]
 
 
-def _header(data: pa.Buffer) -> bytes:
-    """The first line of ``data``."""
-    head = memoryview(data).cast("B")[:HEADER_PEEK].tobytes()
+def _first_line(head: bytes) -> bytes:
+    """The header line of a file's first bytes (its newline kept)."""
     end = head.find(b"\n")
     return head if end < 0 else head[: end + 1]
 

@@ -8,7 +8,7 @@ import numpy as np
 from torch import nn
 
 from ..engine.config import DataConfig
-from ..engine.data import Dataset
+from ..engine.data import Dataset, default_plane
 from ..engine.training import boundary_image
 from . import datasets
 
@@ -34,7 +34,7 @@ class DataNames:
     @property
     def plane(self) -> tuple[int, int]:
         """The plane a new data set's boundary is drawn on: its first two features (one: a strip)."""
-        return (0, 1) if len(self.features) > 1 else (0, 0)
+        return default_plane(len(self.features))
 
 
 def names_of(data: DataConfig) -> DataNames:
