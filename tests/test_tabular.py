@@ -199,6 +199,22 @@ def test_kept_tables_make_their_data_sets_and_the_oldest_go_first(tmp_path):
     assert table_for(data) is imported.table
 
 
+def test_a_table_is_split_once_per_configuration_until_its_rows_are_replaced_or_dropped(tmp_path):
+    imported = read_table(write(tmp_path, GOOD), "kind")
+    remember(imported)
+    data = imported.data_config()
+    dataset = dataset_for(data)
+    assert dataset_for(data) is dataset  # saving, exporting and reporting reuse the split
+    assert dataset_for(imported.data_config(seed=1)) is not dataset
+    remember(imported)  # the same file imported again: split anew
+    again = dataset_for(data)
+    assert again is not dataset and np.array_equal(again.x_test, dataset.x_test)
+    for index in range(datasets.KEPT_TABLES):
+        remember(imported.table, f"{index:064x}", "kind")
+    with pytest.raises(TableNotLoaded):
+        dataset_for(data)  # its rows were pushed out: its split goes with them
+
+
 def test_the_import_job_reports_progress_and_keeps_the_table_only_when_it_reads(tmp_path):
     messages = []
     imported = jobs.import_job(write(tmp_path, GOOD), "kind")(TaskState(), messages.append)

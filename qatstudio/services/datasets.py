@@ -14,7 +14,20 @@ from .tabular import ImportedTable
 KEPT_TABLES = 4  # tables kept in memory, the least recently used dropped first
 
 _tables: OrderedDict[tuple[str, str], Table] = OrderedDict()  # by (file hash, label column)
+# A table's split and scaling, made once per configuration (training, saving at each stage, export
+# and reports all ask for it), as generated shapes are in the engine.
+_datasets: OrderedDict[DataConfig, Dataset] = OrderedDict()
 _lock = threading.Lock()
+
+
+def _key(data: DataConfig) -> tuple[str, str]:
+    return data.table_sha256, data.label_column
+
+
+def _forget_datasets(key: tuple[str, str]) -> None:
+    """Drop the splits of the table ``key`` (it was replaced or pushed out). Call with the lock held."""
+    for data in [data for data in _datasets if _key(data) == key]:
+        del _datasets[data]
 
 
 class TableNotLoaded(ValueError):
@@ -30,16 +43,18 @@ def remember(table: Union[ImportedTable, Table], sha256: Optional[str] = None,
     if not sha256 or not label_column:
         raise ValueError("a table is kept under its file's sha256 and its label column: give both")
     with _lock:
-        _tables[(sha256, label_column)] = table
-        _tables.move_to_end((sha256, label_column))
+        key = (sha256, label_column)
+        _forget_datasets(key)
+        _tables[key] = table
+        _tables.move_to_end(key)
         while len(_tables) > KEPT_TABLES:
-            _tables.popitem(last=False)
+            _forget_datasets(_tables.popitem(last=False)[0])
     return table
 
 
 def table_for(data: DataConfig) -> Table:
     """The rows of a table configuration (TableNotLoaded when this process doesn't hold them)."""
-    key = (data.table_sha256, data.label_column)
+    key = _key(data)
     with _lock:
         table = _tables.get(key)
         if table is not None:
@@ -52,6 +67,15 @@ def table_for(data: DataConfig) -> Table:
 
 def dataset_for(data: DataConfig) -> Dataset:
     """The data set ``data`` describes: a generated shape, or a kept table split and scaled."""
-    if data.is_table:
-        return make_dataset(data, table_for(data))
-    return make_dataset(data)
+    if not data.is_table:
+        return make_dataset(data)  # cached by the engine
+    with _lock:
+        dataset = _datasets.get(data)
+    if dataset is None:
+        dataset = make_dataset(data, table_for(data))
+        with _lock:
+            if _key(data) in _tables:  # not pushed out meanwhile
+                _datasets[data] = dataset
+                while len(_datasets) > KEPT_TABLES:
+                    _datasets.popitem(last=False)
+    return dataset
