@@ -82,16 +82,18 @@ class IntegerLayer:
         return self.tables[np.arange(self.n_out), np.mod(self.round(acc), size)]
 
 
-def domain_size(domain_min: np.ndarray, domain_max: np.ndarray) -> int:
-    """How many integer inputs a domain box holds."""
-    return int(np.prod([int(hi) - int(lo) + 1 for lo, hi in zip(domain_min, domain_max)], dtype=object))
+def enumerable(domain_min: np.ndarray, domain_max: np.ndarray) -> bool:
+    """Whether every integer input of the domain box can be measured (exact ranges), or worst-case
+    bounds stand in (many features)."""
+    size = np.prod([int(hi) - int(lo) + 1 for lo, hi in zip(domain_min, domain_max)], dtype=object)
+    return int(size) <= MAX_DOMAIN_INPUTS
 
 
 def domain_inputs(domain_min: np.ndarray, domain_max: np.ndarray, first_weights: np.ndarray) -> np.ndarray:
     """The inputs a circuit is measured on: every integer input of the domain box when it is
     enumerable; else its two corners, the corners that reach each first-layer neuron's bounds,
     and a seeded sample of the box (the ranges then come from worst-case bounds)."""
-    if domain_size(domain_min, domain_max) <= MAX_DOMAIN_INPUTS:
+    if enumerable(domain_min, domain_max):
         axes = [range(int(lo), int(hi) + 1) for lo, hi in zip(domain_min, domain_max)]
         return np.array(list(itertools.product(*axes)), dtype=np.int64)
     low, high = domain_min[:, None], domain_max[:, None]
@@ -148,7 +150,7 @@ class IntegerMLP:
     @property
     def enumerable(self) -> bool:
         """Whether every input of the domain is measured (exact ranges), or bounds stand in (many features)."""
-        return domain_size(self.domain_min, self.domain_max) <= MAX_DOMAIN_INPUTS
+        return enumerable(self.domain_min, self.domain_max)
 
     def domain_inputs(self) -> np.ndarray:
         return domain_inputs(self.domain_min, self.domain_max, self.layers[0].weights)

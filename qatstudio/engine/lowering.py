@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from .integer import MAX_DOMAIN_INPUTS, IntegerLayer, IntegerMLP, bits_for_range, domain_inputs, domain_size
+from .integer import IntegerLayer, IntegerMLP, bits_for_range, domain_inputs, enumerable
 from .models import AccumulatorRounding
 
 
@@ -259,7 +259,7 @@ def _lower_stages(input_quant, stages: list[_Stage], calibration: np.ndarray) ->
     weights, kept = _drop_dead_neurons([w for w, _, _ in read])
 
     layers: list[IntegerLayer] = []
-    enumerable = domain_size(domain_min, domain_max) <= MAX_DOMAIN_INPUTS
+    exact = enumerable(domain_min, domain_max)
     values, in_scale = domain_inputs(domain_min, domain_max, weights[0]), input_scale
     range_min, range_max = domain_min.astype(np.int64), domain_max.astype(np.int64)
     for stage, layer_weights, (_, w_scale, bias), columns in zip(stages, weights, read, kept):
@@ -267,7 +267,7 @@ def _lower_stages(input_quant, stages: list[_Stage], calibration: np.ndarray) ->
         acc = values @ layer_weights
         bound_min, bound_max = _bounds(layer_weights, range_min, range_max)
         # Exact ranges over an enumerated domain; else the bounds, which hold for any input of the box.
-        acc_min, acc_max = (int(acc.min()), int(acc.max())) if enumerable else (bound_min, bound_max)
+        acc_min, acc_max = (int(acc.min()), int(acc.max())) if exact else (bound_min, bound_max)
         layer = IntegerLayer(stage.name, layer_weights, None, acc_min, acc_max, bound_min, bound_max,
                              stage.round_bits)
         layers.append(layer)
