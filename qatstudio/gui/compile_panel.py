@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.fhe import CircuitStats, KeygenResult
-from ..engine.integer import MAX_LOOKUP_BITS
+from ..engine.integer import MAX_LOOKUP_BITS, IntegerMLP
 from ..services.formatting import TIP_ACCUMULATOR, fmt_bytes, fmt_seconds
 from .plots import FOREGROUND, style_plot
 from .state import Enabled
@@ -34,6 +34,8 @@ class _Chart(pg.PlotWidget):
 
 
 MEASURED_BRUSH = "#2b7bba"
+# The measured bar: over every input of the domain, or (many features) the bound the circuit is sized by.
+MEASURED_LABEL = {True: "measured (all inputs)", False: "sized by the bound"}
 BOUND_BRUSH = "#b9cfe4"
 
 
@@ -109,12 +111,12 @@ class CompilePanel(QWidget):
         style_plot(plot, "Accumulator bits per layer", "", "bits")
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
-        legend = plot.addLegend(offset=(5, 5), labelTextColor=FOREGROUND, brush=(255, 255, 255, 210))
+        self.legend = legend = plot.addLegend(offset=(5, 5), labelTextColor=FOREGROUND, brush=(255, 255, 255, 210))
         self.measured_bars = pg.BarGraphItem(x=[], height=[], width=0.36, brush=MEASURED_BRUSH)
         self.bound_bars = pg.BarGraphItem(x=[], height=[], width=0.36, brush=BOUND_BRUSH)
         plot.addItem(self.measured_bars)
         plot.addItem(self.bound_bars)
-        legend.addItem(self.measured_bars, "measured (all inputs)")
+        legend.addItem(self.measured_bars, MEASURED_LABEL[True])
         legend.addItem(self.bound_bars, "worst-case bound")
         self.limit_line = pg.InfiniteLine(pos=MAX_LOOKUP_BITS, angle=0,
                                           pen=pg.mkPen("#c0392b", width=1.5, style=Qt.PenStyle.DashLine),
@@ -122,7 +124,8 @@ class CompilePanel(QWidget):
                                           labelOpts=dict(position=0.88, color="#c0392b", anchors=[(1, 1), (1, 1)]))
         plot.addItem(self.limit_line)
         plot.setYRange(0, MAX_LOOKUP_BITS + 11, padding=0)
-        self.chart.setToolTip("Measured: the widest accumulator over every input of the circuit's domain. "
+        self.chart.setToolTip("Measured: the widest accumulator over every input of the circuit's domain (with "
+                              "many features there are too many inputs: the circuit is sized by the bound). "
                               "Bound: the worst case from the weights and input ranges alone.")
         layout.addWidget(self.chart, 1)
 
@@ -211,7 +214,7 @@ class CompilePanel(QWidget):
         self.gauge.setValue(min(bits, MAX_LOOKUP_BITS))
         self._bars([layer.name for layer in report.layers],
                    [layer.accumulator_bits for layer in report.layers],
-                   [layer.bound_bits for layer in report.layers])
+                   [layer.bound_bits for layer in report.layers], report.enumerated)
         precision = ", ".join(f"{count} \u00d7 {bits_} bits" for bits_, count in report.pbs_by_precision.items())
         self.fields["pbs"].setText(f"{report.pbs_count:,}")
         self.fields["precision"].setText(precision or "-")
@@ -222,8 +225,9 @@ class CompilePanel(QWidget):
         self.fields["error"].setText(f"{report.global_p_error:.2e} per inference")
         self.fields["time"].setText(fmt_seconds(report.compile_s) + (f" ({note})" if note else ""))
 
-    def show_estimate(self, layers) -> None:
-        """Before compiling: the integer model's own per-layer accumulator widths (``IntegerLayer``s)."""
+    def show_estimate(self, model: IntegerMLP) -> None:
+        """Before compiling: the integer model's own per-layer accumulator widths."""
+        layers = model.layers
         measured = [layer.accumulator_bits for layer in layers]
         bits = max(measured) if measured else 0
         self.accumulator_value.setText(str(bits) if measured else "-")
@@ -231,11 +235,14 @@ class CompilePanel(QWidget):
         self.accumulator_caption.setText(f"bits in the integer model (before compiling), "
                                          f"of the {MAX_LOOKUP_BITS}-bit limit")
         self.gauge.setValue(min(bits, MAX_LOOKUP_BITS))
-        self._bars([layer.name for layer in layers], measured, [layer.bound_bits for layer in layers])
+        self._bars([layer.name for layer in layers], measured, [layer.bound_bits for layer in layers],
+                   model.enumerable)
         for value in self.fields.values():
             value.setText("-")
 
-    def _bars(self, names: list[str], measured: list[int], bounds: list[int]) -> None:
+    def _bars(self, names: list[str], measured: list[int], bounds: list[int], exact: bool) -> None:
+        """``exact``: measured over every input of the domain; else the bound is the layer's width."""
+        self.legend.getLabel(self.measured_bars).setText(MEASURED_LABEL[exact])
         x = np.arange(len(names), dtype=float)
         self.measured_bars.setOpts(x=x - 0.19, height=measured, width=0.36)
         self.bound_bars.setOpts(x=x + 0.19, height=bounds, width=0.36)

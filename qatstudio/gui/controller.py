@@ -314,7 +314,7 @@ class Controller(QObject):
     def _show_estimate(self, experiment) -> None:
         """Before compiling: the integer model's widths, and whether Concrete will take them."""
         model = experiment.integer_model
-        self.views.compile.show_estimate(model.layers)
+        self.views.compile.show_estimate(model)
         too_wide = model.too_wide()
         if too_wide is not None:
             self.views.compile.set_status(f"Compiling will fail: {AccumulatorTooWideError(*too_wide)}.")
@@ -411,7 +411,7 @@ class Controller(QObject):
 
     def _on_compile_failed(self, error: TaskError) -> None:
         if isinstance(error.exception, AccumulatorTooWideError):
-            self.views.compile.show_estimate(self.session.experiment.integer_model.layers)
+            self.views.compile.show_estimate(self.session.experiment.integer_model)
         self.views.compile.set_status(f"Compilation failed: {error.message}")
 
     def start_keygen(self) -> Optional[Task]:

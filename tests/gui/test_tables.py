@@ -171,3 +171,23 @@ def test_results_show_each_class_and_the_confusion_matrix(qtbot):
         point = panel.boundaries.mapFromScene(panel.fhe_plot.getViewBox().mapViewToScene(QPointF(x, 0.5)))
         assert panel.boundaries.grab().toImage().pixelColor(point).name() == CLASS_COLORS[label].lower()
     assert "over f3 \u00d7 f4" in panel.boundary_note.text() and "identical" in panel.boundary_note.text()
+
+
+def test_the_compile_panel_says_when_a_layer_is_sized_by_its_bound(qtbot):
+    """Ten features at 3 bits are 8^10 inputs: too many to measure, so the bars are the bounds."""
+    from qatstudio.engine.integer import IntegerLayer, IntegerMLP
+    from qatstudio.gui.compile_panel import MEASURED_LABEL, CompilePanel
+
+    panel = CompilePanel()
+    qtbot.addWidget(panel)
+
+    def model(n_features: int) -> IntegerMLP:
+        weights = np.ones((n_features, 1), dtype=np.int64)
+        layer = IntegerLayer("out", weights, None, 0, 7 * n_features, 0, 7 * n_features)
+        return IntegerMLP(0.1, 0, 7, np.zeros(n_features, np.int64), np.full(n_features, 7), [layer],
+                          np.ones(1), np.zeros(1))
+
+    panel.show_estimate(model(10))
+    assert panel.legend.getLabel(panel.measured_bars).text == MEASURED_LABEL[False] == "sized by the bound"
+    panel.show_estimate(model(2))
+    assert panel.legend.getLabel(panel.measured_bars).text == MEASURED_LABEL[True]
