@@ -69,10 +69,11 @@ def dataset_for(data: DataConfig) -> Dataset:
     """The data set ``data`` describes: a generated shape, or a kept table split and scaled."""
     if not data.is_table:
         return make_dataset(data)  # cached by the engine
+    table = table_for(data)  # held (TableNotLoaded otherwise), and now the most recently used
     with _lock:
         dataset = _datasets.get(data)
     if dataset is None:
-        dataset = make_dataset(data, table_for(data))
+        dataset = make_dataset(data, table)
         with _lock:
             if _key(data) in _tables:  # not pushed out meanwhile
                 _datasets[data] = dataset
