@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -18,19 +19,37 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--neurons", type=int, default=defaults.n_hidden, help="hidden neurons per layer")
     parser.add_argument("--layers", type=int, default=defaults.n_layers, help="hidden layers")
     parser.add_argument("--bits", type=int, default=defaults.bits, help="weight and activation bit-width (2..8)")
-    parser.add_argument("--budget", type=int, default=None, help="pruning budget: non-zero inputs per neuron")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--budget", type=_number_or_off, default=defaults.pruning_budget, metavar="N|off",
+                        help=f"pruning budget: non-zero inputs per neuron (default {defaults.pruning_budget}; "
+                             f"off: dense)")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs,
+                        help="default: from the data's size (about 3,000 optimiser steps), stopped early")
     parser.add_argument("--lr", type=float, default=defaults.lr)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                        help="default: from the data's size (16 to 1,024)")
     parser.add_argument("--optimizer", default=defaults.optimizer)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--restarts", type=int, default=defaults.restarts,
+                        help=f"models trained from different seeds, the best on validation kept "
+                             f"(default {defaults.restarts})")
     _add_data_arguments(parser)
     fast = parser.add_argument_group("cheaper FHE")
     fast.add_argument("--accumulator-bits", type=int, default=None,
                       help="QAT: target accumulator width, guaranteed by A2Q+ weights")
     fast.add_argument("--keep-neurons", type=int, default=None, help="structured pruning: neurons kept per layer")
     fast.add_argument("--round-bits", type=int, default=0, help="low accumulator bits rounded away before lookups")
-    fast.add_argument("--approximate", action="store_true", help="approximate rounding (faster, may disagree)")
+    fast.add_argument("--lookup-bits", type=_number_or_off, default=defaults.lookup_bits, metavar="N|off",
+                      help=f"the widest lookup: wider accumulators are rounded down to it after training "
+                           f"(default {defaults.lookup_bits}; off: as wide as the accumulators)")
+    rounding = fast.add_mutually_exclusive_group()
+    rounding.add_argument("--approximate", dest="rounding", action="store_const", const="approximate",
+                          default=defaults.rounding,
+                          help="approximate rounding before lookups (one lookup each; FHE may disagree with "
+                               "the clear model on a few points)" + (" (default)" if defaults.rounding ==
+                                                                      "approximate" else ""))
+    rounding.add_argument("--exact", dest="rounding", action="store_const", const="exact",
+                          help="exact rounding (bit for bit the clear model; a lookup per rounded bit more)"
+                               + (" (default)" if defaults.rounding == "exact" else ""))
     fast.add_argument("--p-error", type=float, default=None, help="error probability per lookup")
 
 
@@ -47,6 +66,9 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
                       help="the CSV's label column (default: one named label, class, target or y, else the last)")
     data.add_argument("--test-fraction", type=float, default=defaults.test_fraction, metavar="F",
                       help="CSV: share of each class held out for testing")
+    data.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction, metavar="F",
+                      help="share of each class of the training points held out for validation, which "
+                           "chooses the kept model")
     data.add_argument("--drop-missing", action="store_true", help="CSV: leave out rows with missing values")
     data.add_argument("--points", type=int, default=defaults.n_points, metavar="N", help="generated points")
     data.add_argument("--noise", type=float, default=None,
@@ -67,7 +89,8 @@ def _data_from(args):
         if args.label is not None or args.drop_missing:
             raise ConfigError(["--label and --drop-missing go with --data FILE.csv"])
         jitter = {} if args.noise is None else {"noise": args.noise}
-        return DataConfig.for_shape(args.shape, n_points=args.points, bands=args.bands, seed=args.data_seed, **jitter)
+        return DataConfig.for_shape(args.shape, n_points=args.points, bands=args.bands, seed=args.data_seed,
+                                    validation_fraction=args.validation_fraction, **jitter)
     label = args.label
     if label is None:
         label = suggest_label(peek_columns(args.data))
@@ -79,7 +102,8 @@ def _data_from(args):
     dropped = f", {imported.rows_dropped:,} with missing values left out" if imported.rows_dropped else ""
     print(f"read {imported.name}: {len(table.labels):,} rows{dropped}, {len(table.feature_names)} features, "
           f"classes {', '.join(table.class_names)} ({fmt_seconds(time.perf_counter() - start)})", file=sys.stderr)
-    return imported.data_config(test_fraction=args.test_fraction, seed=args.data_seed)
+    return dataclasses.replace(imported.data_config(test_fraction=args.test_fraction, seed=args.data_seed),
+                               validation_fraction=args.validation_fraction)
 
 
 def _config_from(args):
@@ -88,8 +112,9 @@ def _config_from(args):
     return ExperimentConfig(
         kind=args.kind, n_hidden=args.neurons, n_layers=args.layers, bits=args.bits, pruning_budget=args.budget,
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
-        accumulator_bits=args.accumulator_bits, neurons_kept=args.keep_neurons, round_bits=args.round_bits,
-        rounding="approximate" if args.approximate else "exact", p_error=args.p_error, data=_data_from(args),
+        restarts=args.restarts, accumulator_bits=args.accumulator_bits, neurons_kept=args.keep_neurons,
+        round_bits=args.round_bits, lookup_bits=args.lookup_bits, rounding=args.rounding, p_error=args.p_error,
+        data=_data_from(args),
     )
 
 
@@ -117,29 +142,36 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from .engine.evaluate import evaluate_encrypted
     from .engine.pipeline import run_experiment
     from .engine.training import Epoch
     from .services.datasets import dataset_for
     from .services.experiment_file import save_experiment
-    from .services.formatting import data_name, fmt_percent
-    from .services.keys import KeyCache
+    from .services.formatting import data_name, fmt_epochs, fmt_percent, fmt_restart
+    from .services.results import result_row
+    from .services.storage import atomic_write_json
 
     config = _config_from(args)
     config.validate()
     dataset = dataset_for(config.data)
-    print(f"data: {data_name(config.data)}; {len(dataset.y_train):,} training and {len(dataset.y_test):,} test "
-          f"points", file=sys.stderr)
+    print(f"data: {data_name(config.data)}; {len(dataset.y_train):,} training, {len(dataset.y_val):,} validation "
+          f"and {len(dataset.y_test):,} test points; {fmt_epochs(config)}, {config.restarts} restart(s)",
+          file=sys.stderr)
 
     def show(event):
         if isinstance(event, Epoch):
-            print(f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
-                  f"test accuracy {fmt_percent(event.test_accuracy)} ({event.elapsed_s:.1f} s)", file=sys.stderr)
+            print(f"{fmt_restart(event.restart, event.restarts)}epoch {event.epoch}/{event.epochs}: train loss "
+                  f"{event.train_loss:.4f}, validation {fmt_percent(event.validation_accuracy)}, test "
+                  f"{fmt_percent(event.test_accuracy)} ({event.elapsed_s:.1f} s)", file=sys.stderr, flush=True)
 
-    experiment = run_experiment(config, dataset, on_event=show, encrypted_samples=args.encrypted,
-                                keygen=KeyCache().keys_for)
+    experiment = run_experiment(config, dataset, on_event=show)
     m, report = experiment.metrics, experiment.stats
+    kept = experiment.kept_record
+    print(f"kept: epoch {kept.epoch}" + (f" of restart {experiment.kept_restart + 1}" if config.restarts > 1 else "")
+          + (" (stopped early: validation stopped improving)" if experiment.stopped_early else ""))
     if m.ceiling_accuracy is not None:
         print(f"ceiling (best possible): {fmt_percent(m.ceiling_accuracy)}")
+    print(f"validation (chose it):   {fmt_percent(m.validation_accuracy)}")
     print(f"float accuracy:          {fmt_percent(m.float_accuracy)}")
     print(f"brevitas accuracy:       {fmt_percent(m.brevitas_accuracy)}")
     print(f"clear quantized:         {fmt_percent(m.clear_accuracy)}")
@@ -147,23 +179,78 @@ def cmd_train(args) -> int:
                                                   for name, value in zip(dataset.class_names, m.class_accuracy)))
     print(f"FHE simulated:           {fmt_percent(m.fhe_simulated_accuracy)} "
           f"(agreement with clear {fmt_percent(m.agreement_clear_simulated)})")
-    if m.fhe_executed_samples:
-        print(f"FHE executed ({m.fhe_executed_samples} pts):   {fmt_percent(m.fhe_executed_accuracy)}, "
-              f"{m.fhe_latency_s:.2f} s per sample, keys {m.keygen_s:.1f} s"
-              f"{' (cached)' if m.keygen_from_cache else ''}")
     print(f"accumulator:             {report.accumulator_bits} bits "
           f"(per layer {[layer.accumulator_bits for layer in report.layers]}, "
-          f"worst case {[layer.bound_bits for layer in report.layers]})")
+          f"worst case {[layer.bound_bits for layer in report.layers]}); widest lookup {report.lookup_bits} bits")
     print(f"lookups (PBS):           {report.pbs_count} {dict(report.pbs_by_precision)} by precision")
     print(f"keys:                    {report.key_bytes / 1e6:.0f} MB, compile {report.compile_s:.2f} s, "
-          f"global error probability {report.global_p_error:.2g}")
+          f"global error probability {report.global_p_error:.2g}", flush=True)
+    if args.encrypted:
+        keys = _make_keys(experiment.compiled, config, args.yes)
+        if keys is None:
+            return 2
+        evaluate_encrypted(m, dataset, experiment.compiled, args.encrypted, keys, on_sample=_show_sample)
+        if m.fhe_executed_samples:
+            print(f"FHE executed ({m.fhe_executed_samples} pts):   {fmt_percent(m.fhe_executed_accuracy)} "
+                  f"(agreement with clear {fmt_percent(m.agreement_clear_executed)})")
+            print(f"latency per sample:      {_fmt_latency(m)}, keys {m.keygen_s:.1f} s"
+                  f"{' (cached)' if m.keygen_from_cache else ''}")
     if args.save:
         save_experiment(Path(args.save), experiment)
         print(f"saved {args.save}", file=sys.stderr)
+    if args.json:
+        atomic_write_json(Path(args.json), result_row(experiment), mode=0o644)
+        print(f"wrote {args.json}", file=sys.stderr)
     return 0
 
 
-def _budget(text: str):
+def _fmt_latency(metrics) -> str:
+    """Steady state (the median after the first sample) with the first sample's warm-up apart."""
+    from .services.formatting import fmt_seconds
+
+    steady = (f"{fmt_seconds(metrics.fhe_latency_s)} (median after the first)" if metrics.fhe_latency_s is not None
+              else "- (run 2 or more samples for the steady state)")
+    return f"{steady}; first sample {fmt_seconds(metrics.fhe_warmup_s)} (one-time warm-up)"
+
+
+def _show_sample(done: int, total: int, seconds: float) -> None:
+    print(f"encrypted sample {done}/{total}: {seconds:.2f} s", file=sys.stderr, flush=True)
+
+
+def _make_keys(compiled, config, yes: bool):
+    """The circuit's keys, from the cache or made with progress; None when their predicted cost
+    needs a --yes that was not given (the reason and what is cheaper are printed)."""
+    from .engine.cost import key_cost
+    from .services.formatting import fmt_eta, fmt_seconds
+    from .services.key_budget import cheaper_settings, describe_key_cost, key_cost_problems
+    from .services.keys import KeyCache
+
+    cache = KeyCache()
+    cost = key_cost(compiled.stats)
+    if not cache.path_for(compiled).exists():
+        problems = key_cost_problems(cost, cache.folder)
+        print(f"key generation: {describe_key_cost(cost)}", file=sys.stderr, flush=True)
+        if problems and not yes:
+            print(f"qatstudio: not making the keys: {'; '.join(problems)}. Add --yes to make them anyway, or make "
+                  f"them cheaper: {cheaper_settings(config)}.", file=sys.stderr)
+            return None
+    start = time.monotonic()
+    last = [start]
+
+    def tick() -> bool:
+        now = time.monotonic()
+        if now - last[0] >= 5:
+            last[0] = now
+            elapsed = now - start
+            left = max(cost.keygen_s - elapsed, 0.0)
+            print(f"generating keys: {fmt_seconds(elapsed)} so far, {fmt_eta(left)} (predicted)",
+                  file=sys.stderr, flush=True)
+        return False
+
+    return cache.keys_for_cancellable(compiled, tick)
+
+
+def _number_or_off(text: str):
     return None if text.lower() in ("off", "none") else int(text)
 
 
@@ -176,7 +263,7 @@ def cmd_sweep(args) -> int:
     from .services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, run_sweep
 
     base = ExperimentConfig(kind=args.kind, epochs=args.epochs, data=_data_from(args))
-    plan = SweepPlan(base, args.neurons, args.bits, [_budget(b) for b in args.budgets], args.seeds)
+    plan = SweepPlan(base, args.neurons, args.bits, [_number_or_off(b) for b in args.budgets], args.seeds)
     cluster = ClusterSettings(scheduler=args.scheduler or "", workers=args.workers)
     history = History()
 
@@ -318,6 +405,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_arguments(tr)
     tr.add_argument("--encrypted", type=int, default=0, metavar="N", help="also run N test points encrypted")
     tr.add_argument("--save", metavar="FILE", help="save the experiment (.qats)")
+    tr.add_argument("--json", metavar="FILE", help="also write every figure printed to FILE")
+    tr.add_argument("--yes", action="store_true",
+                    help="make the keys even when they are predicted to be large (over 2 GB) or not to fit "
+                         "this machine's free memory or disk")
     tr.set_defaults(run=cmd_train)
 
     sw = sub.add_parser("sweep", help="train and compile every combination; runs go to the history")
@@ -326,7 +417,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--bits", type=int, nargs="+", default=[3])
     sw.add_argument("--budgets", nargs="+", default=["off", "20"], help="pruning budgets; 'off' for none")
     sw.add_argument("--seeds", type=int, nargs="+", default=[0])
-    sw.add_argument("--epochs", type=int, default=12)
+    sw.add_argument("--epochs", type=int, default=None,
+                    help="default: the default recipe's, from the data's size (about 3,000 optimiser steps)")
     _add_data_arguments(sw)
     sw.add_argument("--report", metavar="FILE.html", help="write an HTML report of the sweep's runs")
     sw.add_argument("--json", metavar="FILE", help="write the runs as JSON")

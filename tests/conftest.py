@@ -35,7 +35,7 @@ def key_cache(tmp_path_factory):
 
 
 def small_config(**changes) -> ExperimentConfig:
-    values = dict(kind="qat", n_hidden=16, n_layers=2, bits=3, pruning_budget=None, epochs=3, seed=0)
+    values = dict(kind="qat", n_hidden=16, n_layers=2, bits=3, pruning_budget=None, epochs=3, seed=0, restarts=1)
     values.update(changes)
     return ExperimentConfig(**values)
 

@@ -15,7 +15,7 @@ from qatstudio.engine.pipeline import run_experiment
         (dict(kind="qat", n_hidden=20, pruning_budget=21), "more than the 20 inputs"),
         (dict(n_hidden=0), "hidden neurons must be between"),
         (dict(kind="cnn"), "unknown model kind 'cnn'"),
-        (dict(kind="pruned"), "needs a pruning budget"),
+        (dict(kind="pruned", pruning_budget=None), "needs a pruning budget"),
         (dict(kind="float", pruning_budget=5), "float model is not pruned"),
         (dict(lr=0), "learning rate"),
         (dict(optimizer="lbfgs"), "unknown optimizer"),
@@ -46,10 +46,10 @@ def test_default_config_is_valid_and_round_trips():
 
 def test_dataset_shape_and_split():
     data = make_dataset(DataConfig())
-    assert data.x_train.shape == (9500, 2) and data.x_test.shape == (500, 2)
+    assert data.x_train.shape == (7600, 2) and data.x_val.shape == (1900, 2) and data.x_test.shape == (500, 2)
     assert data.x_train.dtype == np.float32
     assert 0.4 < data.y_train.mean() < 0.6
-    everything = np.concatenate([data.x_train, data.x_test])
+    everything = np.concatenate([data.x_train, data.x_val, data.x_test])
     assert len(np.unique(everything, axis=0)) == 10_000  # a true split of the grid
     assert -0.06 < everything.min() < 0.0 and 1.0 < everything.max() < 1.06  # jittered past the edges
 
@@ -109,4 +109,4 @@ def test_checkerboard_labels_are_band_parity():
 
 def test_parameters_change_the_data():
     data = make_dataset(DataConfig(n_points=400, n_test=50, bands=3))
-    assert len(data.x_train) == 350 and len(data.x_test) == 50
+    assert len(data.x_train) == 280 and len(data.x_val) == 70 and len(data.x_test) == 50

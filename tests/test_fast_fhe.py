@@ -28,8 +28,9 @@ def test_a2q_guarantees_the_target_accumulator_and_stays_bit_exact(target, seed)
 
 
 def test_structured_pruning_sheds_neurons_and_lookups(dataset):
-    dense = run_experiment(small_config(n_hidden=24, epochs=2), dataset)
-    shed = run_experiment(small_config(n_hidden=24, neurons_kept=8, epochs=2), dataset)
+    exact = dict(lookup_bits=None, rounding="exact")  # one lookup per neuron, bit for bit the clear model
+    dense = run_experiment(small_config(n_hidden=24, epochs=2, **exact), dataset)
+    shed = run_experiment(small_config(n_hidden=24, neurons_kept=8, epochs=2, **exact), dataset)
     layers = linear_layers(shed.trained_model)
     assert int((layers[0].weight.detach().abs().sum(dim=1) > 0).sum()) <= 8
     assert [layer.lookups for layer in shed.stats.layers[:-1]] == [layer.n_out for layer in shed.integer_model.layers[:-1]]
@@ -39,7 +40,8 @@ def test_structured_pruning_sheds_neurons_and_lookups(dataset):
 
 
 def test_exact_rounding_is_trained_for_and_bit_exact(dataset):
-    experiment = run_experiment(small_config(n_hidden=16, pruning_budget=8, round_bits=2, epochs=2), dataset)
+    experiment = run_experiment(small_config(n_hidden=16, pruning_budget=8, round_bits=2, rounding="exact",
+                                             lookup_bits=None, epochs=2), dataset)
     hidden = experiment.integer_model.layers[:-1]
     assert all(layer.round_bits == 2 for layer in hidden)
     assert [layer.round_bits for layer in experiment.stats.layers] == [2, 2, 0]

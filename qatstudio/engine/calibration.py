@@ -37,8 +37,12 @@ def step_scores(x: np.ndarray, y: np.ndarray, steps: np.ndarray, levels: int, si
     return scores
 
 
-def best_input_scale(x: np.ndarray, y: np.ndarray, levels: int, signed: bool) -> float:
+def best_input_scale(x: np.ndarray, y: np.ndarray, levels: int, signed: bool,
+                     x_eval: Optional[np.ndarray] = None, y_eval: Optional[np.ndarray] = None) -> float:
     """The input step that keeps the most label information after rounding.
+
+    Majorities are counted on the training points (x, y) and scored on (x_eval, y_eval), the
+    validation points, when given (else on the training points themselves).
 
     The score of the single best step (``step_scores``) follows this training set's jitter; the
     steps scoring within one standard error of the best form a run around it, and the centre of
@@ -53,9 +57,10 @@ def best_input_scale(x: np.ndarray, y: np.ndarray, levels: int, signed: bool) ->
     cells_at_finest = float(2 * levels + 1 if signed else levels + 1) ** np.shape(x)[1]
     if cells_at_finest > len(y):
         return float(steps[-1])
-    scores = step_scores(x, y, steps, levels, signed)
+    scores = step_scores(x, y, steps, levels, signed, x_eval, y_eval)
     best = int(np.argmax(scores))
-    tolerance = np.sqrt(scores[best] * (1 - scores[best]) / len(y)) + 1e-12
+    scored = len(y) if y_eval is None else len(y_eval)
+    tolerance = np.sqrt(scores[best] * (1 - scores[best]) / scored) + 1e-12
     first = last = best
     while first > 0 and scores[first - 1] >= scores[best] - tolerance:
         first -= 1

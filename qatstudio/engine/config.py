@@ -32,6 +32,10 @@ MAX_FEATURES = 64
 MAX_CLASSES = 10
 MIN_POINTS, MAX_POINTS = 16, 1_000_000
 MIN_TEST_FRACTION, MAX_TEST_FRACTION = 0.05, 0.5
+MIN_VALIDATION_FRACTION, MAX_VALIDATION_FRACTION = 0.05, 0.5
+MAX_EPOCHS, MAX_BATCH = 1000, 10_000
+MAX_RESTARTS = 8
+MIN_LOOKUP_BITS = 2
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,9 @@ class DataConfig:
     table_bytes: Optional[int] = None  # the data file's size at import
     label_column: Optional[str] = None
     test_fraction: float = 0.2  # tables: share of each class held out for testing (stratified)
+    # Share of each class of the training points held out for validation, which chooses what the
+    # recipe chooses (input step, kept epoch, restart); the test points only report.
+    validation_fraction: float = 0.2
     n_features: int = 2
     n_classes: int = 2
 
@@ -64,9 +71,12 @@ class DataConfig:
         return self.shape == TABLE
 
     def problems(self) -> list[str]:
-        if self.is_table:
-            return self._table_problems()
         reasons = []
+        if not MIN_VALIDATION_FRACTION <= self.validation_fraction <= MAX_VALIDATION_FRACTION:
+            reasons.append(f"the validation share must be between {MIN_VALIDATION_FRACTION:.0%} and "
+                           f"{MAX_VALIDATION_FRACTION:.0%} (got {self.validation_fraction:.0%})")
+        if self.is_table:
+            return reasons + self._table_problems()
         if self.shape not in SHAPES:
             reasons.append(f"unknown data shape '{self.shape}': choose one of {', '.join(SHAPES)}, or import a table")
         if not MIN_POINTS <= self.n_points <= MAX_POINTS:
@@ -142,18 +152,25 @@ class ExperimentConfig:
     n_hidden: int = 100
     n_layers: int = 2  # hidden layers
     bits: int = 3  # weights and activations (QAT), or post-training quantization target
-    pruning_budget: Optional[int] = None  # max non-zero inputs per neuron; None = off
-    epochs: int = 20
+    pruning_budget: Optional[int] = 20  # max non-zero inputs per neuron; None = off
+    epochs: Optional[int] = None  # None: from the data's size (engine.training.schedule_for)
     lr: float = 0.004
-    batch_size: int = 64
+    batch_size: Optional[int] = None  # None: from the data's size
     optimizer: str = "adam"
     seed: int = 0
+    restarts: int = 2  # models trained from different seeds; the best on validation is kept
     data: DataConfig = field(default_factory=DataConfig)
     # --- cheaper FHE ---
     accumulator_bits: Optional[int] = None  # QAT: target accumulator width guaranteed by A2Q+ weights
     neurons_kept: Optional[int] = None  # structured pruning: hidden neurons kept per layer (fewer PBS)
-    round_bits: int = 0  # low accumulator bits rounded away before each lookup (cheaper PBS)
-    rounding: str = "exact"  # "exact" or "approximate" rounding (faster, may change predictions)
+    round_bits: int = 0  # low accumulator bits rounded away before each lookup, trained for
+    # The widest lookup the circuit may have: after training, each hidden accumulator wider than
+    # this is rounded (exactly, as Concrete's round_bit_pattern) down to it. None: no bound.
+    lookup_bits: Optional[int] = 5
+    # "approximate" rounding is one lookup at the rounded width (and may round a value near the middle
+    # the other way, so FHE can disagree with the clear model on a few points); "exact" needs one
+    # more lookup per rounded bit, at the accumulator's full width: slower, with larger keys.
+    rounding: str = "approximate"
     p_error: Optional[float] = None  # error probability per lookup; None = Concrete's default
 
     def problems(self) -> list[str]:
@@ -181,12 +198,19 @@ class ExperimentConfig:
             reasons.append("a pruned model needs a pruning budget (non-zero inputs per neuron)")
         if self.kind == "float" and self.pruning_budget is not None:
             reasons.append("a float model is not pruned: choose kind 'pruned' or turn pruning off")
-        if not isinstance(self.epochs, int) or not 1 <= self.epochs <= 1000:
-            reasons.append(f"epochs must be between 1 and 1000 (got {self.epochs})")
+        if self.epochs is not None and (not isinstance(self.epochs, int) or not 1 <= self.epochs <= MAX_EPOCHS):
+            reasons.append(f"epochs must be between 1 and {MAX_EPOCHS}, or automatic (got {self.epochs})")
         if not isinstance(self.lr, (int, float)) or not 0 < self.lr <= 1:
             reasons.append(f"learning rate must be above 0 and at most 1 (got {self.lr})")
-        if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 10000:
-            reasons.append(f"batch size must be between 1 and 10000 (got {self.batch_size})")
+        if self.batch_size is not None and (
+                not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= MAX_BATCH):
+            reasons.append(f"batch size must be between 1 and {MAX_BATCH:,}, or automatic (got {self.batch_size})")
+        if not isinstance(self.restarts, int) or not 1 <= self.restarts <= MAX_RESTARTS:
+            reasons.append(f"restarts must be between 1 and {MAX_RESTARTS} (got {self.restarts})")
+        if self.lookup_bits is not None and (
+                not isinstance(self.lookup_bits, int) or not MIN_LOOKUP_BITS <= self.lookup_bits <= MAX_LOOKUP_BITS):
+            reasons.append(f"the widest lookup must be between {MIN_LOOKUP_BITS} and {MAX_LOOKUP_BITS} bits, "
+                           f"or unbounded (got {self.lookup_bits})")
         if self.optimizer not in OPTIMIZERS:
             reasons.append(f"unknown optimizer '{self.optimizer}': choose one of {', '.join(OPTIMIZERS)}")
         if self.accumulator_bits is not None:
@@ -237,6 +261,9 @@ class ExperimentConfig:
         """Build from a dict (e.g. a saved file); unknown keys are an error, missing ones take defaults."""
         values = dict(values)
         data = values.pop("data", None) or {}
+        # Files written before the bounded recipe (0.5): one model, lookups as wide as the accumulators.
+        values.setdefault("lookup_bits", None)
+        values.setdefault("restarts", 1)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

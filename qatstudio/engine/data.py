@@ -61,6 +61,8 @@ class Dataset:
     y_train: np.ndarray  # (n,) int64
     x_test: np.ndarray
     y_test: np.ndarray
+    x_val: np.ndarray  # held out of the training points: what the recipe chooses by
+    y_val: np.ndarray
     # The boundary's plane: BOUNDARY_GRID**2 points, row-major over (y, x), varying the plane's two
     # features over [0, 1] with every other feature at its training median.
     grid: np.ndarray
@@ -259,11 +261,26 @@ def _generated(config: DataConfig) -> Dataset:
     points = clean + rng.normal(0.0, config.noise, clean.shape) if config.noise > 0 else clean
     order = rng.permutation(len(points))
     test, train = order[: config.n_test], order[config.n_test :]
+    train, val = validation_split(train, labels[train], config)
     points = points.astype(np.float32)
     ceiling = float(np.mean(shape.rule(points[test].astype(np.float64), config) == labels[test]))
     medians = np.median(points[train], axis=0)
-    return _frozen(Dataset(points[train], labels[train], points[test], labels[test], plane_grid(medians, 0, 1),
-                           (BOUNDARY_GRID, BOUNDARY_GRID), ceiling, medians=medians))
+    return _frozen(Dataset(points[train], labels[train], points[test], labels[test], points[val], labels[val],
+                           plane_grid(medians, 0, 1), (BOUNDARY_GRID, BOUNDARY_GRID), ceiling, medians=medians))
+
+
+def validation_split(rows: np.ndarray, labels: np.ndarray, config: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` (training rows, their ``labels``) split into training and validation rows: a seeded
+    ``config.validation_fraction`` of each class (at least one row of each class with two or more)."""
+    rng = np.random.default_rng([config.seed, 1])  # its own stream: the test split stays as it was
+    held = []
+    for label in np.unique(labels):
+        members = rows[labels == label]
+        members = members[rng.permutation(len(members))]
+        count = min(len(members) - 1, max(1, int(round(config.validation_fraction * len(members)))))
+        held.append(members[:max(count, 0)])
+    val = np.sort(np.concatenate(held)) if held else rows[:0]
+    return np.setdiff1d(rows, val), val
 
 
 def split_table(table: Table, config: DataConfig) -> Dataset:
@@ -282,15 +299,16 @@ def split_table(table: Table, config: DataConfig) -> Dataset:
     test = np.sort(np.concatenate(test_rows))
     is_test = np.zeros(len(table.labels), dtype=bool)
     is_test[test] = True
-    train = np.flatnonzero(~is_test)
+    train, val = validation_split(np.flatnonzero(~is_test), table.labels[~is_test], config)
     raw_train = table.features[train]
     low, high = raw_train.min(axis=0), raw_train.max(axis=0)
     scaling = Scaling(low, np.where(high > low, high - low, 1.0))
     x_train, x_test = scaling.apply(raw_train), scaling.apply(table.features[test])
+    x_val = scaling.apply(table.features[val])
     medians = np.median(x_train, axis=0)
     plane = default_plane(config.n_features)
     grid = plane_grid(medians, *plane) if config.n_features > 1 else _line_grid()
-    return _frozen(Dataset(x_train, table.labels[train], x_test, table.labels[test], grid,
+    return _frozen(Dataset(x_train, table.labels[train], x_test, table.labels[test], x_val, table.labels[val], grid,
                            (BOUNDARY_GRID, BOUNDARY_GRID), None, table.feature_names, table.class_names,
                            scaling, plane, medians))
 
@@ -301,7 +319,8 @@ def _line_grid(size: int = BOUNDARY_GRID) -> np.ndarray:
 
 
 def _frozen(dataset: Dataset) -> Dataset:
-    for array in (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test, dataset.grid, dataset.medians):
+    for array in (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test, dataset.x_val, dataset.y_val,
+                  dataset.grid, dataset.medians):
         array.setflags(write=False)  # shared by every caller with the same configuration
     return dataset
 

@@ -94,6 +94,11 @@ class CircuitStats:
     def key_bytes(self) -> int:
         return self.secret_key_bytes + self.bootstrap_key_bytes + self.keyswitch_key_bytes
 
+    @property
+    def lookup_bits(self) -> int:
+        """The widest lookup's precision (0 for a circuit without lookups)."""
+        return max(self.pbs_by_precision, default=0)
+
     def to_dict(self) -> dict:
         values = asdict(self)
         values["pbs_by_precision"] = {str(k): v for k, v in self.pbs_by_precision.items()}
@@ -310,13 +315,21 @@ def _check_signs(model: IntegerMLP, circuit) -> None:
                            f"its inputs never reached the bound; report this with the experiment file")
 
 
+def _lookup_precision(graph, node) -> int:
+    """Bits a table lookup runs on: its index's, less the low bits a rounding before it removed."""
+    index = graph.ordered_preds_of(node)[0]
+    removed = index.properties.get("kwargs", {}).get("lsbs_to_remove", 0) if index.label() == "round_bit_pattern" else 0
+    return index.output.dtype.bit_width - removed
+
+
 def _circuit_stats(model: IntegerMLP, circuit, compile_s: float) -> CircuitStats:
     graph = circuit.graph
     lookup_bits: dict[str, int] = {}
     pbs_by_precision: dict[int, int] = {}
     for node in graph.query_nodes():
-        if node.converted_to_table_lookup:
-            bits = graph.ordered_preds_of(node)[0].output.dtype.bit_width
+        # A rounding is marked as a lookup too, but runs inside the lookup that follows it.
+        if node.converted_to_table_lookup and node.label() != "round_bit_pattern":
+            bits = _lookup_precision(graph, node)
             lookup_bits[node.tag] = max(lookup_bits.get(node.tag, 0), bits)
             count = int(np.prod(node.output.shape)) if node.output.shape else 1
             pbs_by_precision[bits] = pbs_by_precision.get(bits, 0) + count

@@ -38,6 +38,21 @@ def round_accumulator(acc, round_bits: int):
     return (acc + unit // 2) // unit * unit
 
 
+def lookup_bits_after(low: int, high: int, round_bits: int) -> int:
+    """Bits of a lookup's index for accumulators in [low, high] rounded by ``round_bits`` low bits."""
+    low, high = round_accumulator(np.array([low, high], dtype=np.int64), round_bits)
+    return max(1, bits_for_range(int(low), int(high)) - round_bits)
+
+
+def round_bits_for(low: int, high: int, lookup_bits: int, at_least: int = 0) -> int:
+    """The fewest low bits (from ``at_least``) to round accumulators in [low, high] by so that
+    their lookup has at most ``lookup_bits`` bits."""
+    round_bits = at_least
+    while lookup_bits_after(low, high, round_bits) > lookup_bits:
+        round_bits += 1
+    return round_bits
+
+
 @dataclass
 class IntegerLayer:
     name: str
@@ -75,7 +90,7 @@ class IntegerLayer:
     @property
     def lookup_bits(self) -> int:
         """Bits of the lookup's index once the rounded-away low bits are dropped."""
-        return max(1, bits_for_range(*self.lookup_range) - self.round_bits)
+        return lookup_bits_after(self.acc_min, self.acc_max, self.round_bits)
 
     def lookup(self, acc: np.ndarray) -> np.ndarray:
         size = self.tables.shape[1]

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from .integer import IntegerLayer, IntegerMLP, bits_for_range, domain_inputs, enumerable
+from .integer import IntegerLayer, IntegerMLP, bits_for_range, domain_inputs, enumerable, round_bits_for
 from .models import AccumulatorRounding
 
 
@@ -231,13 +231,17 @@ def _bounds(weights: np.ndarray, in_min: np.ndarray, in_max: np.ndarray) -> tupl
 
 # ---------------------------------------------------------------- lowering
 
-def lower(model: nn.Module, calibration: np.ndarray) -> IntegerMLP:
+def lower(model: nn.Module, calibration: np.ndarray, lookup_bits: Optional[int] = None) -> IntegerMLP:
     """Lower a Brevitas model to the integer IntegerMLP.
 
     ``calibration`` (training inputs) fixes the input domain: the box of integer inputs the
     training data quantizes to. Every input of that box is enumerated when it is small enough
     (exact accumulator ranges); else each layer's worst-case bounds are its range. Either way the
     circuit built from them holds for any input in the box, not only for the data seen.
+
+    With ``lookup_bits``, a hidden accumulator whose lookup would be wider is rounded (low bits
+    away, beyond any the model already rounds) until it fits: the model's rounders must then be
+    set to the layers' ``round_bits`` for it to stay the circuit's twin (``pipeline.quantize``).
     """
     calibration = np.asarray(calibration, dtype=np.float32)
     sample = torch.tensor(calibration[:4])
@@ -246,12 +250,13 @@ def lower(model: nn.Module, calibration: np.ndarray) -> IntegerMLP:
     model.eval()
     try:
         with torch.no_grad():
-            return _lower_stages(input_quant, stages, calibration)
+            return _lower_stages(input_quant, stages, calibration, lookup_bits)
     finally:
         model.train(was_training)
 
 
-def _lower_stages(input_quant, stages: list[_Stage], calibration: np.ndarray) -> IntegerMLP:
+def _lower_stages(input_quant, stages: list[_Stage], calibration: np.ndarray,
+                  lookup_bits: Optional[int]) -> IntegerMLP:
     x_int, input_scale = _act_ints(input_quant, torch.tensor(calibration))
     int_min, int_max = _act_range(input_quant)
     domain_min, domain_max = x_int.min(axis=0).astype(np.int64), x_int.max(axis=0).astype(np.int64)
@@ -268,17 +273,21 @@ def _lower_stages(input_quant, stages: list[_Stage], calibration: np.ndarray) ->
         bound_min, bound_max = _bounds(layer_weights, range_min, range_max)
         # Exact ranges over an enumerated domain; else the bounds, which hold for any input of the box.
         acc_min, acc_max = (int(acc.min()), int(acc.max())) if exact else (bound_min, bound_max)
-        layer = IntegerLayer(stage.name, layer_weights, None, acc_min, acc_max, bound_min, bound_max,
-                             stage.round_bits)
+        round_bits = stage.round_bits
+        if lookup_bits is not None and stage.activation is not None:
+            round_bits = round_bits_for(acc_min, acc_max, lookup_bits, at_least=round_bits)
+        layer = IntegerLayer(stage.name, layer_weights, None, acc_min, acc_max, bound_min, bound_max, round_bits)
         layers.append(layer)
         if stage.activation is None:
             return IntegerMLP(input_scale, int_min, int_max, domain_min, domain_max, layers, in_scale * w_scale, bias)
         # Tabulate every (rounded) accumulator value of the type Concrete will give it, wrapped
-        # like an index: entry v % size holds the neuron's output for accumulator v.
-        bits = bits_for_range(*layer.lookup_range)
+        # like an index: entry v % size holds the neuron's output for accumulator v. The type is
+        # the accumulator's, or the rounded one's where rounding up needs a bit more.
+        low = min(layer.acc_min, layer.lookup_range[0])
+        bits = max(bits_for_range(layer.acc_min, layer.acc_max), bits_for_range(*layer.lookup_range))
         size = 1 << bits
         acc_values = np.arange(size, dtype=np.int64)
-        if layer.lookup_range[0] < 0:
+        if low < 0:
             acc_values = np.where(acc_values >= size // 2, acc_values - size, acc_values)
         pre = acc_values[None, :] * (in_scale * w_scale)[:, None] + bias[:, None]  # (n_out, size)
         pre_t = torch.from_numpy(pre.astype(np.float32))

@@ -100,7 +100,9 @@ class BrevitasMLP(nn.Module):
             )
             for _ in range(n_layers)
         )
-        self.rounders = nn.ModuleList(AccumulatorRounding(round_bits) for _ in range(n_layers)) if round_bits else None
+        # Every hidden accumulator passes a rounder (0 bits: unchanged); lowering may round more to
+        # bound the lookups, and sets the same here so that this model stays the circuit's twin.
+        self.rounders = nn.ModuleList(AccumulatorRounding(round_bits) for _ in range(n_layers))
         self.out = qnn.QuantLinear(widths[-1], n_classes, **weight)
 
     @classmethod
@@ -108,9 +110,9 @@ class BrevitasMLP(nn.Module):
         return cls(config.n_hidden, config.n_layers, config.bits, config.accumulator_bits, config.round_bits,
                    config.data.n_features, config.data.n_classes)
 
-    def calibrate_input(self, x, y) -> float:
+    def calibrate_input(self, x, y, x_val=None, y_val=None) -> float:
         """Fix the input step to the one that keeps the most label information (then frozen)."""
-        step = best_input_scale(x, y, 2**self.bits - 1, signed=False)
+        step = best_input_scale(x, y, 2**self.bits - 1, signed=False, x_eval=x_val, y_eval=y_val)
         self.set_input_step(step)
         return step
 
@@ -127,28 +129,32 @@ class BrevitasMLP(nn.Module):
     def forward(self, x):
         x = self.quant_inp(x)
         for index, (layer, act) in enumerate(zip(self.hidden, self.acts)):
-            y = layer(x)
-            if self.rounders is not None:
-                y = self.rounders[index](y, x, layer)
-            x = act(y)
+            x = act(self.rounders[index](layer(x), x, layer))
         return self.out(x)
 
     def linear_layers(self) -> list[nn.Linear]:
         return [*self.hidden, self.out]
 
+    def set_round_bits(self, round_bits: list[int]) -> None:
+        """Round each hidden accumulator by these many low bits (as the lowered circuit does)."""
+        for rounder, lsbs in zip(self.rounders, round_bits):
+            rounder.lsbs = int(lsbs)
 
-def build_model(config: ExperimentConfig, x_train=None, y_train=None) -> nn.Module:
-    """A freshly initialised model for ``config`` (seeded by ``config.seed``).
 
-    A QAT model needs the training data to calibrate its input quantizer.
+def build_model(config: ExperimentConfig, x_train=None, y_train=None, x_val=None, y_val=None,
+                seed: Optional[int] = None) -> nn.Module:
+    """A freshly initialised model for ``config``, seeded by ``seed`` (default ``config.seed``).
+
+    A QAT model needs the training data to calibrate its input quantizer (the step is chosen by
+    how well the training points' cells predict the validation points, when those are given).
     """
     config.validate()
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.seed if seed is None else seed)
     if config.is_quantization_aware:
         model = BrevitasMLP.for_config(config)
         if x_train is None:
             raise ValueError("a quantization-aware model needs training data to calibrate its input")
-        model.calibrate_input(x_train, y_train)
+        model.calibrate_input(x_train, y_train, x_val, y_val)
         return model
     return FloatMLP.for_config(config)
 

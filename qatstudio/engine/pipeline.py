@@ -32,26 +32,43 @@ class Experiment:
     stats: Optional[CircuitStats] = None
     compiled: Optional[CompiledModel] = None  # not saved: compile again after loading
     cancelled: bool = False
+    kept_epoch: Optional[int] = None  # the evaluation validation chose (None: the last one)
+    kept_restart: int = 0
+    stopped_early: bool = False
+    train_s: Optional[float] = None  # every restart's training, evaluations included (not saved)
+
+    @property
+    def kept_record(self) -> Optional[Epoch]:
+        """The evaluation whose model was kept."""
+        if not self.history:
+            return None
+        return next((record for record in self.history if record.epoch == self.kept_epoch), self.history[-1])
 
     @property
     def boundary(self) -> Optional[np.ndarray]:
-        return self.history[-1].boundary if self.history else None
+        kept = self.kept_record
+        return kept.boundary if kept is not None else None
 
 
 def quantize(config: ExperimentConfig, model: nn.Module, dataset: Dataset) -> tuple[nn.Module, IntegerMLP]:
-    """The Brevitas model (QAT as trained, or float quantized after training) and its integer twin."""
+    """The Brevitas model (QAT as trained, or float quantized after training) and its integer twin,
+    whose lookups are bounded by ``config.lookup_bits``; the Brevitas model rounds as the twin does."""
     if isinstance(model, BrevitasMLP):
         brevitas_model = model
     else:
         brevitas_model = post_training_quantize(model, config, *calibration_rows(dataset))
-    return brevitas_model, lower(brevitas_model, dataset.x_train)
+    integer_model = lower(brevitas_model, dataset.x_train, config.lookup_bits)
+    brevitas_model.set_round_bits([layer.round_bits for layer in integer_model.layers[:-1]])
+    return brevitas_model, integer_model
 
 
 def measured_experiment(config: ExperimentConfig, dataset: Dataset, result: TrainResult,
                         step_losses: list[float]) -> Experiment:
     """A finished (or stopped) training run, quantized and measured in the clear."""
     experiment = Experiment(config, result.model, history=result.history, step_losses=step_losses,
-                            cancelled=result.cancelled)
+                            cancelled=result.cancelled, kept_epoch=result.kept_epoch,
+                            kept_restart=result.kept_restart, stopped_early=result.stopped_early,
+                            train_s=result.elapsed_s)
     experiment.brevitas_model, experiment.integer_model = quantize(config, result.model, dataset)
     float_model = None if isinstance(result.model, BrevitasMLP) else result.model
     experiment.metrics = evaluate_clear(dataset, experiment.integer_model, experiment.brevitas_model, float_model)

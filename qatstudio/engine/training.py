@@ -1,6 +1,8 @@
 """One training loop for float, pruned and quantization-aware models, reporting events."""
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -10,21 +12,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import ExperimentConfig
+from .config import MAX_EPOCHS, ExperimentConfig
 from .data import Dataset, calibration_rows
-from .models import build_model, linear_layers
+from .lowering import lower
+from .models import STATS_STEPS, build_model, linear_layers
 from .pruning import apply_masks, combine_masks, neuron_masks, structured_masks
 
 
 @dataclass
 class Step:
-    """Reported after every optimiser step."""
+    """Reported after every optimiser step; ``step`` and ``total_steps`` count over all restarts."""
 
     step: int
     total_steps: int
     epoch: int
     loss: float
     elapsed_s: float
+    epochs: int = 0  # of this restart
+    restart: int = 0
+    restarts: int = 1
 
     @property
     def eta_s(self) -> float:
@@ -33,7 +39,8 @@ class Step:
 
 @dataclass
 class Epoch:
-    """Reported at the end of every epoch, with the decision boundary on the data set's grid."""
+    """Reported at every evaluation (the end of every ``Schedule.eval_every``-th epoch), with the
+    decision boundary on the data set's grid. Validation chooses; test accuracy only reports."""
 
     epoch: int
     epochs: int
@@ -43,6 +50,11 @@ class Epoch:
     test_accuracy: float
     boundary: np.ndarray  # (rows, cols) probability of class 1; with k > 2 classes (rows, cols, k) probabilities
     elapsed_s: float
+    validation_loss: float = math.nan
+    validation_accuracy: float = math.nan  # of the model as it would be compiled (QAT: the integer model)
+    test_predictions: Optional[np.ndarray] = None  # classes of the test points
+    restart: int = 0
+    restarts: int = 1
 
 
 @dataclass
@@ -56,15 +68,62 @@ Event = Union[Step, Epoch, Done]
 
 
 @dataclass
+class Schedule:
+    """How long and in which batches one model trains, from the number of training rows."""
+
+    epochs: int
+    batch_size: int
+    steps_per_epoch: int
+    eval_every: int  # epochs between two evaluations
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+
+# The automatic schedule: about TARGET_STEPS optimiser steps in batches of about one 120th of the
+# training rows (a power of two in [MIN_BATCH, MAX_AUTO_BATCH]: 64 for the guide's 7,600), at least
+# MIN_EPOCHS epochs, evaluated about EVALUATIONS times.
+TARGET_STEPS, MIN_EPOCHS, EVALUATIONS = 3000, 3, 50
+BATCH_SHARE, MIN_BATCH, MAX_AUTO_BATCH = 120, 16, 1024
+# Early stopping: once pruning has reached its budget and half the steps are done, a model whose
+# validation has not improved for PATIENCE evaluations stops.
+PATIENCE, EARLY_STOP_FROM = 10, 0.5
+# Restart k trains with seed config.seed + RESTART_SEED_STRIDE * k.
+RESTART_SEED_STRIDE = 1000
+
+
+def schedule_for(config: ExperimentConfig, n_train: int) -> Schedule:
+    """The configuration's epochs and batch size, each from the data's size where left automatic."""
+    batch = config.batch_size
+    if batch is None:
+        batch = int(np.clip(2 ** round(math.log2(max(n_train, 1) / BATCH_SHARE)), MIN_BATCH, MAX_AUTO_BATCH))
+    steps_per_epoch = max(1, math.ceil(n_train / batch))
+    epochs = config.epochs
+    if epochs is None:
+        epochs = int(np.clip(math.ceil(TARGET_STEPS / steps_per_epoch), MIN_EPOCHS, MAX_EPOCHS))
+    return Schedule(epochs, batch, steps_per_epoch, max(1, math.ceil(epochs / EVALUATIONS)))
+
+
+@dataclass
 class TrainResult:
-    model: nn.Module
-    history: list[Epoch] = field(default_factory=list)
+    model: nn.Module  # the kept model: the best on validation over every restart and evaluation
+    history: list[Epoch] = field(default_factory=list)  # the kept restart's evaluations
     cancelled: bool = False
     elapsed_s: float = 0.0
+    kept_epoch: Optional[int] = None
+    kept_restart: int = 0
+    validation_accuracy: Optional[float] = None  # of the kept model
+    stopped_early: bool = False  # the kept restart stopped on its patience
 
     @property
     def test_accuracy(self) -> float:
-        return self.history[-1].test_accuracy if self.history else math.nan
+        kept = self.kept_record
+        return kept.test_accuracy if kept is not None else math.nan
+
+    @property
+    def kept_record(self) -> Optional[Epoch]:
+        return next((record for record in self.history if record.epoch == self.kept_epoch), None)
 
 
 def _as_tensor(logits) -> torch.Tensor:
@@ -111,6 +170,26 @@ def boundary_image(model: nn.Module, dataset: Dataset) -> np.ndarray:
 PRUNE_START, PRUNE_END, PRUNE_UPDATES = 0.05, 0.3, 10
 
 
+def validation_score(config: ExperimentConfig, model: nn.Module, dataset: Dataset) -> tuple[float, float]:
+    """(accuracy, loss) on the validation points. The accuracy is the compiled model's: a QAT
+    model is lowered as it would be compiled (its lookups bounded), a float one is read as is."""
+    loss, float_accuracy = _loss_and_accuracy(model, dataset.x_val, dataset.y_val)
+    if not config.is_quantization_aware:
+        return float_accuracy, loss
+    integer_model = lower(model, dataset.x_train, config.lookup_bits)
+    return float(np.mean(integer_model.predict(dataset.x_val) == dataset.y_val)), loss
+
+
+@dataclass
+class _Best:
+    score: tuple[float, float] = (-math.inf, -math.inf)
+    state: Optional[dict] = None
+    restart: int = 0
+    epoch: Optional[int] = None
+    history: list[Epoch] = field(default_factory=list)
+    stopped_early: bool = False
+
+
 def train(
     config: ExperimentConfig,
     dataset: Dataset,
@@ -118,31 +197,88 @@ def train(
     should_stop: Optional[Callable[[], bool]] = None,
     model: Optional[nn.Module] = None,
 ) -> TrainResult:
-    """Train a model for ``config`` on ``dataset``; deterministic for a given seed.
+    """Train ``config.restarts`` models for ``config`` on ``dataset`` and keep the best on
+    validation (over every restart and evaluation); deterministic for a given seed.
 
-    ``on_event`` receives Step, Epoch and finally Done events. ``should_stop`` is polled every step:
-    when it returns True the loop stops after the current step, and the model is left consistent
-    (pruning masks applied, eval mode).
+    ``model``: train this model (any chain ``lowering`` accepts, e.g. the guide's own network)
+    instead of building one; it is then the only restart.
+
+    ``on_event`` receives Step and Epoch events and finally Done. ``should_stop`` is polled every
+    step: when it returns True training stops after the current step and the best model so far is
+    kept (pruning masks applied, eval mode).
     """
     config.validate()
+    schedule = schedule_for(config, len(dataset.y_train))
+    with _threads_for(schedule.batch_size):
+        return _train(config, dataset, schedule, on_event, should_stop, model)
+
+
+# Batches up to this size train on one thread: their matrices are too small for a second thread to
+# pay (iris, 100 neurons, 50 epochs, the other core busy: 13.6 s on one thread, 56.8 s on two).
+ONE_THREAD_BATCH = 256
+
+
+@contextlib.contextmanager
+def _threads_for(batch_size: int):
+    before = torch.get_num_threads()
+    if batch_size <= ONE_THREAD_BATCH:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(config: ExperimentConfig, dataset: Dataset, schedule: Schedule, on_event, should_stop,
+           given: Optional[nn.Module]) -> TrainResult:
     emit = on_event or (lambda event: None)
     stop = should_stop or (lambda: False)
-    torch.manual_seed(config.seed)
-    model = model if model is not None else build_model(config, *calibration_rows(dataset))
-    layers = linear_layers(model)
+    x_calib, y_calib = calibration_rows(dataset)
+    start = time.perf_counter()
+    best = _Best()
+    model = None
+    cancelled = False
+    restarts = 1 if given is not None else config.restarts
+    for restart in range(restarts):
+        seed = config.seed + RESTART_SEED_STRIDE * restart
+        model = given if given is not None else build_model(config, x_calib, y_calib, dataset.x_val, dataset.y_val,
+                                                            seed=seed)
+        history, cancelled, stopped_early = _train_one(
+            config, dataset, model, schedule, seed, restart, restarts, best, emit, stop, start)
+        if best.state is not None and best.restart == restart:
+            best.history, best.stopped_early = history, stopped_early
+        if cancelled:
+            break
+    kept_last = best.restart == restart and history and best.epoch == history[-1].epoch
+    if best.state is not None and not kept_last:  # the kept model is not the one just trained: reload it
+        if best.restart != restart:
+            model = build_model(config, x_calib, y_calib, dataset.x_val, dataset.y_val,
+                                seed=config.seed + RESTART_SEED_STRIDE * best.restart)
+        model.load_state_dict(best.state)
+    model.eval()
+    result = TrainResult(model, best.history, cancelled, time.perf_counter() - start, best.epoch, best.restart,
+                         best.score[0] if best.state is not None else None, best.stopped_early)
+    emit(Done(cancelled, len(result.history), result.elapsed_s))
+    return result
 
+
+def _train_one(config: ExperimentConfig, dataset: Dataset, model: nn.Module, schedule: Schedule, seed: int,
+               restart: int, restarts: int, best: _Best, emit, stop, start: float) -> tuple[list[Epoch], bool, bool]:
+    """One restart's training loop; updates ``best`` at every evaluation that beats it.
+    Returns the restart's evaluations, whether it was cancelled and whether it stopped early."""
+    layers = linear_layers(model)
     x_train = torch.tensor(dataset.x_train)
     y_train = torch.tensor(dataset.y_train)
-    steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
+    total_steps = schedule.total_steps
+    all_steps = total_steps * restarts
     if config.optimizer == "adam":
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     else:
         optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
+    lr_schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=0.15
     )
-    generator = torch.Generator().manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(seed)
     loss_fn = nn.CrossEntropyLoss()
 
     prunes = config.pruning_budget is not None or config.neurons_kept is not None
@@ -150,6 +286,10 @@ def train(
     prune_every = max(1, (prune_end - prune_start) // PRUNE_UPDATES)
     widest = max(layer.weight.shape[1] for layer in layers)
     masks = None
+    # An evaluation may be kept once the model is what it will be: pruned to its budget and past
+    # the steps in which Brevitas collects its activation statistics.
+    first_candidate = max(prune_end if prunes else 0, STATS_STEPS if config.is_quantization_aware else 0)
+    early_stop_from = max(first_candidate, round(EARLY_STOP_FROM * total_steps))
 
     def budget_at(step: int) -> Optional[int]:
         if config.pruning_budget is None:
@@ -166,14 +306,14 @@ def train(
             chosen = combine_masks(chosen, neuron_masks(layers, budget))
         return chosen
 
-    result = TrainResult(model=model)
-    start = time.perf_counter()
+    history: list[Epoch] = []
     step = 0
-    cancelled = False
-    for epoch in range(1, config.epochs + 1):
+    cancelled = stopped_early = False
+    since_better, restart_best = 0, -math.inf
+    for epoch in range(1, schedule.epochs + 1):
         model.train()
         order = torch.randperm(len(x_train), generator=generator)
-        for first in range(0, len(order), config.batch_size):
+        for first in range(0, len(order), schedule.batch_size):
             if prunes and prune_start <= step <= prune_end and (
                 (step - prune_start) % prune_every == 0 or step == prune_end
             ):
@@ -182,31 +322,55 @@ def train(
             if stop():
                 cancelled = True
                 break
-            batch = order[first : first + config.batch_size]
+            batch = order[first : first + schedule.batch_size]
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(_as_tensor(model(x_train[batch])), y_train[batch])
             loss.backward()
             optimizer.step()
-            schedule.step()
+            lr_schedule.step()
             if masks is not None:
                 apply_masks(layers, masks)
             step += 1
-            emit(Step(step, total_steps, epoch, float(loss.detach()), time.perf_counter() - start))
+            emit(Step(restart * total_steps + step, all_steps, epoch, float(loss.detach()),
+                      time.perf_counter() - start, schedule.epochs, restart, restarts))
         if cancelled:
             break
-        train_loss, train_acc = _loss_and_accuracy(model, dataset.x_train, dataset.y_train)
-        test_loss, test_acc = _loss_and_accuracy(model, dataset.x_test, dataset.y_test)
-        record = Epoch(
-            epoch, config.epochs, train_loss, train_acc, test_loss, test_acc,
-            boundary_image(model, dataset), time.perf_counter() - start,
-        )
-        result.history.append(record)
+        if epoch % schedule.eval_every and epoch != schedule.epochs:
+            continue
+        if prunes and (masks is None or step < prune_end):
+            apply_masks(layers, choose_masks(budget_at(step)))
+        record = _evaluate(config, dataset, model, epoch, schedule.epochs, restart, restarts, start)
+        history.append(record)
         emit(record)
+        if step >= first_candidate:
+            score = (record.validation_accuracy, -record.validation_loss)  # the loss breaks ties
+            if score > best.score:
+                best.score, best.restart, best.epoch = score, restart, epoch
+                best.state = copy.deepcopy(model.state_dict())
+            # patience counts evaluations without a better validation accuracy in this restart
+            since_better = 0 if record.validation_accuracy > restart_best else since_better + 1
+            restart_best = max(restart_best, record.validation_accuracy)
+            if step >= early_stop_from and since_better >= PATIENCE:
+                stopped_early = True
+                break
     if prunes and (masks is None or step < prune_end):
-        # Cancelled before the last mask was chosen: prune now so the model honours its budget.
+        # Stopped before the last mask was chosen: prune now so the model honours its budget.
         apply_masks(layers, choose_masks(config.pruning_budget))
+    if best.state is None and history:
+        # Stopped before any evaluation could be kept: keep this model as it is now.
+        best.restart, best.epoch, best.state = restart, history[-1].epoch, copy.deepcopy(model.state_dict())
+        best.score = (history[-1].validation_accuracy, -history[-1].validation_loss)
     model.eval()
-    result.cancelled = cancelled
-    result.elapsed_s = time.perf_counter() - start
-    emit(Done(cancelled, len(result.history), result.elapsed_s))
-    return result
+    return history, cancelled, stopped_early
+
+
+def _evaluate(config: ExperimentConfig, dataset: Dataset, model: nn.Module, epoch: int, epochs: int,
+              restart: int, restarts: int, start: float) -> Epoch:
+    train_loss, train_acc = _loss_and_accuracy(model, dataset.x_train, dataset.y_train)
+    test_logits = predict_logits(model, dataset.x_test)
+    test_loss = nn.functional.cross_entropy(torch.from_numpy(test_logits), torch.tensor(dataset.y_test)).item()
+    test_predictions = test_logits.argmax(axis=1)
+    validation_accuracy, validation_loss = validation_score(config, model, dataset)
+    return Epoch(epoch, epochs, train_loss, train_acc, test_loss, float(np.mean(test_predictions == dataset.y_test)),
+                 boundary_image(model, dataset), time.perf_counter() - start, validation_loss, validation_accuracy,
+                 test_predictions, restart, restarts)

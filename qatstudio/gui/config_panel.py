@@ -27,10 +27,14 @@ from PySide6.QtWidgets import (
 
 from ..engine.config import (
     MAX_BANDS,
+    MAX_BATCH,
     MAX_BITS,
+    MAX_EPOCHS,
     MAX_HIDDEN,
     MAX_LAYERS,
     MAX_POINTS,
+    MAX_RESTARTS,
+    MIN_LOOKUP_BITS,
     MAX_TEST_FRACTION,
     MIN_BANDS,
     MIN_BITS,
@@ -246,10 +250,16 @@ class ConfigPanel(QWidget):
                 label.widget().setToolTip(field.widget().toolTip() or self._tip_of(field.widget()))
 
         # --- training
-        self.epochs = _spin(1, 1000, "Passes over the training set.")
+        self.epochs = _spin(0, MAX_EPOCHS, "Passes over the training set; automatic: about 3,000 optimiser steps "
+                            "whatever the data's size, stopped early when validation stops improving.")
+        self.epochs.setSpecialValueText("automatic")
         self.lr = _double(0.0001, 1.0, 4, 0.001, "Peak learning rate of the one-cycle schedule.")
         self.lr.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        self.batch = _spin(1, 10000, "Training points per optimiser step.")
+        self.batch = _spin(0, MAX_BATCH, "Training points per optimiser step; automatic: about a 120th of "
+                           "the training points, from 16 to 1,024.")
+        self.batch.setSpecialValueText("automatic")
+        self.restarts = _spin(1, MAX_RESTARTS, "Models trained from different seeds; the best on the validation "
+                              "points is kept.")
         self.optimizer = QComboBox()
         self.optimizer.addItem("Adam", "adam")
         self.optimizer.addItem("SGD with momentum", "sgd")
@@ -259,6 +269,7 @@ class ConfigPanel(QWidget):
         form.addRow("Epochs", self.epochs)
         form.addRow("Learning rate", self.lr)
         form.addRow("Batch size", self.batch)
+        form.addRow("Restarts", self.restarts)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Seed", self.seed)
 
@@ -323,6 +334,11 @@ class ConfigPanel(QWidget):
         self.neurons_kept.setSpecialValueText("all")
         self.round_bits = _spin(0, 8, "Rounded bits: low accumulator bits rounded away before each lookup, "
                                 "which makes every lookup cheaper (0 = exact).", " bits")
+        self.lookup_bits = _spin(MIN_LOOKUP_BITS - 1, MAX_LOOKUP_BITS, "Widest lookup: after training, each "
+                                 "hidden accumulator wider than this is rounded down to it, which bounds the "
+                                 "circuit's keys and time (unbounded = lookups as wide as the accumulators).",
+                                 " bits")
+        self.lookup_bits.setSpecialValueText("unbounded")
         self.rounding = QComboBox()
         self.rounding.addItem("Exact", "exact")
         self.rounding.addItem("Approximate (faster)", "approximate")
@@ -351,6 +367,7 @@ class ConfigPanel(QWidget):
         form.addRow("Target accumulator", self.acc_target)
         form.addRow("Neurons kept", self.neurons_kept)
         form.addRow("Rounded bits", self.round_bits)
+        form.addRow("Widest lookup", self.lookup_bits)
         form.addRow("Rounding", self.rounding)
         form.addRow("Error probability", self.p_error)
 
@@ -366,9 +383,9 @@ class ConfigPanel(QWidget):
         layout.addWidget(self.problems_label)
         layout.addStretch(1)
 
-        for box in (self.neurons, self.layers, self.bits, self.budget, self.epochs, self.batch, self.seed,
+        for box in (self.neurons, self.layers, self.bits, self.budget, self.epochs, self.batch, self.restarts, self.seed,
                     self.points, self.bands, self.n_test, self.data_seed, self.acc_target, self.neurons_kept,
-                    self.round_bits, self.lr, self.noise, self.test_share):
+                    self.round_bits, self.lookup_bits, self.lr, self.noise, self.test_share):
             box.valueChanged.connect(self._changed)
         for combo in (self.kind, self.optimizer, self.rounding, self.p_error):
             combo.currentIndexChanged.connect(self._changed)
@@ -387,6 +404,7 @@ class ConfigPanel(QWidget):
             accumulator_bits=self.acc_target.value() if self.acc_target.value() > 2 else None,
             neurons_kept=self.neurons_kept.value() or None,
             round_bits=self.round_bits.value(),
+            lookup_bits=self.lookup_bits.value() if self.lookup_bits.value() >= MIN_LOOKUP_BITS else None,
             rounding=self.rounding.currentData(),
             p_error=self.p_error.currentData(),
             kind=self.kind.currentData(),
@@ -394,9 +412,10 @@ class ConfigPanel(QWidget):
             n_layers=self.layers.value(),
             bits=self.bits.value(),
             pruning_budget=budget if budget > 0 else None,
-            epochs=self.epochs.value(),
+            epochs=self.epochs.value() or None,
             lr=round(self.lr.value(), 6),
-            batch_size=self.batch.value(),
+            batch_size=self.batch.value() or None,
+            restarts=self.restarts.value(),
             optimizer=self.optimizer.currentData(),
             seed=self.seed.value(),
         )
@@ -420,15 +439,17 @@ class ConfigPanel(QWidget):
             self.layers.setValue(config.n_layers)
             self.bits.setValue(config.bits)
             self.budget.setValue(config.pruning_budget or 0)
-            self.epochs.setValue(config.epochs)
+            self.epochs.setValue(config.epochs or 0)
             self.lr.setValue(config.lr)
-            self.batch.setValue(config.batch_size)
+            self.batch.setValue(config.batch_size or 0)
+            self.restarts.setValue(config.restarts)
             self.optimizer.setCurrentIndex(max(self.optimizer.findData(config.optimizer), 0))
             self.seed.setValue(config.seed)
             self._show_data(config.data)
             self.acc_target.setValue(config.accumulator_bits or 2)
             self.neurons_kept.setValue(config.neurons_kept or 0)
             self.round_bits.setValue(config.round_bits or 0)
+            self.lookup_bits.setValue(config.lookup_bits or MIN_LOOKUP_BITS - 1)
             self.rounding.setCurrentIndex(max(self.rounding.findData(config.rounding), 0))
             index = self.p_error.findData(config.p_error)
             if index < 0:
@@ -531,4 +552,5 @@ class ConfigPanel(QWidget):
 
 def _fhe_settings(config: ExperimentConfig) -> tuple:
     """The settings under "FHE cost (advanced)"."""
-    return config.accumulator_bits, config.neurons_kept, config.round_bits, config.rounding, config.p_error
+    return (config.accumulator_bits, config.neurons_kept, config.round_bits, config.lookup_bits, config.rounding,
+            config.p_error)

@@ -16,12 +16,15 @@ from typing import Callable, Optional
 from PySide6.QtCore import QObject, Signal
 
 from ..engine.config import ExperimentConfig
+from ..engine.cost import key_cost
 from ..engine.data import Dataset
 from ..engine.fhe import AccumulatorTooWideError
 from ..services import jobs, storage, views
 from ..services.deploy.local import LocalServer
 from ..services.experiment_file import SUFFIX, save_experiment
-from ..services.formatting import KIND_TITLES, fmt_eta, fmt_percent, fmt_seconds
+from ..services.formatting import KIND_TITLES, fmt_epochs, fmt_eta, fmt_percent, fmt_restart, fmt_seconds
+from ..services.key_budget import cheaper_settings, describe_key_cost, key_cost_problems
+from ..services.keys import KeyCache
 from ..services.tabular import ImportedTable, MissingValues
 from .compile_panel import CompilePanel
 from .config_panel import ConfigPanel
@@ -70,6 +73,7 @@ class Controller(QObject):
     pausedChanged = Signal(bool)
     closeReady = Signal()  # the work stopped while closing: the window can close now
     missingValues = Signal(object)  # MissingRows: ask whether to import again without them
+    keysQuestion = Signal(str, object)  # costly keys: the question, and what to call on yes
 
     def __init__(self, views: Views, parent: Optional[QObject] = None):
         super().__init__(parent)
@@ -243,7 +247,7 @@ class Controller(QObject):
         v.controls.reset("Preparing the data\u2026")
         self._total_steps = 0
         task = self._start(TaskKind.TRAIN, jobs.train_job(config),
-                           lambda message: self._on_train_message(message, config.epochs),
+                           self._on_train_message,
                            lambda outcome: self._on_trained(outcome, config),
                            on_failure=lambda error: self._on_train_failed(), on_cancel=v.plots.stop_live)
         if task is None:
@@ -251,26 +255,27 @@ class Controller(QObject):
         v.plots.start_live()
         budget = f", pruned to {config.pruning_budget} inputs" if config.pruning_budget else ""
         self._status(f"Training: {KIND_TITLES[config.kind].lower()}, {config.n_layers}\u00d7{config.n_hidden} "
-                     f"neurons, {config.bits} bits{budget}, {config.epochs} epochs\u2026")
+                     f"neurons, {config.bits} bits{budget}, {fmt_epochs(config)}\u2026")
         return task
 
-    def _on_train_message(self, message, epochs: int) -> None:
+    def _on_train_message(self, message) -> None:
         v = self.views
         if isinstance(message, jobs.StepBatch):
             v.plots.add_steps(message.losses)
             if message.total_steps != self._total_steps:
                 self._total_steps = message.total_steps
-                v.plots.set_extent(message.total_steps, epochs)
+                v.plots.set_extent(message.total_steps, message.epochs)
             v.controls.show_step(message.step, message.total_steps)
-            v.controls.show_text(f"Epoch {message.epoch} of {epochs} \u00b7 step {message.step} of "
-                                 f"{message.total_steps} \u00b7 {fmt_eta(message.eta_s)}"
-                                 f"{PAUSED if self.paused else ''}")
+            v.controls.show_text(f"{fmt_restart(message.restart, message.restarts)}Epoch {message.epoch} of "
+                                 f"{message.epochs} \u00b7 step {message.step} of {message.total_steps} \u00b7 "
+                                 f"{fmt_eta(message.eta_s)}{PAUSED if self.paused else ''}")
         elif isinstance(message, jobs.EpochUpdate):
             event = message.epoch
             v.plots.add_epoch(event, message.test_predictions)
             paused = " \u2014 paused: press Pause again to resume" if self.paused else ""
-            self._status(f"Training: epoch {event.epoch} of {event.epochs}, test accuracy "
-                         f"{fmt_percent(event.test_accuracy)}, loss {event.test_loss:.3f}{paused}")
+            self._status(f"Training: {fmt_restart(event.restart, event.restarts).lower()}epoch {event.epoch} of "
+                         f"{event.epochs}, validation {fmt_percent(event.validation_accuracy)}, test "
+                         f"{fmt_percent(event.test_accuracy)}{paused}")
         elif isinstance(message, jobs.DataReady):
             v.plots.set_test_points(message.x_test, message.y_test)
             v.plots.set_ceiling(message.ceiling_accuracy)
@@ -301,8 +306,10 @@ class Controller(QObject):
         v.results.show_metrics(experiment.metrics)
         self._show_estimate(experiment)
         m = experiment.metrics
-        how = (f"Stopped after {outcome.epochs_completed} of {config.epochs} epochs"
-               if outcome.stopped_early else f"Trained {outcome.epochs_completed} epochs")
+        kept = experiment.kept_record
+        how = (f"Stopped after {outcome.epochs_completed} evaluations"
+               if outcome.stopped_early else f"Trained; kept epoch {kept.epoch}"
+               + (f" of restart {experiment.kept_restart + 1}" if config.restarts > 1 else ""))
         elapsed = experiment.history[-1].elapsed_s if experiment.history else 0.0
         v.controls.finish(f"{how} in {fmt_seconds(elapsed)}.", complete=not outcome.stopped_early)
         first = f"fp32 {fmt_percent(m.float_accuracy)}, " if m.float_accuracy is not None else ""
@@ -414,10 +421,29 @@ class Controller(QObject):
             self.views.compile.show_estimate(self.session.experiment.integer_model)
         self.views.compile.set_status(f"Compilation failed: {error.message}")
 
-    def start_keygen(self) -> Optional[Task]:
+    def _keys_need_a_yes(self, on_yes: Callable[[], object]) -> bool:
+        """True (and the question asked) when the circuit's keys are predicted to cost more than
+        the app makes without asking; ``on_yes`` starts the work again, confirmed."""
+        compiled = self.session.compiled
+        cache = KeyCache()
+        if self.session.keys is not None or cache.path_for(compiled).exists():
+            return False
+        cost = key_cost(compiled.stats)
+        problems = key_cost_problems(cost, cache.folder)
+        if not problems:
+            return False
+        self.keysQuestion.emit(
+            f"This circuit needs {describe_key_cost(cost)}: {'; '.join(problems)}.\n\nTo make them cheaper, "
+            f"{cheaper_settings(self.session.experiment.config)}, then train and compile again.\n\n"
+            f"Make these keys anyway?", on_yes)
+        return True
+
+    def start_keygen(self, confirmed: bool = False) -> Optional[Task]:
         compiled = self.session.compiled
         if compiled is None:
             self._status("Compile first: keys belong to a circuit.")
+            return None
+        if not confirmed and self._keys_need_a_yes(lambda: self.start_keygen(confirmed=True)):
             return None
         panel = self.views.compile
         task = self._start(TaskKind.KEYGEN, jobs.keygen_job(compiled), self._on_phase, self._on_keys,
@@ -480,10 +506,12 @@ class Controller(QObject):
         self._title()
         self.experimentUpdated.emit(experiment, "simulated")
 
-    def start_encrypted(self, n_samples: int) -> Optional[Task]:
+    def start_encrypted(self, n_samples: int, confirmed: bool = False) -> Optional[Task]:
         compiled, experiment = self.session.compiled, self.session.experiment
         if compiled is None:
             self._status("Compile first: the encrypted run needs the circuit.")
+            return None
+        if not confirmed and self._keys_need_a_yes(lambda: self.start_encrypted(n_samples, confirmed=True)):
             return None
         n_samples = max(1, min(int(n_samples), len(self.session.dataset.x_test)))
         job = jobs.encrypted_job(experiment.metrics, self.session.dataset, compiled, n_samples, self.session.keys)
@@ -652,7 +680,8 @@ class Controller(QObject):
             v.config.note_table_rows(experiment.config.data, len(dataset.y_train) + len(dataset.y_test), None)
         v.config.set_config(experiment.config)
         v.plots.load(experiment.step_losses, experiment.history, dataset, opened.test_predictions)
-        v.controls.finish(f"Opened: {len(experiment.history)} of {experiment.config.epochs} epochs trained"
+        kept = experiment.kept_record
+        v.controls.finish(f"Opened: kept epoch {kept.epoch if kept else '-'}"
                           f"{' (stopped early)' if experiment.cancelled else ''}.", complete=True)
         v.results.clear(len(dataset.x_test), dataset.class_names)
         v.results.show_metrics(experiment.metrics)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QScrollArea,
     QStyle,
@@ -243,11 +244,23 @@ class MainWindow(QMainWindow):
         c.showPanel.connect(lambda panel: docks[panel].raise_())
         c.closeReady.connect(lambda: QTimer.singleShot(0, self.close))
         c.missingValues.connect(self.files.offer_without_missing)
+        c.keysQuestion.connect(self._ask_before_keys)
         c.experimentUpdated.connect(self.experimentUpdated)
         c.taskFinished.connect(self.taskFinished)
         self.runner.busyChanged.connect(self.busyChanged)
 
     # ------------------------------------------------------------ reacting to the controller
+    def _ask_before_keys(self, question: str, on_yes) -> None:
+        """Costly keys: say what they cost and what is cheaper; make them only on Yes."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Large FHE keys", question,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.button(QMessageBox.StandardButton.Yes).setText("Make the keys")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.accepted.connect(on_yes)
+        box.finished.connect(box.deleteLater)
+        self.keys_question = box
+        box.open()
+
     def _apply(self, enabled: Enabled) -> None:
         for action, on in ((self.train_action, enabled.train), (self.pause_action, enabled.pause),
                            (self.stop_action, enabled.stop), (self.compile_action, enabled.compile),

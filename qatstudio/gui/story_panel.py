@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.integer import MAX_LOOKUP_BITS
-from ..services.formatting import CIRCUIT_BY_KEY, TIP_ACCUMULATOR, TIP_PBS, fmt_measure, fmt_percent, fmt_seconds
+from ..services.formatting import CIRCUIT_BY_KEY, TIP_ACCUMULATOR, TIP_PBS, fmt_epochs, fmt_measure, fmt_percent, fmt_seconds
 from ..services.story import StepFigures, StoryProblem, StoryStep
 from .plots import FOREGROUND, BoundaryMap, class_map
 from .widgets import QWIDGETSIZE_MAX
@@ -104,7 +104,7 @@ class StepCard(QFrame):
         self.rerun.setToolTip(f"Put this step's settings into Configure and train them now: "
                               f"{step.config.kind}, {step.config.n_hidden} neurons, {step.config.bits} bits"
                               + (f", {step.config.pruning_budget} inputs per neuron" if step.config.pruning_budget
-                                 else "") + f", {step.config.epochs} epochs.")
+                                 else "") + f", {fmt_epochs(step.config)}.")
         self.rerun.clicked.connect(self.rerunClicked.emit)
         layout.addWidget(self.badge, 0, 0, Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(self.title, 0, 1)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.config import MAX_BITS, MIN_BITS, ExperimentConfig
+from ..engine.config import MAX_BITS, MAX_EPOCHS, MIN_BITS, ExperimentConfig
 from ..services.cluster import ClusterReady, ClusterSettings
 from ..services.formatting import data_name, fmt_percent, fmt_seconds
 from ..services.history import History, RunRecord
@@ -75,8 +75,10 @@ class SweepDialog(QDialog):
         self.seeds = QLineEdit("0")
         self.seeds.setToolTip("Seeds: each seed trains the configuration again from other initial weights.")
         self.epochs = QSpinBox()
-        self.epochs.setRange(1, 1000)
-        self.epochs.setToolTip("Epochs for every run of the sweep.")
+        self.epochs.setRange(0, MAX_EPOCHS)
+        self.epochs.setSpecialValueText("automatic")
+        self.epochs.setToolTip("Epochs for every run of the sweep (automatic: from the data's size, as a "
+                               "single run's default).")
         self.scheduler = QLineEdit()
         self.scheduler.setObjectName("sweepScheduler")
         local = ClusterSettings().describe()
@@ -178,7 +180,7 @@ class SweepDialog(QDialog):
             return
         base = self.base_config()
         self.kind.setCurrentIndex(1 if base.kind == "qat" else 0)
-        self.epochs.setValue(base.epochs)
+        self.epochs.setValue(base.epochs or 0)
         d = base.data
         self.base_label.setText(
             f"Other settings come from the Configure panel: {base.n_layers} hidden layers, lr {base.lr:g}, "
@@ -198,7 +200,7 @@ class SweepDialog(QDialog):
             self.kind.setCurrentIndex(max(self.kind.findData(kind), 0))
 
     def plan(self) -> tuple[Optional[SweepPlan], list[str]]:
-        base = self.base_config().replace(kind=self.kind.currentData(), epochs=self.epochs.value())
+        base = self.base_config().replace(kind=self.kind.currentData(), epochs=self.epochs.value() or None)
         plan, problems = parse_plan(base, self.neurons.text(), self.bits.text(), self.budgets.text(),
                                     self.seeds.text())
         problems += self.cluster().problems()

@@ -28,6 +28,7 @@ from ..services.formatting import (
     KIND_COLORS,
     config_name,
     data_name,
+    fmt_epochs,
     fmt_percent,
     fmt_seconds,
     kind_color,
@@ -546,7 +547,8 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             ("model", f"{kind_name(c.kind)}, {c.n_layers}\u00d7{c.n_hidden} neurons, {c.bits} bits"),
             ("pruning", "off" if c.pruning_budget is None else f"{c.pruning_budget} inputs per neuron"
              + (f", {c.neurons_kept} neurons kept" if c.neurons_kept else "")),
-            ("training", f"{c.epochs} epochs, lr {c.lr}, batch {c.batch_size}, {c.optimizer}, seed {c.seed}"),
+            ("training", f"{fmt_epochs(c)}, lr {c.lr}, batch {c.batch_size or 'automatic'}, {c.optimizer}, "
+                         f"seed {c.seed}"),
             ("data", data_name(data)),
         ]
         extras = [f"{name} {value}" for name, value in (("accumulator bits", c.accumulator_bits),

@@ -25,7 +25,7 @@ from . import storage
 from .datasets import TableNotLoaded, dataset_for, remember, table_for
 from .formatting import fmt_bytes
 
-FILE_FORMAT = 1
+FILE_FORMAT = 2  # 2: the kept epoch and restart, validation figures, bounded lookups
 SUFFIX = ".qats"
 LEGACY_MODEL_CLASSES = {"QuantMLP": "BrevitasMLP"}  # files written before the rename
 TABLE_FILE = "table.npz"
@@ -42,7 +42,8 @@ def save_experiment(path: Path, experiment: Experiment) -> Path:
     data = experiment.config.data
     table = _storable_table(data) if data.is_table else None
     history = [
-        {k: v for k, v in asdict(epoch).items() if k != "boundary"} for epoch in experiment.history
+        {k: v for k, v in asdict(epoch).items() if k not in ("boundary", "test_predictions")}
+        for epoch in experiment.history
     ]
     manifest = {
         "format": FILE_FORMAT,
@@ -55,6 +56,8 @@ def save_experiment(path: Path, experiment: Experiment) -> Path:
         "circuit": experiment.stats.to_dict() if experiment.stats else None,
         "layer_names": [layer.name for layer in experiment.integer_model.layers] if experiment.integer_model else None,
         "cancelled": experiment.cancelled,
+        "kept": {"epoch": experiment.kept_epoch, "restart": experiment.kept_restart,
+                 "stopped_early": experiment.stopped_early},
         "scaling": dataset_for(data).scaling.to_dict() if table is not None else None,
     }
 
@@ -177,7 +180,11 @@ def load_experiment(path: Path) -> Experiment:
                for record in manifest["history"]]
     circuit = manifest.get("circuit") or manifest.get("report")  # "report" before format 1's rename
     stats = CircuitStats.from_dict(circuit) if circuit else None
+    if integer_model is not None and isinstance(brevitas_model, BrevitasMLP):
+        brevitas_model.set_round_bits([layer.round_bits for layer in integer_model.layers[:-1]])
+    kept = manifest.get("kept") or {}  # before format 2: the last epoch was kept
     return Experiment(
         config, model, brevitas_model, integer_model, history, list(manifest.get("step_losses", [])),
         Metrics.from_dict(manifest.get("metrics") or {}), stats, None, bool(manifest.get("cancelled")),
+        kept.get("epoch"), int(kept.get("restart", 0)), bool(kept.get("stopped_early", False)),
     )

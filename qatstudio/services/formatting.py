@@ -86,6 +86,16 @@ def config_name(config: ExperimentConfig, short: bool = False) -> str:
     return " ".join(parts)
 
 
+def fmt_epochs(config: ExperimentConfig) -> str:
+    """'20 epochs', or 'automatic epochs' when the schedule comes from the data's size."""
+    return "automatic epochs" if config.epochs is None else f"{config.epochs} epochs"
+
+
+def fmt_restart(restart: int, restarts: int) -> str:
+    """'Restart 2 of 3 · ' while several models are trained in turn; '' for one."""
+    return f"Restart {restart + 1} of {restarts} \u00b7 " if restarts > 1 else ""
+
+
 # ---------------------------------------------------------------- numbers
 
 def fmt_percent(value: Optional[float]) -> str:
@@ -156,6 +166,9 @@ METRIC_ROWS = (
     MeasureRow("float", "fp32", "The float model before quantization (float and pruned kinds).", "float_accuracy"),
     MeasureRow("brevitas", "Quantized (Brevitas)",
               "The Brevitas model: as trained (QAT) or quantized after training.", "brevitas_accuracy"),
+    MeasureRow("validation", "Validation (chose the model)",
+              "The integer model on the validation points, held out of training: they chose the kept epoch "
+              "and restart; the test points below only report.", "validation_accuracy"),
     MeasureRow("clear", "Quantized, in the clear",
               "The integer model run in the clear with numpy: what FHE computes.", "clear_accuracy"),
     MeasureRow("simulated", "FHE simulated", "Concrete's FHE simulation on every test point.",
@@ -167,8 +180,10 @@ METRIC_ROWS = (
               "agreement_clear_simulated"),
     MeasureRow("agree_executed", "Agreement clear / executed",
               "Share of the encrypted points where clear and FHE predictions are equal.", "agreement_clear_executed"),
-    MeasureRow("latency", "Latency per sample", "Median time to encrypt, run and decrypt one test point.",
-              "fhe_latency_s"),
+    MeasureRow("latency", "Latency per sample", "Steady state: the median time to encrypt, run and decrypt one "
+              "test point, after the first (run 2 or more points to measure it).", "fhe_latency_s"),
+    MeasureRow("warmup", "First sample (warm-up)", "The first encrypted point after key generation: slower "
+              "once, while Concrete loads the keys and its runtime.", "fhe_warmup_s"),
     MeasureRow("keygen", "Key generation", "Time to generate the keys, or to load them from the on-disk cache.",
               "keygen_s"),
 )

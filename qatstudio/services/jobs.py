@@ -18,10 +18,10 @@ import numpy as np
 
 from ..engine.cancel import Cancelled
 from ..engine.config import ExperimentConfig
+from ..engine.cost import key_cost
 from ..engine.data import Dataset
 from ..engine.evaluate import Metrics, evaluate_encrypted, evaluate_simulated
 from ..engine.fhe import CompiledModel, KeygenResult
-from ..engine.models import build_model
 from ..engine.pipeline import Experiment, compile_for, measured_experiment
 from ..engine.training import Epoch, Step, predict, train
 from .datasets import dataset_for, remember
@@ -29,7 +29,7 @@ from .deploy.export import client_scaling, export_bundle
 from .deploy.local import LocalServer
 from .deploy.protocol import API
 from .experiment_file import load_experiment
-from .formatting import remaining_seconds
+from .formatting import fmt_bytes, fmt_eta, fmt_seconds, remaining_seconds
 from .keys import KeyCache
 from .tabular import ImportedTable, read_table
 from .tasks import TaskState
@@ -53,6 +53,9 @@ class StepBatch:
     epoch: int
     elapsed_s: float
     eta_s: float
+    epochs: int  # of the restart under way
+    restart: int  # 0-based
+    restarts: int
 
 
 @dataclass
@@ -162,9 +165,6 @@ def train_job(config: ExperimentConfig) -> Job:
     def run(state: TaskState, tell: Tell) -> TrainOutcome:
         dataset = dataset_for(config.data)
         tell(DataReady(dataset.x_test, dataset.y_test, dataset.ceiling_accuracy))
-        # Built here (seeded exactly as train() would) so the test points can be classified at
-        # every epoch to mark the misclassified ones.
-        model = build_model(config, dataset.x_train, dataset.y_train)
         losses: list[float] = []
         sent = 0
         last_sent = time.monotonic()
@@ -177,7 +177,8 @@ def train_job(config: ExperimentConfig) -> Job:
                 return
             active = max(step.elapsed_s - state.paused_seconds(), 1e-9)
             eta = remaining_seconds(active, step.step, step.total_steps)
-            tell(StepBatch(sent + 1, losses[sent:], step.step, step.total_steps, step.epoch, active, eta))
+            tell(StepBatch(sent + 1, losses[sent:], step.step, step.total_steps, step.epoch, active, eta,
+                           step.epochs, step.restart, step.restarts))
             sent = len(losses)
             last_sent = time.monotonic()
 
@@ -189,9 +190,9 @@ def train_job(config: ExperimentConfig) -> Job:
                     flush()
             elif isinstance(event, Epoch):
                 flush()
-                tell(EpochUpdate(event, predict(model, dataset.x_test)))
+                tell(EpochUpdate(event, event.test_predictions))
 
-        result = train(config, dataset, on_event, state.should_stop, model=model)
+        result = train(config, dataset, on_event, state.should_stop)
         flush()
         if not result.history:
             return TrainOutcome(None, dataset, None, True, 0)
@@ -217,10 +218,32 @@ def compile_job(experiment: Experiment) -> Job:
 
 def keygen_job(compiled: CompiledModel) -> Job:
     def run(state: TaskState, tell: Tell) -> KeygenResult:
-        tell(Phase("Generating the FHE keys (or loading them from the key cache)"))
-        return KeyCache().keys_for_cancellable(compiled, state.should_stop)
+        return _keys_with_progress(compiled, state, tell)
 
     return run
+
+
+def _keys_with_progress(compiled: CompiledModel, state: TaskState, tell: Tell) -> KeygenResult:
+    """The circuit's keys from the cache, or made in a child process while a Phase message says
+    every second how long it has taken and how long it is predicted to take."""
+    cache = KeyCache()
+    if cache.path_for(compiled).exists():
+        tell(Phase("Loading the FHE keys from the key cache"))
+        return cache.keys_for_cancellable(compiled, state.should_stop)
+    cost = key_cost(compiled.stats)
+    start = time.monotonic()
+    last = [-1]
+
+    def poll() -> bool:
+        elapsed = time.monotonic() - start
+        if int(elapsed) != last[0]:
+            last[0] = int(elapsed)
+            left = max(cost.keygen_s - elapsed, 0.0)
+            tell(Phase(f"Generating the FHE keys ({fmt_bytes(cost.key_bytes)}): {fmt_seconds(elapsed)} so far, "
+                       f"{fmt_eta(left)} (predicted)"))
+        return state.should_stop()
+
+    return cache.keys_for_cancellable(compiled, poll)
 
 
 class _CountingPoll:
@@ -277,8 +300,7 @@ def encrypted_job(
     def run(state: TaskState, tell: Tell) -> EncryptedOutcome:
         nonlocal keys
         if keys is None:
-            tell(Phase("Generating the FHE keys (or loading them from the key cache)"))
-            keys = KeyCache().keys_for_cancellable(compiled, state.should_stop)
+            keys = _keys_with_progress(compiled, state, tell)
             tell(KeysReady(keys))
         tell(Phase(f"Running {n_samples} test point(s) encrypted"))
         tell(SampleDone(0, n_samples, math.nan, math.nan))

@@ -30,6 +30,7 @@ from .formatting import (
     KIND_COLORS,
     METRICS_BY_KEY,
     class_shades,
+    fmt_epochs,
     config_name,
     fmt_measure,
     fmt_percent,
@@ -238,7 +239,7 @@ def _ramp_css() -> str:
 
 
 def _config_line(config: ExperimentConfig) -> str:
-    return f"{config_name(config)}; {config.n_layers} hidden layers, {config.epochs} epochs"
+    return f"{config_name(config)}; {config.n_layers} hidden layers, {fmt_epochs(config)}"
 
 
 def _card(record: RunRecord, number: int) -> str:
