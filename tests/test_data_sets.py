@@ -74,6 +74,20 @@ def test_a_table_splits_each_class_by_the_test_share_and_scales_from_its_trainin
     assert data.ceiling_accuracy is None and data.class_names == ("c0", "c1", "c2")
 
 
+def test_a_table_split_can_take_given_test_rows():
+    """A benchmark's split (another library's) replaces the seeded one; scaling still from the training rows."""
+    table = _blobs(200, 3, 2)
+    rows = np.arange(0, 200, 5)
+    data = split_table(table, _table_config(table), test_index=rows[::-1])
+    assert np.array_equal(data.y_test, table.labels[rows]) and len(data.y_train) == 160
+    assert np.allclose(data.scaling.invert(data.x_test), table.features[rows], rtol=1e-5, atol=1e-5)
+    train = np.setdiff1d(np.arange(200), rows)
+    assert np.array_equal(data.scaling.low, table.features[train].min(axis=0))
+    for bad in ([], np.arange(200), [200]):
+        with pytest.raises(ValueError, match="test rows"):
+            split_table(table, _table_config(table), test_index=np.asarray(bad, dtype=np.int64))
+
+
 def test_the_plane_view_varies_two_features_and_holds_the_others_at_their_median():
     table = _blobs(600, 4, 2)
     data = make_dataset(_table_config(table), table)

@@ -283,7 +283,7 @@ def validation_split(rows: np.ndarray, labels: np.ndarray, config: DataConfig) -
     return np.setdiff1d(rows, val), val
 
 
-def split_table(table: Table, config: DataConfig) -> Dataset:
+def split_table(table: Table, config: DataConfig, test_index: Optional[np.ndarray] = None) -> Dataset:
     """A seeded split holding out ``config.test_fraction`` of each class, and the scaling to [0, 1]
     from the training rows (constant features get span 1)."""
     if table.features.shape[1] != config.n_features or len(table.class_names) != config.n_classes:
@@ -297,6 +297,11 @@ def split_table(table: Table, config: DataConfig) -> Dataset:
         held = min(len(rows) - 1, int(round(config.test_fraction * len(rows)))) if len(rows) > 1 else 0
         test_rows.append(rows[:held])
     test = np.sort(np.concatenate(test_rows))
+    if test_index is not None:  # given test rows instead (benchmarks: another library's split)
+        test = np.unique(np.asarray(test_index, dtype=np.int64))
+        if not 0 < len(test) < len(table.labels) or test[0] < 0 or test[-1] >= len(table.labels):
+            raise ValueError(f"test rows must be indices of the table's {len(table.labels)} rows, "
+                             f"leaving some to train on")
     is_test = np.zeros(len(table.labels), dtype=bool)
     is_test[test] = True
     train, val = validation_split(np.flatnonzero(~is_test), table.labels[~is_test], config)
