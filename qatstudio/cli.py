@@ -121,7 +121,7 @@ def cmd_train(args) -> int:
     from .engine.training import Epoch
     from .services.datasets import dataset_for
     from .services.experiment_file import save_experiment
-    from .services.formatting import data_name, fmt_percent
+    from .services.formatting import data_name, fmt_key_bytes, fmt_percent
     from .services.keys import KeyCache
 
     config = _config_from(args)
@@ -155,7 +155,8 @@ def cmd_train(args) -> int:
           f"(per layer {[layer.accumulator_bits for layer in report.layers]}, "
           f"worst case {[layer.bound_bits for layer in report.layers]})")
     print(f"lookups (PBS):           {report.pbs_count} {dict(report.pbs_by_precision)} by precision")
-    print(f"keys:                    {report.key_bytes / 1e6:.0f} MB, compile {report.compile_s:.2f} s, "
+    print(f"keys:                    {fmt_key_bytes(report.key_bytes, compressed=False)}, "
+          f"compile {report.compile_s:.2f} s, "
           f"global error probability {report.global_p_error:.2g}")
     if args.save:
         save_experiment(Path(args.save), experiment)
@@ -273,6 +274,7 @@ def _read_points(args):
 
 def cmd_predict(args) -> int:
     from .services.deploy.client import EncryptedClient
+    from .services.formatting import fmt_key_bytes
 
     try:
         points = _read_points(args)
@@ -284,7 +286,8 @@ def cmd_predict(args) -> int:
               f"({client.keygen_s:.1f} s)", file=sys.stderr)
         upload = client.ensure_uploaded()
         if upload.sent_bytes:
-            print(f"evaluation keys uploaded: {upload.sent_bytes / 1e6:.1f} MB in {upload.seconds:.1f} s, "
+            print(f"evaluation keys uploaded: {fmt_key_bytes(upload.sent_bytes, compressed=True)} in "
+                  f"{upload.seconds:.1f} s, "
                   f"key id {upload.key_id}", file=sys.stderr)
         else:
             print(f"the server already holds our evaluation keys (key id {upload.key_id})", file=sys.stderr)

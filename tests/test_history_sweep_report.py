@@ -6,7 +6,7 @@ from conftest import small_config
 
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.services.experiment_file import load_experiment
-from qatstudio.services.formatting import fmt_percent
+from qatstudio.services.formatting import fmt_key_bytes, fmt_percent, fmt_progress, plural
 from qatstudio.services.history import History, RunRecord, pareto_front
 from qatstudio.services.report import png_bytes, write_html_report, write_json_report
 from qatstudio.services.sweep import MAX_RANGE, SweepPlan, parse_plan, parse_values
@@ -52,6 +52,14 @@ def test_history_defaults_to_the_users_data_folder(private_home, record, small_d
     assert history.get(kept.id).experiment_path == kept.experiment_path
     history.remove(kept.id)  # the record and its experiment file
     assert history.load() == ([], []) and not list(history.runs_folder.iterdir())
+
+
+def test_counts_name_what_they_count():
+    assert [plural(n, "sample") for n in (0, 1, 2, 1200)] == ["0 samples", "1 sample", "2 samples", "1,200 samples"]
+    assert plural(1, "class", "classes") == "1 class" and plural(3, "class", "classes") == "3 classes"
+    assert fmt_progress(16, 500, "test point") == "16 / 500 test points"
+    assert fmt_key_bytes(521_000_000, compressed=False) == "521.0 MB uncompressed"
+    assert fmt_key_bytes(82_200_000, compressed=True) == "82.2 MB compressed"
 
 
 def test_pareto_front():

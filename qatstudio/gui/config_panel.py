@@ -51,6 +51,7 @@ from ..services.formatting import (
     TIP_BUDGET,
     TIP_CEILING,
     fmt_percent,
+    plural,
 )
 from .plots import boundary_qimage
 from .state import Enabled
@@ -249,7 +250,7 @@ class ConfigPanel(QWidget):
         self.epochs = _spin(1, 1000, "Passes over the training set.")
         self.lr = _double(0.0001, 1.0, 4, 0.001, "Peak learning rate of the one-cycle schedule.")
         self.lr.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        self.batch = _spin(1, 10000, "Training points per optimiser step.")
+        self.batch = _spin(1, 10000, "Training points per optimizer step.")
         self.optimizer = QComboBox()
         self.optimizer.addItem("Adam", "adam")
         self.optimizer.addItem("SGD with momentum", "sgd")
@@ -516,9 +517,9 @@ class ConfigPanel(QWidget):
         rows, dropped = self._table_rows.get(data.table_sha256, (None, None))
         read = f"{rows:,} rows, " if rows is not None else ""
         left = f" ({dropped:,} with missing values left out)" if dropped else ""
-        return (f"<b>{escape(data.table_name)}</b>: {read}{data.n_features} feature(s), {data.n_classes} classes"
-                f"{left}; label column <i>{escape(data.label_column)}</i>. No ceiling: a table has no known "
-                f"rule to measure it by.")
+        return (f"<b>{escape(data.table_name)}</b>: {read}{plural(data.n_features, 'feature')}, "
+                f"{data.n_classes} classes{left}; label column <i>{escape(data.label_column)}</i>. No ceiling: "
+                f"a table has no known rule to measure it by.")
 
     def apply(self, enabled: Enabled) -> None:
         for child in self.findChildren(QGroupBox):

@@ -21,7 +21,7 @@ from ..engine.fhe import AccumulatorTooWideError
 from ..services import jobs, storage, views
 from ..services.deploy.local import LocalServer
 from ..services.experiment_file import SUFFIX, save_experiment
-from ..services.formatting import KIND_TITLES, fmt_eta, fmt_percent, fmt_seconds
+from ..services.formatting import KIND_TITLES, fmt_eta, fmt_key_bytes, fmt_percent, fmt_seconds, plural
 from ..services.tabular import ImportedTable, MissingValues
 from .compile_panel import CompilePanel
 from .config_panel import ConfigPanel
@@ -302,7 +302,7 @@ class Controller(QObject):
         self._show_estimate(experiment)
         m = experiment.metrics
         how = (f"Stopped after {outcome.epochs_completed} of {config.epochs} epochs"
-               if outcome.stopped_early else f"Trained {outcome.epochs_completed} epochs")
+               if outcome.stopped_early else f"Trained {plural(outcome.epochs_completed, 'epoch')}")
         elapsed = experiment.history[-1].elapsed_s if experiment.history else 0.0
         v.controls.finish(f"{how} in {fmt_seconds(elapsed)}.", complete=not outcome.stopped_early)
         first = f"fp32 {fmt_percent(m.float_accuracy)}, " if m.float_accuracy is not None else ""
@@ -405,7 +405,7 @@ class Controller(QObject):
             f"Compiled in {fmt_seconds(report.compile_s)}: the circuit's widest integer is "
             f"{report.accumulator_bits} bits. Simulate or run it encrypted in Results.")
         self._status(f"Compiled: {report.accumulator_bits}-bit accumulator, {report.pbs_count} PBS, "
-                     f"keys {report.key_bytes / 1e6:.0f} MB. Next: Simulate FHE (Ctrl+M).")
+                     f"keys {fmt_key_bytes(report.key_bytes, compressed=False)}. Next: Simulate FHE (Ctrl+M).")
         self._title()
         self.experimentUpdated.emit(experiment, "compiled")
 
@@ -499,7 +499,7 @@ class Controller(QObject):
         if self.session.keys is None:
             self.views.compile.keygen_started()
             panel.set_encrypted_text("Generating keys first (or loading them from the cache)\u2026")
-        self._status(f"Encrypted run on {n_samples} test point(s)\u2026")
+        self._status(f"Encrypted run on {plural(n_samples, 'test point')}\u2026")
         return task
 
     def _on_encrypted_cancelled(self) -> None:
@@ -527,9 +527,9 @@ class Controller(QObject):
         self.views.results.show_metrics(m)
         done = m.fhe_executed_samples
         if outcome.cancelled:
-            text = f"Cancelled after {done} sample(s); their figures are kept."
+            text = f"Cancelled after {plural(done, 'sample')}; their figures are kept."
         else:
-            text = f"Done: {done} sample(s) encrypted, run and decrypted."
+            text = f"Done: {plural(done, 'sample')} encrypted, run and decrypted."
         if done:
             text += (f" Accuracy {fmt_percent(m.fhe_executed_accuracy)}, agreement with the clear model "
                      f"{fmt_percent(m.agreement_clear_executed)}, median {fmt_seconds(m.fhe_latency_s)} per sample.")
@@ -555,7 +555,7 @@ class Controller(QObject):
         if task is not None:
             self.showPanel.emit(panel)
             panel.started(len(points))
-            self._status(f"Sending {len(points)} test point(s) through a local server\u2026")
+            self._status(f"Sending {plural(len(points), 'test point')} through a local server\u2026")
         return task
 
     def _on_deploy_message(self, message) -> None:
@@ -568,7 +568,7 @@ class Controller(QObject):
     def _on_deployed(self, outcome: jobs.DeployOutcome) -> None:
         self.views.deploy.finished(outcome)
         agree = sum(p.label == c for p, c in zip(outcome.predictions, outcome.clear_labels))
-        self._status(f"{len(outcome.predictions)} point(s) classified encrypted by {outcome.url}; "
+        self._status(f"{plural(len(outcome.predictions), 'point')} classified encrypted by {outcome.url}; "
                      f"{agree} agree with the clear model.")
 
     def stop_server(self) -> None:
@@ -619,9 +619,10 @@ class Controller(QObject):
         data = imported.data_config(test_fraction, self.views.config.config().data.seed)
         rows = len(imported.table.labels)
         self.views.config.set_table(data, rows, imported.rows_dropped)
-        dropped = f", {imported.rows_dropped:,} rows with missing values left out" if imported.rows_dropped else ""
-        self._status(f"Imported {imported.name}: {rows:,} rows, {data.n_features} feature(s), {data.n_classes} "
-                     f"classes{dropped}. Train on it (Ctrl+T).")
+        dropped = (f", {plural(imported.rows_dropped, 'row')} with missing values left out" if imported.rows_dropped
+                   else "")
+        self._status(f"Imported {imported.name}: {plural(rows, 'row')}, {plural(data.n_features, 'feature')}, "
+                     f"{plural(data.n_classes, 'class', 'classes')}{dropped}. Train on it (Ctrl+T).")
 
     def _on_import_failed(self, error: TaskError, path: Path, label_column: str, test_fraction: float) -> bool:
         """Rows with missing values are offered to be left out (once the task has ended)."""

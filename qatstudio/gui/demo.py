@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..services.formatting import plural
 from ..services.history import History, RunRecord, RunTracker
 from ..services.report import write_reports
 from ..services.story import StepFigures, StoryProblem, StoryStep, live_result, load_story, steps_of, story_job
@@ -440,7 +441,7 @@ class DemoController(QObject):
     def _sweep_finished(self, result) -> None:
         kept = len(result.records) if result is not None else len(self.sweep_dialog.records)
         self.window.show_status(f"Sweep {'cancelled' if result is None or result.cancelled else 'done'}: "
-                                f"{kept} run(s) kept in the history.")
+                                f"{plural(kept, 'run')} kept in the history.")
 
     def _sweep_idle(self) -> None:
         if self._close_after_sweep:  # the window was closed during the sweep: close it now
@@ -465,7 +466,7 @@ class DemoController(QObject):
         except OSError as error:
             self.window.notify("Can't write the report", str(error), "error")
             return []
-        self.window.show_status(f"Report of {len(records)} run(s): {written[0]} (and {written[1].name}).")
+        self.window.show_status(f"Report of {plural(len(records), 'run')}: {written[0]} (and {written[1].name}).")
         return written
 
     # ------------------------------------------------------------------ presentation and shutdown

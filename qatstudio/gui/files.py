@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from ..engine.config import MAX_FEATURES, MAX_TEST_FRACTION, MIN_TEST_FRACTION, DataConfig
 from ..services import tabular
 from ..services.experiment_file import SUFFIX
+from ..services.formatting import plural
 from .controller import Controller, MissingRows
 
 FILE_FILTER = f"QAT Studio experiments (*{SUFFIX})"
@@ -49,7 +50,7 @@ class ImportDialog(QDialog):
         self.test_share.setSuffix(" %")
         self.test_share.setValue(100 * DataConfig.test_fraction)
         self.test_share.setToolTip("Share of each class held out for testing.")
-        note = QLabel(f"The other {len(columns) - 1} column(s) are the features: numbers only, 1 to "
+        note = QLabel(f"The other {plural(len(columns) - 1, 'column')} are the features: numbers only, 1 to "
                       f"{MAX_FEATURES} of them. Features are scaled to [0, 1] from the training rows.")
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -78,8 +79,8 @@ def missing_text(missing: MissingRows) -> str:
     where = "; ".join(f"line {line}, column '{column}'" for line, column in shown)
     more = f"; and {error.count - len(shown):,} more" if error.count > len(shown) else ""
     rows = error.rows
-    return (f"{missing.path.name} has {error.count:,} missing value(s) in {rows:,} row(s): {where}{more}.\n\n"
-            f"Import it without those {rows:,} row(s)?")
+    return (f"{missing.path.name} has {plural(error.count, 'missing value')} in {plural(rows, 'row')}: "
+            f"{where}{more}.\n\nImport it without {'that row' if rows == 1 else f'those {rows:,} rows'}?")
 
 
 class FileDialogs:

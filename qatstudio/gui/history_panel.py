@@ -41,6 +41,7 @@ from ..services.formatting import (
     fmt_seconds,
     kind_color,
     kind_name,
+    plural,
 )
 from ..services.history import History, RunRecord
 from .plots import boundary_qimage
@@ -358,7 +359,7 @@ class HistoryPanel(QWidget):
         n = len(self._records)
         ceiling = shared_ceiling(self._records)
         self.count_label.setText(
-            (f"<b>{n} run{'s' if n != 1 else ''}</b> kept"
+            (f"<b>{plural(n, 'run')}</b> kept"
              + (f", all on one data set: ceiling <b>{fmt_percent(ceiling)}</b>" if ceiling is not None else ""))
             if n else "No runs yet: every run you train is kept here.")
         self._selection_changed()
@@ -407,7 +408,7 @@ class HistoryPanel(QWidget):
         self.export_button.setText("Report\u2026" if count == 0 else f"Report of {count}\u2026")
         self.export_button.setToolTip(
             "Write every run as a self-contained HTML report and JSON." if count == 0 else
-            f"Write the {count} selected run{'s' if count != 1 else ''} as a self-contained HTML report and JSON.")
+            f"Write the {plural(count, 'selected run')} as a self-contained HTML report and JSON.")
 
     def _emit_current(self, signal) -> None:
         selected = self.selected_records()

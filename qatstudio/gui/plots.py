@@ -336,7 +336,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.acc_plot.setYRange(0, 100, padding=0.02)  # ...and before the first epoch too (see reset)
 
         self.step_plot = self.addPlot(row=2, col=0, colspan=2)
-        style_plot(self.step_plot, "Training loss per optimiser step", "step", "loss")
+        style_plot(self.step_plot, "Training loss per optimizer step", "step", "loss")
         # No grid here: pyqtgraph draws grid lines with the axes, so every live update of the curve
         # would repaint both axes with all their labels (the costliest part of a frame).
         self.step_plot.showGrid(x=False, y=False)

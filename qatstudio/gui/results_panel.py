@@ -37,6 +37,7 @@ from ..services.formatting import (
     fmt_measure,
     fmt_percent,
     fmt_seconds,
+    plural,
 )
 from .plots import FOREGROUND, class_map, elided, make_boundary_plot, show_boundary
 from .state import Enabled
@@ -331,7 +332,7 @@ class ResultsPanel(QWidget):
         colours = f"blue: {names[0]}, red: {names[1]}" if k == 2 else "each class in its colour"
         self.boundary_note.setText(
             f"{side}\u00d7{side} grid over {over}, {circuit_inputs} distinct circuit inputs simulated: "
-            f"{'identical' if differ == 0 else f'{differ} grid point(s) differ'} ({colours}).")
+            f"{'identical' if differ == 0 else plural(differ, 'grid point') + ' differ'} ({colours}).")
 
     def has_fhe_boundary(self) -> bool:
         return self.fhe_image.image is not None

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from ..engine.config import MAX_BITS, MIN_BITS, ExperimentConfig
 from ..services.cluster import ClusterReady, ClusterSettings
-from ..services.formatting import data_name, fmt_percent, fmt_seconds
+from ..services.formatting import data_name, fmt_percent, fmt_seconds, plural
 from ..services.history import History, RunRecord
 from ..services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, SweepResult, parse_plan, sweep_job
 from .workers import Task, TaskError, TaskRunner
@@ -216,9 +216,9 @@ class SweepDialog(QDialog):
             self._can_start = False
         else:
             configs, skipped = plan.configs()
-            text = f"<b>{len(configs)} run{'s' if len(configs) != 1 else ''}</b>"
+            text = f"<b>{plural(len(configs), 'run')}</b>"
             if skipped:
-                text += (f"; {len(skipped)} combination{'s' if len(skipped) != 1 else ''} skipped: "
+                text += (f"; {plural(len(skipped), 'combination')} skipped: "
                          + "; ".join(skipped[:3]) + ("; \u2026" if len(skipped) > 3 else ""))
             self.preview.setText(text)
             self._can_start = bool(configs)
@@ -304,7 +304,7 @@ class SweepDialog(QDialog):
             self.counts[name].setText(str(figure))
 
     def _show_cluster(self, ready: ClusterReady) -> None:
-        where = f"Running on {ready.where} ({ready.workers} worker{'s' if ready.workers != 1 else ''} connected)."
+        where = f"Running on {ready.where} ({plural(ready.workers, 'worker')} connected)."
         if ready.dashboard_url:
             link = html.escape(ready.dashboard_url)
             self.dashboard.setText(f"{where} Dask dashboard: <a href=\"{link}\">{link}</a>")
@@ -315,13 +315,13 @@ class SweepDialog(QDialog):
         self.result = result
         kept = len(result.records)
         if result.cancelled:
-            text = f"Cancelled: {kept} finished run{'s' if kept != 1 else ''} kept in the history."
+            text = f"Cancelled: {plural(kept, 'finished run')} kept in the history."
         else:
-            text = f"Done: {kept} run{'s' if kept != 1 else ''} in {fmt_seconds(time.monotonic() - self._started)}."
+            text = f"Done: {plural(kept, 'run')} in {fmt_seconds(time.monotonic() - self._started)}."
         if result.failures:
-            text += f" {len(result.failures)} run{'s' if len(result.failures) != 1 else ''} failed (see the list)."
+            text += f" {plural(len(result.failures), 'run')} failed (see the list)."
         if result.skipped:
-            text += f" {len(result.skipped)} combination(s) skipped."
+            text += f" {plural(len(result.skipped), 'combination')} skipped."
         self.status.setText(text)
         self.sweepFinished.emit(result)
 
@@ -329,7 +329,7 @@ class SweepDialog(QDialog):
         self.result = SweepResult(records=list(self.records), cancelled=True)
         kept = len(self.records)
         self.status.setText(f"The sweep stopped: {error.title}: {error.message}. "
-                            f"{kept} finished run{'s' if kept != 1 else ''} kept in the history.")
+                            f"{plural(kept, 'finished run')} kept in the history.")
         self.sweepFinished.emit(None)
 
     def _on_finished(self) -> None:

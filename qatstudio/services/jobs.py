@@ -3,7 +3,7 @@
 Qt-free: every job only composes calls into ``qatstudio.engine`` and reports small message objects
 through ``report``; ``workers.py`` runs a job on a QThread and turns ``report`` into a Qt signal.
 Step events are coalesced here (at most one message every ``STEP_REPORT_S``), so a fast training
-loop never floods the GUI thread with one queued signal per optimiser step.
+loop never floods the GUI thread with one queued signal per optimizer step.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from .deploy.export import client_scaling, export_bundle
 from .deploy.local import LocalServer
 from .deploy.protocol import API
 from .experiment_file import load_experiment
-from .formatting import remaining_seconds
+from .formatting import plural, remaining_seconds
 from .keys import KeyCache
 from .tabular import ImportedTable, read_table
 from .tasks import TaskState
@@ -37,14 +37,14 @@ from .tasks import TaskState
 Tell = Callable[[object], None]
 Job = Callable[[TaskState, Tell], object]
 
-STEP_REPORT_S = 0.1  # coalesce optimiser steps into one message per 100 ms (the redraw period)
+STEP_REPORT_S = 0.1  # coalesce optimizer steps into one message per 100 ms (the redraw period)
 
 
 # ---------------------------------------------------------------- messages (worker -> window)
 
 @dataclass
 class StepBatch:
-    """Losses of the optimiser steps ``first_step .. first_step + len(losses) - 1`` (1-based)."""
+    """Losses of the optimizer steps ``first_step .. first_step + len(losses) - 1`` (1-based)."""
 
     first_step: int
     losses: list[float]
@@ -280,7 +280,7 @@ def encrypted_job(
             tell(Phase("Generating the FHE keys (or loading them from the key cache)"))
             keys = KeyCache().keys_for_cancellable(compiled, state.should_stop)
             tell(KeysReady(keys))
-        tell(Phase(f"Running {n_samples} test point(s) encrypted"))
+        tell(Phase(f"Running {plural(n_samples, 'test point')} encrypted"))
         tell(SampleDone(0, n_samples, math.nan, math.nan))
         latencies: list[float] = []
 
@@ -326,7 +326,7 @@ def deploy_job(experiment: Experiment, compiled: CompiledModel, folder: Path, se
             tell(Phase("Uploading the evaluation keys to the server"))
             upload = client.ensure_uploaded()
             clear = [int(label) for label in experiment.integer_model.predict(model_points)]
-            tell(Phase(f"Sending {len(raw)} encrypted point(s)"))
+            tell(Phase(f"Sending {plural(len(raw), 'encrypted point')}"))
 
             predictions = []
 
