@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Callable, Optional
 
-from PySide6.QtCore import QByteArray, QElapsedTimer, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QElapsedTimer, QPoint, QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -31,6 +31,7 @@ from .config_panel import ConfigPanel
 from .controller import Controller, Views
 from .deploy_panel import DeployPanel
 from .files import FileDialogs
+from .help import ShortcutsDialog, TourDialog, shortcut_text, tour_pages
 from .menus import build_menus, presets_button
 from .plots import TrainingPlots
 from .results_panel import ResultsPanel
@@ -48,6 +49,11 @@ SETTINGS_APP = "QAT Studio"
 CONFIGURE_WIDTH = (330, 400)
 SIDE_WIDTH = (360, 440)  # Compile, Results, Deploy (tabbed)
 DEFAULT_WIDTHS = (330, 370)  # Configure, the tabbed side docks
+# The first launch (no saved geometry): a window maximized on a screen up to this wide, or too short
+# for the window and its frame; on a larger screen a large window (this share of it) in the middle.
+MAXIMIZE_UP_TO_WIDTH = 1366
+FIRST_SHARE = 0.9
+FRAME_ALLOWANCE = 40  # a window manager's title bar and borders, before they are known (px)
 
 
 class MainWindow(QMainWindow):
@@ -66,6 +72,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = settings if settings is not None else QSettings(SETTINGS_ORG, SETTINGS_APP)
         self._layout_restored = False
+        self._geometry_restored = False
         self._shown_once = False
 
         self.banner = MessageBanner()
@@ -78,6 +85,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(centre)
 
         self._build_actions()
+        self.plots.set_hint(f"Press Train ({shortcut_text(self.train_action, every=False)}) to start")
         self.config_panel = ConfigPanel()
         self.train_controls = TrainControls(self.train_action, self.pause_action, self.stop_action)
         self.train_button = self.train_controls.train_button  # what the benchmark and the demo's tests click
@@ -120,7 +128,7 @@ class MainWindow(QMainWindow):
             action.setIcon(self.style().standardIcon(icon))
         action.setShortcuts([QKeySequence(s) for s in shortcuts])
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)  # not in dialogs: Esc stays theirs
-        keys = " or ".join(QKeySequence(s).toString(QKeySequence.SequenceFormat.NativeText) for s in shortcuts)
+        keys = shortcut_text(action)
         action.setToolTip(f"{tip} ({keys})" if keys and tip else tip or text)
         action.setStatusTip(tip)
         action.setCheckable(checkable)
@@ -155,7 +163,11 @@ class MainWindow(QMainWindow):
             "'qatstudio serve'")
         self.export_action = self._action("&Export plots as PNG\u2026", ["Ctrl+Shift+E"],
                                           "Save the plots as PNG images")
-        self.quit_action = self._action("&Quit", [key.Quit], "Close QAT Studio")
+        self.quit_action = self._action("&Quit", ["Ctrl+Q"], "Close QAT Studio")
+        self.tour_action = self._action("&Tour\u2026", [key.HelpContents], "A few pages on what the window does, "
+                                        "in the order you use it")
+        self.shortcuts_action = self._action("&Keyboard shortcuts\u2026", [], "Every key of the window, read from "
+                                             "its menus' actions")
 
     def _configure_body(self) -> QWidget:
         top = QHBoxLayout()
@@ -215,6 +227,7 @@ class MainWindow(QMainWindow):
             self.save_action: self.files.save,
             self.save_as_action: self.files.save_as_dialog, self.export_action: self.files.export_dialog,
             self.deploy_export_action: self.files.deploy_export_dialog, self.quit_action: self.close,
+            self.tour_action: self.show_tour, self.shortcuts_action: self.show_shortcuts,
         }
         for action, slot in triggers.items():
             action.triggered.connect(lambda checked=False, slot=slot: slot())
@@ -287,7 +300,8 @@ class MainWindow(QMainWindow):
     def _config_changed(self, config: ExperimentConfig, problems: list[str]) -> None:
         self.controller.config_changed(problems)
         self.train_action.setToolTip(
-            "Train the configured model (Ctrl+T)" if not problems else "Can't train: " + "; ".join(problems))
+            f"{self.train_action.statusTip()} ({shortcut_text(self.train_action)})" if not problems
+            else "Can't train: " + "; ".join(problems))
         self.settings.setValue("config", json.dumps(config.to_dict()))
 
     # ------------------------------------------------------------ what other code calls
@@ -326,6 +340,19 @@ class MainWindow(QMainWindow):
 
     def is_busy(self) -> bool:
         return self.controller.is_busy()
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help > Keyboard shortcuts: every action that has keys, as it has them now."""
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def show_tour(self) -> TourDialog:
+        dialog = TourDialog(tour_pages(self), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def notify(self, title: str, text: str, level: str = "info") -> None:
         """A message in the window (levels "info", "warning", "error"), never a modal dialog."""
@@ -375,7 +402,7 @@ class MainWindow(QMainWindow):
                                              else config)
         geometry = self.settings.value("geometry")
         if isinstance(geometry, (QByteArray, bytes)) and geometry:
-            self.restoreGeometry(QByteArray(geometry))
+            self._geometry_restored = self.restoreGeometry(QByteArray(geometry))
         state = self.settings.value("windowState")
         if isinstance(state, (QByteArray, bytes)) and state:
             self._layout_restored = self.restoreState(QByteArray(state))
@@ -398,6 +425,23 @@ class MainWindow(QMainWindow):
         """Cancel everything; with ``wait`` block until every worker thread has stopped."""
         self.controller.shutdown(wait)
 
+    def show_first(self) -> None:
+        """Show the window where it was last time; the first time, fitted to its screen's available
+        area (``first_geometry``), its status bar on screen."""
+        screen = self.screen()
+        if self._geometry_restored or screen is None:
+            self.show()
+            return
+        frame = max(FRAME_ALLOWANCE, self.frameGeometry().height() - self.geometry().height())
+        available = screen.availableGeometry()
+        place = first_geometry(available, self.minimumSizeHint(), frame)
+        if place is None:
+            self.move(available.topLeft())  # maximized on this screen
+            self.showMaximized()
+        else:
+            self.setGeometry(place)
+            self.show()
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if not self._shown_once:
@@ -417,6 +461,19 @@ class MainWindow(QMainWindow):
         self.plots.stop_live()
         self.controller.release()
         event.accept()
+
+
+def first_geometry(available: QRect, least: QSize, frame: int) -> Optional[QRect]:
+    """The window's first place on a screen whose free area is ``available``: None to maximize it
+    (a screen up to MAXIMIZE_UP_TO_WIDTH wide, or one too short for the window's least size and its
+    ``frame``), else a large window (FIRST_SHARE of the area, frame included) in the middle."""
+    if available.width() <= MAXIMIZE_UP_TO_WIDTH or available.height() < least.height() + frame:
+        return None
+    size = QSize(max(int(available.width() * FIRST_SHARE), least.width()),
+                 max(int(available.height() * FIRST_SHARE) - frame, least.height()))
+    place = QRect(QPoint(0, 0), size)
+    place.moveCenter(available.center() + QPoint(0, frame // 2))  # the frame's title bar goes above
+    return place
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:

@@ -261,6 +261,23 @@ class PlaneChooser(QWidget):
         self.planeChosen.emit(self._shown)
 
 
+def _hint_item(plot: pg.PlotItem) -> pg.TextItem:
+    """A hidden text in the middle of ``plot``'s view, wrapped to its width, that stays there as it resizes."""
+    view = plot.getViewBox()
+    item = pg.TextItem(color=FOREGROUND, anchor=(0.5, 0.5))
+    item.setParentItem(view)  # in the view's pixels, not its data: the axes' ranges don't move it
+
+    def place(*_) -> None:
+        rect = view.boundingRect()
+        item.setTextWidth(max(60.0, rect.width() - 16))
+        item.setPos(rect.center())
+
+    view.sigResized.connect(place)
+    place()
+    item.hide()
+    return item
+
+
 class TrainingPlots(pg.GraphicsLayoutWidget):
     """The central plots; feed them with ``add_steps``/``add_epoch`` from any rate of events."""
 
@@ -283,6 +300,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._dirty: set[str] = set()
         self._live_extent = False  # x axes fixed to the run (set_extent), loss axis grown by hand
         self._loss_top = 0.0
+        self._hint = ""
+        self._hints: dict[pg.PlotItem, pg.TextItem] = {}  # made with the plots
 
         # Boundary large on the left, the epoch curves beside it, the step losses along the bottom.
         self.boundary_plot = self.addPlot(row=0, col=0, rowspan=2)
@@ -360,6 +379,9 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(int(1000 / MAX_REDRAWS_PER_S))
         self._timer.timeout.connect(self.redraw)
+        # What to do, in the middle of each plot while it is empty and nothing runs (set_hint)
+        self._hints = {plot: _hint_item(plot) for plot in (self.boundary_plot, self.loss_plot, self.acc_plot,
+                                                          self.step_plot)}
 
     def _arrange_rows(self) -> None:
         """Plots too short for three rows (a dock below them) leave the step losses out, so that
@@ -499,11 +521,31 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.redraw()
 
     # --- drawing, rate-limited
+    def set_hint(self, text: str) -> None:
+        """What to do, shown in each plot while it is empty and nothing runs ('Press Train (Ctrl+T) to start')."""
+        self._hint = text
+        for item in self._hints.values():
+            item.setHtml(f'<div style="text-align:center">{text}</div>')
+        self._show_hints()
+
+    def hints_shown(self) -> list[str]:
+        """The titles of the plots that show the hint (tests)."""
+        return [plot.titleLabel.text for plot, item in self._hints.items() if item.isVisible()]
+
+    def _show_hints(self) -> None:
+        idle = bool(self._hint) and not self.is_live()
+        empty = {self.boundary_plot: self._x_test is None and self._boundary is None,
+                 self.loss_plot: not self._epochs, self.acc_plot: not self._epochs, self.step_plot: not self._losses}
+        for plot, item in self._hints.items():
+            item.setVisible(idle and empty[plot])
+
     def start_live(self) -> None:
         self._timer.start()
+        self._show_hints()
 
     def stop_live(self) -> None:
         self._timer.stop()
+        self._show_hints()
         self.redraw()
         if self._live_extent:  # the run is over: fit the loss axis to what was learned
             self._live_extent = False
@@ -550,6 +592,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self.boundary_map.set_image(self._boundary)
         if "points" in dirty or "boundary" in dirty:
             self.boundary_map.set_points(self._x_test, self._y_test, self._predictions)
+        self._show_hints()
 
     # --- what tests and the window read back
     def step_count(self) -> int:
