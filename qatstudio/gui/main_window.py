@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from PySide6.QtCore import QByteArray, QElapsedTimer, QPoint, QRect, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QStatusTipEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -36,6 +36,7 @@ from .menus import build_menus, presets_button
 from .plots import TrainingPlots
 from .results_panel import ResultsPanel
 from .state import Enabled, State
+from .status import StatusLine
 from .widgets import MessageBanner, TrainControls
 from .workers import Task
 
@@ -119,7 +120,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         config = self.config_panel.config()
         self._config_changed(config, config.problems())
-        self._set_status("Ready: choose a configuration (or a preset) and press Train.")
+        self.status.work("Ready: choose a configuration (or a preset) and press Train.")
 
     # ------------------------------------------------------------ building
     def _action(self, text: str, shortcuts=(), tip: str = "", icon=None, checkable: bool = False) -> QAction:
@@ -199,16 +200,15 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.configure_dock, self.compile_dock], list(DEFAULT_WIDTHS), Qt.Orientation.Horizontal)
 
     def _build_status_bar(self) -> None:
-        self.status_label = QLabel()
-        self.status_label.setObjectName("statusText")
+        bar = self.statusBar()
+        self.status = StatusLine(bar, self)  # every message of the status bar goes through it
+        self._enabled: Optional[Enabled] = None
         self.status_busy = QProgressBar()
         self.status_busy.setRange(0, 0)
         self.status_busy.setMaximumWidth(120)
         self.status_busy.setMaximumHeight(14)
         self.status_busy.hide()
         self.elapsed_label = QLabel()
-        bar = self.statusBar()
-        bar.addWidget(self.status_label, 1)
         bar.addPermanentWidget(self.elapsed_label)
         bar.addPermanentWidget(self.status_busy)
         self._clock = QElapsedTimer()
@@ -276,6 +276,9 @@ class MainWindow(QMainWindow):
         self.presets_button.setEnabled(enabled.edit_config)
         self.presets_menu.setEnabled(enabled.edit_config)
         self.status_busy.setVisible(enabled.busy)
+        if enabled != self._enabled:  # a disabled control's tip saying why may no longer hold
+            self._enabled = enabled
+            self.status.end_tip()
         if not enabled.busy:
             self._tick.stop()
             self.elapsed_label.setText("")
@@ -285,8 +288,15 @@ class MainWindow(QMainWindow):
         self._clock.start()
         self._tick.start()
 
-    def _set_status(self, text: str) -> None:
-        self.status_label.setText(text)
+    def _set_status(self, text: str, how: str = "work") -> None:
+        """``how`` the message stands: "work", "result" or "passing" (see ``StatusLine``)."""
+        {"work": self.status.work, "result": self.status.result, "passing": self.status.passing}[how](text)
+
+    def event(self, event) -> bool:
+        if isinstance(event, QStatusTipEvent):  # a control's status tip, while the pointer is on it: the
+            self.status.passing(event.tip(), 0)  # status line shows it (Qt's would draw it over the line)
+            return True
+        return super().event(event)
 
     def _show_title(self, name: str, modified: bool) -> None:
         self.setWindowTitle(f"{name}[*] \u2014 QAT Studio")
@@ -299,6 +309,11 @@ class MainWindow(QMainWindow):
 
     def _config_changed(self, config: ExperimentConfig, problems: list[str]) -> None:
         self.controller.config_changed(problems)
+        shown = self.controller.session.experiment
+        if shown is None or config != shown.config:  # a result in the status bar is of another configuration
+            train = f"press Train ({shortcut_text(self.train_action, every=False)}) to train it"
+            self.status.outdated(f"Configuration changed: {train}; the plots and results shown are of the last run."
+                                 if shown is not None else f"Configuration changed: {train}.")
         self.train_action.setToolTip(
             f"{self.train_action.statusTip()} ({shortcut_text(self.train_action)})" if not problems
             else "Can't train: " + "; ".join(problems))
@@ -324,7 +339,7 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"Can't apply the preset {preset.title}", str(error), "error")
             return
         self.config_panel.set_config(config)
-        self._set_status(f"Preset: {preset.title}.")
+        self.status.passing(f"Preset: {preset.title}.")
 
     def start_training(self) -> Optional[Task]:
         return self.controller.start_training()
@@ -358,13 +373,13 @@ class MainWindow(QMainWindow):
         """A message in the window (levels "info", "warning", "error"), never a modal dialog."""
         self.banner.show_message(title, text, level)
 
-    def show_status(self, text: str, msecs: int = 8000) -> None:
+    def show_status(self, text: str) -> None:
         """A passing message in the status bar."""
-        self.statusBar().showMessage(text, msecs)
+        self.status.passing(text)
 
     def status_text(self) -> str:
-        """What the status bar says about the work in progress."""
-        return self.status_label.text()
+        """What the status bar says now."""
+        return self.status.text()
 
     # ------------------------------------------------------------ dropped files
     def _dropped_files(self, event) -> list[Path]:
@@ -387,7 +402,8 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         self.open_experiment(files[0])
         if len(files) > 1:
-            self._set_status(f"Opening {files[0].name}: one file at a time, the other {len(files) - 1} were left.")
+            self.status.passing(f"Opening {files[0].name}: one file at a time, the other {len(files) - 1} "
+                                "were left.")
 
     # ------------------------------------------------------------ settings and shutdown
     def _restore_settings(self) -> None:

@@ -419,7 +419,7 @@ def test_report_holds_every_selected_run(qtbot, window, demo, tmp_path, story_re
         assert f"<td>{record.accumulator_bits} bits</td>" in text and f"<td>{record.pbs_count:,}</td>" in text
     assert records[1].label not in text
     assert [r["id"] for r in json.loads(json_path.read_text())["runs"]] == ["r0", "r2"]
-    assert "report.html" in window.statusBar().currentMessage()
+    assert "report.html" in window.status_text()
 
 
 @pytest.mark.slow
