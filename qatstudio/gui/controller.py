@@ -21,7 +21,7 @@ from ..engine.fhe import AccumulatorTooWideError
 from ..services import jobs, storage, views
 from ..services.deploy.local import LocalServer
 from ..services.experiment_file import SUFFIX, save_experiment
-from ..services.formatting import KIND_TITLES, fmt_eta, fmt_key_bytes, fmt_percent, fmt_seconds, plural
+from ..services.formatting import KIND_TITLES, fmt_eta, fmt_key_bytes, fmt_percent, fmt_progress, fmt_seconds, plural
 from ..services.tabular import ImportedTable, MissingValues
 from .compile_panel import CompilePanel
 from .config_panel import ConfigPanel
@@ -457,7 +457,7 @@ class Controller(QObject):
         job = jobs.simulate_job(experiment.metrics, dataset, compiled)
         task = self._start(TaskKind.SIMULATE, job, self._on_simulation_message,
                            lambda outcome: self._on_simulated(outcome, dataset),
-                           on_cancel=lambda: panel.simulation_progress(0, 1, ""))
+                           on_cancel=lambda: panel.simulation_progress(0, 0, ""))
         if task is not None:
             self.showPanel.emit(panel)
             panel.show_boundaries(None, None)
@@ -466,8 +466,9 @@ class Controller(QObject):
 
     def _on_simulation_message(self, message) -> None:
         if isinstance(message, jobs.Progress):
-            self.views.results.simulation_progress(message.done, message.total, message.text)
-            self._status(f"{message.text}: {message.done} of {message.total} \u00b7 {fmt_eta(message.eta_s)}")
+            self.views.results.simulation_progress(message.done, message.total, message.text, message.noun)
+            self._status(f"{message.text}: {fmt_progress(message.done, message.total, message.noun)} \u00b7 "
+                         f"{fmt_eta(message.eta_s)}")
         elif isinstance(message, jobs.SimulationOutcome):  # the test points are done: the table first
             self.session.experiment.metrics = message.metrics
             self.views.results.show_metrics(message.metrics)
@@ -482,7 +483,8 @@ class Controller(QObject):
         panel.show_metrics(outcome.metrics)
         axes = tuple(dataset.feature_names[i] for i in dataset.plane)
         panel.show_boundaries(outcome.clear_boundary, outcome.fhe_boundary, outcome.circuit_inputs, axes)
-        panel.simulation_done()
+        points = len(dataset.x_test)  # the bar counts the test points again, not the boundary's inputs
+        panel.simulation_progress(points, points, "FHE simulation done", "test point")
         m = outcome.metrics
         self._result(f"FHE simulation: {fmt_percent(m.fhe_simulated_accuracy)} accuracy, "
                      f"{fmt_percent(m.agreement_clear_simulated)} agreement with the clear model.")

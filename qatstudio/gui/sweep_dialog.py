@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from ..engine.config import MAX_BITS, MIN_BITS, ExperimentConfig
 from ..services.cluster import ClusterReady, ClusterSettings
-from ..services.formatting import data_name, fmt_percent, fmt_seconds, plural
+from ..services.formatting import data_name, fmt_percent, fmt_progress, fmt_seconds, plural
 from ..services.history import History, RunRecord
 from ..services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, SweepResult, parse_plan, sweep_job
 from .workers import Task, TaskError, TaskRunner
@@ -101,9 +101,8 @@ class SweepDialog(QDialog):
         self.preview.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setObjectName("sweepProgress")
-        self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.progress.setFormat("%v of %m runs")
+        self.progress.setTextVisible(False)  # no count before a sweep (the preview above says how many runs)
         self.status = QLabel("Not started.")
         self.status.setObjectName("sweepStatus")
         self.status.setWordWrap(True)
@@ -247,8 +246,7 @@ class SweepDialog(QDialog):
         self.result = None
         self.finished_list.clear()
         self.failures = []
-        self.progress.setRange(0, len(configs))
-        self.progress.setValue(0)
+        self._show_progress(0, len(configs))
         self._progress = SweepProgress(len(configs), 0, 0, 0, len(configs), 0.0)
         self._show_counts(self._progress)
         cluster = self._cluster = self.cluster()
@@ -277,8 +275,7 @@ class SweepDialog(QDialog):
         if isinstance(message, SweepProgress):
             self._progress = message
             self._progress_at = time.monotonic()  # its ETA counts down from here
-            self.progress.setRange(0, max(message.total, 1))
-            self.progress.setValue(message.finished)
+            self._show_progress(message.finished, message.total)
             self._show_counts(message)
             self._show_status()
         elif isinstance(message, ClusterReady):
@@ -296,6 +293,16 @@ class SweepDialog(QDialog):
             item.setForeground(QColor("#8a1c12"))
             self.finished_list.addItem(item)
             self.finished_list.scrollToBottom()
+
+    def _show_progress(self, finished: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(finished)
+        self.progress.setFormat(f"{fmt_progress(finished, total, 'run')} finished")
+        self.progress.setTextVisible(True)
+
+    def progress_text(self) -> str:
+        """What the progress bar says ('' before the first sweep)."""
+        return self.progress.format() if self.progress.isTextVisible() else ""
 
     def _show_counts(self, progress: SweepProgress) -> None:
         figures = {"queued": progress.queued, "running": progress.running, "done": progress.done,
@@ -346,7 +353,8 @@ class SweepDialog(QDialog):
         if self.task is None or progress is None:
             return
         elapsed = time.monotonic() - self._started
-        parts = [f"{progress.finished} of {progress.total} runs finished", f"{fmt_seconds(elapsed)} elapsed"]
+        parts = [f"{fmt_progress(progress.finished, progress.total, 'run')} finished",
+                 f"{fmt_seconds(elapsed)} elapsed"]
         if progress.eta_s is None:
             parts.append("ETA after the first run")
         else:

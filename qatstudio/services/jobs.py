@@ -81,6 +81,7 @@ class Progress:
     total: int
     text: str
     eta_s: float = math.nan
+    noun: str = ""  # what is counted, one of it ("test point"); empty for a share in percent
 
 
 @dataclass
@@ -226,8 +227,8 @@ def keygen_job(compiled: CompiledModel) -> Job:
 class _CountingPoll:
     """A ``should_stop`` that also reports progress: the engine polls it once before each row."""
 
-    def __init__(self, state: TaskState, tell: Tell, total: int, text: str):
-        self.state, self.tell, self.total, self.text = state, tell, total, text
+    def __init__(self, state: TaskState, tell: Tell, total: int, text: str, noun: str):
+        self.state, self.tell, self.total, self.text, self.noun = state, tell, total, text, noun
         self.calls = 0
         self.start = time.monotonic()
         self.last = 0.0
@@ -239,7 +240,7 @@ class _CountingPoll:
         if now - self.last >= 0.1 or done == 0:
             self.last = now
             eta = remaining_seconds(now - self.start, done, self.total)
-            self.tell(Progress(done, self.total, self.text, eta))
+            self.tell(Progress(done, self.total, self.text, eta, self.noun))
         return self.state.should_stop()
 
 
@@ -254,12 +255,12 @@ def simulate_job(metrics: Metrics, dataset: Dataset, compiled: CompiledModel, bo
     def run(state: TaskState, tell: Tell) -> SimulationOutcome:
         total = len(dataset.x_test)
         evaluate_simulated(metrics, dataset, compiled,
-                           _CountingPoll(state, tell, total, "FHE simulation of the test points"))
+                           _CountingPoll(state, tell, total, "FHE simulation of the test points", "test point"))
         tell(SimulationOutcome(dataclasses.replace(metrics), None, None, 0))  # the table first
         if not boundary:
             return SimulationOutcome(metrics, None, None, 0)
         distinct = len(np.unique(compiled.model.quantize_inputs(dataset.grid), axis=0))
-        poll = _CountingPoll(state, tell, distinct, "FHE simulation of the decision boundary")
+        poll = _CountingPoll(state, tell, distinct, "FHE simulation of the decision boundary", "boundary input")
         classes, simulated = compiled.predict_simulated(dataset.grid, poll)
         fhe_boundary = classes.reshape(dataset.grid_shape)
         clear_boundary = compiled.model.predict(dataset.grid).reshape(dataset.grid_shape)

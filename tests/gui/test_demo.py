@@ -348,7 +348,7 @@ def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, wi
     assert dialog.is_running() and window.is_busy()  # the window's runner: no training alongside
     assert not window.train_button.isEnabled() and not dialog.scheduler.isEnabled()
     qtbot.waitUntil(lambda: len(dialog.records) >= 2, timeout=90_000)
-    assert re.search(r"\d of 6 runs finished", dialog.status.text()) and "left" in dialog.status.text()  # ETA
+    assert re.search(r"\d / 6 runs finished", dialog.status.text()) and "left" in dialog.status.text()  # ETA
     assert dialog.progress.maximum() == 6 and dialog.progress.value() >= 2
     counts = {name: int(label.text()) for name, label in dialog.counts.items()}
     assert counts["done"] >= 2 and sum(counts.values()) == 6
@@ -378,9 +378,11 @@ def test_an_unreachable_scheduler_is_told_in_words(qtbot, window, demo):
     window.config_panel.set_config(tiny_base())
     dialog = demo.open_sweep_dialog()
     dialog.set_ranges("6", "3", "off", "0", epochs=1)
+    assert dialog.preview.text() == "<b>1 run</b>" and dialog.progress_text() == ""  # nothing counted before
     dialog.scheduler.setText("tcp://127.0.0.1:9")  # nothing listens there
     with qtbot.waitSignal(dialog.sweepFinished, timeout=60_000) as finished:
         assert dialog.start()
+        assert dialog.progress_text() == "0 / 1 run finished"
     assert finished.args[0] is None
     assert "Can't run the sweep there: can't reach the Dask scheduler at tcp://127.0.0.1:9" in dialog.status.text()
     qtbot.waitUntil(lambda: not window.is_busy(), timeout=30_000)
