@@ -43,7 +43,7 @@ from ..services.formatting import (
     kind_name,
     plural,
 )
-from ..services.history import History, RunRecord
+from ..services.history import History, RunRecord, same_data
 from .plots import boundary_qimage
 from .tradeoff_chart import shared_ceiling
 from .widgets import MessageBanner
@@ -111,6 +111,10 @@ class CompareView(QWidget):
                            "side by side.")
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color:#666666;")
+        self.note = QLabel("Trained on different data sets: their accuracies are not ranked.")
+        self.note.setObjectName("compareNote")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color:#666666;")
         self._rebuild()
 
     def records(self) -> list[RunRecord]:
@@ -134,9 +138,10 @@ class CompareView(QWidget):
         while self.grid.count():
             item = self.grid.takeAt(0)
             widget = item.widget()
-            if widget is not None and widget is not self.hint:
+            if widget is not None and widget not in (self.hint, self.note):
                 widget.deleteLater()
         self.hint.setParent(None)
+        self.note.setParent(None)
         self._values.clear()
 
     def _rebuild(self) -> None:
@@ -150,9 +155,10 @@ class CompareView(QWidget):
             label.setToolTip(measure.row.tip)
             self.grid.addWidget(label, row, 0)
         best = {}
+        comparable = same_data(self._records)  # an accuracy is better than another on the same data only
         if len(self._records) > 1:
             for measure in COMPARE_ROWS:
-                if measure.higher_is_better is None:
+                if measure.higher_is_better is None or (measure.key in ACCURACY_KEYS and not comparable):
                     continue
                 values = [v for v in (r.figure(measure.row) for r in self._records) if v is not None]
                 if len(values) > 1 and min(values) != max(values):
@@ -181,8 +187,12 @@ class CompareView(QWidget):
                     cell.setToolTip("best of the runs compared")
                 self.grid.addWidget(cell, row, col)
                 self._values[(record.id, key)] = cell
+        end = len(COMPARE_ROWS) + 2
+        if not comparable:
+            self.grid.addWidget(self.note, end, 0, 1, len(self._records) + 1)
+            end += 1
         self.grid.setColumnStretch(len(self._records) + 1, 1)
-        self.grid.setRowStretch(len(COMPARE_ROWS) + 2, 1)
+        self.grid.setRowStretch(end, 1)
 
 
 class HistoryPanel(QWidget):

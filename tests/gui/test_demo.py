@@ -15,7 +15,7 @@ from qatstudio.engine.config import DataConfig, ExperimentConfig
 from qatstudio.engine.data import make_dataset
 from qatstudio.gui.demo import DemoController, install_demo
 from qatstudio.services.experiment_file import load_experiment
-from qatstudio.services.formatting import fmt_percent
+from qatstudio.services.formatting import fmt_percent, run_name
 from qatstudio.services.history import History, RunRecord, pareto_front
 from qatstudio.services.story import load_story
 
@@ -169,6 +169,22 @@ def test_history_survives_a_restart_and_a_damaged_entry(qtbot, settings, tmp_pat
 
     # the damaged entry is still there (reported, never deleted)
     assert (folder / "c-broken.json").exists()
+
+
+def test_compare_ranks_accuracies_on_the_same_data_only(qtbot, window, demo, story_records):
+    first, fourth = story_records[0], story_records[3]
+    spirals = dataclasses.replace(fourth.config, data=dataclasses.replace(fourth.config.data, shape="spirals"))
+    records = [fresh(first, id="a-checkerboard", created=1.0), fresh(fourth, id="b-spirals", created=2.0,
+                                                                      config=spirals, label=run_name(spirals))]
+    compare = demo.history_panel.compare
+    compare.set_records(records)
+    assert not any(compare.is_best(r.id, key) for r in records for key in ("float", "clear", "simulated"))
+    assert compare.is_best("a-checkerboard", "pbs")  # a cost is a cost on any data
+    assert compare.note.parent() is compare and "different data sets" in compare.note.text()
+    assert "on spirals" in records[1].label
+
+    compare.set_records([fresh(first, id="a"), fresh(fourth, id="b")])  # the same data: ranked, no note
+    assert compare.is_best("b", "clear") and compare.note.parent() is None
 
 
 def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, story_records):
