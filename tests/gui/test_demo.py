@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QToolBar
 
 from qatstudio.engine.config import DataConfig, ExperimentConfig
@@ -325,6 +326,39 @@ def test_presentation_mode_toggles_and_restores(qtbot, window, demo):
     assert window.plots.train_loss_curve.opts["pen"].widthF() == curve_width
     assert (axis.fixedWidth, axis.pen().widthF()) == (axis_width, axis_pen)
     assert not demo.story_panel.presentation and not demo.next_action.isEnabled()
+
+
+def test_clicker_keys_move_the_story_in_the_demo_full_screen_or_not(qtbot, window, demo):
+    """What a presenter's remote sends (page keys, arrows, space, B) works in the demo without F11; Esc
+    leaves presentation mode."""
+    assert not demo.next_action.isEnabled()  # not the demo: the keys are the widgets' own
+    demo.start_demo()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    panel = demo.story_panel
+    assert panel.current == 1 and not window.isFullScreen()
+    demo.story_panel.list_area.setFocus()  # the step list: PgDown would scroll it
+    for key, step in ((Qt.Key.Key_PageDown, 2), (Qt.Key.Key_Right, 3), (Qt.Key.Key_Space, 4), (Qt.Key.Key_Left, 3),
+                      (Qt.Key.Key_PageUp, 2)):
+        qtbot.keyClick(window.focusWidget() or window, key)
+        assert panel.current == step, QKeySequence(key).toString()
+    assert not window.isFullScreen()
+
+    qtbot.keyClick(window, Qt.Key.Key_B)  # a black screen, and back
+    assert demo.black_screen.isVisible() and demo.black_screen.geometry() == window.rect()
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    assert not demo.black_screen.isVisible()
+
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    qtbot.waitUntil(window.isFullScreen, timeout=5_000)
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    assert panel.current == 3
+    qtbot.keyClick(window, Qt.Key.Key_Escape)  # leaves presentation mode (Stop keeps Ctrl+.)
+    assert not demo.presentation.is_active()
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5_000)
+    assert QKeySequence("Esc") in window.stop_action.shortcuts()  # Stop has its key back
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)  # still the demo: the keys still work
+    assert panel.current == 4
 
 
 def test_closing_in_presentation_mode_saves_the_normal_layout(qtbot, settings, tmp_path):
