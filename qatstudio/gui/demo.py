@@ -560,6 +560,9 @@ class DemoController(QObject):
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
+            if not self.window.confirm_close():  # a run not saved: the user chose to keep the window
+                event.ignore()
+                return True
             if self.presentation.is_active():  # the window saves its layout as it closes: the normal one
                 self.presentation.set_active(False)
             if self.sweep_dialog is not None and self.sweep_dialog.is_running():

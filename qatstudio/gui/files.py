@@ -88,6 +88,7 @@ class FileDialogs:
         self.parent, self.controller, self.settings = parent, controller, settings
         self.import_settings: Optional[ImportDialog] = None  # open while the user chooses (tests read it)
         self.missing_question: Optional[QMessageBox] = None
+        self.unsaved_question: Optional[QMessageBox] = None  # open while it asks (tests answer it)
 
     def folder(self) -> str:
         """Where the dialogs start: the folder of the last file used."""
@@ -133,6 +134,27 @@ class FileDialogs:
         box.finished.connect(box.deleteLater)
         self.missing_question = box
         box.open()
+
+    def may_discard(self) -> bool:
+        """Before closing: a run with results not saved in a file asks whether to save it. True to
+        go on closing (saved, or discarded), False to keep the window open."""
+        session = self.controller.session
+        if session.experiment is None or not session.dirty:
+            return True
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Question, "Save the run?",
+                          "The run shown has results that are not saved in a file. Save them before closing?",
+                          buttons.Save | buttons.Discard | buttons.Cancel, self.parent)
+        box.setDefaultButton(buttons.Save)
+        self.unsaved_question = box
+        try:
+            answer = box.exec()
+        finally:
+            self.unsaved_question = None
+            box.deleteLater()
+        if answer == buttons.Save:
+            return self.save() is not None
+        return answer == buttons.Discard
 
     def save(self) -> Optional[Path]:
         if self.controller.session.path is not None:

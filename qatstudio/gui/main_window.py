@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings(SETTINGS_ORG, SETTINGS_APP)
         self._layout_restored = False
         self._geometry_restored = False
+        self.ask_before_discarding = True  # closing with a run not saved asks first (the tests' windows don't)
+        self._close_confirmed = False  # asked and answered, or closing without asking
         self._shown_once = False
 
         self.banner = MessageBanner()
@@ -465,7 +467,22 @@ class MainWindow(QMainWindow):
             if not self._layout_restored:
                 QTimer.singleShot(0, self._default_layout)
 
+    def confirm_close(self) -> bool:
+        """Whether the window may close: a run with results not saved asks first (once: the answer
+        holds for the rest of this closing)."""
+        if not self._close_confirmed and self.controller.state is not State.CLOSING:
+            self._close_confirmed = not self.ask_before_discarding or self.files.may_discard()
+        return self._close_confirmed or self.controller.state is State.CLOSING
+
+    def close_without_asking(self) -> None:
+        """Close as the system asks it (SIGTERM): unsaved results are not asked about, the work is stopped."""
+        self._close_confirmed = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_close():
+            event.ignore()
+            return
         if self.controller.state is not State.CLOSING:
             self.save_settings()
         # Stop the work first and close when the last worker has finished (the controller's

@@ -15,6 +15,7 @@ from .conftest import _windows, small_config
 def fresh_window(qtbot, settings, screen_name: str) -> MainWindow:
     """A window as the first launch shows it (no saved geometry) on one of screens.json's screens."""
     window = MainWindow(settings)
+    window.ask_before_discarding = False
     _windows.append(window)
     window.setScreen(next(s for s in QGuiApplication.screens() if s.name() == screen_name))
     window.show_first()
