@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QScrollArea,
     QStyle,
@@ -475,9 +476,14 @@ class MainWindow(QMainWindow):
         return self._close_confirmed or self.controller.state is State.CLOSING
 
     def close_without_asking(self) -> None:
-        """Close as the system asks it (SIGTERM): unsaved results are not asked about, the work is stopped."""
+        """Close as the system asks it (SIGTERM): unsaved results are not asked about, the work is stopped.
+        A question already open (Ctrl+Q pressed before) is answered Discard: that closing goes on."""
         self._close_confirmed = True
-        self.close()
+        question = self.files.unsaved_question
+        if question is not None:
+            question.done(QMessageBox.StandardButton.Discard)
+        else:
+            self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.confirm_close():

@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QFontMetrics, QImage
 from PySide6.QtWidgets import QComboBox, QGraphicsProxyWidget, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from ..engine.data import Dataset
@@ -382,6 +382,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         # What to do, in the middle of each plot while it is empty and nothing runs (set_hint)
         self._hints = {plot: _hint_item(plot) for plot in (self.boundary_plot, self.loss_plot, self.acc_plot,
                                                           self.step_plot)}
+        for plot in self._hints:
+            plot.getViewBox().sigResized.connect(self._show_hints)
 
     def _arrange_rows(self) -> None:
         """Plots too short for three rows (a dock below them) leave the step losses out, so that
@@ -532,12 +534,17 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         """The titles of the plots that show the hint (tests)."""
         return [plot.titleLabel.text for plot, item in self._hints.items() if item.isVisible()]
 
-    def _show_hints(self) -> None:
+    def _show_hints(self, *_) -> None:
         idle = bool(self._hint) and not self.is_live()
         empty = {self.boundary_plot: self._x_test is None and self._boundary is None,
                  self.loss_plot: not self._epochs, self.acc_plot: not self._epochs, self.step_plot: not self._losses}
+        words = QFontMetrics(next(iter(self._hints.values())).textItem.font()).horizontalAdvance(self._hint) + 16
         for plot, item in self._hints.items():
-            item.setVisible(idle and empty[plot])
+            # on one line, clear of the plot's legend: a plot too small for both stays blank
+            legend = plot.legend
+            room = plot.getViewBox().boundingRect().width() >= words and (
+                legend is None or not item.sceneBoundingRect().intersects(legend.sceneBoundingRect()))
+            item.setVisible(idle and empty[plot] and room)
 
     def start_live(self) -> None:
         self._timer.start()

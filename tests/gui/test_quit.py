@@ -70,6 +70,23 @@ def test_discarding_closes_the_window(qtbot, window, run):
     assert asked and not window.isVisible()
 
 
+def test_sigterm_while_the_question_is_open_closes_the_window(qtbot, window, run):
+    """What the SIGTERM handler does, with Ctrl+Q's question already open: the closing goes on without it."""
+    window.ask_before_discarding = True
+    window.config_panel.set_config(small_config(epochs=1))
+    assert run(window.train_action.trigger, "Training") == "succeeded"
+
+    def poll():
+        if window.files.unsaved_question is None or not window.files.unsaved_question.isVisible():
+            QTimer.singleShot(20, poll)
+        else:
+            window.close_without_asking()
+
+    QTimer.singleShot(0, poll)
+    quit_keys(qtbot, window)
+    assert not window.isVisible()
+
+
 APP = textwrap.dedent("""
     import os, sys
     from pathlib import Path
