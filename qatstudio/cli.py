@@ -23,7 +23,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"pruning budget: non-zero inputs per neuron (default {defaults.pruning_budget}; "
                              f"off: dense)")
     parser.add_argument("--epochs", type=int, default=defaults.epochs,
-                        help="default: from the data's size (about 3,000 optimiser steps), stopped early")
+                        help="default: from the data's size (about 3,000 optimizer steps), stopped early")
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
                         help="default: from the data's size (16 to 1,024)")
@@ -147,7 +147,7 @@ def cmd_train(args) -> int:
     from .engine.training import Epoch
     from .services.datasets import dataset_for
     from .services.experiment_file import save_experiment
-    from .services.formatting import data_name, fmt_epochs, fmt_percent, fmt_restart
+    from .services.formatting import data_name, fmt_epochs, fmt_key_bytes, fmt_percent, fmt_restart
     from .services.results import result_row
     from .services.storage import atomic_write_json
 
@@ -183,7 +183,8 @@ def cmd_train(args) -> int:
           f"(per layer {[layer.accumulator_bits for layer in report.layers]}, "
           f"worst case {[layer.bound_bits for layer in report.layers]}); widest lookup {report.lookup_bits} bits")
     print(f"lookups (PBS):           {report.pbs_count} {dict(report.pbs_by_precision)} by precision")
-    print(f"keys:                    {report.key_bytes / 1e6:.0f} MB, compile {report.compile_s:.2f} s, "
+    print(f"keys:                    {fmt_key_bytes(report.key_bytes, compressed=False)}, "
+          f"compile {report.compile_s:.2f} s, "
           f"global error probability {report.global_p_error:.2g}", flush=True)
     if args.encrypted:
         keys = _make_keys(experiment.compiled, config, args.yes)
@@ -360,6 +361,7 @@ def _read_points(args):
 
 def cmd_predict(args) -> int:
     from .services.deploy.client import EncryptedClient
+    from .services.formatting import fmt_key_bytes
 
     try:
         points = _read_points(args)
@@ -371,7 +373,8 @@ def cmd_predict(args) -> int:
               f"({client.keygen_s:.1f} s)", file=sys.stderr)
         upload = client.ensure_uploaded()
         if upload.sent_bytes:
-            print(f"evaluation keys uploaded: {upload.sent_bytes / 1e6:.1f} MB in {upload.seconds:.1f} s, "
+            print(f"evaluation keys uploaded: {fmt_key_bytes(upload.sent_bytes, compressed=True)} in "
+                  f"{upload.seconds:.1f} s, "
                   f"key id {upload.key_id}", file=sys.stderr)
         else:
             print(f"the server already holds our evaluation keys (key id {upload.key_id})", file=sys.stderr)
@@ -418,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--budgets", nargs="+", default=["off", "20"], help="pruning budgets; 'off' for none")
     sw.add_argument("--seeds", type=int, nargs="+", default=[0])
     sw.add_argument("--epochs", type=int, default=None,
-                    help="default: the default recipe's, from the data's size (about 3,000 optimiser steps)")
+                    help="default: the default recipe's, from the data's size (about 3,000 optimizer steps)")
     _add_data_arguments(sw)
     sw.add_argument("--report", metavar="FILE.html", help="write an HTML report of the sweep's runs")
     sw.add_argument("--json", metavar="FILE", help="write the runs as JSON")

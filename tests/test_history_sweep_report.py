@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -6,8 +7,8 @@ from conftest import small_config
 
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.services.experiment_file import load_experiment
-from qatstudio.services.formatting import fmt_percent
-from qatstudio.services.history import History, RunRecord, pareto_front
+from qatstudio.services.formatting import config_name, fmt_key_bytes, fmt_percent, fmt_progress, plural, run_name
+from qatstudio.services.history import STOPPED_EARLY, History, RunRecord, pareto_front, same_data
 from qatstudio.services.report import png_bytes, write_html_report, write_json_report
 from qatstudio.services.sweep import MAX_RANGE, SweepPlan, parse_plan, parse_values
 
@@ -52,6 +53,30 @@ def test_history_defaults_to_the_users_data_folder(private_home, record, small_d
     assert history.get(kept.id).experiment_path == kept.experiment_path
     history.remove(kept.id)  # the record and its experiment file
     assert history.load() == ([], []) and not list(history.runs_folder.iterdir())
+
+
+def test_runs_are_named_with_their_data_set_and_ranked_on_the_same_data_only(record, tmp_path):
+    spirals = dataclasses.replace(record.config, data=dataclasses.replace(record.config.data, shape="spirals"))
+    assert record.label == run_name(record.config) == f"{config_name(record.config)} on checkerboard"
+    assert run_name(spirals) == f"{config_name(spirals)} on spirals" != record.label
+    other = RunRecord.from_json({**record.to_json(), "id": "other", "config": spirals.to_dict(), "label": ""})
+    assert same_data([record, record]) and not same_data([record, other])
+
+    # a record kept before names had their data set gets it when read (a name of the user's own stays)
+    history = History(tmp_path / "history")
+    for name, label in (("old", config_name(record.config)), ("stopped", config_name(record.config) + STOPPED_EARLY),
+                        ("own", "my best run")):
+        history.add(RunRecord.from_json({**record.to_json(), "id": name, "label": label}))
+    labels = {r.id: r.label for r in history.load()[0]}
+    assert labels == {"old": record.label, "stopped": record.label + STOPPED_EARLY, "own": "my best run"}
+
+
+def test_counts_name_what_they_count():
+    assert [plural(n, "sample") for n in (0, 1, 2, 1200)] == ["0 samples", "1 sample", "2 samples", "1,200 samples"]
+    assert plural(1, "class", "classes") == "1 class" and plural(3, "class", "classes") == "3 classes"
+    assert fmt_progress(16, 500, "test point") == "16 / 500 test points"
+    assert fmt_key_bytes(521_000_000, compressed=False) == "521.0 MB uncompressed"
+    assert fmt_key_bytes(82_200_000, compressed=True) == "82.2 MB compressed"
 
 
 def test_pareto_front():

@@ -25,7 +25,7 @@ def neuron_masks(layers: list[nn.Linear], budget: int) -> list[torch.Tensor | No
 
 @torch.no_grad()
 def apply_masks(layers: list[nn.Linear], masks: list[torch.Tensor | None]) -> None:
-    """Zero the pruned weights in place (call after every optimiser step to keep the mask)."""
+    """Zero the pruned weights in place (call after every optimizer step to keep the mask)."""
     for layer, mask in zip(layers, masks):
         if mask is not None:
             layer.weight.mul_(mask)

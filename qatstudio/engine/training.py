@@ -21,7 +21,7 @@ from .pruning import apply_masks, combine_masks, neuron_masks, structured_masks
 
 @dataclass
 class Step:
-    """Reported after every optimiser step; ``step`` and ``total_steps`` count over all restarts."""
+    """Reported after every optimizer step; ``step`` and ``total_steps`` count over all restarts."""
 
     step: int
     total_steps: int
@@ -81,7 +81,7 @@ class Schedule:
         return self.epochs * self.steps_per_epoch
 
 
-# The automatic schedule: about TARGET_STEPS optimiser steps in batches of about one 120th of the
+# The automatic schedule: about TARGET_STEPS optimizer steps in batches of about one 120th of the
 # training rows (a power of two in [MIN_BATCH, MAX_AUTO_BATCH]: 64 for the guide's 7,600), at least
 # MIN_EPOCHS epochs, evaluated about EVALUATIONS times.
 TARGET_STEPS, MIN_EPOCHS, EVALUATIONS = 3000, 3, 50

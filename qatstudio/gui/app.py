@@ -62,7 +62,7 @@ def open_window(path: Optional[Path] = None, demo: bool = False, settings=None):
 
     window = MainWindow(settings)
     controller = install_demo(window)  # Demo menu, Story / History / Trade-offs docks, run history
-    window.show()
+    window.show_first()  # where it was last time, else fitted to the screen
     if demo:
         controller.start_demo()  # the story at step 1, the trade-off chart beside it
     if path is not None:
@@ -76,14 +76,17 @@ def run_app(path: Optional[Path] = None, demo: bool = False) -> int:
     configure_runtime()
     app = _application()
     window = open_window(path, demo)
-    # Ctrl+C in the terminal closes the window the normal way (work is stopped first).
+    # Ctrl+C in the terminal closes the window the normal way (work is stopped first); SIGTERM (a
+    # logout, a service manager, kill) too, without asking about unsaved results: either way the
+    # window stops its work and its local server before the loop ends.
     signal.signal(signal.SIGINT, lambda *args: window.close())
+    signal.signal(signal.SIGTERM, lambda *args: window.close_without_asking())
     # Last resort if the loop ends some other way: never leave a worker thread behind.
     app.aboutToQuit.connect(lambda: window.shutdown(wait=True))
     from PySide6.QtCore import QTimer
 
     heartbeat: Optional[QTimer] = QTimer()
-    heartbeat.start(250)  # lets Python see the SIGINT while Qt's loop runs
+    heartbeat.start(250)  # lets Python see SIGINT and SIGTERM while Qt's loop runs
     heartbeat.timeout.connect(lambda: None)
     code = app.exec()
     heartbeat.stop()

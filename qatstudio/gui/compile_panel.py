@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from ..engine.fhe import CircuitStats, KeygenResult
 from ..engine.integer import MAX_LOOKUP_BITS, IntegerMLP
-from ..services.formatting import TIP_ACCUMULATOR, fmt_bytes, fmt_seconds
+from ..services.formatting import TIP_ACCUMULATOR, fmt_bytes, fmt_key_bytes, fmt_seconds
 from .plots import FOREGROUND, style_plot
 from .state import Enabled
 
@@ -220,7 +220,7 @@ class CompilePanel(QWidget):
         self.fields["precision"].setText(precision or "-")
         self.fields["complexity"].setText(f"{report.complexity:,.0f}")
         self.fields["keys"].setText(
-            f"{fmt_bytes(report.key_bytes)} (secret {fmt_bytes(report.secret_key_bytes)}, "
+            f"{fmt_key_bytes(report.key_bytes, compressed=False)} (secret {fmt_bytes(report.secret_key_bytes)}, "
             f"bootstrap {fmt_bytes(report.bootstrap_key_bytes)}, key-switch {fmt_bytes(report.keyswitch_key_bytes)})")
         self.fields["error"].setText(f"{report.global_p_error:.2e} per inference")
         self.fields["time"].setText(fmt_seconds(report.compile_s) + (f" ({note})" if note else ""))
@@ -282,8 +282,8 @@ class CompilePanel(QWidget):
         if result is not None:
             how = "loaded from the key cache" if result.from_cache else "generated and stored in the key cache"
             where = f"\n{Path(result.path).parent}" if result.path else ""
-            upload = (f"\nTo a server: evaluation keys {fmt_bytes(result.evaluation_key_bytes)} once "
-                      f"(compressed), then {fmt_bytes(result.input_bytes)} per encrypted input.")
+            upload = (f"\nTo a server: evaluation keys {fmt_key_bytes(result.evaluation_key_bytes, compressed=True)} "
+                      f"once, then {fmt_bytes(result.input_bytes)} per encrypted input.")
             self.keys_label.setText(f"Keys ready: {how} in {fmt_seconds(result.seconds)}.{upload}{where}")
         else:
             self.keys_label.setText(text or "No keys yet.")

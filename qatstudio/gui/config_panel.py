@@ -55,6 +55,7 @@ from ..services.formatting import (
     TIP_BUDGET,
     TIP_CEILING,
     fmt_percent,
+    plural,
 )
 from .plots import boundary_qimage
 from .state import Enabled
@@ -250,12 +251,12 @@ class ConfigPanel(QWidget):
                 label.widget().setToolTip(field.widget().toolTip() or self._tip_of(field.widget()))
 
         # --- training
-        self.epochs = _spin(0, MAX_EPOCHS, "Passes over the training set; automatic: about 3,000 optimiser steps "
+        self.epochs = _spin(0, MAX_EPOCHS, "Passes over the training set; automatic: about 3,000 optimizer steps "
                             "whatever the data's size, stopped early when validation stops improving.")
         self.epochs.setSpecialValueText("automatic")
         self.lr = _double(0.0001, 1.0, 4, 0.001, "Peak learning rate of the one-cycle schedule.")
         self.lr.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        self.batch = _spin(0, MAX_BATCH, "Training points per optimiser step; automatic: about a 120th of "
+        self.batch = _spin(0, MAX_BATCH, "Training points per optimizer step; automatic: about a 120th of "
                            "the training points, from 16 to 1,024.")
         self.batch.setSpecialValueText("automatic")
         self.restarts = _spin(1, MAX_RESTARTS, "Models trained from different seeds; the best on the validation "
@@ -537,9 +538,9 @@ class ConfigPanel(QWidget):
         rows, dropped = self._table_rows.get(data.table_sha256, (None, None))
         read = f"{rows:,} rows, " if rows is not None else ""
         left = f" ({dropped:,} with missing values left out)" if dropped else ""
-        return (f"<b>{escape(data.table_name)}</b>: {read}{data.n_features} feature(s), {data.n_classes} classes"
-                f"{left}; label column <i>{escape(data.label_column)}</i>. No ceiling: a table has no known "
-                f"rule to measure it by.")
+        return (f"<b>{escape(data.table_name)}</b>: {read}{plural(data.n_features, 'feature')}, "
+                f"{data.n_classes} classes{left}; label column <i>{escape(data.label_column)}</i>. No ceiling: "
+                f"a table has no known rule to measure it by.")
 
     def apply(self, enabled: Enabled) -> None:
         for child in self.findChildren(QGroupBox):

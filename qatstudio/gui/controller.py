@@ -22,7 +22,17 @@ from ..engine.fhe import AccumulatorTooWideError
 from ..services import jobs, storage, views
 from ..services.deploy.local import LocalServer
 from ..services.experiment_file import SUFFIX, save_experiment
-from ..services.formatting import KIND_TITLES, fmt_epochs, fmt_eta, fmt_percent, fmt_restart, fmt_seconds
+from ..services.formatting import (
+    KIND_TITLES,
+    fmt_epochs,
+    fmt_eta,
+    fmt_key_bytes,
+    fmt_percent,
+    fmt_progress,
+    fmt_restart,
+    fmt_seconds,
+    plural,
+)
 from ..services.key_budget import cheaper_settings, describe_key_cost, key_cost_problems
 from ..services.keys import KeyCache
 from ..services.tabular import ImportedTable, MissingValues
@@ -62,7 +72,7 @@ class Views:
 
 class Controller(QObject):
     stateChanged = Signal(object)  # Enabled
-    statusChanged = Signal(str)
+    statusChanged = Signal(str, str)  # text, how it stands: "work", "result" or "passing" (see gui/status.py)
     problem = Signal(str, str, str)  # title, message, details: an error the user should read
     taskStarted = Signal(str)  # task title
     taskFinished = Signal(str, str)  # task title, "succeeded" / "failed" / "cancelled"
@@ -130,7 +140,16 @@ class Controller(QObject):
         self.refresh()
 
     def _status(self, text: str) -> None:
-        self.statusChanged.emit(text)
+        """The work in progress."""
+        self.statusChanged.emit(text, "work")
+
+    def _result(self, text: str) -> None:
+        """What finished work found: it stands until what it describes changes."""
+        self.statusChanged.emit(text, "result")
+
+    def _hint(self, text: str) -> None:
+        """A refusal or a hint: it passes."""
+        self.statusChanged.emit(text, "passing")
 
     def _title(self) -> None:
         session = self.session
@@ -143,7 +162,7 @@ class Controller(QObject):
                on_cancel: Optional[Callable] = None) -> Optional[Task]:
         if self.state is not State.IDLE:
             busy = self.task.name.lower() if self.task is not None else "other work"
-            self._status(f"Busy with {busy}: stop it first.")
+            self._hint(f"Busy with {busy}: stop it first.")
             return None
         self.kind = kind
         self._enter(State.running(kind))  # before the runner says it is busy
@@ -165,10 +184,10 @@ class Controller(QObject):
             return
         kept = f" The details are in {error.log_file}: attach it to a bug report." if error.log_file else ""
         self.problem.emit(error.title, error.message + kept, error.details)
-        self._status(f"{kind.title} failed: {error.message}")
+        self._result(f"{kind.title} failed: {error.message}")
 
     def _cancelled(self, kind: TaskKind, handler: Optional[Callable]) -> None:
-        self._status(f"{kind.title} cancelled.")
+        self._result(f"{kind.title} cancelled.")
         if handler:
             handler()
 
@@ -232,7 +251,7 @@ class Controller(QObject):
         config = self.views.config.config()
         problems = config.problems()
         if problems:
-            self._status("Can't train: " + "; ".join(problems))
+            self._hint("Can't train: " + "; ".join(problems))
             return None
         if self.state is not State.IDLE:
             return None
@@ -294,7 +313,7 @@ class Controller(QObject):
         if outcome.experiment is None:
             v.controls.show_text("Stopped before the first epoch ended: nothing to keep.")
             v.compile.set_status("Train a model, then compile it.")
-            self._status("Training stopped before the first epoch ended.")
+            self._result("Training stopped before the first epoch ended.")
             return
         experiment = outcome.experiment
         self.session = jobs.Session(experiment=experiment, dataset=outcome.dataset,
@@ -307,13 +326,13 @@ class Controller(QObject):
         self._show_estimate(experiment)
         m = experiment.metrics
         kept = experiment.kept_record
-        how = (f"Stopped after {outcome.epochs_completed} evaluations"
+        how = (f"Stopped after {plural(outcome.epochs_completed, 'evaluation')}; kept epoch {kept.epoch}"
                if outcome.stopped_early else f"Trained; kept epoch {kept.epoch}"
                + (f" of restart {experiment.kept_restart + 1}" if config.restarts > 1 else ""))
         elapsed = experiment.history[-1].elapsed_s if experiment.history else 0.0
         v.controls.finish(f"{how} in {fmt_seconds(elapsed)}.", complete=not outcome.stopped_early)
         first = f"fp32 {fmt_percent(m.float_accuracy)}, " if m.float_accuracy is not None else ""
-        self._status(f"{how}: test accuracy {first}{config.bits}-bit quantized "
+        self._result(f"{how}: test accuracy {first}{config.bits}-bit quantized "
                      f"{fmt_percent(m.clear_accuracy)} in the clear. Compile next (Ctrl+K).")
         self._title()
         self.experimentUpdated.emit(experiment, "trained")
@@ -378,14 +397,14 @@ class Controller(QObject):
         self.session.dataset = view.dataset  # the FHE simulation draws its boundaries on this plane too
         self.views.plots.set_plane(view.dataset.plane, view.boundary)
         names = view.dataset.feature_names
-        self._status(f"Decision boundary over {names[view.dataset.plane[0]]} and {names[view.dataset.plane[1]]}, "
+        self._result(f"Decision boundary over {names[view.dataset.plane[0]]} and {names[view.dataset.plane[1]]}, "
                      f"every other feature at its training median.")
 
     # ------------------------------------------------------------ compile and keys
     def start_compile(self) -> Optional[Task]:
         experiment = self.session.experiment
         if experiment is None or experiment.integer_model is None:
-            self._status("Train a model (or open an experiment) before compiling.")
+            self._hint("Train a model (or open an experiment) before compiling.")
             return None
         panel = self.views.compile
         task = self._start(TaskKind.COMPILE, jobs.compile_job(experiment), self._on_phase, self._on_compiled,
@@ -411,8 +430,8 @@ class Controller(QObject):
         self.views.compile.set_status(
             f"Compiled in {fmt_seconds(report.compile_s)}: the circuit's widest integer is "
             f"{report.accumulator_bits} bits. Simulate or run it encrypted in Results.")
-        self._status(f"Compiled: {report.accumulator_bits}-bit accumulator, {report.pbs_count} PBS, "
-                     f"keys {report.key_bytes / 1e6:.0f} MB. Next: Simulate FHE (Ctrl+M).")
+        self._result(f"Compiled: {report.accumulator_bits}-bit accumulator, {report.pbs_count} PBS, "
+                     f"keys {fmt_key_bytes(report.key_bytes, compressed=False)}. Next: Simulate FHE (Ctrl+M).")
         self._title()
         self.experimentUpdated.emit(experiment, "compiled")
 
@@ -441,7 +460,7 @@ class Controller(QObject):
     def start_keygen(self, confirmed: bool = False) -> Optional[Task]:
         compiled = self.session.compiled
         if compiled is None:
-            self._status("Compile first: keys belong to a circuit.")
+            self._hint("Compile first: keys belong to a circuit.")
             return None
         if not confirmed and self._keys_need_a_yes(lambda: self.start_keygen(confirmed=True)):
             return None
@@ -462,19 +481,19 @@ class Controller(QObject):
                                                  keygen_from_cache=keys.from_cache)
         self.views.results.show_metrics(experiment.metrics)
         how = "loaded from the cache" if keys.from_cache else "generated"
-        self._status(f"Keys {how} in {fmt_seconds(keys.seconds)}. Run encrypted in Results (Ctrl+E).")
+        self._result(f"Keys {how} in {fmt_seconds(keys.seconds)}. Run encrypted in Results (Ctrl+E).")
 
     # ------------------------------------------------------------ FHE simulation and encrypted runs
     def start_simulation(self) -> Optional[Task]:
         compiled, experiment = self.session.compiled, self.session.experiment
         if compiled is None:
-            self._status("Compile first: the simulation runs the compiled circuit.")
+            self._hint("Compile first: the simulation runs the compiled circuit.")
             return None
         panel, dataset = self.views.results, self.session.dataset
         job = jobs.simulate_job(experiment.metrics, dataset, compiled)
         task = self._start(TaskKind.SIMULATE, job, self._on_simulation_message,
                            lambda outcome: self._on_simulated(outcome, dataset),
-                           on_cancel=lambda: panel.simulation_progress(0, 1, ""))
+                           on_cancel=lambda: panel.simulation_progress(0, 0, ""))
         if task is not None:
             self.showPanel.emit(panel)
             panel.show_boundaries(None, None)
@@ -483,8 +502,9 @@ class Controller(QObject):
 
     def _on_simulation_message(self, message) -> None:
         if isinstance(message, jobs.Progress):
-            self.views.results.simulation_progress(message.done, message.total, message.text)
-            self._status(f"{message.text}: {message.done} of {message.total} \u00b7 {fmt_eta(message.eta_s)}")
+            self.views.results.simulation_progress(message.done, message.total, message.text, message.noun)
+            self._status(f"{message.text}: {fmt_progress(message.done, message.total, message.noun)} \u00b7 "
+                         f"{fmt_eta(message.eta_s)}")
         elif isinstance(message, jobs.SimulationOutcome):  # the test points are done: the table first
             self.session.experiment.metrics = message.metrics
             self.views.results.show_metrics(message.metrics)
@@ -499,9 +519,10 @@ class Controller(QObject):
         panel.show_metrics(outcome.metrics)
         axes = tuple(dataset.feature_names[i] for i in dataset.plane)
         panel.show_boundaries(outcome.clear_boundary, outcome.fhe_boundary, outcome.circuit_inputs, axes)
-        panel.simulation_done()
+        points = len(dataset.x_test)  # the bar counts the test points again, not the boundary's inputs
+        panel.simulation_progress(points, points, "FHE simulation done", "test point")
         m = outcome.metrics
-        self._status(f"FHE simulation: {fmt_percent(m.fhe_simulated_accuracy)} accuracy, "
+        self._result(f"FHE simulation: {fmt_percent(m.fhe_simulated_accuracy)} accuracy, "
                      f"{fmt_percent(m.agreement_clear_simulated)} agreement with the clear model.")
         self._title()
         self.experimentUpdated.emit(experiment, "simulated")
@@ -509,7 +530,7 @@ class Controller(QObject):
     def start_encrypted(self, n_samples: int, confirmed: bool = False) -> Optional[Task]:
         compiled, experiment = self.session.compiled, self.session.experiment
         if compiled is None:
-            self._status("Compile first: the encrypted run needs the circuit.")
+            self._hint("Compile first: the encrypted run needs the circuit.")
             return None
         if not confirmed and self._keys_need_a_yes(lambda: self.start_encrypted(n_samples, confirmed=True)):
             return None
@@ -527,7 +548,7 @@ class Controller(QObject):
         if self.session.keys is None:
             self.views.compile.keygen_started()
             panel.set_encrypted_text("Generating keys first (or loading them from the cache)\u2026")
-        self._status(f"Encrypted run on {n_samples} test point(s)\u2026")
+        self._status(f"Encrypted run on {plural(n_samples, 'test point')}\u2026")
         return task
 
     def _on_encrypted_cancelled(self) -> None:
@@ -555,15 +576,15 @@ class Controller(QObject):
         self.views.results.show_metrics(m)
         done = m.fhe_executed_samples
         if outcome.cancelled:
-            text = f"Cancelled after {done} sample(s); their figures are kept."
+            text = f"Cancelled after {plural(done, 'sample')}; their figures are kept."
         else:
-            text = f"Done: {done} sample(s) encrypted, run and decrypted."
+            text = f"Done: {plural(done, 'sample')} encrypted, run and decrypted."
         if done:
             text += (f" Accuracy {fmt_percent(m.fhe_executed_accuracy)}, agreement with the clear model "
                      f"{fmt_percent(m.agreement_clear_executed)}, median {fmt_seconds(m.fhe_latency_s)} per sample.")
         latencies = ", ".join(fmt_seconds(s) for s in outcome.latencies_s[-10:])
         self.views.results.set_encrypted_text(text + (f"\nLatency per sample: {latencies}" if latencies else ""))
-        self._status(text)
+        self._result(text)
         self._title()
         self.experimentUpdated.emit(experiment, "encrypted")
 
@@ -571,7 +592,7 @@ class Controller(QObject):
     def start_deploy(self, n_points: int) -> Optional[Task]:
         compiled, experiment = self.session.compiled, self.session.experiment
         if compiled is None:
-            self._status("Compile first: the server runs the compiled circuit.")
+            self._hint("Compile first: the server runs the compiled circuit.")
             return None
         points = self.session.dataset.x_test[: max(1, int(n_points))]
         folder = storage.cache_dir() / "deployments" / compiled.key_id
@@ -583,7 +604,7 @@ class Controller(QObject):
         if task is not None:
             self.showPanel.emit(panel)
             panel.started(len(points))
-            self._status(f"Sending {len(points)} test point(s) through a local server\u2026")
+            self._status(f"Sending {plural(len(points), 'test point')} through a local server\u2026")
         return task
 
     def _on_deploy_message(self, message) -> None:
@@ -596,7 +617,7 @@ class Controller(QObject):
     def _on_deployed(self, outcome: jobs.DeployOutcome) -> None:
         self.views.deploy.finished(outcome)
         agree = sum(p.label == c for p, c in zip(outcome.predictions, outcome.clear_labels))
-        self._status(f"{len(outcome.predictions)} point(s) classified encrypted by {outcome.url}; "
+        self._result(f"{plural(len(outcome.predictions), 'point')} classified encrypted by {outcome.url}; "
                      f"{agree} agree with the clear model.")
 
     def stop_server(self) -> None:
@@ -607,12 +628,12 @@ class Controller(QObject):
     def export_for_deployment(self, folder: Path) -> Optional[Task]:
         experiment = self.session.experiment
         if experiment is None or experiment.integer_model is None:
-            self._status("Train a model (or open an experiment) before exporting it.")
+            self._hint("Train a model (or open an experiment) before exporting it.")
             return None
         source = self.session.path.name if self.session.path else ""
         job = jobs.export_job(experiment, self.session.compiled, Path(folder), source)
         return self._start(TaskKind.EXPORT, job, self._on_phase,
-                           lambda path: self._status(f"Exported for deployment to {Path(path).parent}: "
+                           lambda path: self._result(f"Exported for deployment to {Path(path).parent}: "
                                                      f"serve it with 'qatstudio serve {Path(path).parent}'."))
 
     # ------------------------------------------------------------ importing data
@@ -634,7 +655,7 @@ class Controller(QObject):
     def import_refused(self, path: Path, message: str) -> None:
         """``path`` can't be imported, for ``message`` (found before reading it): nothing changes."""
         self.problem.emit(f"Can't import {Path(path).name}", message, "")
-        self._status(f"Can't import {Path(path).name}: {message}")
+        self._hint(f"Can't import {Path(path).name}: {message}")
 
     def _on_import_message(self, message, path: Path) -> None:
         if isinstance(message, jobs.Progress):
@@ -647,16 +668,17 @@ class Controller(QObject):
         data = imported.data_config(test_fraction, self.views.config.config().data.seed)
         rows = len(imported.table.labels)
         self.views.config.set_table(data, rows, imported.rows_dropped)
-        dropped = f", {imported.rows_dropped:,} rows with missing values left out" if imported.rows_dropped else ""
-        self._status(f"Imported {imported.name}: {rows:,} rows, {data.n_features} feature(s), {data.n_classes} "
-                     f"classes{dropped}. Train on it (Ctrl+T).")
+        dropped = (f", {plural(imported.rows_dropped, 'row')} with missing values left out" if imported.rows_dropped
+                   else "")
+        self._result(f"Imported {imported.name}: {plural(rows, 'row')}, {plural(data.n_features, 'feature')}, "
+                     f"{plural(data.n_classes, 'class', 'classes')}{dropped}. Train on it (Ctrl+T).")
 
     def _on_import_failed(self, error: TaskError, path: Path, label_column: str, test_fraction: float) -> bool:
         """Rows with missing values are offered to be left out (once the task has ended)."""
         if not isinstance(error.exception, MissingValues):
             return False
         self._missing = MissingRows(path, label_column, test_fraction, error.exception)
-        self._status(f"{path.name} has rows with missing values.")
+        self._result(f"{path.name} has rows with missing values.")
         return True
 
     def _offer_without_missing(self) -> None:
@@ -693,7 +715,7 @@ class Controller(QObject):
         elif experiment.integer_model is not None:
             self._show_estimate(experiment)
         self.fileUsed.emit(opened.path, True)
-        self._status(f"Opened {opened.path.name}.")
+        self._result(f"Opened {opened.path.name}.")
         self._title()
         self.experimentUpdated.emit(experiment, "opened")
         self._draw_plane()
@@ -701,7 +723,7 @@ class Controller(QObject):
     def save_experiment_to(self, path: Path) -> Optional[Path]:
         experiment = self.session.experiment
         if experiment is None:
-            self._status("Nothing to save yet: train a model first.")
+            self._hint("Nothing to save yet: train a model first.")
             return None
         path = Path(path)
         if path.suffix != SUFFIX:
@@ -714,7 +736,7 @@ class Controller(QObject):
         self.session.path = path
         self.session.dirty = False
         self.fileUsed.emit(path, True)
-        self._status(f"Saved {path}.")
+        self._result(f"Saved {path}.")
         self._title()
         return path
 
@@ -733,5 +755,5 @@ class Controller(QObject):
         except OSError as error:
             self.problem.emit("Can't export the plots", str(error), "")
         self.fileUsed.emit(path, False)
-        self._status("Exported " + ", ".join(p.name for p in written) + f" to {path.parent}.")
+        self._result("Exported " + ", ".join(p.name for p in written) + f" to {path.parent}.")
         return written

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..services.formatting import plural
 from ..services.history import History, RunRecord, RunTracker
 from ..services.report import write_reports
 from ..services.story import StepFigures, StoryProblem, StoryStep, live_result, load_story, steps_of, story_job
@@ -173,6 +174,31 @@ class StoryDriver(QObject):
         self.runner.wait_all()
 
 
+class BlackScreen(QWidget):
+    """Black over the whole window (a presenter's B key), until shown again."""
+
+    def __init__(self, window: QWidget):
+        super().__init__(window)
+        self.setObjectName("blackScreen")
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor("#000000"))
+        self.setPalette(palette)
+        self.setAutoFillBackground(True)
+        self.hide()
+        window.installEventFilter(self)
+
+    def set_shown(self, on: bool) -> None:
+        if on:
+            self.setGeometry(self.parentWidget().rect())
+            self.raise_()
+        self.setVisible(on)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize and self.isVisible():
+            self.setGeometry(watched.rect())  # full screen and back: it still covers the window
+        return super().eventFilter(watched, event)
+
+
 class DemoController(QObject):
     """Arranges the demo's docks and menu on one window and forwards between them, the window and
     the history."""
@@ -192,6 +218,9 @@ class DemoController(QObject):
         self.sweep_dialog: Optional[SweepDialog] = None
         self._close_after_sweep = False
         self._bottom_tabbed = False
+        self._demo = False  # started as the demo (``start_demo``): the clicker's keys work outside presentation
+        self._stop_keys: list[QKeySequence] = []  # the Stop action's keys, while presentation mode takes Esc
+        self.black_screen = BlackScreen(window)
         self._restored: set[str] = set()  # docks placed by the saved layout
 
         # Story and trade-offs share the bottom of the window (wide and short suits both), as tabs;
@@ -265,10 +294,10 @@ class DemoController(QObject):
             dock.setVisible(shown)
         return dock
 
-    def _action(self, text: str, slot, shortcut: Optional[str], tip: str, checkable: bool = False) -> QAction:
+    def _action(self, text: str, slot, shortcuts: tuple[str, ...], tip: str, checkable: bool = False) -> QAction:
         action = QAction(text, self.window)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
+        if shortcuts:
+            action.setShortcuts([QKeySequence(key) for key in shortcuts])
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.setToolTip(tip)
         action.setStatusTip(tip)
@@ -278,29 +307,36 @@ class DemoController(QObject):
         return action
 
     def _build_menu(self) -> None:
-        self.story_action = self._action("Guided &story", lambda: self.show_story(), "Ctrl+1",
+        self.story_action = self._action("Guided &story", lambda: self.show_story(), ("Ctrl+1",),
                                          "The guide's story in five steps, each shown at once from shipped files")
-        self.chart_action = self._action("&Trade-off chart", self.show_chart, "Ctrl+2",
+        self.chart_action = self._action("&Trade-off chart", self.show_chart, ("Ctrl+2",),
                                          "Accuracy against accumulator bits and FHE latency, over every run")
-        self.history_action = self._action("Run &history", self.show_history, "Ctrl+3",
+        self.history_action = self._action("Run &history", self.show_history, ("Ctrl+3",),
                                            "Every run kept; select several to compare them")
-        self.presentation_action = self._action("&Presentation mode", self.presentation.set_active, "F11",
+        self.presentation_action = self._action("&Presentation mode", self.presentation.set_active, ("F11",),
                                                 "Full screen, large type and lines, high contrast, the story "
                                                 "in view", checkable=True)
-        self.next_action = self._action("&Next step", self.story_panel.next_step, "PgDown",
-                                        "Next story step (presentation mode; presenter remotes send PgDown)")
-        self.previous_action = self._action("P&revious step", self.story_panel.previous_step, "PgUp",
-                                            "Previous story step (presentation mode)")
-        self.sweep_action = self._action("S&weep\u2026", self.open_sweep_dialog, None,
+        # The clicker's keys (what a presenter's remote sends), in the demo and in presentation mode
+        self.next_action = self._action("&Next step", self.story_panel.next_step, ("PgDown", "Right", "Space"),
+                                        "Next story step (the demo and presentation mode)")
+        self.previous_action = self._action("P&revious step", self.story_panel.previous_step, ("PgUp", "Left"),
+                                            "Previous story step (the demo and presentation mode)")
+        self.black_action = self._action("&Black screen", self.black_screen.set_shown, ("B",),
+                                         "Black out the window, and back (the demo and presentation mode)",
+                                         checkable=True)
+        self.leave_action = self._action("&Leave presentation mode", lambda: self.presentation.set_active(False),
+                                         ("Esc",), "Back to the window (presentation mode)")
+        self.sweep_action = self._action("S&weep\u2026", self.open_sweep_dialog, (),
                                          "Train and compile ranges of neurons, bit-widths, budgets and seeds")
-        self.export_action = self._action("&Export report\u2026", self.export_dialog, None,
+        self.export_action = self._action("&Export report\u2026", self.export_dialog, (),
                                           "The selected runs (or all) as a self-contained HTML report and JSON")
-        for action in (self.next_action, self.previous_action):
-            action.setEnabled(False)
+        self._set_clicker(False)
+        self.leave_action.setEnabled(False)
         self.menu = QMenu("&Demo", self.window)
         self.menu.setObjectName("demoMenu")
         for group in ((self.story_action, self.chart_action, self.history_action),
-                      (self.presentation_action, self.next_action, self.previous_action),
+                      (self.presentation_action, self.next_action, self.previous_action, self.black_action,
+                       self.leave_action),
                       (self.sweep_action, self.export_action)):
             if self.menu.actions():
                 self.menu.addSeparator()
@@ -350,9 +386,20 @@ class DemoController(QObject):
         self.history_dock.raise_()
 
     def start_demo(self) -> None:
-        """What ``qatstudio --demo`` shows: the story at its first step and the trade-off chart."""
+        """What ``qatstudio --demo`` shows: the story at its first step and the trade-off chart; the
+        clicker's keys move through the story, full screen or not."""
+        self._demo = True
+        self._set_clicker(True)
         self.show_chart()
         self.show_story(1)
+
+    def _set_clicker(self, on: bool) -> None:
+        """The clicker's keys (next and previous step, black screen) on or off: off, they are the
+        focused widget's again (arrows, space, page keys)."""
+        for action in (self.next_action, self.previous_action, self.black_action):
+            action.setEnabled(on)
+        if not on:
+            self.black_action.setChecked(False)
 
     # ------------------------------------------------------------------ runs and the history
     def reload_history(self) -> list[str]:
@@ -440,7 +487,7 @@ class DemoController(QObject):
     def _sweep_finished(self, result) -> None:
         kept = len(result.records) if result is not None else len(self.sweep_dialog.records)
         self.window.show_status(f"Sweep {'cancelled' if result is None or result.cancelled else 'done'}: "
-                                f"{kept} run(s) kept in the history.")
+                                f"{plural(kept, 'run')} kept in the history.")
 
     def _sweep_idle(self) -> None:
         if self._close_after_sweep:  # the window was closed during the sweep: close it now
@@ -465,7 +512,7 @@ class DemoController(QObject):
         except OSError as error:
             self.window.notify("Can't write the report", str(error), "error")
             return []
-        self.window.show_status(f"Report of {len(records)} run(s): {written[0]} (and {written[1].name}).")
+        self.window.show_status(f"Report of {plural(len(records), 'run')}: {written[0]} (and {written[1].name}).")
         return written
 
     # ------------------------------------------------------------------ presentation and shutdown
@@ -498,8 +545,14 @@ class DemoController(QObject):
     def _presentation_toggled(self, on: bool) -> None:
         if self.presentation_action.isChecked() != on:
             self.presentation_action.setChecked(on)
-        for action in (self.next_action, self.previous_action):
-            action.setEnabled(on)
+        self._set_clicker(on or self._demo)
+        self.leave_action.setEnabled(on)
+        stop = self.window.stop_action  # Esc leaves presentation mode; Stop keeps its other keys meanwhile
+        if on:
+            self._stop_keys = stop.shortcuts()
+            stop.setShortcuts([key for key in self._stop_keys if key != QKeySequence(Qt.Key.Key_Escape)])
+        elif self._stop_keys:
+            stop.setShortcuts(self._stop_keys)
         if on:
             self.story.load()
             if self.story_panel.current is None and self.story.steps:
@@ -507,6 +560,9 @@ class DemoController(QObject):
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
+            if not self.window.confirm_close():  # a run not saved: the user chose to keep the window
+                event.ignore()
+                return True
             if self.presentation.is_active():  # the window saves its layout as it closes: the normal one
                 self.presentation.set_active(False)
             if self.sweep_dialog is not None and self.sweep_dialog.is_running():

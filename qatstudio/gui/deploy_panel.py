@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..services import jobs
-from ..services.formatting import fmt_bytes, fmt_percent, fmt_seconds
+from ..services.formatting import fmt_bytes, fmt_key_bytes, fmt_percent, fmt_seconds, plural
 from .state import Enabled
 
 DEFAULT_POINTS = 5
@@ -166,16 +166,17 @@ class DeployPanel(QWidget):
             f"{name} {fmt_seconds(value)}" for name, value in zip(SPLIT, medians)))
         agree = sum(s.prediction.label == s.clear_label for s in self._samples) / len(self._samples)
         self.agreement.setText(f"Agreement with the clear model: {fmt_percent(agree)} "
-                               f"({len(self._samples)} point(s))")
+                               f"({plural(len(self._samples), 'point')})")
 
     def finished(self, outcome: jobs.DeployOutcome) -> None:
         done = len(outcome.predictions)
-        self.status.setText(f"{done} point(s) classified by the server at {outcome.url}, which never held "
+        self.status.setText(f"{plural(done, 'point')} classified by the server at {outcome.url}, which never held "
                             f"the secret key." if done else "Cancelled before the first point.")
-        uploaded = (f"evaluation keys uploaded once: {fmt_bytes(outcome.uploaded_bytes)}" if outcome.uploaded_bytes
+        uploaded = (f"evaluation keys uploaded once: {fmt_key_bytes(outcome.uploaded_bytes, compressed=True)}"
+                    if outcome.uploaded_bytes
                     else "evaluation keys: already on the server")
         keys = [p for p in outcome.observed if p["kind"] == "evaluation keys"]
-        size = fmt_bytes(keys[-1]["bytes"]) if keys else "-"
+        size = fmt_key_bytes(keys[-1]["bytes"], compressed=True) if keys else "-"
         self.client_summary.setText(f"Secret key kept on this machine; {uploaded}.")
         self.server_summary.setText(f"Holds evaluation keys ({size}, key id {outcome.key_id[:12]}\u2026) and "
                                     f"ciphertexts; it can compute on them, not read them.")

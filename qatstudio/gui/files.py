@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from ..engine.config import MAX_FEATURES, MAX_TEST_FRACTION, MIN_TEST_FRACTION, DataConfig
 from ..services import tabular
 from ..services.experiment_file import SUFFIX
+from ..services.formatting import plural
 from .controller import Controller, MissingRows
 
 FILE_FILTER = f"QAT Studio experiments (*{SUFFIX})"
@@ -49,7 +50,7 @@ class ImportDialog(QDialog):
         self.test_share.setSuffix(" %")
         self.test_share.setValue(100 * DataConfig.test_fraction)
         self.test_share.setToolTip("Share of each class held out for testing.")
-        note = QLabel(f"The other {len(columns) - 1} column(s) are the features: numbers only, 1 to "
+        note = QLabel(f"The other {plural(len(columns) - 1, 'column')} are the features: numbers only, 1 to "
                       f"{MAX_FEATURES} of them. Features are scaled to [0, 1] from the training rows.")
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -78,8 +79,8 @@ def missing_text(missing: MissingRows) -> str:
     where = "; ".join(f"line {line}, column '{column}'" for line, column in shown)
     more = f"; and {error.count - len(shown):,} more" if error.count > len(shown) else ""
     rows = error.rows
-    return (f"{missing.path.name} has {error.count:,} missing value(s) in {rows:,} row(s): {where}{more}.\n\n"
-            f"Import it without those {rows:,} row(s)?")
+    return (f"{missing.path.name} has {plural(error.count, 'missing value')} in {plural(rows, 'row')}: "
+            f"{where}{more}.\n\nImport it without {'that row' if rows == 1 else f'those {rows:,} rows'}?")
 
 
 class FileDialogs:
@@ -87,6 +88,7 @@ class FileDialogs:
         self.parent, self.controller, self.settings = parent, controller, settings
         self.import_settings: Optional[ImportDialog] = None  # open while the user chooses (tests read it)
         self.missing_question: Optional[QMessageBox] = None
+        self.unsaved_question: Optional[QMessageBox] = None  # open while it asks (tests answer it)
 
     def folder(self) -> str:
         """Where the dialogs start: the folder of the last file used."""
@@ -132,6 +134,27 @@ class FileDialogs:
         box.finished.connect(box.deleteLater)
         self.missing_question = box
         box.open()
+
+    def may_discard(self) -> bool:
+        """Before closing: a run with results not saved in a file asks whether to save it. True to
+        go on closing (saved, or discarded), False to keep the window open."""
+        session = self.controller.session
+        if session.experiment is None or not session.dirty:
+            return True
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Question, "Save the run?",
+                          "The run shown has results that are not saved in a file. Save them before closing?",
+                          buttons.Save | buttons.Discard | buttons.Cancel, self.parent)
+        box.setDefaultButton(buttons.Save)
+        self.unsaved_question = box
+        try:
+            answer = box.exec()
+        finally:
+            self.unsaved_question = None
+            box.deleteLater()
+        if answer == buttons.Save:
+            return self.save() is not None
+        return answer == buttons.Discard
 
     def save(self) -> Optional[Path]:
         if self.controller.session.path is not None:

@@ -41,8 +41,9 @@ from ..services.formatting import (
     fmt_seconds,
     kind_color,
     kind_name,
+    plural,
 )
-from ..services.history import History, RunRecord
+from ..services.history import History, RunRecord, same_data
 from .plots import boundary_qimage
 from .tradeoff_chart import shared_ceiling
 from .widgets import MessageBanner
@@ -110,6 +111,10 @@ class CompareView(QWidget):
                            "side by side.")
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color:#666666;")
+        self.note = QLabel("Trained on different data sets: their accuracies are not ranked.")
+        self.note.setObjectName("compareNote")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color:#666666;")
         self._rebuild()
 
     def records(self) -> list[RunRecord]:
@@ -133,9 +138,10 @@ class CompareView(QWidget):
         while self.grid.count():
             item = self.grid.takeAt(0)
             widget = item.widget()
-            if widget is not None and widget is not self.hint:
+            if widget is not None and widget not in (self.hint, self.note):
                 widget.deleteLater()
         self.hint.setParent(None)
+        self.note.setParent(None)
         self._values.clear()
 
     def _rebuild(self) -> None:
@@ -149,9 +155,10 @@ class CompareView(QWidget):
             label.setToolTip(measure.row.tip)
             self.grid.addWidget(label, row, 0)
         best = {}
+        comparable = same_data(self._records)  # an accuracy is better than another on the same data only
         if len(self._records) > 1:
             for measure in COMPARE_ROWS:
-                if measure.higher_is_better is None:
+                if measure.higher_is_better is None or (measure.key in ACCURACY_KEYS and not comparable):
                     continue
                 values = [v for v in (r.figure(measure.row) for r in self._records) if v is not None]
                 if len(values) > 1 and min(values) != max(values):
@@ -180,8 +187,12 @@ class CompareView(QWidget):
                     cell.setToolTip("best of the runs compared")
                 self.grid.addWidget(cell, row, col)
                 self._values[(record.id, key)] = cell
+        end = len(COMPARE_ROWS) + 2
+        if not comparable:
+            self.grid.addWidget(self.note, end, 0, 1, len(self._records) + 1)
+            end += 1
         self.grid.setColumnStretch(len(self._records) + 1, 1)
-        self.grid.setRowStretch(len(COMPARE_ROWS) + 2, 1)
+        self.grid.setRowStretch(end, 1)
 
 
 class HistoryPanel(QWidget):
@@ -358,7 +369,7 @@ class HistoryPanel(QWidget):
         n = len(self._records)
         ceiling = shared_ceiling(self._records)
         self.count_label.setText(
-            (f"<b>{n} run{'s' if n != 1 else ''}</b> kept"
+            (f"<b>{plural(n, 'run')}</b> kept"
              + (f", all on one data set: ceiling <b>{fmt_percent(ceiling)}</b>" if ceiling is not None else ""))
             if n else "No runs yet: every run you train is kept here.")
         self._selection_changed()
@@ -407,7 +418,7 @@ class HistoryPanel(QWidget):
         self.export_button.setText("Report\u2026" if count == 0 else f"Report of {count}\u2026")
         self.export_button.setToolTip(
             "Write every run as a self-contained HTML report and JSON." if count == 0 else
-            f"Write the {count} selected run{'s' if count != 1 else ''} as a self-contained HTML report and JSON.")
+            f"Write the {plural(count, 'selected run')} as a self-contained HTML report and JSON.")
 
     def _emit_current(self, signal) -> None:
         selected = self.selected_records()

@@ -8,8 +8,8 @@ import logging
 from pathlib import Path
 from typing import Callable, Optional
 
-from PySide6.QtCore import QByteArray, QElapsedTimer, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QElapsedTimer, QPoint, QRect, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QStatusTipEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -32,10 +32,12 @@ from .config_panel import ConfigPanel
 from .controller import Controller, Views
 from .deploy_panel import DeployPanel
 from .files import FileDialogs
+from .help import ShortcutsDialog, TourDialog, shortcut_text, tour_pages
 from .menus import build_menus, presets_button
 from .plots import TrainingPlots
 from .results_panel import ResultsPanel
 from .state import Enabled, State
+from .status import StatusLine
 from .widgets import MessageBanner, TrainControls
 from .workers import Task
 
@@ -49,6 +51,11 @@ SETTINGS_APP = "QAT Studio"
 CONFIGURE_WIDTH = (330, 400)
 SIDE_WIDTH = (360, 440)  # Compile, Results, Deploy (tabbed)
 DEFAULT_WIDTHS = (330, 370)  # Configure, the tabbed side docks
+# The first launch (no saved geometry): a window maximized on a screen up to this wide, or too short
+# for the window and its frame; on a larger screen a large window (this share of it) in the middle.
+MAXIMIZE_UP_TO_WIDTH = 1366
+FIRST_SHARE = 0.9
+FRAME_ALLOWANCE = 40  # a window manager's title bar and borders, before they are known (px)
 
 
 class MainWindow(QMainWindow):
@@ -67,6 +74,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = settings if settings is not None else QSettings(SETTINGS_ORG, SETTINGS_APP)
         self._layout_restored = False
+        self._geometry_restored = False
+        self.ask_before_discarding = True  # closing with a run not saved asks first (the tests' windows don't)
+        self._close_confirmed = False  # asked and answered, or closing without asking
         self._shown_once = False
 
         self.banner = MessageBanner()
@@ -79,6 +89,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(centre)
 
         self._build_actions()
+        self.plots.set_hint(f"Press Train ({shortcut_text(self.train_action, every=False)}) to start")
         self.config_panel = ConfigPanel()
         self.train_controls = TrainControls(self.train_action, self.pause_action, self.stop_action)
         self.train_button = self.train_controls.train_button  # what the benchmark and the demo's tests click
@@ -112,7 +123,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         config = self.config_panel.config()
         self._config_changed(config, config.problems())
-        self._set_status("Ready: choose a configuration (or a preset) and press Train.")
+        self.status.work("Ready: choose a configuration (or a preset) and press Train.")
 
     # ------------------------------------------------------------ building
     def _action(self, text: str, shortcuts=(), tip: str = "", icon=None, checkable: bool = False) -> QAction:
@@ -121,7 +132,7 @@ class MainWindow(QMainWindow):
             action.setIcon(self.style().standardIcon(icon))
         action.setShortcuts([QKeySequence(s) for s in shortcuts])
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)  # not in dialogs: Esc stays theirs
-        keys = " or ".join(QKeySequence(s).toString(QKeySequence.SequenceFormat.NativeText) for s in shortcuts)
+        keys = shortcut_text(action)
         action.setToolTip(f"{tip} ({keys})" if keys and tip else tip or text)
         action.setStatusTip(tip)
         action.setCheckable(checkable)
@@ -156,7 +167,11 @@ class MainWindow(QMainWindow):
             "'qatstudio serve'")
         self.export_action = self._action("&Export plots as PNG\u2026", ["Ctrl+Shift+E"],
                                           "Save the plots as PNG images")
-        self.quit_action = self._action("&Quit", [key.Quit], "Close QAT Studio")
+        self.quit_action = self._action("&Quit", ["Ctrl+Q"], "Close QAT Studio")
+        self.tour_action = self._action("&Tour\u2026", [key.HelpContents], "A few pages on what the window does, "
+                                        "in the order you use it")
+        self.shortcuts_action = self._action("&Keyboard shortcuts\u2026", [], "Every key of the window, read from "
+                                             "its menus' actions")
 
     def _configure_body(self) -> QWidget:
         top = QHBoxLayout()
@@ -188,16 +203,15 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.configure_dock, self.compile_dock], list(DEFAULT_WIDTHS), Qt.Orientation.Horizontal)
 
     def _build_status_bar(self) -> None:
-        self.status_label = QLabel()
-        self.status_label.setObjectName("statusText")
+        bar = self.statusBar()
+        self.status = StatusLine(bar, self)  # every message of the status bar goes through it
+        self._enabled: Optional[Enabled] = None
         self.status_busy = QProgressBar()
         self.status_busy.setRange(0, 0)
         self.status_busy.setMaximumWidth(120)
         self.status_busy.setMaximumHeight(14)
         self.status_busy.hide()
         self.elapsed_label = QLabel()
-        bar = self.statusBar()
-        bar.addWidget(self.status_label, 1)
         bar.addPermanentWidget(self.elapsed_label)
         bar.addPermanentWidget(self.status_busy)
         self._clock = QElapsedTimer()
@@ -216,6 +230,7 @@ class MainWindow(QMainWindow):
             self.save_action: self.files.save,
             self.save_as_action: self.files.save_as_dialog, self.export_action: self.files.export_dialog,
             self.deploy_export_action: self.files.deploy_export_dialog, self.quit_action: self.close,
+            self.tour_action: self.show_tour, self.shortcuts_action: self.show_shortcuts,
         }
         for action, slot in triggers.items():
             action.triggered.connect(lambda checked=False, slot=slot: slot())
@@ -276,6 +291,9 @@ class MainWindow(QMainWindow):
         self.presets_button.setEnabled(enabled.edit_config)
         self.presets_menu.setEnabled(enabled.edit_config)
         self.status_busy.setVisible(enabled.busy)
+        if enabled != self._enabled:  # a disabled control's tip saying why may no longer hold
+            self._enabled = enabled
+            self.status.end_tip()
         if not enabled.busy:
             self._tick.stop()
             self.elapsed_label.setText("")
@@ -285,8 +303,15 @@ class MainWindow(QMainWindow):
         self._clock.start()
         self._tick.start()
 
-    def _set_status(self, text: str) -> None:
-        self.status_label.setText(text)
+    def _set_status(self, text: str, how: str = "work") -> None:
+        """``how`` the message stands: "work", "result" or "passing" (see ``StatusLine``)."""
+        {"work": self.status.work, "result": self.status.result, "passing": self.status.passing}[how](text)
+
+    def event(self, event) -> bool:
+        if isinstance(event, QStatusTipEvent):  # a control's status tip, while the pointer is on it: the
+            self.status.passing(event.tip(), 0)  # status line shows it (Qt's would draw it over the line)
+            return True
+        return super().event(event)
 
     def _show_title(self, name: str, modified: bool) -> None:
         self.setWindowTitle(f"{name}[*] \u2014 QAT Studio")
@@ -299,8 +324,14 @@ class MainWindow(QMainWindow):
 
     def _config_changed(self, config: ExperimentConfig, problems: list[str]) -> None:
         self.controller.config_changed(problems)
+        shown = self.controller.session.experiment
+        if shown is None or config != shown.config:  # a result in the status bar is of another configuration
+            train = f"press Train ({shortcut_text(self.train_action, every=False)}) to train it"
+            self.status.outdated(f"Configuration changed: {train}; the plots and results shown are of the last run."
+                                 if shown is not None else f"Configuration changed: {train}.")
         self.train_action.setToolTip(
-            "Train the configured model (Ctrl+T)" if not problems else "Can't train: " + "; ".join(problems))
+            f"{self.train_action.statusTip()} ({shortcut_text(self.train_action)})" if not problems
+            else "Can't train: " + "; ".join(problems))
         self.settings.setValue("config", json.dumps(config.to_dict()))
 
     # ------------------------------------------------------------ what other code calls
@@ -323,7 +354,7 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"Can't apply the preset {preset.title}", str(error), "error")
             return
         self.config_panel.set_config(config)
-        self._set_status(f"Preset: {preset.title}.")
+        self.status.passing(f"Preset: {preset.title}.")
 
     def start_training(self) -> Optional[Task]:
         return self.controller.start_training()
@@ -340,17 +371,30 @@ class MainWindow(QMainWindow):
     def is_busy(self) -> bool:
         return self.controller.is_busy()
 
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help > Keyboard shortcuts: every action that has keys, as it has them now."""
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def show_tour(self) -> TourDialog:
+        dialog = TourDialog(tour_pages(self), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
     def notify(self, title: str, text: str, level: str = "info") -> None:
         """A message in the window (levels "info", "warning", "error"), never a modal dialog."""
         self.banner.show_message(title, text, level)
 
-    def show_status(self, text: str, msecs: int = 8000) -> None:
+    def show_status(self, text: str) -> None:
         """A passing message in the status bar."""
-        self.statusBar().showMessage(text, msecs)
+        self.status.passing(text)
 
     def status_text(self) -> str:
-        """What the status bar says about the work in progress."""
-        return self.status_label.text()
+        """What the status bar says now."""
+        return self.status.text()
 
     # ------------------------------------------------------------ dropped files
     def _dropped_files(self, event) -> list[Path]:
@@ -373,7 +417,8 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         self.open_experiment(files[0])
         if len(files) > 1:
-            self._set_status(f"Opening {files[0].name}: one file at a time, the other {len(files) - 1} were left.")
+            self.status.passing(f"Opening {files[0].name}: one file at a time, the other {len(files) - 1} "
+                                "were left.")
 
     # ------------------------------------------------------------ settings and shutdown
     def _restore_settings(self) -> None:
@@ -388,7 +433,7 @@ class MainWindow(QMainWindow):
                                              else config)
         geometry = self.settings.value("geometry")
         if isinstance(geometry, (QByteArray, bytes)) and geometry:
-            self.restoreGeometry(QByteArray(geometry))
+            self._geometry_restored = self.restoreGeometry(QByteArray(geometry))
         state = self.settings.value("windowState")
         if isinstance(state, (QByteArray, bytes)) and state:
             self._layout_restored = self.restoreState(QByteArray(state))
@@ -411,6 +456,23 @@ class MainWindow(QMainWindow):
         """Cancel everything; with ``wait`` block until every worker thread has stopped."""
         self.controller.shutdown(wait)
 
+    def show_first(self) -> None:
+        """Show the window where it was last time; the first time, fitted to its screen's available
+        area (``first_geometry``), its status bar on screen."""
+        screen = self.screen()
+        if self._geometry_restored or screen is None:
+            self.show()
+            return
+        frame = max(FRAME_ALLOWANCE, self.frameGeometry().height() - self.geometry().height())
+        available = screen.availableGeometry()
+        place = first_geometry(available, self.minimumSizeHint(), frame)
+        if place is None:
+            self.move(available.topLeft())  # maximized on this screen
+            self.showMaximized()
+        else:
+            self.setGeometry(place)
+            self.show()
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if not self._shown_once:
@@ -418,7 +480,27 @@ class MainWindow(QMainWindow):
             if not self._layout_restored:
                 QTimer.singleShot(0, self._default_layout)
 
+    def confirm_close(self) -> bool:
+        """Whether the window may close: a run with results not saved asks first (once: the answer
+        holds for the rest of this closing)."""
+        if not self._close_confirmed and self.controller.state is not State.CLOSING:
+            self._close_confirmed = not self.ask_before_discarding or self.files.may_discard()
+        return self._close_confirmed or self.controller.state is State.CLOSING
+
+    def close_without_asking(self) -> None:
+        """Close as the system asks it (SIGTERM): unsaved results are not asked about, the work is stopped.
+        A question already open (Ctrl+Q pressed before) is answered Discard: that closing goes on."""
+        self._close_confirmed = True
+        question = self.files.unsaved_question
+        if question is not None:
+            question.done(QMessageBox.StandardButton.Discard)
+        else:
+            self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_close():
+            event.ignore()
+            return
         if self.controller.state is not State.CLOSING:
             self.save_settings()
         # Stop the work first and close when the last worker has finished (the controller's
@@ -430,6 +512,19 @@ class MainWindow(QMainWindow):
         self.plots.stop_live()
         self.controller.release()
         event.accept()
+
+
+def first_geometry(available: QRect, least: QSize, frame: int) -> Optional[QRect]:
+    """The window's first place on a screen whose free area is ``available``: None to maximize it
+    (a screen up to MAXIMIZE_UP_TO_WIDTH wide, or one too short for the window's least size and its
+    ``frame``), else a large window (FIRST_SHARE of the area, frame included) in the middle."""
+    if available.width() <= MAXIMIZE_UP_TO_WIDTH or available.height() < least.height() + frame:
+        return None
+    size = QSize(max(int(available.width() * FIRST_SHARE), least.width()),
+                 max(int(available.height() * FIRST_SHARE) - frame, least.height()))
+    place = QRect(QPoint(0, 0), size)
+    place.moveCenter(available.center() + QPoint(0, frame // 2))  # the frame's title bar goes above
+    return place
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:

@@ -60,6 +60,8 @@ def build_menus(window) -> tuple[QMenu, RecentFilesMenu, QToolBar]:
     for dock in (w.configure_dock, w.compile_dock, w.results_dock, w.deploy_dock):
         view.addAction(dock.toggleViewAction())
     help_menu = bar.addMenu("&Help")
+    help_menu.addActions([w.tour_action, w.shortcuts_action])
+    help_menu.addSeparator()
     about = help_menu.addAction("About QAT Studio")
     about.triggered.connect(lambda: w.notify(
         f"QAT Studio {__version__}", "train quantization-aware MLPs, compile them to FHE with Concrete, and "

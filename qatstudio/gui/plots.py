@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QFontMetrics, QImage
 from PySide6.QtWidgets import QComboBox, QGraphicsProxyWidget, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from ..engine.data import Dataset
@@ -261,6 +261,23 @@ class PlaneChooser(QWidget):
         self.planeChosen.emit(self._shown)
 
 
+def _hint_item(plot: pg.PlotItem) -> pg.TextItem:
+    """A hidden text in the middle of ``plot``'s view, wrapped to its width, that stays there as it resizes."""
+    view = plot.getViewBox()
+    item = pg.TextItem(color=FOREGROUND, anchor=(0.5, 0.5))
+    item.setParentItem(view)  # in the view's pixels, not its data: the axes' ranges don't move it
+
+    def place(*_) -> None:
+        rect = view.boundingRect()
+        item.setTextWidth(max(60.0, rect.width() - 16))
+        item.setPos(rect.center())
+
+    view.sigResized.connect(place)
+    place()
+    item.hide()
+    return item
+
+
 class TrainingPlots(pg.GraphicsLayoutWidget):
     """The central plots; feed them with ``add_steps``/``add_epoch`` from any rate of events."""
 
@@ -283,6 +300,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._dirty: set[str] = set()
         self._live_extent = False  # x axes fixed to the run (set_extent), loss axis grown by hand
         self._loss_top = 0.0
+        self._hint = ""
+        self._hints: dict[pg.PlotItem, pg.TextItem] = {}  # made with the plots
 
         # Boundary large on the left, the epoch curves beside it, the step losses along the bottom.
         self.boundary_plot = self.addPlot(row=0, col=0, rowspan=2)
@@ -336,7 +355,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.acc_plot.setYRange(0, 100, padding=0.02)  # ...and before the first epoch too (see reset)
 
         self.step_plot = self.addPlot(row=2, col=0, colspan=2)
-        style_plot(self.step_plot, "Training loss per optimiser step", "step", "loss")
+        style_plot(self.step_plot, "Training loss per optimizer step", "step", "loss")
         # No grid here: pyqtgraph draws grid lines with the axes, so every live update of the curve
         # would repaint both axes with all their labels (the costliest part of a frame).
         self.step_plot.showGrid(x=False, y=False)
@@ -360,6 +379,11 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(int(1000 / MAX_REDRAWS_PER_S))
         self._timer.timeout.connect(self.redraw)
+        # What to do, in the middle of each plot while it is empty and nothing runs (set_hint)
+        self._hints = {plot: _hint_item(plot) for plot in (self.boundary_plot, self.loss_plot, self.acc_plot,
+                                                          self.step_plot)}
+        for plot in self._hints:
+            plot.getViewBox().sigResized.connect(self._show_hints)
 
     def _arrange_rows(self) -> None:
         """Plots too short for three rows (a dock below them) leave the step losses out, so that
@@ -499,11 +523,36 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.redraw()
 
     # --- drawing, rate-limited
+    def set_hint(self, text: str) -> None:
+        """What to do, shown in each plot while it is empty and nothing runs ('Press Train (Ctrl+T) to start')."""
+        self._hint = text
+        for item in self._hints.values():
+            item.setHtml(f'<div style="text-align:center">{text}</div>')
+        self._show_hints()
+
+    def hints_shown(self) -> list[str]:
+        """The titles of the plots that show the hint (tests)."""
+        return [plot.titleLabel.text for plot, item in self._hints.items() if item.isVisible()]
+
+    def _show_hints(self, *_) -> None:
+        idle = bool(self._hint) and not self.is_live()
+        empty = {self.boundary_plot: self._x_test is None and self._boundary is None,
+                 self.loss_plot: not self._epochs, self.acc_plot: not self._epochs, self.step_plot: not self._losses}
+        words = QFontMetrics(next(iter(self._hints.values())).textItem.font()).horizontalAdvance(self._hint) + 16
+        for plot, item in self._hints.items():
+            # on one line, clear of the plot's legend: a plot too small for both stays blank
+            legend = plot.legend
+            room = plot.getViewBox().boundingRect().width() >= words and (
+                legend is None or not item.sceneBoundingRect().intersects(legend.sceneBoundingRect()))
+            item.setVisible(idle and empty[plot] and room)
+
     def start_live(self) -> None:
         self._timer.start()
+        self._show_hints()
 
     def stop_live(self) -> None:
         self._timer.stop()
+        self._show_hints()
         self.redraw()
         if self._live_extent:  # the run is over: fit the loss axis to what was learned
             self._live_extent = False
@@ -550,6 +599,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self.boundary_map.set_image(self._boundary)
         if "points" in dirty or "boundary" in dirty:
             self.boundary_map.set_points(self._x_test, self._y_test, self._predictions)
+        self._show_hints()
 
     # --- what tests and the window read back
     def step_count(self) -> int:

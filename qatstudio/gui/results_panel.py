@@ -36,7 +36,9 @@ from ..services.formatting import (
     fmt_eta,
     fmt_measure,
     fmt_percent,
+    fmt_progress,
     fmt_seconds,
+    plural,
 )
 from .plots import FOREGROUND, class_map, elided, make_boundary_plot, show_boundary
 from .state import Enabled
@@ -118,9 +120,7 @@ class ResultsPanel(QWidget):
                                         "boundary grid (Ctrl+M).")
         self.simulate_button.clicked.connect(self.simulateRequested)
         self.simulate_progress = QProgressBar()
-        self.simulate_progress.setFormat("%v / %m")
-        self.simulate_progress.setRange(0, 1)
-        self.simulate_progress.setValue(0)
+        self.simulation_progress(0, 0, "")
         row.addWidget(self.simulate_button)
         row.addWidget(self.simulate_progress, 1)
         layout.addLayout(row)
@@ -146,12 +146,8 @@ class ResultsPanel(QWidget):
         line.addWidget(self.cancel_button)
         box.addLayout(line)
         self.encrypted_progress = QProgressBar()
-        self.encrypted_progress.setFormat("%v / %m")
-        self.encrypted_progress.setRange(0, self.samples.value())
-        self.encrypted_progress.setValue(0)
+        self.encrypted_progress.setTextVisible(False)  # nothing counted before a run
         self._running = False  # an encrypted run (or a simulation) is in progress
-        self.samples.valueChanged.connect(
-            lambda n: self.encrypted_progress.setRange(0, n) if not self._running else None)
         box.addWidget(self.encrypted_progress)
         self.encrypted_label = QLabel("Not run yet.")
         self.encrypted_label.setObjectName("encryptedStatus")
@@ -198,8 +194,9 @@ class ResultsPanel(QWidget):
         self.set_test_count(n_test)
         self.show_metrics(None)
         self.show_boundaries(None, None)
-        self.simulation_progress(0, 1, "")
+        self.simulation_progress(0, 0, "")
         self.encrypted_progress.setValue(0)
+        self.encrypted_progress.setTextVisible(False)
         self.set_encrypted_text("Not run yet.")
 
     # --- metrics
@@ -275,17 +272,21 @@ class ResultsPanel(QWidget):
         return self.table.item(self.row_of[key], 1).text()
 
     # --- progress
-    def simulation_progress(self, done: int, total: int, text: str) -> None:
+    def simulation_progress(self, done: int, total: int, text: str, noun: str = "") -> None:
+        """``done`` of ``total`` ``noun`` simulated ('16 / 500 test points'); no ``noun``: idle, no count."""
         self.simulate_progress.setRange(0, max(total, 1))
-        self.simulate_progress.setValue(done)
+        self.simulate_progress.setValue(done if noun else 0)
+        self.simulate_progress.setFormat(fmt_progress(done, total, noun) if noun else "")
+        self.simulate_progress.setTextVisible(bool(noun))
         self.simulate_progress.setToolTip(text)
 
-    def simulation_done(self) -> None:
-        self.simulate_progress.setValue(self.simulate_progress.maximum())
+    def simulation_count(self) -> str:
+        """What the simulation's bar says ('' while idle)."""
+        bar = self.simulate_progress
+        return bar.format() if bar.isTextVisible() else ""
 
     def encrypted_started(self, n_samples: int) -> None:
-        self.encrypted_progress.setRange(0, n_samples)
-        self.encrypted_progress.setValue(0)
+        self._show_encrypted_count(0, n_samples)
 
     def set_encrypted_text(self, text: str) -> None:
         self.encrypted_label.setText(text)
@@ -297,9 +298,15 @@ class ResultsPanel(QWidget):
         """Test points the last encrypted run finished (its progress bar)."""
         return self.encrypted_progress.value()
 
+    def _show_encrypted_count(self, done: int, total: int) -> None:
+        bar = self.encrypted_progress
+        bar.setRange(0, max(total, 1))
+        bar.setValue(done)
+        bar.setFormat(fmt_progress(done, total, "test point"))
+        bar.setTextVisible(True)
+
     def show_encrypted_progress(self, done: int, total: int, latencies: list[float], eta_s: float) -> None:
-        self.encrypted_progress.setRange(0, max(total, 1))
-        self.encrypted_progress.setValue(done)
+        self._show_encrypted_count(done, total)
         if latencies:
             median = statistics.median(latencies)
             per_sample = ", ".join(fmt_seconds(s) for s in latencies[-6:])
@@ -331,7 +338,7 @@ class ResultsPanel(QWidget):
         colours = f"blue: {names[0]}, red: {names[1]}" if k == 2 else "each class in its colour"
         self.boundary_note.setText(
             f"{side}\u00d7{side} grid over {over}, {circuit_inputs} distinct circuit inputs simulated: "
-            f"{'identical' if differ == 0 else f'{differ} grid point(s) differ'} ({colours}).")
+            f"{'identical' if differ == 0 else plural(differ, 'grid point') + ' differ'} ({colours}).")
 
     def has_fhe_boundary(self) -> bool:
         return self.fhe_image.image is not None

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from ..engine.config import MAX_BITS, MAX_EPOCHS, MIN_BITS, ExperimentConfig
 from ..services.cluster import ClusterReady, ClusterSettings
-from ..services.formatting import data_name, fmt_percent, fmt_seconds
+from ..services.formatting import data_name, fmt_percent, fmt_progress, fmt_seconds, plural
 from ..services.history import History, RunRecord
 from ..services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, SweepResult, parse_plan, sweep_job
 from .workers import Task, TaskError, TaskRunner
@@ -103,9 +103,8 @@ class SweepDialog(QDialog):
         self.preview.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setObjectName("sweepProgress")
-        self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.progress.setFormat("%v of %m runs")
+        self.progress.setTextVisible(False)  # no count before a sweep (the preview above says how many runs)
         self.status = QLabel("Not started.")
         self.status.setObjectName("sweepStatus")
         self.status.setWordWrap(True)
@@ -218,9 +217,9 @@ class SweepDialog(QDialog):
             self._can_start = False
         else:
             configs, skipped = plan.configs()
-            text = f"<b>{len(configs)} run{'s' if len(configs) != 1 else ''}</b>"
+            text = f"<b>{plural(len(configs), 'run')}</b>"
             if skipped:
-                text += (f"; {len(skipped)} combination{'s' if len(skipped) != 1 else ''} skipped: "
+                text += (f"; {plural(len(skipped), 'combination')} skipped: "
                          + "; ".join(skipped[:3]) + ("; \u2026" if len(skipped) > 3 else ""))
             self.preview.setText(text)
             self._can_start = bool(configs)
@@ -249,8 +248,7 @@ class SweepDialog(QDialog):
         self.result = None
         self.finished_list.clear()
         self.failures = []
-        self.progress.setRange(0, len(configs))
-        self.progress.setValue(0)
+        self._show_progress(0, len(configs))
         self._progress = SweepProgress(len(configs), 0, 0, 0, len(configs), 0.0)
         self._show_counts(self._progress)
         cluster = self._cluster = self.cluster()
@@ -279,8 +277,7 @@ class SweepDialog(QDialog):
         if isinstance(message, SweepProgress):
             self._progress = message
             self._progress_at = time.monotonic()  # its ETA counts down from here
-            self.progress.setRange(0, max(message.total, 1))
-            self.progress.setValue(message.finished)
+            self._show_progress(message.finished, message.total)
             self._show_counts(message)
             self._show_status()
         elif isinstance(message, ClusterReady):
@@ -299,6 +296,16 @@ class SweepDialog(QDialog):
             self.finished_list.addItem(item)
             self.finished_list.scrollToBottom()
 
+    def _show_progress(self, finished: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(finished)
+        self.progress.setFormat(f"{fmt_progress(finished, total, 'run')} finished")
+        self.progress.setTextVisible(True)
+
+    def progress_text(self) -> str:
+        """What the progress bar says ('' before the first sweep)."""
+        return self.progress.format() if self.progress.isTextVisible() else ""
+
     def _show_counts(self, progress: SweepProgress) -> None:
         figures = {"queued": progress.queued, "running": progress.running, "done": progress.done,
                    "failed": progress.failed}
@@ -306,7 +313,7 @@ class SweepDialog(QDialog):
             self.counts[name].setText(str(figure))
 
     def _show_cluster(self, ready: ClusterReady) -> None:
-        where = f"Running on {ready.where} ({ready.workers} worker{'s' if ready.workers != 1 else ''} connected)."
+        where = f"Running on {ready.where} ({plural(ready.workers, 'worker')} connected)."
         if ready.dashboard_url:
             link = html.escape(ready.dashboard_url)
             self.dashboard.setText(f"{where} Dask dashboard: <a href=\"{link}\">{link}</a>")
@@ -317,13 +324,13 @@ class SweepDialog(QDialog):
         self.result = result
         kept = len(result.records)
         if result.cancelled:
-            text = f"Cancelled: {kept} finished run{'s' if kept != 1 else ''} kept in the history."
+            text = f"Cancelled: {plural(kept, 'finished run')} kept in the history."
         else:
-            text = f"Done: {kept} run{'s' if kept != 1 else ''} in {fmt_seconds(time.monotonic() - self._started)}."
+            text = f"Done: {plural(kept, 'run')} in {fmt_seconds(time.monotonic() - self._started)}."
         if result.failures:
-            text += f" {len(result.failures)} run{'s' if len(result.failures) != 1 else ''} failed (see the list)."
+            text += f" {plural(len(result.failures), 'run')} failed (see the list)."
         if result.skipped:
-            text += f" {len(result.skipped)} combination(s) skipped."
+            text += f" {plural(len(result.skipped), 'combination')} skipped."
         self.status.setText(text)
         self.sweepFinished.emit(result)
 
@@ -331,7 +338,7 @@ class SweepDialog(QDialog):
         self.result = SweepResult(records=list(self.records), cancelled=True)
         kept = len(self.records)
         self.status.setText(f"The sweep stopped: {error.title}: {error.message}. "
-                            f"{kept} finished run{'s' if kept != 1 else ''} kept in the history.")
+                            f"{plural(kept, 'finished run')} kept in the history.")
         self.sweepFinished.emit(None)
 
     def _on_finished(self) -> None:
@@ -348,7 +355,8 @@ class SweepDialog(QDialog):
         if self.task is None or progress is None:
             return
         elapsed = time.monotonic() - self._started
-        parts = [f"{progress.finished} of {progress.total} runs finished", f"{fmt_seconds(elapsed)} elapsed"]
+        parts = [f"{fmt_progress(progress.finished, progress.total, 'run')} finished",
+                 f"{fmt_seconds(elapsed)} elapsed"]
         if progress.eta_s is None:
             parts.append("ETA after the first run")
         else:

@@ -33,6 +33,7 @@ from ..services.formatting import (
     fmt_seconds,
     kind_color,
     kind_name,
+    plural,
 )
 from ..services.history import RunRecord, pareto_front
 
@@ -426,7 +427,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         shown = len({p.record.id for panel in PANELS for p in self._points[panel] if not p.reference})
         uncompiled = sum(1 for r in self._records if not r.accumulator_bits)
         reference = sum(1 for p in self._points["bits"] if p.reference)
-        parts = [f"<b>Trade-offs over {shown} run{'s' if shown != 1 else ''}</b>"]
+        parts = [f"<b>Trade-offs over {plural(shown, 'run')}</b>"]
         if reference:
             parts.append(f"{reference} story steps")
         if uncompiled:
@@ -442,7 +443,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         estimated = any(p.estimated for p in self._points["latency"])
         if estimated:
             legend.append(f'<span style="color:#555555; font-size:{s["font"] + 3}pt">\u25cb</span>&nbsp;latency '
-                          f"estimated from Concrete's cost, scaled by {count} measured run{'s' if count != 1 else ''}")
+                          f"estimated from Concrete's cost, scaled by {plural(count, 'measured run')}")
         legend.append(f'<span style="color:{FRONT_COLOR}; font-size:{s["font"] + 2}pt">\u2517\u2501</span>'
                       "&nbsp;Pareto front")
         legend.append('<span style="color:#d81b60; font-size:%dpt">\u25ef</span>&nbsp;selected' % (s["font"] + 2))

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Iterator, Optional
 from urllib.parse import urlsplit
 
+from .formatting import plural
+
 ALLOWED_FAILURES = 1  # worker deaths a run survives: it is retried once
 _ADDRESS = re.compile(r"(tcp|tls)://[A-Za-z0-9_.\-\[\]:]+:\d{1,5}")
 
@@ -56,7 +58,7 @@ class ClusterSettings:
         if self.scheduler.strip():
             return f"the Dask cluster at {self.scheduler.strip()}"
         workers = self.workers or default_workers()
-        return f"{workers} worker process{'es' if workers != 1 else ''} on this computer"
+        return f"{plural(workers, 'worker process', 'worker processes')} on this computer"
 
 
 @dataclass

@@ -58,6 +58,11 @@ def data_name(data: DataConfig) -> str:
     return f"{words}, jitter {data.noise:g}, {data.points_made:,} points, data seed {data.seed}"
 
 
+def data_word(data: DataConfig) -> str:
+    """A data set in a word or two, for a run's name: 'checkerboard', 'spirals', 'wine.csv'."""
+    return data.table_name if data.is_table else data.shape
+
+
 def kind_name(kind: str) -> str:
     return KIND_NAMES.get(kind, kind)
 
@@ -96,7 +101,24 @@ def fmt_restart(restart: int, restarts: int) -> str:
     return f"Restart {restart + 1} of {restarts} \u00b7 " if restarts > 1 else ""
 
 
+def run_name(config: ExperimentConfig) -> str:
+    """A run as the history, Compare and reports name it: its configuration and its data set,
+    'QAT 3-bit 100n seed 0 on spirals' (two runs alike but for their data can be told apart)."""
+    return f"{config_name(config)} on {data_word(config.data)}"
+
+
 # ---------------------------------------------------------------- numbers
+
+def plural(count: int, noun: str, nouns: Optional[str] = None) -> str:
+    """A count and its noun in the right number: '1 sample', '3 samples', '1,200 rows'
+    (``nouns``: the plural when it isn't ``noun`` + 's')."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def fmt_progress(done: int, total: int, noun: str, nouns: Optional[str] = None) -> str:
+    """Progress counted in what it counts: '16 / 500 test points'."""
+    return f"{done:,} / {plural(total, noun, nouns)}"
+
 
 def fmt_percent(value: Optional[float]) -> str:
     """An accuracy or agreement in [0, 1] as '93.40%'; '-' when not measured."""
@@ -123,6 +145,7 @@ def fmt_eta(seconds: Optional[float]) -> str:
 
 
 def fmt_bytes(size: Optional[int]) -> str:
+    """A size in bytes: '840 B', '82.2 MB' (powers of 1000); '-' when unknown."""
     if size is None:
         return "-"
     value = float(size)
@@ -131,6 +154,12 @@ def fmt_bytes(size: Optional[int]) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     raise AssertionError("unreachable")
+
+
+def fmt_key_bytes(size: Optional[int], compressed: bool) -> str:
+    """Keys' size, saying which: '521.0 MB uncompressed' (as the circuit holds them), '82.2 MB compressed'
+    (as they are uploaded to a server and stored in the key cache)."""
+    return f"{fmt_bytes(size)} {'compressed' if compressed else 'uncompressed'}"
 
 
 def remaining_seconds(elapsed_s: float, done: float, total: float) -> float:

@@ -19,7 +19,7 @@ from ..engine.evaluate import Metrics
 from ..engine.fhe import CircuitStats
 from . import storage
 from .experiment_file import SUFFIX, save_experiment
-from .formatting import MeasureRow, config_name
+from .formatting import MeasureRow, config_name, run_name
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class RunRecord:
             stats=experiment.stats,
             boundary=experiment.boundary,
             experiment_path=str(experiment_path) if experiment_path else None,
-            label=label or config_name(experiment.config),
+            label=label or run_name(experiment.config),
         )
 
     # figures the chart and tables use
@@ -105,9 +105,10 @@ class RunRecord:
             shape = tuple(values["boundary"]["shape"])
             boundary = np.frombuffer(raw, dtype=np.uint8).reshape(shape).astype(np.float32) / BOUNDARY_LEVELS
         stats = values["stats"] if "stats" in values else values.get("report")
-        return cls(values["id"], float(values["created"]), ExperimentConfig.from_dict(values["config"]),
+        config = ExperimentConfig.from_dict(values["config"])
+        return cls(values["id"], float(values["created"]), config,
                    Metrics.from_dict(values["metrics"]), CircuitStats.from_dict(stats) if stats else None,
-                   boundary, values.get("experiment_path"), values.get("label", ""))
+                   boundary, values.get("experiment_path"), _named_with_data(values.get("label", ""), config))
 
 
 @dataclass
@@ -164,6 +165,17 @@ class History:
         (self.runs_folder / f"{record_id}{SUFFIX}").unlink(missing_ok=True)
 
 
+def _named_with_data(label: str, config: ExperimentConfig) -> str:
+    """A label kept before runs were named with their data set ('QAT 3-bit 100n seed 0') gets it now."""
+    old = config_name(config)
+    return run_name(config) + label[len(old):] if label in (old, old + STOPPED_EARLY) else label
+
+
+def same_data(records: list[RunRecord]) -> bool:
+    """Whether the runs were trained and tested on the same data: only then is one's accuracy better."""
+    return len({record.config.data for record in records}) <= 1
+
+
 def _read_record(path: Path) -> RunRecord:
     return RunRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
 
@@ -186,7 +198,7 @@ class RunTracker:
             self._tracked = (experiment, record.id) if record else None
             return None
         if stage == "trained":
-            label = config_name(experiment.config) + (STOPPED_EARLY if experiment.cancelled else "")
+            label = run_name(experiment.config) + (STOPPED_EARLY if experiment.cancelled else "")
             record = RunRecord.from_experiment(experiment, label=label)
         else:
             if self._tracked is None or self._tracked[0] is not experiment:

@@ -3,7 +3,7 @@
 Qt-free: every job only composes calls into ``qatstudio.engine`` and reports small message objects
 through ``report``; ``workers.py`` runs a job on a QThread and turns ``report`` into a Qt signal.
 Step events are coalesced here (at most one message every ``STEP_REPORT_S``), so a fast training
-loop never floods the GUI thread with one queued signal per optimiser step.
+loop never floods the GUI thread with one queued signal per optimizer step.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from .deploy.export import client_scaling, export_bundle
 from .deploy.local import LocalServer
 from .deploy.protocol import API
 from .experiment_file import load_experiment
-from .formatting import fmt_bytes, fmt_eta, fmt_seconds, remaining_seconds
+from .formatting import fmt_bytes, fmt_eta, fmt_seconds, plural, remaining_seconds
 from .keys import KeyCache
 from .tabular import ImportedTable, read_table
 from .tasks import TaskState
@@ -37,14 +37,14 @@ from .tasks import TaskState
 Tell = Callable[[object], None]
 Job = Callable[[TaskState, Tell], object]
 
-STEP_REPORT_S = 0.1  # coalesce optimiser steps into one message per 100 ms (the redraw period)
+STEP_REPORT_S = 0.1  # coalesce optimizer steps into one message per 100 ms (the redraw period)
 
 
 # ---------------------------------------------------------------- messages (worker -> window)
 
 @dataclass
 class StepBatch:
-    """Losses of the optimiser steps ``first_step .. first_step + len(losses) - 1`` (1-based)."""
+    """Losses of the optimizer steps ``first_step .. first_step + len(losses) - 1`` (1-based)."""
 
     first_step: int
     losses: list[float]
@@ -84,6 +84,7 @@ class Progress:
     total: int
     text: str
     eta_s: float = math.nan
+    noun: str = ""  # what is counted, one of it ("test point"); empty for a share in percent
 
 
 @dataclass
@@ -249,8 +250,8 @@ def _keys_with_progress(compiled: CompiledModel, state: TaskState, tell: Tell) -
 class _CountingPoll:
     """A ``should_stop`` that also reports progress: the engine polls it once before each row."""
 
-    def __init__(self, state: TaskState, tell: Tell, total: int, text: str):
-        self.state, self.tell, self.total, self.text = state, tell, total, text
+    def __init__(self, state: TaskState, tell: Tell, total: int, text: str, noun: str):
+        self.state, self.tell, self.total, self.text, self.noun = state, tell, total, text, noun
         self.calls = 0
         self.start = time.monotonic()
         self.last = 0.0
@@ -262,7 +263,7 @@ class _CountingPoll:
         if now - self.last >= 0.1 or done == 0:
             self.last = now
             eta = remaining_seconds(now - self.start, done, self.total)
-            self.tell(Progress(done, self.total, self.text, eta))
+            self.tell(Progress(done, self.total, self.text, eta, self.noun))
         return self.state.should_stop()
 
 
@@ -277,12 +278,12 @@ def simulate_job(metrics: Metrics, dataset: Dataset, compiled: CompiledModel, bo
     def run(state: TaskState, tell: Tell) -> SimulationOutcome:
         total = len(dataset.x_test)
         evaluate_simulated(metrics, dataset, compiled,
-                           _CountingPoll(state, tell, total, "FHE simulation of the test points"))
+                           _CountingPoll(state, tell, total, "FHE simulation of the test points", "test point"))
         tell(SimulationOutcome(dataclasses.replace(metrics), None, None, 0))  # the table first
         if not boundary:
             return SimulationOutcome(metrics, None, None, 0)
         distinct = len(np.unique(compiled.model.quantize_inputs(dataset.grid), axis=0))
-        poll = _CountingPoll(state, tell, distinct, "FHE simulation of the decision boundary")
+        poll = _CountingPoll(state, tell, distinct, "FHE simulation of the decision boundary", "boundary input")
         classes, simulated = compiled.predict_simulated(dataset.grid, poll)
         fhe_boundary = classes.reshape(dataset.grid_shape)
         clear_boundary = compiled.model.predict(dataset.grid).reshape(dataset.grid_shape)
@@ -302,7 +303,7 @@ def encrypted_job(
         if keys is None:
             keys = _keys_with_progress(compiled, state, tell)
             tell(KeysReady(keys))
-        tell(Phase(f"Running {n_samples} test point(s) encrypted"))
+        tell(Phase(f"Running {plural(n_samples, 'test point')} encrypted"))
         tell(SampleDone(0, n_samples, math.nan, math.nan))
         latencies: list[float] = []
 
@@ -348,7 +349,7 @@ def deploy_job(experiment: Experiment, compiled: CompiledModel, folder: Path, se
             tell(Phase("Uploading the evaluation keys to the server"))
             upload = client.ensure_uploaded()
             clear = [int(label) for label in experiment.integer_model.predict(model_points)]
-            tell(Phase(f"Sending {len(raw)} encrypted point(s)"))
+            tell(Phase(f"Sending {plural(len(raw), 'encrypted point')}"))
 
             predictions = []
 

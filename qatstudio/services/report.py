@@ -37,6 +37,7 @@ from .formatting import (
     hex_rgb,
     kind_color,
     kind_name,
+    plural,
 )
 from .history import RunRecord, pareto_front
 
@@ -333,7 +334,7 @@ details pre {{ font-size: 0.8em; }}
 }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
-<p class="muted">{len(records)} run{'s' if len(records) != 1 else ''}, written {time.strftime('%Y-%m-%d %H:%M')}
+<p class="muted">{plural(len(records), 'run')}, written {time.strftime('%Y-%m-%d %H:%M')}
 by QAT Studio. Accuracies are on the test points; the FHE figures come from Concrete's simulation of the
 compiled circuit.</p>
 <table class="runs"><tr>{''.join(f'<th>{h}</th>' for h in headers)}</tr>

@@ -22,7 +22,7 @@ from ..engine.data import Table
 from ..engine.pipeline import run_experiment
 from .cluster import ClusterSettings, open_cluster
 from .datasets import TableNotLoaded, dataset_for, remember, table_for
-from .formatting import config_name, remaining_seconds
+from .formatting import remaining_seconds, run_name
 from .history import History, RunRecord
 from .tasks import TaskState
 
@@ -237,7 +237,7 @@ def run_sweep(
         labels, pending = {}, {}  # by key; a run leaves ``pending`` (and its result the cluster) once collected
         for index, config in enumerate(configs):
             key = f"qatstudio-run-{sweep_id}-{index}"
-            labels[key] = config_name(config)
+            labels[key] = run_name(config)
             pending[key] = client.submit(_run_on_worker, run, config, sweep_id, rows, key=key, pure=False)
         arrivals = as_completed(list(pending.values()))
         start = time.perf_counter()

@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 from ..engine.cancel import Cancelled
 from ..engine.config import MAX_CLASSES, MAX_FEATURES, TABLE, DataConfig
 from ..engine.data import Table
-from .formatting import fmt_bytes
+from .formatting import fmt_bytes, plural
 
 MAX_TABLE_BYTES = 500_000_000  # the largest data file imported (500 MB)
 READ_CHUNK = 16 << 20  # bytes read, hashed and checked at a time
@@ -305,9 +305,8 @@ def _rows(name: str, columns: pa.Table, features: list[str], label: str,
         where = [(int(row) + 2, column) for row in np.flatnonzero(missing)[:EXAMPLES]
                  for column in nulls if nulls[column][row]][:EXAMPLES]
         shown = ", ".join(f"line {line} '{column}'" for line, column in where)
-        raise MissingValues(f"{name} has {cells:,} missing value{'s' if cells != 1 else ''} in {dropped:,} "
-                            f"row{'s' if dropped != 1 else ''} (for example {shown}): fill them in, or drop "
-                            f"those rows", cells, dropped, where)
+        raise MissingValues(f"{name} has {plural(cells, 'missing value')} in {plural(dropped, 'row')} (for "
+                            f"example {shown}): fill them in, or drop those rows", cells, dropped, where)
     if dropped:
         columns = columns.filter(pa.array(~missing))
         if columns.num_rows == 0:

@@ -136,6 +136,7 @@ def make_window(qtbot, settings):
     from qatstudio.gui.main_window import MainWindow
 
     window = MainWindow(settings)
+    window.ask_before_discarding = False  # no modal question when a test closes a window with a run (test_quit asks)
     _windows.append(window)
     window.resize(1280, 800)
     window.show()
@@ -158,6 +159,7 @@ def windows(qtbot):
     for window in busy:
         qtbot.waitUntil(lambda: not window.is_busy(), timeout=120_000)
     for window in _windows:
+        window.ask_before_discarding = False
         window.close()
         window.deleteLater()
     _windows.clear()

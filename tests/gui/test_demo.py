@@ -9,13 +9,14 @@ import re
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QToolBar
 
 from qatstudio.engine.config import DataConfig, ExperimentConfig
 from qatstudio.engine.data import make_dataset
 from qatstudio.gui.demo import DemoController, install_demo
 from qatstudio.services.experiment_file import load_experiment
-from qatstudio.services.formatting import fmt_percent
+from qatstudio.services.formatting import fmt_percent, run_name
 from qatstudio.services.history import History, RunRecord, pareto_front
 from qatstudio.services.story import load_story
 
@@ -171,6 +172,22 @@ def test_history_survives_a_restart_and_a_damaged_entry(qtbot, settings, tmp_pat
     assert (folder / "c-broken.json").exists()
 
 
+def test_compare_ranks_accuracies_on_the_same_data_only(qtbot, window, demo, story_records):
+    first, fourth = story_records[0], story_records[3]
+    spirals = dataclasses.replace(fourth.config, data=dataclasses.replace(fourth.config.data, shape="spirals"))
+    records = [fresh(first, id="a-checkerboard", created=1.0), fresh(fourth, id="b-spirals", created=2.0,
+                                                                      config=spirals, label=run_name(spirals))]
+    compare = demo.history_panel.compare
+    compare.set_records(records)
+    assert not any(compare.is_best(r.id, key) for r in records for key in ("float", "clear", "simulated"))
+    assert compare.is_best("a-checkerboard", "pbs")  # a cost is a cost on any data
+    assert compare.note.parent() is compare and "different data sets" in compare.note.text()
+    assert "on spirals" in records[1].label
+
+    compare.set_records([fresh(first, id="a"), fresh(fourth, id="b")])  # the same data: ranked, no note
+    assert compare.is_best("b", "clear") and compare.note.parent() is None
+
+
 def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, story_records):
     records = [fresh(r, id=f"run-{i}", created=float(i)) for i, r in enumerate(story_records)]
     records.append(fresh(story_records[3], id="run-figures-only", created=9.0, experiment_path=None))
@@ -311,6 +328,39 @@ def test_presentation_mode_toggles_and_restores(qtbot, window, demo):
     assert not demo.story_panel.presentation and not demo.next_action.isEnabled()
 
 
+def test_clicker_keys_move_the_story_in_the_demo_full_screen_or_not(qtbot, window, demo):
+    """What a presenter's remote sends (page keys, arrows, space, B) works in the demo without F11; Esc
+    leaves presentation mode."""
+    assert not demo.next_action.isEnabled()  # not the demo: the keys are the widgets' own
+    demo.start_demo()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    panel = demo.story_panel
+    assert panel.current == 1 and not window.isFullScreen()
+    demo.story_panel.list_area.setFocus()  # the step list: PgDown would scroll it
+    for key, step in ((Qt.Key.Key_PageDown, 2), (Qt.Key.Key_Right, 3), (Qt.Key.Key_Space, 4), (Qt.Key.Key_Left, 3),
+                      (Qt.Key.Key_PageUp, 2)):
+        qtbot.keyClick(window.focusWidget() or window, key)
+        assert panel.current == step, QKeySequence(key).toString()
+    assert not window.isFullScreen()
+
+    qtbot.keyClick(window, Qt.Key.Key_B)  # a black screen, and back
+    assert demo.black_screen.isVisible() and demo.black_screen.geometry() == window.rect()
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    assert not demo.black_screen.isVisible()
+
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    qtbot.waitUntil(window.isFullScreen, timeout=5_000)
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    assert panel.current == 3
+    qtbot.keyClick(window, Qt.Key.Key_Escape)  # leaves presentation mode (Stop keeps Ctrl+.)
+    assert not demo.presentation.is_active()
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5_000)
+    assert QKeySequence("Esc") in window.stop_action.shortcuts()  # Stop has its key back
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)  # still the demo: the keys still work
+    assert panel.current == 4
+
+
 def test_closing_in_presentation_mode_saves_the_normal_layout(qtbot, settings, tmp_path):
     window = make_window(qtbot, settings)
     demo = install_demo(window, history=History(tmp_path / "history"))
@@ -348,7 +398,7 @@ def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, wi
     assert dialog.is_running() and window.is_busy()  # the window's runner: no training alongside
     assert not window.train_button.isEnabled() and not dialog.scheduler.isEnabled()
     qtbot.waitUntil(lambda: len(dialog.records) >= 2, timeout=90_000)
-    assert re.search(r"\d of 6 runs finished", dialog.status.text()) and "left" in dialog.status.text()  # ETA
+    assert re.search(r"\d / 6 runs finished", dialog.status.text()) and "left" in dialog.status.text()  # ETA
     assert dialog.progress.maximum() == 6 and dialog.progress.value() >= 2
     counts = {name: int(label.text()) for name, label in dialog.counts.items()}
     assert counts["done"] >= 2 and sum(counts.values()) == 6
@@ -378,9 +428,11 @@ def test_an_unreachable_scheduler_is_told_in_words(qtbot, window, demo):
     window.config_panel.set_config(tiny_base())
     dialog = demo.open_sweep_dialog()
     dialog.set_ranges("6", "3", "off", "0", epochs=1)
+    assert dialog.preview.text() == "<b>1 run</b>" and dialog.progress_text() == ""  # nothing counted before
     dialog.scheduler.setText("tcp://127.0.0.1:9")  # nothing listens there
     with qtbot.waitSignal(dialog.sweepFinished, timeout=60_000) as finished:
         assert dialog.start()
+        assert dialog.progress_text() == "0 / 1 run finished"
     assert finished.args[0] is None
     assert "Can't run the sweep there: can't reach the Dask scheduler at tcp://127.0.0.1:9" in dialog.status.text()
     qtbot.waitUntil(lambda: not window.is_busy(), timeout=30_000)
@@ -419,7 +471,7 @@ def test_report_holds_every_selected_run(qtbot, window, demo, tmp_path, story_re
         assert f"<td>{record.accumulator_bits} bits</td>" in text and f"<td>{record.pbs_count:,}</td>" in text
     assert records[1].label not in text
     assert [r["id"] for r in json.loads(json_path.read_text())["runs"]] == ["r0", "r2"]
-    assert "report.html" in window.statusBar().currentMessage()
+    assert "report.html" in window.status_text()
 
 
 @pytest.mark.slow

@@ -137,7 +137,7 @@ def test_missing_values_are_offered_to_be_left_out(qtbot, window, tmp_path):
     assert import_csv(qtbot, window, path) == "failed"
     qtbot.waitUntil(lambda: window.files.missing_question is not None, timeout=5_000)
     question = window.files.missing_question
-    assert "2 missing value(s) in 2 row(s)" in question.text() and "line 2" in question.text()
+    assert "2 missing values in 2 rows" in question.text() and "line 2" in question.text()
     assert not window.banner.message()  # a question, not an error
     with qtbot.waitSignal(window.taskFinished, timeout=60_000,
                           check_params_cb=lambda task, outcome: task == IMPORT) as blocker:

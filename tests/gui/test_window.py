@@ -15,7 +15,7 @@ from qatstudio.engine.fhe import AccumulatorTooWideError
 from qatstudio.engine.integer import MAX_LOOKUP_BITS
 from qatstudio.engine.training import train
 from qatstudio.services import jobs
-from qatstudio.services.formatting import TIP_ACCUMULATOR, TIP_CEILING, fmt_percent
+from qatstudio.services.formatting import TIP_ACCUMULATOR, TIP_CEILING, fmt_percent, fmt_progress
 
 from .conftest import make_window, small_config
 
@@ -76,9 +76,15 @@ def test_train_compile_simulate_story(qtbot, window, run):
     assert heights == [layer.accumulator_bits for layer in report.layers]
     assert list(window.compile_panel.bound_bars.opts["height"]) == [layer.bound_bits for layer in report.layers]
     assert f"{report.accumulator_bits}-bit accumulator" in window.status_text()
+    assert "uncompressed" in window.status_text() and "uncompressed" in window.compile_panel.fields["keys"].text()
 
-    # FHE simulation: the table shows what the core computes on the same circuit.
+    # FHE simulation: the table shows what the core computes on the same circuit; its bar counts
+    # test points (nothing before it ran), not the boundary's distinct inputs simulated last.
+    assert window.results_panel.simulation_count() == ""
     assert run(lambda: click(qtbot, window.results_panel.simulate_button), "FHE simulation") == "succeeded"
+    n_test = len(dataset.x_test)
+    assert window.results_panel.simulation_count() == fmt_progress(n_test, n_test, "test point") == \
+        f"{n_test} / {n_test} test points"
     metrics = window.session.experiment.metrics
     expected = evaluate_simulated(jobs.Metrics(), dataset, window.session.compiled)
     assert metrics.fhe_simulated_accuracy == expected.fhe_simulated_accuracy

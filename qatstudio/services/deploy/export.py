@@ -18,6 +18,7 @@ from ...engine.integer import IntegerMLP
 from ...engine.pipeline import Experiment, compile_for
 from .. import storage
 from ..datasets import dataset_for
+from ..formatting import fmt_key_bytes
 from .bundle import BUNDLE_FORMAT, MODEL_FILE, README_FILE, SERVER_FILE, SPECS_FILE, BundleError, circuit_id
 
 
@@ -118,5 +119,6 @@ Predict from another shell: `qatstudio predict --server http://127.0.0.1:8000 --
 (one value per feature: {', '.join(info['features'])}; raw values as in the data file).
 
 The client keeps its secret key; the server receives evaluation keys (about
-{circuit['evaluation_key_bytes'] / 1e6:.0f} MB before compression) and ciphertexts only.
+{fmt_key_bytes(circuit['evaluation_key_bytes'], compressed=False)}, less once compressed to upload) and
+ciphertexts only.
 """

@@ -1,0 +1,86 @@
+"""What a newcomer meets first: a window that fits the screen with its status bar on it, plots that
+say what to do, and Help with the keyboard shortcuts (read from the actions) and a short tour."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QRect, QSize
+from PySide6.QtGui import QGuiApplication, QKeySequence
+
+from qatstudio.gui.help import TourDialog
+from qatstudio.gui.main_window import MainWindow, first_geometry
+
+from .conftest import _windows, small_config
+
+
+def fresh_window(qtbot, settings, screen_name: str) -> MainWindow:
+    """A window as the first launch shows it (no saved geometry) on one of screens.json's screens."""
+    window = MainWindow(settings)
+    window.ask_before_discarding = False
+    _windows.append(window)
+    window.setScreen(next(s for s in QGuiApplication.screens() if s.name() == screen_name))
+    window.show_first()
+    qtbot.waitExposed(window)
+    return window
+
+
+@pytest.mark.parametrize("screen_name, maximized", [("laptop", True), ("projector", True), ("desktop", False)])
+def test_the_first_window_fits_its_screen_with_the_status_bar_on_it(qtbot, settings, screen_name, maximized):
+    window = fresh_window(qtbot, settings, screen_name)
+    available = window.screen().availableGeometry()
+    qtbot.waitUntil(lambda: window.isMaximized() == maximized, timeout=5_000)
+    qtbot.waitUntil(lambda: available.contains(window.frameGeometry()), timeout=5_000)
+    bar = window.statusBar()
+    assert bar.isVisible() and available.contains(QRect(bar.mapToGlobal(QPoint(0, 0)), bar.size()))
+    if not maximized:  # a large screen: a large window, not a small one in the middle
+        assert window.width() >= 0.85 * available.width() and window.height() >= 0.8 * available.height()
+
+
+def test_where_the_first_window_goes():
+    least, frame = QSize(835, 475), 40
+    assert first_geometry(QRect(0, 0, 1280, 800), least, frame) is None  # small screens: maximized
+    assert first_geometry(QRect(0, 0, 1366, 768), least, frame) is None
+    assert first_geometry(QRect(0, 0, 1600, 500), least, frame) is None  # too short for the window and its frame
+    place = first_geometry(QRect(0, 0, 1920, 1080), least, frame)
+    assert place.size() == QSize(1728, 932) and QRect(0, 0, 1920, 1080).contains(place.adjusted(0, -frame, 0, 0))
+
+
+def test_empty_plots_say_what_to_do_until_a_run_fills_them(qtbot, window, run):
+    hint = "Press Train (Ctrl+T) to start"
+    items = window.plots._hints.values()
+    assert all(hint in item.toPlainText() for item in items)
+    shown = window.plots.hints_shown()
+    assert {"Decision boundary", "Training loss per optimizer step"} <= set(shown)  # small ones only with room
+    window.resize(1900, 1000)
+    qtbot.waitUntil(lambda: sorted(window.plots.hints_shown()) == sorted(p.titleLabel.text
+                                                                          for p in window.plots._hints))
+    window.config_panel.set_config(small_config(epochs=1))
+
+    def train():
+        window.train_action.trigger()
+        assert window.plots.hints_shown() == []  # training: nothing to press
+    assert run(train, "Training") == "succeeded"
+    assert window.plots.hints_shown() == []
+
+
+def test_help_lists_the_actions_own_shortcuts_and_has_a_tour(qtbot, window):
+    help_actions = [a.text().replace("&", "") for a in window.help_menu.actions() if not a.isSeparator()]
+    assert help_actions[:2] == ["Tour\u2026", "Keyboard shortcuts\u2026"]
+    dialog = window.show_shortcuts()
+    rows = dialog.rows()
+    assert ("Train", "Ctrl+T or F5", "Train the configured model") in rows
+    assert ("Quit", "Ctrl+Q", "Close QAT Studio") in rows
+    assert len(rows) == sum(1 for action in window.actions() if action.shortcuts())
+    dialog.close()
+    window.compile_action.setShortcuts([QKeySequence("Ctrl+Shift+K")])  # the list follows the actions
+    dialog = window.show_shortcuts()
+    assert ("Compile", "Ctrl+Shift+K") == dialog.rows()[[r[0] for r in dialog.rows()].index("Compile")][:2]
+    dialog.close()
+
+    tour = window.show_tour()
+    assert isinstance(tour, TourDialog) and len(tour.pages) >= 3
+    assert tour.counter.text() == f"1 of {len(tour.pages)}" and not tour.back_button.isEnabled()
+    assert "Ctrl+T" in tour.text.text()
+    while tour.next_button.isEnabled():
+        tour.next_button.click()
+    assert tour.counter.text() == f"{len(tour.pages)} of {len(tour.pages)}" and tour.back_button.isEnabled()
+    tour.close()
