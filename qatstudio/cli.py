@@ -148,7 +148,8 @@ def cmd_train(args) -> int:
     print(f"FHE simulated:           {fmt_percent(m.fhe_simulated_accuracy)} "
           f"(agreement with clear {fmt_percent(m.agreement_clear_simulated)})")
     if m.fhe_executed_samples:
-        print(f"FHE executed ({m.fhe_executed_samples} pts):   {fmt_percent(m.fhe_executed_accuracy)}, "
+        print(f"FHE executed ({m.fhe_executed_samples} pts):   {fmt_percent(m.fhe_executed_accuracy)} "
+              f"(agreement with clear {fmt_percent(m.agreement_clear_executed)}), "
               f"{m.fhe_latency_s:.2f} s per sample, keys {m.keygen_s:.1f} s"
               f"{' (cached)' if m.keygen_from_cache else ''}")
     print(f"accumulator:             {report.accumulator_bits} bits "
