@@ -111,6 +111,19 @@ def test_a_non_numeric_feature_names_its_column_value_and_line(tmp_path):
         read_table(write(tmp_path, names), "y")
 
 
+def test_decimal_commas_are_named_as_such(tmp_path):
+    semicolons = b"a;b;y\n1,5;2,25;x\n3;4,0;z\n"
+    with pytest.raises(TableError, match=r"column 'a' of data.csv uses decimal commas \(line 2: '1,5'\): "
+                                         r"save the file with decimal points \(1.5\)"):
+        read_table(write(tmp_path, semicolons), "y")
+    quoted = b'a,b,y\n2,"-0,75",x\n3,"4,5",z\n'
+    with pytest.raises(TableError, match=r"column 'b' of data.csv uses decimal commas \(line 2: '-0,75'\)"):
+        read_table(write(tmp_path, quoted), "y")
+    words = b'a,b,y\n2,"one, two",x\n3,4,z\n'  # a comma in words is not a decimal comma
+    with pytest.raises(TableError, match=r"column 'b' of data.csv is not numeric \(line 2: 'one, two'\)"):
+        read_table(write(tmp_path, words), "y")
+
+
 def test_missing_values_say_how_many_and_where_and_can_be_dropped(tmp_path):
     data = b"a,b,y\n1,2,x\n3,,z\n5,NA,\n7,8,z\n9,NaN,x\n2,3,x\n4,5,z\n"
     path = write(tmp_path, data)

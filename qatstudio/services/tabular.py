@@ -11,6 +11,7 @@ import codecs
 import hashlib
 import math
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ HEADER_PEEK = 1 << 20  # bytes read to find the column names
 LABEL_NAMES = ("label", "class", "target", "y")  # suggested label columns, in order of preference
 EXAMPLES = 3  # missing cells named in a message
 DELIMITERS = (",", ";", "\t")  # the header's most frequent one separates the columns
+DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")  # 1,5 written for 1.5
 
 Progress = Callable[[float], None]
 
@@ -265,6 +267,10 @@ def _parse_problem(name: str, data: pa.Buffer, delimiter: str, features: list[st
             found = _first_non_number(text.column(column))
             if found is not None:
                 row, value = found
+                if DECIMAL_COMMA.fullmatch(value.strip()):
+                    return TableError(f"column '{column}' of {name} uses decimal commas (line {row + 2}: '{value}'): "
+                                      f"save the file with decimal points ({value.strip().replace(',', '.')}), "
+                                      f"for example from a spreadsheet set to English")
                 return TableError(f"column '{column}' of {name} is not numeric (line {row + 2}: '{value}'): "
                                   f"features must be numbers; remove the column, or choose it as the label")
     return TableError(f"can't read {name} as CSV: {error}; every row needs as many values as the header has "
