@@ -251,7 +251,9 @@ def cmd_serve(args) -> int:
     from .services.deploy.server import ServerSettings, serve
 
     bundle = load_bundle(Path(args.folder))
-    settings = ServerSettings(workers=args.workers, key_budget_bytes=int(args.key_budget_mb * 1e6))
+    settings = ServerSettings(workers=args.workers)
+    if args.key_budget_mb is not None:
+        settings.key_budget_bytes = int(args.key_budget_mb * 1e6)
     print(f"serving circuit {bundle.circuit_id} on http://{args.host}:{args.port} (Ctrl+C stops)", flush=True)
     serve(bundle, args.host, args.port, settings)
     return 0
@@ -347,7 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     se.add_argument("--port", type=int, default=8000)
     se.add_argument("--workers", type=int, default=1, help="processes running the circuit")
-    se.add_argument("--key-budget-mb", type=float, default=2000, help="evaluation keys kept on disk")
+    se.add_argument("--key-budget-mb", type=float, default=None,
+                    help="evaluation keys kept on disk, in MB (default: a few key sets of the largest circuits; "
+                         "the newest set is kept whatever its size)")
     se.set_defaults(run=cmd_serve)
 
     pr = sub.add_parser("predict", help="encrypt points, have a server classify them, decrypt the answers")

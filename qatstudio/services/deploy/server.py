@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from .. import storage
-from ..keys import trim_key_cache
+from ..keys import KEY_CACHE_BYTES, trim_key_cache
 from .bundle import Bundle
 from .protocol import API, CIRCUIT_HEADER, SECONDS_HEADER, framing_problem
 from .workers import Busy, Crashed, Rejected, TimedOut, WorkerError, WorkerPool
@@ -32,7 +32,7 @@ SAMPLE_SEARCH = 4096  # bytes searched for them
 @dataclass
 class ServerSettings:
     workers: int = 1
-    key_budget_bytes: int = 2 << 30  # evaluation keys kept on disk; least recently used go first
+    key_budget_bytes: int = KEY_CACHE_BYTES  # evaluation keys kept on disk; least recently used go first
     run_timeout_s: float = 300.0  # one prediction
     read_timeout_s: float = 300.0  # receiving one request's body
     wait_s: float = 120.0  # for a free worker
