@@ -2,6 +2,7 @@
 server in a child process, real Concrete circuits and keys."""
 import json
 import os
+import select
 import socket
 import stat
 import subprocess
@@ -225,6 +226,25 @@ def test_bad_payloads_get_a_4xx_with_a_message(deployed, other, other_client, se
         assert raw.recv(100).startswith(b"HTTP/1.1 413")
     with EncryptedClient(url, keys_dir=client_keys) as client:  # still serving
         assert client.predict([[0.5, 0.5]])[0].label == deployed[0].integer_model.predict(np.array([[0.5, 0.5]]))[0]
+
+
+def test_a_bogus_key_upload_is_refused_from_its_first_bytes(deployed, server):
+    """An upload is read as it arrives: bytes that can't start evaluation keys, or whose own header
+    claims more than this circuit's keys take, are answered at once, the rest never awaited."""
+    circuit = load_bundle(deployed[1]).circuit_id
+    bogus = b"not keys at all " * 4096  # the first 64 kB of a declared 8 MB
+    claims_34_gb = (0).to_bytes(4, "little") + (2**32 - 1).to_bytes(4, "little") + bytes((64 << 10) - 8)
+    chunked = f"{len(claims_34_gb):x}\r\n".encode() + claims_34_gb + b"\r\n"  # no size declared, no end
+    for framing, first, status, words in [(f"Content-Length: {8 << 20}", bogus, 422, b"not in Concrete's format"),
+                                          ("Transfer-Encoding: chunked", chunked, 413, b"their header says")]:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as raw:
+            raw.sendall(f"POST {API}/keys HTTP/1.1\r\nHost: x\r\n{CIRCUIT_HEADER}: {circuit}\r\n"
+                        f"{framing}\r\n\r\n".encode() + first)
+            answered, _, _ = select.select([raw], [], [], 30)
+            assert answered, f"the server waited for the rest of the upload ({framing})"
+            answer = raw.recv(1 << 16)
+        assert answer.startswith(f"HTTP/1.1 {status}".encode()) and words in answer, answer[:300]
+    assert httpx.get(f"{server.url}/health").json()["status"] == "ok"
 
 
 def test_keys_for_another_circuit_are_refused_without_a_crash(deployed, other_client, server, client_keys):
