@@ -174,7 +174,7 @@ def cmd_sweep(args) -> int:
     from .services.formatting import CIRCUIT_BY_KEY, fmt_measure, fmt_percent, fmt_seconds
     from .services.history import History
     from .services.report import write_html_report, write_json_report
-    from .services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, run_sweep
+    from .services.sweep import RunDone, RunFailed, RunRedone, SweepPlan, SweepProgress, run_sweep
 
     base = ExperimentConfig(kind=args.kind, epochs=args.epochs, data=_data_from(args))
     plan = SweepPlan(base, args.neurons, args.bits, [_budget(b) for b in args.budgets], args.seeds)
@@ -195,6 +195,8 @@ def cmd_sweep(args) -> int:
             print(f"{record.label:45s} accuracy {fmt_percent(record.accuracy):>7s}  accumulator "
                   f"{fmt_measure(CIRCUIT_BY_KEY['accumulator'], record.accumulator_bits)}  PBS "
                   f"{fmt_measure(CIRCUIT_BY_KEY['pbs'], record.pbs_count)}", flush=True)
+        elif isinstance(message, RunRedone):
+            print(f"[sweep] again: {message.label}: {message.reason}", file=sys.stderr, flush=True)
         elif isinstance(message, RunFailed):
             print(f"failed: {message.label}: {message.reason}", file=sys.stderr, flush=True)
 
