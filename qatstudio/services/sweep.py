@@ -278,6 +278,8 @@ def run_sweep(
                     break
                 lost_rows = []  # runs the cluster dropped: the table's rows died with their last worker
                 for future in arrivals.next_batch(block=False):
+                    if future.key not in pending:  # already collected
+                        continue
                     if future.status == "lost":  # its worker died before the result came here:
                         arrivals.add(future)  # Dask runs it again, and it arrives again
                         tell(RunRedone(labels[future.key], "its worker process died before the result was "
