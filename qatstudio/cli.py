@@ -261,7 +261,7 @@ def cmd_sweep(args) -> int:
     from .services.formatting import CIRCUIT_BY_KEY, fmt_measure, fmt_percent, fmt_seconds
     from .services.history import History
     from .services.report import write_html_report, write_json_report
-    from .services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, run_sweep
+    from .services.sweep import RunDone, RunFailed, RunRedone, SweepPlan, SweepProgress, run_sweep
 
     base = ExperimentConfig(kind=args.kind, epochs=args.epochs, data=_data_from(args))
     plan = SweepPlan(base, args.neurons, args.bits, [_number_or_off(b) for b in args.budgets], args.seeds)
@@ -282,6 +282,8 @@ def cmd_sweep(args) -> int:
             print(f"{record.label:45s} accuracy {fmt_percent(record.accuracy):>7s}  accumulator "
                   f"{fmt_measure(CIRCUIT_BY_KEY['accumulator'], record.accumulator_bits)}  PBS "
                   f"{fmt_measure(CIRCUIT_BY_KEY['pbs'], record.pbs_count)}", flush=True)
+        elif isinstance(message, RunRedone):
+            print(f"[sweep] again: {message.label}: {message.reason}", file=sys.stderr, flush=True)
         elif isinstance(message, RunFailed):
             print(f"failed: {message.label}: {message.reason}", file=sys.stderr, flush=True)
 
@@ -338,55 +340,99 @@ def cmd_serve(args) -> int:
     from .services.deploy.server import ServerSettings, serve
 
     bundle = load_bundle(Path(args.folder))
-    settings = ServerSettings(workers=args.workers, key_budget_bytes=int(args.key_budget_mb * 1e6))
+    settings = ServerSettings(workers=args.workers)
+    if args.key_budget_mb is not None:
+        settings.key_budget_bytes = int(args.key_budget_mb * 1e6)
     print(f"serving circuit {bundle.circuit_id} on http://{args.host}:{args.port} (Ctrl+C stops)", flush=True)
     serve(bundle, args.host, args.port, settings)
     return 0
 
 
-def _read_points(args):
+def _points_from_words(words: list[str]):
     import numpy as np
 
-    if args.points:
-        try:
-            return np.array([[float(v) for v in point.split(",")] for point in args.points], dtype=np.float64)
-        except ValueError:
-            raise ValueError("each --points value is numbers separated by commas, like 0.2,0.7") from None
     try:
-        return np.atleast_2d(np.loadtxt(args.csv, delimiter=",", dtype=np.float64, ndmin=2))
-    except (OSError, ValueError) as error:
-        raise ValueError(f"can't read {args.csv} as comma-separated numbers, one point per line "
-                         f"(no header): {error}") from None
+        return np.array([[float(v) for v in point.split(",")] for point in words], dtype=np.float64)
+    except ValueError:
+        raise ValueError("each --points value is numbers separated by commas, like 0.2,0.7") from None
+
+
+class _StatusLine:
+    """A progress line on stderr: rewritten in place on a terminal, else printed every PLAIN_EVERY_S."""
+
+    PLAIN_EVERY_S = 10.0
+
+    def __init__(self):
+        self.terminal = sys.stderr.isatty()
+        self.shown_at: Optional[float] = None
+
+    def show(self, text: str) -> None:
+        now = time.monotonic()
+        if self.terminal:
+            print(f"\r{text}\033[K", end="", file=sys.stderr, flush=True)
+        elif self.shown_at is None or now - self.shown_at >= self.PLAIN_EVERY_S:
+            print(text, file=sys.stderr, flush=True)
+            self.shown_at = now
+
+    def done(self, text: str) -> None:
+        print(f"\r{text}\033[K" if self.terminal else text, file=sys.stderr, flush=True)
+        self.shown_at = None
 
 
 def cmd_predict(args) -> int:
-    from .services.deploy.client import EncryptedClient
-    from .services.formatting import fmt_key_bytes
+    from .services.deploy.client import ClientError, EncryptedClient
+    from .services.formatting import fmt_bytes, fmt_eta, fmt_key_bytes, fmt_seconds, remaining_seconds
+    from .services.tabular import read_points
 
-    try:
-        points = _read_points(args)
-    except ValueError as error:
-        return _fail(str(error))
+    points = None
+    if args.points:
+        try:
+            points = _points_from_words(args.points)
+        except ValueError as error:
+            return _fail(str(error))
     with EncryptedClient(args.server) as client:
-        cached = client.ensure_keys()
-        print(f"keys: {'loaded from' if cached else 'made and saved in'} {client.keys_path} "
-              f"({client.keygen_s:.1f} s)", file=sys.stderr)
-        upload = client.ensure_uploaded()
-        if upload.sent_bytes:
-            print(f"evaluation keys uploaded: {fmt_key_bytes(upload.sent_bytes, compressed=True)} in "
-                  f"{upload.seconds:.1f} s, "
-                  f"key id {upload.key_id}", file=sys.stderr)
+        if points is None:
+            points = read_points(Path(args.csv), client.info["features"], client.label_column)
+        points = client.check_points(points)  # before any key is made
+        status = _StatusLine()
+        if not client.keys_path.exists():
+            estimate = client.keygen_estimate_s
+            print(f"making keys for this circuit (once; they stay in {client.keys_dir})"
+                  + (f", about {fmt_seconds(estimate)} from the last keys made here" if estimate else "")
+                  + "...", file=sys.stderr, flush=True)
+
+        def keygen(seconds: float, estimate: Optional[float]) -> None:
+            left = f", {fmt_eta(max(0.0, estimate - seconds))}" if estimate else ""
+            status.show(f"making keys: {fmt_seconds(seconds)}{left}")
+
+        cached = client.ensure_keys(keygen)
+        status.done(f"keys: {'loaded from' if cached else 'made and saved in'} {client.keys_path} "
+                    f"({client.keygen_s:.1f} s)")
+
+        def upload(sent: int, total: int, seconds: float) -> None:
+            status.show(f"uploading evaluation keys: {fmt_bytes(sent)} of {fmt_bytes(total)}, "
+                        f"{fmt_eta(remaining_seconds(seconds, sent, total))}")
+
+        upload_done = client.ensure_uploaded(upload)
+        if upload_done.sent_bytes:
+            status.done(f"evaluation keys uploaded: {fmt_key_bytes(upload_done.sent_bytes, compressed=True)} in "
+                        f"{upload_done.seconds:.1f} s, key id {upload_done.key_id}")
         else:
-            print(f"the server already holds our evaluation keys (key id {upload.key_id})", file=sys.stderr)
+            status.done(f"the server already holds our evaluation keys (key id {upload_done.key_id})")
         features = ",".join(client.info["features"])
-        print(f"{features:>14s}  class     encrypt  upload   server  download decrypt   sent     received")
-        for prediction in client.predict(points):
-            t = prediction.timing
-            point = ",".join(f"{v:.3f}" for v in prediction.point)
-            print(f"{point:>14s}  {client.classes[prediction.label]:8s} {t.encrypt_s * 1e3:6.1f}ms "
-                  f"{t.upload_s * 1e3:6.1f}ms {t.server_s:6.3f}s {t.download_s * 1e3:6.1f}ms "
-                  f"{t.decrypt_s * 1e3:6.1f}ms {t.sent_bytes / 1e3:7.1f} kB {t.received_bytes / 1e3:7.1f} kB",
-                  flush=True)
+        print(f"{features:>14s}  class     encrypt  upload   server  download decrypt   sent     received", flush=True)
+        answered = 0
+        try:
+            for prediction in client.predictions(points):
+                t = prediction.timing
+                point = ",".join(f"{v:.3f}" for v in prediction.point)
+                print(f"{point:>14s}  {client.classes[prediction.label]:8s} {t.encrypt_s * 1e3:6.1f}ms "
+                      f"{t.upload_s * 1e3:6.1f}ms {t.server_s:6.3f}s {t.download_s * 1e3:6.1f}ms "
+                      f"{t.decrypt_s * 1e3:6.1f}ms {t.sent_bytes / 1e3:7.1f} kB {t.received_bytes / 1e3:7.1f} kB",
+                      flush=True)
+                answered += 1
+        except ClientError as error:
+            return _fail(f"point {answered + 1} of {len(points)}: {error} (the answers before it are above)")
     return 0
 
 
@@ -441,13 +487,17 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     se.add_argument("--port", type=int, default=8000)
     se.add_argument("--workers", type=int, default=1, help="processes running the circuit")
-    se.add_argument("--key-budget-mb", type=float, default=2000, help="evaluation keys kept on disk")
+    se.add_argument("--key-budget-mb", type=float, default=None,
+                    help="evaluation keys kept on disk, in MB (default: a few key sets of the largest circuits; "
+                         "the newest set is kept whatever its size)")
     se.set_defaults(run=cmd_serve)
 
     pr = sub.add_parser("predict", help="encrypt points, have a server classify them, decrypt the answers")
     pr.add_argument("--server", required=True, metavar="URL", help="for example http://127.0.0.1:8000")
     source = pr.add_mutually_exclusive_group(required=True)
-    source.add_argument("--csv", metavar="FILE", help="one point per line, features separated by commas")
+    source.add_argument("--csv", metavar="FILE",
+                        help="points in the training file's format: a header line naming the features (any order; "
+                             "the label column may stay), one point per line; or numbers only, one per feature")
     source.add_argument("--points", nargs="+", metavar="V1,V2,...",
                         help="points, one value per feature (raw values, as in the data), for example 0.2,0.7 0.5,0.1")
     pr.set_defaults(run=cmd_predict)

@@ -90,7 +90,8 @@ def test_train_on_a_csv_file_end_to_end(tmp_path, capsys):
     assert "data: machines.csv (4 features, 2 classes); 3,600 training and 400 test points" in captured.err
     assert "ceiling" not in captured.out  # no rule is known for a table
     assert "FHE simulated" in captured.out and "(agreement with clear 100.00%)" in captured.out
-    assert "FHE executed (1 pts)" in captured.out
+    executed = next(line for line in captured.out.splitlines() if line.startswith("FHE executed (1 pts)"))
+    assert "(agreement with clear 100.00%)" in executed  # a misclassified sample doesn't read as a failure
     per_class = next(line for line in captured.out.splitlines() if line.startswith("per class (clear):"))
     assert per_class.split(":", 1)[1].split()[0::2] == ["0", "1"]  # class names, each with its accuracy
     datasets._tables.clear()

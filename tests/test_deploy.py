@@ -2,6 +2,8 @@
 server in a child process, real Concrete circuits and keys."""
 import json
 import os
+import re
+import select
 import socket
 import stat
 import subprocess
@@ -227,6 +229,27 @@ def test_bad_payloads_get_a_4xx_with_a_message(deployed, other, other_client, se
         assert client.predict([[0.5, 0.5]])[0].label == deployed[0].integer_model.predict(np.array([[0.5, 0.5]]))[0]
 
 
+def test_a_bogus_key_upload_is_refused_from_its_first_bytes(deployed, server):
+    """An upload is read as it arrives: bytes that can't start evaluation keys, or whose own header
+    claims more than this circuit's keys take, are answered at once, the rest never awaited."""
+    circuit = load_bundle(deployed[1]).circuit_id
+    bogus = b"not keys at all " * 4096  # the first 64 kB of a declared 8 MB
+    claims_34_gb = (0).to_bytes(4, "little") + (2**32 - 1).to_bytes(4, "little") + bytes((64 << 10) - 8)
+    chunked = f"{len(claims_34_gb):x}\r\n".encode() + claims_34_gb + b"\r\n"  # no size declared, no end
+    for framing, first, status, words in [(f"Content-Length: {8 << 20}", bogus, 422, b"not in Concrete's format"),
+                                          ("Transfer-Encoding: chunked", chunked, 413, b"their header says")]:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as raw:
+            raw.sendall(f"POST {API}/keys HTTP/1.1\r\nHost: x\r\n{CIRCUIT_HEADER}: {circuit}\r\n"
+                        f"{framing}\r\n\r\n".encode() + first)
+            answered, _, _ = select.select([raw], [], [], 30)
+            assert answered, f"the server waited for the rest of the upload ({framing})"
+            answer = raw.recv(1 << 16)
+            while not re.search(rb"\r\n\r\n.*" + words, answer, re.S) and (more := raw.recv(1 << 16)):
+                answer += more  # the body may come after the headers
+        assert answer.startswith(f"HTTP/1.1 {status}".encode()) and words in answer, answer[:300]
+    assert httpx.get(f"{server.url}/health").json()["status"] == "ok"
+
+
 def test_keys_for_another_circuit_are_refused_without_a_crash(deployed, other_client, server, client_keys):
     """Keys made for another circuit but claimed for this one: Concrete aborts the process that runs
     them; that is a worker, so the server answers 422, forgets the keys and goes on."""
@@ -278,6 +301,81 @@ def test_command_line_export_and_predict(deployed, server, client_keys, private_
     assert "needs 2 values" in capsys.readouterr().err
 
 
+def test_predict_takes_the_training_files_format_and_checks_it_before_making_keys(deployed, server, client_keys,
+                                                                                private_home, tmp_path, capsys):
+    """``predict --csv``: a header line naming the features in any order, a label column left in; the
+    old lines of numbers still work; a file that doesn't fit the model is refused before any key exists."""
+    import shutil
+
+    from qatstudio.cli import main
+
+    points = np.array([[0.1, 0.1], [0.9, 0.2], [0.4, 0.8]])
+    keys_dir = private_home / "cache" / "client-keys"
+    refused = [("x1,x3\n0.1,0.2\n", "has no column 'x2': the model takes 2 features (x1, x2)"),
+               ("x2,x1,y,note\n0.1,0.2,0,a\n", "columns the model doesn't take ('y', 'note')"),
+               ("0.1,0.2,0.3\n", "has 3 values per line but the model takes 2 features"),
+               ("x1,x2\n0.1,\n", "column 'x2' of points.csv has no finite number on line 2"),
+               ("x1;x2\n0,1;0,2\n", "column 'x1' of points.csv uses decimal commas")]
+    for text, words in refused:
+        (tmp_path / "points.csv").write_text(text)
+        assert main(["predict", "--server", server.url, "--csv", str(tmp_path / "points.csv")]) == 2
+        err = capsys.readouterr().err
+        assert words in err and len(err.strip().splitlines()) == 1, err
+        assert not list(keys_dir.glob("*.keys")), "keys were made for a file that doesn't fit"
+    shutil.copytree(client_keys, keys_dir, dirs_exist_ok=True)
+    clear = [str(label) for label in deployed[0].integer_model.predict(points)]
+    with_header = "y,x2,x1\n" + "".join(f"1,{b},{a}\n" for a, b in points)
+    for text in (with_header, "".join(f"{a},{b}\n" for a, b in points)):
+        (tmp_path / "points.csv").write_text(text)
+        assert main(["predict", "--server", server.url, "--csv", str(tmp_path / "points.csv")]) == 0
+        rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+        assert [row[0] for row in rows] == [f"{a:.3f},{b:.3f}" for a, b in points]
+        assert [row[1] for row in rows] == clear
+
+
+def test_predict_shows_key_progress_and_prints_each_answer_as_it_arrives(deployed, server, server_home,
+                                                                         private_home, tmp_path, capsys,
+                                                                         monkeypatch):
+    """Fresh keys: stderr says they are being made and how long it takes, and shows the upload; each
+    answer is printed before the next point is sent, and an error on point 2 keeps point 1's answer."""
+    import io
+    import time
+
+    from qatstudio.cli import main
+    from qatstudio.services.deploy.client import KEYGEN_RATE_FILE
+
+    circuit_keys = server_home / "cache" / "server-keys" / load_bundle(deployed[1]).circuit_id
+    started = time.time()
+
+    class Stdout(io.StringIO):
+        """Where the rows go: when the first answer is printed, how many points has the server seen?
+        Then its keys go away, so the next point fails."""
+        sent_at_first_answer = None
+
+        def write(self, text):
+            written = super().write(text)
+            if self.sent_at_first_answer is None and self.getvalue().count("\n") == 2:
+                seen = httpx.get(f"{server.url}{API}/observed").json()["payloads"]
+                self.sent_at_first_answer = sum(p["kind"] == "ciphertext in" and p["time"] >= started for p in seen)
+                for path in circuit_keys.glob("*.keys"):
+                    path.unlink()
+            return written
+
+    stdout = Stdout()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    (tmp_path / "points.csv").write_text("x1,x2\n0.1,0.1\n0.9,0.2\n0.4,0.8\n")
+    assert main(["predict", "--server", server.url, "--csv", str(tmp_path / "points.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "making keys for this circuit" in err and "making keys: " in err and "uploading evaluation keys: " in err
+    assert "point 2 of 3: " in err and "unknown key id" in err
+    rows = stdout.getvalue().splitlines()[1:]
+    assert len(rows) == 1 and rows[0].split()[0] == "0.100,0.100" and stdout.sent_at_first_answer == 1
+    assert (private_home / "cache" / "client-keys" / KEYGEN_RATE_FILE).exists()
+    with EncryptedClient(server.url) as client:  # the next keys made here come with an estimate
+        assert client.keygen_estimate_s > 0
+        assert client.ensure_uploaded().sent_bytes  # the server holds keys again, as the next tests expect
+
+
 def test_a_table_model_takes_raw_values_and_answers_with_class_names(tmp_path, private_home, capsys):
     """A 4-feature table: the client scales raw values as the data set did, the server's answers equal
     the clear model's on the same raw values, and ``predict --points`` takes 4 values per point."""
@@ -304,6 +402,13 @@ def test_a_table_model_takes_raw_values_and_answers_with_class_names(tmp_path, p
             predictions = client.predict(raw)
         assert [p.label for p in predictions] == clear.tolist()
         assert np.array_equal(predictions[0].point, raw[0])
+        low, high = imported.table.features.min(axis=0), imported.table.features.max(axis=0)
+        outside = np.array([low - 3 * (high - low), high + 3 * (high - low), np.where([1, 0, 1, 0], low - 1, high + 1)])
+        clear_ints = experiment.integer_model.quantize_inputs(dataset.scaling.apply(outside))
+        with EncryptedClient(local.url, keys_dir=tmp_path / "keys") as client:  # outside the training range
+            answers = client.predict(outside)
+        assert [list(p.inputs) for p in answers] == clear_ints.tolist()
+        assert np.array_equal([p.outputs for p in answers], experiment.integer_model.forward_int(clear_ints))
         values = ",".join(f"{v:g}" for v in raw[0])
         assert main(["predict", "--server", local.url, "--points", values]) == 0
         out = capsys.readouterr().out.splitlines()

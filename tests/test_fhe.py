@@ -80,3 +80,24 @@ def test_compiles_on_a_worker_thread(tiny_compiled):
     thread.start()
     thread.join()
     assert results and results[0].pbs_count == tiny_compiled.stats.pbs_count
+
+
+def test_values_outside_the_training_range_get_the_clear_answer_simulated_and_encrypted(small_dataset, tiny_compiled,
+                                                                                       key_cache):
+    """The model's inputs are [0, 1]; far outside it every stage clips to the circuit's input box alike."""
+    import dataclasses
+
+    from qatstudio.engine.evaluate import Metrics, evaluate_encrypted, evaluate_simulated
+    from qatstudio.engine.fhe import compile_model as compile_again
+
+    far = np.array([[-3.0, 0.5], [4.0, -2.0], [1e30, -1e30], [0.5, 7.5]], dtype=np.float32)
+    model = tiny_compiled.model
+    x_int = model.quantize_inputs(far)
+    assert (x_int >= model.domain_min).all() and (x_int <= model.domain_max).all()
+    compiled = compile_again(model, insecure_key_cache=key_cache)
+    compiled.circuit.keygen()
+    outside = dataclasses.replace(small_dataset, x_test=far, y_test=model.predict(far))
+    metrics = evaluate_simulated(Metrics(), outside, compiled)
+    evaluate_encrypted(metrics, outside, compiled, len(far))
+    assert metrics.agreement_clear_simulated == metrics.agreement_clear_executed == 1.0
+    assert np.array_equal(compiled.simulate(x_int), model.forward_int(x_int))

@@ -41,3 +41,15 @@ def test_key_cache_is_trimmed_oldest_first(tmp_path):
         os.utime(path, (1e9 - age * 1000, 1e9 - age * 1000))
     trim_key_cache(tmp_path, budget=250)
     assert sorted(p.stem for p in tmp_path.glob("*.keys")) == ["mid", "new"]
+
+
+def test_a_key_set_larger_than_the_budget_is_kept_and_reused(tiny_compiled, tmp_path):
+    cache = KeyCache(tmp_path, budget=1)
+    made = cache.keys_for(tiny_compiled)
+    assert made.path.exists() and made.path.stat().st_size > 1
+    assert cache.keys_for(tiny_compiled).from_cache
+    older = tmp_path / "older.keys"
+    older.write_bytes(b"x" * 100)
+    os.utime(older, (1e9, 1e9))
+    trim_key_cache(tmp_path, budget=1)  # the newest set stays even without being named
+    assert [p.name for p in tmp_path.glob("*.keys")] == [made.path.name]

@@ -13,7 +13,7 @@ from sweep_hooks import run_or_die
 
 from qatstudio.services.cluster import ClusterError, ClusterReady, ClusterSettings
 from qatstudio.services.history import History
-from qatstudio.services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, run_sweep
+from qatstudio.services.sweep import RunDone, RunFailed, RunRedone, SweepPlan, SweepProgress, run_sweep
 
 
 def tiny_plan(neurons, seeds=(0,)) -> SweepPlan:
@@ -65,6 +65,31 @@ def test_a_worker_that_dies_loses_only_its_run(tmp_path):
     assert failed == result.failures and len(failed) == 1
     assert "7n" in failed[0].label and "worker process died twice" in failed[0].reason
     assert not list(history.folder.glob("*.part")) and not worker_processes()
+
+
+def test_a_table_sweep_survives_the_death_of_the_worker_holding_its_rows(tmp_path):
+    """One worker holds the table's rows: when it dies they are sent again and the runs that needed
+    them run again (told as such); a run that kills its worker twice still fails with the reason."""
+    from qatstudio.services.datasets import remember
+    from qatstudio.services.paths import resources_dir
+    from qatstudio.services.tabular import read_table
+
+    imported = read_table(resources_dir() / "examples" / "machines.csv", "fault")
+    remember(imported)
+    plan = SweepPlan(small_config(bits=2, epochs=1, data=imported.data_config()), neurons=[4, 5, 7], bits=[2],
+                     budgets=[None], seeds=[0])
+    messages = []
+    run = functools.partial(run_or_die, always=7, once=5, marks=str(tmp_path))
+    result = run_sweep(plan, History(tmp_path / "history"), messages.append, cluster=ClusterSettings(workers=1),
+                       run=run)
+    assert sorted(r.config.n_hidden for r in result.records) == [4, 5]
+    assert (tmp_path / "died-5-0").exists()  # 5 did die once before it was kept
+    assert len(result.failures) == 1 and "7n" in result.failures[0].label
+    assert "worker process died twice" in result.failures[0].reason
+    redone = [m for m in messages if isinstance(m, RunRedone)]
+    assert any("5n" in m.label for m in redone) and all("table's rows" in m.reason for m in redone)
+    assert isinstance(messages[-1], SweepProgress) and messages[-1].done == 2 and messages[-1].failed == 1
+    assert not worker_processes()
 
 
 def test_cancel_keeps_finished_runs_and_leaves_no_process(tmp_path):

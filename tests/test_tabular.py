@@ -19,6 +19,7 @@ from qatstudio.services.tabular import (
     TableError,
     changed_on_disk,
     peek_columns,
+    read_points,
     read_table,
     suggest_label,
 )
@@ -109,6 +110,38 @@ def test_a_non_numeric_feature_names_its_column_value_and_line(tmp_path):
     names = b"name,age,y\nann,31,x\nbob,45,z\n"
     with pytest.raises(TableError, match=r"column 'name' of data.csv is not numeric \(line 2: 'ann'\)"):
         read_table(write(tmp_path, names), "y")
+
+
+def test_decimal_commas_are_named_as_such(tmp_path):
+    semicolons = b"a;b;y\n1,5;2,25;x\n3;4,0;z\n"
+    with pytest.raises(TableError, match=r"column 'a' of data.csv uses decimal commas \(line 2: '1,5'\): "
+                                         r"save the file with decimal points \(1.5\)"):
+        read_table(write(tmp_path, semicolons), "y")
+    quoted = b'a,b,y\n2,"-0,75",x\n3,"4,5",z\n'
+    with pytest.raises(TableError, match=r"column 'b' of data.csv uses decimal commas \(line 2: '-0,75'\)"):
+        read_table(write(tmp_path, quoted), "y")
+    words = b'a,b,y\n2,"one, two",x\n3,4,z\n'  # a comma in words is not a decimal comma
+    with pytest.raises(TableError, match=r"column 'b' of data.csv is not numeric \(line 2: 'one, two'\)"):
+        read_table(write(tmp_path, words), "y")
+
+
+def test_points_to_classify_are_read_in_the_training_files_format(tmp_path):
+    def read(text, label=None):
+        return read_points(write(tmp_path, text.encode(), "points.csv"), ["x1", "x2"], label)
+
+    assert read("y;x2;x1\n1;0.2;0.1\n0;4;3\n").tolist() == [[0.1, 0.2], [3, 4]]  # by name, label left in
+    assert read("0.1,0.2\n3,4\n").tolist() == [[0.1, 0.2], [3, 4]]  # numbers only: the features in order
+    assert read("x1,x2,fault\n1,2,0\n", label="fault").tolist() == [[1, 2]]
+    refused = [("x1,x2,a,b\n1,2,3,4\n", None, r"columns the model doesn't take \('a', 'b'\)"),
+               ("x1,x2,a\n1,2,3\n", "fault", r"\('a'\): .* its label column 'fault' may stay"),
+               ("x2\n1\n", None, r"no column 'x1': the model takes 2 features \(x1, x2\)"),
+               ("1,2,3\n", None, "has 3 values per line but the model takes 2 features"),
+               ("x1,x2\n1,two\n", None, r"column 'x2' of points.csv is not numeric \(line 2: 'two'\): give each"),
+               ("1,2\n3,NA\n", None, "column 'x2' of points.csv has no finite number on line 2"),
+               ("x1,x2\n", None, "has a header line but no points")]
+    for text, label, words in refused:
+        with pytest.raises(TableError, match=words):
+            read(text, label)
 
 
 def test_missing_values_say_how_many_and_where_and_can_be_dropped(tmp_path):

@@ -34,7 +34,16 @@ from ..engine.config import MAX_BITS, MAX_EPOCHS, MIN_BITS, ExperimentConfig
 from ..services.cluster import ClusterReady, ClusterSettings
 from ..services.formatting import data_name, fmt_percent, fmt_progress, fmt_seconds, plural
 from ..services.history import History, RunRecord
-from ..services.sweep import RunDone, RunFailed, SweepPlan, SweepProgress, SweepResult, parse_plan, sweep_job
+from ..services.sweep import (
+    RunDone,
+    RunFailed,
+    RunRedone,
+    SweepPlan,
+    SweepProgress,
+    SweepResult,
+    parse_plan,
+    sweep_job,
+)
 from .workers import Task, TaskError, TaskRunner
 
 
@@ -289,6 +298,9 @@ class SweepDialog(QDialog):
                                        f"{record.accumulator_bits} bits, {record.pbs_count} PBS")
             self.finished_list.scrollToBottom()
             self.runFinished.emit(record)
+        elif isinstance(message, RunRedone):
+            self.finished_list.addItem(f"{message.label}: again, {message.reason}")
+            self.finished_list.scrollToBottom()
         elif isinstance(message, RunFailed):
             self.failures.append(message)
             item = QListWidgetItem(f"{message.label}: failed, {message.reason}")

@@ -13,7 +13,11 @@ from ..engine.fhe import CompiledModel, FheError, KeygenResult, compile_model, i
 from ..engine.integer import IntegerMLP
 from . import storage
 
-KEY_CACHE_BYTES = 4 << 30  # keep the most recent keys up to this much
+# Keep the most recent keys up to this much. A key file holds the evaluation keys compressed (about 4x
+# smaller than the circuit's key size: a 7-bit circuit's 930 MB made a 240 MB file), so an 8-bit
+# circuit's 3.5 GB are about 0.9 GB here and a 9-bit one's 9.8 GB about 2.5 GB. The newest set is kept
+# whatever its size.
+KEY_CACHE_BYTES = 4_000_000_000
 KEY_SUFFIX = ".keys"
 
 
@@ -80,12 +84,13 @@ class KeyCache:
 
 
 def trim_key_cache(folder: Path, keep: Optional[Path] = None, budget: int = KEY_CACHE_BYTES) -> None:
-    """Delete the least recently used key files until the folder fits ``budget`` bytes."""
+    """Delete the least recently used key files until the folder fits ``budget`` bytes. The newest
+    file and ``keep`` stay even when they alone pass the budget: keys just made are about to be used."""
     files = sorted(Path(folder).glob(f"*{KEY_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
     total = 0
-    for path in files:
+    for index, path in enumerate(files):
         total += path.stat().st_size
-        if total > budget and path != keep:
+        if total > budget and index > 0 and path != keep:
             path.unlink(missing_ok=True)
 
 

@@ -3,7 +3,9 @@ distributed scheduler (see ``cluster.py``) and fed to the history.
 
 Workers receive configurations, and a table's rows once per worker (a generated shape is made from
 its configuration on the worker). The submitting side writes every finished run to the history at
-once, in the order runs finish.
+once, in the order runs finish. A worker that dies costs the run it was running a retry (a second
+death fails it); if it held the last copy of the table's rows, they are sent again and the runs that
+needed them run again. Each run done again is told (``RunRedone``).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import re
 import threading
 import time
 import uuid
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -20,13 +23,14 @@ from ..engine.cancel import Cancelled
 from ..engine.config import MAX_BITS, MAX_HIDDEN, MIN_BITS, ExperimentConfig
 from ..engine.data import Table
 from ..engine.pipeline import run_experiment
-from .cluster import ClusterSettings, open_cluster
+from .cluster import ALLOWED_FAILURES, ClusterSettings, open_cluster
 from .datasets import TableNotLoaded, dataset_for, remember, table_for
 from .formatting import remaining_seconds, run_name
 from .history import History, RunRecord
 from .tasks import TaskState
 
 POLL_S = 0.1  # how often the submitting side looks for finished runs and a cancel
+REJOIN_S = 120.0  # a table's rows lost with their worker wait this long for a worker to take them again
 MAX_RANGE = 64  # values one range (a-b) may expand to
 MAX_SEED = 2**31 - 1
 
@@ -142,6 +146,12 @@ class RunFailed:
 
 
 @dataclass
+class RunRedone:
+    label: str
+    reason: str  # why it runs again, in words
+
+
+@dataclass
 class SweepResult:
     records: list[RunRecord] = field(default_factory=list)
     failures: list[RunFailed] = field(default_factory=list)
@@ -149,7 +159,7 @@ class SweepResult:
     cancelled: bool = False
 
 
-Tell = Callable[[object], None]  # receives ClusterReady, SweepProgress, RunDone and RunFailed
+Tell = Callable[[object], None]  # receives ClusterReady, SweepProgress, RunDone, RunRedone and RunFailed
 RunOne = Callable[..., Optional[RunRecord]]
 
 
@@ -178,25 +188,30 @@ def _topic(sweep_id: str) -> str:
 
 def _run_on_worker(run: RunOne, config: ExperimentConfig, sweep_id: str,
                    table: Optional[Table]) -> Optional[RunRecord]:
-    """The task Dask runs: tells the submitting side the run has started, keeps the table's rows (a
-    table's sweep), then runs it on one torch thread."""
+    """The task Dask runs: tells the submitting side the run has started (and, later, ended), keeps
+    the table's rows (a table's sweep), then runs it on one torch thread."""
     import torch
-    from distributed import get_worker
+    from distributed import get_client, get_worker
 
     if table is not None:
         remember(table, config.data.table_sha256, config.data.label_column)
-    worker = get_worker()
-    worker.log_event(_topic(sweep_id), worker.get_current_task())
+    key, scheduler = get_worker().get_current_task(), get_client()
+    scheduler.log_event(_topic(sweep_id), ("started", key))  # waits until the scheduler has it: a crash can't lose it
     torch.set_num_threads(1)  # one run per worker thread; the cores are shared out by worker processes
-    return run(config, should_stop=lambda: sweep_id in _stopped_sweeps)
+    record = run(config, should_stop=lambda: sweep_id in _stopped_sweeps)
+    scheduler.log_event(_topic(sweep_id), ("ended", key))
+    return record
+
+
+DIED_TWICE = ("its worker process died twice while running it (it was retried once): out of memory, or the process "
+              "was killed")
 
 
 def failure_reason(error: BaseException) -> str:
     from distributed import KilledWorker
 
     if isinstance(error, KilledWorker):
-        return ("its worker process died twice while running it (it was retried once): "
-                "out of memory, or the process was killed")
+        return DIED_TWICE
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
@@ -225,21 +240,35 @@ def run_sweep(
         tell(ready)
         from distributed import as_completed
 
-        started: set[str] = set()  # keys of runs a worker has begun (added on the client's thread)
+        starts: dict[str, int] = {}  # times a worker began each run (by key; counted on the client's thread)
+        ended: set[str] = set()  # keys of runs a worker got to the end of
         lock = threading.Lock()
 
-        def on_started(event) -> None:
+        def on_event(event) -> None:
+            what, key = event[1]
             with lock:
-                started.add(event[1])
+                if what == "started":
+                    starts[key] = starts.get(key, 0) + 1
+                else:
+                    ended.add(key)
 
-        client.subscribe_topic(_topic(sweep_id), on_started)
-        rows = client.scatter(table) if table is not None else None  # to the cluster once, for every run
-        labels, pending = {}, {}  # by key; a run leaves ``pending`` (and its result the cluster) once collected
-        for index, config in enumerate(configs):
-            key = f"qatstudio-run-{sweep_id}-{index}"
-            labels[key] = run_name(config)
-            pending[key] = client.submit(_run_on_worker, run, config, sweep_id, rows, key=key, pure=False)
-        arrivals = as_completed(list(pending.values()))
+        client.subscribe_topic(_topic(sweep_id), on_event)
+        # The rows go to every worker once, for every run: one that dies leaves copies on the others.
+        rows = client.scatter(table, broadcast=True, hash=False) if table is not None else None
+        # By key; a run leaves ``pending`` (and its result the cluster) once collected.
+        labels, pending, index_of = {}, {}, {}
+        attempts = [0] * len(configs)  # submissions of each configuration
+        deaths = [0] * len(configs)  # its worker died while running it, over its submissions
+        told: dict[str, int] = {}  # worker starts of each run already told
+
+        def submit(index: int):
+            key = f"qatstudio-run-{sweep_id}-{index}-{attempts[index]}"
+            attempts[index] += 1
+            labels[key], index_of[key] = run_name(configs[index]), index
+            pending[key] = client.submit(_run_on_worker, run, configs[index], sweep_id, rows, key=key, pure=False)
+            return pending[key]
+
+        arrivals = as_completed([submit(index) for index in range(len(configs))])
         start = time.perf_counter()
         shown = None
         try:
@@ -247,14 +276,58 @@ def run_sweep(
                 if stop():
                     result.cancelled = True
                     break
+                lost_rows = []  # runs the cluster dropped: the table's rows died with their last worker
                 for future in arrivals.next_batch(block=False):
+                    if future.key not in pending:  # already collected
+                        continue
                     if future.status == "lost":  # its worker died before the result came here:
                         arrivals.add(future)  # Dask runs it again, and it arrives again
+                        tell(RunRedone(labels[future.key], "its worker process died before the result was "
+                                                           "collected; it runs again"))
                         continue
-                    pending.pop(future.key, None)
-                    _collect(future, labels[future.key], history, result, tell)
+                    dropped = future.status == "cancelled"
+                    if not dropped:
+                        try:
+                            _collect(future, labels[future.key], history, result, tell)
+                        except CancelledError:  # the result went with its worker after it finished
+                            dropped = True
+                    if dropped and rows is not None:
+                        lost_rows.append(future.key)
+                        continue
+                    if dropped:
+                        _collect(future, labels[future.key], history, result, tell)  # failed: dropped
+                    pending.pop(future.key)
                 with lock:
-                    running = len(started & pending.keys())
+                    retried = {key: count for key, count in starts.items() if count > told.get(key, 1)}
+                    culprits = {key for key in lost_rows if key in starts and key not in ended}
+                for key, count in retried.items():  # Dask runs it again after its worker died
+                    told[key] = count
+                    if key in pending:
+                        tell(RunRedone(labels[key], "its worker process died while running it; it runs again"))
+                if lost_rows:
+                    resent = rows.status == "finished"
+                    if not resent:
+                        try:  # once a worker is back (a local cluster restarts the one that died)
+                            rows, resent = client.scatter(table, broadcast=True, hash=False, timeout=REJOIN_S), True
+                        except TimeoutError:
+                            pass
+                    for key in lost_rows:
+                        pending.pop(key)
+                        index = index_of[key]
+                        deaths[index] += key in culprits
+                        reason = DIED_TWICE if deaths[index] > ALLOWED_FAILURES else (
+                            None if resent else f"its worker process died with the table's rows, and no worker "
+                                                f"was there to take them again within {REJOIN_S:.0f} s")
+                        if reason:
+                            failure = RunFailed(labels[key], reason)
+                            result.failures.append(failure)
+                            tell(failure)
+                        else:
+                            arrivals.add(submit(index))
+                            tell(RunRedone(labels[key], "a worker process died with the table's rows; they were "
+                                                        "sent again, and the run runs again"))
+                with lock:
+                    running = len(starts.keys() & pending.keys())
                 counts = (len(pending) - running, running, len(result.records), len(result.failures))
                 if counts != shown:
                     tell(SweepProgress(*counts, len(configs), time.perf_counter() - start))

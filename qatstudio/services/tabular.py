@@ -11,6 +11,7 @@ import codecs
 import hashlib
 import math
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ HEADER_PEEK = 1 << 20  # bytes read to find the column names
 LABEL_NAMES = ("label", "class", "target", "y")  # suggested label columns, in order of preference
 EXAMPLES = 3  # missing cells named in a message
 DELIMITERS = (",", ";", "\t")  # the header's most frequent one separates the columns
+TRAINING_ADVICE = "features must be numbers; remove the column, or choose it as the label"
+DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")  # 1,5 written for 1.5
 
 Progress = Callable[[float], None]
 
@@ -247,26 +250,34 @@ def _parse(name: str, data: pa.Buffer, delimiter: str, features: list[str], labe
             tell(READ_SHARE + PARSE_SHARE * min(1.0, len(batches) * PARSE_BLOCK / data.size))
         table = pa.Table.from_batches(batches, schema=reader.schema)
     except pa.ArrowInvalid as error:
-        raise _parse_problem(name, data, delimiter, features, label, error) from None
+        raise _parse_problem(name, data, delimiter, features, [label], error) from None
     if table.num_rows == 0:
         raise TableError(f"{name} has a header line but no rows: add rows of values below it")
     return table
 
 
-def _parse_problem(name: str, data: pa.Buffer, delimiter: str, features: list[str], label: str,
-                   error: pa.ArrowInvalid) -> TableError:
-    """Why the file doesn't parse, in words: a feature that isn't a number (which, where), or pyarrow's own reason."""
+def _parse_problem(name: str, data: pa.Buffer, delimiter: str, features: list[str], others: list[str],
+                   error: pa.ArrowInvalid, read_options: Optional[pacsv.ReadOptions] = None, header_lines: int = 1,
+                   advice: str = TRAINING_ADVICE) -> TableError:
+    """Why the file doesn't parse, in words: a feature that isn't a number (which, where), or pyarrow's own
+    reason. ``others`` are the columns read as text; ``read_options`` name the columns of a file without
+    a header line (``header_lines`` 0)."""
     if "conversion error" in str(error):
-        text = pacsv.read_csv(pa.BufferReader(data), parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        text = pacsv.read_csv(pa.BufferReader(data), read_options=read_options,
+                              parse_options=pacsv.ParseOptions(delimiter=delimiter),
                               convert_options=pacsv.ConvertOptions(
-                                  column_types={column: pa.string() for column in features + [label]},
+                                  column_types={column: pa.string() for column in features + others},
                                   strings_can_be_null=True))
         for column in features:
             found = _first_non_number(text.column(column))
             if found is not None:
                 row, value = found
-                return TableError(f"column '{column}' of {name} is not numeric (line {row + 2}: '{value}'): "
-                                  f"features must be numbers; remove the column, or choose it as the label")
+                line = row + 1 + header_lines
+                if DECIMAL_COMMA.fullmatch(value.strip()):
+                    return TableError(f"column '{column}' of {name} uses decimal commas (line {line}: '{value}'): "
+                                      f"save the file with decimal points ({value.strip().replace(',', '.')}), "
+                                      f"for example from a spreadsheet set to English")
+                return TableError(f"column '{column}' of {name} is not numeric (line {line}: '{value}'): {advice}")
     return TableError(f"can't read {name} as CSV: {error}; every row needs as many values as the header has "
                       f"columns, separated by '{delimiter}'")
 
@@ -351,6 +362,66 @@ def _class_order(names: list[str]):
     if not all(math.isfinite(v) for v in values.values()):
         return lambda text: text
     return lambda text: (values[text], text)
+
+
+# ---------------------------------------------------------------- points to classify
+
+def read_points(path: Path, features: list[str], label_column: Optional[str] = None) -> np.ndarray:
+    """Raw points to classify, (rows, features) float64, from a CSV file in the training file's format:
+    a header line, the ``features`` matched by name in any order, the label column (``label_column``,
+    else the one column left over) ignored. A file of numbers without a header line gives the features
+    in order, one per column. Raises TableError saying what to change."""
+    path = Path(path)
+    name = path.name
+    data, _ = _read_bytes(path, lambda fraction: None, lambda: False)
+    header = _first_line(memoryview(data).cast("B")[:HEADER_PEEK].tobytes())
+    delimiter = _delimiter(header)
+    expected = f"the model takes {len(features)} feature{'s' if len(features) != 1 else ''} ({', '.join(features)})"
+    first = _cells(header, delimiter)
+    if all(pa.types.is_integer(kind) or pa.types.is_floating(kind) for kind in first.schema.types):
+        # no header line: one column per feature, in order
+        columns = first.num_columns
+        if columns != len(features):
+            raise TableError(f"{name} has {columns} value{'s' if columns != 1 else ''} per line but {expected}: "
+                             f"give one value per feature, or a header line naming the columns")
+        read_options, header_lines, others = pacsv.ReadOptions(column_names=features), 0, []
+    else:
+        names = _header_names(name, header)
+        missing = [column for column in features if column not in names]
+        if missing:
+            raise TableError(f"{name} has no column {', '.join(repr(c) for c in missing)}: {expected}; name "
+                             f"them in the header line as in the training file")
+        others = [column for column in names if column not in features]
+        unknown = [column for column in others if column != label_column]
+        if len(unknown) > (0 if label_column else 1):
+            label = f"its label column '{label_column}'" if label_column else "one label column"
+            raise TableError(f"{name} has columns the model doesn't take ({', '.join(repr(c) for c in unknown)}): "
+                             f"{expected}, and {label} may stay; remove the others")
+        read_options, header_lines = pacsv.ReadOptions(), 1
+    try:
+        table = pacsv.read_csv(pa.BufferReader(data), read_options=read_options,
+                               parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                               convert_options=pacsv.ConvertOptions(
+                                   include_columns=features, column_types={c: pa.float64() for c in features}))
+    except pa.ArrowInvalid as error:
+        raise _parse_problem(name, data, delimiter, features, others, error, read_options, header_lines,
+                             advice="give each feature of each point a number") from None
+    if table.num_rows == 0:
+        raise TableError(f"{name} has a header line but no points: add a line of values per point")
+    values = np.column_stack([table.column(column).to_numpy(zero_copy_only=False).astype(np.float64)
+                              for column in features])
+    unusable = ~np.isfinite(values)  # missing (NaN) or infinite
+    if unusable.any():
+        row, index = np.argwhere(unusable)[0]
+        raise TableError(f"column '{features[index]}' of {name} has no finite number on line "
+                         f"{row + 1 + header_lines}: give every feature of every point a value")
+    return values
+
+
+def _cells(line: bytes, delimiter: str) -> pa.Table:
+    """One line parsed on its own, its columns named by position and their types guessed."""
+    return pacsv.read_csv(_arrow_buffer(line), parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                          read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False))
 
 
 # ---------------------------------------------------------------- after the import

@@ -3,14 +3,18 @@ key on this machine and sends the server only evaluation keys and ciphertexts.
 
     with EncryptedClient("http://127.0.0.1:8000") as client:
         predictions = client.predict(points)
+
+Keys are made in a child process (Concrete's key generation is one long call that holds the
+interpreter), so the caller can show the time passing and an estimate from the last keys made here.
 """
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import httpx
 import numpy as np
@@ -24,6 +28,12 @@ from .protocol import API, CIRCUIT_HEADER, SECONDS_HEADER
 
 KEYS_FILE_SUFFIX = ".keys"
 UPLOADS_FILE = "uploads.json"  # which key id each server holds for our keys
+KEYGEN_RATE_FILE = "keygen-rate.json"  # how fast keys were last made here: circuit key bytes per second
+PROGRESS_S = 0.5  # how often key generation's progress is told
+UPLOAD_CHUNK = 1 << 20  # evaluation keys are sent this many bytes at a time (progress between them)
+
+KeygenProgress = Callable[[float, Optional[float]], None]  # (seconds so far, estimated total seconds or None)
+UploadProgress = Callable[[int, int, float], None]  # (bytes sent, bytes in all, seconds so far)
 
 
 class ClientError(RuntimeError):
@@ -86,8 +96,10 @@ class EncryptedClient:
         self.model = client_model(self.info["quantization"])
         self.scaling = Scaling.from_dict(self.info["scaling"]) if self.info.get("scaling") else None
         self.classes: list[str] = self.info["classes"]
+        self.label_column: Optional[str] = (self.info.get("config") or {}).get("data", {}).get("label_column")
         fhe = import_concrete()
         self._fhe = fhe
+        self._specs = specs
         self._client = fhe.Client(fhe.ClientSpecs.deserialize(specs))
         self.keygen_s: Optional[float] = None  # None until our keys are loaded or made
         self.keys_cached = False
@@ -122,9 +134,11 @@ class EncryptedClient:
     def keys_path(self) -> Path:
         return self.keys_dir / f"{self.circuit_id}{KEYS_FILE_SUFFIX}"
 
-    def ensure_keys(self) -> bool:
+    def ensure_keys(self, on_progress: Optional[KeygenProgress] = None) -> bool:
         """Load this circuit's keys, or make them (fresh random seeds); True if they were cached.
-        (Concrete's client would make keys from seed 0 on its first encryption: never let it.)"""
+        While keys are made, ``on_progress(seconds so far, estimated seconds or None)`` is called
+        every PROGRESS_S. (Concrete's client would make keys from seed 0 on its first encryption:
+        never let it.)"""
         if self.keygen_s is not None:
             return self.keys_cached
         start = time.perf_counter()
@@ -136,11 +150,42 @@ class EncryptedClient:
             except RuntimeError:  # damaged: make new ones
                 cached = False
         if keys is None:
-            keys = generate_keys(self._client.specs)
-            storage.atomic_write(self.keys_path, lambda temp: (temp.unlink(), keys.serialize_to_file(temp)))
+            keys = self._make_keys(on_progress or (lambda seconds, estimate: None))
         self._client.keys = keys
         self.keygen_s, self.keys_cached = time.perf_counter() - start, cached
         return cached
+
+    @property
+    def keygen_estimate_s(self) -> Optional[float]:
+        """Seconds making this circuit's keys should take, from the rate keys were last made at here."""
+        try:
+            rate = float(json.loads((self.keys_dir / KEYGEN_RATE_FILE).read_text(encoding="utf-8"))["bytes_per_s"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        size = self.info.get("circuit", {}).get("evaluation_key_bytes")
+        return size / rate if size and rate > 0 else None
+
+    def _make_keys(self, on_progress: KeygenProgress):
+        estimate = self.keygen_estimate_s
+        child = multiprocessing.get_context("spawn").Process(
+            target=_make_keys_child, args=(self._specs, str(self.keys_path)), daemon=True)
+        start = time.perf_counter()
+        child.start()
+        try:
+            while child.is_alive():
+                child.join(PROGRESS_S)
+                on_progress(time.perf_counter() - start, estimate)
+        finally:
+            if child.is_alive():  # interrupted
+                child.terminate()
+                child.join()
+        seconds = time.perf_counter() - start
+        if child.exitcode != 0 or not self.keys_path.exists():
+            raise ClientError(f"making the keys failed in their worker process (exit code {child.exitcode})")
+        size = self.info.get("circuit", {}).get("evaluation_key_bytes")
+        if size:
+            storage.atomic_write_json(self.keys_dir / KEYGEN_RATE_FILE, {"bytes_per_s": size / seconds})
+        return self._fhe.Keys.deserialize(self.keys_path)
 
     def evaluation_keys(self) -> bytes:
         self.ensure_keys()
@@ -152,8 +197,9 @@ class EncryptedClient:
         except (OSError, ValueError):
             return {}
 
-    def ensure_uploaded(self) -> KeyUpload:
-        """Upload our evaluation keys unless this server still holds them; the key id to predict with."""
+    def ensure_uploaded(self, on_progress: Optional[UploadProgress] = None) -> KeyUpload:
+        """Upload our evaluation keys unless this server still holds them; the key id to predict with.
+        ``on_progress(sent, total, seconds)`` follows each UPLOAD_CHUNK sent."""
         if self.upload is not None:
             return self.upload
         self.ensure_keys()
@@ -165,22 +211,41 @@ class EncryptedClient:
             self.upload = KeyUpload(known, 0, time.perf_counter() - start)
             return self.upload
         body = self.evaluation_keys()
+        tell = on_progress or (lambda sent, total, seconds: None)
         start = time.perf_counter()
-        answer = self._request("POST", f"{API}/keys", content=body,
-                               headers={CIRCUIT_HEADER: self.circuit_id, "Content-Type": "application/octet-stream"})
+
+        def chunks() -> Iterator[bytes]:
+            for offset in range(0, len(body), UPLOAD_CHUNK):
+                yield body[offset: offset + UPLOAD_CHUNK]
+                tell(min(len(body), offset + UPLOAD_CHUNK), len(body), time.perf_counter() - start)
+
+        answer = self._request("POST", f"{API}/keys", content=chunks(),
+                               headers={CIRCUIT_HEADER: self.circuit_id, "Content-Type": "application/octet-stream",
+                                        "Content-Length": str(len(body))})
         self.upload = KeyUpload(answer.json()["key_id"], len(body), time.perf_counter() - start)
         uploads[slot] = self.upload.key_id
         storage.atomic_write_json(self.keys_dir / UPLOADS_FILE, uploads)
         return self.upload
 
     # --- prediction ---
+    def check_points(self, points) -> np.ndarray:
+        """``points`` as a (rows, features) float64 array; ClientError in words unless each has one finite
+        value per feature (checked before any key is made)."""
+        points = np.asarray(points, dtype=np.float64)
+        points = points.reshape(1, -1) if points.ndim == 1 else points
+        features = self.info["features"]
+        if points.ndim != 2 or points.shape[1] != len(features):
+            got = points.shape[-1] if points.ndim else 1
+            raise ClientError(f"each point needs {len(features)} values ({', '.join(features)}), got {got}")
+        if not np.isfinite(points).all():
+            row = int(np.argwhere(~np.isfinite(points))[0][0])
+            raise ClientError(f"point {row + 1} has a value that isn't a finite number: give each feature a number")
+        return points
+
     def quantize(self, point) -> np.ndarray:
-        """Raw feature values to the circuit's integers: scaled as the model was trained (tables), then quantized."""
-        point = np.asarray(point, dtype=np.float64).reshape(-1)
-        expected = len(self.info["features"])
-        if point.shape[0] != expected:
-            raise ClientError(f"each point needs {expected} values ({', '.join(self.info['features'])}), "
-                              f"got {point.shape[0]}")
+        """Raw feature values to the circuit's integers: scaled as the model was trained (tables), then
+        quantized (values outside the training range are clipped to the circuit's input box)."""
+        point = self.check_points(point)[0]
         scaled = self.scaling.apply(point[None]) if self.scaling else point[None].astype(np.float32)
         return self.model.quantize_inputs(scaled)[0]
 
@@ -222,18 +287,30 @@ class EncryptedClient:
                         len(sent), len(received))
         return Prediction(point, inputs, outputs, logits, int(np.argmax(logits)), timing, sent[:64])
 
-    def predict(self, points, should_stop: Optional[Callable[[], bool]] = None,
-                on_sample: Optional[Callable[[int, int, Prediction], None]] = None) -> list[Prediction]:
-        """Encrypt, send, decrypt each point in turn; stops between points when asked (raises Cancelled)."""
-        points = np.asarray(points, dtype=np.float64)
-        results = []
-        for index, point in enumerate(points):
+    def predictions(self, points, should_stop: Optional[Callable[[], bool]] = None) -> Iterator[Prediction]:
+        """Encrypt, send, decrypt each point in turn, each answer given as soon as it is decrypted;
+        stops between points when asked (raises Cancelled)."""
+        for point in self.check_points(points):
             if should_stop is not None and should_stop():
                 raise Cancelled()
-            results.append(self.predict_one(point))
+            yield self.predict_one(point)
+
+    def predict(self, points, should_stop: Optional[Callable[[], bool]] = None,
+                on_sample: Optional[Callable[[int, int, Prediction], None]] = None) -> list[Prediction]:
+        """Every point's prediction (see ``predictions``); ``on_sample(done, total, prediction)`` follows each."""
+        points = self.check_points(points)
+        results = []
+        for prediction in self.predictions(points, should_stop):
+            results.append(prediction)
             if on_sample is not None:
-                on_sample(index + 1, len(points), results[-1])
+                on_sample(len(results), len(points), prediction)
         return results
+
+
+def _make_keys_child(specs: bytes, path: str) -> None:
+    """Child process of ``EncryptedClient.ensure_keys``: new keys for these client specs, saved at ``path``."""
+    keys = generate_keys(import_concrete().ClientSpecs.deserialize(specs))
+    storage.atomic_write(Path(path), lambda temp: (temp.unlink(), keys.serialize_to_file(temp)))
 
 
 def _detail(response: httpx.Response) -> str:
