@@ -119,18 +119,16 @@ def app_row(imported, test, random_state: int, overrides: dict, encrypted: int) 
 
     data_config = imported.data_config(test_fraction=TEST_SIZE, seed=random_state)
     dataset = split_table(imported.table, data_config, test_index=test)
-    config = ExperimentConfig(data=data_config).replace(**overrides)
+    config = ExperimentConfig.default_recipe(data=data_config).replace(**overrides)
     experiment = run_experiment(config, dataset, compile=True, simulate=True, encrypted_samples=0)
     metrics, stats, compiled = experiment.metrics, experiment.stats, experiment.compiled
-    # TODO(issue 20): validation = metrics.validation_accuracy once Metrics has it (integrator replaces this line)
-    validation = None
     row = dict(config={k: v for k, v in config.to_dict().items() if k != "data"},
-               validation_accuracy=validation, test_accuracy=metrics.clear_accuracy,
+               validation_accuracy=metrics.validation_accuracy, test_accuracy=metrics.clear_accuracy,
                fhe_simulated_accuracy=metrics.fhe_simulated_accuracy,
                agreement_clear_simulated=metrics.agreement_clear_simulated,
-               accumulator_bits=stats.accumulator_bits, lookup_bits=max(layer.lookup_bits for layer in stats.layers),
+               accumulator_bits=stats.accumulator_bits, lookup_bits=stats.lookup_bits,
                pbs_count=stats.pbs_count, key_gb=stats.key_bytes / 1e9, compile_s=stats.compile_s,
-               train_s=experiment.history[-1].elapsed_s if experiment.history else None)
+               train_s=experiment.train_s)
     if encrypted > 0 and row["key_gb"] >= MAX_KEY_GB:
         print(f"[tables]   keys {row['key_gb']:.2f} GB: not run encrypted", file=sys.stderr, flush=True)
     elif encrypted > 0:

@@ -14,14 +14,14 @@ from . import __version__
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     from .engine.config import ExperimentConfig
 
-    defaults = ExperimentConfig()
+    defaults = ExperimentConfig.default_recipe()
     parser.add_argument("--kind", default=defaults.kind, help="float, pruned or qat")
     parser.add_argument("--neurons", type=int, default=defaults.n_hidden, help="hidden neurons per layer")
     parser.add_argument("--layers", type=int, default=defaults.n_layers, help="hidden layers")
     parser.add_argument("--bits", type=int, default=defaults.bits, help="weight and activation bit-width (2..8)")
-    parser.add_argument("--budget", type=_number_or_off, default=defaults.pruning_budget, metavar="N|off",
-                        help=f"pruning budget: non-zero inputs per neuron (default {defaults.pruning_budget}; "
-                             f"off: dense)")
+    parser.add_argument("--budget", type=_number_or_off, default=RECIPE, metavar="N|off",
+                        help=f"pruning budget: non-zero inputs per neuron (default {defaults.pruning_budget}, "
+                             f"off for --kind float; off: dense)")
     parser.add_argument("--epochs", type=int, default=defaults.epochs,
                         help="default: from the data's size (about 3,000 optimizer steps), stopped early")
     parser.add_argument("--lr", type=float, default=defaults.lr)
@@ -109,8 +109,9 @@ def _data_from(args):
 def _config_from(args):
     from .engine.config import ExperimentConfig
 
-    return ExperimentConfig(
-        kind=args.kind, n_hidden=args.neurons, n_layers=args.layers, bits=args.bits, pruning_budget=args.budget,
+    budget = {} if args.budget is RECIPE else {"pruning_budget": args.budget}
+    return ExperimentConfig.default_recipe(
+        kind=args.kind, n_hidden=args.neurons, n_layers=args.layers, bits=args.bits, **budget,
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
         restarts=args.restarts, accumulator_bits=args.accumulator_bits, neurons_kept=args.keep_neurons,
         round_bits=args.round_bits, lookup_bits=args.lookup_bits, rounding=args.rounding, p_error=args.p_error,
@@ -249,6 +250,9 @@ def _make_keys(compiled, config, yes: bool):
         return False
 
     return cache.keys_for_cancellable(compiled, tick)
+
+
+RECIPE = object()  # an option left at the default recipe's value
 
 
 def _number_or_off(text: str):

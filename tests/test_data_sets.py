@@ -18,7 +18,7 @@ def test_each_shape_labels_its_clean_points_by_its_rule_and_knows_its_ceiling(sh
     agreement = np.mean(shape_labels(config, clean) == labels)
     assert agreement > 0.97 if shape == "gaussians" else agreement == 1.0
     data = make_dataset(config)
-    assert len(data.y_train) + len(data.y_test) == config.points_made and len(data.y_test) == 400
+    assert len(data.y_train) + len(data.y_val) + len(data.y_test) == config.points_made and len(data.y_test) == 400
     assert set(np.unique(data.y_train)) == {0, 1}
     ceiling = np.mean(shape_labels(config, data.x_test) == data.y_test)
     assert data.ceiling_accuracy == pytest.approx(ceiling)
@@ -79,9 +79,10 @@ def test_a_table_split_can_take_given_test_rows():
     table = _blobs(200, 3, 2)
     rows = np.arange(0, 200, 5)
     data = split_table(table, _table_config(table), test_index=rows[::-1])
-    assert np.array_equal(data.y_test, table.labels[rows]) and len(data.y_train) == 160
+    assert np.array_equal(data.y_test, table.labels[rows]) and len(data.y_train) + len(data.y_val) == 160
     assert np.allclose(data.scaling.invert(data.x_test), table.features[rows], rtol=1e-5, atol=1e-5)
-    train = np.setdiff1d(np.arange(200), rows)
+    train = np.setdiff1d(np.setdiff1d(np.arange(200), rows), np.flatnonzero(np.isin(
+        table.features, data.scaling.invert(data.x_val)).all(axis=1)))
     assert np.array_equal(data.scaling.low, table.features[train].min(axis=0))
     for bad in ([], np.arange(200), [200]):
         with pytest.raises(ValueError, match="test rows"):

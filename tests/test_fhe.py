@@ -17,12 +17,15 @@ def test_report_describes_the_circuit(trained_qat):
     config, _, quantized = trained_qat
     report = compile_model(quantized).stats
     assert report.accumulator_bits == max(layer.accumulator_bits for layer in report.layers)
-    # one PBS per hidden neuron that some later layer reads (dead ones are dropped)
-    assert [layer.lookups for layer in report.layers] == [layer.n_out for layer in quantized.layers[:-1]] + [0]
+    # one PBS per hidden neuron that some later layer reads (dead ones are dropped), and exact
+    # rounding one more per rounded bit
+    assert [layer.lookups for layer in report.layers] == [
+        layer.n_out * (layer.round_bits + 1) for layer in quantized.layers[:-1]] + [0]
     assert 0 < quantized.layers[1].n_out <= 30
-    assert report.pbs_count == quantized.n_lookups == sum(report.pbs_by_precision.values())
-    for layer in report.layers[:-1]:
-        assert layer.lookup_bits >= layer.accumulator_bits
+    assert report.pbs_count == sum(layer.lookups for layer in report.layers)
+    assert quantized.n_lookups == sum(report.pbs_by_precision.values())  # the tables; rounding's PBS apart
+    for layer, lowered in zip(report.layers[:-1], quantized.layers[:-1]):
+        assert layer.lookup_bits == lowered.lookup_bits <= config.lookup_bits  # as the integer model says
         assert layer.bound_bits >= layer.accumulator_bits
     assert report.bootstrap_key_bytes > 0 and report.keyswitch_key_bytes > 0 and report.complexity > 0
     assert 0 < report.global_p_error < 1 and report.compile_s > 0

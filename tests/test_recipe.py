@@ -96,7 +96,8 @@ def test_the_default_circuit_on_a_four_feature_table_is_bounded_and_its_keys_are
     features = rng.normal(0, 1, (300, 4)) + np.repeat(np.eye(3, 4) * 3, 100, axis=0)
     table = Table(features, np.repeat([0, 1, 2], 100), tuple("abcd"), ("p", "q", "r"))
     data = DataConfig(shape="table", table_sha256="2" * 64, label_column="k", n_features=4, n_classes=3)
-    experiment = run_experiment(ExperimentConfig(data=data, epochs=20, restarts=1), split_table(table, data))
+    experiment = run_experiment(ExperimentConfig.default_recipe(data=data, epochs=20, restarts=1),
+                                split_table(table, data))
     stats = experiment.stats
     assert stats.lookup_bits <= 5 and stats.key_bytes < 1e9
     assert experiment.metrics.validation_accuracy is not None
@@ -120,3 +121,23 @@ def test_train_refuses_costly_keys_without_yes_and_writes_every_figure(tmp_path,
                 "pbs", "key_bytes", "train_s", "compile_s"):
         assert key in row
     assert row["lookup_bits"] <= 5 and row["ceiling_accuracy"] is not None
+
+
+def test_the_windows_training_job_and_the_command_line_train_the_same_model_on_a_large_set():
+    """One engine entry builds and calibrates the model for every caller: above the 20,000 rows
+    that choose the input step from a sample, the window's job and `train` still agree bit for bit."""
+    import torch
+
+    from qatstudio.services.datasets import dataset_for
+    from qatstudio.services.jobs import train_job
+    from qatstudio.services.tasks import TaskState
+
+    config = ExperimentConfig(n_hidden=8, epochs=1, restarts=1, pruning_budget=4,
+                              data=DataConfig(n_points=40_000, n_test=500))
+    dataset = dataset_for(config.data)
+    assert len(dataset.y_train) > 20_000
+    outcome = train_job(config)(TaskState(), lambda message: None)
+    alone = train(config, dataset).model
+    window = outcome.experiment.trained_model.state_dict()
+    for name, value in alone.state_dict().items():
+        assert torch.equal(value, window[name]), name

@@ -135,7 +135,12 @@ COMPRESSION = dict(compress_evaluation_keys=True, compress_input_ciphertexts=Tru
 
 def _configuration(p_error: Optional[float], global_p_error: Optional[float], insecure_key_cache: Optional[Path]):
     fhe = import_concrete()
-    options = dict(fhe_simulation=True, fhe_execution=True, show_optimizer=False, **COMPRESSION)
+    options = dict(fhe_simulation=True, fhe_execution=True, show_optimizer=False, **COMPRESSION,
+                   # Concrete 2.11 fails to compile approximate rounding before a layer's per-neuron
+                   # tables when it narrows them ("could not broadcast (8,) into (64,)"): the tables
+                   # stay at the accumulator's width, rounding still makes each lookup one PBS.
+                   approximate_rounding_config=fhe.ApproximateRoundingConfig(
+                       logical_clipping=False, reduce_precision_after_approximate_clipping=False))
     if p_error is not None:
         options["p_error"] = p_error
         options["global_p_error"] = None

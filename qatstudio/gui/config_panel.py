@@ -34,6 +34,7 @@ from ..engine.config import (
     MAX_LAYERS,
     MAX_POINTS,
     MAX_RESTARTS,
+    LOOKUP_P_ERROR,
     MIN_LOOKUP_BITS,
     MAX_TEST_FRACTION,
     MIN_BANDS,
@@ -60,7 +61,7 @@ from ..services.formatting import (
 from .plots import boundary_qimage
 from .state import Enabled
 
-P_ERROR_CHOICES = (None, 1e-9, 1e-6, 1e-4, 1e-2, 0.1)
+P_ERROR_CHOICES = (None, 1e-9, 1e-6, LOOKUP_P_ERROR, 1e-4, 1e-2, 0.1)
 PICKER_ICON = 32  # pixels per side of a data set's thumbnail in the picker
 
 
@@ -219,7 +220,7 @@ class ConfigPanel(QWidget):
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
         self._updating = False
-        self._base = ExperimentConfig()  # holds the settings this panel has no widget for
+        self._base = ExperimentConfig.default_recipe()  # holds the settings this panel has no widget for
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
@@ -347,7 +348,8 @@ class ConfigPanel(QWidget):
         self.p_error = QComboBox()
         self.p_error.setToolTip("Error probability of each lookup: higher is faster but less exact.")
         for value in P_ERROR_CHOICES:
-            self.p_error.addItem("Concrete's default" if value is None else f"{value:g}", value)
+            self.p_error.addItem("Concrete's default (for the whole circuit)" if value is None
+                                 else f"{value:.3g} (Concrete ML's)" if value == LOOKUP_P_ERROR else f"{value:g}", value)
         self.fhe_group = QGroupBox()
         self.fhe_group.setFlat(True)
         outer = QVBoxLayout(self.fhe_group)
@@ -390,7 +392,7 @@ class ConfigPanel(QWidget):
             box.valueChanged.connect(self._changed)
         for combo in (self.kind, self.optimizer, self.rounding, self.p_error):
             combo.currentIndexChanged.connect(self._changed)
-        self.set_config(ExperimentConfig())
+        self.set_config(ExperimentConfig.default_recipe())
 
     @staticmethod
     def _tip_of(widget: QWidget) -> str:
@@ -457,7 +459,7 @@ class ConfigPanel(QWidget):
                 self.p_error.addItem(f"{config.p_error:g}", config.p_error)
                 index = self.p_error.count() - 1
             self.p_error.setCurrentIndex(index)
-            if _fhe_settings(config) != _fhe_settings(ExperimentConfig()):
+            if _fhe_settings(config) != _fhe_settings(ExperimentConfig.default_recipe()):
                 self.fhe_toggle.setChecked(True)  # never hide a setting that is in use
         finally:
             self._updating = False

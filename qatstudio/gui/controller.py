@@ -318,6 +318,7 @@ class Controller(QObject):
         experiment = outcome.experiment
         self.session = jobs.Session(experiment=experiment, dataset=outcome.dataset,
                                     test_predictions=outcome.test_predictions, dirty=True)
+        v.plots.show_history(experiment.history, experiment.kept_record)
         v.plots.set_predictions(outcome.test_predictions)
         v.plots.redraw()
         self._draw_plane()  # the plane chosen before, if the live boundary was on another one
@@ -702,6 +703,7 @@ class Controller(QObject):
             v.config.note_table_rows(experiment.config.data, len(dataset.y_train) + len(dataset.y_test), None)
         v.config.set_config(experiment.config)
         v.plots.load(experiment.step_losses, experiment.history, dataset, opened.test_predictions)
+        v.plots.show_history(experiment.history, experiment.kept_record)
         kept = experiment.kept_record
         v.controls.finish(f"Opened: kept epoch {kept.epoch if kept else '-'}"
                           f"{' (stopped early)' if experiment.cancelled else ''}.", complete=True)

@@ -288,6 +288,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.setBackground("w")
         self.redraws = 0  # how many timer redraws actually drew something (tests, benchmark)
         self._losses: list[float] = []
+        self._restart = 0  # the restart whose evaluations the epoch curves show
         self._epochs: list[int] = []
         self._train_loss: list[float] = []
         self._test_loss: list[float] = []
@@ -451,8 +452,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             plot.enableAutoRange()
         self.acc_plot.setYRange(0, 100, padding=0.02)  # percent before the first epoch too
         self._losses.clear()
-        for values in (self._epochs, self._train_loss, self._test_loss, self._train_acc, self._test_acc):
-            values.clear()
+        self._clear_epochs()
         self._boundary = None
         self._predictions = None
         self.set_ceiling(None)
@@ -490,7 +490,10 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._dirty.add("steps")
 
     def add_epoch(self, epoch, test_predictions: Optional[np.ndarray] = None) -> None:
-        """``epoch``: the core's Epoch event."""
+        """``epoch``: the core's Epoch event. A new restart starts its curves afresh."""
+        if epoch.restart != self._restart:
+            self._restart = epoch.restart
+            self._clear_epochs()
         self._epochs.append(epoch.epoch)
         self._train_loss.append(epoch.train_loss)
         self._test_loss.append(epoch.test_loss)
@@ -503,6 +506,21 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         if test_predictions is not None:
             self._predictions = np.asarray(test_predictions)
             self._dirty.add("points")
+
+    def _clear_epochs(self) -> None:
+        for values in (self._epochs, self._train_loss, self._test_loss, self._train_acc, self._test_acc):
+            values.clear()
+        self._dirty.add("epochs")
+
+    def show_history(self, history, kept) -> None:
+        """A finished run's curves: the kept restart's evaluations, and the kept one's boundary."""
+        self._clear_epochs()
+        self._restart = history[0].restart if history else 0
+        for epoch in history:
+            self.add_epoch(epoch)
+        if kept is not None and kept.boundary is not None:
+            self._boundary = kept.boundary
+            self._dirty.add("boundary")
 
     def set_predictions(self, predictions: Optional[np.ndarray]) -> None:
         self._predictions = None if predictions is None else np.asarray(predictions)
@@ -517,6 +535,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.add_steps(list(step_losses))
         if len(history):
             self.set_extent(len(step_losses), max(history[-1].epochs, len(history)))
+        self._restart = history[0].restart if len(history) else 0
         for epoch in history:
             self.add_epoch(epoch)
         self.set_predictions(predictions)

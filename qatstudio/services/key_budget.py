@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psutil
 
-from ..engine.config import ExperimentConfig
+from ..engine.config import LOOKUP_P_ERROR, ExperimentConfig
 from ..engine.cost import KeyCost
 from .formatting import fmt_bytes, fmt_seconds
 
@@ -45,8 +45,10 @@ def cheaper_settings(config: ExperimentConfig) -> str:
     hints = []
     if config.lookup_bits is None or config.lookup_bits > CHEAPER_LOOKUP_BITS:
         hints.append(f"bound the widest lookup to {CHEAPER_LOOKUP_BITS} bits")
+    if config.p_error is None or config.p_error < LOOKUP_P_ERROR:
+        hints.append(f"allow an error probability of {LOOKUP_P_ERROR:.2g} per lookup")
     if config.rounding != "approximate":
-        hints.append("use approximate rounding")
+        hints.append("use approximate rounding (FHE may then disagree with the clear model on a few points)")
     if config.pruning_budget is None or config.pruning_budget > 8:
         hints.append("lower the pruning budget")
     hints.append("lower the bit-width")

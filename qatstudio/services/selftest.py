@@ -35,7 +35,7 @@ def selftest() -> tuple[bool, str]:
         f"FHE simulated {m.fhe_simulated_accuracy:.3f} (agreement {m.agreement_clear_simulated:.3f}), "
         f"encrypted 1 sample agrees={m.agreement_clear_executed == 1.0}, accumulator {stats.accumulator_bits} bits, "
         f"{stats.pbs_count} PBS, keys {m.keygen_s:.1f} s (in a child process {child.seconds:.1f} s), "
-        f"latency {m.fhe_latency_s:.2f} s, "
+        f"first sample {m.fhe_warmup_s:.2f} s (warm-up), "
         f"total {time.perf_counter() - start:.1f} s"
     )
     return ok, line

@@ -25,7 +25,7 @@ def test_a_status_tip_replaces_the_message_and_goes_when_the_state_changes(qtbot
     window.config_panel.set_config(small_config(epochs=1))
     assert run(window.train_action.trigger, "Training") == "succeeded"
     trained = window.status_text()
-    assert trained.startswith("Trained 1 epoch:") and texts_shown(window) == [trained]
+    assert trained.startswith("Trained; kept epoch 1:") and texts_shown(window) == [trained]
 
     # A disabled control's hint while the pointer is on it: shown instead of the message, never over it
     tip(window.train_controls.stop_button, BUSY)
@@ -52,7 +52,7 @@ def test_a_result_is_marked_once_the_configuration_changes(qtbot, window, run):
     assert run(window.train_action.trigger, "Training") == "succeeded"
     assert window.status.is_result()
     window.config_panel.set_config(config)  # the same configuration: the result still holds
-    assert window.status_text().startswith("Trained 1 epoch:")
+    assert window.status_text().startswith("Trained; kept epoch 1:")
 
     window.config_panel.set_config(config.replace(n_hidden=16))
     assert window.status_text() == ("Configuration changed: press Train (Ctrl+T) to train it; the plots and "
