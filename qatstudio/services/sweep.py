@@ -191,16 +191,27 @@ def _run_on_worker(run: RunOne, config: ExperimentConfig, sweep_id: str,
     """The task Dask runs: tells the submitting side the run has started (and, later, ended), keeps
     the table's rows (a table's sweep), then runs it on one torch thread."""
     import torch
-    from distributed import get_client, get_worker
+    from distributed import get_worker
 
     if table is not None:
         remember(table, config.data.table_sha256, config.data.label_column)
-    key, scheduler = get_worker().get_current_task(), get_client()
-    scheduler.log_event(_topic(sweep_id), ("started", key))  # waits until the scheduler has it: a crash can't lose it
+    key = get_worker().get_current_task()
+    _note(sweep_id, "started", key)
     torch.set_num_threads(1)  # one run per worker thread; the cores are shared out by worker processes
     record = run(config, should_stop=lambda: sweep_id in _stopped_sweeps)
-    scheduler.log_event(_topic(sweep_id), ("ended", key))
+    _note(sweep_id, "ended", key)
     return record
+
+
+def _note(sweep_id: str, what: str, key: str) -> None:
+    """Tell the submitting side (through the scheduler) that a run has started or ended on a worker.
+    It waits until the scheduler has the note, so a worker that crashes right after can't lose it."""
+    from distributed import get_client, get_worker
+
+    try:
+        get_client().log_event(_topic(sweep_id), (what, key))
+    except (OSError, TimeoutError):  # the scheduler is slow to answer: the note goes later, never the run
+        get_worker().log_event(_topic(sweep_id), (what, key))
 
 
 DIED_TWICE = ("its worker process died twice while running it (it was retried once): out of memory, or the process "
