@@ -55,7 +55,7 @@ def test_a_worker_that_dies_loses_only_its_run(tmp_path):
     """7 neurons kill their worker twice (reported with the reason); 6 neurons once (retried, kept)."""
     history = History(tmp_path / "history")
     failed = []
-    run = functools.partial(run_or_die, always=7, once=6, marks=str(tmp_path))
+    run = functools.partial(run_or_die, always=7, once=6, marks=str(tmp_path), after_s=2.0)
     result = run_sweep(tiny_plan([5, 6, 7, 8]), history,
                        lambda m: failed.append(m) if isinstance(m, RunFailed) else None,
                        cluster=ClusterSettings(workers=2), run=run)

@@ -363,17 +363,25 @@ def sweep_job(plan: SweepPlan, history: History, cluster: ClusterSettings) -> Ca
 
 
 def _collect(future, label: str, history: Optional[History], result: SweepResult, tell: Tell) -> None:
+    """A run that arrived: its record to the history, or its failure told. Raises CancelledError when
+    the cluster dropped its result after it finished (the caller may run it again)."""
+    error = future.exception() if future.status == "error" else None
     if future.status == "finished":
-        record = future.result()
-        if record is None:  # stopped on the worker
+        try:
+            record = future.result()
+        except CancelledError:
+            raise
+        except Exception as lost:  # noqa: BLE001 - its result went with its worker, and running it again failed
+            error = lost
+        else:
+            if record is None:  # stopped on the worker
+                return
+            record = dataclasses.replace(record, created=time.time())  # the history's order: as runs arrive here
+            if history is not None:
+                history.add(record)
+            result.records.append(record)
+            tell(RunDone(record))
             return
-        record = dataclasses.replace(record, created=time.time())  # the history's order: as runs arrive here
-        if history is not None:
-            history.add(record)
-        result.records.append(record)
-        tell(RunDone(record))
-    else:
-        error = future.exception() if future.status == "error" else None
-        failure = RunFailed(label, failure_reason(error) if error else f"the cluster dropped it ({future.status})")
-        result.failures.append(failure)
-        tell(failure)
+    failure = RunFailed(label, failure_reason(error) if error else f"the cluster dropped it ({future.status})")
+    result.failures.append(failure)
+    tell(failure)
