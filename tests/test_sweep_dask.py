@@ -55,7 +55,7 @@ def test_a_worker_that_dies_loses_only_its_run(tmp_path):
     """7 neurons kill their worker twice (reported with the reason); 6 neurons once (retried, kept)."""
     history = History(tmp_path / "history")
     failed = []
-    run = functools.partial(run_or_die, always=7, once=6, marks=str(tmp_path))
+    run = functools.partial(run_or_die, always=7, once=6, marks=str(tmp_path), after_s=2.0)
     result = run_sweep(tiny_plan([5, 6, 7, 8]), history,
                        lambda m: failed.append(m) if isinstance(m, RunFailed) else None,
                        cluster=ClusterSettings(workers=2), run=run)
@@ -79,7 +79,7 @@ def test_a_table_sweep_survives_the_death_of_the_worker_holding_its_rows(tmp_pat
     plan = SweepPlan(small_config(bits=2, epochs=1, data=imported.data_config()), neurons=[4, 5, 7], bits=[2],
                      budgets=[None], seeds=[0])
     messages = []
-    run = functools.partial(run_or_die, always=7, once=5, marks=str(tmp_path))
+    run = functools.partial(run_or_die, always=7, once=5, marks=str(tmp_path), after_s=3.0)
     result = run_sweep(plan, History(tmp_path / "history"), messages.append, cluster=ClusterSettings(workers=1),
                        run=run)
     assert sorted(r.config.n_hidden for r in result.records) == [4, 5]

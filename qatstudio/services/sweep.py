@@ -191,16 +191,27 @@ def _run_on_worker(run: RunOne, config: ExperimentConfig, sweep_id: str,
     """The task Dask runs: tells the submitting side the run has started (and, later, ended), keeps
     the table's rows (a table's sweep), then runs it on one torch thread."""
     import torch
-    from distributed import get_client, get_worker
+    from distributed import get_worker
 
     if table is not None:
         remember(table, config.data.table_sha256, config.data.label_column)
-    key, scheduler = get_worker().get_current_task(), get_client()
-    scheduler.log_event(_topic(sweep_id), ("started", key))  # waits until the scheduler has it: a crash can't lose it
+    key = get_worker().get_current_task()
+    _note(sweep_id, "started", key)
     torch.set_num_threads(1)  # one run per worker thread; the cores are shared out by worker processes
     record = run(config, should_stop=lambda: sweep_id in _stopped_sweeps)
-    scheduler.log_event(_topic(sweep_id), ("ended", key))
+    _note(sweep_id, "ended", key)
     return record
+
+
+def _note(sweep_id: str, what: str, key: str) -> None:
+    """Tell the submitting side (through the scheduler) that a run has started or ended on a worker.
+    It waits until the scheduler has the note, so a worker that crashes right after can't lose it."""
+    from distributed import get_client, get_worker
+
+    try:
+        get_client().log_event(_topic(sweep_id), (what, key))
+    except (OSError, TimeoutError):  # the scheduler is slow to answer: the note goes later, never the run
+        get_worker().log_event(_topic(sweep_id), (what, key))
 
 
 DIED_TWICE = ("its worker process died twice while running it (it was retried once): out of memory, or the process "
@@ -352,17 +363,25 @@ def sweep_job(plan: SweepPlan, history: History, cluster: ClusterSettings) -> Ca
 
 
 def _collect(future, label: str, history: Optional[History], result: SweepResult, tell: Tell) -> None:
+    """A run that arrived: its record to the history, or its failure told. Raises CancelledError when
+    the cluster dropped its result after it finished (the caller may run it again)."""
+    error = future.exception() if future.status == "error" else None
     if future.status == "finished":
-        record = future.result()
-        if record is None:  # stopped on the worker
+        try:
+            record = future.result()
+        except CancelledError:
+            raise
+        except Exception as lost:  # noqa: BLE001 - its result went with its worker, and running it again failed
+            error = lost
+        else:
+            if record is None:  # stopped on the worker
+                return
+            record = dataclasses.replace(record, created=time.time())  # the history's order: as runs arrive here
+            if history is not None:
+                history.add(record)
+            result.records.append(record)
+            tell(RunDone(record))
             return
-        record = dataclasses.replace(record, created=time.time())  # the history's order: as runs arrive here
-        if history is not None:
-            history.add(record)
-        result.records.append(record)
-        tell(RunDone(record))
-    else:
-        error = future.exception() if future.status == "error" else None
-        failure = RunFailed(label, failure_reason(error) if error else f"the cluster dropped it ({future.status})")
-        result.failures.append(failure)
-        tell(failure)
+    failure = RunFailed(label, failure_reason(error) if error else f"the cluster dropped it ({future.status})")
+    result.failures.append(failure)
+    tell(failure)
