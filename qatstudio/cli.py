@@ -148,7 +148,7 @@ def cmd_train(args) -> int:
     from .engine.training import Epoch
     from .services.datasets import dataset_for
     from .services.experiment_file import save_experiment
-    from .services.formatting import data_name, fmt_epochs, fmt_key_bytes, fmt_percent, fmt_restart
+    from .services.formatting import data_name, fmt_epochs, fmt_key_bytes, fmt_percent, fmt_restart, plural
     from .services.results import result_row
     from .services.storage import atomic_write_json
 
@@ -156,7 +156,7 @@ def cmd_train(args) -> int:
     config.validate()
     dataset = dataset_for(config.data)
     print(f"data: {data_name(config.data)}; {len(dataset.y_train):,} training, {len(dataset.y_val):,} validation "
-          f"and {len(dataset.y_test):,} test points; {fmt_epochs(config)}, {config.restarts} restart(s)",
+          f"and {len(dataset.y_test):,} test points; {fmt_epochs(config)}, {plural(config.restarts, 'restart')}",
           file=sys.stderr)
 
     def show(event):

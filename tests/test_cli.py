@@ -87,7 +87,8 @@ def test_train_on_a_csv_file_end_to_end(tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "read machines.csv: 4,000 rows, 4 features, classes 0, 1" in captured.err
-    assert "data: machines.csv (4 features, 2 classes); 3,600 training and 400 test points" in captured.err
+    assert ("data: machines.csv (4 features, 2 classes); 2,880 training, 720 validation and 400 test points"
+            in captured.err)
     assert "ceiling" not in captured.out  # no rule is known for a table
     assert "FHE simulated" in captured.out and "(agreement with clear 100.00%)" in captured.out
     executed = next(line for line in captured.out.splitlines() if line.startswith("FHE executed (1 pts)"))
