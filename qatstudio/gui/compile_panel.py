@@ -216,6 +216,9 @@ class CompilePanel(QWidget):
                    [layer.accumulator_bits for layer in report.layers],
                    [layer.bound_bits for layer in report.layers], report.enumerated)
         precision = ", ".join(f"{count} \u00d7 {bits_} bits" for bits_, count in report.pbs_by_precision.items())
+        rounding = report.pbs_count - sum(report.pbs_by_precision.values())
+        if rounding > 0:  # exact rounding extracts each rounded bit with a lookup of its own
+            precision += f" + {rounding:,} rounding"
         self.fields["pbs"].setText(f"{report.pbs_count:,}")
         self.fields["precision"].setText(precision or "-")
         self.fields["complexity"].setText(f"{report.complexity:,.0f}")

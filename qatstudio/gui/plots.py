@@ -289,6 +289,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.redraws = 0  # how many timer redraws actually drew something (tests, benchmark)
         self._losses: list[float] = []
         self._restart = 0  # the restart whose evaluations the epoch curves show
+        self._kept = None
         self._epochs: list[int] = []
         self._train_loss: list[float] = []
         self._test_loss: list[float] = []
@@ -508,6 +509,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self._dirty.add("points")
 
     def _clear_epochs(self) -> None:
+        self._kept = None  # the evaluation validation kept, once a run has finished
         for values in (self._epochs, self._train_loss, self._test_loss, self._train_acc, self._test_acc):
             values.clear()
         self._dirty.add("epochs")
@@ -518,6 +520,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._restart = history[0].restart if history else 0
         for epoch in history:
             self.add_epoch(epoch)
+        self._kept = kept
         if kept is not None and kept.boundary is not None:
             self._boundary = kept.boundary
             self._dirty.add("boundary")
@@ -603,13 +606,16 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self.test_acc_curve.setData(epochs, self._test_acc)
             if self._test_acc:
                 self.acc_plot.enableAutoRange(y=True)
-            for plot in (self.loss_plot, self.acc_plot):  # whole epochs on the axis
+            for plot in (self.loss_plot, self.acc_plot):  # whole epochs on the axis, while they fit
                 axis = plot.getAxis("bottom")
-                if 0 < len(epochs) <= 12:
+                low, high = plot.viewRange()[0]
+                if 0 < len(epochs) and high - low <= 13:
                     axis.setTickSpacing(major=1, minor=1)
                 else:
                     axis.setTickSpacing()
-            if self._test_acc:
+            if self._kept is not None:
+                title = f"Kept: epoch {self._kept.epoch} \u00b7 test accuracy {100 * self._kept.test_accuracy:.1f}%"
+            elif self._test_acc:
                 title = f"Epoch {self._epochs[-1]} \u00b7 test accuracy {self._test_acc[-1]:.1f}%"
             else:
                 title = "Decision boundary"
