@@ -35,7 +35,9 @@ def key_cache(tmp_path_factory):
 
 
 def small_config(**changes) -> ExperimentConfig:
-    values = dict(kind="qat", n_hidden=16, n_layers=2, bits=3, pruning_budget=None, epochs=3, seed=0, restarts=1)
+    # Concrete's own error probability: these small circuits' FHE equals the clear model bit for bit
+    values = dict(kind="qat", n_hidden=16, n_layers=2, bits=3, pruning_budget=None, epochs=3, seed=0, restarts=1,
+                  p_error=None)
     values.update(changes)
     return ExperimentConfig(**values)
 

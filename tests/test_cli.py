@@ -45,7 +45,8 @@ def test_reproduce_tables_and_json_keys(tmp_path):
         for key in ("pruning_budget", "n_hidden", "bits", "brevitas_accuracy", "fhe_simulated_accuracy",
                     "accumulator_bits", "fhe_latency_s"):
             assert key in row
-        assert row["brevitas_accuracy"] == row["fhe_simulated_accuracy"]
+        # equal but for a rare lookup error at Concrete ML's error probability per lookup (6.3e-5)
+        assert abs(row["brevitas_accuracy"] - row["fhe_simulated_accuracy"]) <= 0.01
     for row in tables["table1"] + tables["table2"]:
         assert 0.3 < row["fp32_accuracy"] <= 1 and 1 < row["mean_accumulator_bits"] <= 16
     for row in tables["table1"] + tables["table2"] + tables["table3"]:

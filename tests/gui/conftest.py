@@ -176,7 +176,7 @@ def window(qtbot, settings, windows):
 def small_config(**changes) -> ExperimentConfig:
     """A tiny QAT net on a 30x30 grid: trains in about a second, compiles in about a second."""
     base = ExperimentConfig(kind="qat", n_hidden=12, n_layers=2, bits=3, pruning_budget=4, epochs=3, lr=0.02,
-                            batch_size=32, seed=1, restarts=1, data=DataConfig(n_points=900, n_test=100))
+                            batch_size=32, seed=1, restarts=1, p_error=None, data=DataConfig(n_points=900, n_test=100))
     data = changes.pop("data", None)
     config = base.replace(**changes)
     return config.replace(data=data) if data else config

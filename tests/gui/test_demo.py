@@ -378,7 +378,7 @@ def test_closing_in_presentation_mode_saves_the_normal_layout(qtbot, settings, t
 
 def tiny_base() -> ExperimentConfig:
     return ExperimentConfig(kind="qat", n_hidden=8, n_layers=2, bits=3, epochs=1, lr=0.02, batch_size=32, seed=0,
-                            data=DataConfig(n_points=900, n_test=100))
+                            restarts=1, data=DataConfig(n_points=900, n_test=100))
 
 
 def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, window, demo, history):
@@ -397,7 +397,8 @@ def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, wi
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     assert dialog.is_running() and window.is_busy()  # the window's runner: no training alongside
     assert not window.train_button.isEnabled() and not dialog.scheduler.isEnabled()
-    qtbot.waitUntil(lambda: len(dialog.records) >= 2, timeout=90_000)
+    # a finished run and the progress that counts it arrive as two messages
+    qtbot.waitUntil(lambda: len(dialog.records) >= 2 and dialog.progress.value() >= 2, timeout=90_000)
     assert re.search(r"\d / 6 runs finished", dialog.status.text()) and "left" in dialog.status.text()  # ETA
     assert dialog.progress.maximum() == 6 and dialog.progress.value() >= 2
     counts = {name: int(label.text()) for name, label in dialog.counts.items()}
