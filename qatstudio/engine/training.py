@@ -214,7 +214,8 @@ def train(
 
 
 # Batches up to this size train on one thread: their matrices are too small for a second thread to
-# pay (iris, 100 neurons, 50 epochs, the other core busy: 13.6 s on one thread, 56.8 s on two).
+# pay much, and it costs a lot when the other core is busy (iris, 100 neurons, 50 epochs, other
+# work beside it: 13.6 s on one thread, 56.8 s on two; the board, 5 epochs, calm: 6.8 s and 5.8 s).
 ONE_THREAD_BATCH = 256
 
 
