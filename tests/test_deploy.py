@@ -14,6 +14,7 @@ import httpx
 import numpy as np
 import pytest
 from conftest import small_config
+from processes import alive
 
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.services.deploy.bundle import BundleError, load_bundle
@@ -74,21 +75,12 @@ def server(deployed, server_home):
     yield local
     local.stop()
     assert process.poll() is not None
-    assert all(not _alive(pid) for pid in workers), "the server left worker processes behind"
+    assert all(not alive(pid) for pid in workers), "the server left worker processes behind"
 
 
 def _children(pid):
     done = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
     return [int(line) for line in done.stdout.split()]
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as handle:  # a zombie is gone too
-        return handle.read().split(") ")[1][0] != "Z"
 
 
 def test_export_writes_a_versioned_bundle(deployed):

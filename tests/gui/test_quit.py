@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QMessageBox
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.services.deploy.export import export_bundle
 
+from processes import alive
+
 from .conftest import small_config
 
 
@@ -108,15 +110,6 @@ APP = textwrap.dedent("""
 """)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as handle:  # a zombie is gone too
-        return handle.read().split(") ")[1][0] != "Z"
-
-
 @pytest.mark.slow
 def test_sigterm_closes_the_app_and_stops_its_local_server(tmp_path, small_dataset):
     folder = tmp_path / "bundle"
@@ -134,16 +127,16 @@ def test_sigterm_closes_the_app_and_stops_its_local_server(tmp_path, small_datas
                 line = app.stdout.readline()
         assert line.startswith("server"), f"the app did not start its server: {app.stderr.read() if app.poll() else ''}"
         server = int(line.split()[1])
-        assert _alive(server)
+        assert alive(server)
         app.send_signal(signal.SIGTERM)
         assert app.wait(120) == 0
         deadline = time.monotonic() + 10
-        while _alive(server) and time.monotonic() < deadline:
+        while alive(server) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _alive(server), "the local server outlived the app"
+        assert not alive(server), "the local server outlived the app"
     finally:
         if app.poll() is None:
             app.kill()
             app.wait()
-        if server and _alive(server):
+        if server and alive(server):
             os.kill(server, signal.SIGKILL)
