@@ -222,14 +222,18 @@ def _show_sample(done: int, total: int, seconds: float) -> None:
 def _make_keys(compiled, config, yes: bool):
     """The circuit's keys, from the cache or made with progress; None when their predicted cost
     needs a --yes that was not given (the reason and what is cheaper are printed)."""
-    from .engine.cost import key_cost
-    from .services.formatting import fmt_eta, fmt_seconds
-    from .services.key_budget import cheaper_settings, describe_key_cost, key_cost_problems
+    from .services.key_budget import (
+        cheaper_settings,
+        describe_key_cost,
+        key_cost_problems,
+        keygen_progress,
+        keys_to_make,
+    )
     from .services.keys import KeyCache
 
     cache = KeyCache()
-    cost = key_cost(compiled.stats)
-    if not cache.path_for(compiled).exists():
+    cost = keys_to_make(compiled, cache)
+    if cost is not None:
         problems = key_cost_problems(cost, cache.folder)
         print(f"key generation: {describe_key_cost(cost)}", file=sys.stderr, flush=True)
         if problems and not yes:
@@ -241,12 +245,9 @@ def _make_keys(compiled, config, yes: bool):
 
     def tick() -> bool:
         now = time.monotonic()
-        if now - last[0] >= 5:
+        if cost is not None and now - last[0] >= 5:
             last[0] = now
-            elapsed = now - start
-            left = max(cost.keygen_s - elapsed, 0.0)
-            print(f"generating keys: {fmt_seconds(elapsed)} so far, {fmt_eta(left)} (predicted)",
-                  file=sys.stderr, flush=True)
+            print(f"generating keys: {keygen_progress(cost, now - start)}", file=sys.stderr, flush=True)
         return False
 
     return cache.keys_for_cancellable(compiled, tick)

@@ -17,7 +17,7 @@ from .integer import IntegerMLP
 from .lowering import lower
 from .models import BrevitasMLP
 from .ptq import post_training_quantize
-from .training import Epoch, Event, Step, TrainResult, train
+from .training import Epoch, Event, Step, TrainResult, kept_evaluation, train
 
 
 @dataclass
@@ -40,9 +40,7 @@ class Experiment:
     @property
     def kept_record(self) -> Optional[Epoch]:
         """The evaluation whose model was kept."""
-        if not self.history:
-            return None
-        return next((record for record in self.history if record.epoch == self.kept_epoch), self.history[-1])
+        return kept_evaluation(self.history, self.kept_epoch)
 
     @property
     def boundary(self) -> Optional[np.ndarray]:

@@ -93,6 +93,18 @@ PATIENCE, EARLY_STOP_FROM = 10, 0.5
 RESTART_SEED_STRIDE = 1000
 
 
+def restart_seed(config: ExperimentConfig, restart: int) -> int:
+    return config.seed + RESTART_SEED_STRIDE * restart
+
+
+def kept_evaluation(history: list[Epoch], kept_epoch: Optional[int]) -> Optional[Epoch]:
+    """The evaluation whose model was kept: the one at ``kept_epoch``, or (files from before
+    validation chose, which kept none) the last one; None without evaluations."""
+    if not history:
+        return None
+    return next((record for record in history if record.epoch == kept_epoch), history[-1])
+
+
 def schedule_for(config: ExperimentConfig, n_train: int) -> Schedule:
     """The configuration's epochs and batch size, each from the data's size where left automatic."""
     batch = config.batch_size
@@ -123,7 +135,7 @@ class TrainResult:
 
     @property
     def kept_record(self) -> Optional[Epoch]:
-        return next((record for record in self.history if record.epoch == self.kept_epoch), None)
+        return kept_evaluation(self.history, self.kept_epoch)
 
 
 def _as_tensor(logits) -> torch.Tensor:
@@ -240,12 +252,15 @@ def _train(config: ExperimentConfig, dataset: Dataset, schedule: Schedule, on_ev
     model = None
     cancelled = False
     restarts = 1 if given is not None else config.restarts
+
+    def build(restart: int) -> nn.Module:
+        return build_model(config, x_calib, y_calib, dataset.x_val, dataset.y_val, seed=restart_seed(config, restart))
+
     for restart in range(restarts):
-        seed = config.seed + RESTART_SEED_STRIDE * restart
-        model = given if given is not None else build_model(config, x_calib, y_calib, dataset.x_val, dataset.y_val,
-                                                            seed=seed)
+        model = given if given is not None else build(restart)
         history, cancelled, stopped_early = _train_one(
-            config, dataset, model, schedule, seed, restart, restarts, best, emit, stop, start)
+            config, dataset, model, schedule, restart_seed(config, restart), restart, restarts, best, emit, stop,
+            start)
         if best.state is not None and best.restart == restart:
             best.history, best.stopped_early = history, stopped_early
         if cancelled:
@@ -253,8 +268,7 @@ def _train(config: ExperimentConfig, dataset: Dataset, schedule: Schedule, on_ev
     kept_last = best.restart == restart and history and best.epoch == history[-1].epoch
     if best.state is not None and not kept_last:  # the kept model is not the one just trained: reload it
         if best.restart != restart:
-            model = build_model(config, x_calib, y_calib, dataset.x_val, dataset.y_val,
-                                seed=config.seed + RESTART_SEED_STRIDE * best.restart)
+            model = build(best.restart)
         model.load_state_dict(best.state)
     model.eval()
     result = TrainResult(model, best.history, cancelled, time.perf_counter() - start, best.epoch, best.restart,

@@ -16,7 +16,6 @@ from typing import Callable, Optional
 from PySide6.QtCore import QObject, Signal
 
 from ..engine.config import ExperimentConfig
-from ..engine.cost import key_cost
 from ..engine.data import Dataset
 from ..engine.fhe import AccumulatorTooWideError
 from ..services import jobs, storage, views
@@ -33,7 +32,7 @@ from ..services.formatting import (
     fmt_seconds,
     plural,
 )
-from ..services.key_budget import cheaper_settings, describe_key_cost, key_cost_problems
+from ..services.key_budget import cheaper_settings, describe_key_cost, key_cost_problems, keys_to_make
 from ..services.keys import KeyCache
 from ..services.tabular import ImportedTable, MissingValues
 from .compile_panel import CompilePanel
@@ -444,11 +443,10 @@ class Controller(QObject):
     def _keys_need_a_yes(self, on_yes: Callable[[], object]) -> bool:
         """True (and the question asked) when the circuit's keys are predicted to cost more than
         the app makes without asking; ``on_yes`` starts the work again, confirmed."""
-        compiled = self.session.compiled
         cache = KeyCache()
-        if self.session.keys is not None or cache.path_for(compiled).exists():
+        cost = None if self.session.keys is not None else keys_to_make(self.session.compiled, cache)
+        if cost is None:
             return False
-        cost = key_cost(compiled.stats)
         problems = key_cost_problems(cost, cache.folder)
         if not problems:
             return False
@@ -702,8 +700,8 @@ class Controller(QObject):
         if experiment.config.data.is_table:
             v.config.note_table_rows(experiment.config.data, len(dataset.y_train) + len(dataset.y_test), None)
         v.config.set_config(experiment.config)
-        v.plots.load(experiment.step_losses, experiment.history, dataset, opened.test_predictions)
-        v.plots.show_history(experiment.history, experiment.kept_record)
+        v.plots.load(experiment.step_losses, experiment.history, experiment.kept_record, dataset,
+                     opened.test_predictions)
         kept = experiment.kept_record
         v.controls.finish(f"Opened: kept epoch {kept.epoch if kept else '-'}"
                           f"{' (stopped early)' if experiment.cancelled else ''}.", complete=True)

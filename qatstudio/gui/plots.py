@@ -529,8 +529,9 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._predictions = None if predictions is None else np.asarray(predictions)
         self._dirty.add("points")
 
-    def load(self, step_losses, history, dataset: Dataset, predictions) -> None:
-        """Show a finished run (an opened experiment, trained on ``dataset``) at once."""
+    def load(self, step_losses, history, kept, dataset: Dataset, predictions) -> None:
+        """Show a finished run (an opened experiment, trained on ``dataset``; ``kept`` the evaluation
+        validation kept) at once."""
         self.reset()
         self.set_data(dataset.feature_names, dataset.class_names, dataset.plane)
         self.set_test_points(dataset.x_test, dataset.y_test)
@@ -538,9 +539,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.add_steps(list(step_losses))
         if len(history):
             self.set_extent(len(step_losses), max(history[-1].epochs, len(history)))
-        self._restart = history[0].restart if len(history) else 0
-        for epoch in history:
-            self.add_epoch(epoch)
+        self.show_history(history, kept)
         self.set_predictions(predictions)
         self.redraw()
 

@@ -18,7 +18,6 @@ import numpy as np
 
 from ..engine.cancel import Cancelled
 from ..engine.config import ExperimentConfig
-from ..engine.cost import key_cost
 from ..engine.data import Dataset
 from ..engine.evaluate import Metrics, evaluate_encrypted, evaluate_simulated
 from ..engine.fhe import CompiledModel, KeygenResult
@@ -29,7 +28,8 @@ from .deploy.export import client_scaling, export_bundle
 from .deploy.local import LocalServer
 from .deploy.protocol import API
 from .experiment_file import load_experiment
-from .formatting import fmt_bytes, fmt_eta, fmt_seconds, plural, remaining_seconds
+from .formatting import fmt_bytes, plural, remaining_seconds
+from .key_budget import keygen_progress, keys_to_make
 from .keys import KeyCache
 from .tabular import ImportedTable, read_table
 from .tasks import TaskState
@@ -228,10 +228,10 @@ def _keys_with_progress(compiled: CompiledModel, state: TaskState, tell: Tell) -
     """The circuit's keys from the cache, or made in a child process while a Phase message says
     every second how long it has taken and how long it is predicted to take."""
     cache = KeyCache()
-    if cache.path_for(compiled).exists():
+    cost = keys_to_make(compiled, cache)
+    if cost is None:
         tell(Phase("Loading the FHE keys from the key cache"))
         return cache.keys_for_cancellable(compiled, state.should_stop)
-    cost = key_cost(compiled.stats)
     start = time.monotonic()
     last = [-1]
 
@@ -239,9 +239,7 @@ def _keys_with_progress(compiled: CompiledModel, state: TaskState, tell: Tell) -
         elapsed = time.monotonic() - start
         if int(elapsed) != last[0]:
             last[0] = int(elapsed)
-            left = max(cost.keygen_s - elapsed, 0.0)
-            tell(Phase(f"Generating the FHE keys ({fmt_bytes(cost.key_bytes)}): {fmt_seconds(elapsed)} so far, "
-                       f"{fmt_eta(left)} (predicted)"))
+            tell(Phase(f"Generating the FHE keys ({fmt_bytes(cost.key_bytes)}): {keygen_progress(cost, elapsed)}"))
         return state.should_stop()
 
     return cache.keys_for_cancellable(compiled, poll)

@@ -7,13 +7,27 @@ from pathlib import Path
 
 import psutil
 
+from typing import Optional
+
 from ..engine.config import LOOKUP_P_ERROR, ExperimentConfig
-from ..engine.cost import KeyCost
-from .formatting import fmt_bytes, fmt_seconds
+from ..engine.cost import KeyCost, key_cost
+from ..engine.fhe import CompiledModel
+from .formatting import fmt_bytes, fmt_eta, fmt_seconds
+from .keys import KeyCache
 
 # Keys above this size are made only once the user says yes (the window asks, the CLI wants --yes).
 ASK_ABOVE_BYTES = 2_000_000_000
 CHEAPER_LOOKUP_BITS = 5
+
+
+def keys_to_make(compiled: CompiledModel, cache: KeyCache) -> Optional[KeyCost]:
+    """The predicted cost of ``compiled``'s keys when ``cache`` doesn't hold them yet; None when it does."""
+    return None if cache.path_for(compiled).exists() else key_cost(compiled.stats)
+
+
+def keygen_progress(cost: KeyCost, elapsed_s: float) -> str:
+    """Key generation under way: '12.0 s so far, ETA 2.0 s (predicted)'."""
+    return f"{fmt_seconds(elapsed_s)} so far, {fmt_eta(max(cost.keygen_s - elapsed_s, 0.0))} (predicted)"
 
 
 def key_cost_problems(cost: KeyCost, folder: Path) -> list[str]:

@@ -121,7 +121,7 @@ def test_plane_view_of_a_four_feature_table(qtbot):
     data, table = table_data(4, 2)
     dataset, result = trained_on(data, table)
     plots = shown_plots(qtbot)
-    plots.load([], result.history, dataset, predict(result.model, dataset.x_test))
+    plots.load([], result.history, result.kept_record, dataset, predict(result.model, dataset.x_test))
     chooser = plots.plane_chooser
     assert chooser.isVisible() and plots.plane() == (0, 1)
     assert [chooser.x_box.itemText(i) for i in range(chooser.x_box.count())] == list(table.feature_names)
@@ -168,7 +168,7 @@ def test_many_classes_take_their_colours_and_names(qtbot):
     row, col = np.unravel_index(sure.argmax(), sure.shape)
     expected = class_shades(probabilities(result.model, dataset))[row, col]
     assert np.abs(shown_colour(plots, plots.boundary_plot, (col + 0.5) / 100, (row + 0.5) / 100) - expected).max() <= 6
-    plots.load([], result.history, dataset, None)
+    plots.load([], result.history, result.kept_record, dataset, None)
     plots.set_plane(dataset.plane, probabilities(result.model, dataset))
     legend = [label.text for _, label in plots.boundary_legend.items]
     assert legend == ["setosa", "versicolor", "virginica", "misclassified"]
@@ -190,7 +190,7 @@ def test_many_classes_take_their_colours_and_names(qtbot):
     # Back to two classes: the ramp and its colour bar, named after class 1.
     two, table2 = table_data(3, 2)
     dataset2, result2 = trained_on(two, table2)
-    plots.load([], result2.history, dataset2, None)
+    plots.load([], result2.history, result2.kept_record, dataset2, None)
     assert plots.color_bar.isVisible() and plots.boundary_map.image.image.ndim == 2
     assert "versicolor" in plots.color_bar.getAxis("bottom").labelText
 
@@ -199,7 +199,7 @@ def test_one_feature_is_a_strip(qtbot):
     data, table = table_data(1, 2)
     dataset, result = trained_on(data, table)
     plots = shown_plots(qtbot)
-    plots.load([], result.history, dataset, predict(result.model, dataset.x_test))
+    plots.load([], result.history, result.kept_record, dataset, predict(result.model, dataset.x_test))
     assert plots.boundary_map.is_strip and not plots.plane_chooser.isVisible()
     image = plots.boundary_map.image.image
     assert np.array_equal(image, np.broadcast_to(image[0], image.shape))  # the same along y

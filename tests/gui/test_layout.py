@@ -120,7 +120,7 @@ def test_many_features_and_classes_still_fit(qtbot, settings, tmp_path, screen_n
     window.resize(*size)
     window.setMaximumSize(*size)
     qtbot.waitUntil(lambda: (window.width(), window.height()) == size, timeout=5_000)
-    window.plots.load([], [], make_dataset(data, table), None)
+    window.plots.load([], [], None, make_dataset(data, table), None)
     qtbot.wait(200)
     window.grab().save(str(tmp_path / f"many-{size[0]}x{size[1]}.png"), "PNG")
     main_plots = [window.plots.boundary_plot, window.plots.loss_plot, window.plots.acc_plot]

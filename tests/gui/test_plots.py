@@ -42,7 +42,7 @@ def test_accuracy_axis_is_in_percent_before_and_after_training(qtbot, trained, s
     low, high = accuracy_range(plots)
     assert low <= 0 and high >= 100  # empty: the whole 0-100 % scale, not a 0-1 fraction
 
-    plots.load(losses, history, dataset, None)
+    plots.load(losses, history, history[-1], dataset, None)
     qtbot.wait(50)
     accuracies = list(plots.test_acc_curve.yData)
     assert len(accuracies) == 3 and all(1 < value <= 100 for value in accuracies)
@@ -66,7 +66,7 @@ def test_accuracy_axis_is_in_percent_before_and_after_training(qtbot, trained, s
 def test_boundary_legend_never_covers_the_points(qtbot, trained, size):
     dataset, losses, history = trained
     plots = shown_plots(qtbot, size)
-    plots.load(losses, history, dataset, None)
+    plots.load(losses, history, history[-1], dataset, None)
     qtbot.wait(50)
     view = plots.boundary_plot.getViewBox()
     square = view.mapViewToScene(QRectF(0, 0, 1, 1)).boundingRect()  # the input square
