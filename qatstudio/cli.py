@@ -304,6 +304,83 @@ def cmd_sweep(args) -> int:
     return 1 if result.failures else 0
 
 
+def cmd_calibrate(args) -> int:
+    from .services.calibration import calibrate, calibration_path
+    from .services.formatting import fmt_bytes, fmt_seconds
+
+    print("timing lookups of each precision on this machine (about a minute)...", file=sys.stderr, flush=True)
+    times = calibrate(on_progress=lambda done, total: print(f"[calibrate] circuit {done} of {total}",
+                                                            file=sys.stderr, flush=True))
+    print("bits  one lookup  each further lookup of a layer  keys (8 lookups)")
+    for bits in sorted(times.first_s):
+        print(f"{bits:4d}  {fmt_seconds(times.first_s[bits]):>10s}  {fmt_seconds(times.each_s[bits]):>30s}  "
+              f"{fmt_bytes(times.key_bytes[bits]):>16s}")
+    print(f"kept in {calibration_path()}", file=sys.stderr)
+    return 0
+
+
+def cmd_optimize(args) -> int:
+    from .engine.config import ExperimentConfig
+    from .services.cluster import ClusterReady, ClusterSettings
+    from .services.formatting import fmt_bytes, fmt_percent, fmt_seconds
+    from .services.history import History
+    from .services.optimize import OptimizeProgress, describe_winner, optimize
+    from .services.search_space import SearchSpace
+    from .services.storage import atomic_write_json
+    from .services.sweep import RunDone, RunFailed
+
+    base = ExperimentConfig(data=_data_from(args), restarts=args.restarts)
+    base.validate()
+    space = SearchSpace(layers=tuple(args.layers), neurons=tuple(args.neurons), bits=tuple(args.bits),
+                        budgets=tuple(_number_or_off(b) for b in args.budgets))
+    cluster = ClusterSettings(scheduler=args.scheduler or "", workers=args.workers)
+
+    def show(message):
+        if isinstance(message, ClusterReady):
+            print(f"[optimize] on {message.where} ({message.workers} connected)", file=sys.stderr, flush=True)
+        elif isinstance(message, OptimizeProgress):
+            lead = ""
+            if message.leader is not None:
+                lead = (f"; cheapest within tolerance: {message.leader.record.label}, predicted "
+                        f"{fmt_seconds(message.leader.predicted_latency_s)} per sample")
+            print(f"[optimize] {message.tried} tried, {message.to_try} to try, best validation "
+                  f"{fmt_percent(message.best_validation)}{lead} ({fmt_seconds(message.elapsed_s)})",
+                  file=sys.stderr, flush=True)
+        elif isinstance(message, RunDone):
+            m = message.record.metrics
+            print(f"  {message.record.label:48s} validation {fmt_percent(m.validation_accuracy):>7s}  "
+                  f"PBS {message.record.pbs_count}", file=sys.stderr, flush=True)
+        elif isinstance(message, RunFailed):
+            print(f"  failed: {message.label}: {message.reason}", file=sys.stderr, flush=True)
+
+    result = optimize(base, History(), show, cluster=cluster, tolerance=args.tolerance / 100, space=space,
+                      encrypted_samples=args.encrypted)
+    print(f"searched {len(result.tried)} candidates in {fmt_seconds(result.search_s)} "
+          f"({result.ruled_out} ruled out by the cost model)")
+    print("Pareto front (validation accuracy against predicted latency):")
+    for tried in result.front:
+        row = tried.row()
+        print(f"  {row['name']:48s} validation {fmt_percent(row['validation_accuracy']):>7s}  "
+              f"{fmt_seconds(row['predicted_latency_s']):>8s} per sample  {row['pbs']} PBS at "
+              f"{row['lookup_bits']} bits  keys {fmt_bytes(row['key_bytes'])}")
+    print(describe_winner(result))
+    if result.experiment is not None:
+        m, stats = result.experiment.metrics, result.experiment.stats
+        if m.ceiling_accuracy is not None:
+            print(f"ceiling (best possible): {fmt_percent(m.ceiling_accuracy)}")
+        print(f"validation (chose it):   {fmt_percent(m.validation_accuracy)}")
+        print(f"test (clear quantized):  {fmt_percent(m.clear_accuracy)}; FHE simulated "
+              f"{fmt_percent(m.fhe_simulated_accuracy)}")
+        print(f"circuit:                 accumulator {stats.accumulator_bits} bits, widest lookup {stats.lookup_bits} "
+              f"bits, {stats.pbs_count} PBS, keys {fmt_bytes(stats.key_bytes)}")
+        print(f"latency per sample:      predicted {fmt_seconds(result.winner.predicted_latency_s)}; measured "
+              f"{_fmt_latency(m)}")
+    if args.json:
+        atomic_write_json(Path(args.json), result.to_json(), mode=0o644)
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0 if result.winner is not None else 1
+
+
 def cmd_selftest(args) -> int:
     from .services.selftest import selftest
 
@@ -481,6 +558,32 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int, default=None, metavar="N",
                     help="worker processes on this computer (default: one per core but one)")
     sw.set_defaults(run=cmd_sweep)
+
+    from .services.search_space import ENCRYPTED_SAMPLES, RESTARTS, TOLERANCE, SearchSpace
+
+    op = sub.add_parser("optimize", help="find the cheapest circuit that keeps the accuracy on your data")
+    _add_data_arguments(op)
+    space = SearchSpace()
+    op.add_argument("--tolerance", type=float, default=TOLERANCE * 100, metavar="POINTS",
+                    help="validation accuracy the winner may give up against the best found, in points "
+                         f"(default {TOLERANCE * 100:g})")
+    op.add_argument("--layers", type=int, nargs="+", default=list(space.layers),
+                    help="hidden layers to try (0: a linear model, no lookup)")
+    op.add_argument("--neurons", type=int, nargs="+", default=list(space.neurons), help="hidden neurons to try")
+    op.add_argument("--bits", type=int, nargs="+", default=list(space.bits), help="bit-widths to try")
+    op.add_argument("--budgets", nargs="+", default=[str(b or "off") for b in space.budgets],
+                    help="pruning budgets to try; 'off' for none")
+    op.add_argument("--restarts", type=int, default=RESTARTS, help="models trained per candidate")
+    op.add_argument("--encrypted", type=int, default=ENCRYPTED_SAMPLES, metavar="N",
+                    help="the winner's test samples run encrypted (the first is the warm-up)")
+    op.add_argument("--json", metavar="FILE", help="write the Pareto front and the winner to FILE")
+    op.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                    help="run on this existing Dask cluster (default: worker processes on this computer)")
+    op.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes on this computer")
+    op.set_defaults(run=cmd_optimize)
+
+    ca = sub.add_parser("calibrate", help="time lookups on this machine (the optimizer's cost model)")
+    ca.set_defaults(run=cmd_calibrate)
 
     ex = sub.add_parser("export", help="write a run's circuit and client information into a deployment folder")
     ex.add_argument("run_file", metavar="RUN.qats")

@@ -186,8 +186,8 @@ class ExperimentConfig:
             reasons.append(f"unknown model kind '{self.kind}': choose one of {', '.join(MODEL_KINDS)}")
         if not isinstance(self.n_hidden, int) or not 1 <= self.n_hidden <= MAX_HIDDEN:
             reasons.append(f"hidden neurons must be between 1 and {MAX_HIDDEN} (got {self.n_hidden})")
-        if not isinstance(self.n_layers, int) or not 1 <= self.n_layers <= MAX_LAYERS:
-            reasons.append(f"hidden layers must be between 1 and {MAX_LAYERS} (got {self.n_layers})")
+        if not isinstance(self.n_layers, int) or not 0 <= self.n_layers <= MAX_LAYERS:
+            reasons.append(f"hidden layers must be between 0 (a linear model) and {MAX_LAYERS} (got {self.n_layers})")
         if not isinstance(self.bits, int) or not MIN_BITS <= self.bits <= MAX_BITS:
             reasons.append(f"bit-width must be between {MIN_BITS} and {MAX_BITS} (got {self.bits})")
         if self.pruning_budget is not None:

@@ -1,19 +1,34 @@
-"""What a compiled circuit's keys will cost before they are made: size, memory and time.
+"""What a circuit will cost on this machine, before it is paid: keys (size, memory, time) and
+encrypted latency, from a compiled circuit's statistics or from a configuration before training.
 
-The size is Concrete's own figure for the circuit (secret, bootstrap and key-switch keys). Key
-generation time and peak memory grow with it, at the rates below.
+Latency comes from ``LookupTimes``: how long one layer of lookups of each precision takes on this
+machine, measured once (``measure_lookup_times``, cached by the services' calibration). A layer of
+``n`` lookups of ``p`` bits takes ``first_s[p] + (n - 1) * each_s[p]``: Concrete shares a layer's
+lookups among the cores, so ``each_s`` is below ``first_s`` on a machine with several.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Callable, Optional
 
-from .fhe import CircuitStats
+import numpy as np
+
+from .config import LOOKUP_P_ERROR, ExperimentConfig
+from .fhe import CircuitStats, compile_lookup_layer, generate_keys
+from .integer import MAX_LOOKUP_BITS, bits_for_range
 
 # Seconds of key generation per GB of keys: 17-29 s/GB on the four tables of benchmarks/tables.py
 # (0.46-0.77 GB, 2 cores shared with other work, 2026-12-07). Peak memory per byte of keys: the
 # keys, their serialized copy for the cache and Concrete's buffers; an allowance, not yet measured.
 KEYGEN_SECONDS_PER_GB = 20.0
 PEAK_MEMORY_PER_KEY_BYTE = 2.5
+
+CALIBRATED_BITS = tuple(range(2, 8))  # lookup precisions measured; wider ones are extrapolated
+CALIBRATION_LAYER = 8  # lookups in the wide layer measured beside a single lookup
+# Beyond the widest precision measured, each further bit of a lookup multiplies its time and its
+# keys by about this much (Concrete's parameters for 6 -> 7 -> 8 bits, benchmarks/fhe_speed.py).
+PER_EXTRA_BIT = 2.0
 
 
 @dataclass(frozen=True)
@@ -23,7 +38,140 @@ class KeyCost:
     keygen_s: float
 
 
+def key_cost_of(key_bytes: int) -> KeyCost:
+    """The predicted cost of generating keys of ``key_bytes``."""
+    return KeyCost(key_bytes, int(key_bytes * PEAK_MEMORY_PER_KEY_BYTE), key_bytes / 1e9 * KEYGEN_SECONDS_PER_GB)
+
+
 def key_cost(stats: CircuitStats) -> KeyCost:
     """The predicted cost of generating the keys of the circuit ``stats`` describes."""
-    size = stats.key_bytes
-    return KeyCost(size, int(size * PEAK_MEMORY_PER_KEY_BYTE), size / 1e9 * KEYGEN_SECONDS_PER_GB)
+    return key_cost_of(stats.key_bytes)
+
+
+@dataclass(frozen=True)
+class LookupTimes:
+    """This machine's measured cost of lookups, by precision (bits)."""
+
+    first_s: dict[int, float]  # a layer of one lookup: one encrypted sample's encrypt, run and decrypt
+    each_s: dict[int, float]  # each further lookup of the same layer
+    key_bytes: dict[int, int]  # keys of a circuit of one layer of CALIBRATION_LAYER lookups
+
+    def _at(self, table: dict[int, float], bits: int) -> float:
+        if bits in table:
+            return table[bits]
+        widest, narrowest = max(table), min(table)
+        if bits > widest:
+            return table[widest] * PER_EXTRA_BIT ** (bits - widest)
+        return table[narrowest]
+
+    def layer_s(self, lookups: int, bits: int) -> float:
+        """One layer of ``lookups`` lookups of ``bits`` bits (rounding's lookups counted in)."""
+        if lookups <= 0:
+            return 0.0
+        return self._at(self.first_s, bits) + (lookups - 1) * self._at(self.each_s, bits)
+
+    def latency_s(self, layers: list[tuple[int, int]]) -> float:
+        """A circuit of layers given as (lookups, bits), one after the other; a circuit without
+        lookups costs about its encryption, as the narrowest one-lookup layer's."""
+        total = sum(self.layer_s(n, bits) for n, bits in layers if n)
+        return total if total else self._at(self.first_s, min(self.first_s)) / 2
+
+    def keys_bytes(self, bits: int) -> int:
+        """Keys of a circuit whose widest lookup has ``bits`` bits (0: no lookup, no bootstrap key)."""
+        if bits <= 0:
+            return 0
+        return int(self._at({b: float(v) for b, v in self.key_bytes.items()}, bits))
+
+    def circuit_latency_s(self, stats: CircuitStats) -> float:
+        """The predicted steady-state latency per sample of a compiled circuit."""
+        return self.latency_s([(layer.lookups, layer.lookup_bits) for layer in stats.layers])
+
+    def to_dict(self) -> dict:
+        return dict(first_s={str(k): v for k, v in self.first_s.items()},
+                    each_s={str(k): v for k, v in self.each_s.items()},
+                    key_bytes={str(k): v for k, v in self.key_bytes.items()})
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "LookupTimes":
+        def ints(table):
+            return {int(k): v for k, v in table.items()}
+
+        return cls(ints(values["first_s"]), ints(values["each_s"]), ints(values["key_bytes"]))
+
+
+def measure_lookup_times(samples: int = 4, bits: tuple[int, ...] = CALIBRATED_BITS,
+                         on_progress: Optional[Callable[[int, int], None]] = None,
+                         should_stop: Optional[Callable[[], bool]] = None) -> Optional[LookupTimes]:
+    """Compile a layer of one lookup and one of ``CALIBRATION_LAYER`` lookups at each precision,
+    make keys, and time ``samples`` encrypted samples after a warm-up one (the median is kept).
+    ``on_progress(done, total)`` follows each circuit; None when stopped."""
+    first, each, keys = {}, {}, {}
+    total = 2 * len(bits)
+    for index, precision in enumerate(bits):
+        times = {}
+        for size in (1, CALIBRATION_LAYER):
+            if should_stop is not None and should_stop():
+                return None
+            circuit = compile_lookup_layer(precision, size, LOOKUP_P_ERROR)
+            circuit.keys = generate_keys(circuit.client.specs)
+            row = np.zeros(size, dtype=np.int64)
+            circuit.encrypt_run_decrypt(row)  # warm-up
+            runs = []
+            for _ in range(samples):
+                start = time.perf_counter()
+                circuit.encrypt_run_decrypt(row)
+                runs.append(time.perf_counter() - start)
+            times[size] = float(np.median(runs))
+            if size == CALIBRATION_LAYER:
+                keys[precision] = int(circuit.size_of_secret_keys + circuit.size_of_bootstrap_keys
+                                      + circuit.size_of_keyswitch_keys)
+            if on_progress is not None:
+                on_progress(2 * index + (size != 1) + 1, total)
+        first[precision] = times[1]
+        each[precision] = max(0.0, (times[CALIBRATION_LAYER] - times[1]) / (CALIBRATION_LAYER - 1))
+    return LookupTimes(first, each, keys)
+
+
+# ---------------------------------------------------------------- before training
+
+@dataclass(frozen=True)
+class CircuitEstimate:
+    """A configuration's circuit as predicted from its settings alone (worst case)."""
+
+    accumulator_bits: int  # the widest hidden accumulator the settings allow
+    lookup_bits: int  # the widest lookup (after rounding to the configuration's bound)
+    pbs: int  # lookups, rounding's included
+    layers: tuple[tuple[int, int], ...]  # (lookups, bits) per hidden layer
+    latency_s: Optional[float]  # None without this machine's lookup times
+    key_bytes: Optional[int]
+
+
+def worst_accumulator_bits(fan_in: int, bits: int, accumulator_bits: Optional[int] = None) -> int:
+    """Bits of the widest accumulator of a neuron with ``fan_in`` inputs of ``bits`` unsigned bits
+    and ``bits``-bit symmetric weights; A2Q+ weights guarantee ``accumulator_bits`` at most."""
+    bound = fan_in * (2**bits - 1) * (2 ** (bits - 1) - 1)
+    worst = bits_for_range(-bound, bound)
+    return min(worst, accumulator_bits) if accumulator_bits is not None else worst
+
+
+def estimate_circuit(config: ExperimentConfig, times: Optional[LookupTimes] = None) -> CircuitEstimate:
+    """The circuit ``config`` will compile to at worst: each hidden layer's accumulator from its
+    fan-in (the pruning budget caps it), bits and A2Q target; its lookups bounded by
+    ``config.lookup_bits`` (exact rounding adds a lookup per neuron and bit rounded away); latency and keys from
+    ``times`` when this machine has been measured."""
+    neurons = config.neurons_kept or config.n_hidden
+    fan_in = config.data.n_features
+    layers, widest_acc = [], 0
+    for _ in range(config.n_layers):
+        if config.pruning_budget is not None:
+            fan_in = min(fan_in, config.pruning_budget)
+        acc = min(worst_accumulator_bits(fan_in, config.bits, config.accumulator_bits), MAX_LOOKUP_BITS)
+        widest_acc = max(widest_acc, acc)
+        lookup = min(acc, config.lookup_bits) if config.lookup_bits is not None else acc
+        rounding = neurons * (acc - lookup) if config.rounding == "exact" else 0
+        layers.append((neurons + rounding, lookup))
+        fan_in = neurons
+    lookup_bits = max((bits for _, bits in layers), default=0)
+    latency = times.latency_s(layers) if times is not None else None
+    key_bytes = times.keys_bytes(lookup_bits) if times is not None else None
+    return CircuitEstimate(widest_acc, lookup_bits, sum(n for n, _ in layers), tuple(layers), latency, key_bytes)

@@ -306,6 +306,17 @@ def compile_model(
     return CompiledModel(model, circuit, _circuit_stats(model, circuit, compile_s), options)
 
 
+def compile_lookup_layer(precision: int, lookups: int, p_error: Optional[float]):
+    """A circuit of one layer of ``lookups`` table lookups of ``precision`` bits each (a hidden
+    layer's shape without its sums), compiled with the models' settings: what calibration times."""
+    check_linker()
+    fhe = import_concrete()
+    table = fhe.LookupTable([(3 * value + 1) % 2**precision for value in range(2**precision)])
+    compiler = fhe.Compiler(lambda x: table[x], {"x": "encrypted"})
+    inputs = [np.full(lookups, value, dtype=np.int64) for value in (0, 2**precision - 1)]
+    return compiler.compile(inputs, _configuration(p_error, None, None))
+
+
 def _check_signs(model: IntegerMLP, circuit) -> None:
     """Every lookup whose accumulator can go negative reads a signed integer. Measured on a sample
     (many features), Concrete infers signs from the sample; a miss would give wrong lookups."""

@@ -77,7 +77,7 @@ def config_name(config: ExperimentConfig, short: bool = False) -> str:
     parts = [SHORT_KIND.get(config.kind, config.kind)]
     if not short or config.bits != 3:
         parts.append(f"{config.bits}-bit")
-    parts.append(f"{config.n_hidden}n")
+    parts.append(hidden_name(config))
     if config.pruning_budget is not None:
         parts.append(f"b{config.pruning_budget}" if short else f"budget {config.pruning_budget}")
     if config.neurons_kept is not None:
@@ -89,6 +89,13 @@ def config_name(config: ExperimentConfig, short: bool = False) -> str:
     if not short:
         parts.append(f"seed {config.seed}")
     return " ".join(parts)
+
+
+def hidden_name(config: ExperimentConfig) -> str:
+    """The hidden layers in a word: '100n' (the usual two layers), '1x16n', or 'linear' (none)."""
+    if config.n_layers == 0:
+        return "linear"
+    return f"{config.n_hidden}n" if config.n_layers == 2 else f"{config.n_layers}\u00d7{config.n_hidden}n"
 
 
 def fmt_epochs(config: ExperimentConfig) -> str:

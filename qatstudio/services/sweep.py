@@ -239,117 +239,135 @@ def run_sweep(
     """Run every configuration of ``plan`` on Dask; each finished run goes to the history at once,
     so a cancelled sweep keeps what finished. Cancel drops queued runs and stops running ones.
     ``run`` is what each worker does with a configuration (a picklable function like ``run_one``)."""
-    stop = should_stop or (lambda: False)
     tell = tell or (lambda message: None)
     configs, skipped = plan.configs()
     result = SweepResult(skipped=skipped)
     if not configs:
         return result
-    table = table_for(plan.base.data) if plan.base.data.is_table else None
-    sweep_id = uuid.uuid4().hex[:12]
     with open_cluster(cluster or ClusterSettings()) as (client, ready):
         tell(ready)
-        from distributed import as_completed
+        run_on_cluster(client, configs, result, history, tell, should_stop, run)
+    return result
 
-        starts: dict[str, int] = {}  # times a worker began each run (by key; counted on the client's thread)
-        ended: set[str] = set()  # keys of runs a worker got to the end of
-        lock = threading.Lock()
 
-        def on_event(event) -> None:
-            what, key = event[1]
+def run_on_cluster(
+    client,
+    configs: list[ExperimentConfig],
+    result: SweepResult,
+    history: Optional[History] = None,
+    tell: Optional[Tell] = None,
+    should_stop: Optional[Callable[[], bool]] = None,
+    run: RunOne = run_one,
+) -> SweepResult:
+    """Run ``configs`` (one data set) on an open Dask client, adding records and failures to
+    ``result`` as they arrive; returns when all are in, or when ``should_stop`` says so."""
+    stop = should_stop or (lambda: False)
+    tell = tell or (lambda message: None)
+    if not configs:
+        return result
+    table = table_for(configs[0].data) if configs[0].data.is_table else None
+    sweep_id = uuid.uuid4().hex[:12]
+    from distributed import as_completed
+
+    starts: dict[str, int] = {}  # times a worker began each run (by key; counted on the client's thread)
+    ended: set[str] = set()  # keys of runs a worker got to the end of
+    lock = threading.Lock()
+
+    def on_event(event) -> None:
+        what, key = event[1]
+        with lock:
+            if what == "started":
+                starts[key] = starts.get(key, 0) + 1
+            else:
+                ended.add(key)
+
+    client.subscribe_topic(_topic(sweep_id), on_event)
+    # The rows go to every worker once, for every run: one that dies leaves copies on the others.
+    rows = client.scatter(table, broadcast=True, hash=False) if table is not None else None
+    # By key; a run leaves ``pending`` (and its result the cluster) once collected.
+    labels, pending, index_of = {}, {}, {}
+    attempts = [0] * len(configs)  # submissions of each configuration
+    deaths = [0] * len(configs)  # its worker died while running it, over its submissions
+    told: dict[str, int] = {}  # worker starts of each run already told
+
+    def submit(index: int):
+        key = f"qatstudio-run-{sweep_id}-{index}-{attempts[index]}"
+        attempts[index] += 1
+        labels[key], index_of[key] = run_name(configs[index]), index
+        pending[key] = client.submit(_run_on_worker, run, configs[index], sweep_id, rows, key=key, pure=False)
+        return pending[key]
+
+    arrivals = as_completed([submit(index) for index in range(len(configs))])
+    start = time.perf_counter()
+    shown = None
+    try:
+        while pending:
+            if stop():
+                result.cancelled = True
+                break
+            lost_rows = []  # runs the cluster dropped: the table's rows died with their last worker
+            for future in arrivals.next_batch(block=False):
+                if future.key not in pending:  # already collected
+                    continue
+                if future.status == "lost":  # its worker died before the result came here:
+                    arrivals.add(future)  # Dask runs it again, and it arrives again
+                    tell(RunRedone(labels[future.key], "its worker process died before the result was "
+                                                       "collected; it runs again"))
+                    continue
+                dropped = future.status == "cancelled"
+                if not dropped:
+                    try:
+                        _collect(future, labels[future.key], history, result, tell)
+                    except CancelledError:  # the result went with its worker after it finished
+                        dropped = True
+                if dropped and rows is not None:
+                    lost_rows.append(future.key)
+                    continue
+                if dropped:
+                    _collect(future, labels[future.key], history, result, tell)  # failed: dropped
+                pending.pop(future.key)
             with lock:
-                if what == "started":
-                    starts[key] = starts.get(key, 0) + 1
-                else:
-                    ended.add(key)
-
-        client.subscribe_topic(_topic(sweep_id), on_event)
-        # The rows go to every worker once, for every run: one that dies leaves copies on the others.
-        rows = client.scatter(table, broadcast=True, hash=False) if table is not None else None
-        # By key; a run leaves ``pending`` (and its result the cluster) once collected.
-        labels, pending, index_of = {}, {}, {}
-        attempts = [0] * len(configs)  # submissions of each configuration
-        deaths = [0] * len(configs)  # its worker died while running it, over its submissions
-        told: dict[str, int] = {}  # worker starts of each run already told
-
-        def submit(index: int):
-            key = f"qatstudio-run-{sweep_id}-{index}-{attempts[index]}"
-            attempts[index] += 1
-            labels[key], index_of[key] = run_name(configs[index]), index
-            pending[key] = client.submit(_run_on_worker, run, configs[index], sweep_id, rows, key=key, pure=False)
-            return pending[key]
-
-        arrivals = as_completed([submit(index) for index in range(len(configs))])
-        start = time.perf_counter()
-        shown = None
-        try:
-            while pending:
-                if stop():
-                    result.cancelled = True
-                    break
-                lost_rows = []  # runs the cluster dropped: the table's rows died with their last worker
-                for future in arrivals.next_batch(block=False):
-                    if future.key not in pending:  # already collected
-                        continue
-                    if future.status == "lost":  # its worker died before the result came here:
-                        arrivals.add(future)  # Dask runs it again, and it arrives again
-                        tell(RunRedone(labels[future.key], "its worker process died before the result was "
-                                                           "collected; it runs again"))
-                        continue
-                    dropped = future.status == "cancelled"
-                    if not dropped:
-                        try:
-                            _collect(future, labels[future.key], history, result, tell)
-                        except CancelledError:  # the result went with its worker after it finished
-                            dropped = True
-                    if dropped and rows is not None:
-                        lost_rows.append(future.key)
-                        continue
-                    if dropped:
-                        _collect(future, labels[future.key], history, result, tell)  # failed: dropped
-                    pending.pop(future.key)
-                with lock:
-                    retried = {key: count for key, count in starts.items() if count > told.get(key, 1)}
-                    culprits = {key for key in lost_rows if key in starts and key not in ended}
-                for key, count in retried.items():  # Dask runs it again after its worker died
-                    told[key] = count
-                    if key in pending:
-                        tell(RunRedone(labels[key], "its worker process died while running it; it runs again"))
-                if lost_rows:
-                    resent = rows.status == "finished"
-                    if not resent:
-                        try:  # once a worker is back (a local cluster restarts the one that died)
-                            rows, resent = client.scatter(table, broadcast=True, hash=False, timeout=REJOIN_S), True
-                        except TimeoutError:
-                            pass
-                    for key in lost_rows:
-                        pending.pop(key)
-                        index = index_of[key]
-                        deaths[index] += key in culprits
-                        reason = DIED_TWICE if deaths[index] > ALLOWED_FAILURES else (
-                            None if resent else f"its worker process died with the table's rows, and no worker "
-                                                f"was there to take them again within {REJOIN_S:.0f} s")
-                        if reason:
-                            failure = RunFailed(labels[key], reason)
-                            result.failures.append(failure)
-                            tell(failure)
-                        else:
-                            arrivals.add(submit(index))
-                            tell(RunRedone(labels[key], "a worker process died with the table's rows; they were "
-                                                        "sent again, and the run runs again"))
-                with lock:
-                    running = len(starts.keys() & pending.keys())
-                counts = (len(pending) - running, running, len(result.records), len(result.failures))
-                if counts != shown:
-                    tell(SweepProgress(*counts, len(configs), time.perf_counter() - start))
-                    shown = counts
-                if pending and not arrivals.has_ready():
-                    time.sleep(POLL_S)
-        finally:  # cancelled, or failed here: drop the queued runs, stop the running ones
-            if pending:
-                client.cancel(list(pending.values()))
-                client.run(_stop_sweep, sweep_id, on_error="ignore")
-            client.unsubscribe_topic(_topic(sweep_id))
+                retried = {key: count for key, count in starts.items() if count > told.get(key, 1)}
+                culprits = {key for key in lost_rows if key in starts and key not in ended}
+            for key, count in retried.items():  # Dask runs it again after its worker died
+                told[key] = count
+                if key in pending:
+                    tell(RunRedone(labels[key], "its worker process died while running it; it runs again"))
+            if lost_rows:
+                resent = rows.status == "finished"
+                if not resent:
+                    try:  # once a worker is back (a local cluster restarts the one that died)
+                        rows, resent = client.scatter(table, broadcast=True, hash=False, timeout=REJOIN_S), True
+                    except TimeoutError:
+                        pass
+                for key in lost_rows:
+                    pending.pop(key)
+                    index = index_of[key]
+                    deaths[index] += key in culprits
+                    reason = DIED_TWICE if deaths[index] > ALLOWED_FAILURES else (
+                        None if resent else f"its worker process died with the table's rows, and no worker "
+                                            f"was there to take them again within {REJOIN_S:.0f} s")
+                    if reason:
+                        failure = RunFailed(labels[key], reason)
+                        result.failures.append(failure)
+                        tell(failure)
+                    else:
+                        arrivals.add(submit(index))
+                        tell(RunRedone(labels[key], "a worker process died with the table's rows; they were "
+                                                    "sent again, and the run runs again"))
+            with lock:
+                running = len(starts.keys() & pending.keys())
+            counts = (len(pending) - running, running, len(result.records), len(result.failures))
+            if counts != shown:
+                tell(SweepProgress(*counts, len(configs), time.perf_counter() - start))
+                shown = counts
+            if pending and not arrivals.has_ready():
+                time.sleep(POLL_S)
+    finally:  # cancelled, or failed here: drop the queued runs, stop the running ones
+        if pending:
+            client.cancel(list(pending.values()))
+            client.run(_stop_sweep, sweep_id, on_error="ignore")
+        client.unsubscribe_topic(_topic(sweep_id))
     return result
 
 

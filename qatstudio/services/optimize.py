@@ -1,0 +1,235 @@
+"""The cheapest circuit that keeps the accuracy, found for the user.
+
+The search tries configurations over the engine's levers (hidden layers, none for a linear model;
+neurons; bits; pruning budget; an A2Q+ accumulator target) on the user's data, cheapest predicted
+first, on Dask like a sweep (every candidate lands in the history). Each is scored on validation.
+A candidate is skipped once the cost model says it can't be cheaper than the best one so far that
+is within the tolerance of the best validation accuracy found. The winner is compiled, given keys
+and run encrypted on a few test samples: its measured latency is reported beside the prediction.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from ..engine.cancel import Cancelled
+from ..engine.config import ExperimentConfig
+from ..engine.cost import LookupTimes, estimate_circuit
+from ..engine.evaluate import evaluate_encrypted
+from ..engine.pipeline import Experiment, compile_for, run_experiment
+from .calibration import lookup_times
+from .cluster import ClusterSettings, open_cluster
+from .datasets import dataset_for
+from .experiment_file import load_experiment
+from .formatting import run_name
+from .history import History, RunRecord, pareto_front
+from .keys import KeyCache
+from .results import result_row
+from .search_space import ENCRYPTED_SAMPLES, TOLERANCE, SearchSpace, candidates
+from .sweep import RunDone, RunFailed, SweepProgress, SweepResult, run_on_cluster
+from .tasks import TaskState
+
+def least_latency_s(config: ExperimentConfig, times: LookupTimes) -> float:
+    """The least any trained model of ``config`` can cost: one lookup per hidden neuron, of the
+    narrowest precision measured (the worst case, ``estimate_circuit``, orders the search)."""
+    neurons = config.neurons_kept or config.n_hidden
+    return times.latency_s([(neurons, min(times.first_s))] * config.n_layers)
+
+
+@dataclass
+class Tried:
+    """A candidate trained, compiled and scored (its record is in the history)."""
+
+    record: RunRecord
+    predicted_latency_s: float  # of its compiled circuit, from this machine's lookup times
+
+    @property
+    def validation_accuracy(self) -> float:
+        return self.record.metrics.validation_accuracy or 0.0
+
+    def row(self) -> dict:
+        """The candidate's figures, with the keys of ``train --json``."""
+        m, stats = self.record.metrics, self.record.stats
+        return {
+            "name": self.record.label,
+            "config": self.record.config.to_dict(),
+            "validation_accuracy": m.validation_accuracy,
+            "test_accuracy": m.clear_accuracy,
+            "ceiling_accuracy": m.ceiling_accuracy,
+            "fhe_simulated_accuracy": m.fhe_simulated_accuracy,
+            "accumulator_bits": stats.accumulator_bits if stats else None,
+            "lookup_bits": stats.lookup_bits if stats else None,
+            "pbs": stats.pbs_count if stats else None,
+            "key_bytes": stats.key_bytes if stats else None,
+            "predicted_latency_s": self.predicted_latency_s,
+        }
+
+
+@dataclass
+class OptimizeProgress:
+    tried: int
+    to_try: int  # candidates still in the search (fewer as the cost model rules them out)
+    best_validation: Optional[float]
+    leader: Optional[Tried]  # the cheapest within the tolerance so far
+    elapsed_s: float
+
+
+@dataclass
+class OptimizeResult:
+    tried: list[Tried] = field(default_factory=list)
+    ruled_out: int = 0  # candidates the cost model skipped
+    failures: list[RunFailed] = field(default_factory=list)
+    best_validation: Optional[float] = None
+    winner: Optional[Tried] = None
+    experiment: Optional[Experiment] = None  # the winner, compiled and run encrypted
+    search_s: float = 0.0
+    cancelled: bool = False
+
+    @property
+    def front(self) -> list[Tried]:
+        """The Pareto front: no other candidate is both cheaper and more accurate on validation."""
+        points = [(t.predicted_latency_s, t.validation_accuracy) for t in self.tried]
+        return [self.tried[i] for i in pareto_front(points)]
+
+    def to_json(self) -> dict:
+        winner = None
+        if self.winner is not None:
+            winner = result_row(self.experiment) if self.experiment is not None else self.winner.row()
+            winner.update(name=self.winner.record.label, predicted_latency_s=self.winner.predicted_latency_s,
+                          measured_latency_s=winner.get("latency_s"))
+        return {"front": [t.row() for t in self.front], "winner": winner, "tried": len(self.tried),
+                "ruled_out": self.ruled_out, "best_validation_accuracy": self.best_validation,
+                "search_s": self.search_s, "cancelled": self.cancelled}
+
+
+def leader(tried: list[Tried], tolerance: float) -> tuple[Optional[float], Optional[Tried]]:
+    """The best validation accuracy, and the cheapest candidate within ``tolerance`` of it (ties:
+    the smaller keys, then the more accurate)."""
+    if not tried:
+        return None, None
+    best = max(t.validation_accuracy for t in tried)
+    within = [t for t in tried if t.validation_accuracy >= best - tolerance - 1e-12]
+    return best, min(within, key=lambda t: (t.predicted_latency_s, t.record.stats.key_bytes, -t.validation_accuracy))
+
+
+def run_and_keep(config: ExperimentConfig, runs_folder: str,
+                 should_stop: Optional[Callable[[], bool]] = None) -> Optional[RunRecord]:
+    """A worker's candidate: train, compile, simulate, and keep the experiment file beside the
+    history so the winner opens as a run."""
+    from .experiment_file import save_experiment
+    try:
+        experiment = run_experiment(config, dataset_for(config.data), should_stop=should_stop)
+    except Cancelled:
+        return None
+    if experiment.cancelled:
+        return None
+    record = RunRecord.from_experiment(experiment)
+    path = Path(runs_folder) / f"{record.id}.qats"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_experiment(path, experiment)
+    record.experiment_path = str(path)
+    return record
+
+
+Tell = Callable[[object], None]
+
+
+def optimize(
+    base: ExperimentConfig,
+    history: Optional[History] = None,
+    tell: Optional[Tell] = None,
+    should_stop: Optional[Callable[[], bool]] = None,
+    cluster: Optional[ClusterSettings] = None,
+    tolerance: float = TOLERANCE,
+    space: SearchSpace = SearchSpace(),
+    encrypted_samples: int = ENCRYPTED_SAMPLES,
+    times: Optional[LookupTimes] = None,
+    keys: Optional[KeyCache] = None,
+) -> OptimizeResult:
+    """Search ``space`` on ``base``'s data for the cheapest circuit within ``tolerance`` of the best
+    validation accuracy; then compile the winner, make its keys and time ``encrypted_samples``
+    encrypted test samples. ``tell`` receives OptimizeProgress, RunDone and RunFailed."""
+    stop = should_stop or (lambda: False)
+    tell = tell or (lambda message: None)
+    history = history or History()
+    times = times or lookup_times(should_stop=stop)
+    result = OptimizeResult()
+    if times is None:
+        result.cancelled = True
+        return result
+    pool = sorted(candidates(base, space), key=lambda c: _order(c, times))
+    # The most expensive candidate goes first: it sets the accuracy the cheap ones must keep.
+    pool.insert(0, pool.pop())
+    start = time.perf_counter()
+    run = functools.partial(run_and_keep, runs_folder=str(history.runs_folder))
+    with open_cluster(cluster or ClusterSettings()) as (client, ready):
+        tell(ready)
+        wave_size = 2 * max(1, ready.workers)
+        while pool and not stop():
+            best, lead = leader(result.tried, tolerance)
+            kept = [c for c in pool if lead is None or least_latency_s(c, times) < lead.predicted_latency_s]
+            result.ruled_out += len(pool) - len(kept)
+            pool = kept
+            tell(OptimizeProgress(len(result.tried), len(pool), best, lead, time.perf_counter() - start))
+            wave, pool = pool[:wave_size], pool[wave_size:]
+            batch = SweepResult()
+            run_on_cluster(client, wave, batch, history, _forward(tell), stop, run)
+            result.tried += [Tried(r, times.circuit_latency_s(r.stats)) for r in batch.records if r.stats]
+            result.failures += batch.failures
+    result.search_s = time.perf_counter() - start
+    result.best_validation, result.winner = leader(result.tried, tolerance)
+    tell(OptimizeProgress(len(result.tried), 0, result.best_validation, result.winner, result.search_s))
+    result.cancelled = stop()
+    if result.winner is not None and not result.cancelled and encrypted_samples:
+        result.experiment = measure_winner(result.winner, encrypted_samples, stop, keys or KeyCache())
+    return result
+
+
+def _order(config: ExperimentConfig, times: LookupTimes) -> tuple:
+    estimate = estimate_circuit(config, times)
+    return estimate.latency_s, estimate.key_bytes, config.n_hidden * config.n_layers
+
+
+def _forward(tell: Tell) -> Tell:
+    """A wave's messages the caller wants: each candidate done or failed (not the wave's own counts)."""
+    def forward(message) -> None:
+        if isinstance(message, (RunDone, RunFailed)):
+            tell(message)
+    return forward
+
+
+def measure_winner(winner: Tried, samples: int, should_stop: Callable[[], bool], keys: KeyCache) -> Experiment:
+    """The winner opened from its file (trained again when its worker's file is out of reach),
+    compiled, given keys from the cache, and run encrypted on ``samples`` test samples."""
+    path = winner.record.experiment_path
+    config = winner.record.config
+    dataset = dataset_for(config.data)
+    if path and Path(path).exists():
+        experiment = load_experiment(Path(path))
+        experiment.compiled = compile_for(config, experiment.integer_model)
+        experiment.stats = experiment.compiled.stats
+    else:
+        experiment = run_experiment(config, dataset, should_stop=should_stop)
+    made = keys.keys_for_cancellable(experiment.compiled, should_stop)
+    evaluate_encrypted(experiment.metrics, dataset, experiment.compiled, samples, made, should_stop)
+    return experiment
+
+
+def optimize_job(base: ExperimentConfig, history: History, cluster: ClusterSettings,
+                 tolerance: float = TOLERANCE) -> Callable[[TaskState, Tell], OptimizeResult]:
+    """The whole search as a job for a worker thread: it tells its messages and stops on cancel."""
+
+    def job(state: TaskState, tell: Tell) -> OptimizeResult:
+        return optimize(base, history, tell, state.should_stop, cluster, tolerance)
+
+    return job
+
+
+def describe_winner(result: OptimizeResult) -> str:
+    """The search's outcome in a sentence (the window's and the command line's)."""
+    if result.winner is None:
+        return "No candidate finished: nothing to recommend."
+    return f"The cheapest within the tolerance: {run_name(result.winner.record.config)}."

@@ -1,0 +1,46 @@
+"""What the optimizer searches (``services.optimize``): the levers, their default values, and the
+candidates they make on a user's data. Light to import: the command line's options read it."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Optional
+
+from ..engine.config import ExperimentConfig
+
+TOLERANCE = 0.005  # validation accuracy a winner may give up against the best found
+ENCRYPTED_SAMPLES = 3  # the winner's encrypted test samples: a warm-up, then the steady state
+RESTARTS = 2  # each candidate's restarts (tiny networks depend on their start)
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The levers the search combines; hidden layers 0 is a linear model (no lookup at all)."""
+
+    layers: tuple[int, ...] = (0, 1, 2)
+    neurons: tuple[int, ...] = (4, 8, 16, 32)
+    bits: tuple[int, ...] = (3, 4)
+    budgets: tuple[Optional[int], ...] = (None, 2)
+    accumulator_targets: tuple[Optional[int], ...] = (None,)
+
+
+def candidates(base: ExperimentConfig, space: SearchSpace = SearchSpace()) -> list[ExperimentConfig]:
+    """Every valid configuration of ``space`` on ``base``'s data, each once, in no special order."""
+    found: dict[tuple, ExperimentConfig] = {}
+    for layers, neurons, bits, budget, target in itertools.product(
+            space.layers, space.neurons, space.bits, space.budgets, space.accumulator_targets):
+        if layers == 0:
+            neurons, target = 1, None  # a linear model has no hidden neuron
+        config = base.replace(kind="qat", n_layers=layers, n_hidden=neurons, bits=bits, pruning_budget=budget,
+                              accumulator_bits=target, neurons_kept=None, round_bits=0, epochs=None,
+                              batch_size=None, restarts=max(base.restarts, RESTARTS))
+        if not config.problems():
+            found.setdefault(_identity(config), config)
+    return list(found.values())
+
+
+def _identity(config: ExperimentConfig) -> tuple:
+    """What makes two candidates different circuits (a budget above every fan-in prunes nothing)."""
+    widest = max(config.data.n_features, config.n_hidden if config.n_layers else 0)
+    budget = config.pruning_budget if config.pruning_budget is not None and config.pruning_budget < widest else None
+    return config.n_layers, config.n_hidden, config.bits, budget, config.accumulator_bits
