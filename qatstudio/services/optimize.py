@@ -1,11 +1,12 @@
 """The cheapest circuit that keeps the accuracy, found for the user.
 
 The search tries configurations over the engine's levers (hidden layers, none for a linear model;
-neurons; bits; pruning budget; an A2Q+ accumulator target) on the user's data, cheapest predicted
-first, on Dask like a sweep (every candidate lands in the history). Each is scored on validation.
-A candidate is skipped once the cost model says it can't be cheaper than the best one so far that
-is within the tolerance of the best validation accuracy found. The winner is compiled, given keys
-and run encrypted on a few test samples: its measured latency is reported beside the prediction.
+neurons; bits; pruning budget; an A2Q+ accumulator target) on the user's data, on Dask like a sweep
+(every candidate lands in the history), and scores each on validation. The default recipe runs
+first and sets the accuracy to keep; the candidates follow, cheapest predicted first. One is skipped
+once the cost model says it can't be cheaper than the cheapest so far within the tolerance of the
+best validation accuracy. The winner is compiled, given keys and run encrypted on a few test
+samples: its measured latency is reported beside the prediction.
 """
 from __future__ import annotations
 
@@ -160,9 +161,9 @@ def optimize(
     if times is None:
         result.cancelled = True
         return result
-    pool = sorted(candidates(base, space), key=lambda c: _order(c, times))
-    # The most expensive candidate goes first: it sets the accuracy the cheap ones must keep.
-    pool.insert(0, pool.pop())
+    # The default recipe goes first: it sets the accuracy the cheap candidates must keep.
+    reference = ExperimentConfig.default_recipe(data=base.data, seed=base.seed, restarts=base.restarts)
+    pool = [reference] + sorted(candidates(base, space), key=lambda c: _order(c, times))
     start = time.perf_counter()
     run = functools.partial(run_and_keep, runs_folder=str(history.runs_folder))
     with open_cluster(cluster or ClusterSettings()) as (client, ready):

@@ -33,7 +33,7 @@ def candidates(base: ExperimentConfig, space: SearchSpace = SearchSpace()) -> li
             neurons, target = 1, None  # a linear model has no hidden neuron
         config = base.replace(kind="qat", n_layers=layers, n_hidden=neurons, bits=bits, pruning_budget=budget,
                               accumulator_bits=target, neurons_kept=None, round_bits=0, epochs=None,
-                              batch_size=None, restarts=max(base.restarts, RESTARTS))
+                              batch_size=None)
         if not config.problems():
             found.setdefault(_identity(config), config)
     return list(found.values())
