@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -329,11 +330,12 @@ def cmd_optimize(args) -> int:
     from .services.storage import atomic_write_json
     from .services.sweep import RunDone, RunFailed
 
-    base = ExperimentConfig(data=_data_from(args), restarts=args.restarts)
+    base = ExperimentConfig(data=_data_from(args), restarts=args.restarts, epochs=args.epochs)
     base.validate()
     space = SearchSpace(layers=tuple(args.layers), neurons=tuple(args.neurons), bits=tuple(args.bits),
                         budgets=tuple(_number_or_off(b) for b in args.budgets))
-    cluster = ClusterSettings(scheduler=args.scheduler or "", workers=args.workers)
+    # The search's own process mostly waits: every core trains candidates.
+    cluster = ClusterSettings(scheduler=args.scheduler or "", workers=args.workers or os.cpu_count())
 
     def show(message):
         if isinstance(message, ClusterReady):
@@ -343,8 +345,9 @@ def cmd_optimize(args) -> int:
             if message.leader is not None:
                 lead = (f"; cheapest within tolerance: {message.leader.record.label}, predicted "
                         f"{fmt_seconds(message.leader.predicted_latency_s)} per sample")
+            eta = f", at most {fmt_seconds(message.eta_s)} left" if message.eta_s is not None else ""
             print(f"[optimize] {message.tried} tried, {message.to_try} to try, best validation "
-                  f"{fmt_percent(message.best_validation)}{lead} ({fmt_seconds(message.elapsed_s)})",
+                  f"{fmt_percent(message.best_validation)}{lead} ({fmt_seconds(message.elapsed_s)}{eta})",
                   file=sys.stderr, flush=True)
         elif isinstance(message, RunDone):
             m = message.record.metrics
@@ -574,12 +577,15 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--budgets", nargs="+", default=[str(b or "off") for b in space.budgets],
                     help="pruning budgets to try; 'off' for none")
     op.add_argument("--restarts", type=int, default=RESTARTS, help="models trained per candidate")
+    op.add_argument("--epochs", type=int, default=None,
+                    help="each candidate's epochs (default: the default recipe's, from the data's size)")
     op.add_argument("--encrypted", type=int, default=ENCRYPTED_SAMPLES, metavar="N",
                     help="the winner's test samples run encrypted (the first is the warm-up)")
     op.add_argument("--json", metavar="FILE", help="write the Pareto front and the winner to FILE")
     op.add_argument("--scheduler", metavar="tcp://HOST:8786",
                     help="run on this existing Dask cluster (default: worker processes on this computer)")
-    op.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes on this computer")
+    op.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="worker processes on this computer (default: one per core)")
     op.set_defaults(run=cmd_optimize)
 
     ca = sub.add_parser("calibrate", help="time lookups on this machine (the optimizer's cost model)")

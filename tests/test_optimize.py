@@ -6,7 +6,7 @@ from conftest import small_config
 
 from qatstudio.cli import main
 from qatstudio.engine.config import DataConfig, ExperimentConfig
-from qatstudio.engine.cost import LookupTimes, estimate_circuit, measure_lookup_times, worst_accumulator_bits
+from qatstudio.engine.cost import LayerLookups, estimate_circuit, measure_lookup_times, worst_accumulator_bits
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.services import calibration
 from qatstudio.services.cluster import ClusterSettings
@@ -25,11 +25,17 @@ def measured_times():
 
 def test_lookup_times_are_measured_and_kept(measured_times, private_home):
     times = measured_times
-    assert set(times.first_s) == {2, 3} and all(t > 0 for t in times.first_s.values())
+    assert set(times.first_s) == {2, 3} and all(t > times.overhead_s > 0 for t in times.first_s.values())
     assert times.key_bytes[3] > 0
-    # a wider layer costs more; a precision beyond those measured costs more than the widest measured
-    assert times.layer_s(8, 3) > times.layer_s(1, 3) > 0
-    assert times.layer_s(1, 5) > times.layer_s(1, 3)
+    # a wider layer costs more; a precision beyond those measured costs more than the widest measured;
+    # exact rounding adds a step per bit rounded away, and keys for each precision it uses
+    one, eight = LayerLookups(1, 3), LayerLookups(8, 3)
+    assert times.latency_s([eight]) > times.latency_s([one]) > times.latency_s([]) == times.overhead_s
+    assert times.latency_s([LayerLookups(1, 5)]) > times.latency_s([one])
+    assert times.latency_s([LayerLookups(8, 2, rounded_bits=1)]) == pytest.approx(
+        times.latency_s([eight]) + times.latency_s([LayerLookups(8, 2)]) - times.overhead_s)
+    assert times.keys_bytes([LayerLookups(8, 2, rounded_bits=1)]) == times.key_bytes[2] + times.key_bytes[3]
+    assert times.keys_bytes([]) == 0
     assert calibration.cached_lookup_times() is None
     calibration.calibration_path().parent.mkdir(parents=True)
     calibration.calibration_path().write_text(json.dumps(times.to_dict()))
@@ -58,7 +64,7 @@ def test_candidates_are_distinct_circuits():
     # in the first layer but does in the second
     assert sum(c.n_layers == 0 for c in found) == 1
     assert len(found) == 1 + 2 * 2
-    assert all(c.restarts == base.restarts and c.epochs is None for c in found)
+    assert all(c.restarts == base.restarts and c.epochs == base.epochs for c in found)
 
 
 def test_optimize_finds_the_linear_model_and_rules_out_the_rest(measured_times, tmp_path):
@@ -66,7 +72,7 @@ def test_optimize_finds_the_linear_model_and_rules_out_the_rest(measured_times, 
     the default recipe, so the cost model rules out every candidate with hidden neurons."""
     history = History(tmp_path / "history")
     messages = []
-    result = optimize(ExperimentConfig(data=SEPARABLE, restarts=1), history, messages.append,
+    result = optimize(ExperimentConfig(data=SEPARABLE, restarts=1, epochs=40), history, messages.append,
                       cluster=ClusterSettings(workers=1), tolerance=0.02,
                       space=SearchSpace(layers=(0, 1), neurons=(4, 8, 16), bits=(3,), budgets=(None,)),
                       encrypted_samples=2, times=measured_times)
@@ -89,8 +95,8 @@ def test_optimize_on_the_command_line(measured_times, private_home, tmp_path, ca
     calibration.calibration_path().parent.mkdir(parents=True)
     calibration.calibration_path().write_text(json.dumps(measured_times.to_dict()))
     out = tmp_path / "front.json"
-    code = main(["optimize", "--shape", "gaussians", "--points", "600", "--layers", "0", "--bits", "3",
-                 "--restarts", "1", "--encrypted", "2", "--workers", "1", "--json", str(out)])
+    code = main(["optimize", "--shape", "gaussians", "--points", "2000", "--layers", "0", "--bits", "3",
+                 "--restarts", "1", "--epochs", "40", "--tolerance", "2", "--encrypted", "2", "--workers", "1", "--json", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "QAT 3-bit linear" in printed and "predicted" in printed and "measured" in printed

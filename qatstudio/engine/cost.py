@@ -1,10 +1,11 @@
 """What a circuit will cost on this machine, before it is paid: keys (size, memory, time) and
 encrypted latency, from a compiled circuit's statistics or from a configuration before training.
 
-Latency comes from ``LookupTimes``: how long one layer of lookups of each precision takes on this
-machine, measured once (``measure_lookup_times``, cached by the services' calibration). A layer of
-``n`` lookups of ``p`` bits takes ``first_s[p] + (n - 1) * each_s[p]``: Concrete shares a layer's
-lookups among the cores, so ``each_s`` is below ``first_s`` on a machine with several.
+Latency comes from ``LookupTimes``: how long a step of lookups of each precision takes on this
+machine, measured once (``measure_lookup_times``, cached by the services' calibration). A step of
+``n`` lookups of ``p`` bits takes ``first_s[p] - overhead_s + (n - 1) * each_s[p]``: Concrete shares
+a step's lookups among the cores, so ``each_s`` is below ``first_s`` on a machine with several.
+Keys: a set per precision used, as measured.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from .integer import MAX_LOOKUP_BITS, bits_for_range
 KEYGEN_SECONDS_PER_GB = 20.0
 PEAK_MEMORY_PER_KEY_BYTE = 2.5
 
-CALIBRATED_BITS = tuple(range(2, 8))  # lookup precisions measured; wider ones are extrapolated
+CALIBRATED_BITS = tuple(range(2, 7))  # lookup precisions measured; wider ones are extrapolated
 CALIBRATION_LAYER = 8  # lookups in the wide layer measured beside a single lookup
 # Beyond the widest precision measured, each further bit of a lookup multiplies its time and its
 # keys by about this much (Concrete's parameters for 6 -> 7 -> 8 bits, benchmarks/fhe_speed.py).
@@ -49,14 +50,35 @@ def key_cost(stats: CircuitStats) -> KeyCost:
 
 
 @dataclass(frozen=True)
+class LayerLookups:
+    """One hidden layer's lookups: a table per neuron of ``bits`` bits, after (exact rounding)
+    ``rounded_bits`` steps of one lookup per neuron each, of ``bits + rounded_bits`` down to
+    ``bits + 1`` bits (Concrete's round_bit_pattern removes the low bits one at a time)."""
+
+    neurons: int
+    bits: int
+    rounded_bits: int = 0
+
+    @property
+    def precisions(self) -> list[int]:
+        return [self.bits + k for k in range(self.rounded_bits, 0, -1)] + [self.bits]
+
+    @property
+    def lookups(self) -> int:
+        return self.neurons * (self.rounded_bits + 1)
+
+
+@dataclass(frozen=True)
 class LookupTimes:
     """This machine's measured cost of lookups, by precision (bits)."""
 
-    first_s: dict[int, float]  # a layer of one lookup: one encrypted sample's encrypt, run and decrypt
+    overhead_s: float  # a circuit without lookups: one sample's encryption, run and decryption
+    first_s: dict[int, float]  # a layer of one lookup, overhead included
     each_s: dict[int, float]  # each further lookup of the same layer
     key_bytes: dict[int, int]  # keys of a circuit of one layer of CALIBRATION_LAYER lookups
 
-    def _at(self, table: dict[int, float], bits: int) -> float:
+    @staticmethod
+    def _at(table: dict[int, float], bits: int) -> float:
         if bits in table:
             return table[bits]
         widest, narrowest = max(table), min(table)
@@ -64,30 +86,29 @@ class LookupTimes:
             return table[widest] * PER_EXTRA_BIT ** (bits - widest)
         return table[narrowest]
 
-    def layer_s(self, lookups: int, bits: int) -> float:
-        """One layer of ``lookups`` lookups of ``bits`` bits (rounding's lookups counted in)."""
+    def step_s(self, lookups: int, bits: int) -> float:
+        """``lookups`` lookups of ``bits`` bits side by side (one step of a layer), overhead apart."""
         if lookups <= 0:
             return 0.0
-        return self._at(self.first_s, bits) + (lookups - 1) * self._at(self.each_s, bits)
+        first = max(0.0, self._at(self.first_s, bits) - self.overhead_s)
+        return first + (lookups - 1) * self._at(self.each_s, bits)
 
-    def latency_s(self, layers: list[tuple[int, int]]) -> float:
-        """A circuit of layers given as (lookups, bits), one after the other; a circuit without
-        lookups costs about its encryption, as the narrowest one-lookup layer's."""
-        total = sum(self.layer_s(n, bits) for n, bits in layers if n)
-        return total if total else self._at(self.first_s, min(self.first_s)) / 2
+    def latency_s(self, layers: list[LayerLookups]) -> float:
+        """A circuit of these hidden layers, one step after the other, plus the overhead."""
+        return self.overhead_s + sum(self.step_s(layer.neurons, bits) for layer in layers for bits in layer.precisions
+                                     if layer.neurons)
 
-    def keys_bytes(self, bits: int) -> int:
-        """Keys of a circuit whose widest lookup has ``bits`` bits (0: no lookup, no bootstrap key)."""
-        if bits <= 0:
-            return 0
-        return int(self._at({b: float(v) for b, v in self.key_bytes.items()}, bits))
+    def keys_bytes(self, layers: list[LayerLookups]) -> int:
+        """Keys: one set per precision the lookups use (none without lookups)."""
+        precisions = {bits for layer in layers if layer.neurons for bits in layer.precisions}
+        return int(sum(self._at({b: float(v) for b, v in self.key_bytes.items()}, bits) for bits in precisions))
 
     def circuit_latency_s(self, stats: CircuitStats) -> float:
         """The predicted steady-state latency per sample of a compiled circuit."""
-        return self.latency_s([(layer.lookups, layer.lookup_bits) for layer in stats.layers])
+        return self.latency_s(compiled_layers(stats))
 
     def to_dict(self) -> dict:
-        return dict(first_s={str(k): v for k, v in self.first_s.items()},
+        return dict(overhead_s=self.overhead_s, first_s={str(k): v for k, v in self.first_s.items()},
                     each_s={str(k): v for k, v in self.each_s.items()},
                     key_bytes={str(k): v for k, v in self.key_bytes.items()})
 
@@ -96,40 +117,51 @@ class LookupTimes:
         def ints(table):
             return {int(k): v for k, v in table.items()}
 
-        return cls(ints(values["first_s"]), ints(values["each_s"]), ints(values["key_bytes"]))
+        return cls(float(values["overhead_s"]), ints(values["first_s"]), ints(values["each_s"]),
+                   ints(values["key_bytes"]))
+
+
+def compiled_layers(stats: CircuitStats) -> list[LayerLookups]:
+    """A compiled circuit's hidden layers as lookups: its tables, and rounding's lookups apart."""
+    layers = []
+    for layer in stats.layers:
+        if not layer.lookups:
+            continue
+        neurons = layer.tables or layer.lookups
+        rounded = layer.round_bits if layer.lookups > neurons else 0  # approximate rounding adds none
+        layers.append(LayerLookups(neurons, layer.lookup_bits, rounded))
+    return layers
 
 
 def measure_lookup_times(samples: int = 4, bits: tuple[int, ...] = CALIBRATED_BITS,
                          on_progress: Optional[Callable[[int, int], None]] = None,
                          should_stop: Optional[Callable[[], bool]] = None) -> Optional[LookupTimes]:
-    """Compile a layer of one lookup and one of ``CALIBRATION_LAYER`` lookups at each precision,
-    make keys, and time ``samples`` encrypted samples after a warm-up one (the median is kept).
-    ``on_progress(done, total)`` follows each circuit; None when stopped."""
-    first, each, keys = {}, {}, {}
-    total = 2 * len(bits)
-    for index, precision in enumerate(bits):
-        times = {}
-        for size in (1, CALIBRATION_LAYER):
-            if should_stop is not None and should_stop():
-                return None
-            circuit = compile_lookup_layer(precision, size, LOOKUP_P_ERROR)
-            circuit.keys = generate_keys(circuit.client.specs)
-            row = np.zeros(size, dtype=np.int64)
-            circuit.encrypt_run_decrypt(row)  # warm-up
-            runs = []
-            for _ in range(samples):
-                start = time.perf_counter()
-                circuit.encrypt_run_decrypt(row)
-                runs.append(time.perf_counter() - start)
-            times[size] = float(np.median(runs))
-            if size == CALIBRATION_LAYER:
-                keys[precision] = int(circuit.size_of_secret_keys + circuit.size_of_bootstrap_keys
-                                      + circuit.size_of_keyswitch_keys)
-            if on_progress is not None:
-                on_progress(2 * index + (size != 1) + 1, total)
-        first[precision] = times[1]
-        each[precision] = max(0.0, (times[CALIBRATION_LAYER] - times[1]) / (CALIBRATION_LAYER - 1))
-    return LookupTimes(first, each, keys)
+    """Time a circuit without lookups, then at each precision a layer of one lookup and one of
+    ``CALIBRATION_LAYER``: fresh keys, a warm-up sample, then the median of ``samples`` encrypted
+    samples. ``on_progress(done, total)`` follows each circuit; None when stopped."""
+    circuits = [(0, 0)] + [(precision, size) for precision in bits for size in (1, CALIBRATION_LAYER)]
+    times, keys = {}, {}
+    for done, (precision, size) in enumerate(circuits, start=1):
+        if should_stop is not None and should_stop():
+            return None
+        circuit = compile_lookup_layer(precision, size, LOOKUP_P_ERROR)
+        circuit.keys = generate_keys(circuit.client.specs)
+        row = np.zeros(max(size, 1), dtype=np.int64)
+        circuit.encrypt_run_decrypt(row)  # warm-up
+        runs = []
+        for _ in range(samples):
+            start = time.perf_counter()
+            circuit.encrypt_run_decrypt(row)
+            runs.append(time.perf_counter() - start)
+        times[precision, size] = float(np.median(runs))
+        if size == CALIBRATION_LAYER:
+            keys[precision] = int(circuit.size_of_secret_keys + circuit.size_of_bootstrap_keys
+                                  + circuit.size_of_keyswitch_keys)
+        if on_progress is not None:
+            on_progress(done, len(circuits))
+    first = {p: times[p, 1] for p in bits}
+    each = {p: max(0.0, (times[p, CALIBRATION_LAYER] - times[p, 1]) / (CALIBRATION_LAYER - 1)) for p in bits}
+    return LookupTimes(times[0, 0], first, each, keys)
 
 
 # ---------------------------------------------------------------- before training
@@ -141,7 +173,7 @@ class CircuitEstimate:
     accumulator_bits: int  # the widest hidden accumulator the settings allow
     lookup_bits: int  # the widest lookup (after rounding to the configuration's bound)
     pbs: int  # lookups, rounding's included
-    layers: tuple[tuple[int, int], ...]  # (lookups, bits) per hidden layer
+    layers: tuple[LayerLookups, ...]
     latency_s: Optional[float]  # None without this machine's lookup times
     key_bytes: Optional[int]
 
@@ -157,8 +189,8 @@ def worst_accumulator_bits(fan_in: int, bits: int, accumulator_bits: Optional[in
 def estimate_circuit(config: ExperimentConfig, times: Optional[LookupTimes] = None) -> CircuitEstimate:
     """The circuit ``config`` will compile to at worst: each hidden layer's accumulator from its
     fan-in (the pruning budget caps it), bits and A2Q target; its lookups bounded by
-    ``config.lookup_bits`` (exact rounding adds a lookup per neuron and bit rounded away); latency and keys from
-    ``times`` when this machine has been measured."""
+    ``config.lookup_bits`` (exact rounding adds a lookup per neuron and bit rounded away); latency
+    and keys from ``times`` when this machine has been measured."""
     neurons = config.neurons_kept or config.n_hidden
     fan_in = config.data.n_features
     layers, widest_acc = [], 0
@@ -168,10 +200,10 @@ def estimate_circuit(config: ExperimentConfig, times: Optional[LookupTimes] = No
         acc = min(worst_accumulator_bits(fan_in, config.bits, config.accumulator_bits), MAX_LOOKUP_BITS)
         widest_acc = max(widest_acc, acc)
         lookup = min(acc, config.lookup_bits) if config.lookup_bits is not None else acc
-        rounding = neurons * (acc - lookup) if config.rounding == "exact" else 0
-        layers.append((neurons + rounding, lookup))
+        layers.append(LayerLookups(neurons, lookup, acc - lookup if config.rounding == "exact" else 0))
         fan_in = neurons
-    lookup_bits = max((bits for _, bits in layers), default=0)
+    lookup_bits = max((layer.bits for layer in layers), default=0)
     latency = times.latency_s(layers) if times is not None else None
-    key_bytes = times.keys_bytes(lookup_bits) if times is not None else None
-    return CircuitEstimate(widest_acc, lookup_bits, sum(n for n, _ in layers), tuple(layers), latency, key_bytes)
+    key_bytes = times.keys_bytes(layers) if times is not None else None
+    return CircuitEstimate(widest_acc, lookup_bits, sum(layer.lookups for layer in layers), tuple(layers),
+                           latency, key_bytes)

@@ -69,9 +69,10 @@ class LayerStats:
     bound_bits: int  # worst case from weights and input ranges
     bound_min: int
     bound_max: int
-    lookups: int  # programmable bootstraps (one per neuron), 0 for the output layer
-    lookup_bits: int  # precision of those lookups in the circuit
+    lookups: int  # programmable bootstraps (rounding's included), 0 for the output layer
+    lookup_bits: int  # precision of the tables' lookups in the circuit
     round_bits: int = 0  # low accumulator bits rounded away before the lookups
+    tables: int = 0  # the tables' lookups (one per neuron); 0 in files that didn't count them
 
 
 @dataclass
@@ -308,9 +309,13 @@ def compile_model(
 
 def compile_lookup_layer(precision: int, lookups: int, p_error: Optional[float]):
     """A circuit of one layer of ``lookups`` table lookups of ``precision`` bits each (a hidden
-    layer's shape without its sums), compiled with the models' settings: what calibration times."""
+    layer's shape without its sums), compiled with the models' settings: what calibration times.
+    No lookups: a circuit that only adds (its encryption, run and decryption)."""
     check_linker()
     fhe = import_concrete()
+    if lookups == 0:
+        compiler = fhe.Compiler(lambda x: x + 1, {"x": "encrypted"})
+        return compiler.compile([np.array([value]) for value in (0, 3)], _configuration(p_error, None, None))
     table = fhe.LookupTable([(3 * value + 1) % 2**precision for value in range(2**precision)])
     compiler = fhe.Compiler(lambda x: table[x], {"x": "encrypted"})
     inputs = [np.full(lookups, value, dtype=np.int64) for value in (0, 2**precision - 1)]
@@ -341,6 +346,7 @@ def _lookup_precision(graph, node) -> int:
 def _circuit_stats(model: IntegerMLP, circuit, compile_s: float) -> CircuitStats:
     graph = circuit.graph
     lookup_bits: dict[str, int] = {}
+    tables: dict[str, int] = {}
     pbs_by_precision: dict[int, int] = {}
     for node in graph.query_nodes():
         # A rounding is marked as a lookup too, but runs inside the lookup that follows it.
@@ -348,6 +354,7 @@ def _circuit_stats(model: IntegerMLP, circuit, compile_s: float) -> CircuitStats
             bits = _lookup_precision(graph, node)
             lookup_bits[node.tag] = max(lookup_bits.get(node.tag, 0), bits)
             count = int(np.prod(node.output.shape)) if node.output.shape else 1
+            tables[node.tag] = tables.get(node.tag, 0) + count
             pbs_by_precision[bits] = pbs_by_precision.get(bits, 0) + count
     per_tag = circuit.programmable_bootstrap_count_per_tag
     layers = [
@@ -362,6 +369,7 @@ def _circuit_stats(model: IntegerMLP, circuit, compile_s: float) -> CircuitStats
             lookups=int(per_tag.get(layer.name, 0)),
             lookup_bits=int(lookup_bits.get(layer.name, 0)),
             round_bits=layer.round_bits,
+            tables=tables.get(layer.name, 0),
         )
         for layer in model.layers
     ]

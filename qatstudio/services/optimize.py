@@ -18,14 +18,14 @@ from typing import Callable, Optional
 
 from ..engine.cancel import Cancelled
 from ..engine.config import ExperimentConfig
-from ..engine.cost import LookupTimes, estimate_circuit
-from ..engine.evaluate import evaluate_encrypted
+from ..engine.cost import LayerLookups, LookupTimes, estimate_circuit
+from ..engine.evaluate import evaluate_encrypted, evaluate_simulated
 from ..engine.pipeline import Experiment, compile_for, run_experiment
 from .calibration import lookup_times
 from .cluster import ClusterSettings, open_cluster
 from .datasets import dataset_for
-from .experiment_file import load_experiment
-from .formatting import run_name
+from .experiment_file import load_experiment, save_experiment
+from .formatting import remaining_seconds, run_name
 from .history import History, RunRecord, pareto_front
 from .keys import KeyCache
 from .results import result_row
@@ -37,7 +37,7 @@ def least_latency_s(config: ExperimentConfig, times: LookupTimes) -> float:
     """The least any trained model of ``config`` can cost: one lookup per hidden neuron, of the
     narrowest precision measured (the worst case, ``estimate_circuit``, orders the search)."""
     neurons = config.neurons_kept or config.n_hidden
-    return times.latency_s([(neurons, min(times.first_s))] * config.n_layers)
+    return times.latency_s([LayerLookups(neurons, min(times.first_s))] * config.n_layers)
 
 
 @dataclass
@@ -76,6 +76,11 @@ class OptimizeProgress:
     best_validation: Optional[float]
     leader: Optional[Tried]  # the cheapest within the tolerance so far
     elapsed_s: float
+
+    @property
+    def eta_s(self) -> Optional[float]:
+        """At most this long still (the cost model may rule out more), from the time per candidate."""
+        return remaining_seconds(self.elapsed_s, self.tried, self.tried + self.to_try) if self.tried else None
 
 
 @dataclass
@@ -118,11 +123,10 @@ def leader(tried: list[Tried], tolerance: float) -> tuple[Optional[float], Optio
 
 def run_and_keep(config: ExperimentConfig, runs_folder: str,
                  should_stop: Optional[Callable[[], bool]] = None) -> Optional[RunRecord]:
-    """A worker's candidate: train, compile, simulate, and keep the experiment file beside the
-    history so the winner opens as a run."""
-    from .experiment_file import save_experiment
+    """A worker's candidate: train and compile (validation scores it: the integer model is the
+    circuit's twin, so no simulation), and keep the experiment file so the winner opens as a run."""
     try:
-        experiment = run_experiment(config, dataset_for(config.data), should_stop=should_stop)
+        experiment = run_experiment(config, dataset_for(config.data), should_stop=should_stop, simulate=False)
     except Cancelled:
         return None
     if experiment.cancelled:
@@ -162,7 +166,8 @@ def optimize(
         result.cancelled = True
         return result
     # The default recipe goes first: it sets the accuracy the cheap candidates must keep.
-    reference = ExperimentConfig.default_recipe(data=base.data, seed=base.seed, restarts=base.restarts)
+    reference = ExperimentConfig.default_recipe(data=base.data, seed=base.seed, restarts=base.restarts,
+                                                epochs=base.epochs, batch_size=base.batch_size)
     pool = [reference] + sorted(candidates(base, space), key=lambda c: _order(c, times))
     start = time.perf_counter()
     run = functools.partial(run_and_keep, runs_folder=str(history.runs_folder))
@@ -204,7 +209,8 @@ def _forward(tell: Tell) -> Tell:
 
 def measure_winner(winner: Tried, samples: int, should_stop: Callable[[], bool], keys: KeyCache) -> Experiment:
     """The winner opened from its file (trained again when its worker's file is out of reach),
-    compiled, given keys from the cache, and run encrypted on ``samples`` test samples."""
+    compiled, simulated on the test points, given keys from the cache, and run encrypted on
+    ``samples`` test samples."""
     path = winner.record.experiment_path
     config = winner.record.config
     dataset = dataset_for(config.data)
@@ -212,6 +218,7 @@ def measure_winner(winner: Tried, samples: int, should_stop: Callable[[], bool],
         experiment = load_experiment(Path(path))
         experiment.compiled = compile_for(config, experiment.integer_model)
         experiment.stats = experiment.compiled.stats
+        evaluate_simulated(experiment.metrics, dataset, experiment.compiled, should_stop)
     else:
         experiment = run_experiment(config, dataset, should_stop=should_stop)
     made = keys.keys_for_cancellable(experiment.compiled, should_stop)

@@ -18,9 +18,9 @@ class SearchSpace:
     """The levers the search combines; hidden layers 0 is a linear model (no lookup at all)."""
 
     layers: tuple[int, ...] = (0, 1, 2)
-    neurons: tuple[int, ...] = (4, 8, 16, 32)
-    bits: tuple[int, ...] = (3, 4)
-    budgets: tuple[Optional[int], ...] = (None, 2)
+    neurons: tuple[int, ...] = (8, 16, 32)
+    bits: tuple[int, ...] = (3,)
+    budgets: tuple[Optional[int], ...] = (None,)
     accumulator_targets: tuple[Optional[int], ...] = (None,)
 
 
@@ -32,8 +32,7 @@ def candidates(base: ExperimentConfig, space: SearchSpace = SearchSpace()) -> li
         if layers == 0:
             neurons, target = 1, None  # a linear model has no hidden neuron
         config = base.replace(kind="qat", n_layers=layers, n_hidden=neurons, bits=bits, pruning_budget=budget,
-                              accumulator_bits=target, neurons_kept=None, round_bits=0, epochs=None,
-                              batch_size=None)
+                              accumulator_bits=target, neurons_kept=None, round_bits=0)
         if not config.problems():
             found.setdefault(_identity(config), config)
     return list(found.values())
