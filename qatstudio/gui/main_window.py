@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.config import ConfigError, DataConfig, ExperimentConfig
+from ..services.calibration import cached_lookup_times
 from ..services.experiment_file import SUFFIX
 from ..services.formatting import fmt_seconds
 from ..services.tabular import TableError
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self.controller = Controller(Views(self.config_panel, self.train_controls, self.plots, self.compile_panel,
                                            self.results_panel, self.deploy_panel), self)
         self.runner = self.controller.runner
+        self.controller.set_lookup_times(cached_lookup_times())
         self.files = FileDialogs(self, self.controller, self.settings)
 
         self.presets_button, self.presets_menu = presets_button(self, self.apply_preset)
@@ -238,6 +240,8 @@ class MainWindow(QMainWindow):
         c.pausedChanged.connect(self.pause_action.setChecked)
 
         self.config_panel.configChanged.connect(self._config_changed)
+        self.config_panel.estimate.measureRequested.connect(c.start_calibration)
+        self.config_panel.estimate.cancelRequested.connect(self.stop)
         self.compile_panel.compileRequested.connect(c.start_compile)
         self.compile_panel.keygenRequested.connect(c.start_keygen)
         self.compile_panel.cancelRequested.connect(self.stop)
