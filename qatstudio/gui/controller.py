@@ -21,8 +21,11 @@ from ..engine.config import ExperimentConfig
 from ..engine.cost import LookupTimes
 from ..engine.data import Dataset
 from ..engine.fhe import AccumulatorTooWideError
+from ..engine.pipeline import Experiment
+from ..engine.training import predict
 from ..services import jobs, storage, views
 from ..services.calibration import calibrate
+from ..services.datasets import dataset_for
 from ..services.deploy.local import LocalServer
 from ..services.experiment_file import SUFFIX, save_experiment
 from ..services.formatting import (
@@ -68,6 +71,17 @@ def calibration_job() -> jobs.Job:
         if times is None:
             raise Cancelled()
         return times
+
+    return run
+
+
+def shown_job(experiment: Experiment, path: Path) -> jobs.Job:
+    """``experiment``, made elsewhere and still in memory, opened as if from its file ``path``."""
+
+    def run(state, tell) -> jobs.OpenedExperiment:
+        dataset = dataset_for(experiment.config.data)
+        predictions = predict(experiment.trained_model, dataset.x_test) if experiment.history else None
+        return jobs.OpenedExperiment(experiment, dataset, predictions, Path(path))
 
     return run
 
@@ -719,6 +733,11 @@ class Controller(QObject):
             self.fileUsed.emit(path, False)
         return task
 
+    def show_experiment(self, experiment: Experiment, path: Path) -> Optional[Task]:
+        """Show ``experiment``, trained, compiled and run encrypted elsewhere (the optimizer's winner),
+        as opened from its file ``path``, its circuit and encrypted figures kept."""
+        return self._start(TaskKind.OPEN, shown_job(experiment, Path(path)), self._on_phase, self._on_opened)
+
     # ------------------------------------------------------------ this machine's lookup times
     def set_lookup_times(self, times: Optional[LookupTimes]) -> None:
         """This machine's lookup times (None: never measured): what the panels predict cost from."""
@@ -763,7 +782,16 @@ class Controller(QObject):
         v.results.show_metrics(experiment.metrics)
         v.results.set_encrypted_text("Compile again to run FHE: circuits and keys are not saved.")
         v.compile.clear("Train a model, then compile it.")
-        if experiment.stats is not None:
+        if experiment.compiled is not None:  # compiled and run encrypted where it was made (the optimizer)
+            self.session.compiled = experiment.compiled
+            self.session.dirty = True  # its circuit's figures and encrypted run are not in its file
+            v.compile.show_report(experiment.stats)
+            v.compile.show_latency(experiment.metrics.fhe_latency_s)
+            v.compile.set_status("Compiled and run encrypted by the optimizer: simulate or run it again in Results.")
+            m = experiment.metrics
+            v.results.set_encrypted_text(f"{plural(m.fhe_executed_samples, 'sample')} run encrypted by the optimizer, "
+                                         f"median {fmt_seconds(m.fhe_latency_s)} per sample.")
+        elif experiment.stats is not None:
             v.compile.show_report(experiment.stats, note="as saved")
             v.compile.set_status("Compile report as saved; compile again to simulate or run encrypted.")
         elif experiment.integer_model is not None:
@@ -772,6 +800,8 @@ class Controller(QObject):
         self._result(f"Opened {opened.path.name}.")
         self._title()
         self.experimentUpdated.emit(experiment, "opened")
+        if experiment.metrics.fhe_executed_samples:
+            self.experimentUpdated.emit(experiment, "encrypted")  # its history record gains the measured figures
         self._draw_plane()
 
     def save_experiment_to(self, path: Path) -> Optional[Path]:
