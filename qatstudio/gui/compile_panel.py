@@ -25,7 +25,7 @@ from ..engine.integer import MAX_LOOKUP_BITS, IntegerMLP
 from ..services.formatting import (
     METRICS_BY_KEY,
     TIP_ACCUMULATOR,
-    fmt_against,
+    fmt_predicted,
     fmt_bytes,
     fmt_key_bytes,
     fmt_seconds,
@@ -45,7 +45,7 @@ MEASURED_BRUSH = "#2b7bba"
 # The measured bar: over every input of the domain, or (many features) the bound the circuit is sized by.
 MEASURED_LABEL = {True: "measured (all inputs)", False: "sized by the bound"}
 BOUND_BRUSH = "#b9cfe4"
-MEASURE_LATENCY = "run 2 or more samples encrypted to measure it"
+MEASURE_LATENCY = "Run 2 or more samples encrypted to measure it"
 
 
 def accumulator_color(bits: int) -> str:
@@ -259,18 +259,15 @@ class CompilePanel(QWidget):
         report, times = self.report, self.times
         sizes = (f"secret {fmt_bytes(report.secret_key_bytes)}, bootstrap {fmt_bytes(report.bootstrap_key_bytes)}, "
                  f"key-switch {fmt_bytes(report.keyswitch_key_bytes)}")
-        keys = fmt_key_bytes(report.key_bytes, compressed=False)
+        keys = f"{fmt_key_bytes(report.key_bytes, compressed=False)} ({sizes})"
         if times is not None:
-            keys = fmt_against(report.key_bytes, times.keys_bytes(report.lookup_bits), fmt_bytes) + " (uncompressed)"
-        self.fields["keys"].setText(f"{keys}: {sizes}")
-        predicted = times.circuit_latency_s(report) if times is not None else None
-        if self.measured_latency_s is not None:
-            latency = fmt_against(self.measured_latency_s, predicted, fmt_seconds)
-        elif predicted is not None:
-            latency = f"{fmt_seconds(predicted)} predicted; {MEASURE_LATENCY}"
-        else:
-            latency = f"- ({MEASURE_LATENCY})"
-        self.fields["latency"].setText(latency)
+            keys += "; " + fmt_predicted(times.keys_bytes(report.lookup_bits), report.key_bytes, fmt_bytes)
+        self.fields["keys"].setText(keys)
+        measured = self.measured_latency_s
+        latency = [f"{fmt_seconds(measured)} measured" if measured is not None else MEASURE_LATENCY]
+        if times is not None:
+            latency.append(fmt_predicted(times.circuit_latency_s(report), measured, fmt_seconds))
+        self.fields["latency"].setText("; ".join(latency))
 
     def show_estimate(self, model: IntegerMLP) -> None:
         """Before compiling: the integer model's own per-layer accumulator widths."""

@@ -40,9 +40,9 @@ from ..services.calibration import cached_lookup_times
 from ..services.cluster import ClusterReady, ClusterSettings, default_workers
 from ..services.formatting import (
     data_name,
-    fmt_against,
     fmt_bytes,
     fmt_percent,
+    fmt_predicted,
     fmt_progress,
     fmt_seconds,
     plural,
@@ -431,8 +431,8 @@ class OptimizeDialog(QDialog):
         if experiment is not None:
             e = experiment.metrics
             ceiling = f", ceiling {fmt_percent(e.ceiling_accuracy)}" if e.ceiling_accuracy is not None else ""
-            latency = (fmt_against(e.fhe_latency_s, winner.predicted_latency_s, fmt_seconds)
-                       if e.fhe_latency_s is not None else "not measured")
+            measured = f"{fmt_seconds(e.fhe_latency_s)} measured; " if e.fhe_latency_s is not None else ""
+            latency = measured + fmt_predicted(winner.predicted_latency_s, e.fhe_latency_s, fmt_seconds)
             text += (f"<br>Test {fmt_percent(e.clear_accuracy)}{ceiling}; encrypted "
                      f"{fmt_percent(e.fhe_executed_accuracy)} on {plural(e.fhe_executed_samples, 'sample')}. "
                      f"Latency per sample: {latency}.")

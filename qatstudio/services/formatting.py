@@ -284,12 +284,12 @@ def fmt_lookups(pbs: int, lookup_bits: int) -> str:
     return f"{pbs:,} at up to {lookup_bits} bits" if pbs else "none (no hidden layer)"
 
 
-def fmt_against(measured: float, predicted: Optional[float], fmt) -> str:
-    """A measure beside its prediction, both written by ``fmt``: '38 ms measured, 40 ms predicted
-    (-5%)'; the measure alone without a prediction."""
-    if predicted is None or predicted <= 0:
-        return f"{fmt(measured)} measured"
-    return f"{fmt(measured)} measured, {fmt(predicted)} predicted ({100 * (measured / predicted - 1):+.0f}%)"
+def fmt_predicted(predicted: float, measured: Optional[float], fmt) -> str:
+    """A prediction written by ``fmt``, with how far the measure is from it once there is one:
+    '40 ms predicted', '40 ms predicted (measured -5%)'."""
+    if measured is None or predicted <= 0:
+        return f"{fmt(predicted)} predicted"
+    return f"{fmt(predicted)} predicted (measured {100 * (measured / predicted - 1):+.0f}%)"
 
 
 def fmt_hidden_layers(config: ExperimentConfig) -> str:

@@ -82,13 +82,13 @@ def test_the_compile_panel_shows_measured_against_predicted(qtbot, calibrated, w
     assert run(window.controller.start_compile, "Compiling") == "succeeded"
     fields, stats = window.compile_panel.fields, window.session.compiled.stats
     predicted = calibrated.circuit_latency_s(stats)
-    assert fields["latency"].text().startswith(f"{fmt_seconds(predicted)} predicted; run 2 or more samples")
+    assert fields["latency"].text() == f"Run 2 or more samples encrypted to measure it; {fmt_seconds(predicted)} predicted"
     keys = fields["keys"].text()
-    assert re.match(r"[\d.]+ [kMG]?B measured, [\d.]+ [kMG]?B predicted \([+-]\d+%\) \(uncompressed\): secret", keys)
+    assert re.fullmatch(r"[\d.]+ [kMG]?B uncompressed \(secret .+\); [\d.]+ [kMG]?B predicted \(measured [+-]\d+%\)", keys)
 
     assert run(lambda: window.controller.start_encrypted(2), "Encrypted run", timeout_ms=300_000) == "succeeded"
     measured = window.session.experiment.metrics.fhe_latency_s
-    against = f"{fmt_seconds(measured)} measured, {fmt_seconds(predicted)} predicted ("
+    against = f"{fmt_seconds(measured)} measured; {fmt_seconds(predicted)} predicted (measured "
     assert fields["latency"].text().startswith(against)
 
 

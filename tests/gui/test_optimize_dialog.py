@@ -56,7 +56,7 @@ def test_a_search_runs_to_the_end_and_opens_the_winner(qtbot, calibrated, window
     assert window.session.experiment is experiment and window.session.compiled is experiment.compiled
     assert window.config_panel.config() == experiment.config
     assert window.compile_panel.displayed_accumulator_bits() == experiment.stats.accumulator_bits
-    assert " measured, " in window.compile_panel.fields["latency"].text()
+    assert " predicted (measured " in window.compile_panel.fields["latency"].text()
     assert window.controller.enabled().encrypted  # ready to run encrypted again
     assert str(window.session.path) == result.winner.record.experiment_path
 
