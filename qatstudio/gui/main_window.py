@@ -391,6 +391,7 @@ class MainWindow(QMainWindow):
                                      if self.is_busy() else ""),
                 parent=self)
             dialog.openRequested.connect(self.controller.show_experiment)
+            self.config_panel.configChanged.connect(dialog.refresh_base)  # the data it searches on, kept current
             # a search on a machine never measured times its lookups first
             dialog.idle.connect(lambda: self.controller.set_lookup_times(cached_lookup_times()))
         else:

@@ -225,8 +225,9 @@ class OptimizeDialog(QDialog):
         self._update_buttons()
 
     # ------------------------------------------------------------------ the search asked for
-    def refresh_base(self) -> None:
-        """Take the data and training settings from the window's current configuration."""
+    def refresh_base(self, *changed) -> None:
+        """Take the data and training settings from the window's current configuration (``changed``:
+        what the Configure panel's signal carries, read again here)."""
         if self.is_running():
             return
         self.base_label.setText(f"Data: {data_name(self.base_config().data)}, as in the Configure panel. "
