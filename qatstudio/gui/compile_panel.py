@@ -19,9 +19,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..engine.cost import LookupTimes
 from ..engine.fhe import CircuitStats, KeygenResult
 from ..engine.integer import MAX_LOOKUP_BITS, IntegerMLP
-from ..services.formatting import TIP_ACCUMULATOR, fmt_bytes, fmt_key_bytes, fmt_seconds
+from ..services.formatting import (
+    METRICS_BY_KEY,
+    TIP_ACCUMULATOR,
+    fmt_predicted,
+    fmt_bytes,
+    fmt_key_bytes,
+    fmt_seconds,
+)
 from .plots import FOREGROUND, style_plot
 from .state import Enabled
 
@@ -37,6 +45,7 @@ MEASURED_BRUSH = "#2b7bba"
 # The measured bar: over every input of the domain, or (many features) the bound the circuit is sized by.
 MEASURED_LABEL = {True: "measured (all inputs)", False: "sized by the bound"}
 BOUND_BRUSH = "#b9cfe4"
+MEASURE_LATENCY = "Run 2 or more samples encrypted to measure it"
 
 
 def accumulator_color(bits: int) -> str:
@@ -56,6 +65,9 @@ class CompilePanel(QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
+        self.times: Optional[LookupTimes] = None  # this machine's lookup times: the predictions
+        self.report: Optional[CircuitStats] = None
+        self.measured_latency_s: Optional[float] = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
@@ -138,7 +150,10 @@ class CompilePanel(QWidget):
             ("pbs", "PBS count", "Programmable bootstraps (table lookups) per inference: the costly operation."),
             ("precision", "PBS precision", "How many lookups run at each bit-width."),
             ("complexity", "Complexity", "Concrete's cost estimate of one inference."),
-            ("keys", "Key sizes", "Secret, bootstrap and key-switching keys."),
+            ("keys", "Key sizes", "Secret, bootstrap and key-switching keys; predicted from this machine's "
+             "lookup times beside them."),
+            ("latency", METRICS_BY_KEY["latency"].label, "Measured by an encrypted run of 2 or more samples (steady "
+             "state), beside the latency predicted from this machine's lookup times."),
             ("error", "Error probability", "Chance that the circuit's result differs from the clear one."),
             ("time", "Compile time", ""),
         ):
@@ -197,6 +212,7 @@ class CompilePanel(QWidget):
 
     # --- showing results
     def show_report(self, report: Optional[CircuitStats], note: str = "") -> None:
+        self.report, self.measured_latency_s = report, None
         if report is None:
             self.accumulator_value.setText("-")
             self.accumulator_value.setStyleSheet("")
@@ -222,11 +238,36 @@ class CompilePanel(QWidget):
         self.fields["pbs"].setText(f"{report.pbs_count:,}")
         self.fields["precision"].setText(precision or "-")
         self.fields["complexity"].setText(f"{report.complexity:,.0f}")
-        self.fields["keys"].setText(
-            f"{fmt_key_bytes(report.key_bytes, compressed=False)} (secret {fmt_bytes(report.secret_key_bytes)}, "
-            f"bootstrap {fmt_bytes(report.bootstrap_key_bytes)}, key-switch {fmt_bytes(report.keyswitch_key_bytes)})")
         self.fields["error"].setText(f"{report.global_p_error:.2e} per inference")
         self.fields["time"].setText(fmt_seconds(report.compile_s) + (f" ({note})" if note else ""))
+        self._show_against()
+
+    def set_times(self, times: Optional[LookupTimes]) -> None:
+        """This machine's lookup times (None: never measured): the predictions beside the measures."""
+        self.times = times
+        if self.report is not None:
+            self._show_against()
+
+    def show_latency(self, seconds: Optional[float]) -> None:
+        """The circuit's steady-state latency, as an encrypted run measured it (None: not yet)."""
+        self.measured_latency_s = seconds
+        if self.report is not None:
+            self._show_against()
+
+    def _show_against(self) -> None:
+        """Keys and latency as measured, beside what this machine's lookup times predict."""
+        report, times = self.report, self.times
+        sizes = (f"secret {fmt_bytes(report.secret_key_bytes)}, bootstrap {fmt_bytes(report.bootstrap_key_bytes)}, "
+                 f"key-switch {fmt_bytes(report.keyswitch_key_bytes)}")
+        keys = f"{fmt_key_bytes(report.key_bytes, compressed=False)} ({sizes})"
+        if times is not None:
+            keys += "; " + fmt_predicted(times.keys_bytes(report.lookup_bits), report.key_bytes, fmt_bytes)
+        self.fields["keys"].setText(keys)
+        measured = self.measured_latency_s
+        latency = [f"{fmt_seconds(measured)} measured" if measured is not None else MEASURE_LATENCY]
+        if times is not None:
+            latency.append(fmt_predicted(times.circuit_latency_s(report), measured, fmt_seconds))
+        self.fields["latency"].setText("; ".join(latency))
 
     def show_estimate(self, model: IntegerMLP) -> None:
         """Before compiling: the integer model's own per-layer accumulator widths."""

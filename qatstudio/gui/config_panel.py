@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
+    QPushButton,
     QSlider,
     QSpinBox,
     QStyle,
@@ -46,18 +48,30 @@ from ..engine.config import (
     DataConfig,
     ExperimentConfig,
 )
+from ..engine.cost import LookupTimes, estimate_circuit
 from ..engine.data import boundary_grid, make_dataset, shape_labels
 from ..engine.integer import MAX_LOOKUP_BITS
 from ..services.formatting import (
+    CIRCUIT_BY_KEY,
     CLASS_COLORS,
     KIND_TITLES,
+    METRICS_BY_KEY,
+    NOT_CALIBRATED,
     SHAPE_TITLES,
     TIP_BITS,
     TIP_BUDGET,
+    TIP_CALIBRATE,
     TIP_CEILING,
+    TIP_ESTIMATE,
+    fmt_eta,
+    fmt_key_bytes,
+    fmt_lookups,
     fmt_percent,
+    fmt_progress,
+    fmt_seconds,
     plural,
 )
+from .compile_panel import accumulator_color
 from .plots import boundary_qimage
 from .state import Enabled
 
@@ -212,6 +226,115 @@ class DataPreview(QLabel):
         return self.pixmap().toImage()
 
 
+class CostEstimate(QGroupBox):
+    """The circuit the settings shown make at worst, predicted before any training
+    (``engine.cost.estimate_circuit``): its accumulator and lookups, and on a machine whose lookups
+    were timed its latency per sample and keys; else an offer to time them (``measureRequested``)."""
+
+    measureRequested = Signal()
+    cancelRequested = Signal()
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__("Predicted FHE cost", parent)
+        self.setObjectName("costEstimate")
+        self.setToolTip(TIP_ESTIMATE)
+        self.times: Optional[LookupTimes] = None
+        self.config: Optional[ExperimentConfig] = None
+        form = QFormLayout(self)
+        self.fields: dict[str, QLabel] = {}
+        for key, label in (("accumulator", CIRCUIT_BY_KEY["accumulator"].label),
+                           ("pbs", CIRCUIT_BY_KEY["pbs"].label),
+                           ("latency", METRICS_BY_KEY["latency"].label), ("keys", "Keys")):
+            value = QLabel("-")
+            value.setObjectName(f"estimate_{key}")
+            value.setWordWrap(True)
+            value.setToolTip(TIP_ESTIMATE)
+            self.fields[key] = value
+            form.addRow(label, value)
+        self.note = QLabel(NOT_CALIBRATED)
+        self.note.setObjectName("estimateNote")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color:#555555;")
+        self.measure_button = QPushButton("Measure this machine\u2026")
+        self.measure_button.setObjectName("measureMachine")
+        self.measure_button.setToolTip(TIP_CALIBRATE)
+        self.measure_button.clicked.connect(self.measureRequested)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop timing lookups; nothing is kept.")
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        self.cancel_button.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.measure_button)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_button)
+        form.addRow(self.note)
+        form.addRow(row)
+
+    def set_times(self, times: Optional[LookupTimes]) -> None:
+        """This machine's lookup times (None: never measured); the estimate is redone with them."""
+        self.times = times
+        if self.config is not None:
+            self.show_config(self.config)
+
+    def show_config(self, config: ExperimentConfig) -> None:
+        self.config = config
+        measured = self.times is not None
+        self.note.setVisible(not measured)
+        self.measure_button.setVisible(not measured and self.progress.isHidden())
+        if config.problems():
+            for value in self.fields.values():
+                value.setText("-")
+            self.fields["accumulator"].setStyleSheet("")
+            return
+        estimate = estimate_circuit(config, self.times)
+        accumulator = self.fields["accumulator"]
+        if config.n_layers:
+            accumulator.setText(f"{estimate.accumulator_bits} bits at most")
+            accumulator.setStyleSheet(f"color:{accumulator_color(estimate.accumulator_bits)}; font-weight:600;")
+        else:
+            accumulator.setText("no lookup: a linear model")
+            accumulator.setStyleSheet("")
+        self.fields["pbs"].setText(fmt_lookups(estimate.pbs, estimate.lookup_bits))
+        if measured:
+            self.fields["latency"].setText(f"about {fmt_seconds(estimate.latency_s)}")
+            self.fields["keys"].setText(fmt_key_bytes(estimate.key_bytes, compressed=False) if estimate.key_bytes
+                                        else "no bootstrap key (no lookup)")
+        else:
+            self.fields["latency"].setText("not measured")
+            self.fields["keys"].setText("not measured")
+
+    def texts(self) -> dict[str, str]:
+        """What each row says (tests, screenshots)."""
+        return {key: value.text() for key, value in self.fields.items()}
+
+    # --- timing this machine's lookups
+    def measure_started(self) -> None:
+        self.measure_button.hide()
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.note.setText("Timing lookups on this machine\u2026")
+
+    def measure_progress(self, done: int, total: int, eta_s: float) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{fmt_progress(done, total, 'circuit')} \u00b7 {fmt_eta(eta_s)}")
+
+    def measure_finished(self, times: Optional[LookupTimes], text: str = "") -> None:
+        """Timing ended: ``times`` measured, or None with ``text`` saying why not."""
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.note.setText(text or NOT_CALIBRATED)
+        self.set_times(times if times is not None else self.times)
+
+    def apply(self, enabled: Enabled) -> None:
+        self.measure_button.setEnabled(enabled.calibrate)
+        self.cancel_button.setEnabled(enabled.cancel_calibration)
+
+
 class ConfigPanel(QWidget):
     """Edits one ExperimentConfig; ``configChanged`` carries the new config and its problems."""
 
@@ -233,15 +356,18 @@ class ConfigPanel(QWidget):
         self.kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.kind.setMinimumContentsLength(12)
         self.neurons = _spin(1, MAX_HIDDEN, "Neurons in each hidden layer.")
-        self.layers = _spin(1, MAX_LAYERS, "Hidden layers between the inputs (one per feature) and the outputs "
-                            "(one per class).")
+        self.layers = _spin(0, MAX_LAYERS, "Hidden layers between the inputs (one per feature) and the outputs "
+                            "(one per class); none: a linear model, the inputs weighed straight into the outputs, "
+                            "with no lookup at all in FHE.")
+        self.layers.setSpecialValueText("none (linear model)")
         self.bits = _spin(MIN_BITS, MAX_BITS, TIP_BITS, " bits")
         self.budget = _spin(0, MAX_HIDDEN, TIP_BUDGET, " inputs")
         self.budget.setSpecialValueText("off")
         model = QGroupBox("Model")
         form = QFormLayout(model)
         form.addRow("Kind", self.kind)
-        form.addRow("Hidden neurons", _with_slider(self.neurons))
+        self.neurons_row = _with_slider(self.neurons)
+        form.addRow("Hidden neurons", self.neurons_row)
         form.addRow("Hidden layers", self.layers)
         form.addRow("Bit-width", _with_slider(self.bits, tick=1))
         form.addRow("Pruning budget", self.budget)
@@ -381,7 +507,9 @@ class ConfigPanel(QWidget):
             "color:#8a1c12; background:#fdecea; border:1px solid #e0a8a2; border-radius:4px; padding:4px;")
         self.problems_label.hide()
 
-        for group in (model, training, data, self.fhe_group):
+        self.estimate = CostEstimate()
+        self.groups = (model, training, data, self.fhe_group)
+        for group in (model, self.estimate, training, data, self.fhe_group):
             layout.addWidget(group)
         layout.addWidget(self.problems_label)
         layout.addStretch(1)
@@ -514,6 +642,8 @@ class ConfigPanel(QWidget):
         config = self.config()
         problems = config.problems()
         self._show_kind_of_data(config.data)
+        self.neurons_row.setEnabled(config.n_layers > 0)  # a linear model has no hidden neuron
+        self.estimate.show_config(config)
         if problems:
             self.problems_label.setText("Can't train yet:\n" + "\n".join(f"\u2022 {p}" for p in problems))
             self.problems_label.show()
@@ -545,8 +675,9 @@ class ConfigPanel(QWidget):
                 f"a table has no known rule to measure it by.")
 
     def apply(self, enabled: Enabled) -> None:
-        for child in self.findChildren(QGroupBox):
-            child.setEnabled(enabled.edit_config)
+        for group in self.groups:
+            group.setEnabled(enabled.edit_config)
+        self.estimate.apply(enabled)
 
     def problems_text(self) -> str:
         """Why the configuration can't be trained, as shown ('' when it can)."""

@@ -9,28 +9,37 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 from PySide6.QtCore import QObject, Signal
 
+from ..engine.cancel import Cancelled
 from ..engine.config import ExperimentConfig
+from ..engine.cost import LookupTimes
 from ..engine.data import Dataset
 from ..engine.fhe import AccumulatorTooWideError
+from ..engine.pipeline import Experiment
+from ..engine.training import predict
 from ..services import jobs, storage, views
+from ..services.calibration import calibrate
+from ..services.datasets import dataset_for
 from ..services.deploy.local import LocalServer
 from ..services.experiment_file import SUFFIX, save_experiment
 from ..services.formatting import (
     KIND_TITLES,
     fmt_epochs,
     fmt_eta,
+    fmt_hidden_layers,
     fmt_key_bytes,
     fmt_percent,
     fmt_progress,
     fmt_restart,
     fmt_seconds,
     plural,
+    remaining_seconds,
 )
 from ..services.key_budget import cheaper_settings, describe_key_cost, key_cost_problems, keys_to_make
 from ..services.keys import KeyCache
@@ -45,6 +54,36 @@ from .widgets import TrainControls
 from .workers import Task, TaskError, TaskRunner
 
 PAUSED = " (paused)"
+
+
+def calibration_job() -> jobs.Job:
+    """Time this machine's lookups and keep them (``services.calibration.calibrate``), telling
+    ``jobs.Progress`` after each circuit."""
+
+    def run(state, tell) -> LookupTimes:
+        start = time.monotonic()
+
+        def progress(done: int, total: int) -> None:
+            eta = remaining_seconds(time.monotonic() - start, done, total)
+            tell(jobs.Progress(done, total, "Timing lookups", eta, "circuit"))
+
+        times = calibrate(progress, state.should_stop)
+        if times is None:
+            raise Cancelled()
+        return times
+
+    return run
+
+
+def shown_job(experiment: Experiment, path: Path) -> jobs.Job:
+    """``experiment``, made elsewhere and still in memory, opened as if from its file ``path``."""
+
+    def run(state, tell) -> jobs.OpenedExperiment:
+        dataset = dataset_for(experiment.config.data)
+        predictions = predict(experiment.trained_model, dataset.x_test) if experiment.history else None
+        return jobs.OpenedExperiment(experiment, dataset, predictions, Path(path))
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -272,8 +311,8 @@ class Controller(QObject):
             return None
         v.plots.start_live()
         budget = f", pruned to {config.pruning_budget} inputs" if config.pruning_budget else ""
-        self._status(f"Training: {KIND_TITLES[config.kind].lower()}, {config.n_layers}\u00d7{config.n_hidden} "
-                     f"neurons, {config.bits} bits{budget}, {fmt_epochs(config)}\u2026")
+        self._status(f"Training: {KIND_TITLES[config.kind].lower()}, {fmt_hidden_layers(config)}, {config.bits} bits"
+                     f"{budget}, {fmt_epochs(config)}\u2026")
         return task
 
     def _on_train_message(self, message) -> None:
@@ -573,6 +612,7 @@ class Controller(QObject):
         self.session.latencies_s = outcome.latencies_s
         self.session.dirty = True
         self.views.results.show_metrics(m)
+        self.views.compile.show_latency(m.fhe_latency_s)
         done = m.fhe_executed_samples
         if outcome.cancelled:
             text = f"Cancelled after {plural(done, 'sample')}; their figures are kept."
@@ -693,6 +733,39 @@ class Controller(QObject):
             self.fileUsed.emit(path, False)
         return task
 
+    def show_experiment(self, experiment: Experiment, path: Path) -> Optional[Task]:
+        """Show ``experiment``, trained, compiled and run encrypted elsewhere (the optimizer's winner),
+        as opened from its file ``path``, its circuit and encrypted figures kept."""
+        return self._start(TaskKind.OPEN, shown_job(experiment, Path(path)), self._on_phase, self._on_opened)
+
+    # ------------------------------------------------------------ this machine's lookup times
+    def set_lookup_times(self, times: Optional[LookupTimes]) -> None:
+        """This machine's lookup times (None: never measured): what the panels predict cost from."""
+        self.views.config.estimate.set_times(times)
+        self.views.compile.set_times(times)
+
+    def start_calibration(self) -> Optional[Task]:
+        """Time this machine's lookups (about a minute): latency and keys are then predicted."""
+        panel = self.views.config.estimate
+        task = self._start(TaskKind.CALIBRATE, calibration_job(), self._on_calibration_message, self._on_calibrated,
+                           on_failure=lambda error: panel.measure_finished(None, f"Timing failed: {error.message}"),
+                           on_cancel=lambda: panel.measure_finished(None, "Timing cancelled: nothing was kept."))
+        if task is not None:
+            panel.measure_started()
+            self._status("Timing lookups of each precision on this machine (about a minute)\u2026")
+        return task
+
+    def _on_calibration_message(self, message) -> None:
+        if isinstance(message, jobs.Progress):
+            self.views.config.estimate.measure_progress(message.done, message.total, message.eta_s)
+            self._status(f"{message.text}: {fmt_progress(message.done, message.total, message.noun)} \u00b7 "
+                         f"{fmt_eta(message.eta_s)}")
+
+    def _on_calibrated(self, times: LookupTimes) -> None:
+        self.views.config.estimate.measure_finished(times)
+        self.set_lookup_times(times)
+        self._result("Lookups timed on this machine: Configure predicts latency and keys from them.")
+
     def _on_opened(self, opened: jobs.OpenedExperiment) -> None:
         experiment, dataset, v = opened.experiment, opened.dataset, self.views
         self.session = jobs.Session(experiment=experiment, dataset=dataset,
@@ -709,7 +782,16 @@ class Controller(QObject):
         v.results.show_metrics(experiment.metrics)
         v.results.set_encrypted_text("Compile again to run FHE: circuits and keys are not saved.")
         v.compile.clear("Train a model, then compile it.")
-        if experiment.stats is not None:
+        if experiment.compiled is not None:  # compiled and run encrypted where it was made (the optimizer)
+            self.session.compiled = experiment.compiled
+            self.session.dirty = True  # its circuit's figures and encrypted run are not in its file
+            v.compile.show_report(experiment.stats)
+            v.compile.show_latency(experiment.metrics.fhe_latency_s)
+            v.compile.set_status("Compiled and run encrypted by the optimizer: simulate or run it again in Results.")
+            m = experiment.metrics
+            v.results.set_encrypted_text(f"{plural(m.fhe_executed_samples, 'sample')} run encrypted by the optimizer, "
+                                         f"median {fmt_seconds(m.fhe_latency_s)} per sample.")
+        elif experiment.stats is not None:
             v.compile.show_report(experiment.stats, note="as saved")
             v.compile.set_status("Compile report as saved; compile again to simulate or run encrypted.")
         elif experiment.integer_model is not None:
@@ -718,6 +800,8 @@ class Controller(QObject):
         self._result(f"Opened {opened.path.name}.")
         self._title()
         self.experimentUpdated.emit(experiment, "opened")
+        if experiment.metrics.fhe_executed_samples:
+            self.experimentUpdated.emit(experiment, "encrypted")  # its history record gains the measured figures
         self._draw_plane()
 
     def save_experiment_to(self, path: Path) -> Optional[Path]:

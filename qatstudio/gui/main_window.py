@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.config import ConfigError, DataConfig, ExperimentConfig
+from ..services.calibration import cached_lookup_times
 from ..services.experiment_file import SUFFIX
 from ..services.formatting import fmt_seconds
+from ..services.history import History
 from ..services.tabular import TableError
 from .compile_panel import CompilePanel
 from .config_panel import ConfigPanel
@@ -34,6 +36,7 @@ from .deploy_panel import DeployPanel
 from .files import FileDialogs
 from .help import ShortcutsDialog, TourDialog, shortcut_text, tour_pages
 from .menus import build_menus, presets_button
+from .optimize_dialog import OptimizeDialog
 from .plots import TrainingPlots
 from .results_panel import ResultsPanel
 from .state import Enabled, State
@@ -99,7 +102,9 @@ class MainWindow(QMainWindow):
         self.controller = Controller(Views(self.config_panel, self.train_controls, self.plots, self.compile_panel,
                                            self.results_panel, self.deploy_panel), self)
         self.runner = self.controller.runner
+        self.controller.set_lookup_times(cached_lookup_times())
         self.files = FileDialogs(self, self.controller, self.settings)
+        self.optimize_dialog: Optional[OptimizeDialog] = None
 
         self.presets_button, self.presets_menu = presets_button(self, self.apply_preset)
         self.configure_dock = self._dock("Configure", "configureDock", self._configure_body(),
@@ -167,6 +172,9 @@ class MainWindow(QMainWindow):
             "'qatstudio serve'")
         self.export_action = self._action("&Export plots as PNG\u2026", ["Ctrl+Shift+E"],
                                           "Save the plots as PNG images")
+        self.optimize_action = self._action(
+            "&Find the cheapest circuit\u2026", [], "Search layers, neurons, bits and pruning budgets on your data "
+            "for the cheapest FHE circuit that keeps the accuracy")
         self.quit_action = self._action("&Quit", ["Ctrl+Q"], "Close QAT Studio")
         self.tour_action = self._action("&Tour\u2026", [key.HelpContents], "A few pages on what the window does, "
                                         "in the order you use it")
@@ -231,6 +239,7 @@ class MainWindow(QMainWindow):
             self.save_as_action: self.files.save_as_dialog, self.export_action: self.files.export_dialog,
             self.deploy_export_action: self.files.deploy_export_dialog, self.quit_action: self.close,
             self.tour_action: self.show_tour, self.shortcuts_action: self.show_shortcuts,
+            self.optimize_action: self.open_optimize_dialog,
         }
         for action, slot in triggers.items():
             action.triggered.connect(lambda checked=False, slot=slot: slot())
@@ -238,6 +247,8 @@ class MainWindow(QMainWindow):
         c.pausedChanged.connect(self.pause_action.setChecked)
 
         self.config_panel.configChanged.connect(self._config_changed)
+        self.config_panel.estimate.measureRequested.connect(c.start_calibration)
+        self.config_panel.estimate.cancelRequested.connect(self.stop)
         self.compile_panel.compileRequested.connect(c.start_compile)
         self.compile_panel.keygenRequested.connect(c.start_keygen)
         self.compile_panel.cancelRequested.connect(self.stop)
@@ -370,6 +381,25 @@ class MainWindow(QMainWindow):
 
     def is_busy(self) -> bool:
         return self.controller.is_busy()
+
+    def open_optimize_dialog(self) -> OptimizeDialog:
+        """Run > Find the cheapest circuit: the optimizer's dialog, on the Configure panel's data."""
+        if self.optimize_dialog is None:
+            dialog = self.optimize_dialog = OptimizeDialog(
+                History(), self.runner, self.config,
+                busy_reason=lambda: ("The window is busy: stop its work first, then start the search."
+                                     if self.is_busy() else ""),
+                parent=self)
+            dialog.openRequested.connect(self.controller.show_experiment)
+            self.config_panel.configChanged.connect(dialog.refresh_base)  # the data it searches on, kept current
+            # a search on a machine never measured times its lookups first
+            dialog.idle.connect(lambda: self.controller.set_lookup_times(cached_lookup_times()))
+        else:
+            self.optimize_dialog.refresh_base()
+        self.optimize_dialog.show()
+        self.optimize_dialog.raise_()
+        self.optimize_dialog.activateWindow()
+        return self.optimize_dialog
 
     def show_shortcuts(self) -> ShortcutsDialog:
         """Help > Keyboard shortcuts: every action that has keys, as it has them now."""
@@ -510,6 +540,8 @@ class MainWindow(QMainWindow):
             return
         self._tick.stop()
         self.plots.stop_live()
+        if self.optimize_dialog is not None:
+            self.optimize_dialog.hide()  # a visible child dialog would keep the application running
         self.controller.release()
         event.accept()
 

@@ -56,6 +56,8 @@ def build_menus(window) -> tuple[QMenu, RecentFilesMenu, QToolBar]:
     run.addActions(training)
     run.addSeparator()
     run.addActions(fhe)
+    run.addSeparator()
+    run.addAction(w.optimize_action)
     view = bar.addMenu("&View")
     for dock in (w.configure_dock, w.compile_dock, w.results_dock, w.deploy_dock):
         view.addAction(dock.toggleViewAction())

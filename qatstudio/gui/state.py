@@ -18,6 +18,7 @@ class TaskKind(enum.Enum):
     EXPORT = "Exporting"
     OPEN = "Opening"
     IMPORT = "Importing data"
+    CALIBRATE = "Timing lookups"
 
     @property
     def title(self) -> str:
@@ -35,6 +36,7 @@ class State(enum.Enum):
     EXPORTING = enum.auto()
     OPENING = enum.auto()
     IMPORTING = enum.auto()
+    CALIBRATING = enum.auto()
     OTHER_WORK = enum.auto()  # the shared runner runs work started elsewhere (a sweep)
     CLOSING = enum.auto()  # the window closes once its work has stopped
 
@@ -53,6 +55,7 @@ _RUNNING = {
     TaskKind.EXPORT: State.EXPORTING,
     TaskKind.OPEN: State.OPENING,
     TaskKind.IMPORT: State.IMPORTING,
+    TaskKind.CALIBRATE: State.CALIBRATING,
 }
 
 
@@ -85,6 +88,8 @@ class Enabled:
     deploy: bool = False
     cancel_deploy: bool = False
     stop_server: bool = False
+    calibrate: bool = False  # time this machine's lookups (the cost estimate's latency and keys)
+    cancel_calibration: bool = False
     export_deployment: bool = False
     open: bool = False
     import_data: bool = False
@@ -113,6 +118,8 @@ def enabled(state: State, facts: Facts) -> Enabled:
         deploy=idle and facts.compiled,
         cancel_deploy=state is State.DEPLOYING,
         stop_server=idle and facts.server_running,
+        calibrate=idle,
+        cancel_calibration=state is State.CALIBRATING,
         export_deployment=idle and facts.has_integer_model,
         open=idle,
         import_data=idle,

@@ -268,3 +268,32 @@ def class_shades(probabilities) -> np.ndarray:
 def class_label(name: str) -> str:
     """A class as legends and tables name it: 'class 1' for a number, else its own name."""
     return f"class {name}" if name.lstrip("-").isdigit() else name
+
+# ---------------------------------------------------------------- predicted cost
+
+TIP_ESTIMATE = ("Predicted from the settings alone, before training: the worst case their bit-width, pruning "
+                "budget, target accumulator and widest lookup allow (a trained circuit is often cheaper). "
+                "Latency and keys come from this machine's measured lookup times.")
+TIP_CALIBRATE = ("Time lookups of each precision on this computer (about a minute, once per machine and "
+                 "Concrete version): the latency and key predictions, and the optimizer, start from them.")
+NOT_CALIBRATED = "Latency and keys need this machine's lookup times, not measured yet."
+
+
+def fmt_lookups(pbs: int, lookup_bits: int) -> str:
+    """A circuit's lookups: '200 at up to 5 bits'; 'none (no hidden layer)'."""
+    return f"{pbs:,} at up to {lookup_bits} bits" if pbs else "none (no hidden layer)"
+
+
+def fmt_predicted(predicted: float, measured: Optional[float], fmt) -> str:
+    """A prediction written by ``fmt``, with how far the measure is from it once there is one:
+    '40 ms predicted', '40 ms predicted (measured -5%)'."""
+    if measured is None or predicted <= 0:
+        return f"{fmt(predicted)} predicted"
+    return f"{fmt(predicted)} predicted (measured {100 * (measured / predicted - 1):+.0f}%)"
+
+
+def fmt_hidden_layers(config: ExperimentConfig) -> str:
+    """The hidden layers in words: '2×100 neurons', 'no hidden layer (a linear model)'."""
+    if not config.n_layers:
+        return "no hidden layer (a linear model)"
+    return f"{config.n_layers}\u00d7{config.n_hidden} neurons"

@@ -195,3 +195,21 @@ def run(qtbot, window):
         return blocker.args[1]
 
     return run_task
+
+
+@pytest.fixture(scope="session")
+def lookup_times():
+    """This machine's lookup times at two precisions (wider ones are extrapolated), measured once."""
+    from qatstudio.engine.cost import measure_lookup_times
+
+    return measure_lookup_times(samples=1, bits=(2, 3))
+
+
+@pytest.fixture
+def calibrated(tmp_path, monkeypatch, lookup_times):
+    """A home of the test's own whose machine was calibrated with ``lookup_times``."""
+    from qatstudio.services import calibration, storage
+
+    monkeypatch.setenv("QATSTUDIO_HOME", str(tmp_path / "home"))
+    storage.atomic_write_json(calibration.calibration_path(), lookup_times.to_dict())
+    return lookup_times

@@ -18,9 +18,10 @@ def on(value: Enabled) -> set[str]:
 
 
 def test_idle_follows_the_session():
-    assert on(enabled(State.IDLE, NOTHING)) == {"train", "edit_config", "open", "import_data", "choose_plane"}
+    assert on(enabled(State.IDLE, NOTHING)) == {"train", "edit_config", "open", "import_data", "choose_plane",
+                                                "calibrate"}
     assert on(enabled(State.IDLE, TRAINED)) == {"train", "edit_config", "open", "import_data", "choose_plane",
-                                                "save", "compile", "export_deployment"}
+                                                "calibrate", "save", "compile", "export_deployment"}
     assert on(enabled(State.IDLE, COMPILED)) == on(enabled(State.IDLE, TRAINED)) | {
         "keygen", "simulate", "encrypted", "deploy"}
 
@@ -41,7 +42,7 @@ def test_the_server_can_be_stopped_when_idle_only():
 def test_while_working_nothing_else_starts(state):
     value = enabled(state, dataclasses.replace(COMPILED, server_running=True))
     started = {"train", "compile", "keygen", "simulate", "encrypted", "deploy", "export_deployment", "open",
-               "import_data", "save", "stop_server"}
+               "import_data", "save", "stop_server", "calibrate"}
     assert not on(value) & started
     assert value.busy and value.stop
 
@@ -62,10 +63,10 @@ def test_an_import_is_stopped_from_the_configure_dock():
 @pytest.mark.parametrize("state, cancel", [
     (State.COMPILING, "cancel_compile"), (State.GENERATING_KEYS, "cancel_compile"),
     (State.SIMULATING, "cancel_results"), (State.RUNNING_ENCRYPTED, "cancel_results"),
-    (State.DEPLOYING, "cancel_deploy"),
+    (State.DEPLOYING, "cancel_deploy"), (State.CALIBRATING, "cancel_calibration"),
 ])
 def test_each_panel_cancels_its_own_work(state, cancel):
-    cancels = {"cancel_compile", "cancel_results", "cancel_deploy"}
+    cancels = {"cancel_compile", "cancel_results", "cancel_deploy", "cancel_calibration"}
     assert on(enabled(state, COMPILED)) & cancels == {cancel}
 
 
