@@ -107,6 +107,10 @@ class LookupTimes:
         """The predicted steady-state latency per sample of a compiled circuit."""
         return self.latency_s(compiled_layers(stats))
 
+    def circuit_keys_bytes(self, stats: CircuitStats) -> int:
+        """The keys predicted for a compiled circuit's lookups (Concrete's own figure is exact)."""
+        return self.keys_bytes(compiled_layers(stats))
+
     def to_dict(self) -> dict:
         return dict(overhead_s=self.overhead_s, first_s={str(k): v for k, v in self.first_s.items()},
                     each_s={str(k): v for k, v in self.each_s.items()},

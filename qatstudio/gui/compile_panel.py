@@ -261,7 +261,7 @@ class CompilePanel(QWidget):
                  f"key-switch {fmt_bytes(report.keyswitch_key_bytes)}")
         keys = f"{fmt_key_bytes(report.key_bytes, compressed=False)} ({sizes})"
         if times is not None:
-            keys += "; " + fmt_predicted(times.keys_bytes(report.lookup_bits), report.key_bytes, fmt_bytes)
+            keys += "; " + fmt_predicted(times.circuit_keys_bytes(report), report.key_bytes, fmt_bytes)
         self.fields["keys"].setText(keys)
         measured = self.measured_latency_s
         latency = [f"{fmt_seconds(measured)} measured" if measured is not None else MEASURE_LATENCY]

@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 from PySide6.QtCore import QObject, Signal
 
-from ..engine.cancel import Cancelled
 from ..engine.config import ExperimentConfig
 from ..engine.cost import LookupTimes
 from ..engine.data import Dataset
 from ..engine.fhe import AccumulatorTooWideError
 from ..engine.pipeline import Experiment
-from ..engine.training import predict
 from ..services import jobs, storage, views
-from ..services.calibration import calibrate
-from ..services.datasets import dataset_for
 from ..services.deploy.local import LocalServer
 from ..services.experiment_file import SUFFIX, save_experiment
 from ..services.formatting import (
@@ -39,7 +34,6 @@ from ..services.formatting import (
     fmt_restart,
     fmt_seconds,
     plural,
-    remaining_seconds,
 )
 from ..services.key_budget import cheaper_settings, describe_key_cost, key_cost_problems, keys_to_make
 from ..services.keys import KeyCache
@@ -54,36 +48,6 @@ from .widgets import TrainControls
 from .workers import Task, TaskError, TaskRunner
 
 PAUSED = " (paused)"
-
-
-def calibration_job() -> jobs.Job:
-    """Time this machine's lookups and keep them (``services.calibration.calibrate``), telling
-    ``jobs.Progress`` after each circuit."""
-
-    def run(state, tell) -> LookupTimes:
-        start = time.monotonic()
-
-        def progress(done: int, total: int) -> None:
-            eta = remaining_seconds(time.monotonic() - start, done, total)
-            tell(jobs.Progress(done, total, "Timing lookups", eta, "circuit"))
-
-        times = calibrate(progress, state.should_stop)
-        if times is None:
-            raise Cancelled()
-        return times
-
-    return run
-
-
-def shown_job(experiment: Experiment, path: Path) -> jobs.Job:
-    """``experiment``, made elsewhere and still in memory, opened as if from its file ``path``."""
-
-    def run(state, tell) -> jobs.OpenedExperiment:
-        dataset = dataset_for(experiment.config.data)
-        predictions = predict(experiment.trained_model, dataset.x_test) if experiment.history else None
-        return jobs.OpenedExperiment(experiment, dataset, predictions, Path(path))
-
-    return run
 
 
 @dataclass(frozen=True)
@@ -736,7 +700,7 @@ class Controller(QObject):
     def show_experiment(self, experiment: Experiment, path: Path) -> Optional[Task]:
         """Show ``experiment``, trained, compiled and run encrypted elsewhere (the optimizer's winner),
         as opened from its file ``path``, its circuit and encrypted figures kept."""
-        return self._start(TaskKind.OPEN, shown_job(experiment, Path(path)), self._on_phase, self._on_opened)
+        return self._start(TaskKind.OPEN, jobs.open_job(Path(path), experiment), self._on_phase, self._on_opened)
 
     # ------------------------------------------------------------ this machine's lookup times
     def set_lookup_times(self, times: Optional[LookupTimes]) -> None:
@@ -747,7 +711,7 @@ class Controller(QObject):
     def start_calibration(self) -> Optional[Task]:
         """Time this machine's lookups (about a minute): latency and keys are then predicted."""
         panel = self.views.config.estimate
-        task = self._start(TaskKind.CALIBRATE, calibration_job(), self._on_calibration_message, self._on_calibrated,
+        task = self._start(TaskKind.CALIBRATE, jobs.calibration_job(), self._on_calibration_message, self._on_calibrated,
                            on_failure=lambda error: panel.measure_finished(None, f"Timing failed: {error.message}"),
                            on_cancel=lambda: panel.measure_finished(None, "Timing cancelled: nothing was kept."))
         if task is not None:

@@ -46,28 +46,16 @@ from ..services.formatting import (
     fmt_progress,
     fmt_seconds,
     plural,
-    remaining_seconds,
 )
 from ..services.history import History, RunRecord
-from ..services.jobs import Job
-from ..services.optimize import OptimizeProgress, OptimizeResult, describe_winner, optimize
-from ..services.search_space import ENCRYPTED_SAMPLES, TOLERANCE, SearchSpace, candidates
+from ..services.optimize import MeasuringWinner, OptimizeProgress, OptimizeResult, describe_winner, optimize_job
+from ..services.search_space import TOLERANCE, SearchSpace, search_plan
 from ..services.sweep import RunDone, RunFailed, parse_values
 from .workers import Task, TaskError, TaskRunner
 
 MAX_TOLERANCE_POINTS = 20.0
 COLUMNS = ("Candidate", "Validation", "PBS", "Predicted latency", "Keys", "Pareto front")
 WINNER_BACKGROUND = "#e3f2e1"
-
-
-def search_job(base: ExperimentConfig, history: History, cluster: ClusterSettings, tolerance: float,
-               space: SearchSpace) -> Job:
-    """The search over ``space`` as a job for the window's runner: it tells its messages and stops on cancel."""
-
-    def job(state, tell) -> OptimizeResult:
-        return optimize(base, history, tell, state.should_stop, cluster, tolerance, space)
-
-    return job
 
 
 def _values(values: tuple) -> str:
@@ -97,6 +85,7 @@ class OptimizeDialog(QDialog):
         self.times: Optional[LookupTimes] = None
         self._cluster = ClusterSettings()
         self._progress: Optional[OptimizeProgress] = None
+        self._measuring: Optional[MeasuringWinner] = None  # the search is over, its winner being measured
         self._progress_at = 0.0
         self._started = 0.0
         self._can_start = False
@@ -264,7 +253,7 @@ class OptimizeDialog(QDialog):
             self.preview.setText(f"<span style='color:#8a1c12'>{lines}</span>")
             self._can_start = False
         else:
-            found = len(candidates(self.base_config(), space))
+            found = len(search_plan(self.base_config(), space))
             text = f"<b>{plural(found, 'candidate')}</b> at most, cheapest predicted first."
             if cached_lookup_times() is None:
                 text += " This machine's lookups are timed first (about a minute, once)."
@@ -292,15 +281,15 @@ class OptimizeDialog(QDialog):
         self.table.setRowCount(0)
         self.outcome.hide()
         self.leader.setText("")
-        self._progress = None
-        to_try = len(candidates(base, space))
+        self._progress, self._measuring = None, None
+        to_try = len(search_plan(base, space))
         self._show_progress(0, to_try)
         cluster = self._cluster = self.cluster()
         first = "Timing this machine's lookups first (about a minute, once)" if self.times is None else "Starting"
         self.dashboard.setText(f"{first}; then {cluster.describe()}\u2026")
         self._started = self._progress_at = time.monotonic()
-        task = self.runner.start("Optimizer", search_job(base, self.history, cluster, self.tolerance.value() / 100,
-                                                         space))
+        task = self.runner.start("Optimizer", optimize_job(base, self.history, cluster, self.tolerance.value() / 100,
+                                                           space))
         self.task = task
         task.message.connect(self._on_message)
         task.succeeded.connect(self._on_done)
@@ -324,6 +313,9 @@ class OptimizeDialog(QDialog):
             self._progress_at = time.monotonic()
             self._show_progress(message.tried, message.tried + message.to_try)
             self._show_leader(message)
+            self._show_status()
+        elif isinstance(message, MeasuringWinner):
+            self._measuring = message
             self._show_status()
         elif isinstance(message, ClusterReady):
             self._show_cluster(message)
@@ -384,16 +376,15 @@ class OptimizeDialog(QDialog):
         if self.task is None or progress is None:
             return
         elapsed = time.monotonic() - self._started
-        if progress.to_try == 0 and progress.leader is not None:
+        if self._measuring is not None:
             parts = [f"Searched {plural(progress.tried, 'candidate')}",
                      f"measuring the winner: compiling it, making its keys and running "
-                     f"{plural(ENCRYPTED_SAMPLES, 'test sample')} encrypted", f"{fmt_seconds(elapsed)} elapsed"]
+                     f"{plural(self._measuring.samples, 'test sample')} encrypted", f"{fmt_seconds(elapsed)} elapsed"]
         else:
             parts = [f"{plural(progress.tried, 'candidate')} tried, {progress.to_try:,} to try",
                      f"{fmt_seconds(elapsed)} elapsed"]
-            eta = remaining_seconds(progress.elapsed_s, progress.tried, progress.tried + progress.to_try)
-            if progress.tried:
-                left = max(eta - (time.monotonic() - self._progress_at), 0.0)
+            if progress.eta_s is not None:
+                left = max(progress.eta_s - (time.monotonic() - self._progress_at), 0.0)
                 parts.append(f"at most about {fmt_seconds(left)} left")
             else:
                 parts.append("ETA after the first candidates")

@@ -18,11 +18,13 @@ import numpy as np
 
 from ..engine.cancel import Cancelled
 from ..engine.config import ExperimentConfig
+from ..engine.cost import LookupTimes
 from ..engine.data import Dataset
 from ..engine.evaluate import Metrics, evaluate_encrypted, evaluate_simulated
 from ..engine.fhe import CompiledModel, KeygenResult
 from ..engine.pipeline import Experiment, compile_for, measured_experiment
 from ..engine.training import Epoch, Step, predict, train
+from .calibration import calibrate
 from .datasets import dataset_for, remember
 from .deploy.export import client_scaling, export_bundle
 from .deploy.local import LocalServer
@@ -393,13 +395,33 @@ def import_job(path: Path, label_column: str, drop_missing: bool = False) -> Job
     return run
 
 
-def open_job(path: Path) -> Job:
+def open_job(path: Path, experiment: Optional[Experiment] = None) -> Job:
+    """Open the experiment file ``path``; or show ``experiment``, made elsewhere and still in memory
+    with its circuit and encrypted figures (the optimizer's winner), as opened from that file."""
     def run(state: TaskState, tell: Tell) -> OpenedExperiment:
         tell(Phase(f"Opening {Path(path).name}"))
-        experiment = load_experiment(path)
-        dataset = dataset_for(experiment.config.data)
-        predictions = predict(experiment.trained_model, dataset.x_test) if experiment.history else None
-        return OpenedExperiment(experiment, dataset, predictions, Path(path))
+        opened = experiment or load_experiment(path)
+        dataset = dataset_for(opened.config.data)
+        predictions = predict(opened.trained_model, dataset.x_test) if opened.history else None
+        return OpenedExperiment(opened, dataset, predictions, Path(path))
+
+    return run
+
+
+def calibration_job() -> Job:
+    """Time this machine's lookups and keep them (``calibration.calibrate``), telling ``Progress``
+    after each circuit."""
+    def run(state: TaskState, tell: Tell) -> LookupTimes:
+        start = time.monotonic()
+
+        def progress(done: int, total: int) -> None:
+            eta = remaining_seconds(time.monotonic() - start, done, total)
+            tell(Progress(done, total, "Timing lookups", eta, "circuit"))
+
+        times = calibrate(progress, state.should_stop)
+        if times is None:
+            raise Cancelled()
+        return times
 
     return run
 

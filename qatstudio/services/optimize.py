@@ -29,8 +29,8 @@ from .formatting import remaining_seconds, run_name
 from .history import History, RunRecord, pareto_front
 from .keys import KeyCache
 from .results import result_row
-from .search_space import ENCRYPTED_SAMPLES, TOLERANCE, SearchSpace, candidates
-from .sweep import RunDone, RunFailed, SweepProgress, SweepResult, run_on_cluster
+from .search_space import ENCRYPTED_SAMPLES, TOLERANCE, SearchSpace, search_plan
+from .sweep import RunDone, RunFailed, SweepResult, run_on_cluster
 from .tasks import TaskState
 
 def least_latency_s(config: ExperimentConfig, times: LookupTimes) -> float:
@@ -81,6 +81,14 @@ class OptimizeProgress:
     def eta_s(self) -> Optional[float]:
         """At most this long still (the cost model may rule out more), from the time per candidate."""
         return remaining_seconds(self.elapsed_s, self.tried, self.tried + self.to_try) if self.tried else None
+
+
+@dataclass
+class MeasuringWinner:
+    """The search is over: the winner is being compiled, given keys and run encrypted."""
+
+    winner: Tried
+    samples: int
 
 
 @dataclass
@@ -156,7 +164,8 @@ def optimize(
 ) -> OptimizeResult:
     """Search ``space`` on ``base``'s data for the cheapest circuit within ``tolerance`` of the best
     validation accuracy; then compile the winner, make its keys and time ``encrypted_samples``
-    encrypted test samples. ``tell`` receives OptimizeProgress, RunDone and RunFailed."""
+    encrypted test samples. ``tell`` receives ClusterReady, OptimizeProgress, RunDone, RunFailed and
+    MeasuringWinner."""
     stop = should_stop or (lambda: False)
     tell = tell or (lambda message: None)
     history = history or History()
@@ -166,9 +175,8 @@ def optimize(
         result.cancelled = True
         return result
     # The default recipe goes first: it sets the accuracy the cheap candidates must keep.
-    reference = ExperimentConfig.default_recipe(data=base.data, seed=base.seed, restarts=base.restarts,
-                                                epochs=base.epochs, batch_size=base.batch_size)
-    pool = [reference] + sorted(candidates(base, space), key=lambda c: _order(c, times))
+    reference, *others = search_plan(base, space)
+    pool = [reference] + sorted(others, key=lambda c: _order(c, times))
     start = time.perf_counter()
     run = functools.partial(run_and_keep, runs_folder=str(history.runs_folder))
     with open_cluster(cluster or ClusterSettings()) as (client, ready):
@@ -190,6 +198,7 @@ def optimize(
     tell(OptimizeProgress(len(result.tried), 0, result.best_validation, result.winner, result.search_s))
     result.cancelled = stop()
     if result.winner is not None and not result.cancelled and encrypted_samples:
+        tell(MeasuringWinner(result.winner, encrypted_samples))
         result.experiment = measure_winner(result.winner, encrypted_samples, stop, keys or KeyCache())
     return result
 
@@ -226,12 +235,12 @@ def measure_winner(winner: Tried, samples: int, should_stop: Callable[[], bool],
     return experiment
 
 
-def optimize_job(base: ExperimentConfig, history: History, cluster: ClusterSettings,
-                 tolerance: float = TOLERANCE) -> Callable[[TaskState, Tell], OptimizeResult]:
+def optimize_job(base: ExperimentConfig, history: History, cluster: ClusterSettings, tolerance: float = TOLERANCE,
+                 space: SearchSpace = SearchSpace()) -> Callable[[TaskState, Tell], OptimizeResult]:
     """The whole search as a job for a worker thread: it tells its messages and stops on cancel."""
 
     def job(state: TaskState, tell: Tell) -> OptimizeResult:
-        return optimize(base, history, tell, state.should_stop, cluster, tolerance)
+        return optimize(base, history, tell, state.should_stop, cluster, tolerance, space)
 
     return job
 

@@ -43,3 +43,11 @@ def _identity(config: ExperimentConfig) -> tuple:
     widest = max(config.data.n_features, config.n_hidden if config.n_layers else 0)
     budget = config.pruning_budget if config.pruning_budget is not None and config.pruning_budget < widest else None
     return config.n_layers, config.n_hidden, config.bits, budget, config.accumulator_bits
+
+
+def search_plan(base: ExperimentConfig, space: SearchSpace = SearchSpace()) -> list[ExperimentConfig]:
+    """What the search trains at most, in no special order: the default recipe on ``base``'s data
+    (it sets the accuracy to keep) and every candidate of ``space``."""
+    reference = ExperimentConfig.default_recipe(data=base.data, seed=base.seed, restarts=base.restarts,
+                                                epochs=base.epochs, batch_size=base.batch_size)
+    return [reference] + candidates(base, space)

@@ -25,7 +25,7 @@ def open_dialog(window, layers: str, neurons: str):
 
 def test_a_search_runs_to_the_end_and_opens_the_winner(qtbot, calibrated, window):
     dialog = open_dialog(window, "0, 1", "4")
-    assert dialog.preview.text().startswith("<b>2 candidates</b>")
+    assert dialog.preview.text().startswith("<b>3 candidates</b>")  # the default recipe first
     assert "timed first" not in dialog.preview.text()  # this machine is measured
     dialog.neurons.setText("4, x")
     assert "can't read 'x'" in dialog.preview.text() and not dialog.start_button.isEnabled()
@@ -42,7 +42,7 @@ def test_a_search_runs_to_the_end_and_opens_the_winner(qtbot, calibrated, window
 
     result = dialog.result
     assert result is not None and not result.cancelled and result.winner is not None
-    assert len(result.tried) + result.ruled_out == 2 and "Done in" in dialog.status.text()
+    assert len(result.tried) + result.ruled_out == 3 and "Done in" in dialog.status.text()
     rows = [[dialog.table.item(row, column).text() for column in range(dialog.table.columnCount())]
             for row in range(dialog.table.rowCount())]
     assert len(rows) == len(result.tried)
@@ -67,7 +67,7 @@ def test_a_search_runs_to_the_end_and_opens_the_winner(qtbot, calibrated, window
 
 def test_cancel_stops_the_search_and_keeps_what_finished(qtbot, calibrated, window):
     dialog = open_dialog(window, "0, 1", "4, 6, 8")
-    assert dialog.preview.text().startswith("<b>4 candidates</b>")
+    assert dialog.preview.text().startswith("<b>5 candidates</b>")
     assert dialog.start()
     qtbot.waitUntil(lambda: "connected" in dialog.dashboard.text(), timeout=120_000)
     with qtbot.waitSignal(dialog.searchFinished, timeout=120_000):
