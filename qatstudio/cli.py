@@ -333,7 +333,7 @@ def cmd_optimize(args) -> int:
     base = ExperimentConfig(data=_data_from(args), restarts=args.restarts, epochs=args.epochs)
     base.validate()
     space = SearchSpace(layers=tuple(args.layers), neurons=tuple(args.neurons), bits=tuple(args.bits),
-                        budgets=tuple(_number_or_off(b) for b in args.budgets))
+                        budgets=tuple(_number_or_off(b) for b in args.budgets), kept=tuple(args.kept))
     # The search's own process mostly waits: every core trains candidates.
     cluster = ClusterSettings(scheduler=args.scheduler or "", workers=args.workers or os.cpu_count())
 
@@ -576,6 +576,9 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--bits", type=int, nargs="+", default=list(space.bits), help="bit-widths to try")
     op.add_argument("--budgets", nargs="+", default=[str(b or "off") for b in space.budgets],
                     help="pruning budgets to try; 'off' for none")
+    op.add_argument("--kept", type=int, nargs="*", default=list(space.kept),
+                    help="the default recipe's network with only this many neurons per layer kept (structured "
+                         "pruning); none for no such candidate")
     op.add_argument("--restarts", type=int, default=RESTARTS, help="models trained per candidate")
     op.add_argument("--epochs", type=int, default=None,
                     help="each candidate's epochs (default: the default recipe's, from the data's size)")

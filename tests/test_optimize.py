@@ -59,11 +59,12 @@ def test_the_estimate_bounds_the_compiled_circuit(measured_times):
 
 def test_candidates_are_distinct_circuits():
     base = ExperimentConfig(data=SEPARABLE)
-    found = candidates(base, SearchSpace(layers=(0, 2), neurons=(4, 8), bits=(3,), budgets=(None, 2)))
+    found = candidates(base, SearchSpace(layers=(0, 2), neurons=(4, 8), bits=(3,), budgets=(None, 2), kept=(8, 200)))
     # a linear model once (its neurons and budget mean nothing); budget 2 on 2 features prunes nothing
-    # in the first layer but does in the second
+    # in the first layer but does in the second; the recipe's 100 neurons can keep 8, not 200
     assert sum(c.n_layers == 0 for c in found) == 1
-    assert len(found) == 1 + 2 * 2
+    assert [(c.n_hidden, c.neurons_kept) for c in found if c.neurons_kept] == [(100, 8)]
+    assert len(found) == 1 + 2 * 2 + 1
     assert all(c.restarts == base.restarts and c.epochs == base.epochs for c in found)
 
 
@@ -74,7 +75,7 @@ def test_optimize_finds_the_linear_model_and_rules_out_the_rest(measured_times, 
     messages = []
     result = optimize(ExperimentConfig(data=SEPARABLE, restarts=1, epochs=40), history, messages.append,
                       cluster=ClusterSettings(workers=1), tolerance=0.02,
-                      space=SearchSpace(layers=(0, 1), neurons=(4, 8, 16), bits=(3,), budgets=(None,)),
+                      space=SearchSpace(layers=(0, 1), neurons=(4, 8, 16), bits=(3,), budgets=(None,), kept=()),
                       encrypted_samples=2, times=measured_times)
     assert result.winner is not None and result.winner.record.config.n_layers == 0
     assert result.ruled_out == 3 and len(result.tried) == 2  # the default recipe and the linear model
@@ -95,7 +96,7 @@ def test_optimize_on_the_command_line(measured_times, private_home, tmp_path, ca
     calibration.calibration_path().parent.mkdir(parents=True)
     calibration.calibration_path().write_text(json.dumps(measured_times.to_dict()))
     out = tmp_path / "front.json"
-    code = main(["optimize", "--shape", "gaussians", "--points", "2000", "--layers", "0", "--bits", "3",
+    code = main(["optimize", "--shape", "gaussians", "--points", "2000", "--layers", "0", "--bits", "3", "--kept",
                  "--restarts", "1", "--epochs", "40", "--tolerance", "2", "--encrypted", "2", "--workers", "1", "--json", str(out)])
     assert code == 0
     printed = capsys.readouterr().out

@@ -107,6 +107,9 @@ class OptimizeDialog(QDialog):
         self.bits.setToolTip(f"Bit-widths between {MIN_BITS} and {MAX_BITS}.")
         self.budgets = QLineEdit(_values(space.budgets))
         self.budgets.setToolTip("Pruning budgets (non-zero inputs per neuron); 'off' for no pruning.")
+        self.kept = QLineEdit(_values(space.kept) or "off")
+        self.kept.setToolTip("The default recipe's network with only this many neurons kept per layer (structured "
+                             "pruning: trained wide, it keeps more accuracy than a small network); 'off' for none.")
         self.workers = QSpinBox()
         self.workers.setRange(1, os.cpu_count() or 1)
         self.workers.setValue(default_workers())
@@ -124,6 +127,7 @@ class OptimizeDialog(QDialog):
         form.addRow("Hidden neurons", self.neurons)
         form.addRow("Bit-widths", self.bits)
         form.addRow("Pruning budgets", self.budgets)
+        form.addRow("Recipe, neurons kept", self.kept)
         form.addRow("Local workers", self.workers)
         form.addRow("Dask scheduler", self.scheduler)
 
@@ -204,7 +208,7 @@ class OptimizeDialog(QDialog):
         layout.addLayout(buttons)
         self.resize(640, 640)
 
-        for edit in (self.layers, self.neurons, self.bits, self.budgets, self.scheduler):
+        for edit in (self.layers, self.neurons, self.bits, self.budgets, self.kept, self.scheduler):
             edit.textChanged.connect(self._update_preview)
         self.workers.valueChanged.connect(self._update_preview)
         self._clock = QTimer(self)
@@ -223,22 +227,24 @@ class OptimizeDialog(QDialog):
                                 "Every candidate is trained with quantization (QAT) and scored on validation.")
         self._update_preview()
 
-    def set_levers(self, layers: str, neurons: str, bits: str, budgets: str) -> None:
+    def set_levers(self, layers: str, neurons: str, bits: str, budgets: str, kept: str = "off") -> None:
         self.layers.setText(layers)
         self.neurons.setText(neurons)
         self.bits.setText(bits)
         self.budgets.setText(budgets)
+        self.kept.setText(kept)
 
     def space(self) -> tuple[Optional[SearchSpace], list[str]]:
         layers, p1 = parse_values(self.layers.text(), 0, MAX_LAYERS, "hidden layers")
         neurons, p2 = parse_values(self.neurons.text(), 1, MAX_HIDDEN, "hidden neurons")
         bits, p3 = parse_values(self.bits.text(), MIN_BITS, MAX_BITS, "bit-widths")
         budgets, p4 = parse_values(self.budgets.text(), 1, MAX_HIDDEN, "pruning budgets", allow_off=True)
-        problems = p1 + p2 + p3 + p4 + self.cluster().problems()
+        kept, p5 = parse_values(self.kept.text(), 1, MAX_HIDDEN, "neurons kept", allow_off=True)
+        problems = p1 + p2 + p3 + p4 + p5 + self.cluster().problems()
         if problems:
             return None, problems
-        return SearchSpace(layers=tuple(layers), neurons=tuple(neurons), bits=tuple(bits),
-                           budgets=tuple(budgets)), []
+        return SearchSpace(layers=tuple(layers), neurons=tuple(neurons), bits=tuple(bits), budgets=tuple(budgets),
+                           kept=tuple(k for k in kept if k is not None)), []
 
     def cluster(self) -> ClusterSettings:
         scheduler = self.scheduler.text().strip()
@@ -483,7 +489,7 @@ class OptimizeDialog(QDialog):
         self.start_button.setEnabled(not running and self._can_start)
         self.cancel_button.setEnabled(running and not self.task.state.is_cancelled)
         self.open_button.setEnabled(not running and self.result is not None and self.result.experiment is not None)
-        for widget in (self.tolerance, self.layers, self.neurons, self.bits, self.budgets, self.scheduler):
+        for widget in (self.tolerance, self.layers, self.neurons, self.bits, self.budgets, self.kept, self.scheduler):
             widget.setEnabled(not running)
         self.workers.setEnabled(not running and not self.scheduler.text().strip())
 
