@@ -117,9 +117,10 @@ class PlotRestyler:
                 item._updateLabel()
 
             self._undo.append(undo)
-        elif isinstance(item, pg.LabelItem) and not isinstance(item.parentItem(), pg.LegendItem):
+        elif isinstance(item, pg.LabelItem):  # a plot's title, or a legend's entry
             old_opts = dict(item.opts)
-            item.setText(item.text, size=f"{text_pt * TYPE['plot_title']:.1f}pt")
+            legend = isinstance(item.parentItem(), pg.LegendItem)
+            item.setText(item.text, size=f"{text_pt * (1.0 if legend else TYPE['plot_title']):.1f}pt")
 
             def undo(item=item):
                 item.opts = old_opts
