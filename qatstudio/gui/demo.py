@@ -52,6 +52,7 @@ class StoryDriver(QObject):
 
     figuresChanged = Signal()  # a step's figures (or its problem) arrived
     rerunStarted = Signal(int)  # a step's number: it trains live in the window now
+    deployStarted = Signal(int)  # a step's number: its run goes through a local server now
 
     def __init__(self, window: MainWindow, folder: Optional[Path], parent: QObject):
         super().__init__(parent)
@@ -133,6 +134,7 @@ class StoryDriver(QObject):
             return False
         self._deploying = step
         self.panel.set_live_result(step.number, "Deploying: opening the step's run\u2026")
+        self.deployStarted.emit(step.number)
         return True
 
     def _deploy_next(self, title: str, outcome: str) -> None:
@@ -212,12 +214,13 @@ class DemoController(QObject):
                                        Qt.DockWidgetArea.RightDockWidgetArea, tab_with=window.results_dock)
         if "historyDock" not in self._restored:
             QTimer.singleShot(0, window.compile_dock.raise_)  # the window's own tab stays in front
-        self.presentation = PresentationView(window, self.story_panel, window.plots, self.chart)
+        self.presentation = PresentationView(window, self.story_panel, window.plots, window.deploy_panel, self.chart)
         self._build_menu()
 
         window.experimentUpdated.connect(self._on_experiment)
         self.story.figuresChanged.connect(self._redraw_chart)
         self.story.rerunStarted.connect(self.presentation.set_live_step)
+        self.story.deployStarted.connect(self.presentation.set_deploy_step)
         self.story_panel.stopRequested.connect(self.stop_work)
         self.history_panel.openRequested.connect(self.open_run)
         self.history_panel.useConfigRequested.connect(self.use_config)
@@ -245,8 +248,8 @@ class DemoController(QObject):
         self.show_story_runs.toggled.connect(self.chart.set_show_reference)
         hint = QLabel("Hover a point for its figures and settings; click it to open the run.")
         hint.setWordWrap(True)
-        palette = hint.palette()  # a palette, not a style sheet: the label then follows the font
-        palette.setColor(QPalette.ColorRole.WindowText, QColor("#555555"))  # of presentation mode
+        palette = hint.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, QColor("#555555"))
         hint.setPalette(palette)
         bar.addWidget(hint, 1)
         bar.addWidget(self.show_story_runs)

@@ -13,12 +13,13 @@ from typing import Callable, Iterable, Optional
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPalette, QPen
+from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPalette, QPen
 from PySide6.QtWidgets import (
     QBoxLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
@@ -171,18 +172,27 @@ class BlackScreen(QWidget):
 
 
 class Borrowed:
-    """A widget of the studio shown in the view: taken from its place in a box layout into
-    ``into``, then put back where it was by ``give_back``."""
+    """A widget of the studio shown in the view: taken from its place (in a box layout, or the
+    widget of a scroll area) into ``into``, then put back where it was by ``give_back``."""
 
     def __init__(self, widget: QWidget, into: QBoxLayout):
-        home = widget.parentWidget().layout()
-        self.widget, self.home, self.index = widget, home, home.indexOf(widget)
-        self.stretch = home.stretch(self.index)
+        self.widget = widget
+        holder = widget.parentWidget().parentWidget()
+        self.area = holder if isinstance(holder, QScrollArea) and holder.widget() is widget else None
+        if self.area is not None:
+            self.area.takeWidget()
+        else:
+            self.home = widget.parentWidget().layout()
+            self.index = self.home.indexOf(widget)
+            self.stretch = self.home.stretch(self.index)
         into.addWidget(widget, 1)
         widget.show()
 
     def give_back(self) -> None:
-        self.home.insertWidget(self.index, self.widget, self.stretch)
+        if self.area is not None:
+            self.area.setWidget(self.widget)
+        else:
+            self.home.insertWidget(self.index, self.widget, self.stretch)
         self.widget.show()
 
 
@@ -197,19 +207,22 @@ def _label(wrap: bool = True, color: str = "#000000") -> QLabel:
 class PresentationView(QWidget):
     """The story for an audience: pages 1 to N are the steps, page N + 1 the trade-offs.
 
-    ``story`` holds the steps and their state (its ``current`` step follows the page); ``live_plots``
-    and ``chart`` are the studio's, lent to the view while they are on screen.
+    ``story`` holds the steps and their state (its ``current`` step follows the page); ``live_plots``,
+    ``deploy_panel`` and ``chart`` are the studio's, lent to the view while they are on screen.
     """
 
     toggled = Signal(bool)
 
-    def __init__(self, studio: QWidget, story: StoryPanel, live_plots: TrainingPlots, chart: TradeoffChart):
+    def __init__(self, studio: QWidget, story: StoryPanel, live_plots: TrainingPlots, deploy_panel: QWidget,
+                 chart: TradeoffChart):
         super().__init__(studio, Qt.WindowType.Window)
         self.setObjectName("presentationView")
         self.setWindowTitle("QAT Studio \u2014 presentation")
-        self.studio, self.story, self.live_plots, self.chart = studio, story, live_plots, chart
+        self.studio, self.story, self.chart = studio, story, chart
+        self.live_plots, self.deploy_panel = live_plots, deploy_panel
         self.page = 1
-        self.live_step: Optional[int] = None  # the step re-running live: its page shows the live plots
+        # (step, the live plots or the deploy panel): that step's page shows the studio's work on it
+        self._live_work: Optional[tuple[int, QWidget]] = None
         self.scale = 0.0
         self._active = False
         self._lent: dict[QWidget, Borrowed] = {}
@@ -247,13 +260,18 @@ class PresentationView(QWidget):
 
         self.live = _label(color=ACCENT)
         self.live.setObjectName("presentationLive")
-        self.rerun_button = QPushButton("Re-run live")
+        self.rerun_button = QPushButton("Re-run live (R)")
         self.rerun_button.setToolTip("Put this step's settings into the studio and train them now, on screen.")
         self.rerun_button.clicked.connect(self.story.request_rerun)
-        self.deploy_button = QPushButton("Deploy it")
+        self.deploy_button = QPushButton("Deploy it (D)")
         self.deploy_button.setToolTip("Compile this step's run and send test points through a local server "
                                       "that only ever sees ciphertexts.")
         self.deploy_button.clicked.connect(self.story.request_deploy)
+        for button, key in ((self.rerun_button, "R"), (self.deploy_button, "D")):
+            press = QAction(button.text(), self)
+            press.setShortcut(QKeySequence(key))
+            press.triggered.connect(lambda checked=False, button=button: button.isVisible() and button.click())
+            self.addAction(press)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop the run in progress (training keeps what it learned).")
         self.stop_button.clicked.connect(self.story.stopRequested.emit)
@@ -350,7 +368,7 @@ class PresentationView(QWidget):
             self.story.show_step(page)  # its stepShown brings the page here
         else:
             self.page = page
-            self.live_step = None
+            self._live_work = None
             self._draw()
 
     def next_page(self) -> None:
@@ -364,15 +382,24 @@ class PresentationView(QWidget):
 
     def set_live_step(self, number: int) -> None:
         """Step ``number`` re-runs live: its page shows the live plots until another page is shown."""
-        self.live_step = number
+        self._live_work = (number, self.live_plots)
         self._draw()
 
-    def showing_live_plots(self) -> bool:
-        return self.is_active() and self.stage.currentWidget() is self.live_page
+    def set_deploy_step(self, number: int) -> None:
+        """Step ``number`` is being deployed: its page shows the Deploy panel until another page is shown."""
+        self._live_work = (number, self.deploy_panel)
+        self._draw()
+
+    def showing(self, widget: QWidget) -> bool:
+        """Whether the stage shows ``widget`` (the live plots or the Deploy panel) now."""
+        return self.is_active() and self.stage.currentWidget() is self.live_page and self._lent_live() is widget
+
+    def _lent_live(self) -> Optional[QWidget]:
+        return next((widget for widget in (self.live_plots, self.deploy_panel) if widget in self._lent), None)
 
     def _step_shown(self, number: int) -> None:
-        if number != self.live_step:
-            self.live_step = None
+        if self._live_work and self._live_work[0] != number:
+            self._live_work = None
         self.page = number
         self._draw()
 
@@ -395,7 +422,7 @@ class PresentationView(QWidget):
             self.live.hide()
             for button in (self.rerun_button, self.deploy_button):
                 button.hide()
-            self._show_live_plots(False)
+            self._show_live(None)
             self.stop_button.setVisible(not self.story.can_rerun())
             return
         number = self.page
@@ -403,7 +430,6 @@ class PresentationView(QWidget):
         self.heading.setText(f'<span style="color:{ACCENT}">Step {number} of {len(steps)}</span>'
                              f" \u00b7 <b>{step.title}</b>")
         self.sentence.setText(step.text)
-        self.tile_row.show()
         figures, problem = self.story.figures.get(number), self.story.problems.get(number, "")
         for key, face in step_tiles(step, figures, problem).items():
             self.tiles[key].show_face(face)
@@ -416,21 +442,26 @@ class PresentationView(QWidget):
         self.deploy_button.setVisible(step.deploy_points > 0)
         self.deploy_button.setEnabled(can)
         self.stop_button.setVisible(not can)
-        live_plots = self.live_step == number
-        self._show_live_plots(live_plots)
-        if not live_plots:
+        work = self._live_work[1] if self._live_work and self._live_work[0] == number else None
+        self.tile_row.setVisible(work is None)  # the file's figures give the stage to the work in progress
+        self._show_live(work)
+        if work is None:
             self.stage.setCurrentWidget(self.boundaries)
             self.trained_view.show_figures(figures, trained=True)
             self.integer_view.show_figures(figures, trained=False)
 
-    def _show_live_plots(self, on: bool) -> None:
-        if on:
-            if self.live_plots not in self._lent:
-                self._lend(self.live_plots, self.live_page)
+    def _show_live(self, work: Optional[QWidget]) -> None:
+        """The live plots or the Deploy panel on the stage (None: neither, both given back)."""
+        lent = self._lent_live()
+        if lent is not None and lent is not work:
+            self._give_back(lent)
+        if work is None:
+            return
+        if work not in self._lent:
+            self._lend(work, self.live_page)
+            if work is self.live_plots:
                 self._restyler.apply([self.live_plots], self.pt("plot"))
-            self.stage.setCurrentWidget(self.live_page)
-        elif self.live_plots in self._lent:
-            self._give_back(self.live_plots)
+        self.stage.setCurrentWidget(self.live_page)
 
     # ------------------------------------------------------------------ type
     def pt(self, role: str) -> float:
@@ -448,6 +479,7 @@ class PresentationView(QWidget):
         if abs(scale - self.scale) < 1e-3:
             return
         self.scale = scale
+        self.setFont(self._font("caption"))  # what the lent Deploy panel reads in
         margin = int(round(20 * scale))
         self.column.setContentsMargins(margin, int(round(14 * scale)), margin, int(round(12 * scale)))
         self.column.setSpacing(int(round(10 * scale)))

@@ -403,12 +403,12 @@ def test_a_step_rerun_live_on_stage_shows_the_live_plots_there(qtbot, window, de
     view.set_active(True)
     view.show_page(1)
     curve = window.plots.train_loss_curve.opts["pen"].widthF()
-    assert not view.showing_live_plots() and window.centralWidget().isAncestorOf(window.plots)
+    assert not view.showing(window.plots) and window.centralWidget().isAncestorOf(window.plots)
 
     def rerun_then_stop():
         qtbot.mouseClick(view.rerun_button, Qt.MouseButton.LeftButton)
         assert window.is_busy() and window.config_panel.config() == demo.story_panel.step(1).config
-        assert view.showing_live_plots() and view.isAncestorOf(window.plots) and window.plots.isVisible()
+        assert view.showing(window.plots) and view.isAncestorOf(window.plots) and window.plots.isVisible()
         assert window.plots.train_loss_curve.opts["pen"].widthF() > curve  # thicker lines on stage
         assert window.plots.loss_plot.getAxis("left").style["tickFont"].pointSizeF() == pytest.approx(view.pt("plot"))
         assert view.stop_button.isVisible() and not view.rerun_button.isEnabled()
@@ -417,10 +417,10 @@ def test_a_step_rerun_live_on_stage_shows_the_live_plots_there(qtbot, window, de
         qtbot.mouseClick(view.stop_button, Qt.MouseButton.LeftButton)
 
     assert run(rerun_then_stop, "Training") == "succeeded"
-    assert view.showing_live_plots()  # the run's last picture stays while its step is on screen
+    assert view.showing(window.plots)  # the run's last picture stays while its step is on screen
     assert "Live re-run (stopped early)" in view.live.text() and not view.stop_button.isVisible()
     view.next_page()
-    assert not view.showing_live_plots() and window.centralWidget().isAncestorOf(window.plots)
+    assert not view.showing(window.plots) and window.centralWidget().isAncestorOf(window.plots)
     assert window.plots.train_loss_curve.opts["pen"].widthF() == curve
     view.previous_page()  # back on the step: its shipped figures, the live result in words
     assert view.stage.currentWidget() is view.boundaries and "stopped early" in view.live.text()
@@ -433,7 +433,7 @@ def test_closing_in_presentation_mode_saves_the_normal_layout(qtbot, settings, t
     demo.presentation.set_active(True)
     qtbot.waitUntil(demo.presentation.isFullScreen, timeout=5_000)
     demo.presentation.set_live_step(1)  # the live plots and the chart lent to the view
-    assert demo.presentation.showing_live_plots()
+    assert demo.presentation.showing(window.plots)
     window.close()
     assert not demo.presentation.is_active() and not demo.presentation.isVisible()
     assert window.centralWidget().isAncestorOf(window.plots) and demo.chart_dock.isAncestorOf(demo.chart)

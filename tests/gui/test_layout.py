@@ -170,8 +170,8 @@ def test_every_plot_of_the_studio_is_readable_and_whole(qtbot, settings, tmp_pat
 
 @pytest.mark.parametrize("screen_name", list(SCREENS))
 def test_every_page_of_the_presentation_fits_the_screen(qtbot, settings, tmp_path, screen_name):
-    """Each step, its page with the live plots, and the trade-offs: full screen, nothing cut or
-    scrolled, the plots large."""
+    """Each step, a step's page with the live plots and with the Deploy panel, and the trade-offs:
+    full screen, nothing cut or scrolled, the plots large."""
     window = make_window(qtbot, settings)
     demo = install_demo(window, history=History(tmp_path / "history"))
     view = demo.presentation
@@ -190,9 +190,14 @@ def test_every_page_of_the_presentation_fits_the_screen(qtbot, settings, tmp_pat
         view.show_page(1)
         view.set_live_step(1)  # what a live re-run shows: the window's plots, in the view's type
         qtbot.wait(100)
-        assert view.showing_live_plots()
+        assert view.showing(window.plots)
         main_plots = [window.plots.boundary_plot, window.plots.loss_plot, window.plots.acc_plot]
         problems += stage_problems(view, tmp_path / f"stage-{size[0]}x{size[1]}-live.png", main_plots)
+        view.show_page(5)
+        view.set_deploy_step(5)  # what deploying the last step shows: the Deploy panel, in the view's type
+        qtbot.wait(100)
+        assert view.showing(window.deploy_panel) and window.centralWidget().isAncestorOf(window.plots)
+        problems += stage_problems(view, tmp_path / f"stage-{size[0]}x{size[1]}-deploy.png")
         assert not problems, "\n".join(problems)
     finally:
         view.set_active(False)
