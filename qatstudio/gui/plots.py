@@ -618,7 +618,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
                 title = f"Epoch {self._epochs[-1]} \u00b7 test accuracy {self._test_acc[-1]:.1f}%"
             else:
                 title = "Decision boundary"
-            self.boundary_plot.setTitle(title, color=FOREGROUND, size="9pt")
+            self.boundary_plot.setTitle(title)  # in the title's own colour and size (the presentation's are larger)
         if "boundary" in dirty:
             self.boundary_map.set_image(self._boundary)
         if "points" in dirty or "boundary" in dirty:
