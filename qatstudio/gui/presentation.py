@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .deploy_panel import DeployPanel
 from .plots import TrainingPlots
 from .story_panel import ACCENT, BoundaryView, StoryPanel, make_tiles, step_tiles
 from .tradeoff_chart import TradeoffChart
@@ -213,7 +214,7 @@ class PresentationView(QWidget):
 
     toggled = Signal(bool)
 
-    def __init__(self, studio: QWidget, story: StoryPanel, live_plots: TrainingPlots, deploy_panel: QWidget,
+    def __init__(self, studio: QWidget, story: StoryPanel, live_plots: TrainingPlots, deploy_panel: DeployPanel,
                  chart: TradeoffChart):
         super().__init__(studio, Qt.WindowType.Window)
         self.setObjectName("presentationView")
