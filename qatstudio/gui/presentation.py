@@ -320,8 +320,8 @@ class PresentationView(QWidget):
         self.setScreen(screen)
         self.setGeometry(screen.geometry())
         self._apply_type(stage_scale(screen.geometry().size()))
+        self._lend(self.chart, self.chart_page)  # lent first: its larger size never reaches the studio's dock
         self.chart.set_presentation(True, self.pt("plot"))
-        self._lend(self.chart, self.chart_page)
         self.page = self.story.current or 1
         if self.story.current is None and self.story.steps:
             self.story.show_step(1)
@@ -336,7 +336,6 @@ class PresentationView(QWidget):
         self.hide()
         for widget in list(self._lent):
             self._give_back(widget)
-        self.chart.set_presentation(False)
         self.studio.activateWindow()
 
     def _lend(self, widget: QWidget, page: QWidget) -> None:
@@ -344,8 +343,11 @@ class PresentationView(QWidget):
             self._lent[widget] = Borrowed(widget, page.layout())
 
     def _give_back(self, widget: QWidget) -> None:
+        """Back to the studio at the studio's sizes (large type there would grow its docks for good)."""
         if widget is self.live_plots:
             self._restyler.restore()
+        elif widget is self.chart:
+            self.chart.set_presentation(False)
         self._lent.pop(widget).give_back()
 
     def closeEvent(self, event) -> None:

@@ -298,8 +298,12 @@ def studio_as_it_is(window) -> dict:
 def test_presentation_is_a_screen_of_its_own_that_leaves_the_studio_as_it_was(qtbot, window, demo):
     """F11: one step per screen (title, sentence, six tiles, both boundaries), then the trade-offs as
     a page; large type at one scale, high contrast; Esc back to the studio, untouched."""
+    demo.show_chart()
+    demo.show_story(1)  # the story and the trade-offs docked at the bottom, as in the demo
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    wait_story(qtbot, demo)
+    qtbot.wait(100)
     before = studio_as_it_is(window)
     view, panel = demo.presentation, demo.story_panel
 
@@ -338,7 +342,10 @@ def test_presentation_is_a_screen_of_its_own_that_leaves_the_studio_as_it_was(qt
     assert view.is_tradeoff_page()
     qtbot.keyClick(view, Qt.Key.Key_Left)
     assert view.page == 5 and panel.current == 5
-    assert studio_as_it_is(window) == before  # the studio, behind, was never touched
+    view.set_deploy_step(5)  # the Deploy panel on stage, then the live plots: both lent, both given back
+    assert view.showing(window.deploy_panel)
+    view.set_live_step(5)
+    assert view.showing(window.plots) and window.deploy_dock.widget().widget() is window.deploy_panel
 
     qtbot.keyClick(view, Qt.Key.Key_Escape)
     assert not view.is_active() and not view.isVisible() and not demo.presentation_action.isChecked()
