@@ -52,7 +52,7 @@ class StoryDriver(QObject):
 
     figuresChanged = Signal()  # a step's figures (or its problem) arrived
     rerunStarted = Signal(int)  # a step's number: it trains live in the window now
-    deployStarted = Signal(int)  # a step's number: its run goes through a local server now
+    deployStarted = Signal(int)  # a step's number: its test points go through a local server now
 
     def __init__(self, window: MainWindow, folder: Optional[Path], parent: QObject):
         super().__init__(parent)
@@ -134,7 +134,6 @@ class StoryDriver(QObject):
             return False
         self._deploying = step
         self.panel.set_live_result(step.number, "Deploying: opening the step's run\u2026")
-        self.deployStarted.emit(step.number)
         return True
 
     def _deploy_next(self, title: str, outcome: str) -> None:
@@ -156,6 +155,7 @@ class StoryDriver(QObject):
                 return
             self.panel.set_live_result(step.number, f"Deploying: {step.deploy_points} test points through a local "
                                                     f"server that sees only ciphertexts\u2026")
+            self.deployStarted.emit(step.number)
         elif title == TaskKind.DEPLOY.title:
             self._deploying = None
             agreement = self.window.deploy_panel.texts()["agreement"]

@@ -437,15 +437,15 @@ class PresentationView(QWidget):
         for key, face in step_tiles(step, figures, problem).items():
             self.tiles[key].show_face(face)
         live = self.story.live_result(number) or (f"Can't open this step: {problem}" if problem else "")
+        work = self._live_work[1] if self._live_work and self._live_work[0] == number else None
         self.live.setText(live)
-        self.live.setVisible(bool(live))
+        self.live.setVisible(bool(live) and work is not self.deploy_panel)  # the panel says it itself
         can = self.story.can_rerun()
         self.rerun_button.show()
         self.rerun_button.setEnabled(can)
         self.deploy_button.setVisible(step.deploy_points > 0)
         self.deploy_button.setEnabled(can)
         self.stop_button.setVisible(not can)
-        work = self._live_work[1] if self._live_work and self._live_work[0] == number else None
         self.tile_row.setVisible(work is None)  # the file's figures give the stage to the work in progress
         self._show_live(work)
         if work is None:
