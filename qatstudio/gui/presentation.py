@@ -124,9 +124,13 @@ class PlotRestyler:
             legend = isinstance(item.parentItem(), pg.LegendItem)
             item.setText(item.text, size=f"{text_pt * (1.0 if legend else TYPE['plot_title']):.1f}pt")
 
-            def undo(item=item):
+            def undo(item=item, legend=legend):
                 item.opts = old_opts
                 item.setText(item.text)
+                if legend:  # a legend keeps the size of its largest text unless told
+                    owner = item.parentItem()
+                    owner.layout.activate()
+                    owner.updateSize()
 
             self._undo.append(undo)
         elif isinstance(item, pg.PlotDataItem):

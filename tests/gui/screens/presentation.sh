@@ -26,4 +26,6 @@ remote r; pause 12; shot 22-stage-live-rerun
 pause 45; shot 23-stage-live-rerun-later
 remote Next; shot 24-stage-step2-after-live
 remote Escape; pause 2; shot 25-back-in-the-studio
-quit_app
+key ctrl+q; pause 2; shot 26-quit-asks   # the re-run is not saved: Save, Discard or Cancel
+# SIGTERM closes without asking (as a logout does) and stops the local server of "Deploy it"
+kill -TERM "$app_pid"; for _ in $(seq 40); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.5; done
