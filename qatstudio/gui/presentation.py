@@ -133,6 +133,12 @@ class PlotRestyler:
                     owner.updateSize()
 
             self._undo.append(undo)
+        elif isinstance(item, pg.TextItem):  # a line's label, a plot's hint
+            old_font = QFont(item.textItem.font())
+            font = QFont(old_font)
+            font.setPointSizeF(text_pt * TYPE["small"])
+            item.setFont(font)
+            self._undo.append(lambda item=item: item.setFont(old_font))
         elif isinstance(item, pg.PlotDataItem):
             old_pen, old_symbol_size = item.opts.get("pen"), item.opts.get("symbolSize")
             pen = pg.mkPen(old_pen)
@@ -350,6 +356,7 @@ class PresentationView(QWidget):
         """Back to the studio at the studio's sizes (large type there would grow its docks for good)."""
         if widget is self.live_plots:
             self._restyler.restore()
+            self.live_plots.set_steps_shown(True)
         elif widget is self.chart:
             self.chart.set_presentation(False)
         self._lent.pop(widget).give_back()
@@ -467,6 +474,7 @@ class PresentationView(QWidget):
         if work not in self._lent:
             self._lend(work, self.live_page)
             if work is self.live_plots:
+                self.live_plots.set_steps_shown(False)  # the boundary large instead
                 self._restyler.apply([self.live_plots], self.pt("plot"))
         self.stage.setCurrentWidget(self.live_page)
 

@@ -419,6 +419,7 @@ def test_a_step_rerun_live_on_stage_shows_the_live_plots_there(qtbot, window, de
         assert view.showing(window.plots) and view.isAncestorOf(window.plots) and window.plots.isVisible()
         assert window.plots.train_loss_curve.opts["pen"].widthF() > curve  # thicker lines on stage
         assert window.plots.loss_plot.getAxis("left").style["tickFont"].pointSizeF() == pytest.approx(view.pt("plot"))
+        assert not window.plots.step_plot.isVisible()  # on stage the boundary takes the step losses' row
         assert view.stop_button.isVisible() and not view.rerun_button.isEnabled()
         assert "training now" in view.live.text()
         qtbot.waitUntil(lambda: window.plots.epoch_count() >= 1, timeout=60_000)
@@ -430,6 +431,7 @@ def test_a_step_rerun_live_on_stage_shows_the_live_plots_there(qtbot, window, de
     view.next_page()
     assert not view.showing(window.plots) and window.centralWidget().isAncestorOf(window.plots)
     assert window.plots.train_loss_curve.opts["pen"].widthF() == curve
+    assert window.plots.step_plot.isVisible()
     back = window.plots.loss_plot.legend.boundingRect()  # the legend shrinks back to the studio's text
     assert back.height() == legend.height() and abs(back.width() - legend.width()) <= 2
     view.previous_page()  # back on the step: its shipped figures, the live result in words
