@@ -458,7 +458,8 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         gap = "&nbsp;&nbsp;&nbsp;"
         if self.presentation:  # a line per group: in large type one would widen the chart past the screen
             kinds = len(KIND_COLORS) + 1  # the kinds and the story step first
-            groups = [legend[:kinds], legend[kinds:kinds + estimated], legend[kinds + estimated:]]
+            note = kinds + 1 if estimated else kinds  # the estimated latency's note on its own line
+            groups = [legend[:kinds], legend[kinds:note], legend[note:]]
             text = "<br>".join(gap.join(group) for group in groups if group)
         else:
             text = gap.join(legend)
