@@ -20,7 +20,7 @@ remote b; shot 17-stage-black
 remote b
 remote Prior; shot 18-stage-step5-again
 remote d; pause 6; shot 19-stage-deploying
-pause 100; shot 20-stage-deployed
+pause 150; shot 20-stage-deployed
 remote Prior Prior Prior Prior; shot 21-stage-step1
 remote r; pause 12; shot 22-stage-live-rerun
 pause 45; shot 23-stage-live-rerun-later
