@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPalette, QPen
 from PySide6.QtWidgets import (
+    QApplication,
     QBoxLayout,
     QHBoxLayout,
     QLabel,
@@ -240,6 +241,8 @@ class PresentationView(QWidget):
         self._restyler = PlotRestyler()
         self.setPalette(high_contrast_palette(self.palette()))
         self.setAutoFillBackground(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the keyboard stays the remote's (_keep_focus)
+        QApplication.instance().focusChanged.connect(self._keep_focus)
 
         self.heading = _label()
         self.heading.setObjectName("presentationHeading")
@@ -339,6 +342,7 @@ class PresentationView(QWidget):
         self.showFullScreen()
         self.raise_()
         self.activateWindow()
+        self.setFocus()
 
     def _leave(self) -> None:
         self._active = False
@@ -360,6 +364,12 @@ class PresentationView(QWidget):
         elif widget is self.chart:
             self.chart.set_presentation(False)
         self._lent.pop(widget).give_back()
+
+    def _keep_focus(self, old: Optional[QWidget], new: Optional[QWidget]) -> None:
+        """On stage the keyboard is the remote's: a lent panel's field (a spin box would take the
+        arrows) never keeps it."""
+        if self.is_active() and new is not None and new is not self and self.isAncestorOf(new):
+            self.setFocus()
 
     def closeEvent(self, event) -> None:
         """Closed by the window manager (Alt+F4): back to the studio, the view kept for next time."""

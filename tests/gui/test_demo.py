@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QDockWidget, QToolBar
+from PySide6.QtWidgets import QApplication, QDockWidget, QToolBar
 
 from qatstudio.engine.config import DataConfig, ExperimentConfig
 from qatstudio.engine.data import make_dataset
@@ -389,6 +389,12 @@ def test_clicker_keys_move_the_story_in_the_demo_full_screen_or_not(qtbot, windo
         assert view.page == page, QKeySequence(key).toString()
     qtbot.keyClick(window, Qt.Key.Key_PageDown)  # the studio behind has the keyboard: the view still follows
     assert view.page == 5 and panel.current == 5
+    view.set_deploy_step(5)  # the Deploy panel on stage: a click in its spin box leaves the arrows to the remote
+    window.deploy_panel.points.setFocus()
+    qtbot.keyClick(QApplication.focusWidget() or view, Qt.Key.Key_Left)
+    assert view.page == 4 and window.deploy_panel.points.value() == 5
+    qtbot.keyClick(QApplication.focusWidget() or view, Qt.Key.Key_Right)
+    assert view.page == 5
     qtbot.keyClick(view, Qt.Key.Key_B)  # black over the presentation, not over the studio behind it
     assert view.black_screen.isVisible() and view.black_screen.geometry() == view.rect()
     assert not demo.black_screen.isVisible()
