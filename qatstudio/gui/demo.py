@@ -33,7 +33,7 @@ from ..services.report import write_reports
 from ..services.story import StepFigures, StoryProblem, StoryStep, live_result, load_story, steps_of, story_job
 from .history_panel import HistoryPanel
 from .main_window import MainWindow
-from .presentation import PresentationMode
+from .presentation import BlackScreen, PresentationView
 from .state import TaskKind
 from .story_panel import StoryPanel
 from .sweep_dialog import SweepDialog
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 STORY_HEIGHT = 0.35  # the bottom docks' share of the window's height when first shown
-BOTTOM_CHART_MIN_SCREEN_HEIGHT = 1000  # presentation mode: on a shorter screen the chart is a tab by the story
 
 
 class StoryDriver(QObject):
@@ -52,6 +51,8 @@ class StoryDriver(QObject):
     re-runs live in the window, and the figures of that run show beside the step."""
 
     figuresChanged = Signal()  # a step's figures (or its problem) arrived
+    rerunStarted = Signal(int)  # a step's number: it trains live in the window now
+    deployStarted = Signal(int)  # a step's number: its test points go through a local server now
 
     def __init__(self, window: MainWindow, folder: Optional[Path], parent: QObject):
         super().__init__(parent)
@@ -116,6 +117,7 @@ class StoryDriver(QObject):
             return False
         self._rerun = step.number
         self.panel.set_live_result(step.number, "Live re-run: training now (see the plots)\u2026")
+        self.rerunStarted.emit(step.number)
         return True
 
     def open_step(self, step: StoryStep) -> bool:
@@ -146,14 +148,19 @@ class StoryDriver(QObject):
             if self.window.controller.start_compile() is None:
                 self._deploy_failed(step, "the window could not start compiling")
         elif title == TaskKind.COMPILE.title:
-            self._deploying = None
             self.window.deploy_dock.show()
             self.window.deploy_dock.raise_()
             if self.window.start_deploy(step.deploy_points) is None:
                 self._deploy_failed(step, "the window could not start the deployment")
                 return
             self.panel.set_live_result(step.number, f"Deploying: {step.deploy_points} test points through a local "
-                                                    f"server that sees only ciphertexts (see the Deploy panel).")
+                                                    f"server that sees only ciphertexts\u2026")
+            self.deployStarted.emit(step.number)
+        elif title == TaskKind.DEPLOY.title:
+            self._deploying = None
+            agreement = self.window.deploy_panel.texts()["agreement"]
+            self.panel.set_live_result(step.number, f"Deployed through a local server that saw only ciphertexts. "
+                                                    f"{agreement}.")
 
     def _deploy_failed(self, step: StoryStep, why: str) -> None:
         self._deploying = None
@@ -172,31 +179,6 @@ class StoryDriver(QObject):
     def shutdown(self) -> None:
         self.runner.cancel_all()
         self.runner.wait_all()
-
-
-class BlackScreen(QWidget):
-    """Black over the whole window (a presenter's B key), until shown again."""
-
-    def __init__(self, window: QWidget):
-        super().__init__(window)
-        self.setObjectName("blackScreen")
-        palette = self.palette()
-        palette.setColor(QPalette.ColorRole.Window, QColor("#000000"))
-        self.setPalette(palette)
-        self.setAutoFillBackground(True)
-        self.hide()
-        window.installEventFilter(self)
-
-    def set_shown(self, on: bool) -> None:
-        if on:
-            self.setGeometry(self.parentWidget().rect())
-            self.raise_()
-        self.setVisible(on)
-
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize and self.isVisible():
-            self.setGeometry(watched.rect())  # full screen and back: it still covers the window
-        return super().eventFilter(watched, event)
 
 
 class DemoController(QObject):
@@ -232,14 +214,13 @@ class DemoController(QObject):
                                        Qt.DockWidgetArea.RightDockWidgetArea, tab_with=window.results_dock)
         if "historyDock" not in self._restored:
             QTimer.singleShot(0, window.compile_dock.raise_)  # the window's own tab stays in front
-        self.presentation = PresentationMode(
-            window, keep=self._presentation_docks,
-            restylers=lambda: [self.story_panel, self.chart, self.history_panel],
-            arrange=self._arrange_presentation, parent=self)
+        self.presentation = PresentationView(window, self.story_panel, window.plots, window.deploy_panel, self.chart)
         self._build_menu()
 
         window.experimentUpdated.connect(self._on_experiment)
         self.story.figuresChanged.connect(self._redraw_chart)
+        self.story.rerunStarted.connect(self.presentation.set_live_step)
+        self.story.deployStarted.connect(self.presentation.set_deploy_step)
         self.story_panel.stopRequested.connect(self.stop_work)
         self.history_panel.openRequested.connect(self.open_run)
         self.history_panel.useConfigRequested.connect(self.use_config)
@@ -267,8 +248,8 @@ class DemoController(QObject):
         self.show_story_runs.toggled.connect(self.chart.set_show_reference)
         hint = QLabel("Hover a point for its figures and settings; click it to open the run.")
         hint.setWordWrap(True)
-        palette = hint.palette()  # a palette, not a style sheet: the label then follows the font
-        palette.setColor(QPalette.ColorRole.WindowText, QColor("#555555"))  # of presentation mode
+        palette = hint.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, QColor("#555555"))
         hint.setPalette(palette)
         bar.addWidget(hint, 1)
         bar.addWidget(self.show_story_runs)
@@ -314,15 +295,15 @@ class DemoController(QObject):
         self.history_action = self._action("Run &history", self.show_history, ("Ctrl+3",),
                                            "Every run kept; select several to compare them")
         self.presentation_action = self._action("&Presentation mode", self.presentation.set_active, ("F11",),
-                                                "Full screen, large type and lines, high contrast, the story "
-                                                "in view", checkable=True)
+                                                "The story full screen, one step per screen, in large type "
+                                                "and high contrast", checkable=True)
         # The clicker's keys (what a presenter's remote sends), in the demo and in presentation mode
-        self.next_action = self._action("&Next step", self.story_panel.next_step, ("PgDown", "Right", "Space"),
+        self.next_action = self._action("&Next step", self.next_step, ("PgDown", "Right", "Space"),
                                         "Next story step (the demo and presentation mode)")
-        self.previous_action = self._action("P&revious step", self.story_panel.previous_step, ("PgUp", "Left"),
+        self.previous_action = self._action("P&revious step", self.previous_step, ("PgUp", "Left"),
                                             "Previous story step (the demo and presentation mode)")
-        self.black_action = self._action("&Black screen", self.black_screen.set_shown, ("B",),
-                                         "Black out the window, and back (the demo and presentation mode)",
+        self.black_action = self._action("&Black screen", self.set_black, ("B",),
+                                         "Black out the screen, and back (the demo and presentation mode)",
                                          checkable=True)
         self.leave_action = self._action("&Leave presentation mode", lambda: self.presentation.set_active(False),
                                          ("Esc",), "Back to the window (presentation mode)")
@@ -342,6 +323,9 @@ class DemoController(QObject):
                 self.menu.addSeparator()
             self.menu.addActions(group)
         self.window.menuBar().insertMenu(self.window.help_menu.menuAction(), self.menu)
+        # the same keys in the presentation view's own window
+        self.presentation.addActions([self.story_action, self.chart_action, self.presentation_action,
+                                      self.next_action, self.previous_action, self.black_action, self.leave_action])
 
     # ------------------------------------------------------------------ the docks
     def _tab_bottom_docks(self) -> None:
@@ -374,12 +358,36 @@ class DemoController(QObject):
         self.story.load()
 
     def show_story(self, number: Optional[int] = None) -> None:
+        if self.presentation.is_active():
+            self.presentation.show_page(number or self.story_panel.current or 1)
+            return
         self._show_bottom(self.story_dock)
         if number is not None or self.story_panel.current is None:
             self.story_panel.show_step(number or 1)
 
     def show_chart(self) -> None:
+        if self.presentation.is_active():
+            self.presentation.show_tradeoffs()
+            return
         self._show_bottom(self.chart_dock)
+
+    def next_step(self) -> None:
+        """The clicker's next: the presentation's next page (the trade-offs after the last step), else
+        the story's next step."""
+        if self.presentation.is_active():
+            self.presentation.next_page()
+        else:
+            self.story_panel.next_step()
+
+    def previous_step(self) -> None:
+        if self.presentation.is_active():
+            self.presentation.previous_page()
+        else:
+            self.story_panel.previous_step()
+
+    def set_black(self, on: bool) -> None:
+        """Black over the presentation when it is on, else over the window."""
+        (self.presentation.black_screen if self.presentation.is_active() else self.black_screen).set_shown(on)
 
     def show_history(self) -> None:
         self.history_dock.show()
@@ -516,35 +524,11 @@ class DemoController(QObject):
         return written
 
     # ------------------------------------------------------------------ presentation and shutdown
-    def _front_deploy_dock(self) -> list[QDockWidget]:
-        """The window's Deploy dock stays in presentation mode when it is the tab in front."""
-        dock = self.window.deploy_dock
-        return [dock] if dock.isVisible() and not dock.visibleRegion().isEmpty() else []
-
-    def _presentation_docks(self) -> list[QDockWidget]:
-        chart = [self.chart_dock] if not self.chart_dock.isHidden() else []
-        return [self.story_dock] + chart + self._front_deploy_dock()
-
-    def _arrange_presentation(self) -> None:
-        """The story on the left, the live plots beside it; the trade-offs, when open, along the
-        bottom of a tall screen and as a tab beside the story on a shorter one."""
-        w = self.window
-        w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.story_dock)
-        self.story_dock.show()
-        for deploy in self._front_deploy_dock():  # kept: a tab beside the story, in front, with its room
-            w.tabifyDockWidget(self.story_dock, deploy)
-            QTimer.singleShot(0, deploy.raise_)
-        if not self.chart_dock.isHidden():
-            if w.screen().geometry().height() >= BOTTOM_CHART_MIN_SCREEN_HEIGHT:
-                w.addDockWidget(BOTTOM, self.chart_dock)
-            else:
-                w.tabifyDockWidget(self.story_dock, self.chart_dock)
-                QTimer.singleShot(0, self.story_dock.raise_)
-            self.chart_dock.show()
-
     def _presentation_toggled(self, on: bool) -> None:
         if self.presentation_action.isChecked() != on:
             self.presentation_action.setChecked(on)
+        self.black_action.setChecked(False)
+        self.black_screen.set_shown(False)
         self._set_clicker(on or self._demo)
         self.leave_action.setEnabled(on)
         stop = self.window.stop_action  # Esc leaves presentation mode; Stop keeps its other keys meanwhile
@@ -555,15 +539,13 @@ class DemoController(QObject):
             stop.setShortcuts(self._stop_keys)
         if on:
             self.story.load()
-            if self.story_panel.current is None and self.story.steps:
-                self.story_panel.show_step(1)
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
             if not self.window.confirm_close():  # a run not saved: the user chose to keep the window
                 event.ignore()
                 return True
-            if self.presentation.is_active():  # the window saves its layout as it closes: the normal one
+            if self.presentation.is_active():  # the borrowed plots and chart go home first
                 self.presentation.set_active(False)
             if self.sweep_dialog is not None and self.sweep_dialog.is_running():
                 self._close_after_sweep = True

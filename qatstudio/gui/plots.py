@@ -304,6 +304,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._loss_top = 0.0
         self._hint = ""
         self._hints: dict[pg.PlotItem, pg.TextItem] = {}  # made with the plots
+        self._steps_wanted = True  # see set_steps_shown
 
         # Boundary large on the left, the epoch curves beside it, the step losses along the bottom.
         self.boundary_plot = self.addPlot(row=0, col=0, rowspan=2)
@@ -387,10 +388,16 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         for plot in self._hints:
             plot.getViewBox().sigResized.connect(self._show_hints)
 
+    def set_steps_shown(self, shown: bool) -> None:
+        """Whether the step losses may have the bottom row (when there is room for it); the
+        presentation leaves them out, for a larger boundary."""
+        self._steps_wanted = shown
+        self._arrange_rows()
+
     def _arrange_rows(self) -> None:
         """Plots too short for three rows (a dock below them) leave the step losses out, so that
         the boundary and the epoch curves stay readable; they come back with the room."""
-        short = self.ci.geometry().height() < SHORT_PLOTS_PX
+        short = not self._steps_wanted or self.ci.geometry().height() < SHORT_PLOTS_PX
         if short != self.step_plot.isVisible():
             return
         self.step_plot.setVisible(not short)
@@ -618,7 +625,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
                 title = f"Epoch {self._epochs[-1]} \u00b7 test accuracy {self._test_acc[-1]:.1f}%"
             else:
                 title = "Decision boundary"
-            self.boundary_plot.setTitle(title, color=FOREGROUND, size="9pt")
+            self.boundary_plot.setTitle(title)  # in the title's own colour and size (the presentation's are larger)
         if "boundary" in dirty:
             self.boundary_map.set_image(self._boundary)
         if "points" in dirty or "boundary" in dirty:

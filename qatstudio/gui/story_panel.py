@@ -1,13 +1,16 @@
 """The guided story's panel: the five steps (``services/story.py``), each shown at once from the
 figures ``story_job`` computed on a worker thread, and each re-runnable live; clicking a step only
-swaps pictures and figures."""
+swaps pictures and figures.
+
+What a step shows (its tiles, the titles of its two boundaries) is computed here once, by
+``step_tiles`` and ``BoundaryView.show_figures``: the studio's panel and the presentation view both draw it."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QBoxLayout,
     QFrame,
@@ -28,7 +31,6 @@ from ..services.story import StepFigures, StoryProblem, StoryStep
 from .plots import FOREGROUND, BoundaryMap, class_map
 from .widgets import QWIDGETSIZE_MAX
 
-LARGE_SCREEN_WIDTH = 1600  # presentation mode's full scale from this screen width on
 GOOD, FAIR, POOR = "#1b7837", "#b35806", "#b2182b"
 ACCENT = "#0b4f9c"
 
@@ -37,6 +39,53 @@ def _accuracy_color(value: Optional[float]) -> str:
     if value is None:
         return "#777777"
     return GOOD if value >= 0.99 else FAIR if value >= 0.9 else POOR
+
+
+# The six figures of a step, in order: key -> (caption, tip).
+TILES = {
+    "float": ("fp32 accuracy", "The float model before quantization."),
+    "quantized": ("3-bit accuracy", "The quantized integer model in the clear: what FHE computes."),
+    "fhe": ("FHE accuracy", "Concrete's FHE simulation on every test point (encrypted points too, when the "
+                            "step ran them)."),
+    "accumulator": ("accumulator", TIP_ACCUMULATOR),
+    "lookups": ("lookups (PBS)", TIP_PBS),
+    "latency": ("per encrypted sample", "Measured: encrypt, run and decrypt one test point."),
+}
+WAITING = "#999999"
+
+
+class TileFace(NamedTuple):
+    """What one tile says: its figure, the caption under it and the figure's colour."""
+
+    value: str
+    caption: str
+    color: str = FOREGROUND
+
+
+def step_tiles(step: StoryStep, figures: Optional[StepFigures], problem: str = "") -> dict[str, TileFace]:
+    """The step's six tiles (``TILES``' keys): its file's figures, or "\u2026" while the file opens
+    and "-" when it can't be read."""
+    if figures is None:
+        waiting = "-" if problem else "\u2026"
+        return {key: TileFace(waiting, caption, WAITING) for key, (caption, _) in TILES.items()}
+    record = figures.record
+    m = record.metrics
+    bits = step.config.bits
+    executed = m.fhe_executed_samples
+    accumulator = record.accumulator_bits
+    latency = m.fhe_latency_s
+    return {
+        "float": TileFace(fmt_percent(m.float_accuracy), "fp32 accuracy" if m.float_accuracy is not None
+                          else "no fp32 model (QAT)", _accuracy_color(m.float_accuracy)),
+        "quantized": TileFace(fmt_percent(m.clear_accuracy), f"{bits}-bit accuracy", _accuracy_color(m.clear_accuracy)),
+        "fhe": TileFace(fmt_percent(m.fhe_simulated_accuracy), "FHE accuracy (simulated)" + (
+            f"; encrypted {fmt_percent(m.fhe_executed_accuracy)} of {executed}" if executed else ""),
+            _accuracy_color(m.fhe_simulated_accuracy)),
+        "accumulator": TileFace(fmt_measure(CIRCUIT_BY_KEY["accumulator"], accumulator), TILES["accumulator"][0],
+                                ACCENT if accumulator and accumulator <= MAX_LOOKUP_BITS else POOR),
+        "lookups": TileFace(fmt_measure(CIRCUIT_BY_KEY["pbs"], record.pbs_count), TILES["lookups"][0]),
+        "latency": TileFace(fmt_seconds(latency), TILES["latency"][0] if latency else "not run encrypted"),
+    }
 
 
 class FigureTile(QFrame):
@@ -55,25 +104,29 @@ class FigureTile(QFrame):
         self.caption = QLabel(caption)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("color:#555555; border:none; background:transparent;")
         layout.addWidget(self.value)
         layout.addWidget(self.caption)
-        self._color = FOREGROUND
-        self.set_scale(1.0)
+        self.set_type(17, 8.5)
 
-    def set_value(self, text: str, color: str = FOREGROUND) -> None:
-        self._color = color
-        self.value.setText(text)
-        self.value.setStyleSheet(f"color:{color}; border:none; background:transparent;")
+    def show_face(self, face: TileFace) -> None:
+        self.value.setText(face.value)
+        self.value.setStyleSheet(f"color:{face.color}; border:none; background:transparent;")
+        self.caption.setText(face.caption)
 
-    def set_scale(self, scale: float) -> None:
+    def set_type(self, value_pt: float, caption_pt: float) -> None:
+        """The figure in bold at ``value_pt`` points, its caption at ``caption_pt``."""
         font = QFont(self.font())
-        font.setPointSizeF(17 * scale)
+        font.setPointSizeF(value_pt)
         font.setBold(True)
         self.value.setFont(font)
         small = QFont(self.font())
-        small.setPointSizeF(8.5 * scale)
+        small.setPointSizeF(caption_pt)
         self.caption.setFont(small)
-        self.caption.setStyleSheet("color:#555555; border:none; background:transparent;")
+
+
+def make_tiles() -> dict[str, FigureTile]:
+    return {key: FigureTile(caption, tip) for key, (caption, tip) in TILES.items()}
 
 
 class StepCard(QFrame):
@@ -109,9 +162,17 @@ class StepCard(QFrame):
         layout.addWidget(self.badge, 0, 0, Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(self.title, 0, 1)
         layout.addWidget(self.rerun, 0, 2, Qt.AlignmentFlag.AlignVCenter)
+        self.badge.setFixedSize(26, 26)
+        font = QFont(self.font())
+        font.setPointSizeF(10)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.badge.setFont(font)
+        small = QFont(self.font())
+        small.setPointSizeF(8.5)
+        self.rerun.setFont(small)
         self._selected = False
-        self._scale = 1.0
-        self.set_scale(1.0)
+        self._restyle()
 
     def set_selected(self, selected: bool) -> None:
         self._selected = selected
@@ -120,28 +181,13 @@ class StepCard(QFrame):
     def is_selected(self) -> bool:
         return self._selected
 
-    def set_scale(self, scale: float) -> None:
-        self._scale = scale
-        size = int(26 * scale)
-        self.badge.setFixedSize(size, size)
-        font = QFont(self.font())
-        font.setPointSizeF(10 * scale)
-        font.setBold(True)
-        self.title.setFont(font)
-        self.badge.setFont(font)
-        small = QFont(self.font())
-        small.setPointSizeF(8.5 * scale)
-        self.rerun.setFont(small)
-        self._restyle()
-
     def _restyle(self) -> None:
-        radius = int(13 * self._scale)
         if self._selected:
             card = f"#stepCard {{ background:#e7f0fb; border:2px solid {ACCENT}; border-radius:7px; }}"
-            badge = f"background:{ACCENT}; color:white; border-radius:{radius}px;"
+            badge = f"background:{ACCENT}; color:white; border-radius:13px;"
         else:
             card = "#stepCard { background:#ffffff; border:1px solid #c9c9c9; border-radius:7px; }"
-            badge = f"background:#e2e2e2; color:#222222; border-radius:{radius}px;"
+            badge = "background:#e2e2e2; color:#222222; border-radius:13px;"
         self.setStyleSheet(card)
         self.badge.setStyleSheet(badge)
         self.title.setStyleSheet("border:none; background:transparent; color:#111111;")
@@ -158,15 +204,15 @@ class StepCard(QFrame):
         super().keyPressEvent(event)
 
 
-class _BoundaryView(QWidget):
+class BoundaryView(QWidget):
     """A boundary map under a title that wraps (a plot's own title would widen it past its dock)."""
 
-    def __init__(self, parent: Optional[QWidget] = None):
+    def __init__(self, title: str, parent: Optional[QWidget] = None):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.title = QLabel()
+        self.title = QLabel(title)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setWordWrap(True)
         self.view = pg.PlotWidget(background="w")
@@ -176,19 +222,67 @@ class _BoundaryView(QWidget):
         self.plot.setTitle(None)
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
+        self.set_type(9, 8, 4, 1.0)
 
     def sizeHint(self) -> QSize:
         return QSize(260, 280)
 
+    def set_type(self, title_pt: float, tick_pt: float, point_size: float, line_width: float,
+                 bold: bool = False) -> None:
+        """Its title at ``title_pt`` points, the axes' ticks at ``tick_pt``, test points
+        ``point_size`` pixels wide, axes ``line_width`` pixels thick."""
+        font = QFont(self.font())
+        font.setPointSizeF(title_pt)
+        font.setBold(bold)
+        self.title.setFont(font)
+        tick = QFont()
+        tick.setPointSizeF(tick_pt)
+        metrics = QFontMetrics(tick)
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setTickFont(tick)
+            axis.setPen(pg.mkPen(FOREGROUND, width=line_width))
+            axis.setTextPen(FOREGROUND)
+            if axis.labelText:
+                axis.setLabel(axis.labelText, **{**axis.labelStyle, "font-size": f"{tick_pt:.1f}pt"})
+            # pyqtgraph grows an axis to its widest tick text and never shrinks it: start it afresh
+            axis.textWidth, axis.textHeight = metrics.horizontalAdvance("0.75"), metrics.height()
+            axis.setWidth(None) if name == "left" else axis.setHeight(None)
+        self.map.set_point_size(point_size)
+
+    def show_figures(self, figures: Optional[StepFigures], trained: bool) -> None:
+        """The step's ``trained`` model (else its integer model, what FHE computes), titled with its
+        accuracy; None clears it."""
+        if figures is None:
+            self.map.set_image(None)
+            self.map.set_points(None, None)
+            return
+        record, m = figures.record, figures.record.metrics
+        bits = record.config.bits
+        if trained:
+            quantization_aware = record.config.is_quantization_aware
+            model = f"{bits}-bit QAT model" if quantization_aware else "fp32 model"
+            accuracy = m.brevitas_accuracy if quantization_aware else m.float_accuracy
+            self.title.setText(f"{model} \u00b7 {fmt_percent(accuracy)}")
+            self.map.set_image(figures.trained_boundary)
+            self.map.set_points(figures.x_test, figures.y_test)
+        else:
+            self.title.setText(f"{bits}-bit integer (= FHE) \u00b7 {fmt_percent(m.clear_accuracy)}")
+            self.map.set_image(class_map(figures.integer_classes, record.config.data.n_classes))
+            self.map.set_points(figures.x_test, figures.y_test, figures.integer_predictions)
+
 
 class StoryPanel(QWidget):
-    """The step list and, beside it, the shown step: two boundaries and its figures."""
+    """The step list and, beside it, the shown step: two boundaries and its figures. It holds the
+    story's state (the step shown, each step's figures, problem and live result) that the
+    presentation view draws too."""
 
     stepShown = Signal(int)  # step number
+    changed = Signal()  # a step's figures, problem or live result, or whether a step can re-run
     rerunRequested = Signal(object)  # StoryStep
     openRequested = Signal(object)  # StoryStep: open its file in the window
     deployRequested = Signal(object)  # StoryStep: its run through a local encrypted-inference server
-    stopRequested = Signal()  # stop the window's work (its toolbar is hidden in presentation mode)
+    stopRequested = Signal()  # stop the window's work
 
     def __init__(self, steps: list[StoryStep], parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -197,13 +291,16 @@ class StoryPanel(QWidget):
         self.figures: dict[int, StepFigures] = {}
         self.problems: dict[int, str] = {}
         self.current: Optional[int] = None
-        self.presentation = False
         self._live: dict[int, str] = {}
         self._can_rerun = True
 
         # --- the step list
         self.header = QLabel("The story in five steps")
         self.header.setWordWrap(True)
+        font = QFont(self.font())
+        font.setPointSizeF(13)
+        font.setBold(True)
+        self.header.setFont(font)
         self.subtitle = QLabel("From the step-by-step guide, measured with this app. Click a step to show it; "
                                "re-run it live to train it in front of the audience.")
         self.subtitle.setWordWrap(True)
@@ -227,23 +324,19 @@ class StoryPanel(QWidget):
         # --- the stage
         self.stage_title = QLabel()
         self.stage_title.setWordWrap(True)
+        title = QFont(self.font())
+        title.setPointSizeF(12)
+        self.stage_title.setFont(title)
         self.stage_text = QLabel()
         self.stage_text.setWordWrap(True)
-        self.tiles = {
-            "float": FigureTile("fp32 accuracy", "The float model before quantization."),
-            "quantized": FigureTile("3-bit accuracy", "The quantized integer model in the clear: what FHE computes."),
-            "fhe": FigureTile("FHE accuracy", "Concrete's FHE simulation on every test point (encrypted "
-                                              "points too, when the step ran them)."),
-            "accumulator": FigureTile("accumulator", TIP_ACCUMULATOR),
-            "lookups": FigureTile("lookups (PBS)", TIP_PBS),
-            "latency": FigureTile("per encrypted sample", "Measured: encrypt, run and decrypt one test point."),
-        }
+        self.tiles = make_tiles()
         tiles = QGridLayout()
         tiles.setSpacing(6)
         self.tile_grid = tiles
         self._tile_columns = 0
         self._place_tiles(3)
-        self.trained_view, self.integer_view = _BoundaryView(), _BoundaryView()
+        self.trained_view = BoundaryView("Trained model")
+        self.integer_view = BoundaryView("3-bit integer model (= FHE)")
         self.boundaries = QWidget()
         self.boundaries.setObjectName("storyBoundaries")
         row = QHBoxLayout(self.boundaries)
@@ -252,14 +345,13 @@ class StoryPanel(QWidget):
         row.addWidget(self.integer_view)
         self.boundaries.setMinimumSize(300, 170)
         self.trained_map, self.integer_map = self.trained_view.map, self.integer_view.map
-        self._title(self.trained_view, "Trained model")
-        self._title(self.integer_view, "3-bit integer model (= FHE)")
         self.measured = QLabel()
         self.measured.setWordWrap(True)
         self.measured.setStyleSheet("color:#555555;")
         self.live = QLabel()
         self.live.setObjectName("liveResult")
         self.live.setWordWrap(True)
+        self.live.setStyleSheet(f"color:{ACCENT}; font-weight:bold;")
         self.live.hide()
         self.open_button = QPushButton("Open in the window")
         self.open_button.setToolTip("Open this step's experiment file in the main window: plots, results, "
@@ -269,16 +361,16 @@ class StoryPanel(QWidget):
         self.deploy_button = QPushButton("Deploy it")
         self.deploy_button.setToolTip("Open this step's run, compile it and send test points through a local "
                                       "server that only ever sees ciphertexts (the Deploy panel shows both sides).")
-        self.deploy_button.clicked.connect(
-            lambda: self.current and self.deployRequested.emit(self.step(self.current)))
         self.deploy_button.hide()
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop the run in progress (training keeps what it learned).")
         self.stop_button.clicked.connect(self.stopRequested.emit)
         self.stop_button.hide()
-        self.open_button.clicked.connect(lambda: self.current and self.openRequested.emit(self.step(self.current)))
-        self.rerun_button.clicked.connect(lambda: self.current and self.rerunRequested.emit(self.step(self.current)))
+        self.open_button.clicked.connect(self.request_open)
+        self.rerun_button.clicked.connect(self.request_rerun)
+        self.deploy_button.clicked.connect(self.request_deploy)
         buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 4, 0, 0)
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.rerun_button)
         buttons.addWidget(self.deploy_button)
@@ -294,19 +386,26 @@ class StoryPanel(QWidget):
         box.addLayout(tiles)
         box.addWidget(self.live)
         box.addWidget(self.measured)
-        box.addLayout(buttons)
         box.addStretch(1)
-        # The words and figures scroll when the dock is short, rather than being drawn over each other.
+        # The words and figures scroll when the dock is short, rather than being drawn over each
+        # other; the buttons stay under them, never scrolled out of reach.
         self.info = QScrollArea()
         self.info.setWidget(info)
         self.info.setWidgetResizable(True)
         self.info.setFrameShape(QFrame.Shape.NoFrame)
         self.info.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        words = QWidget()
+        column = QVBoxLayout(words)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.info, 1)
+        column.addLayout(buttons)
+        self.words = words
         stage = QWidget()
         stage.setObjectName("storyStage")
         self.stage_layout = QBoxLayout(QBoxLayout.Direction.TopToBottom, stage)
         self.stage_layout.setContentsMargins(4, 0, 0, 0)
-        self.stage_layout.addWidget(self.info, 0)
+        self.stage_layout.addWidget(words, 0)
         self.stage_layout.addWidget(self.boundaries, 1)
         self.stage = stage
 
@@ -320,9 +419,8 @@ class StoryPanel(QWidget):
         self.main.setContentsMargins(6, 6, 6, 6)
         self.main.addWidget(scroll, 0)
         self.main.addWidget(stage, 1)
-        self._apply_scale()
         self._arrange()
-        self._show_nothing()
+        self._draw_step()
 
     # ------------------------------------------------------------------ data in
     def step(self, number: int) -> StoryStep:
@@ -332,17 +430,24 @@ class StoryPanel(QWidget):
         self.figures[figures.step.number] = figures
         if self.current == figures.step.number:
             self._draw()
+        self.changed.emit()
 
     def set_problem(self, problem: StoryProblem) -> None:
         self.problems[problem.step.number] = problem.message
         if self.current == problem.step.number:
             self._draw()
+        self.changed.emit()
 
     def set_live_result(self, number: int, text: str) -> None:
         self._live[number] = text
         if self.current == number:
             self._draw_live()
             QTimer.singleShot(0, self, self._fit_info_width)
+        self.changed.emit()
+
+    def live_result(self, number: int) -> str:
+        """What the step's live re-run or deployment has said last ('' if none)."""
+        return self._live.get(number, "")
 
     def set_can_rerun(self, can: bool, why: str = "") -> None:
         self._can_rerun = can
@@ -351,9 +456,25 @@ class StoryPanel(QWidget):
         self.rerun_button.setEnabled(can and self.current is not None)
         self.deploy_button.setEnabled(can and self.current is not None)
         self.stop_button.setVisible(not can)
-        tip = "" if can else why
         for widget in [self.rerun_button, self.deploy_button] + [card.rerun for card in self.cards]:
-            widget.setStatusTip(tip)
+            widget.setStatusTip("" if can else why)
+        self.changed.emit()
+
+    def can_rerun(self) -> bool:
+        return self._can_rerun
+
+    # ------------------------------------------------------------------ requests
+    def request_rerun(self) -> None:
+        if self.current:
+            self.rerunRequested.emit(self.step(self.current))
+
+    def request_deploy(self) -> None:
+        if self.current:
+            self.deployRequested.emit(self.step(self.current))
+
+    def request_open(self) -> None:
+        if self.current:
+            self.openRequested.emit(self.step(self.current))
 
     # ------------------------------------------------------------------ showing a step
     def show_step(self, number: int) -> None:
@@ -376,16 +497,6 @@ class StoryPanel(QWidget):
     def tile_text(self, key: str) -> str:
         return self.tiles[key].value.text()
 
-    def _show_nothing(self) -> None:
-        self.stage_title.setText("Choose a step")
-        self.stage_text.setText("Each step opens at once from an experiment shipped with QAT Studio.")
-        for tile in self.tiles.values():
-            tile.set_value("-")
-        self.open_button.setEnabled(False)
-        self.rerun_button.setEnabled(False)
-        self.deploy_button.hide()
-        self.measured.setText("")
-
     def _draw(self) -> None:
         self._draw_step()
         QTimer.singleShot(0, self, self._fit_info_width)  # once the new words and figures are laid out
@@ -393,7 +504,14 @@ class StoryPanel(QWidget):
     def _draw_step(self) -> None:
         number = self.current
         if number is None:
-            self._show_nothing()
+            self.stage_title.setText("Choose a step")
+            self.stage_text.setText("Each step opens at once from an experiment shipped with QAT Studio.")
+            for tile in self.tiles.values():
+                tile.value.setText("-")
+            self.open_button.setEnabled(False)
+            self.rerun_button.setEnabled(False)
+            self.deploy_button.hide()
+            self.measured.setText("")
             return
         step = self.step(number)
         self.stage_title.setText(f'<span style="color:{ACCENT}">Step {number} of {len(self.steps)}</span> '
@@ -404,46 +522,15 @@ class StoryPanel(QWidget):
         self.deploy_button.setVisible(step.deploy_points > 0)
         self.deploy_button.setEnabled(self._can_rerun)
         self._draw_live()
-        figures = self.figures.get(number)
+        figures, problem = self.figures.get(number), self.problems.get(number, "")
+        for key, face in step_tiles(step, figures, problem).items():
+            self.tiles[key].show_face(face)
         if figures is None:
-            problem = self.problems.get(number)
             self.measured.setText(f"Can't open this step: {problem}" if problem else "Opening the step's file\u2026")
-            for tile in self.tiles.values():
-                tile.set_value("\u2026" if not problem else "-", "#999999")
-            for boundary in (self.trained_map, self.integer_map):
-                boundary.set_image(None)
-                boundary.set_points(None, None)
-            return
-        record = figures.record
-        m = record.metrics
-        bits = step.config.bits
-        self.tiles["float"].set_value(fmt_percent(m.float_accuracy), _accuracy_color(m.float_accuracy))
-        self.tiles["float"].caption.setText("fp32 accuracy" if m.float_accuracy is not None
-                                            else "no fp32 model (QAT)")
-        self.tiles["quantized"].set_value(fmt_percent(m.clear_accuracy), _accuracy_color(m.clear_accuracy))
-        self.tiles["quantized"].caption.setText(f"{bits}-bit accuracy")
-        self.tiles["fhe"].set_value(fmt_percent(m.fhe_simulated_accuracy), _accuracy_color(m.fhe_simulated_accuracy))
-        executed = m.fhe_executed_samples
-        self.tiles["fhe"].caption.setText("FHE accuracy (simulated)" + (
-            f"; encrypted {fmt_percent(m.fhe_executed_accuracy)} of {executed}" if executed else ""))
-        accumulator = record.accumulator_bits
-        self.tiles["accumulator"].set_value(fmt_measure(CIRCUIT_BY_KEY["accumulator"], accumulator),
-                                            ACCENT if accumulator and accumulator <= MAX_LOOKUP_BITS else POOR)
-        self.tiles["lookups"].set_value(fmt_measure(CIRCUIT_BY_KEY["pbs"], record.pbs_count), FOREGROUND)
-        latency = m.fhe_latency_s
-        self.tiles["latency"].set_value(fmt_seconds(latency), FOREGROUND)
-        self.tiles["latency"].caption.setText("per encrypted sample" if latency else "not run encrypted")
-        self.measured.setText(f"Measured when the file was made: {step.measured}")
-
-        quantization_aware = record.config.is_quantization_aware
-        trained = f"{bits}-bit QAT model" if quantization_aware else "fp32 model"
-        trained_accuracy = m.brevitas_accuracy if quantization_aware else m.float_accuracy
-        self._title(self.trained_view, f"{trained} \u00b7 {fmt_percent(trained_accuracy)}")
-        self._title(self.integer_view, f"{bits}-bit integer (= FHE) \u00b7 {fmt_percent(m.clear_accuracy)}")
-        self.trained_map.set_image(figures.trained_boundary)
-        self.integer_map.set_image(class_map(figures.integer_classes, record.config.data.n_classes))
-        self.trained_map.set_points(figures.x_test, figures.y_test)
-        self.integer_map.set_points(figures.x_test, figures.y_test, figures.integer_predictions)
+        else:
+            self.measured.setText(f"Measured when the file was made: {step.measured}")
+        self.trained_view.show_figures(figures, trained=True)
+        self.integer_view.show_figures(figures, trained=False)
 
     def _draw_live(self) -> None:
         text = self._live.get(self.current) if self.current else None
@@ -451,64 +538,7 @@ class StoryPanel(QWidget):
         if text:
             self.live.setText(text)
 
-    def _title(self, view: _BoundaryView, text: str) -> None:
-        font = QFont(self.font())
-        font.setPointSizeF(14 if self.presentation else 9)
-        font.setBold(self.presentation)
-        view.title.setFont(font)
-        view.title.setText(text)
-
-    # ------------------------------------------------------------------ layout and presentation
-    def _scale(self) -> float:
-        """Type and pictures: larger in presentation mode, less so on a small screen (the live
-        plots beside the story need their room too)."""
-        if not self.presentation:
-            return 1.0
-        return 1.6 if self.screen().geometry().width() >= LARGE_SCREEN_WIDTH else 1.25
-
-    def set_presentation(self, on: bool) -> None:
-        self.presentation = bool(on)
-        self._apply_scale()
-        self._arrange()
-        self._draw()
-
-    def _apply_scale(self) -> None:
-        scale = self._scale()
-        for card in self.cards:
-            card.set_scale(scale)
-        for tile in self.tiles.values():
-            tile.set_scale(scale)
-        font = QFont(self.font())
-        font.setPointSizeF(13 * scale)
-        font.setBold(True)
-        self.header.setFont(font)
-        title = QFont(self.font())
-        title.setPointSizeF(12 * scale)
-        self.stage_title.setFont(title)
-        text = QFont(self.font())
-        text.setPointSizeF(10 * scale)
-        self.stage_text.setFont(text)
-        self.live.setFont(text)
-        small = QFont(self.font())
-        small.setPointSizeF(8.5 * scale)
-        self.subtitle.setFont(small)
-        self.measured.setFont(small)
-        self.subtitle.setVisible(not self.presentation)  # room for the steps and the pictures
-        self.measured.setVisible(not self.presentation)
-        self.live.setStyleSheet(f"color:{ACCENT}; font-weight:bold;")
-        width = 1.8 if self.presentation else 1.0
-        for plot in (self.trained_view.plot, self.integer_view.plot):
-            for name in ("left", "bottom"):
-                axis = plot.getAxis(name)
-                tick = QFont()
-                tick.setPointSizeF(8 * scale)
-                axis.setTickFont(tick)
-                axis.setPen(pg.mkPen(FOREGROUND, width=width))
-                axis.textWidth, axis.textHeight = 30, 18  # pyqtgraph never shrinks an axis by itself
-                axis.setWidth(axis.fixedWidth) if name == "left" else axis.setHeight(axis.fixedHeight)
-        for boundary in (self.trained_map, self.integer_map):
-            boundary.set_point_size(7 if self.presentation else 4)
-
+    # ------------------------------------------------------------------ layout
     def _place_tiles(self, columns: int) -> None:
         if columns == self._tile_columns:
             return
@@ -521,29 +551,24 @@ class StoryPanel(QWidget):
     def _arrange(self) -> None:
         """List beside the stage when there is room, above it otherwise; inside the stage, the
         figures beside the boundaries in a wide and short dock, above them in a tall one."""
-        scale = self._scale()
         # Before it is shown the panel has Qt's default size: take it as a wide, short bottom dock,
         # or its first, stacked layout would ask the window for more height than a laptop has.
         shown = self.isVisible()
-        wide = self.presentation or self.width() >= 700 or not shown
+        wide = self.width() >= 700 or not shown
         direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
         if self.main.direction() != direction:
             self.main.setDirection(direction)
-        # Presenting on a small screen, the step list gives its room to the live plots: the stage
-        # says "Step n of 5" and Page Up / Page Down (Demo menu) move through the steps.
-        listed = not (self.presentation and self.screen().geometry().width() < LARGE_SCREEN_WIDTH)
-        self.list_area.setVisible(listed)
         self.list_area.setMaximumHeight(QWIDGETSIZE_MAX if wide else 230)
-        self.list_area.setMaximumWidth(int(330 * scale) if wide else QWIDGETSIZE_MAX)
-        self.list_area.setMinimumWidth(int(250 * scale) if wide and listed else 0)
-        stage_width = self.width() - (self.list_area.maximumWidth() if wide and listed else 0)
+        self.list_area.setMaximumWidth(330 if wide else QWIDGETSIZE_MAX)
+        self.list_area.setMinimumWidth(250 if wide else 0)
+        stage_width = self.width() - (self.list_area.maximumWidth() if wide else 0)
         stage_height = self.height() - (0 if wide else self.list_area.maximumHeight())
         side_by_side = stage_width > 1.7 * stage_height or not shown
         inner = QBoxLayout.Direction.LeftToRight if side_by_side else QBoxLayout.Direction.TopToBottom
         if self.stage_layout.direction() != inner:
             self.stage_layout.setDirection(inner)
-        self.info.setMaximumWidth(int(460 * scale) if side_by_side else QWIDGETSIZE_MAX)
-        self._place_tiles(6 if not side_by_side and stage_width >= 6 * 105 * scale else 3)
+        self.words.setMaximumWidth(460 if side_by_side else QWIDGETSIZE_MAX)
+        self._place_tiles(6 if not side_by_side and stage_width >= 6 * 105 else 3)
         self._fit_info_width()
 
     def _fit_info_width(self) -> None:

@@ -41,6 +41,7 @@ INK = "#222222"
 FRONT_FILL = (40, 60, 90, 16)
 CEILING_INK = "#555555"
 HIT_RADIUS_PX = 14
+PRESENTATION_PT = 15.0  # the chart's axis text in presentation mode, unless told otherwise
 
 PANELS = ("bits", "latency")
 
@@ -129,6 +130,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         self._rate: tuple[Optional[float], int] = (None, 0)
         self._ceiling: Optional[float] = None
         self.presentation = False
+        self._presentation_pt = PRESENTATION_PT
 
         self.title = self.addLabel("", row=0, col=0, colspan=2, justify="left")
         self.plots: dict[str, pg.PlotItem] = {}
@@ -214,8 +216,10 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         self._highlighted = set(ids)
         self._draw_selection()
 
-    def set_presentation(self, on: bool) -> None:
+    def set_presentation(self, on: bool, text_pt: float = PRESENTATION_PT) -> None:
+        """Large type (``text_pt`` points), markers and lines in proportion, for a screen far away."""
         self.presentation = bool(on)
+        self._presentation_pt = text_pt
         self.setMinimumSize(420, 400 if self.presentation else 260)
         self._style()
         self._redraw()
@@ -249,8 +253,9 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
     # ------------------------------------------------------------------ building the picture
     def _sizes(self) -> dict:
         if self.presentation:
-            return dict(point=19, ring=31, selected=27, hover=34, front=4.0, outline=2.0, font=15, small=13,
-                        title=18)
+            k = self._presentation_pt / PRESENTATION_PT
+            return dict(point=19 * k, ring=31 * k, selected=27 * k, hover=34 * k, front=4.0 * k, outline=2.0 * k,
+                        font=15 * k, small=13 * k, title=18 * k)
         return dict(point=12, ring=21, selected=18, hover=23, front=2.4, outline=1.3, font=9, small=8, title=11)
 
     def _style(self) -> None:
@@ -272,7 +277,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             plot.getAxis("bottom").setLabel(labels[panel], color=INK, **{"font-size": f"{s['font']}pt"})
             plot.getAxis("left").setLabel("accuracy (%)", color=INK, **{"font-size": f"{s['font']}pt"})
             plot.getAxis("left").setWidth(int(s["font"] * 5.5))
-            self._items[panel]["empty"].setFont(QFont(font.family(), s["font"] + 1))
+            self._items[panel]["empty"].setFont(QFont(font.family(), round(s["font"] + 1)))
         self.card.setStyleSheet(
             "#tradeoffCard { background: rgba(255, 255, 255, 248); border: 1px solid #8a8a8a; border-radius: 6px;"
             f" padding: {8 if self.presentation else 5}px {12 if self.presentation else 8}px; }}")
@@ -352,7 +357,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
                 ceiling.setPen(pg.mkPen(CEILING_INK, width=s["front"] * 0.6, style=Qt.PenStyle.DashLine))
                 ceiling.setValue(100 * self._ceiling)
                 ceiling.label.setFormat(f"ceiling {fmt_percent(self._ceiling)}")
-                ceiling.label.setFont(QFont(QFont().family(), s["small"]))
+                ceiling.label.setFont(QFont(QFont().family(), round(s["small"])))
             else:
                 ceiling.hide()
             axis = plot.getAxis("bottom")
@@ -451,9 +456,11 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             legend.append(f'<span style="color:{CEILING_INK}; font-size:{s["font"] + 2}pt">\u2504\u2504</span>'
                           "&nbsp;ceiling: the best any classifier can reach on the runs' test points")
         gap = "&nbsp;&nbsp;&nbsp;"
-        if self.presentation:  # two lines: in large type one would widen the chart past the screen
+        if self.presentation:  # a line per group: in large type one would widen the chart past the screen
             kinds = len(KIND_COLORS) + 1  # the kinds and the story step first
-            text = gap.join(legend[:kinds]) + "<br>" + gap.join(legend[kinds:])
+            note = kinds + 1 if estimated else kinds  # the estimated latency's note on its own line
+            groups = [legend[:kinds], legend[kinds:note], legend[note:]]
+            text = "<br>".join(gap.join(group) for group in groups if group)
         else:
             text = gap.join(legend)
         self.legend.setText(text, color=INK, size=f"{s['font']}pt")

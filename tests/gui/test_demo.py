@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QDockWidget, QToolBar
+from PySide6.QtWidgets import QApplication, QDockWidget, QToolBar
 
 from qatstudio.engine.config import DataConfig, ExperimentConfig
 from qatstudio.engine.data import make_dataset
 from qatstudio.gui.demo import DemoController, install_demo
+from qatstudio.gui.presentation import BASE_PT, TYPE
 from qatstudio.services.experiment_file import load_experiment
 from qatstudio.services.formatting import fmt_percent, run_name
 from qatstudio.services.history import History, RunRecord, pareto_front
@@ -278,64 +279,94 @@ def test_ceiling_in_history_and_tradeoff_chart(qtbot, window, demo, story_record
     assert f"ceiling</td><td>{fmt_percent(ceiling)}" in chart.describe(guide[0])
 
 
-def test_presentation_mode_toggles_and_restores(qtbot, window, demo):
+def studio_as_it_is(window) -> dict:
+    """What presentation mode must leave as it was on the studio's window."""
+    palette = window.palette()
+    axis = window.plots.step_plot.getAxis("left")
+    return dict(
+        docks={d.objectName(): (d.isVisible(), d.geometry() if d.isVisible() else None)
+               for d in window.findChildren(QDockWidget)},
+        toolbars={t.objectName(): t.isVisible() for t in window.findChildren(QToolBar)},
+        central=window.centralWidget().geometry(), size=window.size(), state=window.windowState(),
+        font=window.font().pointSizeF(), config_font=window.config_panel.font().pointSizeF(),
+        text=palette.color(palette.ColorRole.WindowText).name(), menu=window.menuBar().isVisible(),
+        plots=window.plots.parentWidget(), axis=(axis.fixedWidth, axis.pen().widthF(), axis.style["tickFont"]),
+        curve=window.plots.train_loss_curve.opts["pen"].widthF(),
+    )
+
+
+def test_presentation_is_a_screen_of_its_own_that_leaves_the_studio_as_it_was(qtbot, window, demo):
+    """F11: one step per screen (title, sentence, six tiles, both boundaries), then the trade-offs as
+    a page; large type at one scale, high contrast; Esc back to the studio, untouched."""
+    demo.show_chart()
+    demo.show_story(1)  # the story and the trade-offs docked at the bottom, as in the demo
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
-    docks = {d.objectName(): d.isVisible() for d in window.findChildren(QDockWidget)}
-    places = {d.objectName(): d.geometry() for d in window.findChildren(QDockWidget) if d.isVisible()}
-    central = window.centralWidget().geometry()
-    toolbars = {t.objectName(): t.isVisible() for t in window.findChildren(QToolBar)}
-    font = window.font().pointSizeF()
-    size, state = window.size(), window.windowState()
-    text_color = window.palette().color(window.palette().ColorRole.WindowText).name()
-    axis = window.plots.step_plot.getAxis("left")
-    axis_width, axis_pen = axis.fixedWidth, axis.pen().widthF()
-    curve_width = window.plots.train_loss_curve.opts["pen"].widthF()
-    config_panel_font = window.config_panel.font().pointSizeF()
+    wait_story(qtbot, demo)
+    qtbot.wait(100)
+    before = studio_as_it_is(window)
+    view, panel = demo.presentation, demo.story_panel
 
     qtbot.keyClick(window, Qt.Key.Key_F11)
-    assert demo.presentation.is_active() and demo.presentation_action.isChecked()
-    qtbot.waitUntil(window.isFullScreen, timeout=5_000)
-    assert window.font().pointSizeF() >= 1.4 * font
-    assert window.config_panel.font().pointSizeF() >= 1.4 * config_panel_font  # it reaches the panels
-    assert window.palette().color(window.palette().ColorRole.WindowText).name() == "#000000"
-    assert not window.menuBar().isVisible()
-    for name in ("configureDock", "compileDock", "resultsDock", "historyDock"):  # advanced controls hidden
-        assert not window.findChild(QDockWidget, name).isVisible(), name
-    assert all(not t.isVisible() for t in window.findChildren(QToolBar))
-    assert demo.story_dock.isVisible() and demo.story_panel.list_area.isVisible()  # the steps stay in view
-    assert not demo.story_dock.features() & QDockWidget.DockWidgetFeature.DockWidgetClosable
-    assert demo.story_panel.current == 1 and demo.story_panel.presentation and demo.chart.presentation
-    assert window.plots.train_loss_curve.opts["pen"].widthF() > curve_width  # thicker lines
-    assert axis.pen().widthF() > axis_pen
-    qtbot.keyClick(window, Qt.Key.Key_PageDown)  # what a presenter's remote sends
-    assert demo.story_panel.current == 2
+    assert view.is_active() and demo.presentation_action.isChecked() and demo.next_action.isEnabled()
+    qtbot.waitUntil(lambda: view.isFullScreen() and view.isActiveWindow(), timeout=5_000)
+    assert view.geometry() == window.screen().geometry()
+    assert view.palette().color(view.palette().ColorRole.WindowText).name() == "#000000"
+    wait_story(qtbot, demo)
+    assert view.page == 1 and panel.current == 1
+    # one scale for every text: each role's size is the same multiple of the base at every size
+    scale = view.scale
+    assert view.heading.font().pointSizeF() == pytest.approx(BASE_PT * TYPE["heading"] * scale)
+    assert view.sentence.font().pointSizeF() == pytest.approx(BASE_PT * TYPE["text"] * scale)
+    assert view.tiles["fhe"].value.font().pointSizeF() == pytest.approx(BASE_PT * TYPE["figure"] * scale)
+    tick = view.trained_view.plot.getAxis("left").style["tickFont"].pointSizeF()
+    assert tick == pytest.approx(BASE_PT * TYPE["plot"] * scale) and tick >= 1.2 * window.font().pointSizeF()
 
-    qtbot.keyClick(window, Qt.Key.Key_F11)
-    assert not demo.presentation.is_active()
-    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5_000)
-    assert window.windowState() == state and window.size() == size
-    assert window.font().pointSizeF() == font and window.config_panel.font().pointSizeF() == config_panel_font
-    assert window.palette().color(window.palette().ColorRole.WindowText).name() == text_color
-    assert window.menuBar().isVisible()
-    assert {d.objectName(): d.isVisible() for d in window.findChildren(QDockWidget)} == docks
-    assert {d.objectName(): d.geometry() for d in window.findChildren(QDockWidget) if d.isVisible()} == places
-    assert window.centralWidget().geometry() == central
-    assert {t.objectName(): t.isVisible() for t in window.findChildren(QToolBar)} == toolbars
-    assert demo.story_dock.features() & QDockWidget.DockWidgetFeature.DockWidgetClosable
-    assert window.plots.train_loss_curve.opts["pen"].widthF() == curve_width
-    assert (axis.fixedWidth, axis.pen().widthF()) == (axis_width, axis_pen)
-    assert not demo.story_panel.presentation and not demo.next_action.isEnabled()
+    for step in panel.steps:
+        assert view.page == step.number and panel.current == step.number
+        assert step.title in view.heading.text() and f"Step {step.number} of 5" in view.heading.text()
+        assert view.sentence.text() == step.text
+        assert {key: tile.value.text() for key, tile in view.tiles.items()} == \
+            {key: panel.tile_text(key) for key in view.tiles}  # the panel's figures, computed once
+        assert np.array_equal(view.trained_view.map.image.image, panel.trained_map.image.image)
+        assert np.array_equal(view.integer_view.map.image.image, panel.integer_map.image.image)
+        assert view.stage.currentWidget() is view.boundaries and view.boundaries.isVisible()
+        assert view.deploy_button.isVisible() == (step.deploy_points > 0)  # in view, never scrolled to
+        assert view.rerun_button.isVisible() and view.rerun_button.isEnabled()
+        qtbot.keyClick(view, Qt.Key.Key_PageDown)  # what a presenter's remote sends
+    assert view.is_tradeoff_page() and "trade-offs" in view.where.text() and not view.tile_row.isVisible()
+    assert view.isAncestorOf(demo.chart) and demo.chart.isVisible() and demo.chart.presentation
+    assert demo.chart.plots["bits"].getAxis("bottom").labelStyle["font-size"] == f"{view.pt('plot'):.1f}pt"
+    assert sum(p.reference for p in demo.chart.points("bits")) == 5
+    qtbot.keyClick(view, Qt.Key.Key_PageDown)  # the last page stays
+    assert view.is_tradeoff_page()
+    qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert view.page == 5 and panel.current == 5
+    view.set_deploy_step(5)  # the Deploy panel on stage, then the live plots: both lent, both given back
+    assert view.showing(window.deploy_panel)
+    view.set_live_step(5)
+    assert view.showing(window.plots) and window.deploy_dock.widget().widget() is window.deploy_panel
+
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    assert not view.is_active() and not view.isVisible() and not demo.presentation_action.isChecked()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    assert demo.chart_dock.isAncestorOf(demo.chart) and not demo.chart.presentation  # lent, and given back
+    assert studio_as_it_is(window) == before
+    assert not demo.next_action.isEnabled()  # not the demo: the keys are the widgets' own again
+    qtbot.keyClick(window, Qt.Key.Key_F11)  # and again: the same view, at the step shown
+    qtbot.waitUntil(view.isFullScreen, timeout=5_000)
+    assert view.page == 5
+    demo.presentation.set_active(False)
 
 
 def test_clicker_keys_move_the_story_in_the_demo_full_screen_or_not(qtbot, window, demo):
-    """What a presenter's remote sends (page keys, arrows, space, B) works in the demo without F11; Esc
-    leaves presentation mode."""
+    """What a presenter's remote sends (page keys, arrows, space, B) works in the demo without F11
+    and in presentation mode, whichever window has the keyboard; Esc leaves presentation mode."""
     assert not demo.next_action.isEnabled()  # not the demo: the keys are the widgets' own
     demo.start_demo()
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
-    panel = demo.story_panel
+    panel, view = demo.story_panel, demo.presentation
     assert panel.current == 1 and not window.isFullScreen()
     demo.story_panel.list_area.setFocus()  # the step list: PgDown would scroll it
     for key, step in ((Qt.Key.Key_PageDown, 2), (Qt.Key.Key_Right, 3), (Qt.Key.Key_Space, 4), (Qt.Key.Key_Left, 3),
@@ -350,24 +381,80 @@ def test_clicker_keys_move_the_story_in_the_demo_full_screen_or_not(qtbot, windo
     assert not demo.black_screen.isVisible()
 
     qtbot.keyClick(window, Qt.Key.Key_F11)
-    qtbot.waitUntil(window.isFullScreen, timeout=5_000)
-    qtbot.keyClick(window, Qt.Key.Key_PageDown)
-    assert panel.current == 3
-    qtbot.keyClick(window, Qt.Key.Key_Escape)  # leaves presentation mode (Stop keeps Ctrl+.)
-    assert not demo.presentation.is_active()
-    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5_000)
+    qtbot.waitUntil(lambda: view.isFullScreen() and view.isActiveWindow(), timeout=5_000)
+    assert view.page == 2
+    for key, page in ((Qt.Key.Key_PageDown, 3), (Qt.Key.Key_Space, 4), (Qt.Key.Key_Right, 5), (Qt.Key.Key_Right, 6),
+                      (Qt.Key.Key_PageUp, 5), (Qt.Key.Key_Left, 4)):
+        qtbot.keyClick(view, key)
+        assert view.page == page, QKeySequence(key).toString()
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)  # the studio behind has the keyboard: the view still follows
+    assert view.page == 5 and panel.current == 5
+    view.set_deploy_step(5)  # the Deploy panel on stage: a click in its spin box leaves the arrows to the remote
+    window.deploy_panel.points.setFocus()
+    qtbot.keyClick(QApplication.focusWidget() or view, Qt.Key.Key_Left)
+    assert view.page == 4 and window.deploy_panel.points.value() == 5
+    qtbot.keyClick(QApplication.focusWidget() or view, Qt.Key.Key_Right)
+    assert view.page == 5
+    qtbot.keyClick(view, Qt.Key.Key_B)  # black over the presentation, not over the studio behind it
+    assert view.black_screen.isVisible() and view.black_screen.geometry() == view.rect()
+    assert not demo.black_screen.isVisible()
+    qtbot.keyClick(view, Qt.Key.Key_B)
+    assert not view.black_screen.isVisible()
+    qtbot.keyClick(view, Qt.Key.Key_Escape)  # leaves presentation mode
+    assert not view.is_active() and not view.isVisible()
     assert QKeySequence("Esc") in window.stop_action.shortcuts()  # Stop has its key back
-    qtbot.keyClick(window, Qt.Key.Key_PageDown)  # still the demo: the keys still work
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.keyClick(window, Qt.Key.Key_PageUp)  # still the demo: the keys still work
     assert panel.current == 4
+
+
+def test_a_step_rerun_live_on_stage_shows_the_live_plots_there(qtbot, window, demo, run):
+    """Re-run live from the presentation: the window's live plots take the boundaries' place on that
+    step's page (in the view's type), until another page is shown; then they are the studio's again."""
+    wait_story(qtbot, demo)
+    view = demo.presentation
+    view.set_active(True)
+    view.show_page(1)
+    curve = window.plots.train_loss_curve.opts["pen"].widthF()
+    legend = window.plots.loss_plot.legend.boundingRect()
+    assert not view.showing(window.plots) and window.centralWidget().isAncestorOf(window.plots)
+
+    def rerun_then_stop():
+        qtbot.mouseClick(view.rerun_button, Qt.MouseButton.LeftButton)
+        assert window.is_busy() and window.config_panel.config() == demo.story_panel.step(1).config
+        assert view.showing(window.plots) and view.isAncestorOf(window.plots) and window.plots.isVisible()
+        assert window.plots.train_loss_curve.opts["pen"].widthF() > curve  # thicker lines on stage
+        assert window.plots.loss_plot.getAxis("left").style["tickFont"].pointSizeF() == pytest.approx(view.pt("plot"))
+        assert not window.plots.step_plot.isVisible()  # on stage the boundary takes the step losses' row
+        assert view.stop_button.isVisible() and not view.rerun_button.isEnabled()
+        assert "training now" in view.live.text()
+        qtbot.waitUntil(lambda: window.plots.epoch_count() >= 1, timeout=60_000)
+        qtbot.mouseClick(view.stop_button, Qt.MouseButton.LeftButton)
+
+    assert run(rerun_then_stop, "Training") == "succeeded"
+    assert view.showing(window.plots)  # the run's last picture stays while its step is on screen
+    assert "Live re-run (stopped early)" in view.live.text() and not view.stop_button.isVisible()
+    view.next_page()
+    assert not view.showing(window.plots) and window.centralWidget().isAncestorOf(window.plots)
+    assert window.plots.train_loss_curve.opts["pen"].widthF() == curve
+    assert window.plots.step_plot.isVisible()
+    back = window.plots.loss_plot.legend.boundingRect()  # the legend shrinks back to the studio's text
+    assert back.height() == legend.height() and abs(back.width() - legend.width()) <= 2
+    view.previous_page()  # back on the step: its shipped figures, the live result in words
+    assert view.stage.currentWidget() is view.boundaries and "stopped early" in view.live.text()
+    view.set_active(False)
 
 
 def test_closing_in_presentation_mode_saves_the_normal_layout(qtbot, settings, tmp_path):
     window = make_window(qtbot, settings)
     demo = install_demo(window, history=History(tmp_path / "history"))
     demo.presentation.set_active(True)
-    qtbot.waitUntil(window.isFullScreen, timeout=5_000)
+    qtbot.waitUntil(demo.presentation.isFullScreen, timeout=5_000)
+    demo.presentation.set_live_step(1)  # the live plots and the chart lent to the view
+    assert demo.presentation.showing(window.plots)
     window.close()
-    assert not demo.presentation.is_active()
+    assert not demo.presentation.is_active() and not demo.presentation.isVisible()
+    assert window.centralWidget().isAncestorOf(window.plots) and demo.chart_dock.isAncestorOf(demo.chart)
     again = make_window(qtbot, settings)  # the next start: the layout saved at closing
     install_demo(again, history=History(tmp_path / "history"))
     assert not again.isFullScreen() and again.menuBar().isVisible()
@@ -487,11 +574,12 @@ def test_the_fhe_step_deploys_its_run_through_a_local_server(qtbot, window, demo
     assert not panel.deploy_button.isHidden() and panel.deploy_button.isEnabled()
     assert run(panel.deploy_button.click, "Deployment", timeout_ms=400_000) == "succeeded"
     assert window.deploy_dock.isVisible()
+    assert panel.live.text().startswith("Deployed through a local server that saw only ciphertexts")
+    assert "Agreement with the clear model: 100.00% (5 points)" in panel.live.text()
     step = demo.story.steps[4]
     rows = window.deploy_panel.rows()
     assert len(rows) == step.deploy_points
     points = window.session.dataset.x_test[:step.deploy_points]
     clear = window.session.experiment.integer_model.predict(points)
     assert [int(row[1]) for row in rows] == clear.tolist()  # decrypted from the server's answers
-    assert "sees only ciphertexts" in panel.live.text()
     assert window.session.path == step.path
