@@ -28,12 +28,12 @@ def test_lookup_times_are_measured_and_kept(measured_times, private_home):
     assert set(times.first_s) == {2, 3} and all(t > times.overhead_s > 0 for t in times.first_s.values())
     assert times.key_bytes[3] > 0
     # a wider layer costs more; a precision beyond those measured costs more than the widest measured;
-    # exact rounding adds a step per bit rounded away, and keys for each precision it uses
+    # exact rounding adds a lookup per neuron and bit rounded away (at the tables' precision), and keys
     one, eight = LayerLookups(1, 3), LayerLookups(8, 3)
     assert times.latency_s([eight]) > times.latency_s([one]) > times.latency_s([]) == times.overhead_s
     assert times.latency_s([LayerLookups(1, 5)]) > times.latency_s([one])
     assert times.latency_s([LayerLookups(8, 2, rounded_bits=1)]) == pytest.approx(
-        times.latency_s([eight]) + times.latency_s([LayerLookups(8, 2)]) - times.overhead_s)
+        times.latency_s([LayerLookups(16, 2)]))
     assert times.keys_bytes([LayerLookups(8, 2, rounded_bits=1)]) == times.key_bytes[2] + times.key_bytes[3]
     assert times.keys_bytes([]) == 0
     assert calibration.cached_lookup_times() is None

@@ -51,17 +51,19 @@ def key_cost(stats: CircuitStats) -> KeyCost:
 
 @dataclass(frozen=True)
 class LayerLookups:
-    """One hidden layer's lookups: a table per neuron of ``bits`` bits, after (exact rounding)
-    ``rounded_bits`` steps of one lookup per neuron each, of ``bits + rounded_bits`` down to
-    ``bits + 1`` bits (Concrete's round_bit_pattern removes the low bits one at a time)."""
+    """One hidden layer's lookups: a table per neuron of ``bits`` bits and, with exact rounding,
+    one more lookup per neuron and bit rounded away (Concrete's round_bit_pattern removes the low
+    bits one at a time). Fitted on the six rows of benchmarks/optimize.py (2026-12-07): rounding's
+    lookups cost about as many more lookups of the tables' precision in the layer's step (Concrete
+    runs them beside the tables), and rounding adds about one set of keys, of the next precision."""
 
     neurons: int
     bits: int
     rounded_bits: int = 0
 
     @property
-    def precisions(self) -> list[int]:
-        return [self.bits + k for k in range(self.rounded_bits, 0, -1)] + [self.bits]
+    def key_precisions(self) -> set[int]:
+        return {self.bits, self.bits + 1} if self.rounded_bits else {self.bits}
 
     @property
     def lookups(self) -> int:
@@ -87,7 +89,7 @@ class LookupTimes:
         return table[narrowest]
 
     def step_s(self, lookups: int, bits: int) -> float:
-        """``lookups`` lookups of ``bits`` bits side by side (one step of a layer), overhead apart."""
+        """``lookups`` lookups of ``bits`` bits side by side (a layer's step), overhead apart."""
         if lookups <= 0:
             return 0.0
         first = max(0.0, self._at(self.first_s, bits) - self.overhead_s)
@@ -95,12 +97,11 @@ class LookupTimes:
 
     def latency_s(self, layers: list[LayerLookups]) -> float:
         """A circuit of these hidden layers, one step after the other, plus the overhead."""
-        return self.overhead_s + sum(self.step_s(layer.neurons, bits) for layer in layers for bits in layer.precisions
-                                     if layer.neurons)
+        return self.overhead_s + sum(self.step_s(layer.lookups, layer.bits) for layer in layers)
 
     def keys_bytes(self, layers: list[LayerLookups]) -> int:
         """Keys: one set per precision the lookups use (none without lookups)."""
-        precisions = {bits for layer in layers if layer.neurons for bits in layer.precisions}
+        precisions = {bits for layer in layers if layer.neurons for bits in layer.key_precisions}
         return int(sum(self._at({b: float(v) for b, v in self.key_bytes.items()}, bits) for bits in precisions))
 
     def circuit_latency_s(self, stats: CircuitStats) -> float:
