@@ -299,9 +299,9 @@ class CostEstimate(QGroupBox):
             accumulator.setStyleSheet("")
         self.fields["pbs"].setText(fmt_lookups(estimate.pbs, estimate.lookup_bits))
         if measured:
-            self.fields["latency"].setText(f"about {fmt_seconds(estimate.latency_s)}")
-            self.fields["keys"].setText(fmt_key_bytes(estimate.key_bytes, compressed=False) if estimate.key_bytes
-                                        else "no bootstrap key (no lookup)")
+            self.fields["latency"].setText(f"up to about {fmt_seconds(estimate.latency_s)}")
+            self.fields["keys"].setText(f"up to about {fmt_key_bytes(estimate.key_bytes, compressed=False)}"
+                                        if estimate.key_bytes else "no bootstrap key (no lookup)")
         else:
             self.fields["latency"].setText("not measured")
             self.fields["keys"].setText("not measured")

@@ -309,6 +309,9 @@ class DemoController(QObject):
                                          ("Esc",), "Back to the window (presentation mode)")
         self.sweep_action = self._action("S&weep\u2026", self.open_sweep_dialog, (),
                                          "Train and compile ranges of neurons, bit-widths, budgets and seeds")
+        self.optimize_action = self._action("&Find the cheapest circuit\u2026", self.open_optimize_dialog, (),
+                                            "Search the levers for the cheapest circuit that keeps the accuracy; "
+                                            "its candidates appear in the history and the trade-offs")
         self.export_action = self._action("&Export report\u2026", self.export_dialog, (),
                                           "The selected runs (or all) as a self-contained HTML report and JSON")
         self._set_clicker(False)
@@ -318,7 +321,7 @@ class DemoController(QObject):
         for group in ((self.story_action, self.chart_action, self.history_action),
                       (self.presentation_action, self.next_action, self.previous_action, self.black_action,
                        self.leave_action),
-                      (self.sweep_action, self.export_action)):
+                      (self.sweep_action, self.optimize_action, self.export_action)):
             if self.menu.actions():
                 self.menu.addSeparator()
             self.menu.addActions(group)
@@ -484,6 +487,15 @@ class DemoController(QObject):
         self.sweep_dialog.raise_()
         self.sweep_dialog.activateWindow()
         return self.sweep_dialog
+
+    def open_optimize_dialog(self):
+        """The window's optimizer dialog, its candidates shown in the history and the trade-offs as
+        they finish."""
+        first = self.window.optimize_dialog is None
+        dialog = self.window.open_optimize_dialog()
+        if first:
+            dialog.runFinished.connect(self._show_record)  # the search has kept it in the history
+        return dialog
 
     def stop_work(self) -> None:
         """Stop from the story panel: the sweep if one runs, else the window's task."""

@@ -280,8 +280,8 @@ NOT_CALIBRATED = "Latency and keys need this machine's lookup times, not measure
 
 
 def fmt_lookups(pbs: int, lookup_bits: int) -> str:
-    """A circuit's lookups: '200 at up to 5 bits'; 'none (no hidden layer)'."""
-    return f"{pbs:,} at up to {lookup_bits} bits" if pbs else "none (no hidden layer)"
+    """A worst case's lookups: 'at most 200, of up to 5 bits'; 'none (no hidden layer)'."""
+    return f"at most {pbs:,}, of up to {lookup_bits} bits" if pbs else "none (no hidden layer)"
 
 
 def fmt_predicted(predicted: float, measured: Optional[float], fmt) -> str:

@@ -583,3 +583,19 @@ def test_the_fhe_step_deploys_its_run_through_a_local_server(qtbot, window, demo
     clear = window.session.experiment.integer_model.predict(points)
     assert [int(row[1]) for row in rows] == clear.tolist()  # decrypted from the server's answers
     assert window.session.path == step.path
+
+
+def test_the_demo_menu_finds_the_cheapest_circuit_and_shows_its_candidates(qtbot, window, demo, story_records):
+    """Demo ▸ Find the cheapest circuit opens the window's optimizer; each candidate it finishes
+    shows in the history and the trade-off chart at once (the search has kept it already)."""
+    assert demo.optimize_action in demo.menu.actions()
+    demo.optimize_action.trigger()
+    dialog = window.optimize_dialog
+    assert dialog is not None and dialog.isVisible()
+    candidate = fresh(story_records[0], id="candidate-1")
+    shown = len(demo.history_panel.records())
+    dialog.runFinished.emit(candidate)
+    assert len(demo.history_panel.records()) == shown + 1
+    demo.optimize_action.trigger()  # opened again: still one connection
+    dialog.runFinished.emit(fresh(story_records[1], id="candidate-2"))
+    assert len(demo.history_panel.records()) == shown + 2
