@@ -38,6 +38,8 @@ def chart_of(text):
 
 def test_report_has_the_apps_colours_a_legend_the_front_and_boundaries_with_points(records, tmp_path):
     text = write_html_report(tmp_path / "report.html", records).read_text()
+    # latency is the steady state, its one-time warm-up in a column of its own
+    assert "<th>Latency per sample</th><th>First sample (warm-up)</th>" in text.replace("\n", "")
     chart = chart_of(text)
     for kind in ("float", "pruned", "qat"):
         assert f'fill="{KIND_COLORS[kind]}"' in chart  # the points and the legend in the app's colours

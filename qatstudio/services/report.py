@@ -276,18 +276,15 @@ def write_html_report(path: Path, records: list[RunRecord], title: str = "QAT St
     if charted:
         front_ids = {charted[i].id for i in pareto_front([(r.accumulator_bits, r.accuracy) for r in charted])}
     metric_rows = [METRICS_BY_KEY[key] for key in TABLE_METRICS + (("ceiling",) if with_ceiling else ())]
-    latency = METRICS_BY_KEY["latency"]
-    headers = ["#", "Run"] + [row.label for row in metric_rows] + [row.label for row in CIRCUIT_ROWS]
-    headers.append(latency.label)
+    timings = [METRICS_BY_KEY["latency"], METRICS_BY_KEY["warmup"]]  # the steady state, the warm-up apart
+    headers = ["#", "Run"] + [row.label for row in metric_rows + list(CIRCUIT_ROWS) + timings]
     rows = []
     for record in records:
-        m = record.metrics
         dot = f'<span class="dot" style="background:{kind_color(record.config.kind)}"></span>'
         star = ' <span title="on the Pareto front">\u2605</span>' if record.id in front_ids else ""
         cells = [str(numbers[record.id]), f"{dot}{html.escape(record.label)}{star}"]
         cells += [fmt_measure(row, record.figure(row)) for row in metric_rows]
-        cells += [fmt_measure(row, record.figure(row)) for row in CIRCUIT_ROWS]
-        cells.append(fmt_measure(latency, m.fhe_latency_s))
+        cells += [fmt_measure(row, record.figure(row)) for row in list(CIRCUIT_ROWS) + timings]
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     cards = "".join(_card(r, numbers[r.id]) for r in records)
     n_classes = max(record.config.data.n_classes for record in records) if records else 2
