@@ -90,7 +90,7 @@ ACCURACY_KEYS = ("float", "brevitas", "clear", "simulated", "executed")
 COMPARE_ROWS = ([CompareRow(METRICS_BY_KEY["ceiling"], None)]
                 + [CompareRow(METRICS_BY_KEY[key], True) for key in ACCURACY_KEYS]
                 + [CompareRow(row, False) for row in CIRCUIT_ROWS]
-                + [CompareRow(METRICS_BY_KEY["latency"], False)])
+                + [CompareRow(METRICS_BY_KEY[key], False) for key in ("latency", "warmup")])
 
 
 class CompareView(QWidget):

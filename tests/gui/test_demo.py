@@ -17,7 +17,7 @@ from qatstudio.engine.data import make_dataset
 from qatstudio.gui.demo import DemoController, install_demo
 from qatstudio.gui.presentation import BASE_PT, TYPE
 from qatstudio.services.experiment_file import load_experiment
-from qatstudio.services.formatting import fmt_percent, run_name
+from qatstudio.services.formatting import METRICS_BY_KEY, fmt_measure, fmt_percent, run_name
 from qatstudio.services.history import History, RunRecord, pareto_front
 from qatstudio.services.story import load_story
 
@@ -187,6 +187,11 @@ def test_compare_ranks_accuracies_on_the_same_data_only(qtbot, window, demo, sto
 
     compare.set_records([fresh(first, id="a"), fresh(fourth, id="b")])  # the same data: ranked, no note
     assert compare.is_best("b", "clear") and compare.note.parent() is None
+    # the encrypted run's steady-state latency and its first sample's warm-up are rows of their own
+    encrypted = story_records[4]
+    compare.set_records([fresh(first, id="a"), fresh(encrypted, id="e")])
+    shown = compare._values[("e", "warmup")].text()
+    assert shown == fmt_measure(METRICS_BY_KEY["warmup"], encrypted.metrics.fhe_warmup_s) != "-"
 
 
 def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, story_records):
