@@ -79,6 +79,14 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--data-seed", type=int, default=defaults.seed, help="seed of the jitter and the split")
 
 
+def _add_cluster_arguments(parser: argparse.ArgumentParser, default_workers: str) -> None:
+    """Where runs go: an existing Dask cluster, or worker processes on this computer."""
+    parser.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                        help="run on this existing Dask cluster (default: worker processes on this computer)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help=f"worker processes on this computer (default: {default_workers})")
+
+
 def _data_from(args):
     """The DataConfig the arguments name; a CSV file is read here and its rows kept for the run."""
     from .engine.config import ConfigError, DataConfig
@@ -556,13 +564,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(sw)
     sw.add_argument("--report", metavar="FILE.html", help="write an HTML report of the sweep's runs")
     sw.add_argument("--json", metavar="FILE", help="write the runs as JSON")
-    sw.add_argument("--scheduler", metavar="tcp://HOST:8786",
-                    help="run on this existing Dask cluster (default: worker processes on this computer)")
-    sw.add_argument("--workers", type=int, default=None, metavar="N",
-                    help="worker processes on this computer (default: one per core but one)")
+    _add_cluster_arguments(sw, "one per core but one")
     sw.set_defaults(run=cmd_sweep)
 
-    from .services.search_space import ENCRYPTED_SAMPLES, RESTARTS, TOLERANCE, SearchSpace
+    from .engine.config import ExperimentConfig
+    from .services.search_space import ENCRYPTED_SAMPLES, TOLERANCE, SearchSpace
 
     op = sub.add_parser("optimize", help="find the cheapest circuit that keeps the accuracy on your data")
     _add_data_arguments(op)
@@ -579,16 +585,13 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--kept", type=int, nargs="*", default=list(space.kept),
                     help="the default recipe's network with only this many neurons per layer kept (structured "
                          "pruning); none for no such candidate")
-    op.add_argument("--restarts", type=int, default=RESTARTS, help="models trained per candidate")
+    op.add_argument("--restarts", type=int, default=ExperimentConfig.restarts, help="models trained per candidate")
     op.add_argument("--epochs", type=int, default=None,
                     help="each candidate's epochs (default: the default recipe's, from the data's size)")
     op.add_argument("--encrypted", type=int, default=ENCRYPTED_SAMPLES, metavar="N",
                     help="the winner's test samples run encrypted (the first is the warm-up)")
     op.add_argument("--json", metavar="FILE", help="write the Pareto front and the winner to FILE")
-    op.add_argument("--scheduler", metavar="tcp://HOST:8786",
-                    help="run on this existing Dask cluster (default: worker processes on this computer)")
-    op.add_argument("--workers", type=int, default=None, metavar="N",
-                    help="worker processes on this computer (default: one per core)")
+    _add_cluster_arguments(op, "one per core")
     op.set_defaults(run=cmd_optimize)
 
     ca = sub.add_parser("calibrate", help="time lookups on this machine (the optimizer's cost model)")

@@ -102,7 +102,7 @@ class LookupTimes:
     def keys_bytes(self, layers: list[LayerLookups]) -> int:
         """Keys: one set per precision the lookups use (none without lookups)."""
         precisions = {bits for layer in layers if layer.neurons for bits in layer.key_precisions}
-        return int(sum(self._at({b: float(v) for b, v in self.key_bytes.items()}, bits) for bits in precisions))
+        return int(sum(self._at(self.key_bytes, bits) for bits in precisions))
 
     def circuit_latency_s(self, stats: CircuitStats) -> float:
         """The predicted steady-state latency per sample of a compiled circuit."""

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..engine.cancel import Cancelled
 from ..engine.config import ExperimentConfig
 from ..engine.cost import LayerLookups, LookupTimes, estimate_circuit
 from ..engine.evaluate import evaluate_encrypted, evaluate_simulated
@@ -24,13 +23,13 @@ from ..engine.pipeline import Experiment, compile_for, run_experiment
 from .calibration import lookup_times
 from .cluster import ClusterSettings, open_cluster
 from .datasets import dataset_for
-from .experiment_file import load_experiment, save_experiment
+from .experiment_file import load_experiment
 from .formatting import remaining_seconds, run_name
 from .history import History, RunRecord, pareto_front
 from .keys import KeyCache
 from .results import result_row
 from .search_space import ENCRYPTED_SAMPLES, TOLERANCE, SearchSpace, search_plan
-from .sweep import RunDone, RunFailed, SweepResult, run_on_cluster
+from .sweep import RunDone, RunFailed, SweepResult, run_on_cluster, run_one
 from .tasks import TaskState
 
 def least_latency_s(config: ExperimentConfig, times: LookupTimes) -> float:
@@ -129,24 +128,6 @@ def leader(tried: list[Tried], tolerance: float) -> tuple[Optional[float], Optio
     return best, min(within, key=lambda t: (t.predicted_latency_s, t.record.stats.key_bytes, -t.validation_accuracy))
 
 
-def run_and_keep(config: ExperimentConfig, runs_folder: str,
-                 should_stop: Optional[Callable[[], bool]] = None) -> Optional[RunRecord]:
-    """A worker's candidate: train and compile (validation scores it: the integer model is the
-    circuit's twin, so no simulation), and keep the experiment file so the winner opens as a run."""
-    try:
-        experiment = run_experiment(config, dataset_for(config.data), should_stop=should_stop, simulate=False)
-    except Cancelled:
-        return None
-    if experiment.cancelled:
-        return None
-    record = RunRecord.from_experiment(experiment)
-    path = Path(runs_folder) / f"{record.id}.qats"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_experiment(path, experiment)
-    record.experiment_path = str(path)
-    return record
-
-
 Tell = Callable[[object], None]
 
 
@@ -178,7 +159,9 @@ def optimize(
     reference, *others = search_plan(base, space)
     pool = [reference] + sorted(others, key=lambda c: _order(c, times))
     start = time.perf_counter()
-    run = functools.partial(run_and_keep, runs_folder=str(history.runs_folder))
+    # Candidates are scored on validation (the integer model is the circuit's twin: no simulation
+    # needed) and keep their experiment files, so the winner opens as a run.
+    run = functools.partial(run_one, simulate=False, runs_folder=str(history.runs_folder))
     with open_cluster(cluster or ClusterSettings()) as (client, ready):
         tell(ready)
         wave_size = 2 * max(1, ready.workers)

@@ -10,7 +10,6 @@ from ..engine.config import ExperimentConfig
 
 TOLERANCE = 0.005  # validation accuracy a winner may give up against the best found
 ENCRYPTED_SAMPLES = 3  # the winner's encrypted test samples: a warm-up, then the steady state
-RESTARTS = 2  # each candidate's restarts (tiny networks depend on their start)
 
 
 @dataclass(frozen=True)

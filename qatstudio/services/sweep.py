@@ -17,6 +17,7 @@ import time
 import uuid
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Optional
 
 from ..engine.cancel import Cancelled
@@ -25,6 +26,7 @@ from ..engine.data import Table
 from ..engine.pipeline import run_experiment
 from .cluster import ALLOWED_FAILURES, ClusterSettings, open_cluster
 from .datasets import TableNotLoaded, dataset_for, remember, table_for
+from .experiment_file import SUFFIX, save_experiment
 from .formatting import remaining_seconds, run_name
 from .history import History, RunRecord
 from .tasks import TaskState
@@ -165,13 +167,23 @@ RunOne = Callable[..., Optional[RunRecord]]
 
 # ---------------------------------------------------------------- one run (on a worker)
 
-def run_one(config: ExperimentConfig, should_stop: Optional[Callable[[], bool]] = None) -> Optional[RunRecord]:
-    """Train, compile and simulate one configuration; None when stopped before the end."""
+def run_one(config: ExperimentConfig, should_stop: Optional[Callable[[], bool]] = None, simulate: bool = True,
+            runs_folder: Optional[str] = None) -> Optional[RunRecord]:
+    """Train, compile and (``simulate``) simulate one configuration; None when stopped before the
+    end. With ``runs_folder``, the experiment file is kept there too, so the run opens again."""
     try:
-        experiment = run_experiment(config, dataset_for(config.data), should_stop=should_stop)
+        experiment = run_experiment(config, dataset_for(config.data), should_stop=should_stop, simulate=simulate)
     except Cancelled:
         return None
-    return None if experiment.cancelled else RunRecord.from_experiment(experiment)
+    if experiment.cancelled:
+        return None
+    record = RunRecord.from_experiment(experiment)
+    if runs_folder is not None:
+        path = Path(runs_folder) / f"{record.id}{SUFFIX}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_experiment(path, experiment)
+        record.experiment_path = str(path)
+    return record
 
 
 _stopped_sweeps: set[str] = set()  # sweeps cancelled while this worker process runs one of their runs
