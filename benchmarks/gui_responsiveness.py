@@ -105,7 +105,7 @@ def main() -> int:
     from qatstudio.engine.config import DataConfig, ExperimentConfig
     from qatstudio.engine.training import train
     from qatstudio.gui.app import configure_runtime
-    from qatstudio.gui.main_window import MainWindow
+    from qatstudio.gui.window.main_window import MainWindow
     from qatstudio.services.datasets import dataset_for
     from qatstudio.services.formatting import data_name
 

@@ -162,3 +162,19 @@ def test_engine_and_services_import_with_qt_blocked():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("ok")
+
+
+GUI_ROOMS = ["state", "widgets", "workers", "charts", "panels", "dialogs", "window", "demo", "app"]
+
+
+def gui_room(name: str) -> int:
+    return GUI_ROOMS.index(name.split(".")[2])
+
+
+def test_the_window_rooms_import_only_rooms_before_them():
+    """Within gui: shared pieces <- charts <- panels <- dialogs <- window <- demo <- app."""
+    gui = {name: targets for name, targets in GRAPH.items() if name.startswith("qatstudio.gui.")}
+    assert all(name.split(".")[2] in GUI_ROOMS for name in gui), "every gui module sits in a room"
+    backwards = sorted(f"{name} -> {target}" for name, targets in gui.items() for target in targets
+                       if target.startswith("qatstudio.gui.") and gui_room(target) > gui_room(name))
+    assert backwards == []

@@ -57,8 +57,8 @@ def open_window(path: Optional[Path] = None, demo: bool = False, settings=None):
     """Show the main window as ``qatstudio [--demo] [FILE.qats]`` does and return it: the demo's
     menu and docks installed, the guided story shown with ``demo``, ``path`` being opened (a missing
     or damaged file leaves the window open with a banner saying why)."""
-    from .demo import install_demo
-    from .main_window import MainWindow
+    from .demo.controller import install_demo
+    from .window.main_window import MainWindow
 
     window = MainWindow(settings)
     controller = install_demo(window)  # Demo menu, Story / History / Trade-offs docks, run history

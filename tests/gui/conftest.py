@@ -133,7 +133,7 @@ def settings(tmp_path):
 
 def make_window(qtbot, settings):
     """A shown MainWindow; it is closed and deleted at the end of the test (see ``windows``)."""
-    from qatstudio.gui.main_window import MainWindow
+    from qatstudio.gui.window.main_window import MainWindow
 
     window = MainWindow(settings)
     window.ask_before_discarding = False  # no modal question when a test closes a window with a run (test_quit asks)

@@ -10,8 +10,8 @@ from PySide6.QtCore import QPointF, Qt
 from qatstudio.engine.config import SHAPES, DataConfig, ExperimentConfig
 from qatstudio.engine.data import Table, make_dataset
 from qatstudio.engine.training import predict, predict_logits, train
-from qatstudio.gui.config_panel import PICK_TITLES, PICKS
-from qatstudio.gui.plots import MAX_DRAWN_POINTS, BoundaryMap, TrainingPlots
+from qatstudio.gui.panels.config_panel import PICK_TITLES, PICKS
+from qatstudio.gui.charts.plots import MAX_DRAWN_POINTS, BoundaryMap, TrainingPlots
 from qatstudio.services.formatting import CLASS_COLORS, SHAPE_TITLES, class_shades
 from qatstudio.services.views import plane_boundary
 

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QToolBar
 
 from qatstudio.engine.config import DataConfig, ExperimentConfig
 from qatstudio.engine.data import make_dataset
-from qatstudio.gui.demo import DemoController, install_demo
-from qatstudio.gui.presentation import BASE_PT, TYPE
+from qatstudio.gui.demo.controller import DemoController, install_demo
+from qatstudio.gui.demo.presentation import BASE_PT, TYPE
 from qatstudio.services.experiment_file import load_experiment
 from qatstudio.services.formatting import METRICS_BY_KEY, fmt_measure, fmt_percent, run_name
 from qatstudio.services.history import History, RunRecord, pareto_front

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 from qatstudio.cli import parse_command_line
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.gui.app import open_window
-from qatstudio.gui.recent_files import MAX_RECENT
+from qatstudio.gui.window.recent_files import MAX_RECENT
 from qatstudio.services import jobs
 from qatstudio.services.experiment_file import save_experiment
 from qatstudio.services.logs import log_file

@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import QPoint, QRect, QSize
 from PySide6.QtGui import QGuiApplication, QKeySequence
 
-from qatstudio.gui.help import TourDialog
-from qatstudio.gui.main_window import MainWindow, first_geometry
+from qatstudio.gui.window.help import TourDialog
+from qatstudio.gui.window.main_window import MainWindow, first_geometry
 
 from .conftest import _windows, small_config
 

@@ -16,7 +16,7 @@ from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea
 
-from qatstudio.gui.demo import install_demo
+from qatstudio.gui.demo.controller import install_demo
 from qatstudio.services.history import History
 
 from .conftest import make_window

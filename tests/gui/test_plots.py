@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF
 
 from qatstudio.engine.data import make_dataset
 from qatstudio.engine.training import Step, train
-from qatstudio.gui.plots import TrainingPlots
+from qatstudio.gui.charts.plots import TrainingPlots
 
 from .conftest import small_config
 

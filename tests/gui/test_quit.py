@@ -95,7 +95,7 @@ APP = textwrap.dedent("""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
     from qatstudio.gui.app import run_app
-    from qatstudio.gui.main_window import MainWindow
+    from qatstudio.gui.window.main_window import MainWindow
 
     def start_server():  # what Deploy does first: the window's local server on a bundle
         window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from qatstudio.engine.config import TABLE
 from qatstudio.engine.evaluate import Metrics
-from qatstudio.gui.results_panel import ResultsPanel
+from qatstudio.gui.panels.results_panel import ResultsPanel
 from qatstudio.services import tabular
 from qatstudio.services.formatting import CLASS_COLORS
 
@@ -176,7 +176,7 @@ def test_results_show_each_class_and_the_confusion_matrix(qtbot):
 def test_the_compile_panel_says_when_a_layer_is_sized_by_its_bound(qtbot):
     """Ten features at 3 bits are 8^10 inputs: too many to measure, so the bars are the bounds."""
     from qatstudio.engine.integer import IntegerLayer, IntegerMLP
-    from qatstudio.gui.compile_panel import MEASURED_LABEL, CompilePanel
+    from qatstudio.gui.panels.compile_panel import MEASURED_LABEL, CompilePanel
 
     panel = CompilePanel()
     qtbot.addWidget(panel)

@@ -103,7 +103,7 @@ def test_redraws_are_rate_limited(qtbot, window, run):
     start = time.monotonic()
     train_small(qtbot, window, run, epochs=3)
     elapsed = time.monotonic() - start
-    from qatstudio.gui.plots import MAX_REDRAWS_PER_S
+    from qatstudio.gui.charts.plots import MAX_REDRAWS_PER_S
 
     assert MAX_REDRAWS_PER_S <= 15
     # At most MAX_REDRAWS_PER_S timer redraws a second (+ the one at reset and the final ones).
@@ -309,7 +309,7 @@ def test_accumulator_too_wide_is_a_readable_message(qtbot, window, run):
 
 
 def test_settings_restore_configuration_and_layout(qtbot, settings, windows):
-    from qatstudio.gui.main_window import MainWindow
+    from qatstudio.gui.window.main_window import MainWindow
 
     first = make_window(qtbot, settings)
     config = small_config(kind="pruned", n_hidden=33, pruning_budget=7, epochs=9, lr=0.005, seed=4,

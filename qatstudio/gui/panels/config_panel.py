@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.config import (
+from ...engine.config import (
     MAX_BANDS,
     MAX_BATCH,
     MAX_BITS,
@@ -48,10 +48,10 @@ from ..engine.config import (
     DataConfig,
     ExperimentConfig,
 )
-from ..engine.cost import LookupTimes, estimate_circuit
-from ..engine.data import boundary_grid, make_dataset, shape_labels
-from ..engine.integer import MAX_LOOKUP_BITS
-from ..services.formatting import (
+from ...engine.cost import LookupTimes, estimate_circuit
+from ...engine.data import boundary_grid, make_dataset, shape_labels
+from ...engine.integer import MAX_LOOKUP_BITS
+from ...services.formatting import (
     CIRCUIT_BY_KEY,
     CLASS_COLORS,
     KIND_TITLES,
@@ -72,8 +72,8 @@ from ..services.formatting import (
     plural,
 )
 from .compile_panel import accumulator_color
-from .plots import boundary_qimage
-from .state import Enabled
+from ..charts.plots import boundary_qimage
+from ..state import Enabled
 
 P_ERROR_CHOICES = (None, 1e-9, 1e-6, LOOKUP_P_ERROR, 1e-4, 1e-2, 0.1)
 PICKER_ICON = 32  # pixels per side of a data set's thumbnail in the picker

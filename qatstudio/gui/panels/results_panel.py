@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.evaluate import Metrics
-from ..services.formatting import (
+from ...engine.evaluate import Metrics
+from ...services.formatting import (
     CLASS_COLORS,
     METRIC_ROWS,
     METRICS_BY_KEY,
@@ -40,8 +40,8 @@ from ..services.formatting import (
     fmt_seconds,
     plural,
 )
-from .plots import FOREGROUND, class_map, elided, make_boundary_plot, show_boundary
-from .state import Enabled
+from ..charts.plots import FOREGROUND, class_map, elided, make_boundary_plot, show_boundary
+from ..state import Enabled
 
 
 class _Boundaries(pg.GraphicsLayoutWidget):

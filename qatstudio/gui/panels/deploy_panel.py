@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services import jobs
-from ..services.formatting import fmt_bytes, fmt_key_bytes, fmt_percent, fmt_seconds, plural
-from .state import Enabled
+from ...services import jobs
+from ...services.formatting import fmt_bytes, fmt_key_bytes, fmt_percent, fmt_seconds, plural
+from ..state import Enabled
 
 DEFAULT_POINTS = 5
 SPLIT = ("encrypt", "upload", "server", "download", "decrypt")

@@ -16,10 +16,10 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics, QImage
 from PySide6.QtWidgets import QComboBox, QGraphicsProxyWidget, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
-from ..engine.data import Dataset
-from ..services.formatting import BOUNDARY_RAMP, CLASS_COLORS, class_label, class_shades, fmt_percent
-from .state import Enabled
-from .widgets import QWIDGETSIZE_MAX
+from ...engine.data import Dataset
+from ...services.formatting import BOUNDARY_RAMP, CLASS_COLORS, class_label, class_shades, fmt_percent
+from ..state import Enabled
+from ..widgets import QWIDGETSIZE_MAX
 
 MAX_REDRAWS_PER_S = 10
 SHORT_PLOTS_PX = 480  # plots shorter than this (a dock below them) leave the step losses out

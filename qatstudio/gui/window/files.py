@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.config import MAX_FEATURES, MAX_TEST_FRACTION, MIN_TEST_FRACTION, DataConfig
-from ..services import tabular
-from ..services.experiment_file import SUFFIX
-from ..services.formatting import plural
+from ...engine.config import MAX_FEATURES, MAX_TEST_FRACTION, MIN_TEST_FRACTION, DataConfig
+from ...services import tabular
+from ...services.experiment_file import SUFFIX
+from ...services.formatting import plural
 from .controller import Controller, MissingRows
 
 FILE_FILTER = f"QAT Studio experiments (*{SUFFIX})"

@@ -23,7 +23,7 @@ from PySide6.QtCore import QPoint, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QTextDocument
 from PySide6.QtWidgets import QGraphicsDropShadowEffect, QLabel
 
-from ..services.formatting import (
+from ...services.formatting import (
     FRONT_COLOR,
     KIND_COLORS,
     config_name,
@@ -35,7 +35,7 @@ from ..services.formatting import (
     kind_name,
     plural,
 )
-from ..services.history import RunRecord, pareto_front
+from ...services.history import RunRecord, pareto_front
 
 INK = "#222222"
 FRONT_FILL = (40, 60, 90, 16)

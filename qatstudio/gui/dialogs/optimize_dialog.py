@@ -34,11 +34,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.config import MAX_BITS, MAX_HIDDEN, MAX_LAYERS, MIN_BITS, ExperimentConfig
-from ..engine.cost import LookupTimes
-from ..services.calibration import cached_lookup_times
-from ..services.cluster import ClusterReady, ClusterSettings, default_workers
-from ..services.formatting import (
+from ...engine.config import MAX_BITS, MAX_HIDDEN, MAX_LAYERS, MIN_BITS, ExperimentConfig
+from ...engine.cost import LookupTimes
+from ...services.calibration import cached_lookup_times
+from ...services.cluster import ClusterReady, ClusterSettings, default_workers
+from ...services.formatting import (
     data_name,
     fmt_bytes,
     fmt_percent,
@@ -47,11 +47,11 @@ from ..services.formatting import (
     fmt_seconds,
     plural,
 )
-from ..services.history import History, RunRecord
-from ..services.optimize import MeasuringWinner, OptimizeProgress, OptimizeResult, describe_winner, optimize_job
-from ..services.search_space import TOLERANCE, SearchSpace, search_plan
-from ..services.sweep import RunDone, RunFailed, parse_values
-from .workers import Task, TaskError, TaskRunner
+from ...services.history import History, RunRecord
+from ...services.optimize import MeasuringWinner, OptimizeProgress, OptimizeResult, describe_winner, optimize_job
+from ...services.search_space import TOLERANCE, SearchSpace, search_plan
+from ...services.sweep import RunDone, RunFailed, parse_values
+from ..workers import Task, TaskError, TaskRunner
 
 MAX_TOLERANCE_POINTS = 20.0
 COLUMNS = ("Candidate", "Validation", "PBS", "Predicted latency", "Keys", "Pareto front")

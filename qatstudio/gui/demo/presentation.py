@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .deploy_panel import DeployPanel
-from .plots import TrainingPlots
+from ..panels.deploy_panel import DeployPanel
+from ..charts.plots import TrainingPlots
 from .story_panel import ACCENT, BoundaryView, StoryPanel, make_tiles, step_tiles
-from .tradeoff_chart import TradeoffChart
+from ..charts.tradeoff_chart import TradeoffChart
 
 DESIGN_SIZE = QSize(1280, 720)  # the smallest screen it is laid out for; larger ones scale it up
 SCALE_RANGE = (0.75, 2.5)

@@ -30,11 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.config import MAX_BITS, MAX_EPOCHS, MIN_BITS, ExperimentConfig
-from ..services.cluster import ClusterReady, ClusterSettings
-from ..services.formatting import data_name, fmt_percent, fmt_progress, fmt_seconds, plural
-from ..services.history import History, RunRecord
-from ..services.sweep import (
+from ...engine.config import MAX_BITS, MAX_EPOCHS, MIN_BITS, ExperimentConfig
+from ...services.cluster import ClusterReady, ClusterSettings
+from ...services.formatting import data_name, fmt_percent, fmt_progress, fmt_seconds, plural
+from ...services.history import History, RunRecord
+from ...services.sweep import (
     RunDone,
     RunFailed,
     RunRedone,
@@ -44,7 +44,7 @@ from ..services.sweep import (
     parse_plan,
     sweep_job,
 )
-from .workers import Task, TaskError, TaskRunner
+from ..workers import Task, TaskError, TaskRunner
 
 
 class SweepDialog(QDialog):

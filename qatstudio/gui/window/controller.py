@@ -15,15 +15,15 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QObject, Signal
 
-from ..engine.config import ExperimentConfig
-from ..engine.cost import LookupTimes
-from ..engine.data import Dataset
-from ..engine.fhe import AccumulatorTooWideError
-from ..engine.pipeline import Experiment
-from ..services import jobs, storage, views
-from ..services.deploy.local import LocalServer
-from ..services.experiment_file import SUFFIX, save_experiment
-from ..services.formatting import (
+from ...engine.config import ExperimentConfig
+from ...engine.cost import LookupTimes
+from ...engine.data import Dataset
+from ...engine.fhe import AccumulatorTooWideError
+from ...engine.pipeline import Experiment
+from ...services import jobs, storage, views
+from ...services.deploy.local import LocalServer
+from ...services.experiment_file import SUFFIX, save_experiment
+from ...services.formatting import (
     KIND_TITLES,
     fmt_epochs,
     fmt_eta,
@@ -35,17 +35,17 @@ from ..services.formatting import (
     fmt_seconds,
     plural,
 )
-from ..services.key_budget import cheaper_settings, describe_key_cost, key_cost_problems, keys_to_make
-from ..services.keys import KeyCache
-from ..services.tabular import ImportedTable, MissingValues
-from .compile_panel import CompilePanel
-from .config_panel import ConfigPanel
-from .deploy_panel import DeployPanel
-from .plots import TrainingPlots
-from .results_panel import ResultsPanel
-from .state import Enabled, Facts, State, TaskKind, enabled
-from .widgets import TrainControls
-from .workers import Task, TaskError, TaskRunner
+from ...services.key_budget import cheaper_settings, describe_key_cost, key_cost_problems, keys_to_make
+from ...services.keys import KeyCache
+from ...services.tabular import ImportedTable, MissingValues
+from ..panels.compile_panel import CompilePanel
+from ..panels.config_panel import ConfigPanel
+from ..panels.deploy_panel import DeployPanel
+from ..charts.plots import TrainingPlots
+from ..panels.results_panel import ResultsPanel
+from ..state import Enabled, Facts, State, TaskKind, enabled
+from ..widgets import TrainControls
+from ..workers import Task, TaskError, TaskRunner
 
 PAUSED = " (paused)"
 

@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.integer import MAX_LOOKUP_BITS
-from ..services.formatting import CIRCUIT_BY_KEY, TIP_ACCUMULATOR, TIP_PBS, fmt_epochs, fmt_measure, fmt_percent, fmt_seconds
-from ..services.story import StepFigures, StoryProblem, StoryStep
-from .plots import FOREGROUND, BoundaryMap, class_map
-from .widgets import QWIDGETSIZE_MAX
+from ...engine.integer import MAX_LOOKUP_BITS
+from ...services.formatting import CIRCUIT_BY_KEY, TIP_ACCUMULATOR, TIP_PBS, fmt_epochs, fmt_measure, fmt_percent, fmt_seconds
+from ...services.story import StepFigures, StoryProblem, StoryStep
+from ..charts.plots import FOREGROUND, BoundaryMap, class_map
+from ..widgets import QWIDGETSIZE_MAX
 
 GOOD, FAIR, POOR = "#1b7837", "#b35806", "#b2182b"
 ACCENT = "#0b4f9c"

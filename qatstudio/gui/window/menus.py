@@ -6,8 +6,8 @@ from typing import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar, QToolButton
 
-from .. import __version__
-from ..services.presets import data_presets, guide_presets
+from ... import __version__
+from ...services.presets import data_presets, guide_presets
 from .recent_files import RecentFilesMenu
 
 

@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.cost import LookupTimes
-from ..engine.fhe import CircuitStats, KeygenResult
-from ..engine.integer import MAX_LOOKUP_BITS, IntegerMLP
-from ..services.formatting import (
+from ...engine.cost import LookupTimes
+from ...engine.fhe import CircuitStats, KeygenResult
+from ...engine.integer import MAX_LOOKUP_BITS, IntegerMLP
+from ...services.formatting import (
     METRICS_BY_KEY,
     TIP_ACCUMULATOR,
     fmt_predicted,
@@ -30,8 +30,8 @@ from ..services.formatting import (
     fmt_key_bytes,
     fmt_seconds,
 )
-from .plots import FOREGROUND, style_plot
-from .state import Enabled
+from ..charts.plots import FOREGROUND, style_plot
+from ..state import Enabled
 
 
 class _Chart(pg.PlotWidget):

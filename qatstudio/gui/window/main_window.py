@@ -23,26 +23,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.config import ConfigError, DataConfig, ExperimentConfig
-from ..services.calibration import cached_lookup_times
-from ..services.experiment_file import SUFFIX
-from ..services.formatting import fmt_seconds
-from ..services.history import History
-from ..services.tabular import TableError
-from .compile_panel import CompilePanel
-from .config_panel import ConfigPanel
+from ...engine.config import ConfigError, DataConfig, ExperimentConfig
+from ...services.calibration import cached_lookup_times
+from ...services.experiment_file import SUFFIX
+from ...services.formatting import fmt_seconds
+from ...services.history import History
+from ...services.tabular import TableError
+from ..panels.compile_panel import CompilePanel
+from ..panels.config_panel import ConfigPanel
 from .controller import Controller, Views
-from .deploy_panel import DeployPanel
+from ..panels.deploy_panel import DeployPanel
 from .files import FileDialogs
 from .help import ShortcutsDialog, TourDialog, shortcut_text, tour_pages
 from .menus import build_menus, presets_button
-from .optimize_dialog import OptimizeDialog
-from .plots import TrainingPlots
-from .results_panel import ResultsPanel
-from .state import Enabled, State
+from ..dialogs.optimize_dialog import OptimizeDialog
+from ..charts.plots import TrainingPlots
+from ..panels.results_panel import ResultsPanel
+from ..state import Enabled, State
 from .status import StatusLine
-from .widgets import MessageBanner, TrainControls
-from .workers import Task
+from ..widgets import MessageBanner, TrainControls
+from ..workers import Task
 
 log = logging.getLogger(__name__)
 

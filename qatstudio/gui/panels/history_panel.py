@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services.formatting import (
+from ...services.formatting import (
     CIRCUIT_BY_KEY,
     CIRCUIT_ROWS,
     METRICS_BY_KEY,
@@ -43,10 +43,10 @@ from ..services.formatting import (
     kind_name,
     plural,
 )
-from ..services.history import History, RunRecord, same_data
-from .plots import boundary_qimage
-from .tradeoff_chart import shared_ceiling
-from .widgets import MessageBanner
+from ...services.history import History, RunRecord, same_data
+from ..charts.plots import boundary_qimage
+from ..charts.tradeoff_chart import shared_ceiling
+from ..widgets import MessageBanner
 
 BEST_COLOR = "#1b7837"
 

@@ -27,18 +27,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services.formatting import plural
-from ..services.history import History, RunRecord, RunTracker
-from ..services.report import write_reports
-from ..services.story import StepFigures, StoryProblem, StoryStep, live_result, load_story, steps_of, story_job
-from .history_panel import HistoryPanel
-from .main_window import MainWindow
+from ...services.formatting import plural
+from ...services.history import History, RunRecord, RunTracker
+from ...services.report import write_reports
+from ...services.story import StepFigures, StoryProblem, StoryStep, live_result, load_story, steps_of, story_job
+from ..panels.history_panel import HistoryPanel
+from ..window.main_window import MainWindow
 from .presentation import BlackScreen, PresentationView
-from .state import TaskKind
+from ..state import TaskKind
 from .story_panel import StoryPanel
-from .sweep_dialog import SweepDialog
-from .tradeoff_chart import TradeoffChart
-from .workers import Task, TaskRunner
+from ..dialogs.sweep_dialog import SweepDialog
+from ..charts.tradeoff_chart import TradeoffChart
+from ..workers import Task, TaskRunner
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Plots drawn with pyqtgraph: training curves, decision boundaries, the trade-off chart."""

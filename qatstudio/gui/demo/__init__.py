@@ -1,0 +1,1 @@
+"""Demo mode: the guide's story step by step, and the full-screen presentation view."""

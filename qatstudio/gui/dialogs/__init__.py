@@ -1,0 +1,1 @@
+"""Dialogs that run work on a Dask cluster: sweeps and the cheapest-circuit search."""

@@ -1,0 +1,1 @@
+"""The main window: its controller, menus, status line, file dialogs and help."""
