@@ -17,6 +17,8 @@ from ..engine.integer import MAX_LOOKUP_BITS
 KIND_COLORS = {"float": "#0077BB", "pruned": "#EE7733", "qat": "#009988"}  # Paul Tol's "vibrant"
 OTHER_COLOR = "#777777"  # a kind without a colour of its own
 FRONT_COLOR = "#1a1a1a"  # the Pareto front
+ERROR_COLOR = "#8a1c12"  # a problem the user can fix, in words
+MUTED_COLOR = "#555555"  # secondary text: hints, where settings come from
 # Classes: blue and red for the two of a binary problem (the boundary ramp's ends), then eight more
 # for tables with up to 10 classes (Paul Tol's "muted" set, which stays apart from the first two).
 CLASS_COLORS = ("#2b5fad", "#c0392b", "#117733", "#DDCC77", "#882255", "#44AA99", "#999933", "#AA4499",

@@ -474,9 +474,7 @@ class DemoController(QObject):
     def open_sweep_dialog(self) -> SweepDialog:
         if self.sweep_dialog is None:
             self.sweep_dialog = SweepDialog(
-                self.history, self.window.runner, self.window.config,
-                busy_reason=lambda: ("The window is busy: stop its work first, then start the sweep."
-                                     if self.window.is_busy() else ""),
+                self.history, self.window.runner, self.window.config, is_busy=self.window.is_busy,
                 parent=self.window)
             self.sweep_dialog.runFinished.connect(self._show_record)  # run_sweep has kept it in the history
             self.sweep_dialog.sweepFinished.connect(self._sweep_finished)

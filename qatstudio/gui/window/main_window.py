@@ -386,10 +386,7 @@ class MainWindow(QMainWindow):
         """Run > Find the cheapest circuit: the optimizer's dialog, on the Configure panel's data."""
         if self.optimize_dialog is None:
             dialog = self.optimize_dialog = OptimizeDialog(
-                History(), self.runner, self.config,
-                busy_reason=lambda: ("The window is busy: stop its work first, then start the search."
-                                     if self.is_busy() else ""),
-                parent=self)
+                History(), self.runner, self.config, is_busy=self.is_busy, parent=self)
             dialog.openRequested.connect(self.controller.show_experiment)
             self.config_panel.configChanged.connect(dialog.refresh_base)  # the data it searches on, kept current
             # a search on a machine never measured times its lookups first
