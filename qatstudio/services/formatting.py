@@ -19,6 +19,8 @@ OTHER_COLOR = "#777777"  # a kind without a colour of its own
 FRONT_COLOR = "#1a1a1a"  # the Pareto front
 ERROR_COLOR = "#8a1c12"  # a problem the user can fix, in words
 MUTED_COLOR = "#555555"  # secondary text: hints, where settings come from
+WINNER_COLOR = "#117733"  # the optimizer's winner
+WINNER_BACKGROUND = "#e3f2e1"  # its row
 # Classes: blue and red for the two of a binary problem (the boundary ramp's ends), then eight more
 # for tables with up to 10 classes (Paul Tol's "muted" set, which stays apart from the first two).
 CLASS_COLORS = ("#2b5fad", "#c0392b", "#117733", "#DDCC77", "#882255", "#44AA99", "#999933", "#AA4499",

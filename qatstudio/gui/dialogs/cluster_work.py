@@ -14,6 +14,7 @@ import time
 from typing import Callable, Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -129,6 +130,12 @@ class ClusterWorkDialog(QDialog):
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._show_status)
+
+    def fit_screen(self, width: int, height: int) -> None:
+        """Resize to ``width`` x ``height``, or less where the screen's free area is smaller."""
+        screen = (self.parentWidget() or self).screen() or QGuiApplication.primaryScreen()
+        area = screen.availableGeometry()
+        self.resize(min(width, area.width() - 40), min(height, area.height() - 60))
 
     def add_cluster_fields(self) -> None:
         """The cluster's two fields, last in the form; call once the subclass's own fields are in."""

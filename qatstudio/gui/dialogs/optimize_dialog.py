@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QSplitter,
     QDoubleSpinBox,
     QHeaderView,
     QLabel,
@@ -30,6 +31,7 @@ from ...engine.cost import LookupTimes
 from ...services.calibration import cached_lookup_times
 from ...services.formatting import (
     ERROR_COLOR,
+    WINNER_BACKGROUND,
     data_name,
     fmt_bytes,
     fmt_percent,
@@ -41,12 +43,12 @@ from ...services.history import History, RunRecord
 from ...services.optimize import MeasuringWinner, OptimizeProgress, OptimizeResult, describe_winner, optimize_job
 from ...services.search_space import TOLERANCE, SearchSpace, search_plan
 from ...services.sweep import RunDone, RunFailed, parse_values
+from ..charts.front_chart import Candidate, FrontChart
 from ..workers import TaskError, TaskRunner
 from .cluster_work import ClusterWorkDialog
 
 MAX_TOLERANCE_POINTS = 20.0
 COLUMNS = ("Candidate", "Validation", "PBS", "Predicted latency", "Keys", "Pareto front")
-WINNER_BACKGROUND = "#e3f2e1"
 
 
 def _values(values: tuple) -> str:
@@ -121,16 +123,23 @@ class OptimizeDialog(ClusterWorkDialog):
         self.outcome.setObjectName("optimizeOutcome")
         self.outcome.setWordWrap(True)
         self.outcome.hide()
+        self.front_chart = FrontChart()
+        self.front_chart.set_tolerance(TOLERANCE)
+        self.tolerance.valueChanged.connect(lambda points: self.front_chart.set_tolerance(points / 100))
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.setChildrenCollapsible(False)
+        split.addWidget(self.front_chart)
+        split.addWidget(self.table)
         self.results.addWidget(self.leader)
         self.results.addWidget(self.dashboard)
-        self.results.addWidget(self.table, 1)
+        self.results.addWidget(split, 1)
         self.results.addWidget(self.outcome)
 
         self.open_button = QPushButton("Open the winner")
         self.open_button.setToolTip("Show the winner in the window: its plots, circuit and encrypted figures.")
         self.open_button.clicked.connect(self.open_winner)
         self.buttons.insertWidget(self.buttons.indexOf(self.close_button), self.open_button)
-        self.resize(640, 680)
+        self.fit_screen(680, 860)
 
         for edit in (self.layers, self.neurons, self.bits, self.budgets, self.kept):
             edit.textChanged.connect(self._update_preview)
@@ -182,6 +191,7 @@ class OptimizeDialog(ClusterWorkDialog):
     def _before_start(self) -> None:
         self.result, self.times = None, cached_lookup_times()
         self.table.setRowCount(0)
+        self.front_chart.clear_candidates()
         self.outcome.hide()
         self.leader.setText("")
         self._progress, self._measuring = None, None
@@ -204,8 +214,13 @@ class OptimizeDialog(ClusterWorkDialog):
             self._measuring = message
             self._show_status()
         elif isinstance(message, RunDone):
-            self._add_row(message.record)
-            self.run_done(message.record)
+            record = message.record
+            predicted_s = self._predicted_s(record)
+            self._add_row(record, predicted_s)
+            if predicted_s is not None:
+                self.front_chart.add_candidate(Candidate(record.label, predicted_s,
+                                                         record.metrics.validation_accuracy or 0.0))
+            self.run_done(record)
         elif isinstance(message, RunFailed):
             self._failed_row(message)
 
@@ -224,11 +239,14 @@ class OptimizeDialog(ClusterWorkDialog):
         row = self._new_row([f"{failure.label}: failed, {failure.reason}"] + [""] * (len(COLUMNS) - 1))
         self.table.item(row, 0).setForeground(QColor(ERROR_COLOR))
 
-    def _add_row(self, record: RunRecord, predicted_s: Optional[float] = None, front: str = "") -> int:
+    def _predicted_s(self, record: RunRecord) -> Optional[float]:
         self.times = self.times or cached_lookup_times()  # the search times them first when never measured
+        if self.times is None or record.stats is None:
+            return None
+        return self.times.circuit_latency_s(record.stats)
+
+    def _add_row(self, record: RunRecord, predicted_s: Optional[float], front: str = "") -> int:
         stats = record.stats
-        if predicted_s is None and self.times is not None and stats is not None:
-            predicted_s = self.times.circuit_latency_s(stats)
         return self._new_row([record.label, fmt_percent(record.metrics.validation_accuracy),
                               f"{stats.pbs_count:,}" if stats else "-", fmt_seconds(predicted_s),
                               fmt_bytes(stats.key_bytes) if stats else "-", front])
@@ -290,10 +308,19 @@ class OptimizeDialog(ClusterWorkDialog):
                      f"Latency per sample: {latency}.")
         return text
 
+    @staticmethod
+    def _candidate(tried) -> Candidate:
+        return Candidate(tried.record.label, tried.predicted_latency_s, tried.validation_accuracy)
+
     def _show_front(self, result: OptimizeResult) -> None:
         """Every candidate tried, cheapest first: the front marked, the winner highlighted."""
         front = {id(t) for t in result.front}
         self.table.setRowCount(0)
+        self.front_chart.clear_candidates()
+        for tried in result.tried:
+            self.front_chart.add_candidate(self._candidate(tried))
+        if result.winner is not None:
+            self.front_chart.set_winner(self._candidate(result.winner))
         for tried in sorted(result.tried, key=lambda t: t.predicted_latency_s):
             mark = "winner" if tried is result.winner else "\u2605 front" if id(tried) in front else ""
             row = self._add_row(tried.record, tried.predicted_latency_s, mark)

@@ -79,7 +79,7 @@ class SweepDialog(ClusterWorkDialog):
         self.results.addWidget(self.dashboard)
         self.results.addWidget(QLabel("Finished runs:"))
         self.results.addWidget(self.finished_list, 1)
-        self.resize(560, 640)
+        self.fit_screen(560, 640)
 
         for edit in (self.neurons, self.bits, self.budgets, self.seeds):
             edit.textChanged.connect(self._update_preview)
