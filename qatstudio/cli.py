@@ -690,14 +690,8 @@ def _main(argv: Optional[list[str]]) -> int:
     setup_logging()
     args = parse_command_line(sys.argv[1:] if argv is None else argv)
     from .engine.config import ConfigError
-    from .engine.fhe import FheError
-    from .engine.lowering import UnsupportedModelError
-    from .services.cluster import ClusterError
-    from .services.datasets import TableNotLoaded
-    from .services.deploy.bundle import BundleError
-    from .services.deploy.client import ClientError
-    from .services.experiment_file import ExperimentFileError
-    from .services.tabular import MissingValues, TableError
+    from .engine.errors import UserError
+    from .services.tabular import MissingValues
 
     try:
         if args.selftest:
@@ -716,8 +710,7 @@ def _main(argv: Optional[list[str]]) -> int:
         return _fail("invalid configuration:\n  - " + "\n  - ".join(error.reasons))
     except MissingValues as error:
         return _fail(f"{error} (--drop-missing drops them)")
-    except (FheError, UnsupportedModelError, ClusterError, ExperimentFileError, BundleError, ClientError, TableError,
-            TableNotLoaded) as error:
-        return _fail(str(error))
+    except UserError as error:
+        return _fail(error.words())
     except KeyboardInterrupt:
         return _fail("interrupted")

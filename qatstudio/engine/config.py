@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .errors import UserError
 from .integer import MAX_LOOKUP_BITS
 
 MODEL_KINDS = ("float", "pruned", "qat")
@@ -17,12 +18,17 @@ MAX_LAYERS = 6
 MIN_BANDS, MAX_BANDS = 2, 20
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """Raised when a configuration is invalid; ``reasons`` lists every problem in words."""
+
+    title = "The configuration is not valid"
 
     def __init__(self, reasons: list[str]):
         self.reasons = list(reasons)
         super().__init__("; ".join(self.reasons))
+
+    def words(self) -> str:
+        return "; ".join(self.reasons)
 
 
 # Generated 2D shapes (all on about [0, 1]^2, two classes), and "table": the user's own data.

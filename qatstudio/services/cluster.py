@@ -18,14 +18,17 @@ from dataclasses import dataclass
 from typing import Iterator, Optional
 from urllib.parse import urlsplit
 
+from ..engine.errors import UserError
 from .formatting import plural
 
 ALLOWED_FAILURES = 1  # worker deaths a run survives: it is retried once
 _ADDRESS = re.compile(r"(tcp|tls)://[A-Za-z0-9_.\-\[\]:]+:\d{1,5}")
 
 
-class ClusterError(ValueError):
-    """The sweep can't run where it was asked to; the message says what to change."""
+class ClusterError(UserError, ValueError):
+    """The work can't run where it was asked to; the message says what to change."""
+
+    title = "Can't run it on that Dask cluster"
 
 
 def default_workers() -> int:

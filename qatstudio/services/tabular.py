@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 from ..engine.cancel import Cancelled
 from ..engine.config import MAX_CLASSES, MAX_FEATURES, TABLE, DataConfig
 from ..engine.data import Table
+from ..engine.errors import UserError
 from .formatting import fmt_bytes, plural
 
 MAX_TABLE_BYTES = 500_000_000  # the largest data file imported (500 MB)
@@ -43,8 +44,10 @@ DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")  # 1,5 written
 Progress = Callable[[float], None]
 
 
-class TableError(ValueError):
+class TableError(UserError, ValueError):
     """A data file can't be used; the message says what to change."""
+
+    title = "Can't import the data"
 
 
 class MissingValues(TableError):
