@@ -64,11 +64,16 @@ def test_runs_are_named_with_their_data_set_and_ranked_on_the_same_data_only(rec
 
     # a record kept before names had their data set gets it when read (a name of the user's own stays)
     history = History(tmp_path / "history")
+    old_file = {key: value for key, value in record.to_json().items() if key != "stopped"}  # before the field
     for name, label in (("old", config_name(record.config)), ("stopped", config_name(record.config) + STOPPED_EARLY),
                         ("own", "my best run")):
-        history.add(RunRecord.from_json({**record.to_json(), "id": name, "label": label}))
-    labels = {r.id: r.label for r in history.load()[0]}
-    assert labels == {"old": record.label, "stopped": record.label + STOPPED_EARLY, "own": "my best run"}
+        history.add(RunRecord.from_json({**old_file, "id": name, "label": label}))
+    loaded = {r.id: r for r in history.load()[0]}
+    assert {key: r.label for key, r in loaded.items()} == {
+        "old": record.label, "stopped": record.label + STOPPED_EARLY, "own": "my best run"}
+    assert {key for key, r in loaded.items() if r.stopped} == {"stopped"}  # read from the label once, then kept
+    history.add(loaded["stopped"])
+    assert RunRecord.from_json(loaded["stopped"].to_json()).stopped
 
 
 def test_counts_name_what_they_count():
