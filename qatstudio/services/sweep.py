@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import re
 import threading
 import time
 import uuid
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..engine.cancel import Cancelled
-from ..engine.config import MAX_BITS, MAX_HIDDEN, MIN_BITS, ExperimentConfig
+from ..engine.config import BOUNDS, ExperimentConfig
 from ..engine.data import Table
 from ..engine.pipeline import run_experiment
 from .cluster import ALLOWED_FAILURES, ClusterSettings, open_cluster
@@ -29,12 +28,11 @@ from .datasets import TableNotLoaded, dataset_for, remember, table_for
 from .experiment_file import SUFFIX, save_experiment
 from .formatting import remaining_seconds, run_name
 from .history import History, RunRecord
+from .ranges import SweepRanges, parse_values
 from .tasks import TaskState
 
 POLL_S = 0.1  # how often the submitting side looks for finished runs and a cancel
 REJOIN_S = 120.0  # a table's rows lost with their worker wait this long for a worker to take them again
-MAX_RANGE = 64  # values one range (a-b) may expand to
-MAX_SEED = 2**31 - 1
 
 
 @dataclass
@@ -63,47 +61,13 @@ class SweepPlan:
         return configs, skipped
 
 
-def parse_values(text: str, low: int, high: int, name: str, allow_off: bool = False) -> tuple[list, list[str]]:
-    """'10, 30 100', '6-8' or '10-50/20' (and 'off' where allowed) into a list of values, with a
-    reason in words for each part that can't be read."""
-    values, problems = [], []
-    for token in [t for t in re.split(r"[,\s;]+", text.strip()) if t]:
-        if allow_off and token.lower() in ("off", "none", "-"):
-            items = [None]
-        else:
-            match = re.fullmatch(r"(\d+)(?:-(\d+)(?:/(\d+))?)?", token)
-            if not match:
-                problems.append(f"{name}: can't read '{token}' (write numbers like 10, 30 or a range like 6-8"
-                                + (", or 'off'" if allow_off else "") + ")")
-                continue
-            first, last, step = int(match[1]), int(match[2] or match[1]), int(match[3] or 1)
-            if last < first or step < 1:
-                problems.append(f"{name}: the range '{token}' is empty")
-                continue
-            items = list(range(first, last + 1, step))
-            if len(items) > MAX_RANGE:
-                problems.append(f"{name}: the range '{token}' has {len(items)} values (at most {MAX_RANGE})")
-                continue
-            bad = [v for v in items if not low <= v <= high]
-            if bad:
-                problems.append(f"{name} must be between {low} and {high} (got {bad[0]})")
-                continue
-        for item in items:
-            if item not in values:
-                values.append(item)
-    if not values and not problems:
-        problems.append(f"{name}: give at least one value")
-    return values, problems
-
-
-def parse_plan(base: ExperimentConfig, neurons: str, bits: str, budgets: str,
-               seeds: str) -> tuple[Optional[SweepPlan], list[str]]:
-    """A plan from the ranges as written (see ``parse_values``) over ``base``; None and the reasons
-    in words when a range can't be read."""
-    neuron_values, p1 = parse_values(neurons, 1, MAX_HIDDEN, "hidden neurons")
-    bit_values, p2 = parse_values(bits, MIN_BITS, MAX_BITS, "bit-widths")
-    budget_values, p3 = parse_values(budgets, 1, MAX_HIDDEN, "pruning budgets", allow_off=True)
-    seed_values, p4 = parse_values(seeds, 0, MAX_SEED, "seeds")
+def parse_plan(base: ExperimentConfig, ranges: SweepRanges) -> tuple[Optional[SweepPlan], list[str]]:
+    """A plan from the ranges as written over ``base``; None and the reasons in words when a range
+    can't be read."""
+    neuron_values, p1 = parse_values(ranges.neurons, BOUNDS["n_hidden"], "hidden neurons")
+    bit_values, p2 = parse_values(ranges.bits, BOUNDS["bits"], "bit-widths")
+    budget_values, p3 = parse_values(ranges.budgets, BOUNDS["pruning_budget"], "pruning budgets")
+    seed_values, p4 = parse_values(ranges.seeds, BOUNDS["seed"], "seeds")
     problems = p1 + p2 + p3 + p4
     if base.data.is_table:
         try:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...engine.config import MAX_BITS, MAX_HIDDEN, MAX_LAYERS, MIN_BITS, ExperimentConfig
+from ...engine.config import BOUNDS, ExperimentConfig
 from ...engine.cost import LookupTimes
 from ...services.calibration import cached_lookup_times
 from ...services.formatting import (
@@ -41,19 +41,14 @@ from ...services.formatting import (
 )
 from ...services.history import History, RunRecord
 from ...services.optimize import MeasuringWinner, OptimizeProgress, OptimizeResult, describe_winner, optimize_job
-from ...services.search_space import TOLERANCE, SearchSpace, search_plan
-from ...services.sweep import RunDone, RunFailed, parse_values
+from ...services.search_space import TOLERANCE, Levers, SearchSpace, search_plan
+from ...services.sweep import RunDone, RunFailed
 from ..charts.front_chart import Candidate, FrontChart
 from ..workers import TaskError, TaskRunner
 from .cluster_work import ClusterWorkDialog
 
 MAX_TOLERANCE_POINTS = 20.0
 COLUMNS = ("Candidate", "Validation", "PBS", "Predicted latency", "Keys", "Pareto front")
-
-
-def _values(values: tuple) -> str:
-    """A lever's values as the fields show them: '0, 1, 2', 'off, 2'."""
-    return ", ".join("off" if value is None else str(value) for value in values)
 
 
 class OptimizeDialog(ClusterWorkDialog):
@@ -77,7 +72,7 @@ class OptimizeDialog(ClusterWorkDialog):
         self._measuring: Optional[MeasuringWinner] = None  # the search is over, its winner being measured
         self._progress_at = 0.0
 
-        space = SearchSpace()
+        levers = Levers.of(SearchSpace())
         self.tolerance = QDoubleSpinBox()
         self.tolerance.setObjectName("optimizeTolerance")
         self.tolerance.setRange(0.0, MAX_TOLERANCE_POINTS)
@@ -86,15 +81,15 @@ class OptimizeDialog(ClusterWorkDialog):
         self.tolerance.setSuffix(" points")
         self.tolerance.setValue(100 * TOLERANCE)
         self.tolerance.setToolTip("Validation accuracy the winner may give up against the best candidate found.")
-        self.layers = QLineEdit(_values(space.layers))
-        self.layers.setToolTip(f"Hidden layers, from 0 (a linear model: no lookup at all) to {MAX_LAYERS}.")
-        self.neurons = QLineEdit(_values(space.neurons))
+        self.layers = QLineEdit(levers.layers)
+        self.layers.setToolTip(f"Hidden layers, from 0 (a linear model: no lookup at all) to {BOUNDS['n_layers'].high}.")
+        self.neurons = QLineEdit(levers.neurons)
         self.neurons.setToolTip("Hidden neurons per layer: numbers (4, 8, 16) or a range (4-8, 10-50/20).")
-        self.bits = QLineEdit(_values(space.bits))
-        self.bits.setToolTip(f"Bit-widths between {MIN_BITS} and {MAX_BITS}.")
-        self.budgets = QLineEdit(_values(space.budgets))
+        self.bits = QLineEdit(levers.bits)
+        self.bits.setToolTip(f"Bit-widths between {BOUNDS['bits'].low} and {BOUNDS['bits'].high}.")
+        self.budgets = QLineEdit(levers.budgets)
         self.budgets.setToolTip("Pruning budgets (non-zero inputs per neuron); 'off' for no pruning.")
-        self.kept = QLineEdit(_values(space.kept) or "off")
+        self.kept = QLineEdit(levers.kept)
         self.kept.setToolTip("The default recipe's network with only this many neurons kept per layer (structured "
                              "pruning: trained wide, it keeps more accuracy than a small network); 'off' for none.")
         self.form.addRow("Tolerance", self.tolerance)
@@ -166,16 +161,8 @@ class OptimizeDialog(ClusterWorkDialog):
         self.kept.setText(kept)
 
     def space(self) -> tuple[Optional[SearchSpace], list[str]]:
-        layers, p1 = parse_values(self.layers.text(), 0, MAX_LAYERS, "hidden layers")
-        neurons, p2 = parse_values(self.neurons.text(), 1, MAX_HIDDEN, "hidden neurons")
-        bits, p3 = parse_values(self.bits.text(), MIN_BITS, MAX_BITS, "bit-widths")
-        budgets, p4 = parse_values(self.budgets.text(), 1, MAX_HIDDEN, "pruning budgets", allow_off=True)
-        kept, p5 = parse_values(self.kept.text(), 1, MAX_HIDDEN, "neurons kept", allow_off=True)
-        problems = p1 + p2 + p3 + p4 + p5
-        if problems:
-            return None, problems
-        return SearchSpace(layers=tuple(layers), neurons=tuple(neurons), bits=tuple(bits), budgets=tuple(budgets),
-                           kept=tuple(k for k in kept if k is not None)), []
+        return Levers(self.layers.text(), self.neurons.text(), self.bits.text(), self.budgets.text(),
+                      self.kept.text()).space()
 
     def count_planned(self) -> tuple[int, list[str]]:
         space, problems = self.space()

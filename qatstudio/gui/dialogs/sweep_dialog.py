@@ -11,9 +11,10 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QSpinBox, QWidget
 
-from ...engine.config import MAX_BITS, MAX_EPOCHS, MIN_BITS, ExperimentConfig
+from ...engine.config import BOUNDS, ExperimentConfig
 from ...services.formatting import ERROR_COLOR, data_name, fmt_percent, fmt_progress, fmt_seconds, plural
 from ...services.history import History
+from ...services.ranges import SweepRanges
 from ...services.sweep import RunDone, RunFailed, RunRedone, SweepPlan, SweepProgress, SweepResult, parse_plan, sweep_job
 from ..workers import TaskError, TaskRunner
 from .cluster_work import ClusterWorkDialog
@@ -40,17 +41,18 @@ class SweepDialog(ClusterWorkDialog):
         self.kind = QComboBox()
         self.kind.addItem("Float, quantized after training (pruned where a budget is set)", "float")
         self.kind.addItem("Quantization-aware training (QAT)", "qat")
-        self.neurons = QLineEdit("30, 100")
+        ranges = SweepRanges()
+        self.neurons = QLineEdit(ranges.neurons)
         self.neurons.setToolTip("Hidden neurons per layer: numbers (10, 30, 100) or a range (6-8, 10-50/20).")
-        self.bits = QLineEdit("3")
-        self.bits.setToolTip(f"Bit-widths between {MIN_BITS} and {MAX_BITS}.")
-        self.budgets = QLineEdit("off, 20")
+        self.bits = QLineEdit(ranges.bits)
+        self.bits.setToolTip(f"Bit-widths between {BOUNDS['bits'].low} and {BOUNDS['bits'].high}.")
+        self.budgets = QLineEdit(ranges.budgets)
         self.budgets.setToolTip("Pruning budgets (non-zero inputs per neuron); 'off' for no pruning.")
-        self.seeds = QLineEdit("0")
+        self.seeds = QLineEdit(ranges.seeds)
         self.seeds.setToolTip("Seeds: each seed trains the configuration again from other initial weights.")
         self.epochs = QSpinBox()
-        self.epochs.setRange(0, MAX_EPOCHS)
-        self.epochs.setSpecialValueText("automatic")
+        self.epochs.setRange(0, BOUNDS["epochs"].high)
+        self.epochs.setSpecialValueText(BOUNDS["epochs"].off)
         self.epochs.setToolTip("Epochs for every run of the sweep (automatic: from the data's size, as a "
                                "single run's default).")
         self.form.addRow("Model", self.kind)
@@ -117,8 +119,8 @@ class SweepDialog(ClusterWorkDialog):
 
     def plan(self) -> tuple[Optional[SweepPlan], list[str]]:
         base = self.base_config().replace(kind=self.kind.currentData(), epochs=self.epochs.value() or None)
-        plan, problems = parse_plan(base, self.neurons.text(), self.bits.text(), self.budgets.text(),
-                                    self.seeds.text())
+        plan, problems = parse_plan(base, SweepRanges(self.neurons.text(), self.bits.text(), self.budgets.text(),
+                                                      self.seeds.text()))
         return (None, problems) if problems else (plan, [])
 
     def count_planned(self) -> tuple[int, list[str]]:
