@@ -95,6 +95,11 @@ def config_name(config: ExperimentConfig, short: bool = False) -> str:
     return " ".join(parts)
 
 
+def fmt_budget(budget: Optional[int]) -> str:
+    """A pruning budget in words: '20 inputs per neuron', or 'off'."""
+    return "off" if budget is None else f"{plural(budget, 'input')} per neuron"
+
+
 def hidden_name(config: ExperimentConfig) -> str:
     """The hidden layers in a word: '100n' (the usual two layers), '1x16n', or 'linear' (none)."""
     if config.n_layers == 0:

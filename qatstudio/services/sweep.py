@@ -26,7 +26,7 @@ from ..engine.pipeline import run_experiment
 from .cluster import ALLOWED_FAILURES, ClusterSettings, open_cluster
 from .datasets import TableNotLoaded, dataset_for, remember, table_for
 from .experiment_file import SUFFIX, save_experiment
-from .formatting import remaining_seconds, run_name
+from .formatting import fmt_budget, remaining_seconds, run_name
 from .history import History, RunRecord
 from .ranges import SweepRanges, parse_values
 from .tasks import TaskState
@@ -55,7 +55,8 @@ class SweepPlan:
             config = self.base.replace(kind=kind, n_hidden=n_hidden, bits=bits, pruning_budget=budget, seed=seed)
             problems = config.problems()
             if problems:
-                skipped.append(f"{n_hidden} neurons, {bits} bits, budget {budget}: {'; '.join(problems)}")
+                skipped.append(f"{n_hidden} neurons, {bits} bits, pruning {fmt_budget(budget)}: "
+                               f"{'; '.join(problems)}")
             else:
                 configs.append(config)
         return configs, skipped
