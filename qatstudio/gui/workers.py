@@ -23,6 +23,7 @@ from ..services.deploy.bundle import BundleError
 from ..services.deploy.client import ClientError
 from ..services.deploy.local import LocalServerError
 from ..services.experiment_file import ExperimentFileError
+from ..services.job_process import ChildDied
 from ..services.jobs import Job
 from ..services.logs import log_failure
 from ..services.tabular import TableError
@@ -65,7 +66,7 @@ def describe_error(task_name: str, error: BaseException) -> TaskError:
         title = "The accumulator is too wide for FHE"
     elif isinstance(error, LinkerMissingError):
         title = "FHE compilation needs the system linker"
-    elif isinstance(error, (FheError, BundleError, ClientError, LocalServerError)):
+    elif isinstance(error, (FheError, BundleError, ClientError, LocalServerError, ChildDied)):
         title = f"{task_name} failed"
     elif isinstance(error, ConfigError):
         title = "The configuration is not valid"
