@@ -94,6 +94,7 @@ class Controller(QObject):
         self.runner = TaskRunner(self)
         self.drawing = TaskRunner(self)  # the boundary on another plane: quick, never makes the window busy
         self.server = LocalServer(folder=None)  # the Deploy panel's local server; stopped on release
+        self.training = jobs.training_process()  # training runs there, beside the window; closed on release
         self.state = State.IDLE
         self.task: Optional[Task] = None
         self.kind: Optional[TaskKind] = None
@@ -238,12 +239,14 @@ class Controller(QObject):
             self.runner.wait_all()
             self.drawing.wait_all()
             self.server.stop()
+            self.training.close()
         self.views.plots.stop_live()
 
     def release(self) -> None:
         """Stop the server and drop the models and the compiled circuit now, while Qt and Concrete
         are both alive: freeing a circuit during interpreter shutdown can crash."""
         self.server.stop()
+        self.training.close()
         self.drawing.wait_all()
         self.session = jobs.Session()
         gc.collect()
@@ -267,7 +270,7 @@ class Controller(QObject):
         v.results.clear(0, names.classes)
         v.controls.reset("Preparing the data\u2026")
         self._total_steps = 0
-        task = self._start(TaskKind.TRAIN, jobs.train_job(config),
+        task = self._start(TaskKind.TRAIN, jobs.train_job(config, self.training),
                            self._on_train_message,
                            lambda outcome: self._on_trained(outcome, config),
                            on_failure=lambda error: self._on_train_failed(), on_cancel=v.plots.stop_live)
