@@ -434,7 +434,9 @@ def test_data_preview_follows_the_data_settings(qtbot, window):
     assert preview.isVisibleTo(panel)
 
     panel.bands.setValue(3)  # redrawn as the settings change (after a short pause)
+    assert preview.is_updating() and preview.caption.text() == preview.UPDATING  # never the old set's words
     qtbot.waitUntil(lambda: preview.image() != shown, timeout=5_000)
+    assert not preview.is_updating() and preview.isEnabled() and "Ceiling" in preview.caption.text()
     assert preview.ceiling == make_dataset(DataConfig(bands=3)).ceiling_accuracy
     three = preview.image()
     panel.bands.setValue(4)
@@ -454,6 +456,31 @@ def test_data_preview_follows_the_data_settings(qtbot, window):
     panel.points.setValue(160_000)  # too many points to make at every keystroke: the shape alone
     qtbot.waitUntil(lambda: preview.data == panel.config().data, timeout=5_000)
     assert preview.ceiling is None and "too many to preview" in preview.caption.text()
+
+
+def test_data_preview_marks_a_change_at_once_and_draws_each_shape_once(qtbot, window):
+    """The spirals' and moons' pictures are slow to draw: until the new one is shown the preview
+    says it is updating, and each shape is drawn once per session."""
+    from qatstudio.gui.panels.config_panel import _shape_image
+
+    panel, preview = window.config_panel, window.config_panel.preview
+
+    def pick(key):
+        index = panel.picker.findData(key)
+        panel.picker.setCurrentIndex(index)
+        panel.picker.activated.emit(index)
+        assert preview.is_updating() and preview.caption.text() == preview.UPDATING and not preview.isEnabled()
+        qtbot.waitUntil(lambda: not preview.is_updating(), timeout=10_000)
+        assert preview.data.shape == key and "Ceiling" in preview.caption.text() and preview.isEnabled()
+
+    pick("spirals")
+    pick("moons")
+    drawn = _shape_image.cache_info().misses
+    pick("spirals")
+    assert _shape_image.cache_info().misses == drawn  # drawn before: taken from the cache
+    panel.noise.setValue(panel.noise.value() + 0.01)
+    panel.noise.setValue(panel.noise.value() - 0.01)  # back before the pause ended: the same words again
+    assert not preview.is_updating() and "Ceiling" in preview.caption.text()
 
 
 def test_shortcuts_and_tooltips(qtbot, window, run):
