@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 STORY_HEIGHT = 0.35  # the bottom docks' share of the window's height when first shown
+LOADING = "Loading the story: opening its steps' runs\u2026"
+AFTER_PAINT_MS = 100  # the story starts loading this long after the window's first paint
+HOLD_LIMIT_MS = 5000  # ... or after this long if no paint comes (a minimized window)
 
 
 class StoryDriver(QObject):
@@ -67,6 +70,8 @@ class StoryDriver(QObject):
         self._task: Optional[Task] = None
         self._rerun: Optional[int] = None  # the step re-run live, until its run is recorded
         self._deploying: Optional[StoryStep] = None  # the step on its way to the Deploy panel
+        self._held = False  # loading waits for the window's first paint (``hold_until_painted``)
+        self._wanted = False  # ``load`` was asked for while held
         self.panel.rerunRequested.connect(self.rerun_step)
         self.panel.openRequested.connect(self.open_step)
         self.panel.deployRequested.connect(self.deploy_step)
@@ -76,10 +81,41 @@ class StoryDriver(QObject):
         if error:
             self.panel.stage_text.setText(error)
 
+    def hold_until_painted(self) -> None:
+        """Let ``load`` wait until the window has painted itself once: opening the files beside the
+        first paint (brevitas is imported for them) kept the window black for over 10 s on a busy
+        machine. Meanwhile the status line says the story is loading."""
+        self._held = True
+        self.window.installEventFilter(self)
+        self.window.status.passing(LOADING, 0)
+        QTimer.singleShot(HOLD_LIMIT_MS, self, self._release)
+
+    def is_held(self) -> bool:
+        """Loading waits for the window's first paint."""
+        return self._held
+
+    def eventFilter(self, watched, event) -> bool:
+        if self._held and watched is self.window and event.type() == QEvent.Type.Paint:
+            QTimer.singleShot(AFTER_PAINT_MS, self, self._release)  # once the painted frame is on screen
+        return False
+
+    def _release(self) -> None:
+        if not self._held:
+            return
+        self._held = False
+        self.window.removeEventFilter(self)
+        if self._wanted:
+            self.load()
+        else:
+            self._end_loading_text()
+
     def load(self) -> Optional[Task]:
-        """Open the steps' files on the worker thread (once)."""
+        """Open the steps' files on the worker thread (once; after the first paint when held)."""
         if self._task is not None or self.loaded():
             return self._task
+        if self._held:
+            self._wanted = True
+            return None
         task = self.runner.start("Story", story_job(self.steps))
         task.message.connect(self._message)
         task.failed.connect(lambda error: self.panel.stage_text.setText(
@@ -105,6 +141,11 @@ class StoryDriver(QObject):
 
     def _finished(self) -> None:
         self._task = None
+        self._end_loading_text()
+
+    def _end_loading_text(self) -> None:
+        if self.window.status_text() == LOADING:
+            self.window.status.end_passing()
 
     def rerun_step(self, step: StoryStep) -> bool:
         """Put the step's configuration into the window and train it there, live."""
