@@ -257,6 +257,7 @@ class DemoController(QObject):
             QTimer.singleShot(0, window.compile_dock.raise_)  # the window's own tab stays in front
         self.presentation = PresentationView(window, self.story_panel, window.plots, window.deploy_panel, self.chart)
         self._build_menu()
+        self._add_to_view_menu()
 
         window.experimentUpdated.connect(self._on_experiment)
         self.story.figuresChanged.connect(self._redraw_chart)
@@ -370,6 +371,23 @@ class DemoController(QObject):
         # the same keys in the presentation view's own window
         self.presentation.addActions([self.story_action, self.chart_action, self.presentation_action,
                                       self.next_action, self.previous_action, self.black_action, self.leave_action])
+
+    def _add_to_view_menu(self) -> None:
+        """The demo's docks beside the window's own in View: shown or hidden like them (the story
+        and the trade-offs share the bottom as tabs, as from the Demo menu)."""
+        view = self.window.menuBar().findChild(QMenu, "viewMenu")
+        if view is None:
+            return
+        view.addSeparator()
+        view.addActions([dock.toggleViewAction() for dock in (self.history_dock, self.story_dock, self.chart_dock)])
+        for dock in (self.story_dock, self.chart_dock):
+            dock.toggleViewAction().triggered.connect(lambda checked, d=dock: self._viewed(d, checked))
+
+    def _viewed(self, dock: QDockWidget, shown: bool) -> None:
+        """View showed a bottom dock: in front, tabbed with the other."""
+        if shown:
+            self._tab_bottom_docks()
+            dock.raise_()
 
     # ------------------------------------------------------------------ the docks
     def _tab_bottom_docks(self) -> None:
@@ -556,10 +574,15 @@ class DemoController(QObject):
             QTimer.singleShot(0, self.window.close)
 
     def export_dialog(self) -> list[Path]:
-        folder = Path(str(self.window.settings.value("last_dir", str(Path.home()))))
+        """Ask where to write the report: first in the folder of the last report, else the user's
+        documents (never the app's own resources, where the story's runs are)."""
+        folder = Path(self.window.files.folder("last_report_dir"))
         path, _ = QFileDialog.getSaveFileName(self.window, "Export report", str(folder / "qatstudio-report.html"),
                                               "HTML report (*.html)")
-        return self.export_report(Path(path)) if path else []
+        if not path:
+            return []
+        self.window.settings.setValue("last_report_dir", str(Path(path).parent))
+        return self.export_report(Path(path))
 
     def export_report(self, path: Path, records: Optional[list[RunRecord]] = None) -> list[Path]:
         """The runs (default: the selected ones, or all) as ``path`` (.html) and the same name in .json."""
