@@ -295,7 +295,7 @@ def _skipped(skipped: list[str]) -> str:
         return ""
     items = "".join(f"<li>{html.escape(reason)}</li>" for reason in skipped)
     return (f'<h2>Combinations skipped</h2><p class="muted">The sweep did not run '
-            f"{plural(len(skipped), 'combination')}, for these reasons:</p><ul>{items}</ul>")
+            f"{plural(len(skipped), 'combination')} (each with why):</p><ul>{items}</ul>")
 
 
 def write_html_report(path: Path, records: list[RunRecord], title: str = "QAT Studio report",
