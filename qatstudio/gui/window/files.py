@@ -110,10 +110,13 @@ class ImportDialog(QDialog):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, column, item)
         table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
         table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
         rows = max(len(peek.rows), 1)
         height = table.horizontalHeader().sizeHint().height() + rows * table.verticalHeader().defaultSectionSize()
-        table.setFixedHeight(height + table.horizontalScrollBar().sizeHint().height() + 2 * table.frameWidth())
+        if table.horizontalHeader().length() + TABLE_FRAME > MAX_WIDTH:  # more columns than fit: a scroll bar
+            height += table.horizontalScrollBar().sizeHint().height()
+        table.setFixedHeight(height + 2 * table.frameWidth())
         return table
 
     def _mark_label(self) -> None:

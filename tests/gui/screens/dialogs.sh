@@ -3,8 +3,9 @@
 # A sweep from the command line first (its runs in the fresh history, its report beside the shots);
 # then the window: the toolbar (Generate keys without a check mark), View with every panel, the data
 # preview while it redraws and after, File > Import data (the picker in the shipped examples, the
-# dialog with the first rows), Export report (the user's folder, not the app's resources); then
-# --demo: painted with "Loading the story..." before the story opens, and View again.
+# dialog with the first rows), Export report (the user's folder); then --demo: painted with "Loading
+# the story..." before the story opens, View again, and Export report after a story run was opened
+# from the app's resources (still the user's folder).
 
 HOME=$home XDG_CONFIG_HOME=$home/.config "$qatstudio" sweep --kind qat --neurons 8 --bits 3 --budgets off 4 9 \
     --epochs 1 --points 900 --workers 1 --report "$out/sweep-report.html" >"$out/sweep.log" 2>&1 || true
@@ -13,6 +14,7 @@ app
 shot 01-window
 key alt+v; shot 02-view-menu
 key Escape
+xdotool mousemove 160 420; for _ in $(seq 20); do xdotool click 5; done; sleep 0.5   # Configure scrolled to Data
 key alt+p Up Up Up Up; xdotool key Return; sleep 0.3; shot 03-preview-updating   # Presets > Two spirals
 pause 4; shot 04-preview-spirals
 key ctrl+i; pause 2; shot 05-import-picker-in-examples
@@ -27,4 +29,7 @@ shot 10-demo-painted-loading
 pause 15; shot 11-demo-loaded
 key alt+v; shot 12-demo-view-menu
 key Escape
+key ctrl+o; pause 2; type "$PWD/resources/story/1-float-baseline.qats"; xdotool key Return; pause 8   # a story run
+key alt+d e; pause 2; shot 13-export-report-after-a-story-run   # not the app's resources
+xdotool key Escape; pause 1
 quit_app
