@@ -110,7 +110,6 @@ class ImportDialog(QDialog):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, column, item)
         table.resizeColumnsToContents()
-        table.horizontalHeader().setStretchLastSection(True)
         table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
         rows = max(len(peek.rows), 1)
         height = table.horizontalHeader().sizeHint().height() + rows * table.verticalHeader().defaultSectionSize()
