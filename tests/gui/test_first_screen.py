@@ -104,6 +104,6 @@ def test_the_demo_window_paints_first_then_loads_the_story(qtbot, settings):
         qtbot.waitUntil(lambda: not story.is_held(), timeout=10_000)
         qtbot.waitUntil(story.loaded, timeout=120_000)
         qtbot.waitUntil(lambda: not story.runner.is_busy(), timeout=10_000)
-        assert window.status_text() != LOADING
+        assert window.status.standing().startswith("Ready")  # the message before it, back
     finally:
         window.demo_controller.shutdown()

@@ -72,6 +72,7 @@ class StoryDriver(QObject):
         self._deploying: Optional[StoryStep] = None  # the step on its way to the Deploy panel
         self._held = False  # loading waits for the window's first paint (``hold_until_painted``)
         self._wanted = False  # ``load`` was asked for while held
+        self._standing = ""  # the status line's standing message before "Loading the story..."
         self.panel.rerunRequested.connect(self.rerun_step)
         self.panel.openRequested.connect(self.open_step)
         self.panel.deployRequested.connect(self.deploy_step)
@@ -87,7 +88,8 @@ class StoryDriver(QObject):
         machine. Meanwhile the status line says the story is loading."""
         self._held = True
         self.window.installEventFilter(self)
-        self.window.status.passing(LOADING, 0)
+        self._standing = self.window.status.standing()  # shown again once the story is in
+        self.window.status.work(LOADING)
         QTimer.singleShot(HOLD_LIMIT_MS, self, self._release)
 
     def is_held(self) -> bool:
@@ -144,8 +146,8 @@ class StoryDriver(QObject):
         self._end_loading_text()
 
     def _end_loading_text(self) -> None:
-        if self.window.status_text() == LOADING:
-            self.window.status.end_passing()
+        if self.window.status.standing() == LOADING:
+            self.window.status.work(self._standing)
 
     def rerun_step(self, step: StoryStep) -> bool:
         """Put the step's configuration into the window and train it there, live."""
