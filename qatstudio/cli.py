@@ -322,10 +322,10 @@ def cmd_sweep(args) -> int:
         print(f"skipped: {reason}", file=sys.stderr)
     print(f"{len(result.records)} runs kept in {history.folder}", file=sys.stderr)
     if args.report:
-        write_html_report(Path(args.report), result.records)
+        write_html_report(Path(args.report), result.records, skipped=result.skipped)
         print(f"wrote {args.report}", file=sys.stderr)
     if args.json:
-        write_json_report(Path(args.json), result.records)
+        write_json_report(Path(args.json), result.records, skipped=result.skipped)
     return 1 if result.failures else 0
 
 

@@ -109,7 +109,7 @@ def hidden_name(config: ExperimentConfig) -> str:
 
 def fmt_epochs(config: ExperimentConfig) -> str:
     """'20 epochs', or 'automatic epochs' when the schedule comes from the data's size."""
-    return "automatic epochs" if config.epochs is None else f"{config.epochs} epochs"
+    return "automatic epochs" if config.epochs is None else plural(config.epochs, "epoch")
 
 
 def fmt_restart(restart: int, restarts: int) -> str:

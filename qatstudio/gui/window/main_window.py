@@ -153,8 +153,7 @@ class MainWindow(QMainWindow):
                                         "Stop what is running (training keeps what it learned)", sp.SP_MediaStop)
         self.compile_action = self._action("&Compile", ["Ctrl+K"], "Compile the quantized model to an FHE circuit",
                                            sp.SP_ComputerIcon)
-        self.keygen_action = self._action("Generate &keys", ["Ctrl+G"], "Generate the circuit's keys (cached on disk)",
-                                          sp.SP_DialogApplyButton)
+        self.keygen_action = self._action("Generate &keys", ["Ctrl+G"], "Generate the circuit's keys (cached on disk)")
         self.simulate_action = self._action("&Simulate FHE", ["Ctrl+M"],
                                             "FHE simulation of every test point and of the boundary",
                                             sp.SP_BrowserReload)
