@@ -439,6 +439,7 @@ def test_a_step_rerun_live_on_stage_shows_the_live_plots_there(qtbot, window, de
     assert run(rerun_then_stop, "Training") == "succeeded"
     assert view.showing(window.plots)  # the run's last picture stays while its step is on screen
     assert "Live re-run (stopped early)" in view.live.text() and not view.stop_button.isVisible()
+    assert "not compiled yet" in view.live.text() and "Ctrl+" not in view.live.text()  # no key that does nothing here
     view.next_page()
     assert not view.showing(window.plots) and window.centralWidget().isAncestorOf(window.plots)
     assert window.plots.train_loss_curve.opts["pen"].widthF() == curve
