@@ -113,6 +113,6 @@ def live_result(record: RunRecord) -> str:
     if record.stats:
         parts.append(f"accumulator {record.accumulator_bits} bits, {record.pbs_count} lookups")
     else:
-        parts.append("compile (Ctrl+K) for the accumulator")
+        parts.append("not compiled yet")  # read on stage too, where no key compiles
     stopped = STOPPED_EARLY if record.stopped else ""
     return f"Live re-run{stopped}: " + " \u00b7 ".join(parts)

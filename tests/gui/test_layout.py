@@ -25,6 +25,7 @@ SCREENS = {"laptop": (1280, 720), "projector": (1280, 800), "hd-laptop": (1366, 
            "desktop": (1920, 1080)}  # see screens.json
 MAIN_PLOT_MIN = (150, 120)  # the live training plots
 ANY_PLOT_MIN = (130, 100)  # every other plot (story boundaries, results, charts)
+DEMO_PLOTS_SHARE = 0.48  # in --demo, the live plots keep at least this share of the window's height
 STAGE_PLOT_SHARE = 0.45  # on stage, a boundary or a trade-off panel is at least this share of the screen's height
 OFFSCREEN = os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen")
 
@@ -164,6 +165,28 @@ def test_every_plot_of_the_studio_is_readable_and_whole(qtbot, settings, tmp_pat
             for button in (panel.rerun_button, panel.deploy_button):
                 where = QRect(button.mapTo(panel, QPoint(0, 0)), button.size())
                 assert button.isVisible() and panel.rect().contains(where), button.text()
+    finally:
+        demo.shutdown()
+
+
+@pytest.mark.parametrize("screen_name", list(SCREENS))
+def test_the_demo_leaves_the_live_plots_room(qtbot, settings, tmp_path, screen_name):
+    """``qatstudio --demo`` as it opens: the Story dock sized on the window's first size, before the
+    window gets the screen's (a window manager maximizes it later); the live plots keep their share."""
+    window = make_window(qtbot, settings)
+    demo = install_demo(window, history=History(tmp_path / "history"))
+    try:
+        demo.start_demo()
+        size = show_on(window, screen_named(screen_name), qtbot)
+        qtbot.waitUntil(demo.story.loaded, timeout=60_000)
+        qtbot.wait(200)
+        shot = tmp_path / f"demo-{size[0]}x{size[1]}.png"
+        window.grab().save(str(shot), "PNG")
+        main_plots = [window.plots.boundary_plot, window.plots.loss_plot, window.plots.acc_plot]
+        problems = problems_of(window, main_plots)
+        assert not problems, f"{shot}:\n" + "\n".join(problems)
+        assert window.plots.height() >= DEMO_PLOTS_SHARE * window.height(), \
+            f"{shot}: plots {window.plots.height()} px tall in a window of {window.height()}"
     finally:
         demo.shutdown()
 

@@ -1,14 +1,17 @@
-"""The live plots: one unit on the accuracy axis, and a boundary legend that never hides the points."""
+"""The live plots: one unit on the accuracy axis, a boundary legend that never hides the points, tick
+labels that never run together, and the ceiling named where the curves aren't."""
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
 from PySide6.QtCore import QRectF
+from PySide6.QtGui import QFontMetrics
 
 from qatstudio.engine.data import make_dataset
 from qatstudio.engine.training import Step, train
 from qatstudio.gui.charts.plots import TrainingPlots
+from qatstudio.services.formatting import fmt_percent
 
 from .conftest import small_config
 
@@ -76,7 +79,8 @@ def test_boundary_legend_never_covers_the_points(qtbot, trained, size):
 
 
 def test_one_palette_for_the_window_and_the_report():
-    from qatstudio.gui import history_panel, plots, tradeoff_chart
+    from qatstudio.gui.charts import plots, tradeoff_chart
+    from qatstudio.gui.panels import history_panel
     from qatstudio.services import formatting as palette
     from qatstudio.services import report
 
@@ -86,3 +90,65 @@ def test_one_palette_for_the_window_and_the_report():
     assert history_panel.boundary_qimage is plots.boundary_qimage  # thumbnails drawn by the plots' own code
     ends = report.boundary_rgb([0.0, 1.0])
     assert ["#%02x%02x%02x" % tuple(rgb) for rgb in ends] == [palette.BOUNDARY_RAMP[0], palette.BOUNDARY_RAMP[-1]]
+
+
+def tick_labels(axis) -> tuple[list[tuple[float, str]], float]:
+    """The major ticks ``axis`` draws now, as (pixel position along it, label), and its length in pixels."""
+    low, high = axis.range
+    across = axis.orientation in ("top", "bottom")
+    size = axis.geometry().width() if across else axis.geometry().height()
+    levels = axis._tickLevels or axis.tickValues(low, high, size)
+    if axis._tickLevels:
+        ticks = [(value, text) for value, text in axis._tickLevels[0]]
+    else:
+        spacing, values = levels[0]
+        ticks = list(zip(values, axis.tickStrings(values, axis.autoSIPrefixScale * axis.scale, spacing)))
+    return [((value - low) / (high - low) * size, text) for value, text in ticks], size
+
+
+def assert_labels_apart(axis) -> None:
+    ticks, size = tick_labels(axis)
+    metrics = QFontMetrics(axis.style["tickFont"] or axis.font())
+    assert ticks, f"{axis.orientation} axis: no tick"
+    for (a, first), (b, second) in zip(ticks, ticks[1:]):
+        if axis.orientation in ("top", "bottom"):  # centred on their ticks, side by side
+            need = (metrics.horizontalAdvance(first) + metrics.horizontalAdvance(second)) / 2
+        else:  # one above the other
+            need = metrics.height()
+        assert abs(b - a) >= need, f"{axis.orientation} axis, {size:.0f} px: '{first}' and '{second}' run together"
+
+
+@pytest.mark.parametrize("size", [(520, 300), (560, 330), (900, 700), (1600, 900)])
+@pytest.mark.parametrize("epochs", [3, 13, 40])
+def test_tick_labels_never_run_together(qtbot, trained, size, epochs):
+    """The boundary's 0 0.25 0.5 0.75 1 and the epochs 1 2 3...: as many as the plot's width leaves room for."""
+    dataset, losses, history = trained
+    history = [dataclasses.replace(history[i % len(history)], epoch=i + 1) for i in range(epochs)]
+    plots = shown_plots(qtbot, size)
+    plots.load(losses, history, history[-1], dataset, None)
+    qtbot.wait(50)
+    for plot in (plots.boundary_plot, plots.loss_plot, plots.acc_plot):
+        for name in ("left", "bottom"):
+            assert_labels_apart(plot.getAxis(name))
+    ticks, _ = tick_labels(plots.acc_plot.getAxis("bottom"))
+    assert all(text.isdigit() for _, text in ticks)  # whole epochs
+    if size[0] >= 1600:  # room for every quarter of the square
+        assert [text for _, text in tick_labels(plots.boundary_plot.getAxis("bottom"))[0]] == \
+            ["0", "0.25", "0.5", "0.75", "1"]
+
+
+@pytest.mark.parametrize("size", [(520, 300), (900, 700)])
+def test_the_ceiling_is_named_in_the_legend_clear_of_the_curves(qtbot, trained, size):
+    dataset, losses, history = trained
+    plots = shown_plots(qtbot, size)
+    assert plots.ceiling_text() == "" and not plots.acc_legend.isVisible()
+    plots.load(losses, history, history[-1], dataset, None)
+    qtbot.wait(50)
+    assert plots.ceiling() == pytest.approx(100 * dataset.ceiling_accuracy)
+    assert plots.ceiling_text() == f"ceiling {fmt_percent(dataset.ceiling_accuracy)}"
+    assert not hasattr(plots.ceiling_line, "label")  # no text on the line, where it sat on the curves
+    legend = plots.acc_legend.sceneBoundingRect()
+    assert legend.height() > 0 and plots.acc_plot.sceneBoundingRect().contains(legend)
+    assert not legend.intersects(plots.acc_plot.getViewBox().sceneBoundingRect())  # under the plot, not on it
+    plots.set_ceiling(None)
+    assert plots.ceiling() is None and plots.ceiling_text() == "" and not plots.acc_legend.isVisible()

@@ -30,6 +30,64 @@ FOREGROUND = "#333333"
 CEILING_PEN = pg.mkPen("#555555", width=1.5, style=Qt.PenStyle.DashLine)
 
 
+class FittedAxis(pg.AxisItem):
+    """An axis whose ticks are the finest of ``steps`` (units between two ticks) that leave room
+    between their labels at the axis's length in pixels and its tick font: a narrow plot gets
+    fewer ticks, never labels run together. Ticks only ``within`` (low, high) when given; labels
+    read as plain numbers (0.25, not 0.2)."""
+
+    def __init__(self, orientation: str, steps: tuple[float, ...], within: Optional[tuple[float, float]] = None):
+        super().__init__(orientation)
+        self.steps, self.within = steps, within
+
+    def _clipped(self, low: float, high: float) -> tuple[float, float]:
+        low, high = min(low, high), max(low, high)
+        return (low, high) if self.within is None else (max(low, self.within[0]), min(high, self.within[1]))
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):
+        if self._tickSpacing is not None:
+            return self._tickSpacing
+        span = abs(maxVal - minVal)
+        if span == 0 or size <= 0:
+            return []
+        low, high = self._clipped(minVal, maxVal)
+        metrics = QFontMetrics(self.style["tickFont"] or self.font())
+        across = self.orientation in ("top", "bottom")
+        for step in self.steps:
+            if span / step > size / 4:  # more than a tick per 4 px: too fine to try
+                continue
+            values = np.arange(math.ceil(low / step) * step, high + step * 1e-6, step)
+            labels = self.tickStrings(list(values), 1.0, step)
+            room = (max((metrics.horizontalAdvance(text) for text in labels), default=0)
+                    + metrics.horizontalAdvance("00") if across else 1.5 * metrics.height())
+            if step * size / span >= room:
+                return [(step, 0.0)]
+        return [(self.steps[-1], 0.0)]
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):
+        low, high = self._clipped(minVal, maxVal)
+        return [(spacing, [v for v in values if low - 1e-9 <= v <= high + 1e-9])
+                for spacing, values in super().tickValues(minVal, maxVal, size)]
+
+    def tickStrings(self, values, scale, spacing):
+        return [f"{round(v * scale, 9) + 0.0:g}" for v in values]  # + 0.0: never "-0"
+
+
+SQUARE_STEPS = (0.25, 0.5, 1.0)  # the input square's ticks: quarters, halves, or its two edges
+NICE_STEPS = tuple(m * 10.0 ** e for e in range(-5, 7) for m in (1, 2, 5))  # 0.1, 0.2, 0.5, 1, 2, 5, 10...
+WHOLE_STEPS = tuple(step for step in NICE_STEPS if step >= 1)  # epochs, optimizer steps
+
+
+def fitted_axes(bottom_steps: tuple[float, ...]) -> dict[str, FittedAxis]:
+    """A curve plot's axes: ``bottom_steps`` along x (whole epochs or steps), any nice step up the left."""
+    return {"bottom": FittedAxis("bottom", bottom_steps), "left": FittedAxis("left", NICE_STEPS)}
+
+
+def square_axes() -> dict[str, FittedAxis]:
+    """A boundary plot's left and bottom axes: ticks on the input square only, as many as fit."""
+    return {name: FittedAxis(name, SQUARE_STEPS, within=(0.0, 1.0)) for name in ("left", "bottom")}
+
+
 def style_plot(plot: pg.PlotItem, title: str, x_label: str = "", y_label: str = "") -> None:
     plot.setTitle(title, color=FOREGROUND, size="9pt")
     for name, label in (("bottom", x_label), ("left", y_label)):
@@ -83,6 +141,7 @@ def show_boundary(item: pg.ImageItem, values: Optional[np.ndarray]) -> None:
 
 def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
     """Prepare ``plot`` to show an image over the input square [0, 1]^2 (rows are y)."""
+    plot.setAxisItems(square_axes())
     style_plot(plot, title, "x1", "x2")
     image = pg.ImageItem(axisOrder="row-major")
     image.setColorMap(BOUNDARY_COLORMAP)
@@ -94,12 +153,9 @@ def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
     plot.showGrid(x=False, y=False)
-    for name in ("left", "bottom"):
-        plot.getAxis(name).setTicks(SQUARE_TICKS)  # the input square only, not the room around it
     return image
 
 
-SQUARE_TICKS = [[(v, f"{v:g}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)]]
 LEGEND_CHARS = 14  # longer class names are cut short in the legend: two columns of them fit a narrow plot
 
 
@@ -153,7 +209,7 @@ class BoundaryMap:
             left.setTicks([lanes])
             left.setLabel("class", color=FOREGROUND)
         else:
-            left.setTicks(SQUARE_TICKS)
+            left.setTicks(None)  # the square's own, as many as fit
             left.setLabel(feature_names[plane[1]], color=FOREGROUND)
 
     @property
@@ -330,7 +386,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.class_names: tuple[str, ...] = ()
         self.set_data(Dataset.feature_names, Dataset.class_names, (0, 1))
 
-        self.loss_plot = self.addPlot(row=0, col=1)
+        self.loss_plot = self.addPlot(row=0, col=1, axisItems=fitted_axes(WHOLE_STEPS))
         style_plot(self.loss_plot, "Loss per epoch", "epoch", "loss")
         legend = self.loss_plot.addLegend(offset=(-5, 5), labelTextColor=FOREGROUND, brush=(255, 255, 255, 200))
         self.train_loss_curve = self.loss_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5,
@@ -339,25 +395,27 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
                                                    symbolBrush="#ff7f0e", name="test")
         legend.setZValue(10)
 
-        self.acc_plot = self.addPlot(row=1, col=1)
+        self.acc_plot = self.addPlot(row=1, col=1, axisItems=fitted_axes(WHOLE_STEPS))
         style_plot(self.acc_plot, "Accuracy per epoch", "epoch", "accuracy (%)")
-        legend = self.acc_plot.addLegend(offset=(-5, -5), labelTextColor=FOREGROUND, brush=(255, 255, 255, 200))
-        self.train_acc_curve = self.acc_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5,
-                                                  symbolBrush="#1f77b4", name="train")
-        self.test_acc_curve = self.acc_plot.plot(pen=TEST_PEN, symbol="o", symbolSize=5,
-                                                 symbolBrush="#ff7f0e", name="test")
-        legend.setZValue(10)
-        # The best accuracy reachable on the test points, in %; its label sits left, under the line.
-        self.ceiling_line = pg.InfiniteLine(angle=0, pen=CEILING_PEN, label="ceiling",
-                                            labelOpts=dict(position=0.03, color=FOREGROUND, anchors=[(0, 0), (0, 0)]))
+        # train and test as the loss plot's legend names them (the same pens)
+        self.train_acc_curve = self.acc_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5, symbolBrush="#1f77b4")
+        self.test_acc_curve = self.acc_plot.plot(pen=TEST_PEN, symbol="o", symbolSize=5, symbolBrush="#ff7f0e")
+        # The best accuracy reachable on the test points, in %: a dashed line, named in a legend under
+        # the plot's axis (inside the plot, a label or a legend sat on the curves).
+        self.ceiling_line = pg.InfiniteLine(angle=0, pen=CEILING_PEN)
         self.ceiling_line.hide()
         self.acc_plot.addItem(self.ceiling_line)
+        self.ceiling_sample = pg.PlotDataItem(pen=CEILING_PEN)  # the line's look, for its legend entry
+        self.acc_legend = pg.LegendItem(labelTextColor=FOREGROUND, verSpacing=-6)
+        self.acc_legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        self.acc_plot.layout.addItem(self.acc_legend, 4, 1, Qt.AlignmentFlag.AlignRight)
+        self.acc_legend.hide()
 
         # Percent, never past 0-100 (a flat 100 % run would otherwise autorange to 60-140)...
         self.acc_plot.setLimits(yMin=-2, yMax=102, minYRange=5)
         self.acc_plot.setYRange(0, 100, padding=0.02)  # ...and before the first epoch too (see reset)
 
-        self.step_plot = self.addPlot(row=2, col=0, colspan=2)
+        self.step_plot = self.addPlot(row=2, col=0, colspan=2, axisItems=fitted_axes(WHOLE_STEPS))
         style_plot(self.step_plot, "Training loss per optimizer step", "step", "loss")
         # No grid here: pyqtgraph draws grid lines with the axes, so every live update of the curve
         # would repaint both axes with all their labels (the costliest part of a frame).
@@ -476,13 +534,19 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             plot.setXRange(0.5, max(epochs, 1) + 0.5, padding=0)
 
     def set_ceiling(self, ceiling: Optional[float]) -> None:
-        """The data set's ceiling accuracy (a fraction) as a dashed line on the accuracy plot."""
-        if ceiling is None:
-            self.ceiling_line.hide()
-            return
-        self.ceiling_line.show()  # first: a hidden line's label ignores new text
-        self.ceiling_line.setValue(100 * ceiling)
-        self.ceiling_line.label.setFormat(f"ceiling {fmt_percent(ceiling)}")
+        """The data set's ceiling accuracy (a fraction) as a dashed line on the accuracy plot, its
+        value in the plot's legend; None: neither."""
+        self.acc_legend.removeItem(self.ceiling_sample)
+        self.ceiling_line.setVisible(ceiling is not None)
+        self.acc_legend.setVisible(ceiling is not None)
+        self.acc_legend.setMaximumHeight(QWIDGETSIZE_MAX if ceiling is not None else 0)  # hidden: no room kept
+        if ceiling is not None:
+            self.ceiling_line.setValue(100 * ceiling)
+            self.acc_legend.addItem(self.ceiling_sample, f"ceiling {fmt_percent(ceiling)}")
+
+    def ceiling_text(self) -> str:
+        """The ceiling's entry in the accuracy plot's legend ('' without one)."""
+        return next((label.text for _, label in self.acc_legend.items), "")
 
     def ceiling(self) -> Optional[float]:
         """The ceiling line's height in % (None when hidden)."""
@@ -571,7 +635,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             # on one line, clear of the plot's legend: a plot too small for both stays blank
             legend = plot.legend
             room = plot.getViewBox().boundingRect().width() >= words and (
-                legend is None or not item.sceneBoundingRect().intersects(legend.sceneBoundingRect()))
+                legend is None or not legend.isVisible() or not item.sceneBoundingRect().intersects(legend.sceneBoundingRect()))
             item.setVisible(idle and empty[plot] and room)
 
     def start_live(self) -> None:
@@ -612,13 +676,6 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self.test_acc_curve.setData(epochs, self._test_acc)
             if self._test_acc:
                 self.acc_plot.enableAutoRange(y=True)
-            for plot in (self.loss_plot, self.acc_plot):  # whole epochs on the axis, while they fit
-                axis = plot.getAxis("bottom")
-                low, high = plot.viewRange()[0]
-                if 0 < len(epochs) and high - low <= 13:
-                    axis.setTickSpacing(major=1, minor=1)
-                else:
-                    axis.setTickSpacing()
             if self._kept is not None:
                 title = f"Kept: epoch {self._kept.epoch} \u00b7 test accuracy {100 * self._kept.test_accuracy:.1f}%"
             elif self._test_acc:

@@ -42,6 +42,9 @@ FRONT_FILL = (40, 60, 90, 16)
 CEILING_INK = "#555555"
 HIT_RADIUS_PX = 14
 PRESENTATION_PT = 15.0  # the chart's axis text in presentation mode, unless told otherwise
+# The least size, in the studio and on stage: in the studio it shares a bottom dock with the Story as
+# tabs, and the taller of the two sets how short that dock can be (the live plots need the rest).
+LEAST_SIZE = {False: (420, 180), True: (420, 400)}
 
 PANELS = ("bits", "latency")
 
@@ -119,7 +122,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         super().__init__(parent, show=False)
         self.setObjectName("tradeoffChart")
         self.setBackground("w")
-        self.setMinimumSize(420, 260)
+        self.setMinimumSize(*LEAST_SIZE[False])
         self._records: list[RunRecord] = []
         self._reference: list[RunRecord] = []
         self._show_reference = True
@@ -164,8 +167,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
                             (empty, 6)):
                 item.setZValue(z)
                 plot.addItem(item, ignoreBounds=True)
-            ceiling = pg.InfiniteLine(angle=0, label="ceiling",
-                                      labelOpts=dict(position=0.02, color=CEILING_INK, anchors=[(0, 0), (0, 0)]))
+            ceiling = pg.InfiniteLine(angle=0)  # named, with its value, in the legend (on the line, it sat on the front)
             ceiling.setZValue(0)
             ceiling.hide()
             plot.addItem(ceiling, ignoreBounds=True)
@@ -220,7 +222,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         """Large type (``text_pt`` points), markers and lines in proportion, for a screen far away."""
         self.presentation = bool(on)
         self._presentation_pt = text_pt
-        self.setMinimumSize(420, 400 if self.presentation else 260)
+        self.setMinimumSize(*LEAST_SIZE[self.presentation])
         self._style()
         self._redraw()
 
@@ -353,11 +355,9 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             plot.setYRange(y_low, y_high, padding=0)
             ceiling = items["ceiling"]
             if self._ceiling is not None and points:
-                ceiling.show()  # first: a hidden line's label ignores new text
+                ceiling.show()
                 ceiling.setPen(pg.mkPen(CEILING_INK, width=s["front"] * 0.6, style=Qt.PenStyle.DashLine))
                 ceiling.setValue(100 * self._ceiling)
-                ceiling.label.setFormat(f"ceiling {fmt_percent(self._ceiling)}")
-                ceiling.label.setFont(QFont(QFont().family(), round(s["small"])))
             else:
                 ceiling.hide()
             axis = plot.getAxis("bottom")
@@ -454,7 +454,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         legend.append('<span style="color:#d81b60; font-size:%dpt">\u25ef</span>&nbsp;selected' % (s["font"] + 2))
         if self._ceiling is not None:
             legend.append(f'<span style="color:{CEILING_INK}; font-size:{s["font"] + 2}pt">\u2504\u2504</span>'
-                          "&nbsp;ceiling: the best any classifier can reach on the runs' test points")
+                          f"&nbsp;ceiling {fmt_percent(self._ceiling)}: the best any classifier can reach on the runs' test points")
         gap = "&nbsp;&nbsp;&nbsp;"
         if self.presentation:  # a line per group: in large type one would widen the chart past the screen
             kinds = len(KIND_COLORS) + 1  # the kinds and the story step first

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -28,9 +29,24 @@ from ..state import Enabled
 
 DEFAULT_POINTS = 5
 SPLIT = ("encrypt", "upload", "server", "download", "decrypt")
+SIDE_BY_SIDE_PX = 640  # wider than this (on stage) the client's and the server's sides stand side by side
+# What the panel says before its first run, with a compiled circuit or without one.
+WAITING = {True: "Send test points through a local server: it computes on them encrypted and never sees them.",
+           False: "Compile a model first (Compile tab): the server runs the compiled circuit."}
+
+
+def _wrapped(name: str, text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    return label
 
 
 class DeployPanel(QWidget):
+    """Before a run: what to do. During and after one: the client's side (points, classes, agreement)
+    and the server's (ciphertext sizes and bytes, its keys), one above the other in a dock, side by
+    side on stage. A run of a circuit the window no longer holds (retrained, reopened) is cleared."""
+
     sendRequested = Signal(int)  # number of test points
     stopServerRequested = Signal()
     cancelRequested = Signal()
@@ -49,14 +65,16 @@ class DeployPanel(QWidget):
         self.points.setRange(1, 200)
         self.points.setValue(DEFAULT_POINTS)
         self.points.setSuffix(" points")
+        self.points.setToolTip("How many test points to send (the first ones of the test set).")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancelRequested)
         self.stop_button = QPushButton("Stop server")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stopServerRequested)
-        row.addWidget(self.send_button, 1)
+        row.addWidget(self.send_button)
         row.addWidget(self.points)
+        row.addStretch(1)
         layout.addLayout(row)
         row = QHBoxLayout()
         row.addWidget(self.cancel_button)
@@ -66,13 +84,11 @@ class DeployPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.hide()  # until a run: an idle bar reads as a text field
         layout.addWidget(self.progress)
-        self.status = QLabel("Compile a model, then send test points through a server that never sees them.")
-        self.status.setObjectName("deployStatus")
-        self.status.setWordWrap(True)
+        self.status = _wrapped("deployStatus", WAITING[False])
         layout.addWidget(self.status)
 
-        sides = QHBoxLayout()
         client_box = QGroupBox("What the client sees")
         client_box.setToolTip("This side holds the secret key: it encrypts the points and decrypts the answers.")
         box = QVBoxLayout(client_box)
@@ -83,12 +99,12 @@ class DeployPanel(QWidget):
         self.client_table.horizontalHeaderItem(2).setToolTip("The class of the same model run in the clear.")
         self.client_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.client_table.verticalHeader().setVisible(False)
-        self.client_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.client_table.horizontalHeader().setStretchLastSection(True)
+        header = self.client_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the point takes what the classes leave
+        for column in (1, 2):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         box.addWidget(self.client_table)
-        self.client_summary = QLabel("-")
-        self.client_summary.setObjectName("clientSummary")
-        self.client_summary.setWordWrap(True)
+        self.client_summary = _wrapped("clientSummary")
         box.addWidget(self.client_summary)
 
         server_box = QGroupBox("What the server sees")
@@ -102,43 +118,63 @@ class DeployPanel(QWidget):
         self.server_table.verticalHeader().setVisible(False)
         self.server_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         box.addWidget(self.server_table)
-        self.server_bytes = QLabel("-")
-        self.server_bytes.setObjectName("serverBytes")
-        self.server_bytes.setWordWrap(True)
+        self.server_bytes = _wrapped("serverBytes")
         mono = QFont()  # the family only: the size follows the window (presentation mode enlarges it)
         mono.setFamily(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family())
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.server_bytes.setFont(mono)
         self.server_bytes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.addWidget(self.server_bytes)
-        self.server_summary = QLabel("-")
-        self.server_summary.setObjectName("serverSummary")
-        self.server_summary.setWordWrap(True)
+        self.server_summary = _wrapped("serverSummary")
         box.addWidget(self.server_summary)
-        sides.addWidget(client_box, 1)
-        sides.addWidget(server_box, 1)
-        layout.addLayout(sides, 1)
 
-        self.latency = QLabel("-")
-        self.latency.setObjectName("deployLatency")
-        self.latency.setWordWrap(True)
+        self.results = QWidget()  # the run's: hidden before the first one
+        column = QVBoxLayout(self.results)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.sides = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.sides.addWidget(client_box, 1)
+        self.sides.addWidget(server_box, 1)
+        column.addLayout(self.sides, 1)
+        self.latency = _wrapped("deployLatency")
         font = QFont()
         font.setBold(True)
-        self.agreement = QLabel("")
-        self.agreement.setObjectName("deployAgreement")
+        self.agreement = _wrapped("deployAgreement")
         self.agreement.setFont(font)
-        layout.addWidget(self.latency)
-        layout.addWidget(self.agreement)
+        column.addWidget(self.latency)
+        column.addWidget(self.agreement)
+        layout.addWidget(self.results, 1)
+        self.results.hide()
+        layout.addStretch(0)
         self._samples: list[jobs.DeployedSample] = []
+        self._ran = False  # a run started since the panel was last cleared
 
-    # --- the run
-    def started(self, total: int) -> None:
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        wide = self.width() > SIDE_BY_SIDE_PX
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self.sides.direction() != direction:
+            self.sides.setDirection(direction)
+
+    def clear(self, compiled: bool = False) -> None:
+        """Back to before any run: what to do (``compiled``: a circuit to send points through)."""
+        self._ran = False
         self._samples = []
         self.client_table.setRowCount(0)
         self.server_table.setRowCount(0)
+        for label in (self.client_summary, self.server_summary, self.server_bytes, self.latency, self.agreement):
+            label.setText("")
+        self.results.hide()
+        self.progress.hide()
+        self.status.setText(WAITING[compiled])
+
+    # --- the run
+    def started(self, total: int) -> None:
+        self.clear(compiled=True)
+        self._ran = True
         self.progress.setRange(0, total)
         self.progress.setValue(0)
-        self.agreement.setText("")
+        self.progress.show()
+        self.results.show()
 
     def show_phase(self, text: str) -> None:
         self.status.setText(text + "\u2026")
@@ -189,6 +225,8 @@ class DeployPanel(QWidget):
         self.status.setText(text)
 
     def apply(self, enabled: Enabled) -> None:
+        if not self._ran or (not enabled.busy and not enabled.deploy):  # no run, or one of a circuit now gone
+            self.clear(compiled=enabled.deploy)
         self.send_button.setEnabled(enabled.deploy)
         self.cancel_button.setEnabled(enabled.cancel_deploy)
         self.stop_button.setEnabled(enabled.stop_server)

@@ -499,6 +499,20 @@ class MainWindow(QMainWindow):
             self.setGeometry(place)
             self.show()
 
+    def resizeEvent(self, event) -> None:
+        """Docks at the bottom keep their share of the window's height as it changes (Qt gives the
+        whole change to the plots in the centre): sized on a window of 800 px that the window manager
+        then maximizes to 690, a Story dock would leave the plots too short to read."""
+        super().resizeEvent(event)
+        old, new = event.oldSize().height(), event.size().height()
+        if old <= 0 or new <= 0 or old == new:
+            return
+        bottom = [dock for dock in self.findChildren(QDockWidget) if dock.isVisible() and not dock.isFloating()
+                  and self.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea]
+        if bottom:  # once the layout has its new size (sooner, it undoes the change)
+            heights = [round(dock.height() * new / old) for dock in bottom]
+            QTimer.singleShot(0, self, lambda: self.resizeDocks(bottom, heights, Qt.Orientation.Vertical))
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if not self._shown_once:
