@@ -44,7 +44,7 @@ def test_report_has_the_apps_colours_a_legend_the_front_and_boundaries_with_poin
     for kind in ("float", "pruned", "qat"):
         assert f'fill="{KIND_COLORS[kind]}"' in chart  # the points and the legend in the app's colours
         assert f">{kind_name(kind)}<" in chart  # the legend names each kind
-    assert f'<polyline points="' in chart and f'stroke="{FRONT_COLOR}"' in chart and "Pareto front" in chart
+    assert '<polyline points="' in chart and f'stroke="{FRONT_COLOR}"' in chart and "Pareto front" in chart
     # the y-axis labels keep clear of the left edge and of the rotated axis title (at x=18)
     for x, size, label in re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end" font-size="(\d+)"'
                                      r'[^>]*>(\d+%)</text>', chart):

@@ -76,7 +76,8 @@ def test_boundary_legend_never_covers_the_points(qtbot, trained, size):
 
 
 def test_one_palette_for_the_window_and_the_report():
-    from qatstudio.gui import history_panel, plots, tradeoff_chart
+    from qatstudio.gui.charts import plots, tradeoff_chart
+    from qatstudio.gui.panels import history_panel
     from qatstudio.services import formatting as palette
     from qatstudio.services import report
 
