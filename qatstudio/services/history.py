@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -25,6 +26,16 @@ log = logging.getLogger(__name__)
 
 BOUNDARY_LEVELS = 255  # boundary images are kept as 8-bit probabilities
 STOPPED_EARLY = " (stopped early)"  # a run whose training the user stopped, after its name
+
+
+class Stage(str, Enum):
+    """How far the window's experiment has come: each stage updates its history record."""
+
+    OPENED = "opened"  # read from a file (a run of the history goes on as that record)
+    TRAINED = "trained"
+    COMPILED = "compiled"
+    SIMULATED = "simulated"
+    ENCRYPTED = "encrypted"
 
 
 @dataclass
@@ -192,16 +203,16 @@ class RunTracker:
         self.history = history
         self._tracked: Optional[tuple[object, str]] = None  # (the window's experiment, its record id)
 
-    def update(self, experiment, stage: str, path: Optional[Path] = None) -> Optional[RunRecord]:
+    def update(self, experiment, stage: Stage, path: Optional[Path] = None) -> Optional[RunRecord]:
         """The record kept for ``experiment`` at ``stage`` (see MainWindow.experimentUpdated), or
         None when there is nothing to keep; ``path``: the file an "opened" experiment came from.
         Raises OSError when the history can't be written."""
-        if stage == "opened":
+        if stage is Stage.OPENED:
             kept = path is not None and Path(path).parent == self.history.runs_folder
             record = self.history.get(Path(path).stem) if kept else None
             self._tracked = (experiment, record.id) if record else None
             return None
-        if stage == "trained":
+        if stage is Stage.TRAINED:
             record = RunRecord.from_experiment(experiment)
         else:
             if self._tracked is None or self._tracked[0] is not experiment:

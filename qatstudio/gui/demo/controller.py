@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...services.formatting import plural
-from ...services.history import History, RunRecord, RunTracker
+from ...services.history import History, RunRecord, RunTracker, Stage
 from ...services.report import write_reports
 from ...services.story import StepFigures, StoryProblem, StoryStep, live_result, load_story, steps_of, story_job
 from ..panels.history_panel import HistoryPanel
@@ -484,7 +484,7 @@ class DemoController(QObject):
     def _redraw_chart(self) -> None:
         self.chart.set_records(self.history_panel.records(), self.story.records())
 
-    def _on_experiment(self, experiment, stage: str) -> None:
+    def _on_experiment(self, experiment, stage: Stage) -> None:
         """Keep every run the window finishes (and each later result of it) in the history."""
         try:
             record = self.tracker.update(experiment, stage, self.window.session.path)

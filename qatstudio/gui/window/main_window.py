@@ -64,9 +64,8 @@ FRAME_ALLOWANCE = 40  # a window manager's title bar and borders, before they ar
 class MainWindow(QMainWindow):
     """The whole app in one window."""
 
-    # The session's experiment gained results (GUI thread, after ``session`` is updated): stage is
-    # "trained", "compiled", "simulated", "encrypted" or "opened".
-    experimentUpdated = Signal(object, str)  # Experiment, stage
+    # The session's experiment gained results (GUI thread, after ``session`` is updated).
+    experimentUpdated = Signal(object, object)  # Experiment, its services.history.Stage
     busyChanged = Signal(bool)
     taskFinished = Signal(str, str)  # task title, outcome ("succeeded", "failed", "cancelled")
 
