@@ -1,4 +1,6 @@
 
+import os
+
 import numpy as np
 import pytest
 from conftest import small_config
@@ -44,6 +46,16 @@ def test_encrypt_run_decrypt_agrees_with_the_clear_model(small_dataset, tiny_com
     assert seen == [(1, 3), (2, 3), (3, 3)] and all(s > 0 for s in run.latencies_s)
     stopped = compiled.run_encrypted(x_int, should_stop=lambda: True)
     assert stopped.cancelled and stopped.outputs.shape == (0, 2)
+    assert_a_closed_pipe_is_an_error()
+
+
+def assert_a_closed_pipe_is_an_error():
+    """Concrete's runtime, once started, would abort this process on a write to a closed pipe."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    with pytest.raises(BrokenPipeError):
+        os.write(writer, b"x")
+    os.close(writer)
 
 
 def test_too_wide_accumulator_names_the_layer_and_what_to_change(small_dataset):
@@ -101,6 +113,7 @@ def test_values_outside_the_training_range_get_the_clear_answer_simulated_and_en
     compiled.circuit.keygen()
     outside = dataclasses.replace(small_dataset, x_test=far, y_test=model.predict(far))
     metrics = evaluate_simulated(Metrics(), outside, compiled)
+    assert_a_closed_pipe_is_an_error()
     evaluate_encrypted(metrics, outside, compiled, len(far))
     assert metrics.agreement_clear_simulated == metrics.agreement_clear_executed == 1.0
     assert np.array_equal(compiled.simulate(x_int), model.forward_int(x_int))

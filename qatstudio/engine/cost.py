@@ -16,7 +16,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from .config import LOOKUP_P_ERROR, ExperimentConfig
-from .fhe import CircuitStats, compile_lookup_layer, generate_keys
+from .fhe import CircuitStats, compile_lookup_layer, generate_keys, keep_broken_pipes_catchable
 from .integer import MAX_LOOKUP_BITS, bits_for_range
 
 # Seconds of key generation per GB of keys: 17-29 s/GB on the four tables of benchmarks/tables.py
@@ -153,6 +153,7 @@ def measure_lookup_times(samples: int = 4, bits: tuple[int, ...] = CALIBRATED_BI
         circuit.keys = generate_keys(circuit.client.specs)
         row = np.zeros(max(size, 1), dtype=np.int64)
         circuit.encrypt_run_decrypt(row)  # warm-up
+        keep_broken_pipes_catchable()
         runs = []
         for _ in range(samples):
             start = time.perf_counter()

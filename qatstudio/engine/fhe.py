@@ -1,9 +1,12 @@
 """Compiling a IntegerMLP into a Concrete circuit, its keys, and running it."""
 from __future__ import annotations
 
+import ctypes
+import functools
 import hashlib
 import secrets
 import shutil
+import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,6 +17,22 @@ import numpy as np
 from .cancel import Cancelled
 from .errors import UserError
 from .integer import MAX_LOOKUP_BITS, IntegerMLP
+
+
+def keep_broken_pipes_catchable() -> None:
+    """Ignore SIGPIPE again, as Python does, once Concrete's runtime has started (at the first encrypted
+    run or simulation): the runtime installs a handler that aborts the whole process on a write to a closed pipe or
+    socket (a training process that died, a client that hung up), where Python raises BrokenPipeError."""
+    if hasattr(signal, "SIGPIPE"):
+        _c_signal()(signal.SIGPIPE, signal.SIG_IGN.value)
+
+
+@functools.cache
+def _c_signal():
+    """The C library's ``signal``, which sets a disposition from any thread (Python's only from the main one)."""
+    set_disposition = ctypes.CDLL(None).signal
+    set_disposition.argtypes, set_disposition.restype = [ctypes.c_int, ctypes.c_void_p], ctypes.c_void_p
+    return set_disposition
 
 
 def import_concrete():
@@ -170,6 +189,7 @@ class CompiledModel:
             if should_stop is not None and should_stop():
                 raise Cancelled()
             outputs.append(self.circuit.simulate(row))
+            keep_broken_pipes_catchable()
         return np.array(outputs, dtype=np.int64).reshape(len(outputs), -1)
 
     def predict_simulated(self, x: np.ndarray, should_stop: Optional[Callable[[], bool]] = None) -> tuple[np.ndarray, int]:
@@ -225,6 +245,7 @@ class CompiledModel:
             start = time.perf_counter()
             outputs.append(np.asarray(self.circuit.encrypt_run_decrypt(row), dtype=np.int64).reshape(-1))
             run.latencies_s.append(time.perf_counter() - start)
+            keep_broken_pipes_catchable()
             if on_sample is not None:
                 on_sample(index + 1, len(rows), run.latencies_s[-1])
         if outputs:

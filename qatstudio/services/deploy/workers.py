@@ -40,7 +40,7 @@ class Busy(WorkerError):
 def _serve_requests(connection, server_path: str, scratch: str) -> None:
     """The child's loop: answers ("check", key_path) and ("run", key_path, ciphertext)."""
     tempfile.tempdir = scratch  # fhe.Server.load unpacks into a temporary folder: keep it in ours
-    from ...engine.fhe import import_concrete
+    from ...engine.fhe import import_concrete, keep_broken_pipes_catchable
 
     fhe = import_concrete()
     server = fhe.Server.load(server_path)
@@ -69,6 +69,7 @@ def _serve_requests(connection, server_path: str, scratch: str) -> None:
                 value = fhe.Value.deserialize(request[2])
                 start = time.perf_counter()
                 result = server.run(value, evaluation_keys=keys)
+                keep_broken_pipes_catchable()
                 connection.send(("ok", result.serialize(), time.perf_counter() - start))
         except Exception as error:  # Concrete's own words about bad bytes
             connection.send(("rejected", str(error).splitlines()[0][:300] if str(error) else type(error).__name__))
