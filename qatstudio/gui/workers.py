@@ -19,7 +19,7 @@ from ..engine.cancel import Cancelled
 from ..engine.errors import UserError
 from ..services.jobs import Job
 from ..services.logs import log_failure
-from ..services.tasks import TaskState
+from ..services.tasks import Outcome, TaskState
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class Task(QObject):
         super().__init__(parent)
         self.name = name
         self.state = TaskState()
-        self.outcome: Optional[str] = None  # "succeeded", "failed" or "cancelled"
+        self.outcome: Optional[Outcome] = None
         self._thread = QThread()
         self._thread.setObjectName(f"qatstudio-{name}")
         self._worker = _Worker(name, job, self.state)
@@ -139,18 +139,18 @@ class Task(QObject):
 
     @Slot(object)
     def _on_succeeded(self, result) -> None:
-        self.outcome = "succeeded"
+        self.outcome = Outcome.SUCCEEDED
         self.succeeded.emit(result)
 
     @Slot(object)
     def _on_failed(self, error: TaskError) -> None:
-        self.outcome = "failed"
+        self.outcome = Outcome.FAILED
         error.log_file = log_failure(f"{self.name} failed", error.exception, error.message)
         self.failed.emit(error)
 
     @Slot()
     def _on_cancelled(self) -> None:
-        self.outcome = "cancelled"
+        self.outcome = Outcome.CANCELLED
         log.info("%s cancelled", self.name)
         self.cancelled.emit()
 
@@ -162,7 +162,7 @@ class Task(QObject):
             _live_threads.discard(thread)
         self._worker = None
         if self.outcome is None:  # the worker never ran (shouldn't happen); say so rather than hang
-            self.outcome = "cancelled"
+            self.outcome = Outcome.CANCELLED
             self.cancelled.emit()
         self.finished.emit()
 

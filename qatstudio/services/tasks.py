@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import threading
 import time
+from enum import Enum
 from typing import Optional
 
 from ..engine.cancel import Cancelled
+
+
+class Outcome(str, Enum):
+    """How a task ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class TaskState:

@@ -20,6 +20,7 @@ from qatstudio.services.experiment_file import load_experiment
 from qatstudio.services.formatting import METRICS_BY_KEY, fmt_measure, fmt_percent, run_name
 from qatstudio.services.history import History, RunRecord, pareto_front
 from qatstudio.services.story import load_story
+from qatstudio.services.tasks import Outcome
 
 from .conftest import make_window
 
@@ -235,7 +236,7 @@ def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, s
     # a run with its experiment file opens it in the window
     point = chart.mapFromScene(chart.scene_position("run-2", "latency"))
     outcome = run(lambda: qtbot.mouseClick(chart.viewport(), Qt.MouseButton.LeftButton, pos=point), "Opening")
-    assert outcome == "succeeded" and str(window.session.path) == records[2].experiment_path
+    assert outcome is Outcome.SUCCEEDED and str(window.session.path) == records[2].experiment_path
     assert demo.history_panel.selected_records()[0].id == "run-2"
 
 

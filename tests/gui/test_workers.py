@@ -11,7 +11,7 @@ import pytest
 from qatstudio.engine.cancel import Cancelled
 from qatstudio.gui.workers import TaskRunner, running_threads
 from qatstudio.services.jobs import Phase
-from qatstudio.services.tasks import TaskState
+from qatstudio.services.tasks import Outcome, TaskState
 
 from .conftest import leftover_threads
 
@@ -45,7 +45,7 @@ def test_runner_reports_messages_results_errors_and_cancellation(qtbot):
     task.message.connect(messages.append)
     with qtbot.waitSignal(task.finished, timeout=10_000):
         pass
-    assert task.outcome == "succeeded" and [m.text for m in messages] == ["working"]
+    assert task.outcome is Outcome.SUCCEEDED and [m.text for m in messages] == ["working"]
 
     def boom(state, report):
         raise ValueError("the numbers disagree")
@@ -55,7 +55,7 @@ def test_runner_reports_messages_results_errors_and_cancellation(qtbot):
     task.failed.connect(errors.append)
     with qtbot.waitSignal(task.finished, timeout=10_000):
         pass
-    assert task.outcome == "failed"
+    assert task.outcome is Outcome.FAILED
     assert errors[0].title == "Checking failed"
     assert "ValueError: the numbers disagree" in errors[0].message
     assert "Traceback" in errors[0].details
@@ -69,7 +69,7 @@ def test_runner_reports_messages_results_errors_and_cancellation(qtbot):
     assert runner.is_busy() and running_threads()
     with qtbot.waitSignal(task.finished, timeout=10_000):
         runner.cancel_all()
-    assert task.outcome == "cancelled"
+    assert task.outcome is Outcome.CANCELLED
     assert not runner.is_busy()
     qtbot.waitUntil(lambda: not running_threads(), timeout=5_000)
 
@@ -141,7 +141,7 @@ def test_a_training_process_that_dies_is_a_plain_error_and_the_next_training_wor
 
     window = make_window(qtbot, settings)
     with qtbot.waitSignal(window.taskFinished, timeout=120_000,
-                          check_params_cb=lambda name, outcome: outcome == "failed"):
+                          check_params_cb=lambda name, outcome: outcome is Outcome.FAILED):
         _train(window, epochs=500)
         qtbot.waitUntil(lambda: window.plots.step_count() > 0, timeout=120_000)
         os.kill(window.controller.training.pid, signal.SIGKILL)

@@ -31,6 +31,7 @@ from ...services.formatting import plural
 from ...services.history import History, RunRecord, RunTracker, Stage
 from ...services.report import write_reports
 from ...services.story import StepFigures, StoryProblem, StoryStep, live_result, load_story, steps_of, story_job
+from ...services.tasks import Outcome
 from ..panels.history_panel import HistoryPanel
 from ..window.main_window import MainWindow
 from .presentation import BlackScreen, PresentationView
@@ -179,13 +180,13 @@ class StoryDriver(QObject):
         self.panel.set_live_result(step.number, "Deploying: opening the step's run\u2026")
         return True
 
-    def _deploy_next(self, title: str, outcome: str) -> None:
+    def _deploy_next(self, title: str, outcome: Outcome) -> None:
         """The next task of a step's deployment, once the window's task before it has finished."""
         step = self._deploying
         if step is None:
             return
-        if outcome != "succeeded":
-            self._deploy_failed(step, f"{title.lower()} {outcome}")
+        if outcome is not Outcome.SUCCEEDED:
+            self._deploy_failed(step, f"{title.lower()} {outcome.value}")
         elif title == TaskKind.OPEN.title:
             self.panel.set_live_result(step.number, "Deploying: compiling the circuit\u2026")
             if self.window.controller.start_compile() is None:

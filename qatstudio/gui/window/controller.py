@@ -26,6 +26,7 @@ from ...services.experiment_file import SUFFIX, save_experiment
 from ...services.history import Stage
 from ...services.formatting import (
     KIND_TITLES,
+    fmt_budget,
     fmt_epochs,
     fmt_eta,
     fmt_hidden_layers,
@@ -39,6 +40,7 @@ from ...services.formatting import (
 from ...services.key_budget import cheaper_settings, describe_key_cost, key_cost_problems, keys_to_make
 from ...services.keys import KeyCache
 from ...services.tabular import ImportedTable, MissingValues
+from ...services.tasks import Outcome
 from ..panels.compile_panel import CompilePanel
 from ..panels.config_panel import ConfigPanel
 from ..panels.deploy_panel import DeployPanel
@@ -78,7 +80,7 @@ class Controller(QObject):
     statusChanged = Signal(str, str)  # text, how it stands: "work", "result" or "passing" (see gui/status.py)
     problem = Signal(str, str, str)  # title, message, details: an error the user should read
     taskStarted = Signal(str)  # task title
-    taskFinished = Signal(str, str)  # task title, "succeeded" / "failed" / "cancelled"
+    taskFinished = Signal(str, object)  # task title, its services.tasks.Outcome
     experimentUpdated = Signal(object, object)  # Experiment, its Stage
     titleChanged = Signal(str, bool)  # file name, unsaved results
     fileUsed = Signal(object, bool)  # Path, worth a place in File > Open Recent
@@ -203,7 +205,7 @@ class Controller(QObject):
             self.pausedChanged.emit(False)
         if self.state is not State.CLOSING:
             self._enter(State.OTHER_WORK if self.runner.is_busy() else State.IDLE)
-        self.taskFinished.emit(task.name, task.outcome or "cancelled")
+        self.taskFinished.emit(task.name, task.outcome or Outcome.CANCELLED)
 
     def _on_phase(self, message) -> None:
         if isinstance(message, jobs.Phase):
@@ -278,7 +280,7 @@ class Controller(QObject):
         if task is None:
             return None
         v.plots.start_live()
-        budget = f", pruned to {config.pruning_budget} inputs" if config.pruning_budget else ""
+        budget = f", {fmt_budget(config.pruning_budget)}" if config.pruning_budget else ""
         self._status(f"Training: {KIND_TITLES[config.kind].lower()}, {fmt_hidden_layers(config)}, {config.bits} bits"
                      f"{budget}, {fmt_epochs(config)}\u2026")
         return task

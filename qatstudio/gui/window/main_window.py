@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
     # The session's experiment gained results (GUI thread, after ``session`` is updated).
     experimentUpdated = Signal(object, object)  # Experiment, its services.history.Stage
     busyChanged = Signal(bool)
-    taskFinished = Signal(str, str)  # task title, outcome ("succeeded", "failed", "cancelled")
+    taskFinished = Signal(str, object)  # task title, its services.tasks.Outcome
 
     def __init__(self, settings: Optional[QSettings] = None, parent: Optional[QWidget] = None):
         super().__init__(parent)
