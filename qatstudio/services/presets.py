@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..engine.config import SHAPES, SUGGESTED_NOISE, DataConfig, ExperimentConfig
 from .datasets import remember
-from .formatting import SHAPE_TITLES
+from .formatting import SHAPE_TITLES, fmt_budget
 from .paths import resources_dir
 from .reproduce import BITS, TABLE_NEURONS, TABLE_PRUNED, TABLE_QAT
 from .tabular import read_table
@@ -81,7 +81,7 @@ def guide_presets() -> list[Preset]:
     ]
     presets += [
         Preset("Quantization-aware training",
-               f"QAT {BITS}-bit, 100 neurons, {budget} inputs per neuron",
+               f"QAT {BITS}-bit, 100 neurons, {fmt_budget(budget)}",
                dict(kind="qat", n_hidden=100, n_layers=2, bits=BITS, pruning_budget=budget))
         for budget in TABLE_QAT
     ]

@@ -17,6 +17,7 @@ from qatstudio.engine.integer import MAX_LOOKUP_BITS
 from qatstudio.engine.training import train
 from qatstudio.services import jobs
 from qatstudio.services.formatting import TIP_ACCUMULATOR, TIP_CEILING, fmt_percent, fmt_progress
+from qatstudio.services.tasks import Outcome
 
 from .conftest import make_window, small_config
 
@@ -57,7 +58,7 @@ def test_train_compile_simulate_story(qtbot, window, run):
     # The data set's ceiling: a dashed line on the accuracy plot (in %), a row and a sentence in Results.
     assert experiment.metrics.ceiling_accuracy == dataset.ceiling_accuracy < 1.0  # the jitter costs points
     assert window.plots.ceiling() == pytest.approx(100 * dataset.ceiling_accuracy)
-    assert window.plots.ceiling_line.label.toPlainText() == f"ceiling {fmt_percent(dataset.ceiling_accuracy)}"
+    assert window.plots.ceiling_text() == f"ceiling {fmt_percent(dataset.ceiling_accuracy)}"
     assert window.results_panel.value("ceiling") == fmt_percent(dataset.ceiling_accuracy)
     assert window.results_panel.ceiling_note.text() == TIP_CEILING and window.results_panel.ceiling_note.isVisibleTo(
         window.results_panel)
@@ -286,7 +287,7 @@ def test_close_while_compiling_waits_for_it(qtbot, settings):
     with qtbot.waitSignal(window.taskFinished, timeout=60_000):
         window.start_training()
     with qtbot.waitSignal(window.taskFinished, timeout=60_000,
-                          check_params_cb=lambda name, outcome: outcome == "cancelled"):
+                          check_params_cb=lambda name, outcome: outcome is Outcome.CANCELLED):
         window.compile_action.trigger()
         window.close()  # a compilation can't be interrupted: it is finished, then discarded
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
