@@ -96,7 +96,7 @@ def test_train_on_a_csv_file_end_to_end(tmp_path, capsys):
     assert "(agreement with clear 100.00%)" in executed  # a misclassified sample doesn't read as a failure
     per_class = next(line for line in captured.out.splitlines() if line.startswith("per class (clear):"))
     assert per_class.split(":", 1)[1].split()[0::2] == ["0", "1"]  # class names, each with its accuracy
-    datasets._tables.clear()
+    datasets.forget_tables()
     assert load_experiment(path).config.data.test_fraction == 0.1
     assert datasets.table_for(load_experiment(path).config.data).features.shape == (4000, 4)
 

@@ -70,7 +70,7 @@ def test_a_table_run_stores_its_rows_and_scaling_and_opens_without_the_csv(tmp_p
     assert manifest["config"]["data"]["table_name"] == "machines.csv"
     assert manifest["config"]["data"]["table_bytes"] == imported.size_bytes
 
-    datasets._tables.clear()  # as in a new session: only the file
+    datasets.forget_tables()  # as in a new session: only the file
     loaded = load_experiment(path)
     table = datasets.table_for(loaded.config.data)
     assert np.array_equal(table.features, imported.table.features)
@@ -79,7 +79,7 @@ def test_a_table_run_stores_its_rows_and_scaling_and_opens_without_the_csv(tmp_p
     dataset = datasets.dataset_for(loaded.config.data)
     x = dataset.x_test
     assert np.array_equal(loaded.integer_model.predict(x), experiment.integer_model.predict(x))
-    datasets._tables.clear()
+    datasets.forget_tables()
 
 
 def test_a_table_too_large_to_store_or_not_loaded_is_refused_in_words(tmp_path, monkeypatch):
@@ -91,7 +91,7 @@ def test_a_table_too_large_to_store_or_not_loaded_is_refused_in_words(tmp_path, 
                                                   r"file stores; import a sample of its rows"):
         save_experiment(tmp_path / "big.qats", experiment)
     monkeypatch.undo()
-    datasets._tables.clear()
+    datasets.forget_tables()
     with pytest.raises(ExperimentFileError, match="rows of machines.csv are not loaded"):
         save_experiment(tmp_path / "lost.qats", experiment)
     assert not list(tmp_path.iterdir())

@@ -163,7 +163,7 @@ def test_a_table_run_reports_from_its_experiment_file_and_a_sweep_needs_its_rows
     experiment = run_experiment(config, datasets.dataset_for(config.data), compile=False)
     history = History(tmp_path / "history")
     kept = history.keep(RunRecord.from_experiment(experiment), experiment)
-    datasets._tables.clear()
+    datasets.forget_tables()
     plan, problems = parse_plan(config, SweepRanges("6", "2", "off", "0"))
     assert plan is None and problems == ["the rows of machines.csv are not loaded: open its experiment file, "
                                          "or import machines.csv again"]

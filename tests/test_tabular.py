@@ -38,9 +38,9 @@ def write(tmp_path, data: bytes, name="data.csv"):
 @pytest.fixture(autouse=True)
 def fresh_store():
     """Each test starts with no table kept in this process."""
-    datasets._tables.clear()
+    datasets.forget_tables()
     yield
-    datasets._tables.clear()
+    datasets.forget_tables()
 
 
 def test_a_good_file_reads_into_a_table(tmp_path):
@@ -255,15 +255,15 @@ def test_the_import_job_reports_progress_and_keeps_the_table_only_when_it_reads(
     progress = [m for m in messages if isinstance(m, jobs.Progress)]
     assert progress[-1].done == progress[-1].total == 100
     assert table_for(imported.data_config()) is imported.table
-    datasets._tables.clear()
+    datasets.forget_tables()
     with pytest.raises(MissingValues):
         jobs.import_job(write(tmp_path, b"a,y\n1,x\n,z\n", "bad.csv"), "y")(TaskState(), messages.append)
-    assert not datasets._tables
+    assert not datasets.tables_kept()
     state = TaskState()
     state.cancel()
     with pytest.raises(Cancelled):
         jobs.import_job(tmp_path / "data.csv", "kind")(state, messages.append)
-    assert not datasets._tables
+    assert not datasets.tables_kept()
 
 
 def test_refused_files_never_abort_the_process_at_exit(tmp_path):

@@ -55,6 +55,19 @@ def remember(table: Union[ImportedTable, Table], sha256: Optional[str] = None,
     return table
 
 
+def forget_tables() -> None:
+    """Drop every kept table and its splits, as in a new process (the tests' fresh session)."""
+    with _lock:
+        _tables.clear()
+        _datasets.clear()
+
+
+def tables_kept() -> int:
+    """How many tables this process holds."""
+    with _lock:
+        return len(_tables)
+
+
 def table_for(data: DataConfig) -> Table:
     """The rows of a table configuration (TableNotLoaded when this process doesn't hold them)."""
     key = _key(data)
