@@ -62,6 +62,19 @@ def test_empty_plots_say_what_to_do_until_a_run_fills_them(qtbot, window, run):
     assert window.plots.hints_shown() == []
 
 
+def test_the_presets_button_has_room_for_its_arrow_beside_its_text(window):
+    """Start from [Guide presets]: the menu's arrow beside the text (a tool button drew it over the
+    text's last letter)."""
+    from PySide6.QtWidgets import QPushButton, QStyle
+
+    button = window.presets_button
+    arrow = button.style().pixelMetric(QStyle.PixelMetric.PM_MenuButtonIndicator, None, button)
+    plain = QPushButton(button.text())  # the same words, no menu
+    assert button.menu() is window.presets_menu
+    assert button.sizeHint().width() >= plain.sizeHint().width() + arrow
+    assert button.width() >= button.sizeHint().width()
+
+
 def test_help_lists_the_actions_own_shortcuts_and_has_a_tour(qtbot, window):
     help_actions = [a.text().replace("&", "") for a in window.help_menu.actions() if not a.isSeparator()]
     assert help_actions[:2] == ["Tour\u2026", "Keyboard shortcuts\u2026"]
