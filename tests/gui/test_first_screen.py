@@ -75,6 +75,21 @@ def test_the_presets_button_has_room_for_its_arrow_beside_its_text(window):
     assert button.width() >= button.sizeHint().width()
 
 
+def test_configure_fits_its_narrowest_dock_with_every_data_set(qtbot, window):
+    """Nothing of Configure is cut at its right edge (it scrolls up and down only), whichever data
+    set is picked: the checkerboard's extra row once made it 12 px wider than its dock."""
+    from PySide6.QtWidgets import QScrollArea
+
+    panel = window.config_panel
+    area = next(a for a in window.findChildren(QScrollArea) if a.widget() is panel)
+    room = window.configure_dock.minimumWidth() - area.verticalScrollBar().sizeHint().width()
+    for index in range(panel.picker.count()):
+        panel.picker.setCurrentIndex(index)
+        panel.picker.activated.emit(index)
+        qtbot.wait(10)
+        assert panel.minimumSizeHint().width() <= room, panel.picker.itemText(index)
+
+
 def test_help_lists_the_actions_own_shortcuts_and_has_a_tour(qtbot, window):
     help_actions = [a.text().replace("&", "") for a in window.help_menu.actions() if not a.isSeparator()]
     assert help_actions[:2] == ["Tour\u2026", "Keyboard shortcuts\u2026"]

@@ -464,7 +464,7 @@ class ConfigPanel(QWidget):
         self._shape_widgets: list[QWidget] = [self.preview, self.preview.caption]  # shown for a generated set
         self._table_widgets: list[QWidget] = [self.table_summary]  # shown for a table
         for row, (label, box) in enumerate((("Jitter (std)", self.noise), ("Points", self.points),
-                                            ("Test points", self.n_test), ("Bands per axis", self.bands),
+                                            ("Test points", self.n_test), ("Bands/axis", self.bands),
                                             ("Test share", self.test_share), ("Data seed", self.data_seed)), start=1):
             box.setMinimumWidth(64)  # not as wide as its largest value: the preview needs the room
             name = QLabel(label)
