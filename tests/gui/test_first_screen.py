@@ -77,17 +77,35 @@ def test_the_presets_button_has_room_for_its_arrow_beside_its_text(window):
 
 def test_configure_fits_its_narrowest_dock_with_every_data_set(qtbot, window):
     """Nothing of Configure is cut at its right edge (it scrolls up and down only), whichever data
-    set is picked: the checkerboard's extra row once made it 12 px wider than its dock."""
-    from PySide6.QtWidgets import QScrollArea
+    set is picked and with its FHE settings unfolded: the checkerboard's extra row once made it 12 px
+    wider than its dock, the error probability's longest choice 100 px."""
+    from PySide6.QtWidgets import QComboBox, QScrollArea
 
     panel = window.config_panel
     area = next(a for a in window.findChildren(QScrollArea) if a.widget() is panel)
     room = window.configure_dock.minimumWidth() - area.verticalScrollBar().sizeHint().width()
+    panel.fhe_toggle.setChecked(True)
     for index in range(panel.picker.count()):
         panel.picker.setCurrentIndex(index)
         panel.picker.activated.emit(index)
         qtbot.wait(10)
         assert panel.minimumSizeHint().width() <= room, panel.picker.itemText(index)
+    window.configure_dock.resize(window.configure_dock.minimumWidth(), window.configure_dock.height())
+    qtbot.wait(10)
+    assert [cut for combo in panel.findChildren(QComboBox) for cut in cut_choices(combo)] == []
+
+
+def cut_choices(combo) -> list[str]:
+    """The choices of ``combo`` too long for its box (a choice's icon takes its room too)."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
+    option = QStyleOptionComboBox()
+    combo.initStyleOption(option)
+    field = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                         QStyle.SubControl.SC_ComboBoxEditField, combo).width()
+    return [combo.itemText(i) for i in range(combo.count())
+            if combo.fontMetrics().horizontalAdvance(combo.itemText(i))
+            + (0 if combo.itemIcon(i).isNull() else combo.iconSize().width() + 4) > field]
 
 
 def test_help_lists_the_actions_own_shortcuts_and_has_a_tour(qtbot, window):
