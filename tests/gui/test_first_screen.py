@@ -108,6 +108,22 @@ def cut_choices(combo) -> list[str]:
             + (0 if combo.itemIcon(i).isNull() else combo.iconSize().width() + 4) > field]
 
 
+def test_the_shortcuts_dialog_shows_every_key_at_once_when_the_screen_allows(qtbot, window):
+    """As tall as its rows (the demo's keys made a fixed height scroll on a 1280 x 800 screen)."""
+    from PySide6.QtGui import QAction
+
+    for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":  # more keys than a fixed height held
+        action = QAction(f"Extra {letter}", window)
+        action.setShortcut(QKeySequence(f"Ctrl+Alt+{letter}"))
+        window.addAction(action)
+    dialog = window.show_shortcuts()
+    qtbot.waitExposed(dialog)
+    assert dialog.table.rowCount() >= 26 + 10
+    assert dialog.table.verticalScrollBar().maximum() == 0  # every key in view, nothing to scroll
+    assert dialog.screen().availableGeometry().contains(dialog.frameGeometry())
+    dialog.close()
+
+
 def test_help_lists_the_actions_own_shortcuts_and_has_a_tour(qtbot, window):
     help_actions = [a.text().replace("&", "") for a in window.help_menu.actions() if not a.isSeparator()]
     assert help_actions[:2] == ["Tour\u2026", "Keyboard shortcuts\u2026"]

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+WIDTH = 760  # the shortcuts dialog's width: the longest description on one line
+TITLE_BAR = 60  # room kept on the screen for the window manager's title bar and frame
 
 
 def shortcut_text(action: QAction, every: bool = True) -> str:
@@ -67,7 +69,17 @@ class ShortcutsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
-        self.resize(760, 520)
+        self.resize(WIDTH, self._height(buttons))
+
+    def _height(self, buttons: QWidget) -> int:
+        """Tall enough for every row at once (no scrolling), as far as the screen allows."""
+        self.table.resizeRowsToContents()
+        margins = self.layout().contentsMargins()
+        rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        wanted = (rows + self.table.horizontalHeader().sizeHint().height() + 2 * self.table.frameWidth()
+                  + buttons.sizeHint().height() + self.layout().spacing() + margins.top() + margins.bottom())
+        screen = self.screen().availableGeometry().height() - TITLE_BAR
+        return min(wanted, screen)
 
     def rows(self) -> list[tuple[str, str, str]]:
         return [tuple(self.table.item(r, c).text() for c in range(3)) for r in range(self.table.rowCount())]
