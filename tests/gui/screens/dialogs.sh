@@ -14,6 +14,10 @@ app
 shot 01-window
 key alt+v; shot 02-view-menu
 key Escape
+key alt+h k; pause 1; shot 02a-help-keyboard-shortcuts
+xdotool key Escape; pause 0.5
+key F1; pause 1; shot 02b-help-tour
+xdotool key Escape; pause 0.5
 # Configure scrolls down to its Data group (at 1920 x 1080 too: the window is not maximized there),
 # the wheel over its scroll bar (over a field the wheel would change the field's value)
 eval "$(xdotool getwindowgeometry --shell "$win")"
