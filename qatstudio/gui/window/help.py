@@ -55,6 +55,8 @@ class ShortcutsDialog(QDialog):
         self.table = QTableWidget(len(rows), 3)
         self.table.setHorizontalHeaderLabels(["Action", "Keys", "What it does"])
         self.table.verticalHeader().hide()
+        rows_fit = QHeaderView.ResizeMode.ResizeToContents  # each row as tall as its text at the columns' widths
+        self.table.verticalHeader().setSectionResizeMode(rows_fit)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(True)
         for row, cells in enumerate(rows):
@@ -69,17 +71,19 @@ class ShortcutsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
-        self.resize(WIDTH, self._height(buttons))
+        self.buttons = buttons
+        self.resize(WIDTH, 520)
 
-    def _height(self, buttons: QWidget) -> int:
-        """Tall enough for every row at once (no scrolling), as far as the screen allows."""
+    def showEvent(self, event) -> None:
+        """Once its columns have their widths: tall enough for every row at once (no scrolling), as
+        far as the screen allows."""
+        super().showEvent(event)
         self.table.resizeRowsToContents()
         margins = self.layout().contentsMargins()
         rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
-        wanted = (rows + self.table.horizontalHeader().sizeHint().height() + 2 * self.table.frameWidth()
-                  + buttons.sizeHint().height() + self.layout().spacing() + margins.top() + margins.bottom())
-        screen = self.screen().availableGeometry().height() - TITLE_BAR
-        return min(wanted, screen)
+        wanted = (rows + self.table.horizontalHeader().height() + 2 * self.table.frameWidth()
+                  + self.buttons.sizeHint().height() + self.layout().spacing() + margins.top() + margins.bottom())
+        self.resize(self.width(), min(wanted, self.screen().availableGeometry().height() - TITLE_BAR))
 
     def rows(self) -> list[tuple[str, str, str]]:
         return [tuple(self.table.item(r, c).text() for c in range(3)) for r in range(self.table.rowCount())]
