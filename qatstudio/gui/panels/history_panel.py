@@ -36,6 +36,7 @@ from ...services.formatting import (
     TIP_CEILING,
     TIP_PBS,
     MeasureRow,
+    config_name,
     fmt_measure,
     fmt_percent,
     fmt_seconds,
@@ -204,7 +205,8 @@ class HistoryPanel(QWidget):
     selectionChanged = Signal(list)  # ids of the selected runs
     removed = Signal(list)  # ids removed from the history
 
-    COLUMNS = ("", "Run", "Accuracy", "Acc. bits", "PBS", "Latency", "When")
+    COLUMNS = ("", "Run", "Accuracy", "Bits", "PBS", "Latency")  # when it was kept: in the run's tip
+    LATENCY = COLUMNS.index("Latency")
 
     def __init__(self, history: History, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -313,6 +315,7 @@ class HistoryPanel(QWidget):
             if old.id == record.id:
                 self._records[index] = record
                 self._fill_row(index, record)
+                self._show_latency()
                 if any(r.id == record.id for r in self.selected_records()):
                     self.compare.set_records(self.selected_records())
                 return
@@ -366,6 +369,7 @@ class HistoryPanel(QWidget):
         for row, record in enumerate(self._records):
             self._fill_row(row, record)
         self.table.blockSignals(False)
+        self._show_latency()
         n = len(self._records)
         ceiling = shared_ceiling(self._records)
         self.count_label.setText(
@@ -374,23 +378,26 @@ class HistoryPanel(QWidget):
             if n else "No runs yet: every run you train is kept here.")
         self._selection_changed()
 
+    def _show_latency(self) -> None:
+        """The latency column only once a run has one (not a column of dashes in a narrow dock)."""
+        self.table.setColumnHidden(self.LATENCY, all(r.fhe_latency_s is None for r in self._records))
+
     def _fill_row(self, row: int, record: RunRecord) -> None:
         thumb = QTableWidgetItem()
         thumb.setIcon(QIcon(boundary_pixmap(record.boundary, self.icon_size)))
         thumb.setToolTip("Decision boundary")
         color = kind_color(record.config.kind)
-        name = QTableWidgetItem(record.label)
+        name = QTableWidgetItem(config_name(record.config, short=True))  # the dock is narrow: the full name in the tip
         name.setForeground(QColor("#111111"))
-        name.setToolTip(f"{kind_name(record.config.kind)} \u00b7 {record.id}"
-                        + (f"\n{record.experiment_path}" if record.experiment_path else ""))
+        name.setToolTip(f"{record.label}\n{kind_name(record.config.kind)}, kept {_when(record.created)} "
+                        f"\u00b7 {record.id}" + (f"\n{record.experiment_path}" if record.experiment_path else ""))
         mark = QPixmap(10, 10)
         mark.fill(QColor(color))
         name.setIcon(QIcon(mark))
         cells = [thumb, name, QTableWidgetItem(fmt_percent(record.accuracy)),
                  QTableWidgetItem(fmt_measure(CIRCUIT_BY_KEY["accumulator"], record.accumulator_bits)),
                  QTableWidgetItem(fmt_measure(CIRCUIT_BY_KEY["pbs"], record.pbs_count)),
-                 QTableWidgetItem(fmt_seconds(record.fhe_latency_s)),
-                 QTableWidgetItem(_when(record.created))]
+                 QTableWidgetItem(fmt_seconds(record.fhe_latency_s))]
         cells[2].setToolTip(f"Ceiling of its data set: {fmt_percent(record.metrics.ceiling_accuracy)}")
         if record.accumulator_bits is None:
             cells[3].setToolTip("Not compiled yet")
