@@ -1,11 +1,12 @@
 # Dialogs, menus and first paints, for ../shared/tools/screens (run from the project's root):
 #   QATSTUDIO=$PWD/.venv/bin/qatstudio ../shared/tools/screens 1280x800 shots-dialogs tests/gui/screens/dialogs.sh
 # A sweep from the command line first (its runs in the fresh history, its report beside the shots);
-# then the window: the toolbar (Generate keys without a check mark), View with every panel, the data
-# preview while it redraws and after, File > Import data (the picker in the shipped examples, the
-# dialog with the first rows), Export report (the user's folder); then --demo: painted with "Loading
-# the story..." before the story opens, View again, and Export report after a story run was opened
-# from the app's resources (still the user's folder).
+# then the window: the toolbar (Generate keys without a check mark), View with every panel, Help's
+# keyboard shortcuts and tour, the History of the sweep's runs, the data preview while it redraws and
+# after, File > Import data (the picker in the shipped examples, the dialog with the first rows),
+# Export report (the user's folder); then --demo: painted with "Loading the story..." before the
+# story opens, View again, and Export report after a story run was opened from the app's resources
+# (still the user's folder).
 
 HOME=$home XDG_CONFIG_HOME=$home/.config "$qatstudio" sweep --kind qat --neurons 8 --bits 3 --budgets off 4 9 \
     --epochs 1 --points 900 --workers 1 --report "$out/sweep-report.html" >"$out/sweep.log" 2>&1 || true
@@ -18,6 +19,7 @@ key alt+h k; pause 1; shot 02a-help-keyboard-shortcuts
 xdotool key Escape; pause 0.5
 key F1; pause 1; shot 02b-help-tour
 xdotool key Escape; pause 0.5
+key ctrl+3; pause 2; shot 02c-history-of-the-sweep   # the run names readable in the narrow dock
 # Configure scrolls down to its Data group (at 1920 x 1080 too: the window is not maximized there),
 # the wheel over its scroll bar (over a field the wheel would change the field's value)
 eval "$(xdotool getwindowgeometry --shell "$win")"
