@@ -142,8 +142,16 @@ def test_help_lists_the_actions_own_shortcuts_and_has_a_tour(qtbot, window):
     assert isinstance(tour, TourDialog) and len(tour.pages) >= 3
     assert tour.counter.text() == f"1 of {len(tour.pages)}" and not tour.back_button.isEnabled()
     assert "Ctrl+T" in tour.text.text()
-    while tour.next_button.isEnabled():
+    tour.show()
+    qtbot.waitExposed(tour)
+    needed = []
+    while True:  # every page's text whole, and no empty band under the longest one
+        needed.append(tour.text.heightForWidth(tour.text.width()))
+        assert tour.text.height() >= needed[-1], tour.title.text()
+        if not tour.next_button.isEnabled():
+            break
         tour.next_button.click()
+    assert tour.text.height() <= max(needed) + tour.text.fontMetrics().height()
     assert tour.counter.text() == f"{len(tour.pages)} of {len(tour.pages)}" and tour.back_button.isEnabled()
     tour.close()
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 WIDTH = 760  # the shortcuts dialog's width: the longest description on one line
+TOUR_WIDTH = 520
 TITLE_BAR = 60  # room kept on the screen for the window manager's title bar and frame
 
 
@@ -130,7 +131,6 @@ class TourDialog(QDialog):
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.text.setMinimumHeight(120)
         self.counter = QLabel()
         self.back_button = QPushButton("Back")
         self.next_button = QPushButton("Next")
@@ -148,8 +148,20 @@ class TourDialog(QDialog):
         layout.addWidget(self.title)
         layout.addWidget(self.text, 1)
         layout.addLayout(buttons)
-        self.resize(520, 260)
+        self.resize(TOUR_WIDTH, 260)
         self.show_page(0)
+
+    def showEvent(self, event) -> None:
+        """Once the text has its width: as tall as the longest page, no taller (the buttons stay put
+        from page to page)."""
+        super().showEvent(event)
+        heights = []
+        for _, text in self.pages:
+            self.text.setText(text)
+            heights.append(self.text.heightForWidth(self.text.width()))
+        self.text.setMinimumHeight(max(heights))
+        self.show_page(self.page)
+        self.resize(self.width(), self.heightForWidth(self.width()))
 
     def show_page(self, page: int) -> None:
         self.page = max(0, min(page, len(self.pages) - 1))
