@@ -1,5 +1,5 @@
 """The History panel in its dock's narrowest width: every run's name readable beside its figures,
-no column of dashes. The story's shipped runs (real files, no mocks)."""
+with its data set when the runs are on several. The story's shipped runs (real files, no mocks)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt
@@ -7,6 +7,7 @@ from PySide6.QtCore import QRect, Qt
 from qatstudio.gui.panels.history_panel import HistoryPanel
 from qatstudio.gui.window.main_window import SIDE_WIDTH
 from qatstudio.services.experiment_file import load_experiment
+from qatstudio.services.formatting import METRICS_BY_KEY
 from qatstudio.services.history import History, RunRecord
 from qatstudio.services.story import load_story
 
@@ -44,17 +45,26 @@ def test_run_names_are_readable_in_the_narrowest_dock(qtbot, tmp_path):
     qtbot.waitExposed(panel)
     assert panel.table.rowCount() == len(load_story())
     assert cut_names(panel) == []
-    full = panel.records()[0].label  # the whole name, data set and seed, in the tip
-    assert panel.table.item(0, 1).toolTip().startswith(full)
-    assert not panel.table.isColumnHidden(panel.LATENCY)  # a story run was run encrypted
+    tips = [panel.table.item(row, 1).toolTip() for row in range(panel.table.rowCount())]
+    assert all(tip.startswith(record.label) for tip, record in zip(tips, panel.records()))  # the whole name
+    timed = [tip for tip, record in zip(tips, panel.records()) if record.fhe_latency_s]
+    assert timed and all(METRICS_BY_KEY["latency"].label in tip for tip in timed)  # a story run ran encrypted
 
 
-def test_no_latency_column_until_a_run_has_one(qtbot, tmp_path):
+def test_runs_on_different_data_sets_are_named_with_them(qtbot, tmp_path):
     history = story_history(tmp_path)
-    for record in history.load()[0]:
-        if record.fhe_latency_s is not None:
-            history.remove(record.id)
+    record = history.load()[0][0]
+    other = RunRecord.from_json(record.to_json())
+    other.id = f"{other.id}-spirals"
+    other.config = other.config.replace(data={"shape": "spirals"})
+    history.add(other)
     panel = HistoryPanel(history)
     qtbot.addWidget(panel)
     panel.reload()
-    assert panel.records() and panel.table.isColumnHidden(panel.LATENCY)
+    panel.resize(SIDE_WIDTH[0], 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    names = [panel.table.item(row, 1).text() for row in range(panel.table.rowCount())]
+    assert sum(name.endswith(" on spirals") for name in names) == 1
+    assert sum(name.endswith(" on checkerboard") for name in names) == len(names) - 1
+    assert cut_names(panel) == []
