@@ -119,3 +119,13 @@ def test_card_subtitles_say_what_the_titles_do_not(records, tmp_path):
     named = RunRecord.from_json({**records[2].to_json(), "id": "named", "label": "Story 1: the guide"})
     text = write_html_report(tmp_path / "named.html", [named]).read_text()
     assert f"Story 1: the guide</h3><p class=\"muted\">{config_name(named.config)};" in text
+
+
+def test_of_two_equal_runs_the_note_says_which_is_starred(records, tmp_path):
+    """The star's note matches the rule: of runs equal on bits and accuracy only the first is on the front."""
+    twin = RunRecord.from_json(records[2].to_json())
+    twin.id = f"{twin.id}-twin"
+    text = write_html_report(tmp_path / "twins.html", [records[2], twin]).read_text()
+    first, second = re.findall(r"<tr><td>\d+</td><td>(.*?)</td>", text)
+    assert "\u2605" in first and "\u2605" not in second
+    assert "of runs equal on both, the first" in text

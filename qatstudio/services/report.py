@@ -295,7 +295,7 @@ def _skipped(skipped: list[str]) -> str:
         return ""
     items = "".join(f"<li>{html.escape(reason)}</li>" for reason in skipped)
     return (f'<h2>Combinations skipped</h2><p class="muted">The sweep did not run '
-            f"{plural(len(skipped), 'combination')} (each with why):</p><ul>{items}</ul>")
+            f"{plural(len(skipped), 'combination')}:</p><ul>{items}</ul>")
 
 
 def write_html_report(path: Path, records: list[RunRecord], title: str = "QAT Studio report",
@@ -366,8 +366,8 @@ by QAT Studio. Accuracies are on the test points; the FHE figures come from Conc
 compiled circuit.</p>
 <table class="runs"><tr>{''.join(f'<th>{h}</th>' for h in headers)}</tr>
 {''.join(rows)}</table>
-<p class="muted">\u2605 on the Pareto front: no other run is both cheaper (fewer accumulator bits) and more
-accurate.</p>
+<p class="muted">\u2605 on the Pareto front: no other run is as accurate with fewer accumulator bits, or more
+accurate with as few (of runs equal on both, the first).</p>
 {_left_out(empty)}{_skipped(skipped or [])}
 <h2>Accuracy against accumulator bits</h2>
 <div class="chart">{_tradeoff_svg(records, numbers)}</div>

@@ -62,6 +62,68 @@ def test_empty_plots_say_what_to_do_until_a_run_fills_them(qtbot, window, run):
     assert window.plots.hints_shown() == []
 
 
+def test_the_presets_button_has_room_for_its_arrow_beside_its_text(window):
+    """Start from [Guide presets]: the menu's arrow beside the text (a tool button drew it over the
+    text's last letter)."""
+    from PySide6.QtWidgets import QPushButton, QStyle
+
+    button = window.presets_button
+    arrow = button.style().pixelMetric(QStyle.PixelMetric.PM_MenuButtonIndicator, None, button)
+    plain = QPushButton(button.text())  # the same words, no menu
+    assert button.menu() is window.presets_menu
+    assert button.sizeHint().width() >= plain.sizeHint().width() + arrow
+    assert button.width() >= button.sizeHint().width()
+
+
+def test_configure_fits_its_narrowest_dock_with_every_data_set(qtbot, window):
+    """Nothing of Configure is cut at its right edge (it scrolls up and down only), whichever data
+    set is picked and with its FHE settings unfolded: the checkerboard's extra row once made it 12 px
+    wider than its dock, the error probability's longest choice 100 px."""
+    from PySide6.QtWidgets import QComboBox, QScrollArea
+
+    panel = window.config_panel
+    area = next(a for a in window.findChildren(QScrollArea) if a.widget() is panel)
+    room = window.configure_dock.minimumWidth() - area.verticalScrollBar().sizeHint().width()
+    panel.fhe_toggle.setChecked(True)
+    for index in range(panel.picker.count()):
+        panel.picker.setCurrentIndex(index)
+        panel.picker.activated.emit(index)
+        qtbot.wait(10)
+        assert panel.minimumSizeHint().width() <= room, panel.picker.itemText(index)
+    window.configure_dock.resize(window.configure_dock.minimumWidth(), window.configure_dock.height())
+    qtbot.wait(10)
+    assert [cut for combo in panel.findChildren(QComboBox) for cut in cut_choices(combo)] == []
+
+
+def cut_choices(combo) -> list[str]:
+    """The choices of ``combo`` too long for its box (a choice's icon takes its room too)."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
+    option = QStyleOptionComboBox()
+    combo.initStyleOption(option)
+    field = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                         QStyle.SubControl.SC_ComboBoxEditField, combo).width()
+    return [combo.itemText(i) for i in range(combo.count())
+            if combo.fontMetrics().horizontalAdvance(combo.itemText(i))
+            + (0 if combo.itemIcon(i).isNull() else combo.iconSize().width() + 4) > field]
+
+
+def test_the_shortcuts_dialog_shows_every_key_at_once_when_the_screen_allows(qtbot, window):
+    """As tall as its rows (the demo's keys made a fixed height scroll on a 1280 x 800 screen)."""
+    from PySide6.QtGui import QAction
+
+    for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":  # more keys than a fixed height held
+        action = QAction(f"Extra {letter}", window)
+        action.setShortcut(QKeySequence(f"Ctrl+Alt+{letter}"))
+        window.addAction(action)
+    dialog = window.show_shortcuts()
+    qtbot.waitExposed(dialog)
+    assert dialog.table.rowCount() >= 26 + 10
+    assert dialog.table.verticalScrollBar().maximum() == 0  # every key in view, nothing to scroll
+    assert dialog.screen().availableGeometry().contains(dialog.frameGeometry())
+    dialog.close()
+
+
 def test_help_lists_the_actions_own_shortcuts_and_has_a_tour(qtbot, window):
     help_actions = [a.text().replace("&", "") for a in window.help_menu.actions() if not a.isSeparator()]
     assert help_actions[:2] == ["Tour\u2026", "Keyboard shortcuts\u2026"]
@@ -80,8 +142,16 @@ def test_help_lists_the_actions_own_shortcuts_and_has_a_tour(qtbot, window):
     assert isinstance(tour, TourDialog) and len(tour.pages) >= 3
     assert tour.counter.text() == f"1 of {len(tour.pages)}" and not tour.back_button.isEnabled()
     assert "Ctrl+T" in tour.text.text()
-    while tour.next_button.isEnabled():
+    tour.show()
+    qtbot.waitExposed(tour)
+    needed = []
+    while True:  # every page's text whole, and no empty band under the longest one
+        needed.append(tour.text.heightForWidth(tour.text.width()))
+        assert tour.text.height() >= needed[-1], tour.title.text()
+        if not tour.next_button.isEnabled():
+            break
         tour.next_button.click()
+    assert tour.text.height() <= max(needed) + tour.text.fontMetrics().height()
     assert tour.counter.text() == f"{len(tour.pages)} of {len(tour.pages)}" and tour.back_button.isEnabled()
     tour.close()
 

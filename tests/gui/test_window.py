@@ -55,7 +55,8 @@ def test_train_compile_simulate_story(qtbot, window, run):
     assert [e.test_accuracy for e in experiment.history] == [e.test_accuracy for e in bare.history]
     assert len(experiment.step_losses) == steps
 
-    # The data set's ceiling: a dashed line on the accuracy plot (in %), a row and a sentence in Results.
+    # The data set's ceiling: a dashed line on the accuracy plot (in %, named in its legend), a row and a
+    # sentence in Results.
     assert experiment.metrics.ceiling_accuracy == dataset.ceiling_accuracy < 1.0  # the jitter costs points
     assert window.plots.ceiling() == pytest.approx(100 * dataset.ceiling_accuracy)
     assert window.plots.ceiling_text() == f"ceiling {fmt_percent(dataset.ceiling_accuracy)}"

@@ -382,8 +382,6 @@ class ConfigPanel(QWidget):
             self.kind.addItem(label, kind)
         self.kind.setToolTip("Float and pruned models are trained in fp32 and quantized to the bit-width "
                              "afterwards (post-training quantization); QAT trains with quantization in the loop.")
-        self.kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.kind.setMinimumContentsLength(12)
         self.neurons = _spin(1, MAX_HIDDEN, "Neurons in each hidden layer.")
         self.layers = _spin(0, MAX_LAYERS, "Hidden layers between the inputs (one per feature) and the outputs "
                             "(one per class); none: a linear model, the inputs weighed straight into the outputs, "
@@ -464,7 +462,7 @@ class ConfigPanel(QWidget):
         self._shape_widgets: list[QWidget] = [self.preview, self.preview.caption]  # shown for a generated set
         self._table_widgets: list[QWidget] = [self.table_summary]  # shown for a table
         for row, (label, box) in enumerate((("Jitter (std)", self.noise), ("Points", self.points),
-                                            ("Test points", self.n_test), ("Bands per axis", self.bands),
+                                            ("Test points", self.n_test), ("Bands/axis", self.bands),
                                             ("Test share", self.test_share), ("Data seed", self.data_seed)), start=1):
             box.setMinimumWidth(64)  # not as wide as its largest value: the preview needs the room
             name = QLabel(label)
@@ -501,9 +499,10 @@ class ConfigPanel(QWidget):
         self.rounding.addItem("Approximate (faster)", "approximate")
         self.rounding.setToolTip("Approximate rounding is faster in FHE and may change a few predictions.")
         self.p_error = QComboBox()
-        self.p_error.setToolTip("Error probability of each lookup: higher is faster but less exact.")
+        self.p_error.setToolTip("Error probability of each lookup: higher is faster but less exact (Concrete's "
+                                "default is one for the whole circuit).")
         for value in P_ERROR_CHOICES:
-            self.p_error.addItem("Concrete's default (for the whole circuit)" if value is None
+            self.p_error.addItem("Concrete's default" if value is None
                                  else f"{value:.3g} (Concrete ML's)" if value == LOOKUP_P_ERROR else f"{value:g}", value)
         self.fhe_group = QGroupBox()
         self.fhe_group.setFlat(True)
@@ -549,6 +548,8 @@ class ConfigPanel(QWidget):
             box.valueChanged.connect(self._changed)
         for combo in (self.kind, self.optimizer, self.rounding, self.p_error):
             combo.currentIndexChanged.connect(self._changed)
+        for body in (model, training, self.fhe_body):  # a choice too long beside its name goes under it
+            body.layout().setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.set_config(ExperimentConfig.default_recipe())
 
     @staticmethod

@@ -36,6 +36,8 @@ from ...services.formatting import (
     TIP_CEILING,
     TIP_PBS,
     MeasureRow,
+    config_name,
+    data_word,
     fmt_measure,
     fmt_percent,
     fmt_seconds,
@@ -204,7 +206,7 @@ class HistoryPanel(QWidget):
     selectionChanged = Signal(list)  # ids of the selected runs
     removed = Signal(list)  # ids removed from the history
 
-    COLUMNS = ("", "Run", "Accuracy", "Acc. bits", "PBS", "Latency", "When")
+    COLUMNS = ("", "Run", "Accuracy", "Bits", "PBS")  # its latency and when it was kept: in the run's tip
 
     def __init__(self, history: History, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -242,7 +244,7 @@ class HistoryPanel(QWidget):
         self.table.setObjectName("historyTable")
         self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
         for col, tip in ((2, "FHE simulated accuracy when measured, else the latest stage measured"),
-                         (3, TIP_ACCUMULATOR), (4, TIP_PBS), (5, METRICS_BY_KEY["latency"].tip)):
+                         (3, TIP_ACCUMULATOR), (4, TIP_PBS)):
             self.table.horizontalHeaderItem(col).setToolTip(tip)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -374,23 +376,30 @@ class HistoryPanel(QWidget):
             if n else "No runs yet: every run you train is kept here.")
         self._selection_changed()
 
+    def _short_name(self, record: RunRecord) -> str:
+        """A run's name for the narrow dock ('QAT 100n b20', the whole one in its tip), with its data
+        set when the runs shown were not all trained on one ('QAT 100n b20 on spirals')."""
+        name = config_name(record.config, short=True)
+        return name if same_data(self._records) else f"{name} on {data_word(record.config.data)}"
+
     def _fill_row(self, row: int, record: RunRecord) -> None:
         thumb = QTableWidgetItem()
         thumb.setIcon(QIcon(boundary_pixmap(record.boundary, self.icon_size)))
         thumb.setToolTip("Decision boundary")
         color = kind_color(record.config.kind)
-        name = QTableWidgetItem(record.label)
+        name = QTableWidgetItem(self._short_name(record))
         name.setForeground(QColor("#111111"))
-        name.setToolTip(f"{kind_name(record.config.kind)} \u00b7 {record.id}"
+        latency = METRICS_BY_KEY["latency"]
+        name.setToolTip(f"{record.label}\n{kind_name(record.config.kind)}, kept {_when(record.created)} "
+                        f"\u00b7 {record.id}"
+                        + (f"\n{latency.label}: {fmt_seconds(record.fhe_latency_s)}" if record.fhe_latency_s else "")
                         + (f"\n{record.experiment_path}" if record.experiment_path else ""))
         mark = QPixmap(10, 10)
         mark.fill(QColor(color))
         name.setIcon(QIcon(mark))
         cells = [thumb, name, QTableWidgetItem(fmt_percent(record.accuracy)),
                  QTableWidgetItem(fmt_measure(CIRCUIT_BY_KEY["accumulator"], record.accumulator_bits)),
-                 QTableWidgetItem(fmt_measure(CIRCUIT_BY_KEY["pbs"], record.pbs_count)),
-                 QTableWidgetItem(fmt_seconds(record.fhe_latency_s)),
-                 QTableWidgetItem(_when(record.created))]
+                 QTableWidgetItem(fmt_measure(CIRCUIT_BY_KEY["pbs"], record.pbs_count))]
         cells[2].setToolTip(f"Ceiling of its data set: {fmt_percent(record.metrics.ceiling_accuracy)}")
         if record.accumulator_bits is None:
             cells[3].setToolTip("Not compiled yet")

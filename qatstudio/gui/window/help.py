@@ -19,6 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+WIDTH = 760  # the shortcuts dialog's width: the longest description on one line
+TOUR_WIDTH = 520
+TITLE_BAR = 60  # room kept on the screen for the window manager's title bar and frame
 
 
 def shortcut_text(action: QAction, every: bool = True) -> str:
@@ -53,6 +56,8 @@ class ShortcutsDialog(QDialog):
         self.table = QTableWidget(len(rows), 3)
         self.table.setHorizontalHeaderLabels(["Action", "Keys", "What it does"])
         self.table.verticalHeader().hide()
+        rows_fit = QHeaderView.ResizeMode.ResizeToContents  # each row as tall as its text at the columns' widths
+        self.table.verticalHeader().setSectionResizeMode(rows_fit)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(True)
         for row, cells in enumerate(rows):
@@ -67,7 +72,19 @@ class ShortcutsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
-        self.resize(760, 520)
+        self.buttons = buttons
+        self.resize(WIDTH, 520)
+
+    def showEvent(self, event) -> None:
+        """Once its columns have their widths: tall enough for every row at once (no scrolling), as
+        far as the screen allows."""
+        super().showEvent(event)
+        self.table.resizeRowsToContents()
+        margins = self.layout().contentsMargins()
+        rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        wanted = (rows + self.table.horizontalHeader().height() + 2 * self.table.frameWidth()
+                  + self.buttons.sizeHint().height() + self.layout().spacing() + margins.top() + margins.bottom())
+        self.resize(self.width(), min(wanted, self.screen().availableGeometry().height() - TITLE_BAR))
 
     def rows(self) -> list[tuple[str, str, str]]:
         return [tuple(self.table.item(r, c).text() for c in range(3)) for r in range(self.table.rowCount())]
@@ -114,7 +131,6 @@ class TourDialog(QDialog):
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.text.setMinimumHeight(120)
         self.counter = QLabel()
         self.back_button = QPushButton("Back")
         self.next_button = QPushButton("Next")
@@ -132,8 +148,20 @@ class TourDialog(QDialog):
         layout.addWidget(self.title)
         layout.addWidget(self.text, 1)
         layout.addLayout(buttons)
-        self.resize(520, 260)
+        self.resize(TOUR_WIDTH, 260)
         self.show_page(0)
+
+    def showEvent(self, event) -> None:
+        """Once the text has its width: as tall as the longest page, no taller (the buttons stay put
+        from page to page)."""
+        super().showEvent(event)
+        heights = []
+        for _, text in self.pages:
+            self.text.setText(text)
+            heights.append(self.text.heightForWidth(self.text.width()))
+        self.text.setMinimumHeight(max(heights))
+        self.show_page(self.page)
+        self.resize(self.width(), self.heightForWidth(self.width()))
 
     def show_page(self, page: int) -> None:
         self.page = max(0, min(page, len(self.pages) - 1))

@@ -4,16 +4,16 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar, QToolButton
+from PySide6.QtWidgets import QMainWindow, QMenu, QPushButton, QSizePolicy, QToolBar
 
 from ... import __version__
 from ...services.presets import data_presets, guide_presets
 from .recent_files import RecentFilesMenu
 
 
-def presets_button(window: QMainWindow, apply: Callable[[object], None]) -> tuple[QToolButton, QMenu]:
+def presets_button(window: QMainWindow, apply: Callable[[object], None]) -> tuple[QPushButton, QMenu]:
     """The guide's configurations and data sets (``Preset``, ``DataPreset``), grouped, as a menu and a
-    button that opens it; choosing one calls ``apply`` with it."""
+    button that opens it (its arrow beside its text, not over it); choosing one calls ``apply`` with it."""
     menu = QMenu("&Presets", window)
     group = None
     for preset in guide_presets() + data_presets():
@@ -23,12 +23,10 @@ def presets_button(window: QMainWindow, apply: Callable[[object], None]) -> tupl
         action = menu.addAction(preset.title)
         action.setToolTip(preset.group)
         action.triggered.connect(lambda checked=False, p=preset: apply(p))
-    button = QToolButton()
-    button.setText("Guide presets")
+    button = QPushButton("Guide presets")
+    button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
     button.setToolTip("The configurations of the step-by-step guide's tables, on the guide's data; and the data "
                       "sets to train them on.")
-    button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
     button.setMenu(menu)
     return button, menu
 
