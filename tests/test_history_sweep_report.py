@@ -9,7 +9,7 @@ from qatstudio.engine.config import BOUNDS
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.services.experiment_file import load_experiment
 from qatstudio.services.formatting import config_name, fmt_key_bytes, fmt_percent, fmt_progress, plural, run_name
-from qatstudio.services.history import STOPPED_EARLY, History, RunRecord, pareto_front, same_data
+from qatstudio.services.history import STOPPED_EARLY, History, RunRecord, pareto_front, same_data, shared_ceiling
 from qatstudio.services.ranges import MAX_RANGE, SweepRanges, parse_values, values_text
 from qatstudio.services.report import png_bytes, write_html_report, write_json_report
 from qatstudio.services.sweep import SweepPlan, parse_plan
@@ -63,6 +63,10 @@ def test_runs_are_named_with_their_data_set_and_ranked_on_the_same_data_only(rec
     assert run_name(spirals) == f"{config_name(spirals)} on spirals" != record.label
     other = RunRecord.from_json({**record.to_json(), "id": "other", "config": spirals.to_dict(), "label": ""})
     assert same_data([record, record]) and not same_data([record, other])
+    # a ceiling is drawn (chart and report alike) only over runs of one data set
+    assert record.metrics.ceiling_accuracy is not None
+    assert shared_ceiling([record, record]) == record.metrics.ceiling_accuracy
+    assert shared_ceiling([record, other]) is None and shared_ceiling([]) is None
 
     # a record kept before names had their data set gets it when read (a name of the user's own stays)
     history = History(tmp_path / "history")

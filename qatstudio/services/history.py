@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 import numpy as np
 
@@ -189,6 +189,14 @@ def _named_with_data(label: str, config: ExperimentConfig) -> str:
 def same_data(records: list[RunRecord]) -> bool:
     """Whether the runs were trained and tested on the same data: only then is one's accuracy better."""
     return len({record.config.data for record in records}) <= 1
+
+
+def shared_ceiling(records: Iterable[RunRecord]) -> Optional[float]:
+    """The ceiling accuracy of the one data set all ``records`` were trained on; None when they
+    were trained on different data sets or none of them knows its ceiling."""
+    records = list(records)
+    ceilings = {r.metrics.ceiling_accuracy for r in records} - {None}
+    return ceilings.pop() if same_data(records) and len(ceilings) == 1 else None
 
 
 def _read_record(path: Path) -> RunRecord:

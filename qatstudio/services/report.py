@@ -39,7 +39,7 @@ from .formatting import (
     kind_name,
     plural,
 )
-from .history import RunRecord, pareto_front
+from .history import RunRecord, pareto_front, shared_ceiling
 
 TABLE_METRICS = ("float", "brevitas", "clear", "simulated", "agree_simulated")  # METRIC_ROWS keys, in order
 INK, GRID, MUTED = "#222222", "#e4e4e4", "#666666"
@@ -78,12 +78,6 @@ def _text(x: float, y: float, text: str, anchor: str = "middle", size: int = 13,
             f'{extra}>{html.escape(text)}</text>')
 
 
-def _ceiling(records: list[RunRecord]) -> Optional[float]:
-    """The ceiling shared by every run that has one (runs on one data set); None otherwise."""
-    values = {round(r.metrics.ceiling_accuracy, 6) for r in records if r.metrics.ceiling_accuracy is not None}
-    return values.pop() if len(values) == 1 else None
-
-
 def _tradeoff_svg(records: list[RunRecord], numbers: dict[str, int]) -> str:
     """Accuracy against accumulator bits: points in the kinds' colours, numbered as in the table,
     the Pareto front as a staircase, the data set's ceiling as a dashed line, a legend beside it."""
@@ -95,7 +89,7 @@ def _tradeoff_svg(records: list[RunRecord], numbers: dict[str, int]) -> str:
     plot_w, plot_h = width - left - right, height - top - bottom
     bits = [p[0] for p in points]
     x_lo, x_hi = min(bits) - 1, max(bits) + 1
-    ceiling = _ceiling(records)
+    ceiling = shared_ceiling(records)
     lowest = min([p[1] for p in points] + ([ceiling] if ceiling is not None else []))
     step = 0.05 if lowest > 0.7 else 0.1
     y_lo = max(0.0, math.floor((lowest - 0.02) / step) * step)

@@ -45,9 +45,8 @@ from ...services.formatting import (
     kind_name,
     plural,
 )
-from ...services.history import History, RunRecord, same_data
+from ...services.history import History, RunRecord, same_data, shared_ceiling
 from ..charts.plots import boundary_qimage
-from ..charts.tradeoff_chart import shared_ceiling
 from ..widgets import MessageBanner
 
 BEST_COLOR = "#1b7837"
