@@ -101,7 +101,7 @@ BOUNDS = {
     "seed": Bound("seed", 0, MAX_SEED),
     "restarts": Bound("restarts", 1, MAX_RESTARTS),
     "accumulator_bits": Bound("target accumulator", MIN_ACCUMULATOR_BITS, MAX_LOOKUP_BITS, off="off", unit=" bits"),
-    "neurons_kept": Bound("neurons kept", 1, MAX_HIDDEN, off="off"),
+    "neurons_kept": Bound("neurons kept", 1, MAX_HIDDEN, off="all"),
     "round_bits": Bound("rounded bits", 0, MAX_ROUND_BITS),
     "lookup_bits": Bound("the widest lookup", MIN_LOOKUP_BITS, MAX_LOOKUP_BITS, off="unbounded", unit=" bits"),
     "data.n_points": Bound("points", MIN_POINTS, MAX_POINTS),

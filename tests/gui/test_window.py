@@ -9,12 +9,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from qatstudio.engine.config import DataConfig, ExperimentConfig
+from qatstudio.engine.config import BOUNDS, DataConfig, ExperimentConfig
 from qatstudio.engine.data import make_dataset
 from qatstudio.engine.evaluate import evaluate_simulated
 from qatstudio.engine.fhe import AccumulatorTooWideError
 from qatstudio.engine.integer import MAX_LOOKUP_BITS
 from qatstudio.engine.training import train
+from qatstudio.gui.panels.config_panel import BoundSpin
 from qatstudio.services import jobs
 from qatstudio.services.formatting import TIP_ACCUMULATOR, TIP_CEILING, fmt_percent, fmt_progress
 from qatstudio.services.tasks import Outcome
@@ -191,6 +192,22 @@ def test_invalid_configuration_blocks_train_with_reasons(qtbot, window):
     assert not window.train_button.isEnabled()
     assert "test points must be between 1 and 24 for 25 points" in panel.problems_text()
     assert "test points" in window.train_button.toolTip()
+
+
+def test_the_spin_boxes_take_their_limits_and_off_words_from_the_configurations_bounds(window):
+    panel = window.config_panel
+    boxes = [box for box in panel.findChildren(BoundSpin)]
+    assert {box.bound for box in boxes} >= {BOUNDS[name] for name in ("n_hidden", "pruning_budget", "epochs",
+                                                                      "lookup_bits", "data.n_points", "seed")}
+    for box in boxes:
+        assert box.maximum() == box.bound.high
+        assert box.minimum() == box.bound.low - (1 if box.bound.off else 0)
+        assert (box.specialValueText() != "") == bool(box.bound.off) or box is panel.layers
+    off = small_config(pruning_budget=None, epochs=None, batch_size=None, accumulator_bits=None,
+                       neurons_kept=None, lookup_bits=None)
+    panel.set_config(off)
+    assert panel.budget.text() == "off" and panel.epochs.text() == "automatic" and panel.neurons_kept.text() == "all"
+    assert panel.config() == off
 
 
 def test_cancel_fhe_simulation(qtbot, window, run):

@@ -29,20 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from ...engine.config import (
-    MAX_BANDS,
-    MAX_BATCH,
-    MAX_BITS,
-    MAX_EPOCHS,
-    MAX_HIDDEN,
-    MAX_LAYERS,
-    MAX_POINTS,
-    MAX_RESTARTS,
+    BOUNDS,
     LOOKUP_P_ERROR,
-    MIN_LOOKUP_BITS,
     MAX_TEST_FRACTION,
-    MIN_BANDS,
-    MIN_BITS,
-    MIN_POINTS,
     MIN_TEST_FRACTION,
     SHAPES,
     TABLE,
@@ -51,7 +40,6 @@ from ...engine.config import (
 )
 from ...engine.cost import LookupTimes, estimate_circuit
 from ...engine.data import boundary_grid, make_dataset, shape_labels
-from ...engine.integer import MAX_LOOKUP_BITS
 from ...services.formatting import (
     CIRCUIT_BY_KEY,
     CLASS_COLORS,
@@ -80,14 +68,28 @@ P_ERROR_CHOICES = (None, 1e-9, 1e-6, LOOKUP_P_ERROR, 1e-4, 1e-2, 0.1)
 PICKER_ICON = 32  # pixels per side of a data set's thumbnail in the picker
 
 
-def _spin(low: int, high: int, tip: str, suffix: str = "") -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    box.setToolTip(tip)
-    box.setSuffix(suffix)
-    box.setAccelerated(True)
-    box.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-    return box
+class BoundSpin(QSpinBox):
+    """A spin box for one setting of ``engine.config.BOUNDS``: its range, and below it the setting's
+    word for None ("off", "automatic") when it has one."""
+
+    def __init__(self, setting: str, tip: str, suffix: str = ""):
+        super().__init__()
+        self.bound = BOUNDS[setting]
+        self._off = bool(self.bound.off)
+        self.setRange(self.bound.low - self._off, self.bound.high)
+        if self._off:
+            self.setSpecialValueText(self.bound.off)
+        self.setToolTip(tip)
+        self.setSuffix(suffix)
+        self.setAccelerated(True)
+        self.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+
+    def setting(self) -> Optional[int]:
+        """The value shown, None for the off word."""
+        return None if self._off and self.value() == self.minimum() else self.value()
+
+    def set_setting(self, value: Optional[int]) -> None:
+        self.setValue(self.minimum() if value is None else value)
 
 
 def _double(low: float, high: float, decimals: int, step: float, tip: str) -> QDoubleSpinBox:
@@ -382,14 +384,13 @@ class ConfigPanel(QWidget):
             self.kind.addItem(label, kind)
         self.kind.setToolTip("Float and pruned models are trained in fp32 and quantized to the bit-width "
                              "afterwards (post-training quantization); QAT trains with quantization in the loop.")
-        self.neurons = _spin(1, MAX_HIDDEN, "Neurons in each hidden layer.")
-        self.layers = _spin(0, MAX_LAYERS, "Hidden layers between the inputs (one per feature) and the outputs "
+        self.neurons = BoundSpin("n_hidden", "Neurons in each hidden layer.")
+        self.layers = BoundSpin("n_layers", "Hidden layers between the inputs (one per feature) and the outputs "
                             "(one per class); none: a linear model, the inputs weighed straight into the outputs, "
                             "with no lookup at all in FHE.")
         self.layers.setSpecialValueText("none (linear model)")
-        self.bits = _spin(MIN_BITS, MAX_BITS, TIP_BITS, " bits")
-        self.budget = _spin(0, MAX_HIDDEN, TIP_BUDGET, " inputs")
-        self.budget.setSpecialValueText("off")
+        self.bits = BoundSpin("bits", TIP_BITS, " bits")
+        self.budget = BoundSpin("pruning_budget", TIP_BUDGET, " inputs")
         model = QGroupBox("Model")
         form = QFormLayout(model)
         form.addRow("Kind", self.kind)
@@ -405,20 +406,18 @@ class ConfigPanel(QWidget):
                 label.widget().setToolTip(field.widget().toolTip() or self._tip_of(field.widget()))
 
         # --- training
-        self.epochs = _spin(0, MAX_EPOCHS, "Passes over the training set; automatic: about 3,000 optimizer steps "
+        self.epochs = BoundSpin("epochs", "Passes over the training set; automatic: about 3,000 optimizer steps "
                             "whatever the data's size, stopped early when validation stops improving.")
-        self.epochs.setSpecialValueText("automatic")
         self.lr = _double(0.0001, 1.0, 4, 0.001, "Peak learning rate of the one-cycle schedule.")
         self.lr.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        self.batch = _spin(0, MAX_BATCH, "Training points per optimizer step; automatic: about a 120th of "
+        self.batch = BoundSpin("batch_size", "Training points per optimizer step; automatic: about a 120th of "
                            "the training points, from 16 to 1,024.")
-        self.batch.setSpecialValueText("automatic")
-        self.restarts = _spin(1, MAX_RESTARTS, "Models trained from different seeds; the best on the validation "
+        self.restarts = BoundSpin("restarts", "Models trained from different seeds; the best on the validation "
                               "points is kept.")
         self.optimizer = QComboBox()
         self.optimizer.addItem("Adam", "adam")
         self.optimizer.addItem("SGD with momentum", "sgd")
-        self.seed = _spin(0, 2**31 - 1, "Seeds the weights and the batch order: same seed, same training.")
+        self.seed = BoundSpin("seed", "Seeds the weights and the batch order: same seed, same training.")
         training = QGroupBox("Training")
         form = QFormLayout(training)
         form.addRow("Epochs", self.epochs)
@@ -437,14 +436,14 @@ class ConfigPanel(QWidget):
             icon = QIcon(shape_picture(DataConfig.for_shape(**changes), PICKER_ICON))
             self.picker.addItem(icon, PICK_TITLES[key], key)
         self.picker.activated.connect(self._picked)
-        self.bands = _spin(MIN_BANDS, MAX_BANDS,
+        self.bands = BoundSpin("data.bands",
                            "Checkerboard bands per axis (the guide's CLUSTERS = 3 is 4 bands; the outer ones half as wide).")
         self.noise = _double(0.0, 0.5, 3, 0.01, "Jitter: the standard deviation of the Gaussian noise added to "
                              "every point after it is labelled (the guide uses 0.01).")
-        self.points = _spin(MIN_POINTS, MAX_POINTS, "Points the shape is made of, test points included (the "
+        self.points = BoundSpin("data.n_points", "Points the shape is made of, test points included (the "
                             "checkerboard lays them on a square grid: the guide's is 100 x 100 = 10,000).")
-        self.n_test = _spin(1, MAX_POINTS - 1, "Points held out for testing (the guide uses 500).")
-        self.data_seed = _spin(0, 2**31 - 1, "Seeds the jitter and the train/test split: same seed, same data.")
+        self.n_test = BoundSpin("data.n_test", "Points held out for testing (the guide uses 500).")
+        self.data_seed = BoundSpin("data.seed", "Seeds the jitter and the train/test split: same seed, same data.")
         self.test_share = _double(100 * MIN_TEST_FRACTION, 100 * MAX_TEST_FRACTION, 0, 5,
                                   "Share of each class held out for testing.")
         self.test_share.setSuffix(" %")
@@ -481,19 +480,16 @@ class ConfigPanel(QWidget):
         grid.setColumnStretch(1, 1)
 
         # --- cheaper FHE, folded away: all off by default
-        self.acc_target = _spin(2, MAX_LOOKUP_BITS, "Target accumulator: QAT constrains the weights (A2Q+) so "
+        self.acc_target = BoundSpin("accumulator_bits", "Target accumulator: QAT constrains the weights (A2Q+) so "
                                 "that no accumulator needs more bits than this (off = no constraint).", " bits")
-        self.acc_target.setSpecialValueText("off")
-        self.neurons_kept = _spin(0, MAX_HIDDEN, "Neurons kept: structured pruning keeps this many hidden "
+        self.neurons_kept = BoundSpin("neurons_kept", "Neurons kept: structured pruning keeps this many hidden "
                                   "neurons per layer, so fewer lookups run (all = no structured pruning).")
-        self.neurons_kept.setSpecialValueText("all")
-        self.round_bits = _spin(0, 8, "Rounded bits: low accumulator bits rounded away before each lookup, "
+        self.round_bits = BoundSpin("round_bits", "Rounded bits: low accumulator bits rounded away before each lookup, "
                                 "which makes every lookup cheaper (0 = exact).", " bits")
-        self.lookup_bits = _spin(MIN_LOOKUP_BITS - 1, MAX_LOOKUP_BITS, "Widest lookup: after training, each "
+        self.lookup_bits = BoundSpin("lookup_bits", "Widest lookup: after training, each "
                                  "hidden accumulator wider than this is rounded down to it, which bounds the "
                                  "circuit's keys and time (unbounded = lookups as wide as the accumulators).",
                                  " bits")
-        self.lookup_bits.setSpecialValueText("unbounded")
         self.rounding = QComboBox()
         self.rounding.addItem("Exact", "exact")
         self.rounding.addItem("Approximate (faster)", "approximate")
@@ -560,22 +556,21 @@ class ConfigPanel(QWidget):
     # --- the configuration in and out
     def config(self) -> ExperimentConfig:
         """The configuration shown; settings without a widget here keep the values last set."""
-        budget = self.budget.value()
         config = self._base.replace(
-            accumulator_bits=self.acc_target.value() if self.acc_target.value() > 2 else None,
-            neurons_kept=self.neurons_kept.value() or None,
+            accumulator_bits=self.acc_target.setting(),
+            neurons_kept=self.neurons_kept.setting(),
             round_bits=self.round_bits.value(),
-            lookup_bits=self.lookup_bits.value() if self.lookup_bits.value() >= MIN_LOOKUP_BITS else None,
+            lookup_bits=self.lookup_bits.setting(),
             rounding=self.rounding.currentData(),
             p_error=self.p_error.currentData(),
             kind=self.kind.currentData(),
             n_hidden=self.neurons.value(),
             n_layers=self.layers.value(),
             bits=self.bits.value(),
-            pruning_budget=budget if budget > 0 else None,
-            epochs=self.epochs.value() or None,
+            pruning_budget=self.budget.setting(),
+            epochs=self.epochs.setting(),
             lr=round(self.lr.value(), 6),
-            batch_size=self.batch.value() or None,
+            batch_size=self.batch.setting(),
             restarts=self.restarts.value(),
             optimizer=self.optimizer.currentData(),
             seed=self.seed.value(),
@@ -599,18 +594,18 @@ class ConfigPanel(QWidget):
             self.neurons.setValue(config.n_hidden)
             self.layers.setValue(config.n_layers)
             self.bits.setValue(config.bits)
-            self.budget.setValue(config.pruning_budget or 0)
-            self.epochs.setValue(config.epochs or 0)
+            self.budget.set_setting(config.pruning_budget)
+            self.epochs.set_setting(config.epochs)
             self.lr.setValue(config.lr)
-            self.batch.setValue(config.batch_size or 0)
+            self.batch.set_setting(config.batch_size)
             self.restarts.setValue(config.restarts)
             self.optimizer.setCurrentIndex(max(self.optimizer.findData(config.optimizer), 0))
             self.seed.setValue(config.seed)
             self._show_data(config.data)
-            self.acc_target.setValue(config.accumulator_bits or 2)
-            self.neurons_kept.setValue(config.neurons_kept or 0)
+            self.acc_target.set_setting(config.accumulator_bits)
+            self.neurons_kept.set_setting(config.neurons_kept)
             self.round_bits.setValue(config.round_bits or 0)
-            self.lookup_bits.setValue(config.lookup_bits or MIN_LOOKUP_BITS - 1)
+            self.lookup_bits.set_setting(config.lookup_bits)
             self.rounding.setCurrentIndex(max(self.rounding.findData(config.rounding), 0))
             index = self.p_error.findData(config.p_error)
             if index < 0:
