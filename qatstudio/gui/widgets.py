@@ -17,16 +17,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..services.formatting import ERROR_COLOR, MUTED_COLOR
 from .state import Enabled
 
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no limit" for a widget's width or height
+MUTED_STYLE = f"color:{MUTED_COLOR};"  # secondary text: hints, notes
+ERROR_BOX = "background:#fdecea; border:1px solid #e0a8a2; border-radius:4px;"  # behind an error in words
+PROBLEMS_STYLE = f"{ERROR_BOX} color:{ERROR_COLOR}; padding:4px;"  # what to change before going on
 
 
 class MessageBanner(QFrame):
     """An in-window message (error or notice) with a close button: never a modal dialog."""
 
     STYLES = {
-        "error": "background:#fdecea; border:1px solid #e0a8a2; border-radius:4px; color:#611a15;",
+        "error": f"{ERROR_BOX} color:#611a15;",
         "warning": "background:#fff4e5; border:1px solid #e8c48f; border-radius:4px; color:#663c00;",
         "info": "background:#e8f4fd; border:1px solid #9cc8ea; border-radius:4px; color:#0d3c61;",
     }

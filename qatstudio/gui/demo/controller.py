@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...services.formatting import plural
+from ...services.formatting import MUTED_COLOR, plural
 from ...services.history import History, RunRecord, RunTracker, Stage
 from ...services.report import write_reports
 from ...services.story import StepFigures, StoryProblem, StoryStep, live_result, load_story, steps_of, story_job
@@ -294,7 +294,7 @@ class DemoController(QObject):
         hint = QLabel("Hover a point for its figures and settings; click it to open the run.")
         hint.setWordWrap(True)
         palette = hint.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, QColor("#555555"))
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(MUTED_COLOR))
         hint.setPalette(palette)
         bar.addWidget(hint, 1)
         bar.addWidget(self.show_story_runs)

@@ -63,6 +63,7 @@ from ...services.formatting import (
 from .compile_panel import accumulator_color
 from ..charts.plots import boundary_qimage
 from ..state import Enabled
+from ..widgets import MUTED_STYLE, PROBLEMS_STYLE
 
 P_ERROR_CHOICES = (None, 1e-9, 1e-6, LOOKUP_P_ERROR, 1e-4, 1e-2, 0.1)
 PICKER_ICON = 32  # pixels per side of a data set's thumbnail in the picker
@@ -285,7 +286,7 @@ class CostEstimate(QGroupBox):
         self.note = QLabel(NOT_CALIBRATED)
         self.note.setObjectName("estimateNote")
         self.note.setWordWrap(True)
-        self.note.setStyleSheet("color:#555555;")
+        self.note.setStyleSheet(MUTED_STYLE)
         self.measure_button = QPushButton("Measure this machine\u2026")
         self.measure_button.setObjectName("measureMachine")
         self.measure_button.setToolTip(TIP_CALIBRATE)
@@ -527,8 +528,7 @@ class ConfigPanel(QWidget):
         self.problems_label = QLabel()
         self.problems_label.setObjectName("configProblems")
         self.problems_label.setWordWrap(True)
-        self.problems_label.setStyleSheet(
-            "color:#8a1c12; background:#fdecea; border:1px solid #e0a8a2; border-radius:4px; padding:4px;")
+        self.problems_label.setStyleSheet(PROBLEMS_STYLE)
         self.problems_label.hide()
 
         self.estimate = CostEstimate()

@@ -47,7 +47,7 @@ from ...services.formatting import (
 )
 from ...services.history import History, RunRecord, same_data, shared_ceiling
 from ..charts.plots import boundary_qimage
-from ..widgets import MessageBanner
+from ..widgets import MUTED_STYLE, MessageBanner
 
 BEST_COLOR = "#1b7837"
 
@@ -152,7 +152,7 @@ class CompareView(QWidget):
             return
         for row, measure in enumerate(COMPARE_ROWS, start=2):
             label = QLabel(measure.row.label)
-            label.setStyleSheet("color:#555555;")
+            label.setStyleSheet(MUTED_STYLE)
             label.setToolTip(measure.row.tip)
             self.grid.addWidget(label, row, 0)
         best = {}
