@@ -119,7 +119,7 @@ def main() -> int:
     from qatstudio.gui.window.main_window import MainWindow
     from qatstudio.services import jobs
     from qatstudio.services.datasets import dataset_for
-    from qatstudio.services.formatting import data_name
+    from qatstudio.services.formatting import data_name, plural
 
     threads = configure_runtime()  # as run_app does: the figures are the app's, for both runs
 
@@ -199,13 +199,13 @@ def main() -> int:
         gui_share.append(gui_cpu / wall)
         experiment = window.session.experiment
         assert outcome == "succeeded" and experiment is not None and not experiment.cancelled, window.status_text()
-        loop_s = experiment.history[-1].elapsed_s  # the training loop alone, as the core times it
+        loop_s = experiment.train_s  # the training loop alone (every restart), as the core times it
         return loop_s, wall, stalls, window.plots.redraws - redraws_before, first[0] if first else float("nan")
 
     print(f"data: {data_name(config.data)}: {len(dataset.y_train):,} training and {len(dataset.y_test):,} test "
           f"points, {dataset.n_features} features, {dataset.n_classes} classes")
     print(f"configuration: {config.kind}, {config.n_layers}x{config.n_hidden} neurons, {config.bits} bits, "
-          f"budget {config.pruning_budget}, {config.epochs} epochs, batch {config.batch_size}; "
+          f"budget {config.pruning_budget}, {plural(config.epochs, 'epoch')}, batch {config.batch_size or 'automatic'}; "
           f"torch intra-op threads {threads} (as the app sets them, in both processes); "
           f"{args.repeats} runs each, interleaved", flush=True)
 
@@ -251,6 +251,7 @@ def main() -> int:
                 hog.kill()
                 hog.wait()
 
+    window.ask_before_discarding = False  # the runs are the benchmark's own: nothing to save
     window.close()
     app.processEvents()
     print()
