@@ -421,7 +421,7 @@ def test_a_step_rerun_live_on_stage_shows_the_live_plots_there(qtbot, window, de
     view.set_active(True)
     view.show_page(1)
     curve = window.plots.train_loss_curve.opts["pen"].widthF()
-    legend = window.plots.loss_plot.legend.boundingRect()
+    legend = window.plots.loss_legend.boundingRect()
     assert not view.showing(window.plots) and window.centralWidget().isAncestorOf(window.plots)
 
     def rerun_then_stop():
@@ -444,7 +444,7 @@ def test_a_step_rerun_live_on_stage_shows_the_live_plots_there(qtbot, window, de
     assert not view.showing(window.plots) and window.centralWidget().isAncestorOf(window.plots)
     assert window.plots.train_loss_curve.opts["pen"].widthF() == curve
     assert window.plots.step_plot.isVisible()
-    back = window.plots.loss_plot.legend.boundingRect()  # the legend shrinks back to the studio's text
+    back = window.plots.loss_legend.boundingRect()  # the legend shrinks back to the studio's text
     assert back.height() == legend.height() and abs(back.width() - legend.width()) <= 2
     view.previous_page()  # back on the step: its shipped figures, the live result in words
     assert view.stage.currentWidget() is view.boundaries and "stopped early" in view.live.text()

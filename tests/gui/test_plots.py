@@ -138,7 +138,7 @@ def test_tick_labels_never_run_together(qtbot, trained, size, epochs):
 
 
 @pytest.mark.parametrize("size", [(520, 300), (900, 700)])
-def test_the_ceiling_is_named_in_the_legend_clear_of_the_curves(qtbot, trained, size):
+def test_legends_sit_under_the_epoch_plots_clear_of_the_curves(qtbot, trained, size):
     dataset, losses, history = trained
     plots = shown_plots(qtbot, size)
     assert plots.ceiling_text() == "" and not plots.acc_legend.isVisible()
@@ -150,5 +150,9 @@ def test_the_ceiling_is_named_in_the_legend_clear_of_the_curves(qtbot, trained, 
     legend = plots.acc_legend.sceneBoundingRect()
     assert legend.height() > 0 and plots.acc_plot.sceneBoundingRect().contains(legend)
     assert not legend.intersects(plots.acc_plot.getViewBox().sceneBoundingRect())  # under the plot, not on it
+    train_test = plots.loss_legend.sceneBoundingRect()  # the epoch curves' legend too
+    assert [label.text for _, label in plots.loss_legend.items] == ["train", "test"]
+    assert plots.loss_plot.sceneBoundingRect().contains(train_test)
+    assert not train_test.intersects(plots.loss_plot.getViewBox().sceneBoundingRect())
     plots.set_ceiling(None)
     assert plots.ceiling() is None and plots.ceiling_text() == "" and not plots.acc_legend.isVisible()

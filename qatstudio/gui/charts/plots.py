@@ -334,6 +334,16 @@ def _hint_item(plot: pg.PlotItem) -> pg.TextItem:
     return item
 
 
+def _legend_under(plot: pg.PlotItem, row: int = 4, **options) -> pg.LegendItem:
+    """A legend in ``plot``'s own layout at ``row`` (4: under its bottom axis), centred: never over what it
+    plots. It spans the axes' columns too and keeps thin margins, so it makes the plot no wider."""
+    legend = pg.LegendItem(labelTextColor=FOREGROUND, verSpacing=-6, horSpacing=12, **options)
+    legend.layout.setContentsMargins(2, 2, 2, 2)
+    legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+    plot.layout.addItem(legend, row, 0, 1, 3, Qt.AlignmentFlag.AlignHCenter)
+    return legend
+
+
 class TrainingPlots(pg.GraphicsLayoutWidget):
     """The central plots; feed them with ``add_steps``/``add_epoch`` from any rate of events."""
 
@@ -373,9 +383,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             bar_axis.setPen(FOREGROUND)
             bar_axis.setTextPen(FOREGROUND)
         # The legend sits in the plot's own layout under the colour bar, never over the points.
-        self.boundary_legend = pg.LegendItem(labelTextColor=FOREGROUND, colCount=2, horSpacing=12, verSpacing=-6)
-        self.boundary_legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)  # centred
-        self.boundary_plot.layout.addItem(self.boundary_legend, 6, 1, Qt.AlignmentFlag.AlignHCenter)
+        self.boundary_legend = _legend_under(self.boundary_plot, row=6, colCount=2)
         # Under it, in the plot's bottom-left corner: the plane's two features (more than two features only).
         self.plane_chooser = PlaneChooser()
         self.plane_chooser.planeChosen.connect(self.planeChosen)
@@ -388,12 +396,12 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
         self.loss_plot = self.addPlot(row=0, col=1, axisItems=fitted_axes(WHOLE_STEPS))
         style_plot(self.loss_plot, "Loss per epoch", "epoch", "loss")
-        legend = self.loss_plot.addLegend(offset=(-5, 5), labelTextColor=FOREGROUND, brush=(255, 255, 255, 200))
-        self.train_loss_curve = self.loss_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5,
-                                                    symbolBrush="#1f77b4", name="train")
-        self.test_loss_curve = self.loss_plot.plot(pen=TEST_PEN, symbol="o", symbolSize=5,
-                                                   symbolBrush="#ff7f0e", name="test")
-        legend.setZValue(10)
+        self.train_loss_curve = self.loss_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5, symbolBrush="#1f77b4")
+        self.test_loss_curve = self.loss_plot.plot(pen=TEST_PEN, symbol="o", symbolSize=5, symbolBrush="#ff7f0e")
+        # train and test (for both epoch plots) in a row under the plot: inside it, they hid the curves
+        self.loss_legend = _legend_under(self.loss_plot, colCount=2)
+        self.loss_legend.addItem(self.train_loss_curve, "train")
+        self.loss_legend.addItem(self.test_loss_curve, "test")
 
         self.acc_plot = self.addPlot(row=1, col=1, axisItems=fitted_axes(WHOLE_STEPS))
         style_plot(self.acc_plot, "Accuracy per epoch", "epoch", "accuracy (%)")
@@ -406,9 +414,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.ceiling_line.hide()
         self.acc_plot.addItem(self.ceiling_line)
         self.ceiling_sample = pg.PlotDataItem(pen=CEILING_PEN)  # the line's look, for its legend entry
-        self.acc_legend = pg.LegendItem(labelTextColor=FOREGROUND, verSpacing=-6)
-        self.acc_legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-        self.acc_plot.layout.addItem(self.acc_legend, 4, 1, Qt.AlignmentFlag.AlignRight)
+        self.acc_legend = _legend_under(self.acc_plot)
         self.acc_legend.hide()
 
         # Percent, never past 0-100 (a flat 100 % run would otherwise autorange to 60-140)...

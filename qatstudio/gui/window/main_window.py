@@ -54,6 +54,9 @@ SETTINGS_APP = "QAT Studio"
 CONFIGURE_WIDTH = (330, 400)
 SIDE_WIDTH = (360, 440)  # Compile, Results, Deploy (tabbed)
 DEFAULT_WIDTHS = (330, 370)  # Configure, the tabbed side docks
+# The live plots' least height (px), whatever the docks below them (Story, Trade-offs, as a saved layout
+# left them): the boundary beside two epoch plots, each with its legend under it, all readable.
+PLOTS_LEAST_HEIGHT = 340
 # The first launch (no saved geometry): a window maximized on a screen up to this wide, or too short
 # for the window and its frame; on a larger screen a large window (this share of it) in the middle.
 MAXIMIZE_UP_TO_WIDTH = 1366
@@ -84,6 +87,7 @@ class MainWindow(QMainWindow):
 
         self.banner = MessageBanner()
         self.plots = TrainingPlots()
+        self.plots.setMinimumHeight(PLOTS_LEAST_HEIGHT)
         centre = QWidget()
         box = QVBoxLayout(centre)
         box.setContentsMargins(4, 4, 4, 0)
