@@ -194,6 +194,19 @@ def test_compare_ranks_accuracies_on_the_same_data_only(qtbot, window, demo, sto
     assert shown == fmt_measure(METRICS_BY_KEY["warmup"], encrypted.metrics.fhe_warmup_s) != "-"
 
 
+def settled(qtbot, read):
+    """``read()`` once two readings 50 ms apart agree (the window's docks are sized in queued steps)."""
+    seen = [read()]
+
+    def same() -> bool:
+        qtbot.wait(50)
+        seen.append(read())
+        return seen[-1] == seen[-2]
+
+    qtbot.waitUntil(same, timeout=5_000)
+    return seen[-1]
+
+
 def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, story_records):
     records = [fresh(r, id=f"run-{i}", created=float(i)) for i, r in enumerate(story_records)]
     records.append(fresh(story_records[3], id="run-figures-only", created=9.0, experiment_path=None))
@@ -216,8 +229,8 @@ def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, s
     assert not latency["run-4"].estimated and latency["run-4"].value == pytest.approx(records[4].fhe_latency_s)
     assert latency["run-0"].estimated and latency["run-0"].value > 0
 
-    # hover: the card shows the run's figures and its configuration
-    where = chart.mapFromScene(chart.scene_position("run-1"))
+    # hover: the card shows the run's figures and its configuration (once the docks have their heights)
+    where = settled(qtbot, lambda: chart.mapFromScene(chart.scene_position("run-1")))
     qtbot.mouseMove(chart.viewport(), where)
     qtbot.waitUntil(lambda: chart.hovered() is not None, timeout=5_000)
     assert chart.hovered().id == "run-1"
