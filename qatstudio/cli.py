@@ -12,36 +12,51 @@ from typing import Optional
 from . import __version__
 
 
+def _add_bounded(parser, flag: str, setting: str, default, help: str) -> None:
+    """An option for a whole-number setting: its limits and its word for "none" from the setting's bound."""
+    from .engine.config import BOUNDS
+
+    bound = BOUNDS[setting]
+
+    def read(text: str):
+        try:
+            return bound.read(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    limits = f"{bound.low:,}..{bound.high:,}" + (f", or {bound.off}" if bound.off else "")
+    parser.add_argument(flag, type=read, default=default, metavar=f"N|{bound.off}" if bound.off else "N",
+                        help=f"{help} ({limits})")
+
+
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     from .engine.config import ExperimentConfig
 
     defaults = ExperimentConfig.default_recipe()
     parser.add_argument("--kind", default=defaults.kind, help="float, pruned or qat")
-    parser.add_argument("--neurons", type=int, default=defaults.n_hidden, help="hidden neurons per layer")
-    parser.add_argument("--layers", type=int, default=defaults.n_layers, help="hidden layers")
-    parser.add_argument("--bits", type=int, default=defaults.bits, help="weight and activation bit-width (2..8)")
-    parser.add_argument("--budget", type=_number_or_off, default=RECIPE, metavar="N|off",
-                        help=f"pruning budget: non-zero inputs per neuron (default {defaults.pruning_budget}, "
-                             f"off for --kind float; off: dense)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs,
-                        help="default: from the data's size (about 3,000 optimizer steps), stopped early")
+    _add_bounded(parser, "--neurons", "n_hidden", defaults.n_hidden, "hidden neurons per layer")
+    _add_bounded(parser, "--layers", "n_layers", defaults.n_layers, "hidden layers; 0: a linear model")
+    _add_bounded(parser, "--bits", "bits", defaults.bits, "weight and activation bit-width")
+    _add_bounded(parser, "--budget", "pruning_budget", RECIPE,
+                 f"pruning budget: non-zero inputs per neuron (default {defaults.pruning_budget}, off for --kind "
+                 f"float; off: dense)")
+    _add_bounded(parser, "--epochs", "epochs", defaults.epochs,
+                 "default: from the data's size (about 3,000 optimizer steps), stopped early")
     parser.add_argument("--lr", type=float, default=defaults.lr)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
-                        help="default: from the data's size (16 to 1,024)")
+    _add_bounded(parser, "--batch-size", "batch_size", defaults.batch_size, "default: from the data's size")
     parser.add_argument("--optimizer", default=defaults.optimizer)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--restarts", type=int, default=defaults.restarts,
-                        help=f"models trained from different seeds, the best on validation kept "
-                             f"(default {defaults.restarts})")
+    _add_bounded(parser, "--seed", "seed", defaults.seed, "seeds the weights and the batch order")
+    _add_bounded(parser, "--restarts", "restarts", defaults.restarts,
+                 f"models trained from different seeds, the best on validation kept (default {defaults.restarts})")
     _add_data_arguments(parser)
     fast = parser.add_argument_group("cheaper FHE")
-    fast.add_argument("--accumulator-bits", type=int, default=None,
-                      help="QAT: target accumulator width, guaranteed by A2Q+ weights")
-    fast.add_argument("--keep-neurons", type=int, default=None, help="structured pruning: neurons kept per layer")
-    fast.add_argument("--round-bits", type=int, default=0, help="low accumulator bits rounded away before lookups")
-    fast.add_argument("--lookup-bits", type=_number_or_off, default=defaults.lookup_bits, metavar="N|off",
-                      help=f"the widest lookup: wider accumulators are rounded down to it after training "
-                           f"(default {defaults.lookup_bits}; off: as wide as the accumulators)")
+    _add_bounded(fast, "--accumulator-bits", "accumulator_bits", None,
+                 "QAT: target accumulator width, guaranteed by A2Q+ weights")
+    _add_bounded(fast, "--keep-neurons", "neurons_kept", None, "structured pruning: neurons kept per layer")
+    _add_bounded(fast, "--round-bits", "round_bits", 0, "low accumulator bits rounded away before lookups")
+    _add_bounded(fast, "--lookup-bits", "lookup_bits", defaults.lookup_bits,
+                 f"the widest lookup: wider accumulators are rounded down to it after training (default "
+                 f"{defaults.lookup_bits}; unbounded: as wide as the accumulators)")
     rounding = fast.add_mutually_exclusive_group()
     rounding.add_argument("--approximate", dest="rounding", action="store_const", const="approximate",
                           default=defaults.rounding,
@@ -71,12 +86,12 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
                       help="share of each class of the training points held out for validation, which "
                            "chooses the kept model")
     data.add_argument("--drop-missing", action="store_true", help="CSV: leave out rows with missing values")
-    data.add_argument("--points", type=int, default=defaults.n_points, metavar="N", help="generated points")
+    _add_bounded(data, "--points", "data.n_points", defaults.n_points, "generated points")
     data.add_argument("--noise", type=float, default=None,
                       help="std of the generated points' jitter (default: the shape's suggested jitter)")
-    data.add_argument("--bands", type=int, default=defaults.bands,
-                      help="checkerboard bands per axis (the guide's CLUSTERS = 3 is 4 bands)")
-    data.add_argument("--data-seed", type=int, default=defaults.seed, help="seed of the jitter and the split")
+    _add_bounded(data, "--bands", "data.bands", defaults.bands,
+                 "checkerboard bands per axis (the guide's CLUSTERS = 3 is 4 bands)")
+    _add_bounded(data, "--data-seed", "data.seed", defaults.seed, "seed of the jitter and the split")
 
 
 def _add_cluster_arguments(parser: argparse.ArgumentParser, default_workers: str) -> None:
@@ -265,20 +280,21 @@ def _make_keys(compiled, config, yes: bool):
 RECIPE = object()  # an option left at the default recipe's value
 
 
-def _number_or_off(text: str):
-    return None if text.lower() in ("off", "none") else int(text)
-
-
 def cmd_sweep(args) -> int:
     from .engine.config import ExperimentConfig
     from .services.cluster import ClusterReady, ClusterSettings
     from .services.formatting import CIRCUIT_BY_KEY, fmt_measure, fmt_percent, fmt_seconds
     from .services.history import History
     from .services.report import write_html_report, write_json_report
-    from .services.sweep import RunDone, RunFailed, RunRedone, SweepPlan, SweepProgress, run_sweep
+    from .engine.config import ConfigError
+    from .services.ranges import SweepRanges
+    from .services.sweep import RunDone, RunFailed, RunRedone, SweepProgress, parse_plan, run_sweep
 
     base = ExperimentConfig(kind=args.kind, epochs=args.epochs, data=_data_from(args))
-    plan = SweepPlan(base, args.neurons, args.bits, [_number_or_off(b) for b in args.budgets], args.seeds)
+    plan, problems = parse_plan(base, SweepRanges(" ".join(args.neurons), " ".join(args.bits),
+                                                  " ".join(args.budgets), " ".join(args.seeds)))
+    if problems:
+        raise ConfigError(problems)
     cluster = ClusterSettings(scheduler=args.scheduler or "", workers=args.workers)
     history = History()
 
@@ -306,10 +322,10 @@ def cmd_sweep(args) -> int:
         print(f"skipped: {reason}", file=sys.stderr)
     print(f"{len(result.records)} runs kept in {history.folder}", file=sys.stderr)
     if args.report:
-        write_html_report(Path(args.report), result.records)
+        write_html_report(Path(args.report), result.records, skipped=result.skipped)
         print(f"wrote {args.report}", file=sys.stderr)
     if args.json:
-        write_json_report(Path(args.json), result.records)
+        write_json_report(Path(args.json), result.records, skipped=result.skipped)
     return 1 if result.failures else 0
 
 
@@ -334,14 +350,17 @@ def cmd_optimize(args) -> int:
     from .services.formatting import fmt_bytes, fmt_percent, fmt_seconds
     from .services.history import History
     from .services.optimize import OptimizeProgress, describe_winner, optimize
-    from .services.search_space import SearchSpace
+    from .engine.config import ConfigError
+    from .services.search_space import Levers
     from .services.storage import atomic_write_json
     from .services.sweep import RunDone, RunFailed
 
     base = ExperimentConfig(data=_data_from(args), restarts=args.restarts, epochs=args.epochs)
     base.validate()
-    space = SearchSpace(layers=tuple(args.layers), neurons=tuple(args.neurons), bits=tuple(args.bits),
-                        budgets=tuple(_number_or_off(b) for b in args.budgets), kept=tuple(args.kept))
+    space, problems = Levers(" ".join(args.layers), " ".join(args.neurons), " ".join(args.bits),
+                             " ".join(args.budgets), " ".join(args.kept) or "off").space()
+    if problems:
+        raise ConfigError(problems)
     # The search's own process mostly waits: every core trains candidates.
     cluster = ClusterSettings(scheduler=args.scheduler or "", workers=args.workers or os.cpu_count())
 
@@ -553,12 +572,15 @@ def build_parser() -> argparse.ArgumentParser:
                          "this machine's free memory or disk")
     tr.set_defaults(run=cmd_train)
 
+    from .services.ranges import SweepRanges
+
     sw = sub.add_parser("sweep", help="train and compile every combination; runs go to the history")
     sw.add_argument("--kind", default="qat", help="float (pruned where a budget is set) or qat")
-    sw.add_argument("--neurons", type=int, nargs="+", default=[30, 100])
-    sw.add_argument("--bits", type=int, nargs="+", default=[3])
-    sw.add_argument("--budgets", nargs="+", default=["off", "20"], help="pruning budgets; 'off' for none")
-    sw.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ranges, example = SweepRanges(), "values or ranges: 10 30, 6-8, 10-50/20"
+    sw.add_argument("--neurons", nargs="+", default=[ranges.neurons], help=f"hidden neurons: {example}")
+    sw.add_argument("--bits", nargs="+", default=[ranges.bits], help="bit-widths")
+    sw.add_argument("--budgets", nargs="+", default=[ranges.budgets], help="pruning budgets; 'off' for none")
+    sw.add_argument("--seeds", nargs="+", default=[ranges.seeds], help="seeds")
     sw.add_argument("--epochs", type=int, default=None,
                     help="default: the default recipe's, from the data's size (about 3,000 optimizer steps)")
     _add_data_arguments(sw)
@@ -568,21 +590,20 @@ def build_parser() -> argparse.ArgumentParser:
     sw.set_defaults(run=cmd_sweep)
 
     from .engine.config import ExperimentConfig
-    from .services.search_space import ENCRYPTED_SAMPLES, TOLERANCE, SearchSpace
+    from .services.search_space import ENCRYPTED_SAMPLES, TOLERANCE, Levers, SearchSpace
 
     op = sub.add_parser("optimize", help="find the cheapest circuit that keeps the accuracy on your data")
     _add_data_arguments(op)
-    space = SearchSpace()
+    levers = Levers.of(SearchSpace())
     op.add_argument("--tolerance", type=float, default=TOLERANCE * 100, metavar="POINTS",
                     help="validation accuracy the winner may give up against the best found, in points "
                          f"(default {TOLERANCE * 100:g})")
-    op.add_argument("--layers", type=int, nargs="+", default=list(space.layers),
-                    help="hidden layers to try (0: a linear model, no lookup)")
-    op.add_argument("--neurons", type=int, nargs="+", default=list(space.neurons), help="hidden neurons to try")
-    op.add_argument("--bits", type=int, nargs="+", default=list(space.bits), help="bit-widths to try")
-    op.add_argument("--budgets", nargs="+", default=[str(b or "off") for b in space.budgets],
-                    help="pruning budgets to try; 'off' for none")
-    op.add_argument("--kept", type=int, nargs="*", default=list(space.kept),
+    op.add_argument("--layers", nargs="+", default=[levers.layers],
+                    help="hidden layers to try (0: a linear model, no lookup); values or ranges like 0-2")
+    op.add_argument("--neurons", nargs="+", default=[levers.neurons], help="hidden neurons to try")
+    op.add_argument("--bits", nargs="+", default=[levers.bits], help="bit-widths to try")
+    op.add_argument("--budgets", nargs="+", default=[levers.budgets], help="pruning budgets to try; 'off' for none")
+    op.add_argument("--kept", nargs="*", default=[levers.kept],
                     help="the default recipe's network with only this many neurons per layer kept (structured "
                          "pruning); none for no such candidate")
     op.add_argument("--restarts", type=int, default=ExperimentConfig.restarts, help="models trained per candidate")
@@ -690,14 +711,8 @@ def _main(argv: Optional[list[str]]) -> int:
     setup_logging()
     args = parse_command_line(sys.argv[1:] if argv is None else argv)
     from .engine.config import ConfigError
-    from .engine.fhe import FheError
-    from .engine.lowering import UnsupportedModelError
-    from .services.cluster import ClusterError
-    from .services.datasets import TableNotLoaded
-    from .services.deploy.bundle import BundleError
-    from .services.deploy.client import ClientError
-    from .services.experiment_file import ExperimentFileError
-    from .services.tabular import MissingValues, TableError
+    from .engine.errors import UserError
+    from .services.tabular import MissingValues
 
     try:
         if args.selftest:
@@ -716,8 +731,7 @@ def _main(argv: Optional[list[str]]) -> int:
         return _fail("invalid configuration:\n  - " + "\n  - ".join(error.reasons))
     except MissingValues as error:
         return _fail(f"{error} (--drop-missing drops them)")
-    except (FheError, UnsupportedModelError, ClusterError, ExperimentFileError, BundleError, ClientError, TableError,
-            TableNotLoaded) as error:
-        return _fail(str(error))
+    except UserError as error:
+        return _fail(error.words())
     except KeyboardInterrupt:
         return _fail("interrupted")

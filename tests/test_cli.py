@@ -130,3 +130,41 @@ def test_shapes_and_csv_files_from_the_command_line():
     assert (data.label_column, data.n_features, data.seed, data.table_name) == ("fault", 4, 4, "machines.csv")
     with pytest.raises(SystemExit):
         parse(["train", "--shape", "moons", "--data", str(MACHINES)])
+
+
+def test_every_error_a_user_can_fix_is_a_user_error_with_a_title():
+    """One base class: the window titles each error from the error itself, the command line prints its words."""
+    import importlib
+    import pkgutil
+
+    import qatstudio
+    from qatstudio.engine.errors import UserError
+
+    for module in pkgutil.walk_packages(qatstudio.__path__, "qatstudio."):
+        if not module.name.startswith(("qatstudio.gui", "qatstudio.__main__")):
+            importlib.import_module(module.name)
+
+    def subclasses(cls):
+        return {cls} | {s for sub in cls.__subclasses__() for s in subclasses(sub)}
+
+    names = {cls.__name__ for cls in subclasses(UserError)}
+    assert {"ConfigError", "UnsupportedModelError", "FheError", "LinkerMissingError", "AccumulatorTooWideError",
+            "TableNotLoaded", "TableError", "MissingValues", "ClusterError", "ExperimentFileError", "BundleError",
+            "ClientError", "LocalServerError"} <= names
+    for cls in subclasses(UserError):
+        title = cls.title.format(task="Compile")
+        assert title and "{" not in title, cls
+    from qatstudio.engine.config import ConfigError
+
+    error = ConfigError(["epochs must be between 1 and 1000", "bit-width must be between 2 and 8"])
+    assert error.title == "The configuration is not valid"
+    assert error.words() == "epochs must be between 1 and 1000; bit-width must be between 2 and 8"
+
+
+def test_a_user_error_on_the_command_line_is_one_plain_line(tmp_path, capsys):
+    from qatstudio.cli import main
+
+    missing = tmp_path / "missing.qats"
+    assert main(["export", str(missing), str(tmp_path / "out")]) != 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and str(missing.name) in err

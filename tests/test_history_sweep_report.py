@@ -5,12 +5,14 @@ import numpy as np
 import pytest
 from conftest import small_config
 
+from qatstudio.engine.config import BOUNDS
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.services.experiment_file import load_experiment
 from qatstudio.services.formatting import config_name, fmt_key_bytes, fmt_percent, fmt_progress, plural, run_name
 from qatstudio.services.history import STOPPED_EARLY, History, RunRecord, pareto_front, same_data
+from qatstudio.services.ranges import MAX_RANGE, SweepRanges, parse_values, values_text
 from qatstudio.services.report import png_bytes, write_html_report, write_json_report
-from qatstudio.services.sweep import MAX_RANGE, SweepPlan, parse_plan, parse_values
+from qatstudio.services.sweep import SweepPlan, parse_plan
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +66,16 @@ def test_runs_are_named_with_their_data_set_and_ranked_on_the_same_data_only(rec
 
     # a record kept before names had their data set gets it when read (a name of the user's own stays)
     history = History(tmp_path / "history")
+    old_file = {key: value for key, value in record.to_json().items() if key != "stopped"}  # before the field
     for name, label in (("old", config_name(record.config)), ("stopped", config_name(record.config) + STOPPED_EARLY),
                         ("own", "my best run")):
-        history.add(RunRecord.from_json({**record.to_json(), "id": name, "label": label}))
-    labels = {r.id: r.label for r in history.load()[0]}
-    assert labels == {"old": record.label, "stopped": record.label + STOPPED_EARLY, "own": "my best run"}
+        history.add(RunRecord.from_json({**old_file, "id": name, "label": label}))
+    loaded = {r.id: r for r in history.load()[0]}
+    assert {key: r.label for key, r in loaded.items()} == {
+        "old": record.label, "stopped": record.label + STOPPED_EARLY, "own": "my best run"}
+    assert {key for key, r in loaded.items() if r.stopped} == {"stopped"}  # read from the label once, then kept
+    history.add(loaded["stopped"])
+    assert RunRecord.from_json(loaded["stopped"].to_json()).stopped
 
 
 def test_counts_name_what_they_count():
@@ -86,13 +93,19 @@ def test_pareto_front():
 
 def test_sweep_ranges_are_read_or_refused_in_words():
     base = small_config(epochs=1)
-    plan, problems = parse_plan(base, "6-8, 10-30/10", "3", "off, 4", "0 1")
+    plan, problems = parse_plan(base, SweepRanges("6-8, 10-30/10", "3", "off, 4", "0 1"))
     assert not problems and plan.neurons == [6, 7, 8, 10, 20, 30] and plan.budgets == [None, 4]
     assert plan.seeds == [0, 1] and plan.base.pruning_budget is None
-    plan, problems = parse_plan(base, "6, x", "9", "", "0")
+    plan, problems = parse_plan(base, SweepRanges("6, x", "9", "", "0"))
     assert plan is None and "can't read 'x'" in problems[0] and "between 2 and 8" in problems[1]
     assert "give at least one value" in problems[2]
-    assert parse_values("1-100", 1, 1000, "n")[1] == [f"n: the range '1-100' has 100 values (at most {MAX_RANGE})"]
+    assert parse_values("1-100", BOUNDS["n_hidden"], "n")[1] == [
+        f"n: the range '1-100' has 100 values (at most {MAX_RANGE})"]
+    assert parse_values("off, 2-3", BOUNDS["lookup_bits"], "widest lookups") == ([None, 2, 3], [])
+    assert parse_values("unbounded", BOUNDS["lookup_bits"], "widest lookups") == ([None], [])
+    assert "can't read 'off'" in parse_values("off", BOUNDS["bits"], "bit-widths")[1][0]  # bits have no "off"
+    assert values_text([None, 20]) == "off, 20" and parse_values(values_text([None, 20]),
+                                                                 BOUNDS["pruning_budget"], "budgets")[0] == [None, 20]
 
 
 def test_sweep_plan_skips_combinations_it_cannot_run():
@@ -151,12 +164,12 @@ def test_a_table_run_reports_from_its_experiment_file_and_a_sweep_needs_its_rows
     history = History(tmp_path / "history")
     kept = history.keep(RunRecord.from_experiment(experiment), experiment)
     datasets._tables.clear()
-    plan, problems = parse_plan(config, "6", "2", "off", "0")
+    plan, problems = parse_plan(config, SweepRanges("6", "2", "off", "0"))
     assert plan is None and problems == ["the rows of machines.csv are not loaded: open its experiment file, "
                                          "or import machines.csv again"]
     [record], _ = History(tmp_path / "history").load()
     text = write_html_report(tmp_path / "report.html", [record]).read_text()
     assert "temperature_c</text>" in text and "vibration_mm_s</text>" in text
     assert text.count('r="2.6"') == len(datasets.dataset_for(config.data).y_test)  # the test points
-    assert parse_plan(config, "6", "2", "off", "0")[1] == []  # the report loaded the rows
+    assert parse_plan(config, SweepRanges("6", "2", "off", "0"))[1] == []  # the report loaded the rows
     assert kept.experiment_path

@@ -125,19 +125,38 @@ def test_train_refuses_costly_keys_without_yes_and_writes_every_figure(tmp_path,
 
 def test_the_windows_training_job_and_the_command_line_train_the_same_model_on_a_large_set():
     """One engine entry builds and calibrates the model for every caller: above the 20,000 rows
-    that choose the input step from a sample, the window's job and `train` still agree bit for bit."""
+    that choose the input step from a sample, the window's job (in its training process) and
+    `train` (here) still agree bit for bit, and so do what the window shows after training."""
     import torch
 
+    from qatstudio.engine.training import predict
     from qatstudio.services.datasets import dataset_for
-    from qatstudio.services.jobs import train_job
+    from qatstudio.services.jobs import TrainOutcome, train_job, training_process
     from qatstudio.services.tasks import TaskState
 
     config = ExperimentConfig(n_hidden=8, epochs=1, restarts=1, pruning_budget=4,
                               data=DataConfig(n_points=40_000, n_test=500))
     dataset = dataset_for(config.data)
     assert len(dataset.y_train) > 20_000
-    outcome = train_job(config)(TaskState(), lambda message: None)
+    beside = training_process()
+    try:
+        outcome: TrainOutcome = train_job(config, beside)(TaskState(), lambda message: None)
+        child = beside.pid
+    finally:
+        beside.close()
+    assert child is not None and not beside.is_alive()
     alone = train(config, dataset).model
     window = outcome.experiment.trained_model.state_dict()
     for name, value in alone.state_dict().items():
         assert torch.equal(value, window[name]), name
+    here = train_job(config)(TaskState(), lambda message: None)  # the same job in this process
+    experiment, expected = outcome.experiment, here.experiment
+    assert outcome.dataset is dataset and np.array_equal(outcome.test_predictions, here.test_predictions)
+    assert experiment.metrics == expected.metrics and experiment.step_losses == expected.step_losses
+    assert experiment.integer_model.to_arrays().keys() == expected.integer_model.to_arrays().keys()
+    for name, value in expected.integer_model.to_arrays().items():
+        assert np.array_equal(value, experiment.integer_model.to_arrays()[name]), name
+    assert [e.validation_accuracy for e in experiment.history] == [e.validation_accuracy for e in expected.history]
+    assert np.array_equal(experiment.boundary, expected.boundary)
+    # the Brevitas model rebuilt here is still the integer model's twin
+    assert np.array_equal(predict(experiment.brevitas_model, dataset.x_test), experiment.integer_model.predict(dataset.x_test))

@@ -1,6 +1,8 @@
 """The HTML report of a sweep: the app's colours and kind names, a legend, the Pareto front, the
 ceiling when runs carry it, boundaries with axes and test points, and print rules for A4."""
 import dataclasses
+import html
+import json
 import re
 
 import pytest
@@ -8,9 +10,9 @@ from conftest import small_config
 
 from qatstudio.engine.config import DataConfig
 from qatstudio.engine.pipeline import run_experiment
-from qatstudio.services.formatting import CLASS_COLORS, FRONT_COLOR, KIND_COLORS, METRICS_BY_KEY, fmt_percent, kind_name
+from qatstudio.services.formatting import CLASS_COLORS, config_name, FRONT_COLOR, KIND_COLORS, METRICS_BY_KEY, fmt_percent, kind_name
 from qatstudio.services.history import RunRecord
-from qatstudio.services.report import write_html_report
+from qatstudio.services.report import write_html_report, write_json_report
 
 CEILING_HEADER = f"<th>{METRICS_BY_KEY['ceiling'].label}</th>"
 
@@ -37,14 +39,17 @@ def chart_of(text):
 
 
 def test_report_has_the_apps_colours_a_legend_the_front_and_boundaries_with_points(records, tmp_path):
-    text = write_html_report(tmp_path / "report.html", records).read_text()
+    timed = copy(records[2], records[2].metrics.ceiling_accuracy)
+    timed.metrics = dataclasses.replace(timed.metrics, fhe_latency_s=3.2, fhe_warmup_s=5.1)
+    text = write_html_report(tmp_path / "timed.html", records[:2] + [timed]).read_text()
     # latency is the steady state, its one-time warm-up in a column of its own
     assert "<th>Latency per sample</th><th>First sample (warm-up)</th>" in text.replace("\n", "")
+    text = write_html_report(tmp_path / "report.html", records).read_text()
     chart = chart_of(text)
     for kind in ("float", "pruned", "qat"):
         assert f'fill="{KIND_COLORS[kind]}"' in chart  # the points and the legend in the app's colours
         assert f">{kind_name(kind)}<" in chart  # the legend names each kind
-    assert f'<polyline points="' in chart and f'stroke="{FRONT_COLOR}"' in chart and "Pareto front" in chart
+    assert '<polyline points="' in chart and f'stroke="{FRONT_COLOR}"' in chart and "Pareto front" in chart
     # the y-axis labels keep clear of the left edge and of the rotated axis title (at x=18)
     for x, size, label in re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end" font-size="(\d+)"'
                                      r'[^>]*>(\d+%)</text>', chart):
@@ -77,3 +82,40 @@ def test_report_shows_the_ceiling_when_runs_carry_it(records, tmp_path):
     text = write_html_report(tmp_path / "mixed.html", mixed).read_text()
     assert CEILING_HEADER in text and "98.75%" in text and "90.00%" in text
     assert 'stroke-dasharray="6 4"' not in chart_of(text)
+
+
+def test_a_qat_sweeps_report_leaves_out_empty_columns_and_says_why(records, tmp_path):
+    """A column no run has a value for (fp32 in a QAT sweep, latency without an encrypted run) is
+    not a column of dashes: it is named under the table with what it measures."""
+    qat = [records[2], RunRecord.from_json({**records[2].to_json(), "id": "again"})]
+    text = write_html_report(tmp_path / "qat.html", qat).read_text()
+    table = re.search(r'<table class="runs">.*?</table>', text, re.S).group(0)
+    for key in ("float", "latency", "warmup"):
+        row = METRICS_BY_KEY[key]
+        assert f"<th>{row.label}</th>" not in table
+        assert f"<b>{row.label}</b>: {html.escape(row.tip)}" in text
+    assert f"<th>{METRICS_BY_KEY['brevitas'].label}</th>" in table
+    cells = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table)[1:]]
+    assert all(len(row) == table.count("<th>") for row in cells)
+    assert not any(all(row[column] == "-" for row in cells) for column in range(len(cells[0])))
+    # with the float kind in the report, fp32 is a column again
+    assert f"<th>{METRICS_BY_KEY['float'].label}</th>" in write_html_report(tmp_path / "all.html", records).read_text()
+
+
+def test_the_report_lists_the_combinations_a_sweep_skipped(records, tmp_path):
+    skipped = ["6 neurons, 3 bits, budget 7: the budget 7 is more than the 6 inputs"]
+    text = write_html_report(tmp_path / "sweep.html", records, skipped=skipped).read_text()
+    assert "<h2>Combinations skipped</h2>" in text and f"<li>{html.escape(skipped[0])}</li>" in text
+    assert "Combinations skipped" not in write_html_report(tmp_path / "none.html", records).read_text()
+    data = json.loads(write_json_report(tmp_path / "sweep.json", records, skipped=skipped).read_text())
+    assert data["skipped"] == skipped
+
+
+def test_card_subtitles_say_what_the_titles_do_not(records, tmp_path):
+    text = write_html_report(tmp_path / "cards.html", records).read_text()
+    for record in records:
+        subtitle = re.search(rf"{re.escape(html.escape(record.label))}</h3><p class=\"muted\">(.*?)</p>", text).group(1)
+        assert config_name(record.config) not in subtitle and "hidden layers" in subtitle
+    named = RunRecord.from_json({**records[2].to_json(), "id": "named", "label": "Story 1: the guide"})
+    text = write_html_report(tmp_path / "named.html", [named]).read_text()
+    assert f"Story 1: the guide</h3><p class=\"muted\">{config_name(named.config)};" in text

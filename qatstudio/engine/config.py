@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .errors import UserError
 from .integer import MAX_LOOKUP_BITS
 
 MODEL_KINDS = ("float", "pruned", "qat")
@@ -17,12 +18,17 @@ MAX_LAYERS = 6
 MIN_BANDS, MAX_BANDS = 2, 20
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """Raised when a configuration is invalid; ``reasons`` lists every problem in words."""
+
+    title = "The configuration is not valid"
 
     def __init__(self, reasons: list[str]):
         self.reasons = list(reasons)
         super().__init__("; ".join(self.reasons))
+
+    def words(self) -> str:
+        return "; ".join(self.reasons)
 
 
 # Generated 2D shapes (all on about [0, 1]^2, two classes), and "table": the user's own data.
@@ -42,6 +48,67 @@ RECIPE_PRUNING_BUDGET = 20  # the default recipe's inputs per neuron (Experiment
 # circuit with a hundred lookups or more, and FHE simulation still agreed with the clear model on
 # every test point measured (benchmarks/recipe.py, benchmarks/tables.py).
 LOOKUP_P_ERROR = 6.3342483999973e-05
+MAX_SEED = 2**31 - 1
+MAX_ROUND_BITS = 8
+MIN_ACCUMULATOR_BITS = 3
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A whole-number setting's range and its name in words: the configuration checks values with
+    it, the window's spin boxes and the command line's options take their limits from it.
+    ``off`` names what None means for a setting that may be None ("automatic", "off", "unbounded")."""
+
+    words: str
+    low: int
+    high: int
+    off: str = ""
+    unit: str = ""
+
+    def problem(self, value, high: Optional[int] = None, high_words: str = "") -> Optional[str]:
+        """The reason ``value`` can't be used, or None. ``high`` (in ``high_words``) narrows the top
+        where it depends on other settings."""
+        if value is None and self.off:
+            return None
+        top = self.high if high is None else min(self.high, high)
+        if isinstance(value, bool) or not isinstance(value, int) or not self.low <= value <= top:
+            off = f", or {self.off}" if self.off else ""
+            return (f"{self.words} must be between {self.low:,} and {high_words or f'{top:,}'}{self.unit}{off} "
+                    f"(got {value})")
+        return None
+
+    def read(self, text: str) -> Optional[int]:
+        """A value as typed: a whole number, or the ``off`` word (or 'off', 'none') for None. Its range
+        is checked with the configuration's other settings (``problem``); ValueError when unreadable."""
+        text = text.strip()
+        if self.off and text.lower() in (self.off, "off", "none"):
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{self.words}: '{text}' is not a whole number"
+                             + (f" (or '{self.off}')" if self.off else "")) from None
+
+
+# One bound per whole-number setting of ExperimentConfig (by field name) and of DataConfig (data.*).
+BOUNDS = {
+    "n_hidden": Bound("hidden neurons", 1, MAX_HIDDEN),
+    "n_layers": Bound("hidden layers (0: a linear model)", 0, MAX_LAYERS),
+    "bits": Bound("bit-width", MIN_BITS, MAX_BITS),
+    "pruning_budget": Bound("pruning budget (non-zero inputs per neuron)", 1, max(MAX_HIDDEN, MAX_FEATURES), off="off"),
+    "epochs": Bound("epochs", 1, MAX_EPOCHS, off="automatic"),
+    "batch_size": Bound("batch size", 1, MAX_BATCH, off="automatic"),
+    "seed": Bound("seed", 0, MAX_SEED),
+    "restarts": Bound("restarts", 1, MAX_RESTARTS),
+    "accumulator_bits": Bound("target accumulator", MIN_ACCUMULATOR_BITS, MAX_LOOKUP_BITS, off="off", unit=" bits"),
+    "neurons_kept": Bound("neurons kept", 1, MAX_HIDDEN, off="off"),
+    "round_bits": Bound("rounded bits", 0, MAX_ROUND_BITS),
+    "lookup_bits": Bound("the widest lookup", MIN_LOOKUP_BITS, MAX_LOOKUP_BITS, off="unbounded", unit=" bits"),
+    "data.n_points": Bound("points", MIN_POINTS, MAX_POINTS),
+    "data.bands": Bound("bands per axis", MIN_BANDS, MAX_BANDS),
+    "data.n_test": Bound("test points", 1, MAX_POINTS - 1),
+    "data.seed": Bound("data seed", 0, MAX_SEED),
+}
 
 
 @dataclass(frozen=True)
@@ -85,19 +152,16 @@ class DataConfig:
             return reasons + self._table_problems()
         if self.shape not in SHAPES:
             reasons.append(f"unknown data shape '{self.shape}': choose one of {', '.join(SHAPES)}, or import a table")
-        if not MIN_POINTS <= self.n_points <= MAX_POINTS:
-            reasons.append(f"points must be between {MIN_POINTS:,} and {MAX_POINTS:,} (got {self.n_points:,})")
-        if not MIN_BANDS <= self.bands <= MAX_BANDS:
-            reasons.append(f"bands per axis must be between {MIN_BANDS} and {MAX_BANDS} (got {self.bands})")
+        reasons += [BOUNDS["data.n_points"].problem(self.n_points), BOUNDS["data.bands"].problem(self.bands),
+                    BOUNDS["data.seed"].problem(self.seed)]
         if not 0.0 <= self.noise <= 0.5:
             reasons.append(f"data noise must be between 0 and 0.5 (got {self.noise})")
         if (self.n_features, self.n_classes) != (2, 2):
             reasons.append("a generated shape has 2 features and 2 classes")
         n_points = self.points_made
-        if not 1 <= self.n_test < n_points:
-            reasons.append(f"test points must be between 1 and {n_points - 1:,} for {n_points:,} points "
-                           f"(got {self.n_test:,})")
-        return reasons
+        reasons.append(BOUNDS["data.n_test"].problem(self.n_test, n_points - 1,
+                                                     f"{n_points - 1:,} for {n_points:,} points"))
+        return [reason for reason in reasons if reason]
 
     def _table_problems(self) -> list[str]:
         reasons = []
@@ -184,70 +248,54 @@ class ExperimentConfig:
         reasons = []
         if self.kind not in MODEL_KINDS:
             reasons.append(f"unknown model kind '{self.kind}': choose one of {', '.join(MODEL_KINDS)}")
-        if not isinstance(self.n_hidden, int) or not 1 <= self.n_hidden <= MAX_HIDDEN:
-            reasons.append(f"hidden neurons must be between 1 and {MAX_HIDDEN} (got {self.n_hidden})")
-        if not isinstance(self.n_layers, int) or not 0 <= self.n_layers <= MAX_LAYERS:
-            reasons.append(f"hidden layers must be between 0 (a linear model) and {MAX_LAYERS} (got {self.n_layers})")
-        if not isinstance(self.bits, int) or not MIN_BITS <= self.bits <= MAX_BITS:
-            reasons.append(f"bit-width must be between {MIN_BITS} and {MAX_BITS} (got {self.bits})")
-        if self.pruning_budget is not None:
-            inputs = self.data.n_features
-            widest = max(inputs, self.n_hidden) if isinstance(self.n_hidden, int) else inputs
-            if not isinstance(self.pruning_budget, int) or self.pruning_budget < 1:
-                reasons.append(f"pruning budget must be at least 1 non-zero input per neuron (got {self.pruning_budget})")
-            elif self.pruning_budget > widest:
-                reasons.append(
-                    f"pruning budget {self.pruning_budget} is more than the {widest} inputs a neuron has: "
-                    f"lower it or turn pruning off"
-                )
+        for name in ("n_hidden", "n_layers", "bits", "epochs", "batch_size", "seed", "restarts", "lookup_bits",
+                     "round_bits"):
+            reasons.append(BOUNDS[name].problem(getattr(self, name)))
+        reasons.append(self._budget_problem())
         if self.kind == "pruned" and self.pruning_budget is None:
             reasons.append("a pruned model needs a pruning budget (non-zero inputs per neuron)")
         if self.kind == "float" and self.pruning_budget is not None:
             reasons.append("a float model is not pruned: choose kind 'pruned' or turn pruning off")
-        if self.epochs is not None and (not isinstance(self.epochs, int) or not 1 <= self.epochs <= MAX_EPOCHS):
-            reasons.append(f"epochs must be between 1 and {MAX_EPOCHS}, or automatic (got {self.epochs})")
         if not isinstance(self.lr, (int, float)) or not 0 < self.lr <= 1:
             reasons.append(f"learning rate must be above 0 and at most 1 (got {self.lr})")
-        if self.batch_size is not None and (
-                not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= MAX_BATCH):
-            reasons.append(f"batch size must be between 1 and {MAX_BATCH:,}, or automatic (got {self.batch_size})")
-        if not isinstance(self.restarts, int) or not 1 <= self.restarts <= MAX_RESTARTS:
-            reasons.append(f"restarts must be between 1 and {MAX_RESTARTS} (got {self.restarts})")
-        if self.lookup_bits is not None and (
-                not isinstance(self.lookup_bits, int) or not MIN_LOOKUP_BITS <= self.lookup_bits <= MAX_LOOKUP_BITS):
-            reasons.append(f"the widest lookup must be between {MIN_LOOKUP_BITS} and {MAX_LOOKUP_BITS} bits, "
-                           f"or unbounded (got {self.lookup_bits})")
         if self.optimizer not in OPTIMIZERS:
             reasons.append(f"unknown optimizer '{self.optimizer}': choose one of {', '.join(OPTIMIZERS)}")
-        if self.accumulator_bits is not None:
-            if self.kind != "qat":
-                reasons.append("a target accumulator width needs quantization-aware training (kind 'qat')")
-            elif not isinstance(self.accumulator_bits, int) or not 3 <= self.accumulator_bits <= MAX_LOOKUP_BITS:
-                reasons.append(f"target accumulator must be between 3 and {MAX_LOOKUP_BITS} bits "
-                               f"(got {self.accumulator_bits})")
-            elif isinstance(self.bits, int) and self.accumulator_bits < self.bits + 2:
-                reasons.append(
-                    f"a {self.accumulator_bits}-bit accumulator can't hold {self.bits}-bit products: "
-                    f"allow at least {self.bits + 2} bits or lower the bit-width"
-                )
+        reasons.append(self._accumulator_problem())
         if self.neurons_kept is not None and self.accumulator_bits is not None:
             reasons.append(
                 "structured pruning can't be combined with a target accumulator (A2Q normalises each "
                 "neuron's weights, and a removed neuron has none): use the pruning budget instead"
             )
-        if self.neurons_kept is not None and (
-            not isinstance(self.neurons_kept, int)
-            or not 1 <= self.neurons_kept <= (self.n_hidden if isinstance(self.n_hidden, int) else 0)
-        ):
-            reasons.append(f"neurons kept must be between 1 and the {self.n_hidden} hidden neurons (got {self.neurons_kept})")
-        if not isinstance(self.round_bits, int) or not 0 <= self.round_bits <= 8:
-            reasons.append(f"rounded bits must be between 0 and 8 (got {self.round_bits})")
+        hidden = self.n_hidden if isinstance(self.n_hidden, int) else 0
+        reasons.append(BOUNDS["neurons_kept"].problem(self.neurons_kept, hidden, f"the {self.n_hidden} hidden neurons"))
         if self.rounding not in ROUNDING_MODES:
             reasons.append(f"unknown rounding '{self.rounding}': choose exact or approximate")
         if self.p_error is not None and (not isinstance(self.p_error, (int, float)) or not 0 < self.p_error < 0.5):
             reasons.append(f"error probability must be above 0 and below 0.5 (got {self.p_error})")
+        reasons = [reason for reason in reasons if reason]
         reasons.extend(self.data.problems())
         return reasons
+
+    def _budget_problem(self) -> Optional[str]:
+        problem = BOUNDS["pruning_budget"].problem(self.pruning_budget)
+        if problem or self.pruning_budget is None:
+            return problem
+        widest = max(self.data.n_features, self.n_hidden) if isinstance(self.n_hidden, int) else self.data.n_features
+        if self.pruning_budget > widest:
+            return (f"pruning budget {self.pruning_budget} is more than the {widest} inputs a neuron has: "
+                    f"lower it or turn pruning off")
+        return None
+
+    def _accumulator_problem(self) -> Optional[str]:
+        if self.accumulator_bits is None:
+            return None
+        if self.kind != "qat":
+            return "a target accumulator width needs quantization-aware training (kind 'qat')"
+        problem = BOUNDS["accumulator_bits"].problem(self.accumulator_bits)
+        if problem is None and isinstance(self.bits, int) and self.accumulator_bits < self.bits + 2:
+            return (f"a {self.accumulator_bits}-bit accumulator can't hold {self.bits}-bit products: "
+                    f"allow at least {self.bits + 2} bits or lower the bit-width")
+        return problem
 
     def validate(self) -> "ExperimentConfig":
         reasons = self.problems()

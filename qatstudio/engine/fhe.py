@@ -12,6 +12,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from .cancel import Cancelled
+from .errors import UserError
 from .integer import MAX_LOOKUP_BITS, IntegerMLP
 
 
@@ -31,15 +32,17 @@ def import_concrete():
     return fhe
 
 
-class FheError(RuntimeError):
+class FheError(UserError, RuntimeError):
     """Compilation or execution can't go on; the message says what to change."""
 
 
 class LinkerMissingError(FheError):
-    pass
+    title = "FHE compilation needs the system linker"
 
 
 class AccumulatorTooWideError(FheError):
+    title = "The accumulator is too wide for FHE"
+
     def __init__(self, layer: str, bits: int):
         self.layer, self.bits = layer, bits
         super().__init__(

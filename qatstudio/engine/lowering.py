@@ -17,12 +17,15 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from .errors import UserError
 from .integer import IntegerLayer, IntegerMLP, bits_for_range, domain_inputs, enumerable, round_bits_for
 from .models import AccumulatorRounding
 
 
-class UnsupportedModelError(ValueError):
+class UnsupportedModelError(UserError, ValueError):
     """The model is not a chain of QuantIdentity, QuantLinear and ReLU that can be lowered."""
+
+    title = "The model can't be turned into a circuit"
 
 
 # ---------------------------------------------------------------- tracing

@@ -160,7 +160,8 @@ def build_model(config: ExperimentConfig, x_train=None, y_train=None, x_val=None
 
 
 def linear_layers(model: nn.Module) -> list[nn.Linear]:
-    """The model's linear layers in forward order (any nn.Linear, Brevitas' QuantLinear included)."""
-    if hasattr(model, "linear_layers"):
+    """The model's linear layers in forward order (any nn.Linear, Brevitas' QuantLinear included): this
+    project's MLPs know theirs; another torch model's (the guide's own) are read in declaration order."""
+    if isinstance(model, (FloatMLP, BrevitasMLP)):
         return model.linear_layers()
     return [m for m in model.modules() if isinstance(m, nn.Linear)]

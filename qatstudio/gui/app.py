@@ -55,14 +55,18 @@ def configure_runtime() -> int:
 
 def open_window(path: Optional[Path] = None, demo: bool = False, settings=None):
     """Show the main window as ``qatstudio [--demo] [FILE.qats]`` does and return it: the demo's
-    menu and docks installed, the guided story shown with ``demo``, ``path`` being opened (a missing
+    menu and docks installed, the guided story shown with ``demo`` (its files opened once the
+    window has painted itself, "Loading the story..." until then), ``path`` being opened (a missing
     or damaged file leaves the window open with a banner saying why)."""
     from .demo.controller import install_demo
     from .window.main_window import MainWindow
 
     window = MainWindow(settings)
     controller = install_demo(window)  # Demo menu, Story / History / Trade-offs docks, run history
+    if demo:
+        controller.story.hold_until_painted()
     window.show_first()  # where it was last time, else fitted to the screen
+    window.controller.training.start()  # torch loads in the training process while the window opens
     if demo:
         controller.start_demo()  # the story at step 1, the trade-off chart beside it
     if path is not None:

@@ -16,16 +16,9 @@ from typing import Optional
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ..engine.cancel import Cancelled
-from ..engine.config import ConfigError
-from ..engine.fhe import AccumulatorTooWideError, FheError, LinkerMissingError
-from ..services.cluster import ClusterError
-from ..services.deploy.bundle import BundleError
-from ..services.deploy.client import ClientError
-from ..services.deploy.local import LocalServerError
-from ..services.experiment_file import ExperimentFileError
+from ..engine.errors import UserError
 from ..services.jobs import Job
 from ..services.logs import log_failure
-from ..services.tabular import TableError
 from ..services.tasks import TaskState
 
 log = logging.getLogger(__name__)
@@ -61,29 +54,13 @@ class TaskError:
 
 def describe_error(task_name: str, error: BaseException) -> TaskError:
     details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    if isinstance(error, AccumulatorTooWideError):
-        title = "The accumulator is too wide for FHE"
-    elif isinstance(error, LinkerMissingError):
-        title = "FHE compilation needs the system linker"
-    elif isinstance(error, (FheError, BundleError, ClientError, LocalServerError)):
-        title = f"{task_name} failed"
-    elif isinstance(error, ConfigError):
-        title = "The configuration is not valid"
-        return TaskError(title, "; ".join(error.reasons), details, error)
-    elif isinstance(error, ExperimentFileError):
-        title = "Can't open the experiment"
-    elif isinstance(error, ClusterError):
-        title = "Can't run the sweep there"
-    elif isinstance(error, TableError):
-        title = "Can't import the data"
-    elif isinstance(error, MemoryError):
+    if isinstance(error, UserError):
+        return TaskError(error.title.format(task=task_name), error.words(), details, error)
+    if isinstance(error, MemoryError):
         return TaskError(f"{task_name} ran out of memory",
                          "try fewer neurons, fewer layers or a lower bit-width", details, error)
-    else:
-        title = f"{task_name} failed"
-        text = str(error) or type(error).__name__
-        return TaskError(title, f"{type(error).__name__}: {text}", details, error)
-    return TaskError(title, str(error), details, error)
+    text = str(error) or type(error).__name__
+    return TaskError(f"{task_name} failed", f"{type(error).__name__}: {text}", details, error)
 
 
 class _Worker(QObject):

@@ -18,14 +18,17 @@ from dataclasses import dataclass
 from typing import Iterator, Optional
 from urllib.parse import urlsplit
 
+from ..engine.errors import UserError
 from .formatting import plural
 
 ALLOWED_FAILURES = 1  # worker deaths a run survives: it is retried once
 _ADDRESS = re.compile(r"(tcp|tls)://[A-Za-z0-9_.\-\[\]:]+:\d{1,5}")
 
 
-class ClusterError(ValueError):
-    """The sweep can't run where it was asked to; the message says what to change."""
+class ClusterError(UserError, ValueError):
+    """The work can't run where it was asked to; the message says what to change."""
+
+    title = "Can't run it on that Dask cluster"
 
 
 def default_workers() -> int:
@@ -33,8 +36,8 @@ def default_workers() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
-def bokeh_installed() -> bool:
-    """Dask's dashboard is drawn with bokeh: without it there is no dashboard to link to."""
+def _bokeh_installed() -> bool:
+    """Dask's dashboard is drawn with bokeh, a dependency here; a scheduler elsewhere may lack it."""
     return importlib.util.find_spec("bokeh") is not None
 
 
@@ -99,7 +102,7 @@ def open_cluster(settings: ClusterSettings) -> Iterator[tuple["object", ClusterR
     with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True,
-            dashboard_address=":0" if bokeh_installed() else None,  # any free port
+            dashboard_address=":0",  # any free port
             memory_limit=0,  # no memory cap: Dask would restart a worker that a big model fills up
             scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES},
             silence_logs=logging.ERROR,
@@ -123,15 +126,14 @@ def _check_reachable(address: str, timeout_s: float) -> None:
 
 def _ready(client, where: str, local: bool) -> ClusterReady:
     workers = len(client.nthreads())
-    has_bokeh = bokeh_installed() if local else _scheduler_has_bokeh(client)
-    if not has_bokeh:
+    if not local and not _scheduler_has_bokeh(client):
         return ClusterReady(where, workers, None, "No dashboard: Dask draws it with bokeh, which is not installed "
-                                                  f"{'here' if local else 'beside the scheduler'} (pip install bokeh).")
+                                                  "beside the scheduler (pip install bokeh there).")
     return ClusterReady(where, workers, client.dashboard_link)
 
 
 def _scheduler_has_bokeh(client) -> bool:
     try:
-        return bool(client.run_on_scheduler(bokeh_installed))
+        return bool(client.run_on_scheduler(_bokeh_installed))
     except Exception:  # noqa: BLE001 - a scheduler without QAT Studio installed can't answer: assume the default
         return True

@@ -9,6 +9,7 @@ from typing import Optional, Union
 
 from ..engine.config import DataConfig
 from ..engine.data import Dataset, Table, make_dataset
+from ..engine.errors import UserError
 from .tabular import ImportedTable
 
 KEPT_TABLES = 4  # tables kept in memory, the least recently used dropped first
@@ -30,8 +31,10 @@ def _forget_datasets(key: tuple[str, str]) -> None:
         del _datasets[data]
 
 
-class TableNotLoaded(ValueError):
+class TableNotLoaded(UserError, ValueError):
     """A table's configuration whose rows this process doesn't hold; the message says how to get them."""
+
+    title = "The table's rows are not loaded"
 
 
 def remember(table: Union[ImportedTable, Table], sha256: Optional[str] = None,

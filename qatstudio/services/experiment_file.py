@@ -15,6 +15,7 @@ from torch import nn
 
 from ..engine.config import DataConfig, ExperimentConfig
 from ..engine.data import Table
+from ..engine.errors import UserError
 from ..engine.evaluate import Metrics
 from ..engine.fhe import CircuitStats
 from ..engine.integer import IntegerMLP
@@ -32,8 +33,10 @@ TABLE_FILE = "table.npz"
 MAX_STORED_TABLE_BYTES = 200_000_000  # the largest table (its arrays of numbers) an experiment file stores
 
 
-class ExperimentFileError(ValueError):
+class ExperimentFileError(UserError, ValueError):
     """An experiment file can't be read; the message says why."""
+
+    title = "Can't open the experiment"
 
 
 def save_experiment(path: Path, experiment: Experiment) -> Path:

@@ -17,6 +17,10 @@ from ..engine.integer import MAX_LOOKUP_BITS
 KIND_COLORS = {"float": "#0077BB", "pruned": "#EE7733", "qat": "#009988"}  # Paul Tol's "vibrant"
 OTHER_COLOR = "#777777"  # a kind without a colour of its own
 FRONT_COLOR = "#1a1a1a"  # the Pareto front
+ERROR_COLOR = "#8a1c12"  # a problem the user can fix, in words
+MUTED_COLOR = "#555555"  # secondary text: hints, where settings come from
+WINNER_COLOR = "#117733"  # the optimizer's winner
+WINNER_BACKGROUND = "#e3f2e1"  # its row
 # Classes: blue and red for the two of a binary problem (the boundary ramp's ends), then eight more
 # for tables with up to 10 classes (Paul Tol's "muted" set, which stays apart from the first two).
 CLASS_COLORS = ("#2b5fad", "#c0392b", "#117733", "#DDCC77", "#882255", "#44AA99", "#999933", "#AA4499",
@@ -91,6 +95,11 @@ def config_name(config: ExperimentConfig, short: bool = False) -> str:
     return " ".join(parts)
 
 
+def fmt_budget(budget: Optional[int]) -> str:
+    """A pruning budget in words: '20 inputs per neuron', or 'off'."""
+    return "off" if budget is None else f"{plural(budget, 'input')} per neuron"
+
+
 def hidden_name(config: ExperimentConfig) -> str:
     """The hidden layers in a word: '100n' (the usual two layers), '1x16n', or 'linear' (none)."""
     if config.n_layers == 0:
@@ -100,7 +109,7 @@ def hidden_name(config: ExperimentConfig) -> str:
 
 def fmt_epochs(config: ExperimentConfig) -> str:
     """'20 epochs', or 'automatic epochs' when the schedule comes from the data's size."""
-    return "automatic epochs" if config.epochs is None else f"{config.epochs} epochs"
+    return "automatic epochs" if config.epochs is None else plural(config.epochs, "epoch")
 
 
 def fmt_restart(restart: int, restarts: int) -> str:

@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -24,7 +25,17 @@ from .formatting import MeasureRow, config_name, run_name
 log = logging.getLogger(__name__)
 
 BOUNDARY_LEVELS = 255  # boundary images are kept as 8-bit probabilities
-STOPPED_EARLY = " (stopped early)"
+STOPPED_EARLY = " (stopped early)"  # a run whose training the user stopped, after its name
+
+
+class Stage(str, Enum):
+    """How far the window's experiment has come: each stage updates its history record."""
+
+    OPENED = "opened"  # read from a file (a run of the history goes on as that record)
+    TRAINED = "trained"
+    COMPILED = "compiled"
+    SIMULATED = "simulated"
+    ENCRYPTED = "encrypted"
 
 
 @dataclass
@@ -39,6 +50,7 @@ class RunRecord:
     boundary: Optional[np.ndarray] = None  # (rows, cols) float32 probability of class 1
     experiment_path: Optional[str] = None  # the full .qats file, when one was saved
     label: str = ""
+    stopped: bool = False  # the user stopped its training before the end (its label says so too)
 
     @classmethod
     def from_experiment(cls, experiment, experiment_path: Optional[Path] = None, label: str = "") -> "RunRecord":
@@ -50,7 +62,8 @@ class RunRecord:
             stats=experiment.stats,
             boundary=experiment.boundary,
             experiment_path=str(experiment_path) if experiment_path else None,
-            label=label or run_name(experiment.config),
+            label=label or run_name(experiment.config) + (STOPPED_EARLY if experiment.cancelled else ""),
+            stopped=experiment.cancelled,
         )
 
     # figures the chart and tables use
@@ -93,7 +106,7 @@ class RunRecord:
             "format": 1, "id": self.id, "created": self.created, "label": self.label,
             "config": self.config.to_dict(), "metrics": self.metrics.to_dict(),
             "stats": self.stats.to_dict() if self.stats else None, "boundary": boundary,
-            "experiment_path": self.experiment_path,
+            "experiment_path": self.experiment_path, "stopped": self.stopped,
         }
 
     @classmethod
@@ -106,9 +119,11 @@ class RunRecord:
             boundary = np.frombuffer(raw, dtype=np.uint8).reshape(shape).astype(np.float32) / BOUNDARY_LEVELS
         stats = values["stats"] if "stats" in values else values.get("report")
         config = ExperimentConfig.from_dict(values["config"])
+        label = values.get("label", "")
+        stopped = values["stopped"] if "stopped" in values else label.endswith(STOPPED_EARLY)  # before the field
         return cls(values["id"], float(values["created"]), config,
                    Metrics.from_dict(values["metrics"]), CircuitStats.from_dict(stats) if stats else None,
-                   boundary, values.get("experiment_path"), _named_with_data(values.get("label", ""), config))
+                   boundary, values.get("experiment_path"), _named_with_data(label, config), bool(stopped))
 
 
 @dataclass
@@ -188,18 +203,17 @@ class RunTracker:
         self.history = history
         self._tracked: Optional[tuple[object, str]] = None  # (the window's experiment, its record id)
 
-    def update(self, experiment, stage: str, path: Optional[Path] = None) -> Optional[RunRecord]:
+    def update(self, experiment, stage: Stage, path: Optional[Path] = None) -> Optional[RunRecord]:
         """The record kept for ``experiment`` at ``stage`` (see MainWindow.experimentUpdated), or
         None when there is nothing to keep; ``path``: the file an "opened" experiment came from.
         Raises OSError when the history can't be written."""
-        if stage == "opened":
+        if stage is Stage.OPENED:
             kept = path is not None and Path(path).parent == self.history.runs_folder
             record = self.history.get(Path(path).stem) if kept else None
             self._tracked = (experiment, record.id) if record else None
             return None
-        if stage == "trained":
-            label = run_name(experiment.config) + (STOPPED_EARLY if experiment.cancelled else "")
-            record = RunRecord.from_experiment(experiment, label=label)
+        if stage is Stage.TRAINED:
+            record = RunRecord.from_experiment(experiment)
         else:
             if self._tracked is None or self._tracked[0] is not experiment:
                 return None  # results of an experiment opened from elsewhere: not a run of this window
@@ -207,7 +221,7 @@ class RunTracker:
             if old is None:  # removed from the history meanwhile
                 return None
             record = RunRecord.from_experiment(experiment, label=old.label)
-            record.id, record.created = old.id, old.created
+            record.id, record.created, record.stopped = old.id, old.created, old.stopped
         self._tracked = (experiment, record.id)
         return self.history.keep(record, experiment)
 

@@ -3,7 +3,8 @@
 Qt-free: every job only composes calls into ``qatstudio.engine`` and reports small message objects
 through ``report``; ``workers.py`` runs a job on a QThread and turns ``report`` into a Qt signal.
 Step events are coalesced here (at most one message every ``STEP_REPORT_S``), so a fast training
-loop never floods the GUI thread with one queued signal per optimizer step.
+loop never floods the GUI thread with one queued signal per optimizer step. The window's training
+runs in a child process (``training_process``, ``job_process.py``): that thread only relays it.
 """
 from __future__ import annotations
 
@@ -15,22 +16,25 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
+import torch
+from torch import nn
 
 from ..engine.cancel import Cancelled
 from ..engine.config import ExperimentConfig
 from ..engine.cost import LookupTimes
-from ..engine.data import Dataset
+from ..engine.data import Dataset, Table
 from ..engine.evaluate import Metrics, evaluate_encrypted, evaluate_simulated
 from ..engine.fhe import CompiledModel, KeygenResult
 from ..engine.pipeline import Experiment, compile_for, measured_experiment
 from ..engine.training import Epoch, Step, predict, train
 from .calibration import calibrate
-from .datasets import dataset_for, remember
+from .datasets import TableNotLoaded, dataset_for, remember, table_for
 from .deploy.export import client_scaling, export_bundle
 from .deploy.local import LocalServer
 from .deploy.protocol import API
 from .experiment_file import load_experiment
 from .formatting import fmt_bytes, plural, remaining_seconds
+from .job_process import JobProcess
 from .key_budget import keygen_progress, keys_to_make
 from .keys import KeyCache
 from .tabular import ImportedTable, read_table
@@ -157,54 +161,121 @@ class DeployOutcome:
 
 # ---------------------------------------------------------------- the jobs
 
-def train_job(config: ExperimentConfig) -> Job:
+def train_job(config: ExperimentConfig, beside: Optional[JobProcess] = None) -> Job:
     """Train ``config``; then quantize the model and measure it in the clear.
 
     Stop keeps what was learned: a model stopped after at least one epoch is quantized and
-    evaluated like a finished one.
+    evaluated like a finished one. With ``beside`` (see ``training_process``) the work runs in that
+    child process; the data set, the messages and the outcome are the same.
     """
     config = config.replace()
 
     def run(state: TaskState, tell: Tell) -> TrainOutcome:
         dataset = dataset_for(config.data)
         tell(DataReady(dataset.x_test, dataset.y_test, dataset.ceiling_accuracy))
-        losses: list[float] = []
-        sent = 0
-        last_sent = time.monotonic()
-        last_step: list[Optional[Step]] = [None]
-
-        def flush() -> None:
-            nonlocal sent, last_sent
-            step = last_step[0]
-            if step is None or len(losses) == sent:
-                return
-            active = max(step.elapsed_s - state.paused_seconds(), 1e-9)
-            eta = remaining_seconds(active, step.step, step.total_steps)
-            tell(StepBatch(sent + 1, losses[sent:], step.step, step.total_steps, step.epoch, active, eta,
-                           step.epochs, step.restart, step.restarts))
-            sent = len(losses)
-            last_sent = time.monotonic()
-
-        def on_event(event) -> None:
-            if isinstance(event, Step):
-                losses.append(event.loss)
-                last_step[0] = event
-                if time.monotonic() - last_sent >= STEP_REPORT_S:
-                    flush()
-            elif isinstance(event, Epoch):
-                flush()
-                tell(EpochUpdate(event, event.test_predictions))
-
-        result = train(config, dataset, on_event, state.should_stop)
-        flush()
-        if not result.history:
-            return TrainOutcome(None, dataset, None, True, 0)
-        tell(Phase("Quantizing the trained model and measuring it in the clear"))
-        experiment = measured_experiment(config, dataset, result, losses)
-        return TrainOutcome(experiment, dataset, predict(result.model, dataset.x_test),
-                            result.cancelled, len(result.history))
+        if beside is None:
+            return _trained(config, dataset, state, tell)
+        if not beside.is_ready():
+            tell(Phase("Starting the training process"))
+        threads = torch.get_num_threads()
+        try:
+            outcome = beside.run(_train_beside, (config, None, threads), state, tell)
+        except TableNotLoaded:  # a new process, or another table: send it the rows, once
+            outcome = beside.run(_train_beside, (config, table_for(config.data), threads), state, tell)
+        return _restored(outcome, dataset)
 
     return run
+
+
+def _trained(config: ExperimentConfig, dataset: Dataset, state: TaskState, tell: Tell) -> TrainOutcome:
+    """The training job's work: train, telling coalesced steps and every evaluation; then measure."""
+    losses: list[float] = []
+    sent = 0
+    last_sent = time.monotonic()
+    last_step: list[Optional[Step]] = [None]
+
+    def flush() -> None:
+        nonlocal sent, last_sent
+        step = last_step[0]
+        if step is None or len(losses) == sent:
+            return
+        active = max(step.elapsed_s - state.paused_seconds(), 1e-9)
+        eta = remaining_seconds(active, step.step, step.total_steps)
+        tell(StepBatch(sent + 1, losses[sent:], step.step, step.total_steps, step.epoch, active, eta,
+                       step.epochs, step.restart, step.restarts))
+        sent = len(losses)
+        last_sent = time.monotonic()
+
+    def on_event(event) -> None:
+        if isinstance(event, Step):
+            losses.append(event.loss)
+            last_step[0] = event
+            if time.monotonic() - last_sent >= STEP_REPORT_S:
+                flush()
+        elif isinstance(event, Epoch):
+            flush()
+            tell(EpochUpdate(event, event.test_predictions))
+
+    result = train(config, dataset, on_event, state.should_stop)
+    flush()
+    if not result.history:
+        return TrainOutcome(None, dataset, None, True, 0)
+    tell(Phase("Quantizing the trained model and measuring it in the clear"))
+    experiment = measured_experiment(config, dataset, result, losses)
+    return TrainOutcome(experiment, dataset, predict(result.model, dataset.x_test),
+                        result.cancelled, len(result.history))
+
+
+# What the training process imports as it starts (brevitas takes seconds beyond torch).
+TRAINING_PRELOAD = ("qatstudio.services.jobs", "brevitas.nn")
+
+
+def training_process() -> JobProcess:
+    """The child process a window trains in (``train_job``'s ``beside``): start it ahead, close it last."""
+    return JobProcess(TRAINING_PRELOAD, name="qatstudio-training")
+
+
+@dataclass
+class _Weights:
+    """A model as it crosses between processes (Brevitas' quantizers don't pickle): its class and weights."""
+
+    kind: type
+    state: dict
+
+    def module(self, config: ExperimentConfig) -> nn.Module:
+        model = self.kind.for_config(config)
+        model.load_state_dict(self.state)
+        return model.eval()
+
+
+def _train_beside(state, tell: Tell, config: ExperimentConfig, table: Optional[Table], threads: int) -> TrainOutcome:
+    """``train_job``'s work in the training process: the parent's torch threads, its table's rows
+    when this process doesn't hold them yet (else TableNotLoaded, at once), the outcome with its
+    models as ``_Weights`` and without the data set (the parent has its own)."""
+    torch.set_num_threads(threads)
+    if table is not None:
+        remember(table, config.data.table_sha256, config.data.label_column)
+    outcome = _trained(config, dataset_for(config.data), state, tell)
+    experiment = outcome.experiment
+    if experiment is not None:
+        shared = experiment.brevitas_model is experiment.trained_model
+        experiment = dataclasses.replace(
+            experiment, trained_model=_Weights(type(experiment.trained_model), experiment.trained_model.state_dict()),
+            brevitas_model=None if shared else _Weights(type(experiment.brevitas_model),
+                                                        experiment.brevitas_model.state_dict()))
+    return dataclasses.replace(outcome, experiment=experiment, dataset=None)
+
+
+def _restored(outcome: TrainOutcome, dataset: Dataset) -> TrainOutcome:
+    """The outcome ``_train_beside`` sent, its models built again here, on this process's data set."""
+    experiment = outcome.experiment
+    if experiment is not None:
+        config = experiment.config
+        trained = experiment.trained_model.module(config)
+        brevitas = trained if experiment.brevitas_model is None else experiment.brevitas_model.module(config)
+        brevitas.set_round_bits([layer.round_bits for layer in experiment.integer_model.layers[:-1]])
+        experiment = dataclasses.replace(experiment, trained_model=trained, brevitas_model=brevitas)
+    return dataclasses.replace(outcome, experiment=experiment, dataset=dataset)
 
 
 def compile_job(experiment: Experiment) -> Job:

@@ -27,7 +27,7 @@ from .experiment_file import load_experiment
 from .formatting import remaining_seconds, run_name
 from .history import History, RunRecord, pareto_front
 from .keys import KeyCache
-from .results import result_row
+from .results import figures_row, result_row
 from .search_space import ENCRYPTED_SAMPLES, TOLERANCE, SearchSpace, search_plan
 from .sweep import RunDone, RunFailed, SweepResult, run_on_cluster, run_one
 from .tasks import TaskState
@@ -51,21 +51,9 @@ class Tried:
         return self.record.metrics.validation_accuracy or 0.0
 
     def row(self) -> dict:
-        """The candidate's figures, with the keys of ``train --json``."""
-        m, stats = self.record.metrics, self.record.stats
-        return {
-            "name": self.record.label,
-            "config": self.record.config.to_dict(),
-            "validation_accuracy": m.validation_accuracy,
-            "test_accuracy": m.clear_accuracy,
-            "ceiling_accuracy": m.ceiling_accuracy,
-            "fhe_simulated_accuracy": m.fhe_simulated_accuracy,
-            "accumulator_bits": stats.accumulator_bits if stats else None,
-            "lookup_bits": stats.lookup_bits if stats else None,
-            "pbs": stats.pbs_count if stats else None,
-            "key_bytes": stats.key_bytes if stats else None,
-            "predicted_latency_s": self.predicted_latency_s,
-        }
+        """The candidate's figures, with the keys of ``train --json``, and its predicted latency."""
+        return {"name": self.record.label, **figures_row(self.record.config, self.record.metrics, self.record.stats),
+                "predicted_latency_s": self.predicted_latency_s}
 
 
 @dataclass

@@ -19,3 +19,26 @@ def resources_dir() -> Path:
 
 def story_dir() -> Path:
     return resources_dir() / "story"
+
+
+def examples_dir() -> Path:
+    """The example CSV files shipped with the app."""
+    return resources_dir() / "examples"
+
+
+def is_shipped(path: Path) -> bool:
+    """Whether ``path`` lies in the app's own resources (read from them, never write into them)."""
+    try:
+        return Path(path).resolve().is_relative_to(resources_dir().resolve())
+    except OSError:
+        return False
+
+
+def start_folder(remembered: object, default: Path) -> Path:
+    """Where a file dialog opens: ``remembered`` (the folder last used, as settings keep it) when it
+    still exists and is not in the app's own resources, else ``default``."""
+    if remembered:
+        folder = Path(str(remembered))
+        if folder.is_dir() and not is_shipped(folder):
+            return folder
+    return default

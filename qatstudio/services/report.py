@@ -17,7 +17,6 @@ from typing import Optional
 
 import numpy as np
 
-from ..engine.config import ExperimentConfig
 from ..engine.data import Dataset
 from . import storage
 from .datasets import TableNotLoaded, dataset_for
@@ -29,6 +28,7 @@ from .formatting import (
     FRONT_COLOR,
     KIND_COLORS,
     METRICS_BY_KEY,
+    MeasureRow,
     class_shades,
     fmt_epochs,
     config_name,
@@ -239,8 +239,13 @@ def _ramp_css() -> str:
     return "linear-gradient(to right, " + ", ".join(BOUNDARY_RAMP) + ")"
 
 
-def _config_line(config: ExperimentConfig) -> str:
-    return f"{config_name(config)}; {config.n_layers} hidden layers, {fmt_epochs(config)}"
+def _config_line(record: RunRecord) -> str:
+    """What the card's title doesn't say already: the layers and epochs (and the configuration's name
+    when the run has a label of its own)."""
+    config = record.config
+    name = config_name(config)
+    line = f"{plural(config.n_layers, 'hidden layer')}, {fmt_epochs(config)}"
+    return line if record.label.startswith(name) else f"{name}; {line}"
 
 
 def _card(record: RunRecord, number: int) -> str:
@@ -262,29 +267,54 @@ def _card(record: RunRecord, number: int) -> str:
     color = kind_color(record.config.kind)
     return (f'<section class="card" style="border-top-color:{color}">'
             f'<h3><span class="num">{number}</span> {html.escape(record.label)}</h3>'
-            f'<p class="muted">{html.escape(_config_line(record.config))}</p>'
+            f'<p class="muted">{html.escape(_config_line(record))}</p>'
             f'<div class="run">{image}<div><table class="figures">{rows}</table>{layers}</div></div>'
             f"<details><summary>Configuration</summary><pre>{config}</pre></details></section>")
 
 
-def write_html_report(path: Path, records: list[RunRecord], title: str = "QAT Studio report") -> Path:
-    """One HTML file, nothing else needed to open or print it: images and charts are embedded."""
+def table_columns(records: list[RunRecord]) -> tuple[list[MeasureRow], list[MeasureRow]]:
+    """The runs table's measures: those some run has a value for, and those none has (left out of
+    the table, and named under it with what they measure)."""
+    rows = [METRICS_BY_KEY[key] for key in TABLE_METRICS + ("ceiling",)] + list(CIRCUIT_ROWS)
+    rows += [METRICS_BY_KEY["latency"], METRICS_BY_KEY["warmup"]]  # the steady state, the warm-up apart
+    shown = [row for row in rows if any(record.figure(row) is not None for record in records)]
+    return shown, [row for row in rows if row not in shown]
+
+
+def _left_out(empty: list[MeasureRow]) -> str:
+    """Why columns are missing: the measures no run has, each with what it measures."""
+    if not empty:
+        return ""
+    items = "".join(f"<li><b>{html.escape(row.label)}</b>: {html.escape(row.tip)}</li>" for row in empty)
+    return f'<p class="muted">Not in the table, because no run here has them:</p><ul class="muted">{items}</ul>'
+
+
+def _skipped(skipped: list[str]) -> str:
+    """The combinations a sweep did not run, each with its reason."""
+    if not skipped:
+        return ""
+    items = "".join(f"<li>{html.escape(reason)}</li>" for reason in skipped)
+    return (f'<h2>Combinations skipped</h2><p class="muted">The sweep did not run '
+            f"{plural(len(skipped), 'combination')} (each with why):</p><ul>{items}</ul>")
+
+
+def write_html_report(path: Path, records: list[RunRecord], title: str = "QAT Studio report",
+                      skipped: Optional[list[str]] = None) -> Path:
+    """One HTML file, nothing else needed to open or print it: images and charts are embedded.
+    ``skipped``: the combinations a sweep left out, with their reasons (``SweepResult.skipped``)."""
     numbers = {record.id: index for index, record in enumerate(records, start=1)}
-    with_ceiling = any(r.metrics.ceiling_accuracy is not None for r in records)
     front_ids = set()
     charted = [r for r in records if r.accumulator_bits and r.accuracy is not None]
     if charted:
         front_ids = {charted[i].id for i in pareto_front([(r.accumulator_bits, r.accuracy) for r in charted])}
-    metric_rows = [METRICS_BY_KEY[key] for key in TABLE_METRICS + (("ceiling",) if with_ceiling else ())]
-    timings = [METRICS_BY_KEY["latency"], METRICS_BY_KEY["warmup"]]  # the steady state, the warm-up apart
-    headers = ["#", "Run"] + [row.label for row in metric_rows + list(CIRCUIT_ROWS) + timings]
+    columns, empty = table_columns(records)
+    headers = ["#", "Run"] + [row.label for row in columns]
     rows = []
     for record in records:
         dot = f'<span class="dot" style="background:{kind_color(record.config.kind)}"></span>'
         star = ' <span title="on the Pareto front">\u2605</span>' if record.id in front_ids else ""
         cells = [str(numbers[record.id]), f"{dot}{html.escape(record.label)}{star}"]
-        cells += [fmt_measure(row, record.figure(row)) for row in metric_rows]
-        cells += [fmt_measure(row, record.figure(row)) for row in list(CIRCUIT_ROWS) + timings]
+        cells += [fmt_measure(row, record.figure(row)) for row in columns]
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     cards = "".join(_card(r, numbers[r.id]) for r in records)
     n_classes = max(record.config.data.n_classes for record in records) if records else 2
@@ -338,6 +368,7 @@ compiled circuit.</p>
 {''.join(rows)}</table>
 <p class="muted">\u2605 on the Pareto front: no other run is both cheaper (fewer accumulator bits) and more
 accurate.</p>
+{_left_out(empty)}{_skipped(skipped or [])}
 <h2>Accuracy against accumulator bits</h2>
 <div class="chart">{_tradeoff_svg(records, numbers)}</div>
 <h2 class="boundaries">Decision boundaries</h2>
@@ -348,8 +379,9 @@ accurate.</p>
     return storage.atomic_write(Path(path), lambda temp: temp.write_text(document, encoding="utf-8"), mode=0o644)
 
 
-def write_json_report(path: Path, records: list[RunRecord]) -> Path:
-    return storage.atomic_write_json(Path(path), {"runs": [r.to_json() for r in records]}, mode=0o644)
+def write_json_report(path: Path, records: list[RunRecord], skipped: Optional[list[str]] = None) -> Path:
+    values = {"runs": [r.to_json() for r in records], **({"skipped": list(skipped)} if skipped else {})}
+    return storage.atomic_write_json(Path(path), values, mode=0o644)
 
 
 def write_reports(path: Path, records: list[RunRecord]) -> list[Path]:

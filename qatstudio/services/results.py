@@ -3,15 +3,20 @@ from __future__ import annotations
 
 import dataclasses
 
+from typing import Optional
+
+from ..engine.config import ExperimentConfig
 from ..engine.cost import key_cost
+from ..engine.evaluate import Metrics
+from ..engine.fhe import CircuitStats
 from ..engine.pipeline import Experiment
 
 
-def result_row(experiment: Experiment) -> dict:
-    """Every figure of a run: accuracies (validation chose, test reports), the circuit, the times."""
-    m, stats = experiment.metrics, experiment.stats
+def figures_row(config: ExperimentConfig, m: Metrics, stats: Optional[CircuitStats]) -> dict:
+    """A run's configuration, accuracies (validation chose, test reports) and circuit, as a flat row:
+    from an experiment or from its record in the history alike."""
     row = {
-        "config": experiment.config.to_dict(),
+        "config": config.to_dict(),
         "validation_accuracy": m.validation_accuracy,
         "test_accuracy": m.clear_accuracy,
         "ceiling_accuracy": m.ceiling_accuracy,
@@ -23,10 +28,6 @@ def result_row(experiment: Experiment) -> dict:
         "fhe_executed_samples": m.fhe_executed_samples,
         "agreement_clear_executed": m.agreement_clear_executed,
         "class_accuracy": m.class_accuracy,
-        "kept_epoch": experiment.kept_epoch,
-        "kept_restart": experiment.kept_restart,
-        "stopped_early": experiment.stopped_early,
-        "train_s": experiment.train_s,
         "latency_s": m.fhe_latency_s,
         "warmup_s": m.fhe_warmup_s,
         "keygen_s": m.keygen_s,
@@ -46,3 +47,10 @@ def result_row(experiment: Experiment) -> dict:
             layers=[dataclasses.asdict(layer) for layer in stats.layers],
         )
     return row
+
+
+def result_row(experiment: Experiment) -> dict:
+    """Every figure of a run: ``figures_row`` and how training chose and took."""
+    return {**figures_row(experiment.config, experiment.metrics, experiment.stats),
+            "kept_epoch": experiment.kept_epoch, "kept_restart": experiment.kept_restart,
+            "stopped_early": experiment.stopped_early, "train_s": experiment.train_s}

@@ -6,7 +6,8 @@ import itertools
 from dataclasses import dataclass
 from typing import Optional
 
-from ..engine.config import ExperimentConfig
+from ..engine.config import BOUNDS, ExperimentConfig
+from .ranges import parse_values, values_text
 
 TOLERANCE = 0.005  # validation accuracy a winner may give up against the best found
 ENCRYPTED_SAMPLES = 3  # the winner's encrypted test samples: a warm-up, then the steady state
@@ -25,6 +26,36 @@ class SearchSpace:
     budgets: tuple[Optional[int], ...] = (None,)
     accumulator_targets: tuple[Optional[int], ...] = (None,)
     kept: tuple[int, ...] = (6, 8, 12, 16)
+
+
+@dataclass(frozen=True)
+class Levers:
+    """A search space as written (see ``sweep.parse_values``), as the window's fields and the command
+    line's options take it."""
+
+    layers: str
+    neurons: str
+    bits: str
+    budgets: str
+    kept: str
+
+    @classmethod
+    def of(cls, space: SearchSpace) -> "Levers":
+        return cls(values_text(space.layers), values_text(space.neurons), values_text(space.bits),
+                   values_text(space.budgets), values_text(space.kept) or "off")
+
+    def space(self) -> tuple[Optional[SearchSpace], list[str]]:
+        """The space these levers name, or None and the reasons in words."""
+        layers, p1 = parse_values(self.layers, BOUNDS["n_layers"], "hidden layers")
+        neurons, p2 = parse_values(self.neurons, BOUNDS["n_hidden"], "hidden neurons")
+        bits, p3 = parse_values(self.bits, BOUNDS["bits"], "bit-widths")
+        budgets, p4 = parse_values(self.budgets, BOUNDS["pruning_budget"], "pruning budgets")
+        kept, p5 = parse_values(self.kept, BOUNDS["neurons_kept"], "neurons kept")
+        problems = p1 + p2 + p3 + p4 + p5
+        if problems:
+            return None, problems
+        return SearchSpace(layers=tuple(layers), neurons=tuple(neurons), bits=tuple(bits), budgets=tuple(budgets),
+                           kept=tuple(k for k in kept if k is not None)), []
 
 
 def default_recipe(base: ExperimentConfig) -> ExperimentConfig:

@@ -114,5 +114,5 @@ def live_result(record: RunRecord) -> str:
         parts.append(f"accumulator {record.accumulator_bits} bits, {record.pbs_count} lookups")
     else:
         parts.append("not compiled yet")  # read on stage too, where no key compiles
-    stopped = STOPPED_EARLY if record.label.endswith(STOPPED_EARLY) else ""
+    stopped = STOPPED_EARLY if record.stopped else ""
     return f"Live re-run{stopped}: " + " \u00b7 ".join(parts)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import re
 import threading
 import time
 import uuid
@@ -21,20 +20,19 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..engine.cancel import Cancelled
-from ..engine.config import MAX_BITS, MAX_HIDDEN, MIN_BITS, ExperimentConfig
+from ..engine.config import BOUNDS, ExperimentConfig
 from ..engine.data import Table
 from ..engine.pipeline import run_experiment
 from .cluster import ALLOWED_FAILURES, ClusterSettings, open_cluster
 from .datasets import TableNotLoaded, dataset_for, remember, table_for
 from .experiment_file import SUFFIX, save_experiment
-from .formatting import remaining_seconds, run_name
+from .formatting import fmt_budget, remaining_seconds, run_name
 from .history import History, RunRecord
+from .ranges import SweepRanges, parse_values
 from .tasks import TaskState
 
 POLL_S = 0.1  # how often the submitting side looks for finished runs and a cancel
 REJOIN_S = 120.0  # a table's rows lost with their worker wait this long for a worker to take them again
-MAX_RANGE = 64  # values one range (a-b) may expand to
-MAX_SEED = 2**31 - 1
 
 
 @dataclass
@@ -57,53 +55,20 @@ class SweepPlan:
             config = self.base.replace(kind=kind, n_hidden=n_hidden, bits=bits, pruning_budget=budget, seed=seed)
             problems = config.problems()
             if problems:
-                skipped.append(f"{n_hidden} neurons, {bits} bits, budget {budget}: {'; '.join(problems)}")
+                skipped.append(f"{n_hidden} neurons, {bits} bits, pruning {fmt_budget(budget)}: "
+                               f"{'; '.join(problems)}")
             else:
                 configs.append(config)
         return configs, skipped
 
 
-def parse_values(text: str, low: int, high: int, name: str, allow_off: bool = False) -> tuple[list, list[str]]:
-    """'10, 30 100', '6-8' or '10-50/20' (and 'off' where allowed) into a list of values, with a
-    reason in words for each part that can't be read."""
-    values, problems = [], []
-    for token in [t for t in re.split(r"[,\s;]+", text.strip()) if t]:
-        if allow_off and token.lower() in ("off", "none", "-"):
-            items = [None]
-        else:
-            match = re.fullmatch(r"(\d+)(?:-(\d+)(?:/(\d+))?)?", token)
-            if not match:
-                problems.append(f"{name}: can't read '{token}' (write numbers like 10, 30 or a range like 6-8"
-                                + (", or 'off'" if allow_off else "") + ")")
-                continue
-            first, last, step = int(match[1]), int(match[2] or match[1]), int(match[3] or 1)
-            if last < first or step < 1:
-                problems.append(f"{name}: the range '{token}' is empty")
-                continue
-            items = list(range(first, last + 1, step))
-            if len(items) > MAX_RANGE:
-                problems.append(f"{name}: the range '{token}' has {len(items)} values (at most {MAX_RANGE})")
-                continue
-            bad = [v for v in items if not low <= v <= high]
-            if bad:
-                problems.append(f"{name} must be between {low} and {high} (got {bad[0]})")
-                continue
-        for item in items:
-            if item not in values:
-                values.append(item)
-    if not values and not problems:
-        problems.append(f"{name}: give at least one value")
-    return values, problems
-
-
-def parse_plan(base: ExperimentConfig, neurons: str, bits: str, budgets: str,
-               seeds: str) -> tuple[Optional[SweepPlan], list[str]]:
-    """A plan from the ranges as written (see ``parse_values``) over ``base``; None and the reasons
-    in words when a range can't be read."""
-    neuron_values, p1 = parse_values(neurons, 1, MAX_HIDDEN, "hidden neurons")
-    bit_values, p2 = parse_values(bits, MIN_BITS, MAX_BITS, "bit-widths")
-    budget_values, p3 = parse_values(budgets, 1, MAX_HIDDEN, "pruning budgets", allow_off=True)
-    seed_values, p4 = parse_values(seeds, 0, MAX_SEED, "seeds")
+def parse_plan(base: ExperimentConfig, ranges: SweepRanges) -> tuple[Optional[SweepPlan], list[str]]:
+    """A plan from the ranges as written over ``base``; None and the reasons in words when a range
+    can't be read."""
+    neuron_values, p1 = parse_values(ranges.neurons, BOUNDS["n_hidden"], "hidden neurons")
+    bit_values, p2 = parse_values(ranges.bits, BOUNDS["bits"], "bit-widths")
+    budget_values, p3 = parse_values(ranges.budgets, BOUNDS["pruning_budget"], "pruning budgets")
+    seed_values, p4 = parse_values(ranges.seeds, BOUNDS["seed"], "seeds")
     problems = p1 + p2 + p3 + p4
     if base.data.is_table:
         try:
@@ -262,6 +227,113 @@ def run_sweep(
     return result
 
 
+class _ClusterRuns:
+    """One call of ``run_on_cluster``: the runs submitted, their keys' labels, and what the workers
+    said about them (each run's worker starts, and the runs a worker got to the end of)."""
+
+    def __init__(self, client, configs: list[ExperimentConfig], run: RunOne):
+        self.client, self.configs, self.run = client, configs, run
+        self.table = table_for(configs[0].data) if configs[0].data.is_table else None
+        self.sweep_id = uuid.uuid4().hex[:12]
+        self.starts: dict[str, int] = {}  # times a worker began each run (by key; counted on the client's thread)
+        self.ended: set[str] = set()  # keys of runs a worker got to the end of
+        self.lock = threading.Lock()
+        # The rows go to every worker once, for every run: one that dies leaves copies on the others.
+        self.rows = client.scatter(self.table, broadcast=True, hash=False) if self.table is not None else None
+        # By key; a run leaves ``pending`` (and its result the cluster) once collected.
+        self.labels: dict[str, str] = {}
+        self.pending: dict = {}
+        self.index_of: dict[str, int] = {}
+        self.attempts = [0] * len(configs)  # submissions of each configuration
+        self.deaths = [0] * len(configs)  # its worker died while running it, over its submissions
+        self.told: dict[str, int] = {}  # worker starts of each run already told
+
+    def on_event(self, event) -> None:
+        what, key = event[1]
+        with self.lock:
+            if what == "started":
+                self.starts[key] = self.starts.get(key, 0) + 1
+            else:
+                self.ended.add(key)
+
+    def submit(self, index: int):
+        key = f"qatstudio-run-{self.sweep_id}-{index}-{self.attempts[index]}"
+        self.attempts[index] += 1
+        self.labels[key], self.index_of[key] = run_name(self.configs[index]), index
+        self.pending[key] = self.client.submit(_run_on_worker, self.run, self.configs[index], self.sweep_id,
+                                               self.rows, key=key, pure=False)
+        return self.pending[key]
+
+    def collect(self, arrivals, history: Optional[History], result: SweepResult, tell: Tell) -> list[str]:
+        """Take in the runs that arrived; returns the keys of those the cluster dropped with the
+        table's rows (their last worker died)."""
+        lost_rows = []
+        for future in arrivals.next_batch(block=False):
+            if future.key not in self.pending:  # already collected
+                continue
+            if future.status == "lost":  # its worker died before the result came here:
+                arrivals.add(future)  # Dask runs it again, and it arrives again
+                tell(RunRedone(self.labels[future.key], "its worker process died before the result was "
+                                                        "collected; it runs again"))
+                continue
+            dropped = future.status == "cancelled"
+            if not dropped:
+                try:
+                    _collect(future, self.labels[future.key], history, result, tell)
+                except CancelledError:  # the result went with its worker after it finished
+                    dropped = True
+            if dropped and self.rows is not None:
+                lost_rows.append(future.key)
+                continue
+            if dropped:
+                _collect(future, self.labels[future.key], history, result, tell)  # failed: dropped
+            self.pending.pop(future.key)
+        return lost_rows
+
+    def tell_retries(self, tell: Tell) -> None:
+        """Runs Dask started again after their worker died."""
+        with self.lock:
+            retried = {key: count for key, count in self.starts.items() if count > self.told.get(key, 1)}
+        for key, count in retried.items():
+            self.told[key] = count
+            if key in self.pending:
+                tell(RunRedone(self.labels[key], "its worker process died while running it; it runs again"))
+
+    def resubmit(self, lost_rows: list[str], arrivals, result: SweepResult, tell: Tell) -> None:
+        """Send the table's rows again and run the runs that lost them again; a run whose worker died
+        under it twice, or with no worker back in time, fails."""
+        with self.lock:
+            culprits = {key for key in lost_rows if key in self.starts and key not in self.ended}
+        resent = self.rows.status == "finished"
+        if not resent:
+            try:  # once a worker is back (a local cluster restarts the one that died)
+                self.rows = self.client.scatter(self.table, broadcast=True, hash=False, timeout=REJOIN_S)
+                resent = True
+            except TimeoutError:
+                pass
+        for key in lost_rows:
+            self.pending.pop(key)
+            index = self.index_of[key]
+            self.deaths[index] += key in culprits
+            reason = DIED_TWICE if self.deaths[index] > ALLOWED_FAILURES else (
+                None if resent else f"its worker process died with the table's rows, and no worker "
+                                    f"was there to take them again within {REJOIN_S:.0f} s")
+            if reason:
+                failure = RunFailed(self.labels[key], reason)
+                result.failures.append(failure)
+                tell(failure)
+            else:
+                arrivals.add(self.submit(index))
+                tell(RunRedone(self.labels[key], "a worker process died with the table's rows; they were "
+                                                 "sent again, and the run runs again"))
+
+    def counts(self, result: SweepResult) -> tuple[int, int, int, int]:
+        """Queued, running, done and failed."""
+        with self.lock:
+            running = len(self.starts.keys() & self.pending.keys())
+        return len(self.pending) - running, running, len(result.records), len(result.failures)
+
+
 def run_on_cluster(
     client,
     configs: list[ExperimentConfig],
@@ -277,109 +349,33 @@ def run_on_cluster(
     tell = tell or (lambda message: None)
     if not configs:
         return result
-    table = table_for(configs[0].data) if configs[0].data.is_table else None
-    sweep_id = uuid.uuid4().hex[:12]
     from distributed import as_completed
 
-    starts: dict[str, int] = {}  # times a worker began each run (by key; counted on the client's thread)
-    ended: set[str] = set()  # keys of runs a worker got to the end of
-    lock = threading.Lock()
-
-    def on_event(event) -> None:
-        what, key = event[1]
-        with lock:
-            if what == "started":
-                starts[key] = starts.get(key, 0) + 1
-            else:
-                ended.add(key)
-
-    client.subscribe_topic(_topic(sweep_id), on_event)
-    # The rows go to every worker once, for every run: one that dies leaves copies on the others.
-    rows = client.scatter(table, broadcast=True, hash=False) if table is not None else None
-    # By key; a run leaves ``pending`` (and its result the cluster) once collected.
-    labels, pending, index_of = {}, {}, {}
-    attempts = [0] * len(configs)  # submissions of each configuration
-    deaths = [0] * len(configs)  # its worker died while running it, over its submissions
-    told: dict[str, int] = {}  # worker starts of each run already told
-
-    def submit(index: int):
-        key = f"qatstudio-run-{sweep_id}-{index}-{attempts[index]}"
-        attempts[index] += 1
-        labels[key], index_of[key] = run_name(configs[index]), index
-        pending[key] = client.submit(_run_on_worker, run, configs[index], sweep_id, rows, key=key, pure=False)
-        return pending[key]
-
-    arrivals = as_completed([submit(index) for index in range(len(configs))])
+    runs = _ClusterRuns(client, configs, run)
+    client.subscribe_topic(_topic(runs.sweep_id), runs.on_event)
+    arrivals = as_completed([runs.submit(index) for index in range(len(configs))])
     start = time.perf_counter()
     shown = None
     try:
-        while pending:
+        while runs.pending:
             if stop():
                 result.cancelled = True
                 break
-            lost_rows = []  # runs the cluster dropped: the table's rows died with their last worker
-            for future in arrivals.next_batch(block=False):
-                if future.key not in pending:  # already collected
-                    continue
-                if future.status == "lost":  # its worker died before the result came here:
-                    arrivals.add(future)  # Dask runs it again, and it arrives again
-                    tell(RunRedone(labels[future.key], "its worker process died before the result was "
-                                                       "collected; it runs again"))
-                    continue
-                dropped = future.status == "cancelled"
-                if not dropped:
-                    try:
-                        _collect(future, labels[future.key], history, result, tell)
-                    except CancelledError:  # the result went with its worker after it finished
-                        dropped = True
-                if dropped and rows is not None:
-                    lost_rows.append(future.key)
-                    continue
-                if dropped:
-                    _collect(future, labels[future.key], history, result, tell)  # failed: dropped
-                pending.pop(future.key)
-            with lock:
-                retried = {key: count for key, count in starts.items() if count > told.get(key, 1)}
-                culprits = {key for key in lost_rows if key in starts and key not in ended}
-            for key, count in retried.items():  # Dask runs it again after its worker died
-                told[key] = count
-                if key in pending:
-                    tell(RunRedone(labels[key], "its worker process died while running it; it runs again"))
+            lost_rows = runs.collect(arrivals, history, result, tell)
+            runs.tell_retries(tell)
             if lost_rows:
-                resent = rows.status == "finished"
-                if not resent:
-                    try:  # once a worker is back (a local cluster restarts the one that died)
-                        rows, resent = client.scatter(table, broadcast=True, hash=False, timeout=REJOIN_S), True
-                    except TimeoutError:
-                        pass
-                for key in lost_rows:
-                    pending.pop(key)
-                    index = index_of[key]
-                    deaths[index] += key in culprits
-                    reason = DIED_TWICE if deaths[index] > ALLOWED_FAILURES else (
-                        None if resent else f"its worker process died with the table's rows, and no worker "
-                                            f"was there to take them again within {REJOIN_S:.0f} s")
-                    if reason:
-                        failure = RunFailed(labels[key], reason)
-                        result.failures.append(failure)
-                        tell(failure)
-                    else:
-                        arrivals.add(submit(index))
-                        tell(RunRedone(labels[key], "a worker process died with the table's rows; they were "
-                                                    "sent again, and the run runs again"))
-            with lock:
-                running = len(starts.keys() & pending.keys())
-            counts = (len(pending) - running, running, len(result.records), len(result.failures))
+                runs.resubmit(lost_rows, arrivals, result, tell)
+            counts = runs.counts(result)
             if counts != shown:
                 tell(SweepProgress(*counts, len(configs), time.perf_counter() - start))
                 shown = counts
-            if pending and not arrivals.has_ready():
+            if runs.pending and not arrivals.has_ready():
                 time.sleep(POLL_S)
     finally:  # cancelled, or failed here: drop the queued runs, stop the running ones
-        if pending:
-            client.cancel(list(pending.values()))
-            client.run(_stop_sweep, sweep_id, on_error="ignore")
-        client.unsubscribe_topic(_topic(sweep_id))
+        if runs.pending:
+            client.cancel(list(runs.pending.values()))
+            client.run(_stop_sweep, runs.sweep_id, on_error="ignore")
+        client.unsubscribe_topic(_topic(runs.sweep_id))
     return result
 
 

@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 from ..engine.cancel import Cancelled
 from ..engine.config import MAX_CLASSES, MAX_FEATURES, TABLE, DataConfig
 from ..engine.data import Table
+from ..engine.errors import UserError
 from .formatting import fmt_bytes, plural
 
 MAX_TABLE_BYTES = 500_000_000  # the largest data file imported (500 MB)
@@ -33,7 +34,8 @@ PARSE_BLOCK = 4 << 20  # bytes pyarrow parses at a time (progress and Stop are c
 # Shares of the progress bar, as the time goes on a large file: reading, hashing and checking the
 # bytes; parsing them; making the table (columns to arrays, classes).
 READ_SHARE, PARSE_SHARE = 0.25, 0.5
-HEADER_PEEK = 1 << 20  # bytes read to find the column names
+HEADER_PEEK = 1 << 20  # bytes read to find the column names (and the first rows)
+PEEK_ROWS = 8  # rows an import shows before it starts
 LABEL_NAMES = ("label", "class", "target", "y")  # suggested label columns, in order of preference
 EXAMPLES = 3  # missing cells named in a message
 DELIMITERS = (",", ";", "\t")  # the header's most frequent one separates the columns
@@ -43,8 +45,10 @@ DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")  # 1,5 written
 Progress = Callable[[float], None]
 
 
-class TableError(ValueError):
+class TableError(UserError, ValueError):
     """A data file can't be used; the message says what to change."""
+
+    title = "Can't import the data"
 
 
 class MissingValues(TableError):
@@ -77,13 +81,45 @@ class ImportedTable:
 
 def peek_columns(path: Path) -> list[str]:
     """The column names in the file's first line (the rest is not read)."""
+    return peek_table(path, rows=0).columns
+
+
+@dataclass(frozen=True)
+class Peek:
+    """A file's column names and its first rows as written (text), before any import."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    problem: str = ""  # why the rows can't be shown, a sentence ('' when they can)
+
+
+def peek_table(path: Path, rows: int = PEEK_ROWS) -> Peek:
+    """The column names and the first ``rows`` rows, read from the file's first bytes only (what
+    an import shows before the label column is chosen). TableError when the header can't be read."""
     path = Path(path)
     with _opened(path) as handle:
         head = handle.read(HEADER_PEEK)
     if not head.strip():
         raise _empty(path.name)
-    _check_text(path.name, head, 0, 0, final=len(head) < HEADER_PEEK)
-    return _header_names(path.name, _first_line(head))
+    whole = len(head) < HEADER_PEEK
+    _check_text(path.name, head, 0, 0, final=whole)
+    header = _first_line(head)
+    columns = _header_names(path.name, header)
+    lines = [line for line in head[len(header):].splitlines(keepends=True) if line.strip()]
+    if not whole and lines and not lines[-1].endswith(b"\n"):
+        lines.pop()  # cut by the peek
+    lines = lines[:rows]
+    if not lines:
+        return Peek(columns, [])
+    options = pacsv.ConvertOptions(column_types={name: pa.string() for name in columns}, strings_can_be_null=False)
+    try:
+        table = pacsv.read_csv(_arrow_buffer(header + b"".join(lines)), convert_options=options,
+                               parse_options=pacsv.ParseOptions(delimiter=_delimiter(header)),
+                               read_options=pacsv.ReadOptions(use_threads=False))
+    except pa.ArrowInvalid as error:
+        return Peek(columns, [], f"The first rows can't be shown: {error}")
+    cells = [table.column(name).to_pylist() for name in columns]
+    return Peek(columns, [list(row) for row in zip(*cells)])
 
 
 def _empty(name: str) -> TableError:

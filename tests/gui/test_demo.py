@@ -541,7 +541,7 @@ def test_an_unreachable_scheduler_is_told_in_words(qtbot, window, demo):
         assert dialog.start()
         assert dialog.progress_text() == "0 / 1 run finished"
     assert finished.args[0] is None
-    assert "Can't run the sweep there: can't reach the Dask scheduler at tcp://127.0.0.1:9" in dialog.status.text()
+    assert "Can't run it on that Dask cluster: can't reach the Dask scheduler at tcp://127.0.0.1:9" in dialog.status.text()
     qtbot.waitUntil(lambda: not window.is_busy(), timeout=30_000)
     assert not dialog.records and dialog.start_button.isEnabled()
 

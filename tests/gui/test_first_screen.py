@@ -84,3 +84,26 @@ def test_help_lists_the_actions_own_shortcuts_and_has_a_tour(qtbot, window):
         tour.next_button.click()
     assert tour.counter.text() == f"{len(tour.pages)} of {len(tour.pages)}" and tour.back_button.isEnabled()
     tour.close()
+
+
+def test_the_demo_window_paints_first_then_loads_the_story(qtbot, settings):
+    """``qatstudio --demo``: the window shows, says the story is loading and paints itself before
+    the story's files are opened (opening them beside the first paint kept it black for seconds)."""
+    from qatstudio.gui.app import open_window
+    from qatstudio.gui.demo.controller import LOADING
+
+    window = open_window(demo=True, settings=settings)
+    window.ask_before_discarding = False
+    _windows.append(window)
+    story = window.demo_controller.story
+    try:
+        assert window.isVisible() and story.is_held() and not story.runner.is_busy()  # nothing opened yet
+        assert window.status_text() == LOADING and window.demo_controller.story_dock.isVisible()
+        assert story.panel.current == 1
+        qtbot.waitExposed(window)
+        qtbot.waitUntil(lambda: not story.is_held(), timeout=10_000)
+        qtbot.waitUntil(story.loaded, timeout=120_000)
+        qtbot.waitUntil(lambda: not story.runner.is_busy(), timeout=10_000)
+        assert window.status.standing().startswith("Ready")  # the message before it, back
+    finally:
+        window.demo_controller.shutdown()

@@ -37,6 +37,7 @@ def test_a_search_runs_to_the_end_and_opens_the_winner(qtbot, calibrated, window
         assert dialog.is_running() and window.is_busy() and window.stop_action.isEnabled()
         assert not window.train_action.isEnabled() and not dialog.layers.isEnabled()
         qtbot.waitUntil(lambda: dialog.table.rowCount() >= 1, timeout=300_000)  # a candidate, as it finishes
+        assert len(dialog.front_chart.candidates) == dialog.table.rowCount()  # and on the chart
         assert "(1 worker connected)" in dialog.dashboard.text()
     assert opened.args[1] == "succeeded"
 
@@ -49,6 +50,11 @@ def test_a_search_runs_to_the_end_and_opens_the_winner(qtbot, calibrated, window
     assert [row[0] for row in rows if row[-1] == "winner"] == [result.winner.record.label]
     assert all(row[-1] in ("winner", "\u2605 front") for row in rows if row[0] in
                {t.record.label for t in result.front})
+    chart = dialog.front_chart  # every candidate tried, the same front, the winner starred
+    assert sorted(c.label for c in chart.candidates) == sorted(t.record.label for t in result.tried)
+    assert [c.label for c in chart.front()] == [t.record.label for t in result.front]
+    assert chart.winner.label == result.winner.record.label
+    assert len(chart.star.data) == 1 and len(chart.scatter.data) == len(result.tried)
     assert "The cheapest within the tolerance" in dialog.outcome.text() and "measured" in dialog.outcome.text()
 
     # the winner, compiled and run encrypted by the search, is the window's run now

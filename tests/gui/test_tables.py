@@ -111,6 +111,55 @@ BAD_FILES = {
 }
 
 
+def test_the_import_dialog_shows_the_first_rows_and_marks_the_label_column(qtbot, window, tmp_path):
+    """Before choosing the label column the user sees the first rows as written, the label's column
+    marked; the title is not cut (the dialog is wider than it)."""
+    from qatstudio.services.paths import examples_dir
+
+    path = examples_dir() / "machines.csv"
+    window.files.import_file(path)
+    dialog = window.files.import_settings
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    try:
+        lines = path.read_text().splitlines()
+        assert dialog.rows.horizontalHeaderItem(0).text() == lines[0].split(",")[0]
+        assert dialog.shown_rows() == [line.split(",") for line in lines[1 : 1 + tabular.PEEK_ROWS]]
+        assert dialog.rows.editTriggers() == dialog.rows.EditTrigger.NoEditTriggers  # read-only
+        assert f"first {tabular.PEEK_ROWS} rows of" in dialog.rows_caption.text()
+        label = dialog.label.currentIndex()
+        assert dialog.label_column() == "fault" and dialog.rows.horizontalHeaderItem(label).font().bold()
+        dialog.label.setCurrentIndex(0)  # another label column: the mark follows
+        assert dialog.rows.horizontalHeaderItem(0).font().bold()
+        assert not dialog.rows.horizontalHeaderItem(label).font().bold()
+        assert dialog.width() >= dialog.fontMetrics().horizontalAdvance(dialog.windowTitle()) + 150
+    finally:
+        dialog.reject()
+    short = tmp_path / "short.csv"
+    short.write_text("a;b;kind\n1,5;2;x\n3;4;y\n")  # semicolons, decimal commas: the cells as written
+    window.files.import_file(short)
+    dialog = window.files.import_settings
+    assert dialog.shown_rows() == [["1,5", "2", "x"], ["3", "4", "y"]] and "first 2 rows" in dialog.rows_caption.text()
+    dialog.reject()
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b,kind\n1,2,x\n3,y\n")
+    window.files.import_file(ragged)
+    dialog = window.files.import_settings
+    assert dialog.shown_rows() == [] and "can't be shown" in dialog.rows_caption.text()  # the import says why
+    dialog.reject()
+
+
+def test_import_starts_in_the_examples_then_where_the_user_went(qtbot, window, settings, tmp_path):
+    from qatstudio.services.paths import examples_dir
+
+    assert window.files.import_folder() == str(examples_dir())  # nothing picked yet: the shipped examples
+    path = write_csv(tmp_path / "mine.csv", rows=20)
+    window.files.import_file(path)
+    window.files.import_settings.reject()
+    assert window.files.import_folder() == str(tmp_path)  # remembered, even across sessions
+    assert settings.value("last_import_dir") == str(tmp_path)
+
+
 def test_bad_files_change_nothing(qtbot, window, run, tmp_path):
     config = small_config(epochs=1)
     window.config_panel.set_config(config)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -434,7 +435,9 @@ def test_data_preview_follows_the_data_settings(qtbot, window):
     assert preview.isVisibleTo(panel)
 
     panel.bands.setValue(3)  # redrawn as the settings change (after a short pause)
+    assert preview.is_updating() and preview.caption.text() == preview.UPDATING  # never the old set's words
     qtbot.waitUntil(lambda: preview.image() != shown, timeout=5_000)
+    assert not preview.is_updating() and preview.isEnabled() and "Ceiling" in preview.caption.text()
     assert preview.ceiling == make_dataset(DataConfig(bands=3)).ceiling_accuracy
     three = preview.image()
     panel.bands.setValue(4)
@@ -454,6 +457,31 @@ def test_data_preview_follows_the_data_settings(qtbot, window):
     panel.points.setValue(160_000)  # too many points to make at every keystroke: the shape alone
     qtbot.waitUntil(lambda: preview.data == panel.config().data, timeout=5_000)
     assert preview.ceiling is None and "too many to preview" in preview.caption.text()
+
+
+def test_data_preview_marks_a_change_at_once_and_draws_each_shape_once(qtbot, window):
+    """The spirals' and moons' pictures are slow to draw: until the new one is shown the preview
+    says it is updating, and each shape is drawn once per session."""
+    from qatstudio.gui.panels.config_panel import _shape_image
+
+    panel, preview = window.config_panel, window.config_panel.preview
+
+    def pick(key):
+        index = panel.picker.findData(key)
+        panel.picker.setCurrentIndex(index)
+        panel.picker.activated.emit(index)
+        assert preview.is_updating() and preview.caption.text() == preview.UPDATING and not preview.isEnabled()
+        qtbot.waitUntil(lambda: not preview.is_updating(), timeout=10_000)
+        assert preview.data.shape == key and "Ceiling" in preview.caption.text() and preview.isEnabled()
+
+    pick("spirals")
+    pick("moons")
+    drawn = _shape_image.cache_info().misses
+    pick("spirals")
+    assert _shape_image.cache_info().misses == drawn  # drawn before: taken from the cache
+    panel.noise.setValue(panel.noise.value() + 0.01)
+    panel.noise.setValue(panel.noise.value() - 0.01)  # back before the pause ended: the same words again
+    assert not preview.is_updating() and "Ceiling" in preview.caption.text()
 
 
 def test_shortcuts_and_tooltips(qtbot, window, run):
@@ -505,3 +533,60 @@ def test_plots_stay_readable_with_the_side_docks_open(qtbot, window, height):
         assert view.contains(box.toRect()), (name, box, view)
     shown = plots.rect().translated(plots.mapTo(window, plots.rect().topLeft()))
     assert window.rect().contains(shown) and not shown.intersects(window.statusBar().geometry())
+
+
+def test_export_report_never_offers_the_apps_resources(qtbot, window, tmp_path, monkeypatch):
+    """After a story step was opened (from the app's resources), Export report starts in the user's
+    documents; then in the folder of the last report."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from qatstudio.gui.demo.controller import install_demo
+    from qatstudio.gui.window.files import documents_folder
+    from qatstudio.services.experiment_file import load_experiment
+    from qatstudio.services.history import History, RunRecord
+    from qatstudio.services.paths import story_dir
+    from qatstudio.services.story import load_story
+
+    history = History(tmp_path / "history")
+    history.add(RunRecord.from_experiment(load_experiment(load_story()[0].path)))
+    demo = install_demo(window, history=history)
+    try:
+        window.settings.setValue("last_dir", str(story_dir()))  # as opening a story step leaves it
+        offered = []
+
+        def save_as(parent, title, start, filters):
+            offered.append(Path(start).parent)
+            return str(tmp_path / "reports" / "mine.html"), filters
+
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_as))
+        (tmp_path / "reports").mkdir()
+        assert demo.export_dialog() == [tmp_path / "reports" / "mine.html", tmp_path / "reports" / "mine.json"]
+        assert offered == [documents_folder()]
+        assert window.files.folder() == str(documents_folder())  # nor do the window's own dialogs
+        demo.export_dialog()
+        assert offered[-1] == tmp_path / "reports"  # the last report's folder, next time
+    finally:
+        demo.shutdown()
+
+
+def test_view_menu_has_every_panel_and_generate_keys_no_done_mark(qtbot, window, tmp_path):
+    from PySide6.QtWidgets import QMenu
+
+    from qatstudio.gui.demo.controller import install_demo
+    from qatstudio.services.history import History
+
+    demo = install_demo(window, history=History(tmp_path / "history"))
+    try:
+        view = window.menuBar().findChild(QMenu, "viewMenu")
+        names = [action.text() for action in view.actions() if not action.isSeparator()]
+        assert names == ["Configure", "Compile", "Results", "Deploy", "History", "Story", "Trade-offs"]
+        story = demo.story_dock.toggleViewAction()
+        assert story.isCheckable() and not story.isChecked()
+        story.trigger()  # shown from View like from the Demo menu
+        qtbot.waitUntil(demo.story_dock.isVisible, timeout=5_000)
+        demo.chart_dock.toggleViewAction().trigger()
+        qtbot.waitUntil(demo.chart_dock.isVisible, timeout=5_000)
+        assert demo.story_dock in window.tabifiedDockWidgets(demo.chart_dock)  # sharing the bottom as tabs
+        assert window.keygen_action.icon().isNull()  # no check mark that reads as "done"
+    finally:
+        demo.shutdown()

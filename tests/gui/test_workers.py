@@ -101,3 +101,54 @@ def test_jobs_tasks_and_presets_import_without_qt():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def _train(window, **changes):
+    from .conftest import small_config
+
+    window.config_panel.set_config(small_config(**changes))
+    return window.start_training()
+
+
+def test_the_window_trains_in_its_own_process_and_closing_the_window_ends_it(qtbot, settings, monkeypatch):
+    """The window's Python never runs the training loop: the steps come from the training process."""
+    import os
+
+    from qatstudio.engine import training
+
+    from .conftest import make_window
+
+    window = make_window(qtbot, settings)
+    loops_here = []
+    original = training._train_one
+    monkeypatch.setattr(training, "_train_one", lambda *args: loops_here.append(1) or original(*args))
+    with qtbot.waitSignal(window.taskFinished, timeout=120_000) as finished:
+        _train(window, epochs=2)
+    assert finished.args[1] == "succeeded" and not loops_here
+    assert window.plots.step_count() > 0 and window.session.experiment is not None
+    child = window.controller.training
+    assert child.is_alive() and child.pid != os.getpid()
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
+    assert not child.is_alive()
+
+
+def test_a_training_process_that_dies_is_a_plain_error_and_the_next_training_works(qtbot, settings):
+    import os
+    import signal
+
+    from .conftest import make_window
+
+    window = make_window(qtbot, settings)
+    with qtbot.waitSignal(window.taskFinished, timeout=120_000,
+                          check_params_cb=lambda name, outcome: outcome == "failed"):
+        _train(window, epochs=500)
+        qtbot.waitUntil(lambda: window.plots.step_count() > 0, timeout=120_000)
+        os.kill(window.controller.training.pid, signal.SIGKILL)
+    assert "Training failed" in window.banner.message()
+    assert "killed by SIGKILL" in window.banner.message()
+    assert "Training failed" in window.status_text() and not window.is_busy()
+    assert window.train_button.isEnabled()
+    with qtbot.waitSignal(window.taskFinished, timeout=120_000) as finished:
+        _train(window, epochs=1)
+    assert finished.args[1] == "succeeded" and window.session.experiment is not None

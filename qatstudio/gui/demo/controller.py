@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...services.formatting import plural
-from ...services.history import History, RunRecord, RunTracker
+from ...services.history import History, RunRecord, RunTracker, Stage
 from ...services.report import write_reports
 from ...services.story import StepFigures, StoryProblem, StoryStep, live_result, load_story, steps_of, story_job
 from ..panels.history_panel import HistoryPanel
@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 STORY_HEIGHT = 0.35  # the bottom docks' share of the window's height when first shown
+LOADING = "Loading the story: opening its steps' runs\u2026"
+AFTER_PAINT_MS = 100  # the story starts loading this long after the window's first paint
+HOLD_LIMIT_MS = 5000  # ... or after this long if no paint comes (a minimized window)
 
 
 class StoryDriver(QObject):
@@ -67,6 +70,9 @@ class StoryDriver(QObject):
         self._task: Optional[Task] = None
         self._rerun: Optional[int] = None  # the step re-run live, until its run is recorded
         self._deploying: Optional[StoryStep] = None  # the step on its way to the Deploy panel
+        self._held = False  # loading waits for the window's first paint (``hold_until_painted``)
+        self._wanted = False  # ``load`` was asked for while held
+        self._standing = ""  # the status line's standing message before "Loading the story..."
         self.panel.rerunRequested.connect(self.rerun_step)
         self.panel.openRequested.connect(self.open_step)
         self.panel.deployRequested.connect(self.deploy_step)
@@ -76,10 +82,42 @@ class StoryDriver(QObject):
         if error:
             self.panel.stage_text.setText(error)
 
+    def hold_until_painted(self) -> None:
+        """Let ``load`` wait until the window has painted itself once: opening the files beside the
+        first paint (brevitas is imported for them) kept the window black for over 10 s on a busy
+        machine. Meanwhile the status line says the story is loading."""
+        self._held = True
+        self.window.installEventFilter(self)
+        self._standing = self.window.status.standing()  # shown again once the story is in
+        self.window.status.work(LOADING)
+        QTimer.singleShot(HOLD_LIMIT_MS, self, self._release)
+
+    def is_held(self) -> bool:
+        """Loading waits for the window's first paint."""
+        return self._held
+
+    def eventFilter(self, watched, event) -> bool:
+        if self._held and watched is self.window and event.type() == QEvent.Type.Paint:
+            QTimer.singleShot(AFTER_PAINT_MS, self, self._release)  # once the painted frame is on screen
+        return False
+
+    def _release(self) -> None:
+        if not self._held:
+            return
+        self._held = False
+        self.window.removeEventFilter(self)
+        if self._wanted:
+            self.load()
+        else:
+            self._end_loading_text()
+
     def load(self) -> Optional[Task]:
-        """Open the steps' files on the worker thread (once)."""
+        """Open the steps' files on the worker thread (once; after the first paint when held)."""
         if self._task is not None or self.loaded():
             return self._task
+        if self._held:
+            self._wanted = True
+            return None
         task = self.runner.start("Story", story_job(self.steps))
         task.message.connect(self._message)
         task.failed.connect(lambda error: self.panel.stage_text.setText(
@@ -105,6 +143,11 @@ class StoryDriver(QObject):
 
     def _finished(self) -> None:
         self._task = None
+        self._end_loading_text()
+
+    def _end_loading_text(self) -> None:
+        if self.window.status.standing() == LOADING:
+            self.window.status.work(self._standing)
 
     def rerun_step(self, step: StoryStep) -> bool:
         """Put the step's configuration into the window and train it there, live."""
@@ -216,6 +259,7 @@ class DemoController(QObject):
             QTimer.singleShot(0, window.compile_dock.raise_)  # the window's own tab stays in front
         self.presentation = PresentationView(window, self.story_panel, window.plots, window.deploy_panel, self.chart)
         self._build_menu()
+        self._add_to_view_menu()
 
         window.experimentUpdated.connect(self._on_experiment)
         self.story.figuresChanged.connect(self._redraw_chart)
@@ -330,6 +374,23 @@ class DemoController(QObject):
         self.presentation.addActions([self.story_action, self.chart_action, self.presentation_action,
                                       self.next_action, self.previous_action, self.black_action, self.leave_action])
 
+    def _add_to_view_menu(self) -> None:
+        """The demo's docks beside the window's own in View: shown or hidden like them (the story
+        and the trade-offs share the bottom as tabs, as from the Demo menu)."""
+        view = self.window.menuBar().findChild(QMenu, "viewMenu")
+        if view is None:
+            return
+        view.addSeparator()
+        view.addActions([dock.toggleViewAction() for dock in (self.history_dock, self.story_dock, self.chart_dock)])
+        for dock in (self.story_dock, self.chart_dock):
+            dock.toggleViewAction().triggered.connect(lambda checked, d=dock: self._viewed(d, checked))
+
+    def _viewed(self, dock: QDockWidget, shown: bool) -> None:
+        """View showed a bottom dock: in front, tabbed with the other."""
+        if shown:
+            self._tab_bottom_docks()
+            dock.raise_()
+
     # ------------------------------------------------------------------ the docks
     def _tab_bottom_docks(self) -> None:
         """The first time both are open, story and trade-offs share the bottom as tabs (Qt lays
@@ -423,7 +484,7 @@ class DemoController(QObject):
     def _redraw_chart(self) -> None:
         self.chart.set_records(self.history_panel.records(), self.story.records())
 
-    def _on_experiment(self, experiment, stage: str) -> None:
+    def _on_experiment(self, experiment, stage: Stage) -> None:
         """Keep every run the window finishes (and each later result of it) in the history."""
         try:
             record = self.tracker.update(experiment, stage, self.window.session.path)
@@ -474,9 +535,7 @@ class DemoController(QObject):
     def open_sweep_dialog(self) -> SweepDialog:
         if self.sweep_dialog is None:
             self.sweep_dialog = SweepDialog(
-                self.history, self.window.runner, self.window.config,
-                busy_reason=lambda: ("The window is busy: stop its work first, then start the sweep."
-                                     if self.window.is_busy() else ""),
+                self.history, self.window.runner, self.window.config, is_busy=self.window.is_busy,
                 parent=self.window)
             self.sweep_dialog.runFinished.connect(self._show_record)  # run_sweep has kept it in the history
             self.sweep_dialog.sweepFinished.connect(self._sweep_finished)
@@ -515,10 +574,15 @@ class DemoController(QObject):
             QTimer.singleShot(0, self.window.close)
 
     def export_dialog(self) -> list[Path]:
-        folder = Path(str(self.window.settings.value("last_dir", str(Path.home()))))
+        """Ask where to write the report: first in the folder of the last report, else the user's
+        documents (never the app's own resources, where the story's runs are)."""
+        folder = Path(self.window.files.folder("last_report_dir"))
         path, _ = QFileDialog.getSaveFileName(self.window, "Export report", str(folder / "qatstudio-report.html"),
                                               "HTML report (*.html)")
-        return self.export_report(Path(path)) if path else []
+        if not path:
+            return []
+        self.window.settings.setValue("last_report_dir", str(Path(path).parent))
+        return self.export_report(Path(path))
 
     def export_report(self, path: Path, records: Optional[list[RunRecord]] = None) -> list[Path]:
         """The runs (default: the selected ones, or all) as ``path`` (.html) and the same name in .json."""

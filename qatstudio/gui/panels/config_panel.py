@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from html import escape
 from typing import Optional
 
@@ -122,8 +123,16 @@ def _with_slider(box: QSpinBox, tick: int = 0) -> QWidget:
 
 def shape_picture(data: DataConfig, size: int) -> QPixmap:
     """The shape ``data`` makes, drawn from its rule over a ``size`` x ``size`` grid in its classes' colours."""
+    return QPixmap.fromImage(_shape_image(data.shape, data.bands, size))
+
+
+@functools.lru_cache(maxsize=64)
+def _shape_image(shape: str, bands: int, size: int) -> QImage:
+    """A shape's rule depends on its bands at most: each picture is drawn once (the nearest-curve rule
+    of the spirals and moons takes over a second at 96 x 96 on a busy machine)."""
+    data = DataConfig.for_shape(shape=shape, bands=bands)
     classes = shape_labels(data, boundary_grid(size)).reshape(size, size)
-    return QPixmap.fromImage(boundary_qimage(classes.astype(np.float32)))
+    return boundary_qimage(classes.astype(np.float32))
 
 
 # The picker's generated sets: a shape with its suggested jitter, or the 3 x 3 board without jitter.
@@ -153,6 +162,7 @@ class DataPreview(QLabel):
     SAMPLE = 80  # test points drawn besides the ringed ones
     MAX_POINTS = 250**2  # larger sets are made only for training: the preview shows the shape alone
     DELAY_MS = 60  # settings that change faster than this (a held arrow key) redraw once
+    UPDATING = "Updating the preview for the new settings\u2026"
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -168,20 +178,37 @@ class DataPreview(QLabel):
         self.caption.setWordWrap(True)
         self.caption.setToolTip(TIP_CEILING)
         self._pending: Optional[DataConfig] = None
+        self._text = ""  # the caption of the set drawn
+        self._updating = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(self.DELAY_MS)
         self._timer.timeout.connect(lambda: self.draw(self._pending))
 
     def show_data(self, data: DataConfig) -> None:
-        """Redraw for ``data`` (a generated set) shortly (at once when nothing is shown yet)."""
+        """Redraw for ``data`` (a generated set) shortly (at once when nothing is shown yet); until
+        then the picture is greyed and the caption says it is being updated, never the old set's."""
         self._pending = dataclasses.replace(data)
         if self.data is None:
             self.draw(self._pending)
         elif data == self.data:
             self._timer.stop()  # back to what is shown before the pause ended
+            self._set_updating(False)
         else:
+            self._set_updating(True)
             self._timer.start()
+
+    def _set_updating(self, updating: bool) -> None:
+        self._updating = updating
+        self.setEnabled(not updating)  # a disabled label greys its picture
+        if updating:
+            self.caption.setText(self.UPDATING)
+        elif self.caption.text() == self.UPDATING:
+            self.caption.setText(self._text)
+
+    def is_updating(self) -> bool:
+        """The settings changed and the picture and caption still show the set before."""
+        return self._updating
 
     def draw(self, data: DataConfig) -> None:
         self._timer.stop()
@@ -205,7 +232,9 @@ class DataPreview(QLabel):
         if data.shape == "checkerboard":
             text = f"A {data.grid_side} \u00d7 {data.grid_side} grid. {text}"
         self.setPixmap(pixmap)
+        self._text = text
         self.caption.setText(text)
+        self._set_updating(False)
 
     def _draw_points(self, pixmap: QPixmap, points: np.ndarray, labels: np.ndarray, across: np.ndarray) -> None:
         chosen = np.flatnonzero(across)

@@ -23,6 +23,7 @@ from ...engine.pipeline import Experiment
 from ...services import jobs, storage, views
 from ...services.deploy.local import LocalServer
 from ...services.experiment_file import SUFFIX, save_experiment
+from ...services.history import Stage
 from ...services.formatting import (
     KIND_TITLES,
     fmt_epochs,
@@ -78,7 +79,7 @@ class Controller(QObject):
     problem = Signal(str, str, str)  # title, message, details: an error the user should read
     taskStarted = Signal(str)  # task title
     taskFinished = Signal(str, str)  # task title, "succeeded" / "failed" / "cancelled"
-    experimentUpdated = Signal(object, str)  # Experiment, "trained" / "compiled" / "simulated" / ...
+    experimentUpdated = Signal(object, object)  # Experiment, its Stage
     titleChanged = Signal(str, bool)  # file name, unsaved results
     fileUsed = Signal(object, bool)  # Path, worth a place in File > Open Recent
     showPanel = Signal(object)  # the panel the work in progress fills
@@ -94,6 +95,7 @@ class Controller(QObject):
         self.runner = TaskRunner(self)
         self.drawing = TaskRunner(self)  # the boundary on another plane: quick, never makes the window busy
         self.server = LocalServer(folder=None)  # the Deploy panel's local server; stopped on release
+        self.training = jobs.training_process()  # training runs there, beside the window; closed on release
         self.state = State.IDLE
         self.task: Optional[Task] = None
         self.kind: Optional[TaskKind] = None
@@ -238,12 +240,14 @@ class Controller(QObject):
             self.runner.wait_all()
             self.drawing.wait_all()
             self.server.stop()
+            self.training.close()
         self.views.plots.stop_live()
 
     def release(self) -> None:
         """Stop the server and drop the models and the compiled circuit now, while Qt and Concrete
         are both alive: freeing a circuit during interpreter shutdown can crash."""
         self.server.stop()
+        self.training.close()
         self.drawing.wait_all()
         self.session = jobs.Session()
         gc.collect()
@@ -267,7 +271,7 @@ class Controller(QObject):
         v.results.clear(0, names.classes)
         v.controls.reset("Preparing the data\u2026")
         self._total_steps = 0
-        task = self._start(TaskKind.TRAIN, jobs.train_job(config),
+        task = self._start(TaskKind.TRAIN, jobs.train_job(config, self.training),
                            self._on_train_message,
                            lambda outcome: self._on_trained(outcome, config),
                            on_failure=lambda error: self._on_train_failed(), on_cancel=v.plots.stop_live)
@@ -338,7 +342,7 @@ class Controller(QObject):
         self._result(f"{how}: test accuracy {first}{config.bits}-bit quantized "
                      f"{fmt_percent(m.clear_accuracy)} in the clear. Compile next (Ctrl+K).")
         self._title()
-        self.experimentUpdated.emit(experiment, "trained")
+        self.experimentUpdated.emit(experiment, Stage.TRAINED)
 
     def _show_estimate(self, experiment) -> None:
         """Before compiling: the integer model's widths, and whether Concrete will take them."""
@@ -436,7 +440,7 @@ class Controller(QObject):
         self._result(f"Compiled: {report.accumulator_bits}-bit accumulator, {report.pbs_count} PBS, "
                      f"keys {fmt_key_bytes(report.key_bytes, compressed=False)}. Next: Simulate FHE (Ctrl+M).")
         self._title()
-        self.experimentUpdated.emit(experiment, "compiled")
+        self.experimentUpdated.emit(experiment, Stage.COMPILED)
 
     def _on_compile_failed(self, error: TaskError) -> None:
         if isinstance(error.exception, AccumulatorTooWideError):
@@ -527,7 +531,7 @@ class Controller(QObject):
         self._result(f"FHE simulation: {fmt_percent(m.fhe_simulated_accuracy)} accuracy, "
                      f"{fmt_percent(m.agreement_clear_simulated)} agreement with the clear model.")
         self._title()
-        self.experimentUpdated.emit(experiment, "simulated")
+        self.experimentUpdated.emit(experiment, Stage.SIMULATED)
 
     def start_encrypted(self, n_samples: int, confirmed: bool = False) -> Optional[Task]:
         compiled, experiment = self.session.compiled, self.session.experiment
@@ -589,7 +593,7 @@ class Controller(QObject):
         self.views.results.set_encrypted_text(text + (f"\nLatency per sample: {latencies}" if latencies else ""))
         self._result(text)
         self._title()
-        self.experimentUpdated.emit(experiment, "encrypted")
+        self.experimentUpdated.emit(experiment, Stage.ENCRYPTED)
 
     # ------------------------------------------------------------ deployment
     def start_deploy(self, n_points: int) -> Optional[Task]:
@@ -763,9 +767,9 @@ class Controller(QObject):
         self.fileUsed.emit(opened.path, True)
         self._result(f"Opened {opened.path.name}.")
         self._title()
-        self.experimentUpdated.emit(experiment, "opened")
+        self.experimentUpdated.emit(experiment, Stage.OPENED)
         if experiment.metrics.fhe_executed_samples:
-            self.experimentUpdated.emit(experiment, "encrypted")  # its history record gains the measured figures
+            self.experimentUpdated.emit(experiment, Stage.ENCRYPTED)  # its history record gains the measured figures
         self._draw_plane()
 
     def save_experiment_to(self, path: Path) -> Optional[Path]:

@@ -67,9 +67,8 @@ FRAME_ALLOWANCE = 40  # a window manager's title bar and borders, before they ar
 class MainWindow(QMainWindow):
     """The whole app in one window."""
 
-    # The session's experiment gained results (GUI thread, after ``session`` is updated): stage is
-    # "trained", "compiled", "simulated", "encrypted" or "opened".
-    experimentUpdated = Signal(object, str)  # Experiment, stage
+    # The session's experiment gained results (GUI thread, after ``session`` is updated).
+    experimentUpdated = Signal(object, object)  # Experiment, its services.history.Stage
     busyChanged = Signal(bool)
     taskFinished = Signal(str, str)  # task title, outcome ("succeeded", "failed", "cancelled")
 
@@ -157,8 +156,7 @@ class MainWindow(QMainWindow):
                                         "Stop what is running (training keeps what it learned)", sp.SP_MediaStop)
         self.compile_action = self._action("&Compile", ["Ctrl+K"], "Compile the quantized model to an FHE circuit",
                                            sp.SP_ComputerIcon)
-        self.keygen_action = self._action("Generate &keys", ["Ctrl+G"], "Generate the circuit's keys (cached on disk)",
-                                          sp.SP_DialogApplyButton)
+        self.keygen_action = self._action("Generate &keys", ["Ctrl+G"], "Generate the circuit's keys (cached on disk)")
         self.simulate_action = self._action("&Simulate FHE", ["Ctrl+M"],
                                             "FHE simulation of every test point and of the boundary",
                                             sp.SP_BrowserReload)
@@ -390,10 +388,7 @@ class MainWindow(QMainWindow):
         """Run > Find the cheapest circuit: the optimizer's dialog, on the Configure panel's data."""
         if self.optimize_dialog is None:
             dialog = self.optimize_dialog = OptimizeDialog(
-                History(), self.runner, self.config,
-                busy_reason=lambda: ("The window is busy: stop its work first, then start the search."
-                                     if self.is_busy() else ""),
-                parent=self)
+                History(), self.runner, self.config, is_busy=self.is_busy, parent=self)
             dialog.openRequested.connect(self.controller.show_experiment)
             self.config_panel.configChanged.connect(dialog.refresh_base)  # the data it searches on, kept current
             # a search on a machine never measured times its lookups first

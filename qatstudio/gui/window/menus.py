@@ -59,6 +59,7 @@ def build_menus(window) -> tuple[QMenu, RecentFilesMenu, QToolBar]:
     run.addSeparator()
     run.addAction(w.optimize_action)
     view = bar.addMenu("&View")
+    view.setObjectName("viewMenu")  # the demo adds its docks (History, Story, Trade-offs) to it
     for dock in (w.configure_dock, w.compile_dock, w.results_dock, w.deploy_dock):
         view.addAction(dock.toggleViewAction())
     help_menu = bar.addMenu("&Help")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...engine.errors import UserError
 from ...engine.integer import IntegerMLP
 
 BUNDLE_FORMAT = 2  # 2: raw feature values are scaled ("scaling") before quantization
@@ -19,7 +20,7 @@ MODEL_FILE = "model.json"
 README_FILE = "README.md"
 
 
-class BundleError(ValueError):
+class BundleError(UserError, ValueError):
     """A deployment folder can't be written or read; the message says what to change."""
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...engine.cancel import Cancelled
 from ...engine.data import Scaling
+from ...engine.errors import UserError
 from ...engine.fhe import generate_keys, import_concrete
 from .. import storage
 from .bundle import circuit_id, client_model
@@ -36,7 +37,7 @@ KeygenProgress = Callable[[float, Optional[float]], None]  # (seconds so far, es
 UploadProgress = Callable[[int, int, float], None]  # (bytes sent, bytes in all, seconds so far)
 
 
-class ClientError(RuntimeError):
+class ClientError(UserError, RuntimeError):
     """The server can't be used; the message says why and what to change."""
 
 

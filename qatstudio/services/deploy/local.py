@@ -12,9 +12,11 @@ from typing import Callable, Optional
 
 import httpx
 
+from ...engine.errors import UserError
 
-class LocalServerError(RuntimeError):
-    pass
+
+class LocalServerError(UserError, RuntimeError):
+    """The local server didn't start or answer; the message says why."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:

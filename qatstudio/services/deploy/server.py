@@ -44,46 +44,31 @@ def keys_folder(bundle: Bundle, settings: ServerSettings) -> Path:
     return storage.private_dir(Path(root) / bundle.circuit_id)
 
 
-def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> FastAPI:
-    settings = settings or ServerSettings()
-    circuit = bundle.info["circuit"]
-    # The circuit's key size is uncompressed; compressed keys measured 3.6-3.9x smaller: half is ample.
-    key_shrink = 2 if circuit.get("compress_evaluation_keys") else 1
-    key_limit = int(circuit["evaluation_key_bytes"] * 1.05) // key_shrink + (1 << 20)
-    ciphertext_limit = 2 * int(circuit["input_bytes"]) + (64 << 10)
-    folder = keys_folder(bundle, settings)
-    pool = WorkerPool(bundle.server_path, folder / ".work" / str(os.getpid()), settings.workers, settings.wait_s)
-    observed: deque[dict] = deque(maxlen=OBSERVED)
+class _Service:
+    """What the routes share: the circuit's limits, its key folder, the worker pool and what was seen."""
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        await run_in_threadpool(pool.start)
-        try:
-            yield
-        finally:
-            await run_in_threadpool(pool.stop)
+    def __init__(self, bundle: Bundle, settings: ServerSettings):
+        self.bundle, self.settings = bundle, settings
+        circuit = bundle.info["circuit"]
+        # The circuit's key size is uncompressed; compressed keys measured 3.6-3.9x smaller: half is ample.
+        key_shrink = 2 if circuit.get("compress_evaluation_keys") else 1
+        self.key_limit = int(circuit["evaluation_key_bytes"] * 1.05) // key_shrink + (1 << 20)
+        self.ciphertext_limit = 2 * int(circuit["input_bytes"]) + (64 << 10)
+        self.folder = keys_folder(bundle, settings)
+        self.pool = WorkerPool(bundle.server_path, self.folder / ".work" / str(os.getpid()), settings.workers,
+                               settings.wait_s)
+        self.observed: deque[dict] = deque(maxlen=OBSERVED)
 
-    app = FastAPI(title="QAT Studio encrypted inference", version=str(bundle.info["format"]), lifespan=lifespan)
-    app.state.pool = pool
+    def observe(self, kind: str, payload: bytes) -> None:
+        self.observed.append({"kind": kind, "bytes": len(payload), "sample_hex": _sample(payload).hex(),
+                              "sha256": hashlib.sha256(payload).hexdigest()[:16], "time": time.time()})
 
-    def observe(kind: str, payload: bytes) -> None:
-        observed.append({"kind": kind, "bytes": len(payload), "sample_hex": _sample(payload).hex(),
-                         "sha256": hashlib.sha256(payload).hexdigest()[:16], "time": time.time()})
-
-    def key_path(key_id: str) -> Path:
+    def key_path(self, key_id: str) -> Path:
         if not KEY_ID.match(key_id):
             raise HTTPException(404, f"unknown key id '{key_id[:40]}': upload evaluation keys first ({API}/keys)")
-        return folder / f"{key_id}.keys"
+        return self.folder / f"{key_id}.keys"
 
-    def fail(error: WorkerError) -> HTTPException:
-        if isinstance(error, Busy):
-            return HTTPException(503, str(error), headers={"Retry-After": "5"})
-        if isinstance(error, TimedOut):
-            return HTTPException(504, str(error))
-        return HTTPException(422, str(error))
-
-
-    async def read_message(request: Request, limit: int, what: str, seen_as: str, made_by: str) -> bytes:
+    async def read_message(self, request: Request, limit: int, what: str, seen_as: str, made_by: str) -> bytes:
         """The body as one whole Concrete message (keys or a ciphertext), noted as what the server saw.
         It is read as it arrives and refused as soon as its first bytes can't start such a message, or
         its own header or the bytes so far pass ``limit`` or the size that header gives."""
@@ -113,19 +98,54 @@ def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> Fas
                                              f"more arrived: send the whole output of {made_by}")
             return b"".join(chunks)
 
+        timeout = self.settings.read_timeout_s
         try:
-            body = await asyncio.wait_for(receive(), settings.read_timeout_s)
+            body = await asyncio.wait_for(receive(), timeout)
         except asyncio.TimeoutError:
-            raise HTTPException(408, f"the {what} took longer than {settings.read_timeout_s:.0f} s to arrive") from None
+            raise HTTPException(408, f"the {what} took longer than {timeout:.0f} s to arrive") from None
         except ClientDisconnect:
             raise HTTPException(400, f"the {what} was cut off: the client disconnected") from None
         if not body:
             raise HTTPException(400, f"the request has no {what} in its body")
-        observe(seen_as, body)
+        self.observe(seen_as, body)
         problem = framing_problem(body, what)
         if problem:
             raise HTTPException(422, f"{problem}: send the whole output of {made_by}")
         return body
+
+    def store_keys(self, path: Path, body: bytes) -> None:
+        """Keep uploaded keys once a worker has loaded them; the oldest go past the budget."""
+        if path.exists():
+            path.touch()
+            return
+        storage.atomic_write(path, lambda temp: (temp.write_bytes(body),
+                                                 self.pool.check_keys(temp, self.settings.run_timeout_s)))
+        trim_key_cache(self.folder, keep=path, budget=self.settings.key_budget_bytes)
+
+
+def _refusal(error: WorkerError) -> HTTPException:
+    if isinstance(error, Busy):
+        return HTTPException(503, str(error), headers={"Retry-After": "5"})
+    if isinstance(error, TimedOut):
+        return HTTPException(504, str(error))
+    return HTTPException(422, str(error))
+
+
+def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> FastAPI:
+    settings = settings or ServerSettings()
+    service = _Service(bundle, settings)
+    pool = service.pool
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await run_in_threadpool(pool.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(pool.stop)
+
+    app = FastAPI(title="QAT Studio encrypted inference", version=str(bundle.info["format"]), lifespan=lifespan)
+    app.state.pool = pool
 
     @app.get("/health")
     def health() -> dict:
@@ -141,11 +161,11 @@ def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> Fas
 
     @app.get(f"{API}/observed")
     def what_the_server_saw() -> dict:
-        return {"payloads": list(observed)}
+        return {"payloads": list(service.observed)}
 
     @app.get(f"{API}/keys/{{key_id}}")
     def key_info(key_id: str) -> dict:
-        path = key_path(key_id)
+        path = service.key_path(key_id)
         if not path.exists():
             raise HTTPException(404, f"unknown key id '{key_id}': upload evaluation keys first ({API}/keys)")
         return {"key_id": key_id, "bytes": path.stat().st_size}
@@ -158,35 +178,25 @@ def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> Fas
         if claimed != bundle.circuit_id:
             raise HTTPException(409, f"these evaluation keys were made for another circuit ({claimed[:40]}); this "
                                      f"server runs {bundle.circuit_id}: make keys from {API}/client-specs")
-        body = await read_message(request, key_limit, "evaluation keys", "evaluation keys",
-                                  "EvaluationKeys.serialize()")
+        body = await service.read_message(request, service.key_limit, "evaluation keys", "evaluation keys",
+                                          "EvaluationKeys.serialize()")
         key_id = hashlib.sha256(bundle.circuit_id.encode() + body).hexdigest()[:32]
-        path = folder / f"{key_id}.keys"
-
-        def store() -> None:
-            if path.exists():
-                path.touch()
-                return
-            storage.atomic_write(path, lambda temp: (temp.write_bytes(body),
-                                                     pool.check_keys(temp, settings.run_timeout_s)))
-            trim_key_cache(folder, keep=path, budget=settings.key_budget_bytes)
-
         try:
-            await run_in_threadpool(store)
+            await run_in_threadpool(service.store_keys, service.folder / f"{key_id}.keys", body)
         except Rejected as error:
             raise HTTPException(422, f"these bytes are not evaluation keys for this circuit ({error})") from None
         except WorkerError as error:
-            raise fail(error) from None
+            raise _refusal(error) from None
         return {"key_id": key_id, "bytes": len(body)}
 
     @app.post(f"{API}/predict/{{key_id}}")
     async def predict(key_id: str, request: Request) -> Response:
-        path = key_path(key_id)
+        path = service.key_path(key_id)
         if not path.exists():
             raise HTTPException(404, f"unknown key id '{key_id}' (never uploaded, or evicted): "
                                      f"upload evaluation keys again ({API}/keys)")
-        body = await read_message(request, ciphertext_limit, "ciphertext bytes", "ciphertext in",
-                                  "Value.serialize()")
+        body = await service.read_message(request, service.ciphertext_limit, "ciphertext bytes", "ciphertext in",
+                                          "Value.serialize()")
         path.touch()  # most recently used
         start = time.perf_counter()
         try:
@@ -199,9 +209,9 @@ def create_app(bundle: Bundle, settings: Optional[ServerSettings] = None) -> Fas
             raise HTTPException(422, f"{error}: they were not made for this circuit, so key id {key_id} was "
                                      f"removed; make keys from {API}/client-specs and upload them") from None
         except WorkerError as error:
-            raise fail(error) from None
+            raise _refusal(error) from None
         seconds = time.perf_counter() - start  # waiting for a worker, loading the keys, running the circuit
-        observe("ciphertext out", result)
+        service.observe("ciphertext out", result)
         return Response(result, media_type="application/octet-stream", headers={SECONDS_HEADER: f"{seconds:.6f}"})
 
     return app
