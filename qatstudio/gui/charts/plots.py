@@ -156,6 +156,7 @@ def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
     return image
 
 
+CHOOSER_CHARS = 15  # the plane chooser's lists show names this long in full (longer: in their tooltips)
 LEGEND_CHARS = 14  # longer class names are cut short in the legend: two columns of them fit a narrow plot
 
 
@@ -293,7 +294,13 @@ class PlaneChooser(QWidget):
         layout.addStretch(1)
 
     def set_features(self, names: tuple[str, ...], plane: tuple[int, int]) -> None:
+        # as wide as the longest name ('leaf_length_mm' was cut at 8 characters), up to CHOOSER_CHARS of
+        # them; Qt counts the length in widths of an 'x'
+        metrics = QFontMetrics(self.x_box.font())
+        longest = max([metrics.horizontalAdvance(name[:CHOOSER_CHARS]) for name in names] + [0])
+        length = max(8, math.ceil(longest / metrics.horizontalAdvance("x")))
         for box in (self.x_box, self.y_box):
+            box.setMinimumContentsLength(length)
             box.clear()
             for name in names:
                 box.addItem(name)
@@ -334,7 +341,7 @@ def _hint_item(plot: pg.PlotItem) -> pg.TextItem:
     return item
 
 
-def _legend_under(plot: pg.PlotItem, row: int = 4, **options) -> pg.LegendItem:
+def legend_under(plot: pg.PlotItem, row: int = 4, **options) -> pg.LegendItem:
     """A legend in ``plot``'s own layout at ``row`` (4: under its bottom axis), centred: never over what it
     plots. It spans the axes' columns too and keeps thin margins, so it makes the plot no wider."""
     legend = pg.LegendItem(labelTextColor=FOREGROUND, verSpacing=-6, horSpacing=12, **options)
@@ -383,7 +390,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             bar_axis.setPen(FOREGROUND)
             bar_axis.setTextPen(FOREGROUND)
         # The legend sits in the plot's own layout under the colour bar, never over the points.
-        self.boundary_legend = _legend_under(self.boundary_plot, row=6, colCount=2)
+        self.boundary_legend = legend_under(self.boundary_plot, row=6, colCount=2)
         # Under it, in the plot's bottom-left corner: the plane's two features (more than two features only).
         self.plane_chooser = PlaneChooser()
         self.plane_chooser.planeChosen.connect(self.planeChosen)
@@ -399,7 +406,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.train_loss_curve = self.loss_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5, symbolBrush="#1f77b4")
         self.test_loss_curve = self.loss_plot.plot(pen=TEST_PEN, symbol="o", symbolSize=5, symbolBrush="#ff7f0e")
         # train and test (for both epoch plots) in a row under the plot: inside it, they hid the curves
-        self.loss_legend = _legend_under(self.loss_plot, colCount=2)
+        self.loss_legend = legend_under(self.loss_plot, colCount=2)
         self.loss_legend.addItem(self.train_loss_curve, "train")
         self.loss_legend.addItem(self.test_loss_curve, "test")
 
@@ -414,7 +421,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.ceiling_line.hide()
         self.acc_plot.addItem(self.ceiling_line)
         self.ceiling_sample = pg.PlotDataItem(pen=CEILING_PEN)  # the line's look, for its legend entry
-        self.acc_legend = _legend_under(self.acc_plot)
+        self.acc_legend = legend_under(self.acc_plot)
         self.acc_legend.hide()
 
         # Percent, never past 0-100 (a flat 100 % run would otherwise autorange to 60-140)...
