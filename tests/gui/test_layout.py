@@ -255,3 +255,23 @@ def test_many_features_and_classes_still_fit(qtbot, settings, tmp_path, screen_n
     assert square.width() >= 120 and square.height() >= 120, square  # the plane itself, not only its frame
     assert window.plots.boundary_plot.sceneBoundingRect().contains(window.plots.boundary_legend.sceneBoundingRect())
     assert window.plots.boundary_plot.sceneBoundingRect().contains(window.plots._chooser_item.sceneBoundingRect())
+
+
+def test_idle_progress_bars_are_hidden_and_counts_read_as_words(qtbot):
+    """An empty progress bar looks like a text field: the Results panel shows its bars only from a
+    run's start, and a count is '1 point', never 'point(s)'."""
+    from qatstudio.engine.evaluate import Metrics
+    from qatstudio.gui.panels.results_panel import ResultsPanel
+
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert not panel.simulate_progress.isVisible() and not panel.encrypted_progress.isVisible()
+    panel.simulation_progress(3, 10, "simulating", "test point")
+    panel.encrypted_started(1)
+    assert panel.simulate_progress.isVisible() and panel.encrypted_progress.isVisible()
+    panel.show_metrics(Metrics(fhe_executed_accuracy=1.0, fhe_executed_samples=1))
+    assert panel.value("executed").endswith(" on 1 point")
+    panel.clear(500, ("0", "1"))
+    assert not panel.simulate_progress.isVisible() and not panel.encrypted_progress.isVisible()
