@@ -219,7 +219,7 @@ class DeployPanel(QWidget):
         incoming = [p for p in outcome.observed if p["kind"] == "ciphertext in"]
         if incoming:
             self.server_bytes.setText(f"A few bytes of the last ciphertext received ({fmt_bytes(incoming[-1]['bytes'])}):\n"
-                                      + _hex_lines(incoming[-1]["sample_hex"]))
+                                      + _hex_bytes(incoming[-1]["sample_hex"]))
 
     def failed(self, text: str) -> None:
         self.status.setText(text)
@@ -251,6 +251,7 @@ class DeployPanel(QWidget):
                 for r in range(client.rowCount())]
 
 
-def _hex_lines(hex_text: str, width: int = 8) -> str:
-    data = bytes.fromhex(hex_text)
-    return "\n".join(" ".join(f"{byte:02x}" for byte in data[i:i + width]) for i in range(0, len(data), width))
+def _hex_bytes(hex_text: str) -> str:
+    """'9b 6f 0f ...' on one line that the label wraps where it must (two fixed lines of 8 made the
+    server's side taller than the client's, and its table scrolled on a 720 px stage)."""
+    return " ".join(f"{byte:02x}" for byte in bytes.fromhex(hex_text))
