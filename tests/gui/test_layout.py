@@ -259,7 +259,7 @@ def test_many_features_and_classes_still_fit(qtbot, settings, tmp_path, screen_n
 
 def test_idle_progress_bars_are_hidden_and_counts_read_as_words(qtbot):
     """An empty progress bar looks like a text field: the Results panel shows its bars only from a
-    run's start, and a count is '1 point', never 'point(s)'."""
+    run's start, its boundaries once simulated, and a count is '1 point', never 'point(s)'."""
     from qatstudio.engine.evaluate import Metrics
     from qatstudio.gui.panels.results_panel import ResultsPanel
 
@@ -268,6 +268,7 @@ def test_idle_progress_bars_are_hidden_and_counts_read_as_words(qtbot):
     panel.show()
     qtbot.waitExposed(panel)
     assert not panel.simulate_progress.isVisible() and not panel.encrypted_progress.isVisible()
+    assert not panel.boundaries.isVisible() and panel.boundary_note.isVisible()  # no empty frames: a sentence
     panel.simulation_progress(3, 10, "simulating", "test point")
     panel.encrypted_started(1)
     assert panel.simulate_progress.isVisible() and panel.encrypted_progress.isVisible()

@@ -174,7 +174,9 @@ class ResultsPanel(QWidget):
         self.boundary_note.setWordWrap(True)
         self.boundary_note.setStyleSheet(f"color:{FOREGROUND};")
         layout.addWidget(self.boundaries, 1)
+        self.boundaries.hide()  # until a simulation: see show_boundaries
         layout.addWidget(self.boundary_note)
+        layout.addStretch()  # the boundaries take the room when shown; else the rest stays at the top
 
     def apply(self, enabled: Enabled) -> None:
         self._running = enabled.cancel_results
@@ -325,6 +327,7 @@ class ResultsPanel(QWidget):
                         axes: tuple[str, str] = ("x1", "x2")) -> None:
         """The classes of the integer model in the clear and in FHE simulation over the grid of the
         features ``axes`` (a strip when one feature)."""
+        self.boundaries.setVisible(clear is not None and fhe is not None)  # no empty frames before a simulation
         if clear is None or fhe is None:
             for image in (self.clear_image, self.fhe_image):
                 show_boundary(image, None)
