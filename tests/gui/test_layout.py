@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea
 from qatstudio.gui.demo.controller import install_demo
 from qatstudio.services.history import History
 
-from .conftest import make_window
+from .conftest import _windows, make_window
 
 SCREENS = {"laptop": (1280, 720), "projector": (1280, 800), "hd-laptop": (1366, 768),
            "desktop": (1920, 1080)}  # see screens.json
@@ -276,3 +276,31 @@ def test_idle_progress_bars_are_hidden_and_counts_read_as_words(qtbot):
     assert panel.value("executed").endswith(" on 1 point")
     panel.clear(500, ("0", "1"))
     assert not panel.simulate_progress.isVisible() and not panel.encrypted_progress.isVisible()
+
+
+def test_the_demo_docks_find_their_place_in_a_layout_saved_maximized(qtbot, settings, tmp_path):
+    """A first session maximized (its Story and Trade-offs docks never shown), then ``--demo``: the
+    docks sit at the bottom of the window, not outside every dock area over its top-left corner."""
+    from PySide6.QtCore import Qt
+
+    from qatstudio.gui.window.main_window import MainWindow
+
+    histories = []
+    for demo in (False, True):
+        window = MainWindow(settings)
+        window.ask_before_discarding = False
+        _windows.append(window)  # closed at the test's end
+        histories.append(History(tmp_path / f"history-{demo}"))
+        controller = install_demo(window, histories[-1])
+        window.show_first() if demo else window.showMaximized()
+        qtbot.waitExposed(window)
+        qtbot.wait(200)
+        if demo:
+            controller.start_demo()
+            qtbot.wait(200)
+            for dock in (controller.story_dock, controller.chart_dock):
+                assert window.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea, dock.objectName()
+            story = controller.story_dock.geometry()  # in front of its tab group (the other is parked off screen)
+            assert story.top() > window.plots.mapTo(window, QPoint(0, window.plots.height())).y() - 10
+        window.save_settings()
+        window.hide()
