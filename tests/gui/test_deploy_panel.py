@@ -141,7 +141,8 @@ def test_send_points_through_a_local_server_then_cancel_and_close(qtbot, window,
 
 def test_the_ciphertext_bytes_take_one_line_on_stage(qtbot):
     """The server's side showed its bytes on two fixed lines, taller than the client's side: on a
-    720 px stage its table scrolled. One line, wrapped only where the side is narrow."""
+    720 px stage its table scrolled. One line, wrapped only where the side is narrow; rows as tall
+    as their text."""
     panel = DeployPanel()
     qtbot.addWidget(panel)
     panel.resize(1240, 500)
@@ -156,3 +157,5 @@ def test_the_ciphertext_bytes_take_one_line_on_stage(qtbot):
     heading, data = panel.server_bytes.text().split("\n")
     assert data == " ".join(["ab"] * 16)
     assert panel.server_bytes.height() <= 2 * panel.server_bytes.fontMetrics().lineSpacing() + 4
+    for table in (panel.client_table, panel.server_table):  # rows as tall as their text, not Qt's 30 px
+        assert table.rowHeight(0) <= table.fontMetrics().lineSpacing() + 10, table.objectName()

@@ -99,6 +99,8 @@ class DeployPanel(QWidget):
         self.client_table.horizontalHeaderItem(2).setToolTip("The class of the same model run in the clear.")
         self.client_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.client_table.verticalHeader().setVisible(False)
+        # rows as tall as their text: Qt's default 30 px left 4 of 5 points in sight on a 720 px stage
+        self.client_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header = self.client_table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the point takes what the classes leave
         for column in (1, 2):
@@ -116,6 +118,7 @@ class DeployPanel(QWidget):
         self.server_table.setToolTip("Sizes of the ciphertexts the server received and sent back, per point.")
         self.server_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.server_table.verticalHeader().setVisible(False)
+        self.server_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.server_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         box.addWidget(self.server_table)
         self.server_bytes = _wrapped("serverBytes")
