@@ -195,6 +195,19 @@ def test_compare_ranks_accuracies_on_the_same_data_only(qtbot, window, demo, sto
     assert shown == fmt_measure(METRICS_BY_KEY["warmup"], encrypted.metrics.fhe_warmup_s) != "-"
 
 
+def settled(qtbot, read):
+    """``read()`` once two readings 50 ms apart agree (the window's docks are sized in queued steps)."""
+    seen = [read()]
+
+    def same() -> bool:
+        qtbot.wait(50)
+        seen.append(read())
+        return seen[-1] == seen[-2]
+
+    qtbot.waitUntil(same, timeout=5_000)
+    return seen[-1]
+
+
 def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, story_records):
     records = [fresh(r, id=f"run-{i}", created=float(i)) for i, r in enumerate(story_records)]
     records.append(fresh(story_records[3], id="run-figures-only", created=9.0, experiment_path=None))
@@ -217,8 +230,8 @@ def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, s
     assert not latency["run-4"].estimated and latency["run-4"].value == pytest.approx(records[4].fhe_latency_s)
     assert latency["run-0"].estimated and latency["run-0"].value > 0
 
-    # hover: the card shows the run's figures and its configuration
-    where = chart.mapFromScene(chart.scene_position("run-1"))
+    # hover: the card shows the run's figures and its configuration (once the docks have their heights)
+    where = settled(qtbot, lambda: chart.mapFromScene(chart.scene_position("run-1")))
     qtbot.mouseMove(chart.viewport(), where)
     qtbot.waitUntil(lambda: chart.hovered() is not None, timeout=5_000)
     assert chart.hovered().id == "run-1"
@@ -422,7 +435,7 @@ def test_a_step_rerun_live_on_stage_shows_the_live_plots_there(qtbot, window, de
     view.set_active(True)
     view.show_page(1)
     curve = window.plots.train_loss_curve.opts["pen"].widthF()
-    legend = window.plots.loss_plot.legend.boundingRect()
+    legend = window.plots.loss_legend.boundingRect()
     assert not view.showing(window.plots) and window.centralWidget().isAncestorOf(window.plots)
 
     def rerun_then_stop():
@@ -445,7 +458,7 @@ def test_a_step_rerun_live_on_stage_shows_the_live_plots_there(qtbot, window, de
     assert not view.showing(window.plots) and window.centralWidget().isAncestorOf(window.plots)
     assert window.plots.train_loss_curve.opts["pen"].widthF() == curve
     assert window.plots.step_plot.isVisible()
-    back = window.plots.loss_plot.legend.boundingRect()  # the legend shrinks back to the studio's text
+    back = window.plots.loss_legend.boundingRect()  # the legend shrinks back to the studio's text
     assert back.height() == legend.height() and abs(back.width() - legend.width()) <= 2
     view.previous_page()  # back on the step: its shipped figures, the live result in words
     assert view.stage.currentWidget() is view.boundaries and "stopped early" in view.live.text()

@@ -136,3 +136,26 @@ def test_send_points_through_a_local_server_then_cancel_and_close(qtbot, window,
     window.close()  # stops the server with the window
     assert process.poll() is not None
     assert not server.running
+
+
+
+def test_the_ciphertext_bytes_take_one_line_on_stage(qtbot):
+    """The server's side showed its bytes on two fixed lines, taller than the client's side: on a
+    720 px stage its table scrolled. One line, wrapped only where the side is narrow; rows as tall
+    as their text."""
+    panel = DeployPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1240, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.started(1)
+    panel.add_sample(a_sample(1, 1))
+    panel.finished(jobs.DeployOutcome("http://127.0.0.1:45678", "0123456789abcdef" * 4, 25_800_000,
+                                      [panel._samples[0].prediction], [0],
+                                      [{"kind": "ciphertext in", "bytes": 296, "sample_hex": "ab" * 16}]))
+    qtbot.wait(50)
+    heading, data = panel.server_bytes.text().split("\n")
+    assert data == " ".join(["ab"] * 16)
+    assert panel.server_bytes.height() <= 2 * panel.server_bytes.fontMetrics().lineSpacing() + 4
+    for table in (panel.client_table, panel.server_table):  # rows as tall as their text, not Qt's 30 px
+        assert table.rowHeight(0) <= table.fontMetrics().lineSpacing() + 10, table.objectName()

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea
 from qatstudio.gui.demo.controller import install_demo
 from qatstudio.services.history import History
 
-from .conftest import make_window
+from .conftest import _windows, make_window
 
 SCREENS = {"laptop": (1280, 720), "projector": (1280, 800), "hd-laptop": (1366, 768),
            "desktop": (1920, 1080)}  # see screens.json
@@ -255,3 +255,52 @@ def test_many_features_and_classes_still_fit(qtbot, settings, tmp_path, screen_n
     assert square.width() >= 120 and square.height() >= 120, square  # the plane itself, not only its frame
     assert window.plots.boundary_plot.sceneBoundingRect().contains(window.plots.boundary_legend.sceneBoundingRect())
     assert window.plots.boundary_plot.sceneBoundingRect().contains(window.plots._chooser_item.sceneBoundingRect())
+
+
+def test_idle_progress_bars_are_hidden_and_counts_read_as_words(qtbot):
+    """An empty progress bar looks like a text field: the Results panel shows its bars only from a
+    run's start, its boundaries once simulated, and a count is '1 point', never 'point(s)'."""
+    from qatstudio.engine.evaluate import Metrics
+    from qatstudio.gui.panels.results_panel import ResultsPanel
+
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert not panel.simulate_progress.isVisible() and not panel.encrypted_progress.isVisible()
+    assert not panel.boundaries.isVisible() and panel.boundary_note.isVisible()  # no empty frames: a sentence
+    panel.simulation_progress(3, 10, "simulating", "test point")
+    panel.encrypted_started(1)
+    assert panel.simulate_progress.isVisible() and panel.encrypted_progress.isVisible()
+    panel.show_metrics(Metrics(fhe_executed_accuracy=1.0, fhe_executed_samples=1))
+    assert panel.value("executed").endswith(" on 1 point")
+    panel.clear(500, ("0", "1"))
+    assert not panel.simulate_progress.isVisible() and not panel.encrypted_progress.isVisible()
+
+
+def test_the_demo_docks_find_their_place_in_a_layout_saved_maximized(qtbot, settings, tmp_path):
+    """A first session maximized (its Story and Trade-offs docks never shown), then ``--demo``: the
+    docks sit at the bottom of the window, not outside every dock area over its top-left corner."""
+    from PySide6.QtCore import Qt
+
+    from qatstudio.gui.window.main_window import MainWindow
+
+    histories = []
+    for demo in (False, True):
+        window = MainWindow(settings)
+        window.ask_before_discarding = False
+        _windows.append(window)  # closed at the test's end
+        histories.append(History(tmp_path / f"history-{demo}"))
+        controller = install_demo(window, histories[-1])
+        window.show_first() if demo else window.showMaximized()
+        qtbot.waitExposed(window)
+        qtbot.wait(200)
+        if demo:
+            controller.start_demo()
+            qtbot.wait(200)
+            for dock in (controller.story_dock, controller.chart_dock):
+                assert window.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea, dock.objectName()
+            story = controller.story_dock.geometry()  # in front of its tab group (the other is parked off screen)
+            assert story.top() > window.plots.mapTo(window, QPoint(0, window.plots.height())).y() - 10
+        window.save_settings()
+        window.hide()

@@ -1,5 +1,6 @@
 """The live plots: one unit on the accuracy axis, a boundary legend that never hides the points, tick
-labels that never run together, and the ceiling named where the curves aren't."""
+labels that never run together, and the ceiling named where the curves aren't; the Compile panel's
+accumulator chart, shown once there is a model, its legend clear of the limit."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,8 +10,10 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QFontMetrics
 
 from qatstudio.engine.data import make_dataset
+from qatstudio.engine.lowering import lower
 from qatstudio.engine.training import Step, train
 from qatstudio.gui.charts.plots import TrainingPlots
+from qatstudio.gui.panels.compile_panel import CompilePanel
 from qatstudio.services.formatting import fmt_percent
 
 from .conftest import small_config
@@ -22,7 +25,7 @@ def trained():
     dataset = make_dataset(config.data)
     losses = []
     result = train(config, dataset, on_event=lambda event: losses.append(event.loss) if isinstance(event, Step) else None)
-    return dataset, losses, result.history
+    return dataset, losses, result.history, lower(result.model, dataset.x_train)
 
 
 def shown_plots(qtbot, size) -> TrainingPlots:
@@ -40,7 +43,7 @@ def accuracy_range(plots):
 
 @pytest.mark.parametrize("size", [(520, 420), (900, 700), (1600, 900)])
 def test_accuracy_axis_is_in_percent_before_and_after_training(qtbot, trained, size):
-    dataset, losses, history = trained
+    dataset, losses, history, _ = trained
     plots = shown_plots(qtbot, size)
     low, high = accuracy_range(plots)
     assert low <= 0 and high >= 100  # empty: the whole 0-100 % scale, not a 0-1 fraction
@@ -67,7 +70,7 @@ def test_accuracy_axis_is_in_percent_before_and_after_training(qtbot, trained, s
 
 @pytest.mark.parametrize("size", [(520, 420), (900, 700), (1600, 900)])
 def test_boundary_legend_never_covers_the_points(qtbot, trained, size):
-    dataset, losses, history = trained
+    dataset, losses, history, _ = trained
     plots = shown_plots(qtbot, size)
     plots.load(losses, history, history[-1], dataset, None)
     qtbot.wait(50)
@@ -122,7 +125,7 @@ def assert_labels_apart(axis) -> None:
 @pytest.mark.parametrize("epochs", [3, 13, 40])
 def test_tick_labels_never_run_together(qtbot, trained, size, epochs):
     """The boundary's 0 0.25 0.5 0.75 1 and the epochs 1 2 3...: as many as the plot's width leaves room for."""
-    dataset, losses, history = trained
+    dataset, losses, history, _ = trained
     history = [dataclasses.replace(history[i % len(history)], epoch=i + 1) for i in range(epochs)]
     plots = shown_plots(qtbot, size)
     plots.load(losses, history, history[-1], dataset, None)
@@ -138,8 +141,8 @@ def test_tick_labels_never_run_together(qtbot, trained, size, epochs):
 
 
 @pytest.mark.parametrize("size", [(520, 300), (900, 700)])
-def test_the_ceiling_is_named_in_the_legend_clear_of_the_curves(qtbot, trained, size):
-    dataset, losses, history = trained
+def test_legends_sit_under_the_epoch_plots_clear_of_the_curves(qtbot, trained, size):
+    dataset, losses, history, _ = trained
     plots = shown_plots(qtbot, size)
     assert plots.ceiling_text() == "" and not plots.acc_legend.isVisible()
     plots.load(losses, history, history[-1], dataset, None)
@@ -150,5 +153,49 @@ def test_the_ceiling_is_named_in_the_legend_clear_of_the_curves(qtbot, trained, 
     legend = plots.acc_legend.sceneBoundingRect()
     assert legend.height() > 0 and plots.acc_plot.sceneBoundingRect().contains(legend)
     assert not legend.intersects(plots.acc_plot.getViewBox().sceneBoundingRect())  # under the plot, not on it
+    train_test = plots.loss_legend.sceneBoundingRect()  # the epoch curves' legend too
+    assert [label.text for _, label in plots.loss_legend.items] == ["train", "test"]
+    assert plots.loss_plot.sceneBoundingRect().contains(train_test)
+    assert not train_test.intersects(plots.loss_plot.getViewBox().sceneBoundingRect())
     plots.set_ceiling(None)
     assert plots.ceiling() is None and plots.ceiling_text() == "" and not plots.acc_legend.isVisible()
+
+
+def test_the_plane_chooser_shows_feature_names_in_full(qtbot):
+    from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
+    plots = shown_plots(qtbot, (900, 700))
+    names = ("leaf_length_mm", "leaf_width_mm", "a very long feature name indeed")
+    plots.set_data(names, ("a", "b"), (0, 1))
+    qtbot.wait(50)
+    box = plots.plane_chooser.x_box
+    option = QStyleOptionComboBox()
+    option.initFrom(box)
+    field = box.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                       QStyle.SubControl.SC_ComboBoxEditField, box)
+    text = QFontMetrics(box.font())
+    assert field.width() >= text.horizontalAdvance("leaf_length_mm")  # was cut at 8 characters
+    assert box.width() < text.horizontalAdvance(names[2])  # but not at any length: the rest in the tooltip
+
+
+def test_the_accumulator_chart_shows_once_there_is_a_model_its_legend_clear_of_the_limit(qtbot, trained):
+    *_, model = trained
+    panel = CompilePanel()
+    qtbot.addWidget(panel)
+    panel.resize(360, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    # nothing to show yet: the sentence says what to do; no empty gauge, chart, figures or key bar
+    assert not panel.chart.isVisible() and not panel.accumulator_box.isVisible() and not panel.figures_box.isVisible()
+    assert not panel.keygen_progress.isVisible() and panel.status_text()
+    panel.show_estimate(model)
+    qtbot.wait(50)
+    assert panel.chart.isVisible() and panel.accumulator_box.isVisible() and not panel.figures_box.isVisible()
+    plot = panel.chart.getPlotItem()
+    ticks = [label for _, label in plot.getAxis("bottom")._tickLevels[0]]
+    assert ticks == [f"hidden {i + 1}" for i in range(len(model.layers) - 1)] + ["output"]
+    legend = panel.legend.sceneBoundingRect()
+    assert legend.height() > 0 and not legend.intersects(plot.getViewBox().sceneBoundingRect())
+    assert panel.chart.viewport().rect().contains(panel.chart.mapFromScene(legend).boundingRect())
+    panel.clear("Train a model, then compile it.")
+    assert not panel.chart.isVisible()

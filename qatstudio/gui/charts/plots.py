@@ -156,6 +156,7 @@ def make_boundary_plot(plot: pg.PlotItem, title: str) -> pg.ImageItem:
     return image
 
 
+CHOOSER_CHARS = 15  # the plane chooser's lists show names this long in full (longer: in their tooltips)
 LEGEND_CHARS = 14  # longer class names are cut short in the legend: two columns of them fit a narrow plot
 
 
@@ -293,7 +294,13 @@ class PlaneChooser(QWidget):
         layout.addStretch(1)
 
     def set_features(self, names: tuple[str, ...], plane: tuple[int, int]) -> None:
+        # as wide as the longest name ('leaf_length_mm' was cut at 8 characters), up to CHOOSER_CHARS of
+        # them; Qt counts the length in widths of an 'x'
+        metrics = QFontMetrics(self.x_box.font())
+        longest = max([metrics.horizontalAdvance(name[:CHOOSER_CHARS]) for name in names] + [0])
+        length = max(8, math.ceil(longest / metrics.horizontalAdvance("x")))
         for box in (self.x_box, self.y_box):
+            box.setMinimumContentsLength(length)
             box.clear()
             for name in names:
                 box.addItem(name)
@@ -332,6 +339,16 @@ def _hint_item(plot: pg.PlotItem) -> pg.TextItem:
     place()
     item.hide()
     return item
+
+
+def legend_under(plot: pg.PlotItem, row: int = 4, **options) -> pg.LegendItem:
+    """A legend in ``plot``'s own layout at ``row`` (4: under its bottom axis), centred: never over what it
+    plots. It spans the axes' columns too and keeps thin margins, so it makes the plot no wider."""
+    legend = pg.LegendItem(labelTextColor=FOREGROUND, verSpacing=-6, horSpacing=12, **options)
+    legend.layout.setContentsMargins(2, 2, 2, 2)
+    legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+    plot.layout.addItem(legend, row, 0, 1, 3, Qt.AlignmentFlag.AlignHCenter)
+    return legend
 
 
 class TrainingPlots(pg.GraphicsLayoutWidget):
@@ -373,9 +390,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             bar_axis.setPen(FOREGROUND)
             bar_axis.setTextPen(FOREGROUND)
         # The legend sits in the plot's own layout under the colour bar, never over the points.
-        self.boundary_legend = pg.LegendItem(labelTextColor=FOREGROUND, colCount=2, horSpacing=12, verSpacing=-6)
-        self.boundary_legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)  # centred
-        self.boundary_plot.layout.addItem(self.boundary_legend, 6, 1, Qt.AlignmentFlag.AlignHCenter)
+        self.boundary_legend = legend_under(self.boundary_plot, row=6, colCount=2)
         # Under it, in the plot's bottom-left corner: the plane's two features (more than two features only).
         self.plane_chooser = PlaneChooser()
         self.plane_chooser.planeChosen.connect(self.planeChosen)
@@ -388,12 +403,12 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
         self.loss_plot = self.addPlot(row=0, col=1, axisItems=fitted_axes(WHOLE_STEPS))
         style_plot(self.loss_plot, "Loss per epoch", "epoch", "loss")
-        legend = self.loss_plot.addLegend(offset=(-5, 5), labelTextColor=FOREGROUND, brush=(255, 255, 255, 200))
-        self.train_loss_curve = self.loss_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5,
-                                                    symbolBrush="#1f77b4", name="train")
-        self.test_loss_curve = self.loss_plot.plot(pen=TEST_PEN, symbol="o", symbolSize=5,
-                                                   symbolBrush="#ff7f0e", name="test")
-        legend.setZValue(10)
+        self.train_loss_curve = self.loss_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5, symbolBrush="#1f77b4")
+        self.test_loss_curve = self.loss_plot.plot(pen=TEST_PEN, symbol="o", symbolSize=5, symbolBrush="#ff7f0e")
+        # train and test (for both epoch plots) in a row under the plot: inside it, they hid the curves
+        self.loss_legend = legend_under(self.loss_plot, colCount=2)
+        self.loss_legend.addItem(self.train_loss_curve, "train")
+        self.loss_legend.addItem(self.test_loss_curve, "test")
 
         self.acc_plot = self.addPlot(row=1, col=1, axisItems=fitted_axes(WHOLE_STEPS))
         style_plot(self.acc_plot, "Accuracy per epoch", "epoch", "accuracy (%)")
@@ -406,9 +421,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.ceiling_line.hide()
         self.acc_plot.addItem(self.ceiling_line)
         self.ceiling_sample = pg.PlotDataItem(pen=CEILING_PEN)  # the line's look, for its legend entry
-        self.acc_legend = pg.LegendItem(labelTextColor=FOREGROUND, verSpacing=-6)
-        self.acc_legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-        self.acc_plot.layout.addItem(self.acc_legend, 4, 1, Qt.AlignmentFlag.AlignRight)
+        self.acc_legend = legend_under(self.acc_plot)
         self.acc_legend.hide()
 
         # Percent, never past 0-100 (a flat 100 % run would otherwise autorange to 60-140)...

@@ -30,7 +30,7 @@ from ...services.formatting import (
     fmt_key_bytes,
     fmt_seconds,
 )
-from ..charts.plots import FOREGROUND, style_plot
+from ..charts.plots import legend_under, style_plot
 from ..state import Enabled
 
 
@@ -46,6 +46,14 @@ MEASURED_BRUSH = "#2b7bba"
 MEASURED_LABEL = {True: "measured (all inputs)", False: "sized by the bound"}
 BOUND_BRUSH = "#b9cfe4"
 MEASURE_LATENCY = "Run 2 or more samples encrypted to measure it"
+
+
+def layer_title(name: str) -> str:
+    """A layer as the chart names it: 'hidden.0' -> 'hidden 1', 'out' -> 'output'."""
+    kind, _, index = name.partition(".")
+    if kind == "out":
+        return "output"
+    return f"{kind} {int(index) + 1}" if index.isdigit() else name
 
 
 def accumulator_color(bits: int) -> str:
@@ -115,6 +123,7 @@ class CompilePanel(QWidget):
         row.addWidget(self.accumulator_value)
         row.addLayout(side, 1)
         layout.addWidget(accumulator)
+        self.accumulator_box = accumulator
 
         # --- per layer: measured vs worst case
         self.chart = _Chart(background="w")
@@ -123,7 +132,7 @@ class CompilePanel(QWidget):
         style_plot(plot, "Accumulator bits per layer", "", "bits")
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
-        self.legend = legend = plot.addLegend(offset=(5, 5), labelTextColor=FOREGROUND, brush=(255, 255, 255, 210))
+        self.legend = legend = legend_under(plot, colCount=2)  # under the axis: never over the bars or the limit
         self.measured_bars = pg.BarGraphItem(x=[], height=[], width=0.36, brush=MEASURED_BRUSH)
         self.bound_bars = pg.BarGraphItem(x=[], height=[], width=0.36, brush=BOUND_BRUSH)
         plot.addItem(self.measured_bars)
@@ -135,7 +144,7 @@ class CompilePanel(QWidget):
                                           label=f"{MAX_LOOKUP_BITS}-bit limit",
                                           labelOpts=dict(position=0.88, color="#c0392b", anchors=[(1, 1), (1, 1)]))
         plot.addItem(self.limit_line)
-        plot.setYRange(0, MAX_LOOKUP_BITS + 11, padding=0)
+        plot.setYRange(0, MAX_LOOKUP_BITS + 3, padding=0)
         self.chart.setToolTip("Measured: the widest accumulator over every input of the circuit's domain (with "
                               "many features there are too many inputs: the circuit is sized by the bound). "
                               "Bound: the worst case from the weights and input ranges alone.")
@@ -166,6 +175,7 @@ class CompilePanel(QWidget):
                 form.labelForField(value).setToolTip(tip)
                 value.setToolTip(tip)
         layout.addWidget(figures)
+        self.figures_box = figures
 
         # --- keys
         keys = QGroupBox("Keys")
@@ -180,18 +190,21 @@ class CompilePanel(QWidget):
         self.keygen_progress.setTextVisible(False)
         line.addWidget(self.keygen_button)
         line.addWidget(self.keygen_progress, 1)
+        line.addStretch(0)
         box.addLayout(line)
         self.keys_label = QLabel("No keys yet.")
         self.keys_label.setObjectName("keysStatus")
         self.keys_label.setWordWrap(True)
         box.addWidget(self.keys_label)
         layout.addWidget(keys)
+        layout.addStretch()  # the chart takes the room when shown; else the boxes stay at the top
 
         self._keygen_clock = QElapsedTimer()
         self._keygen_timer = QTimer(self)
         self._keygen_timer.setInterval(250)
         self._keygen_timer.timeout.connect(self._tick_keygen)
         self.show_report(None)
+        self.keygen_progress.hide()  # shown while keys are made, and once they are
 
     def apply(self, enabled: Enabled) -> None:
         self.compile_button.setEnabled(enabled.compile)
@@ -222,7 +235,9 @@ class CompilePanel(QWidget):
             self.bound_bars.setOpts(x=[], height=[])
             for value in self.fields.values():
                 value.setText("-")
+            self._show_parts(accumulator=False, figures=False)
             return
+        self._show_parts(accumulator=True, figures=True)
         bits = report.accumulator_bits
         self.accumulator_caption.setText(f"bits in the compiled circuit, of the {MAX_LOOKUP_BITS}-bit limit")
         self.accumulator_value.setText(str(bits))
@@ -283,6 +298,14 @@ class CompilePanel(QWidget):
                    model.enumerable)
         for value in self.fields.values():
             value.setText("-")
+        self._show_parts(accumulator=True, figures=False)
+
+    def _show_parts(self, accumulator: bool, figures: bool) -> None:
+        """Only what has something to show: the accumulator and its chart once a model is trained, the
+        circuit's figures once compiled (before, the status sentence says what to do)."""
+        self.accumulator_box.setVisible(accumulator)
+        self.chart.setVisible(accumulator)
+        self.figures_box.setVisible(figures)
 
     def _bars(self, names: list[str], measured: list[int], bounds: list[int], exact: bool) -> None:
         """``exact``: measured over every input of the domain; else the bound is the layer's width."""
@@ -291,9 +314,9 @@ class CompilePanel(QWidget):
         self.measured_bars.setOpts(x=x - 0.19, height=measured, width=0.36)
         self.bound_bars.setOpts(x=x + 0.19, height=bounds, width=0.36)
         plot = self.chart.getPlotItem()
-        plot.getAxis("bottom").setTicks([[(i, name) for i, name in enumerate(names)]])
+        plot.getAxis("bottom").setTicks([[(i, layer_title(name)) for i, name in enumerate(names)]])
         plot.setXRange(-0.6, len(names) - 0.4, padding=0)
-        top = max([MAX_LOOKUP_BITS, *measured, *bounds]) + 11  # room for the legend above the limit
+        top = max([MAX_LOOKUP_BITS, *measured, *bounds]) + 3  # room for the limit's label
         plot.setYRange(0, top, padding=0)
 
     def displayed_accumulator_bits(self) -> Optional[int]:
@@ -310,6 +333,7 @@ class CompilePanel(QWidget):
 
     # --- key generation progress
     def keygen_started(self) -> None:
+        self.keygen_progress.show()
         self.keygen_progress.setRange(0, 0)  # busy
         self._keygen_clock.start()
         self._keygen_timer.start()
@@ -323,6 +347,7 @@ class CompilePanel(QWidget):
         self._keygen_timer.stop()
         self.keygen_progress.setRange(0, 1)
         self.keygen_progress.setValue(1 if result is not None else 0)
+        self.keygen_progress.setVisible(result is not None)
         if result is not None:
             how = "loaded from the key cache" if result.from_cache else "generated and stored in the key cache"
             where = f"\n{Path(result.path).parent}" if result.path else ""

@@ -99,6 +99,8 @@ class DeployPanel(QWidget):
         self.client_table.horizontalHeaderItem(2).setToolTip("The class of the same model run in the clear.")
         self.client_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.client_table.verticalHeader().setVisible(False)
+        # rows as tall as their text: Qt's default 30 px left 4 of 5 points in sight on a 720 px stage
+        self.client_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header = self.client_table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the point takes what the classes leave
         for column in (1, 2):
@@ -116,6 +118,7 @@ class DeployPanel(QWidget):
         self.server_table.setToolTip("Sizes of the ciphertexts the server received and sent back, per point.")
         self.server_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.server_table.verticalHeader().setVisible(False)
+        self.server_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.server_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         box.addWidget(self.server_table)
         self.server_bytes = _wrapped("serverBytes")
@@ -219,7 +222,7 @@ class DeployPanel(QWidget):
         incoming = [p for p in outcome.observed if p["kind"] == "ciphertext in"]
         if incoming:
             self.server_bytes.setText(f"A few bytes of the last ciphertext received ({fmt_bytes(incoming[-1]['bytes'])}):\n"
-                                      + _hex_lines(incoming[-1]["sample_hex"]))
+                                      + _hex_bytes(incoming[-1]["sample_hex"]))
 
     def failed(self, text: str) -> None:
         self.status.setText(text)
@@ -251,6 +254,7 @@ class DeployPanel(QWidget):
                 for r in range(client.rowCount())]
 
 
-def _hex_lines(hex_text: str, width: int = 8) -> str:
-    data = bytes.fromhex(hex_text)
-    return "\n".join(" ".join(f"{byte:02x}" for byte in data[i:i + width]) for i in range(0, len(data), width))
+def _hex_bytes(hex_text: str) -> str:
+    """'9b 6f 0f ...' on one line that the label wraps where it must (two fixed lines of 8 made the
+    server's side taller than the client's, and its table scrolled on a 720 px stage)."""
+    return " ".join(f"{byte:02x}" for byte in bytes.fromhex(hex_text))

@@ -123,6 +123,7 @@ class ResultsPanel(QWidget):
         self.simulation_progress(0, 0, "")
         row.addWidget(self.simulate_button)
         row.addWidget(self.simulate_progress, 1)
+        row.addStretch()  # the button keeps its width while the bar is hidden
         layout.addLayout(row)
 
         # --- encrypted
@@ -146,7 +147,7 @@ class ResultsPanel(QWidget):
         line.addWidget(self.cancel_button)
         box.addLayout(line)
         self.encrypted_progress = QProgressBar()
-        self.encrypted_progress.setTextVisible(False)  # nothing counted before a run
+        self.encrypted_progress.hide()  # shown from a run's start: idle, it looked like a text field
         self._running = False  # an encrypted run (or a simulation) is in progress
         box.addWidget(self.encrypted_progress)
         self.encrypted_label = QLabel("Not run yet.")
@@ -173,7 +174,9 @@ class ResultsPanel(QWidget):
         self.boundary_note.setWordWrap(True)
         self.boundary_note.setStyleSheet(f"color:{FOREGROUND};")
         layout.addWidget(self.boundaries, 1)
+        self.boundaries.hide()  # until a simulation: see show_boundaries
         layout.addWidget(self.boundary_note)
+        layout.addStretch()  # the boundaries take the room when shown; else the rest stays at the top
 
     def apply(self, enabled: Enabled) -> None:
         self._running = enabled.cancel_results
@@ -196,7 +199,7 @@ class ResultsPanel(QWidget):
         self.show_boundaries(None, None)
         self.simulation_progress(0, 0, "")
         self.encrypted_progress.setValue(0)
-        self.encrypted_progress.setTextVisible(False)
+        self.encrypted_progress.hide()
         self.set_encrypted_text("Not run yet.")
 
     # --- metrics
@@ -213,7 +216,7 @@ class ResultsPanel(QWidget):
             if row.key == "float" and m.float_accuracy is None and m.brevitas_accuracy is not None:
                 text = "n/a (QAT)"
             elif row.key == "executed" and text != "-":
-                text += f" on {m.fhe_executed_samples} point(s)"
+                text += f" on {plural(m.fhe_executed_samples, 'point')}"
             elif row.key == "latency" and text != "-":
                 text += " (median)"
             elif row.key == "keygen" and text != "-":
@@ -247,7 +250,7 @@ class ResultsPanel(QWidget):
                 count = int(confusion[true, predicted])
                 cell = QTableWidgetItem(f"{count:,}")
                 cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                cell.setToolTip(f"{count:,} test point(s) of {names[true]} predicted as {names[predicted]}")
+                cell.setToolTip(f"{plural(count, 'test point')} of {names[true]} predicted as {names[predicted]}")
                 if count:
                     shade = QColor(CLASS_COLORS[predicted])
                     shade.setAlpha(int(30 + 150 * count / total))
@@ -278,6 +281,7 @@ class ResultsPanel(QWidget):
         self.simulate_progress.setValue(done if noun else 0)
         self.simulate_progress.setFormat(fmt_progress(done, total, noun) if noun else "")
         self.simulate_progress.setTextVisible(bool(noun))
+        self.simulate_progress.setVisible(bool(noun))  # idle, an empty bar looked like a text field
         self.simulate_progress.setToolTip(text)
 
     def simulation_count(self) -> str:
@@ -304,6 +308,7 @@ class ResultsPanel(QWidget):
         bar.setValue(done)
         bar.setFormat(fmt_progress(done, total, "test point"))
         bar.setTextVisible(True)
+        bar.show()
 
     def show_encrypted_progress(self, done: int, total: int, latencies: list[float], eta_s: float) -> None:
         self._show_encrypted_count(done, total)
@@ -322,6 +327,7 @@ class ResultsPanel(QWidget):
                         axes: tuple[str, str] = ("x1", "x2")) -> None:
         """The classes of the integer model in the clear and in FHE simulation over the grid of the
         features ``axes`` (a strip when one feature)."""
+        self.boundaries.setVisible(clear is not None and fhe is not None)  # no empty frames before a simulation
         if clear is None or fhe is None:
             for image in (self.clear_image, self.fhe_image):
                 show_boundary(image, None)

@@ -54,6 +54,9 @@ SETTINGS_APP = "QAT Studio"
 CONFIGURE_WIDTH = (330, 400)
 SIDE_WIDTH = (360, 440)  # Compile, Results, Deploy (tabbed)
 DEFAULT_WIDTHS = (330, 370)  # Configure, the tabbed side docks
+# The live plots' least height (px), whatever the docks below them (Story, Trade-offs, as a saved layout
+# left them): the boundary beside two epoch plots, each with its legend under it, all readable.
+PLOTS_LEAST_HEIGHT = 340
 # The first launch (no saved geometry): a window maximized on a screen up to this wide, or too short
 # for the window and its frame; on a larger screen a large window (this share of it) in the middle.
 MAXIMIZE_UP_TO_WIDTH = 1366
@@ -76,6 +79,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = settings if settings is not None else QSettings(SETTINGS_ORG, SETTINGS_APP)
         self._layout_restored = False
+        self._saved_state: Optional[QByteArray] = None  # the saved layout, applied again in show_first
         self._geometry_restored = False
         self.ask_before_discarding = True  # closing with a run not saved asks first (the tests' windows don't)
         self._close_confirmed = False  # asked and answered, or closing without asking
@@ -83,6 +87,7 @@ class MainWindow(QMainWindow):
 
         self.banner = MessageBanner()
         self.plots = TrainingPlots()
+        self.plots.setMinimumHeight(PLOTS_LEAST_HEIGHT)
         centre = QWidget()
         box = QVBoxLayout(centre)
         box.setContentsMargins(4, 4, 4, 0)
@@ -462,6 +467,7 @@ class MainWindow(QMainWindow):
         state = self.settings.value("windowState")
         if isinstance(state, (QByteArray, bytes)) and state:
             self._layout_restored = self.restoreState(QByteArray(state))
+            self._saved_state = QByteArray(state) if self._layout_restored else None
         samples = self.settings.value("encrypted_samples")
         if samples is not None:
             try:
@@ -485,6 +491,11 @@ class MainWindow(QMainWindow):
         """Show the window where it was last time; the first time, fitted to its screen's available
         area (``first_geometry``), its status bar on screen."""
         screen = self.screen()
+        if self._saved_state is not None:
+            # Again, now that docks added after the constructor (the demo's) exist: Qt applies a state
+            # restored before a maximized window's first show once more when shown, and docks it
+            # didn't know then were left out of every area, drawn over the window's top-left corner.
+            self.restoreState(self._saved_state)
         if self._geometry_restored or screen is None:
             self.show()
             return
