@@ -157,7 +157,8 @@ def fmt_seconds(seconds: Optional[float]) -> str:
 
 
 def fmt_eta(seconds: Optional[float]) -> str:
-    return "ETA -" if seconds is None or not math.isfinite(seconds) else f"ETA {fmt_seconds(seconds)}"
+    """Time left, or when it will be known (nothing is timed yet)."""
+    return "ETA after the first" if seconds is None or not math.isfinite(seconds) else f"ETA {fmt_seconds(seconds)}"
 
 
 def fmt_bytes(size: Optional[int]) -> str:

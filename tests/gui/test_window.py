@@ -242,7 +242,7 @@ def test_keys_and_encrypted_run_then_cancel(qtbot, window, run):
     # one sample is the warm-up: no steady state to report
     assert m.fhe_executed_samples == 1 and m.fhe_warmup_s > 0 and m.fhe_latency_s is None
     assert m.agreement_clear_executed == 1.0  # the integer model in the clear and in FHE agree
-    assert window.results_panel.value("executed").endswith("on 1 point(s)")
+    assert window.results_panel.value("executed").endswith("on 1 point")
     assert window.results_panel.encrypted_done() == 1
 
     # Cancel during a 5-sample run, after its first sample: the finished sample is kept.

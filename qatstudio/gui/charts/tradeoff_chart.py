@@ -35,7 +35,7 @@ from ...services.formatting import (
     kind_name,
     plural,
 )
-from ...services.history import RunRecord, pareto_front
+from ...services.history import RunRecord, pareto_front, shared_ceiling
 
 INK = "#222222"
 FRONT_FILL = (40, 60, 90, 16)
@@ -74,15 +74,6 @@ class ChartPoint:
     value: float  # the real x (bits, or seconds)
     estimated: bool = False
     reference: bool = False  # a story step, not a run of the history
-
-
-def shared_ceiling(records: Iterable[RunRecord]) -> Optional[float]:
-    """The ceiling accuracy of the one data set all ``records`` were trained on; None when they
-    were trained on different data sets or none of them knows its ceiling."""
-    records = list(records)
-    data_sets = {r.config.data for r in records}
-    ceilings = {r.metrics.ceiling_accuracy for r in records} - {None}
-    return ceilings.pop() if len(data_sets) == 1 and len(ceilings) == 1 else None
 
 
 def _spread(points: list[ChartPoint], front: set[int], width: float = 0.34) -> None:
