@@ -24,9 +24,9 @@ app
 pause 3
 shot 01-first-launch
 maximize
-field 265 194 8    # Hidden neurons
-field 205 281 4    # Pruning budget (no more than the 8 inputs a neuron now has)
-field 200 534 3    # Epochs
+field 265 213 8    # Hidden neurons
+field 205 300 4    # Pruning budget (no more than the 8 inputs a neuron now has)
+field 200 567 3    # Epochs
 pause 1
 shot 02-configured
 key ctrl+t
