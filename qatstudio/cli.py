@@ -172,7 +172,7 @@ def cmd_train(args) -> int:
     from .engine.training import Epoch
     from .services.datasets import dataset_for
     from .services.experiment_file import save_experiment
-    from .services.formatting import data_name, fmt_epochs, fmt_key_bytes, fmt_percent, fmt_restart, plural
+    from .services.formatting import data_name, fmt_epochs, fmt_key_bytes, fmt_latency, fmt_percent, fmt_restart, plural
     from .services.results import result_row
     from .services.storage import atomic_write_json
 
@@ -219,7 +219,7 @@ def cmd_train(args) -> int:
         if m.fhe_executed_samples:
             print(f"FHE executed ({m.fhe_executed_samples} pts):   {fmt_percent(m.fhe_executed_accuracy)} "
                   f"(agreement with clear {fmt_percent(m.agreement_clear_executed)})")
-            print(f"latency per sample:      {_fmt_latency(m)}, keys {m.keygen_s:.1f} s"
+            print(f"latency per sample:      {fmt_latency(m)}, keys {m.keygen_s:.1f} s"
                   f"{' (cached)' if m.keygen_from_cache else ''}")
     if args.save:
         save_experiment(Path(args.save), experiment)
@@ -228,15 +228,6 @@ def cmd_train(args) -> int:
         atomic_write_json(Path(args.json), result_row(experiment), mode=0o644)
         print(f"wrote {args.json}", file=sys.stderr)
     return 0
-
-
-def _fmt_latency(metrics) -> str:
-    """Steady state (the median after the first sample) with the first sample's warm-up apart."""
-    from .services.formatting import fmt_seconds
-
-    steady = (f"{fmt_seconds(metrics.fhe_latency_s)} (median after the first)" if metrics.fhe_latency_s is not None
-              else "- (run 2 or more samples for the steady state)")
-    return f"{steady}; first sample {fmt_seconds(metrics.fhe_warmup_s)} (one-time warm-up)"
 
 
 def _show_sample(done: int, total: int, seconds: float) -> None:
@@ -347,7 +338,7 @@ def cmd_calibrate(args) -> int:
 def cmd_optimize(args) -> int:
     from .engine.config import ExperimentConfig
     from .services.cluster import ClusterReady, ClusterSettings
-    from .services.formatting import fmt_bytes, fmt_percent, fmt_seconds
+    from .services.formatting import fmt_bytes, fmt_latency, fmt_percent, fmt_seconds
     from .services.history import History
     from .services.optimize import OptimizeProgress, describe_winner, optimize
     from .engine.config import ConfigError
@@ -404,7 +395,7 @@ def cmd_optimize(args) -> int:
         print(f"circuit:                 accumulator {stats.accumulator_bits} bits, widest lookup {stats.lookup_bits} "
               f"bits, {stats.pbs_count} PBS, keys {fmt_bytes(stats.key_bytes)}")
         print(f"latency per sample:      predicted {fmt_seconds(result.winner.predicted_latency_s)}; measured "
-              f"{_fmt_latency(m)}")
+              f"{fmt_latency(m)}")
     if args.json:
         atomic_write_json(Path(args.json), result.to_json(), mode=0o644)
         print(f"wrote {args.json}", file=sys.stderr)

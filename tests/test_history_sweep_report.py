@@ -8,7 +8,7 @@ from conftest import small_config
 from qatstudio.engine.config import BOUNDS
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.services.experiment_file import load_experiment
-from qatstudio.services.formatting import config_name, fmt_key_bytes, fmt_percent, fmt_progress, plural, run_name
+from qatstudio.services.formatting import config_name, fmt_key_bytes, fmt_latency, fmt_percent, fmt_progress, plural, run_name
 from qatstudio.services.history import STOPPED_EARLY, History, RunRecord, pareto_front, same_data, shared_ceiling
 from qatstudio.services.ranges import MAX_RANGE, SweepRanges, parse_values, values_text
 from qatstudio.services.report import png_bytes, write_html_report, write_json_report
@@ -88,6 +88,15 @@ def test_counts_name_what_they_count():
     assert fmt_progress(16, 500, "test point") == "16 / 500 test points"
     assert fmt_key_bytes(521_000_000, compressed=False) == "521.0 MB uncompressed"
     assert fmt_key_bytes(82_200_000, compressed=True) == "82.2 MB compressed"
+
+
+def test_latency_is_the_steady_state_with_the_warm_up_apart():
+    from qatstudio.engine.evaluate import Metrics
+
+    assert fmt_latency(Metrics(fhe_latency_s=0.376, fhe_warmup_s=1.82)) == (
+        "376 ms (median after the first sample, whose 1.8 s is a one-time warm-up)")
+    one = fmt_latency(Metrics(fhe_warmup_s=2.0))  # one sample: only its warm-up, which is not a latency
+    assert one.startswith("not measured: the one sample's 2.0 s is a one-time warm-up") and " - " not in one
 
 
 def test_pareto_front():

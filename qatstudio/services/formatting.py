@@ -156,6 +156,16 @@ def fmt_seconds(seconds: Optional[float]) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def fmt_latency(metrics) -> str:
+    """An encrypted run's latency per sample (``engine.evaluate.Metrics``): the steady state, the
+    median after the first sample, whose one-time warm-up is said apart; a run of one sample has
+    only its warm-up, which is not a latency."""
+    warmup = fmt_seconds(metrics.fhe_warmup_s)
+    if metrics.fhe_latency_s is None:
+        return f"not measured: the one sample's {warmup} is a one-time warm-up (run 2 or more samples)"
+    return f"{fmt_seconds(metrics.fhe_latency_s)} (median after the first sample, whose {warmup} is a one-time warm-up)"
+
+
 def fmt_eta(seconds: Optional[float]) -> str:
     """Time left, or when it will be known (nothing is timed yet)."""
     return "ETA after the first" if seconds is None or not math.isfinite(seconds) else f"ETA {fmt_seconds(seconds)}"

@@ -31,6 +31,7 @@ from ...services.formatting import (
     fmt_eta,
     fmt_hidden_layers,
     fmt_key_bytes,
+    fmt_latency,
     fmt_percent,
     fmt_progress,
     fmt_restart,
@@ -244,16 +245,6 @@ class Controller(QObject):
             self.server.stop()
             self.training.close()
         self.views.plots.stop_live()
-
-    @staticmethod
-    def _latency_words(m) -> str:
-        """The steady-state median per sample, with the first sample's warm-up apart; a run of one
-        sample has only its warm-up, which is not a latency."""
-        if m.fhe_latency_s is None:
-            warmup = f" ({fmt_seconds(m.fhe_warmup_s)})" if m.fhe_warmup_s is not None else ""
-            return f"its time{warmup} is the one-time warm-up: run 2 or more samples for the latency per sample"
-        return (f"median {fmt_seconds(m.fhe_latency_s)} per sample after a warm-up of "
-                f"{fmt_seconds(m.fhe_warmup_s)}")
 
     def release(self) -> None:
         """Stop the server and drop the models and the compiled circuit now, while Qt and Concrete
@@ -600,7 +591,7 @@ class Controller(QObject):
             text = f"Done: {plural(done, 'sample')} encrypted, run and decrypted."
         if done:
             text += (f" Accuracy {fmt_percent(m.fhe_executed_accuracy)}, agreement with the clear model "
-                     f"{fmt_percent(m.agreement_clear_executed)}, {self._latency_words(m)}.")
+                     f"{fmt_percent(m.agreement_clear_executed)}, latency per sample {fmt_latency(m)}.")
         self.views.results.set_encrypted_text(text)
         self._result(text)
         self._title()
@@ -769,7 +760,7 @@ class Controller(QObject):
             v.compile.set_status("Compiled and run encrypted by the optimizer: simulate or run it again in Results.")
             m = experiment.metrics
             v.results.set_encrypted_text(f"{plural(m.fhe_executed_samples, 'sample')} run encrypted by the optimizer, "
-                                         f"{self._latency_words(m)}.")
+                                         f"latency per sample {fmt_latency(m)}.")
         elif experiment.stats is not None:
             v.compile.show_report(experiment.stats, note="as saved")
             v.compile.set_status("Compile report as saved; compile again to simulate or run encrypted.")
