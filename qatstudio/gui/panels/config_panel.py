@@ -387,8 +387,8 @@ class ConfigPanel(QWidget):
                              "afterwards (post-training quantization); QAT trains with quantization in the loop.")
         self.neurons = BoundSpin("n_hidden", "Neurons in each hidden layer.")
         self.layers = BoundSpin("n_layers", "Hidden layers between the inputs (one per feature) and the outputs "
-                            "(one per class); none: a linear model, the inputs weighed straight into the outputs, "
-                            "with no lookup at all in FHE.")
+                                "(one per class); none: a linear model, the inputs weighed straight into the outputs, "
+                                "with no lookup at all in FHE.")
         self.layers.setSpecialValueText("none (linear model)")
         self.bits = BoundSpin("bits", TIP_BITS, " bits")
         self.budget = BoundSpin("pruning_budget", TIP_BUDGET, " inputs")
@@ -408,13 +408,13 @@ class ConfigPanel(QWidget):
 
         # --- training
         self.epochs = BoundSpin("epochs", "Passes over the training set; automatic: about 3,000 optimizer steps "
-                            "whatever the data's size, stopped early when validation stops improving.")
+                                "whatever the data's size, stopped early when validation stops improving.")
         self.lr = _double(0.0001, 1.0, 4, 0.001, "Peak learning rate of the one-cycle schedule.")
         self.lr.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         self.batch = BoundSpin("batch_size", "Training points per optimizer step; automatic: about a 120th of "
-                           "the training points, from 16 to 1,024.")
+                               "the training points, from 16 to 1,024.")
         self.restarts = BoundSpin("restarts", "Models trained from different seeds; the best on the validation "
-                              "points is kept.")
+                                  "points is kept.")
         self.optimizer = QComboBox()
         self.optimizer.addItem("Adam", "adam")
         self.optimizer.addItem("SGD with momentum", "sgd")
@@ -437,12 +437,12 @@ class ConfigPanel(QWidget):
             icon = QIcon(shape_picture(DataConfig.for_shape(**changes), PICKER_ICON))
             self.picker.addItem(icon, PICK_TITLES[key], key)
         self.picker.activated.connect(self._picked)
-        self.bands = BoundSpin("data.bands",
-                           "Checkerboard bands per axis (the guide's CLUSTERS = 3 is 4 bands; the outer ones half as wide).")
+        self.bands = BoundSpin("data.bands", "Checkerboard bands per axis (the guide's CLUSTERS = 3 is 4 bands; "
+                               "the outer ones half as wide).")
         self.noise = _double(0.0, 0.5, 3, 0.01, "Jitter: the standard deviation of the Gaussian noise added to "
                              "every point after it is labelled (the guide uses 0.01).")
         self.points = BoundSpin("data.n_points", "Points the shape is made of, test points included (the "
-                            "checkerboard lays them on a square grid: the guide's is 100 x 100 = 10,000).")
+                                "checkerboard lays them on a square grid: the guide's is 100 x 100 = 10,000).")
         self.n_test = BoundSpin("data.n_test", "Points held out for testing (the guide uses 500).")
         self.data_seed = BoundSpin("data.seed", "Seeds the jitter and the train/test split: same seed, same data.")
         self.test_share = _double(100 * MIN_TEST_FRACTION, 100 * MAX_TEST_FRACTION, 0, 5,
@@ -482,15 +482,15 @@ class ConfigPanel(QWidget):
 
         # --- cheaper FHE, folded away: all off by default
         self.acc_target = BoundSpin("accumulator_bits", "Target accumulator: QAT constrains the weights (A2Q+) so "
-                                "that no accumulator needs more bits than this (off = no constraint).", " bits")
+                                    "that no accumulator needs more bits than this (off = no constraint).", " bits")
         self.neurons_kept = BoundSpin("neurons_kept", "Neurons kept: structured pruning keeps this many hidden "
-                                  "neurons per layer, so fewer lookups run (all = no structured pruning).")
-        self.round_bits = BoundSpin("round_bits", "Rounded bits: low accumulator bits rounded away before each lookup, "
-                                "which makes every lookup cheaper (0 = exact).", " bits")
+                                      "neurons per layer, so fewer lookups run (all = no structured pruning).")
+        self.round_bits = BoundSpin("round_bits", "Rounded bits: low accumulator bits rounded away before each "
+                                    "lookup, which makes every lookup cheaper (0 = exact).", " bits")
         self.lookup_bits = BoundSpin("lookup_bits", "Widest lookup: after training, each "
-                                 "hidden accumulator wider than this is rounded down to it, which bounds the "
-                                 "circuit's keys and time (unbounded = lookups as wide as the accumulators).",
-                                 " bits")
+                                     "hidden accumulator wider than this is rounded down to it, which bounds the "
+                                     "circuit's keys and time (unbounded = lookups as wide as the accumulators).",
+                                     " bits")
         self.rounding = QComboBox()
         self.rounding.addItem("Exact", "exact")
         self.rounding.addItem("Approximate (faster)", "approximate")
