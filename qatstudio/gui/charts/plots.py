@@ -17,7 +17,7 @@ from PySide6.QtGui import QFontMetrics, QImage
 from PySide6.QtWidgets import QComboBox, QGraphicsProxyWidget, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from ...engine.data import Dataset
-from ...services.formatting import BOUNDARY_RAMP, CLASS_COLORS, class_label, class_shades, fmt_percent
+from ...services.formatting import BOUNDARY_RAMP, CLASS_COLORS, MUTED_COLOR, class_label, class_shades, fmt_percent
 from ..state import Enabled
 from ..widgets import QWIDGETSIZE_MAX
 
@@ -27,7 +27,7 @@ BOUNDARY_COLORMAP = pg.ColorMap(np.linspace(0.0, 1.0, len(BOUNDARY_RAMP)), list(
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 TEST_PEN = pg.mkPen("#ff7f0e", width=2)
 FOREGROUND = "#333333"
-CEILING_PEN = pg.mkPen("#555555", width=1.5, style=Qt.PenStyle.DashLine)
+CEILING_PEN = pg.mkPen(MUTED_COLOR, width=1.5, style=Qt.PenStyle.DashLine)
 
 
 class FittedAxis(pg.AxisItem):

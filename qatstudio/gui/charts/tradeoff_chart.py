@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QGraphicsDropShadowEffect, QLabel
 from ...services.formatting import (
     FRONT_COLOR,
     KIND_COLORS,
+    MUTED_COLOR,
     config_name,
     data_name,
     fmt_epochs,
@@ -39,7 +40,6 @@ from ...services.history import RunRecord, pareto_front, shared_ceiling
 
 INK = "#222222"
 FRONT_FILL = (40, 60, 90, 16)
-CEILING_INK = "#555555"
 HIT_RADIUS_PX = 14
 PRESENTATION_PT = 15.0  # the chart's axis text in presentation mode, unless told otherwise
 # The least size, in the studio and on stage: in the studio it shares a bottom dock with the Story as
@@ -158,7 +158,8 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
                             (empty, 6)):
                 item.setZValue(z)
                 plot.addItem(item, ignoreBounds=True)
-            ceiling = pg.InfiniteLine(angle=0)  # named, with its value, in the legend (on the line, it sat on the front)
+            # named, with its value, in the legend (a label on the line sat on the front)
+            ceiling = pg.InfiniteLine(angle=0)
             ceiling.setZValue(0)
             ceiling.hide()
             plot.addItem(ceiling, ignoreBounds=True)
@@ -347,7 +348,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             ceiling = items["ceiling"]
             if self._ceiling is not None and points:
                 ceiling.show()
-                ceiling.setPen(pg.mkPen(CEILING_INK, width=s["front"] * 0.6, style=Qt.PenStyle.DashLine))
+                ceiling.setPen(pg.mkPen(MUTED_COLOR, width=s["front"] * 0.6, style=Qt.PenStyle.DashLine))
                 ceiling.setValue(100 * self._ceiling)
             else:
                 ceiling.hide()
@@ -434,18 +435,19 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         dot = "\u25cf"
         legend = [f'<span style="color:{KIND_COLORS[k]}; font-size:{s["font"] + 4}pt">{dot}</span>&nbsp;{kind_name(k)}'
                   for k in KIND_COLORS]
-        legend.append(f'<span style="color:#555555; font-size:{s["font"] + 3}pt">\u25c6</span>&nbsp;story step')
+        legend.append(f'<span style="color:{MUTED_COLOR}; font-size:{s["font"] + 3}pt">\u25c6</span>&nbsp;story step')
         rate, count = self._rate
         estimated = any(p.estimated for p in self._points["latency"])
         if estimated:
-            legend.append(f'<span style="color:#555555; font-size:{s["font"] + 3}pt">\u25cb</span>&nbsp;latency '
+            legend.append(f'<span style="color:{MUTED_COLOR}; font-size:{s["font"] + 3}pt">\u25cb</span>&nbsp;latency '
                           f"estimated from Concrete's cost, scaled by {plural(count, 'measured run')}")
         legend.append(f'<span style="color:{FRONT_COLOR}; font-size:{s["font"] + 2}pt">\u2517\u2501</span>'
                       "&nbsp;Pareto front")
         legend.append('<span style="color:#d81b60; font-size:%dpt">\u25ef</span>&nbsp;selected' % (s["font"] + 2))
         if self._ceiling is not None:
-            legend.append(f'<span style="color:{CEILING_INK}; font-size:{s["font"] + 2}pt">\u2504\u2504</span>'
-                          f"&nbsp;ceiling {fmt_percent(self._ceiling)}: the best any classifier can reach on the runs' test points")
+            legend.append(f'<span style="color:{MUTED_COLOR}; font-size:{s["font"] + 2}pt">\u2504\u2504</span>'
+                          f"&nbsp;ceiling {fmt_percent(self._ceiling)}: the best any classifier can reach on the runs' "
+                          "test points")
         gap = "&nbsp;&nbsp;&nbsp;"
         if self.presentation:  # a line per group: in large type one would widen the chart past the screen
             kinds = len(KIND_COLORS) + 1  # the kinds and the story step first

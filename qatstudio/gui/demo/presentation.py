@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...services.formatting import MUTED_COLOR
 from ..panels.deploy_panel import DeployPanel
 from ..charts.plots import TrainingPlots
 from .story_panel import ACCENT, BoundaryView, StoryPanel, make_tiles, step_tiles
@@ -289,7 +290,7 @@ class PresentationView(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop the run in progress (training keeps what it learned).")
         self.stop_button.clicked.connect(self.story.stopRequested.emit)
-        self.keys = _label(wrap=False, color="#555555")
+        self.keys = _label(wrap=False, color=MUTED_COLOR)
         self.keys.setText(KEYS_TEXT)
         self.keys.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         footer = QHBoxLayout()

@@ -29,7 +29,7 @@ from ...engine.integer import MAX_LOOKUP_BITS
 from ...services.formatting import CIRCUIT_BY_KEY, TIP_ACCUMULATOR, TIP_PBS, fmt_epochs, fmt_measure, fmt_percent, fmt_seconds
 from ...services.story import StepFigures, StoryProblem, StoryStep
 from ..charts.plots import FOREGROUND, BoundaryMap, class_map
-from ..widgets import QWIDGETSIZE_MAX
+from ..widgets import MUTED_STYLE, QWIDGETSIZE_MAX
 
 GOOD, FAIR, POOR = "#1b7837", "#b35806", "#b2182b"
 ACCENT = "#0b4f9c"
@@ -104,7 +104,7 @@ class FigureTile(QFrame):
         self.caption = QLabel(caption)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("color:#555555; border:none; background:transparent;")
+        self.caption.setStyleSheet(f"{MUTED_STYLE} border:none; background:transparent;")
         layout.addWidget(self.value)
         layout.addWidget(self.caption)
         self.set_type(17, 8.5)
@@ -304,7 +304,7 @@ class StoryPanel(QWidget):
         self.subtitle = QLabel("From the step-by-step guide, measured with this app. Click a step to show it; "
                                "re-run it live to train it in front of the audience.")
         self.subtitle.setWordWrap(True)
-        self.subtitle.setStyleSheet("color:#555555;")
+        self.subtitle.setStyleSheet(MUTED_STYLE)
         self.cards: list[StepCard] = []
         column = QVBoxLayout()
         column.setSpacing(6)
@@ -347,7 +347,7 @@ class StoryPanel(QWidget):
         self.trained_map, self.integer_map = self.trained_view.map, self.integer_view.map
         self.measured = QLabel()
         self.measured.setWordWrap(True)
-        self.measured.setStyleSheet("color:#555555;")
+        self.measured.setStyleSheet(MUTED_STYLE)
         self.live = QLabel()
         self.live.setObjectName("liveResult")
         self.live.setWordWrap(True)
