@@ -645,10 +645,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
                  self.loss_plot: not self._epochs, self.acc_plot: not self._epochs, self.step_plot: not self._losses}
         words = QFontMetrics(next(iter(self._hints.values())).textItem.font()).horizontalAdvance(self._hint) + 16
         for plot, item in self._hints.items():
-            # on one line, clear of the plot's legend: a plot too small for both stays blank
-            legend = plot.legend
-            room = plot.getViewBox().boundingRect().width() >= words and (
-                legend is None or not legend.isVisible() or not item.sceneBoundingRect().intersects(legend.sceneBoundingRect()))
+            # on one line (the legends sit under the plots, never in the hint's way): a plot too narrow stays blank
+            room = plot.getViewBox().boundingRect().width() >= words
             item.setVisible(idle and empty[plot] and room)
 
     def start_live(self) -> None:
