@@ -67,6 +67,16 @@ def _in_thread(function, *args):
     return thread, outcome
 
 
+def _running(child, work, args, state, told, messages=1):
+    """``work`` started in the child from a thread, once it has told ``messages`` messages (or a minute
+    has passed): the thread, its outcome and the deadline."""
+    thread, outcome = _in_thread(child.run, work, args, state, told.append)
+    deadline = time.monotonic() + 60
+    while len(told) < messages and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return thread, outcome, deadline
+
+
 def test_work_runs_in_the_child_and_its_messages_result_and_errors_come_back(child):
     told = []
     assert child.run(_add, (2, 3), TaskState(), told.append) == 5
@@ -83,10 +93,7 @@ def test_work_runs_in_the_child_and_its_messages_result_and_errors_come_back(chi
 def test_pause_blocks_the_child_and_cancel_stops_it(child):
     state = TaskState()
     told = []
-    thread, outcome = _in_thread(child.run, _count, (100_000,), state, told.append)
-    deadline = time.monotonic() + 60
-    while len(told) < 5 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    thread, outcome, deadline = _running(child, _count, (100_000,), state, told, messages=5)
     state.pause()
     time.sleep(0.5)  # the pause reaches the child within a step
     during = len(told)
@@ -113,10 +120,7 @@ def test_a_job_cancelled_before_it_starts_stops_at_once_and_the_child_serves_on(
 
 def test_a_child_that_dies_is_a_plain_error_and_the_next_job_gets_a_new_one(child):
     told = []
-    thread, outcome = _in_thread(child.run, _hang, (), TaskState(), told.append)
-    deadline = time.monotonic() + 60
-    while not told and time.monotonic() < deadline:
-        time.sleep(0.01)
+    thread, outcome, _ = _running(child, _hang, (), TaskState(), told)
     first = told[0][1]
     os.kill(first, signal.SIGKILL)
     thread.join(30)
@@ -131,10 +135,7 @@ def test_a_child_that_dies_is_a_plain_error_and_the_next_job_gets_a_new_one(chil
 
 def test_closing_while_a_job_runs_cancels_it_and_leaves_no_child(child):
     told = []
-    thread, outcome = _in_thread(child.run, _hang, (), TaskState(), told.append)
-    deadline = time.monotonic() + 60
-    while not told and time.monotonic() < deadline:
-        time.sleep(0.01)
+    thread, outcome, _ = _running(child, _hang, (), TaskState(), told)
     child.close()
     thread.join(30)
     assert isinstance(outcome.get("error"), Cancelled)
