@@ -79,7 +79,7 @@ def step_tiles(step: StoryStep, figures: Optional[StepFigures], problem: str = "
                           else "no fp32 model (QAT)", _accuracy_color(m.float_accuracy)),
         "quantized": TileFace(fmt_percent(m.clear_accuracy), f"{bits}-bit accuracy", _accuracy_color(m.clear_accuracy)),
         "fhe": TileFace(fmt_percent(m.fhe_simulated_accuracy), "FHE accuracy (simulated)" + (
-            f"; encrypted {fmt_percent(m.fhe_executed_accuracy)} of {executed}" if executed else ""),
+            f"; encrypted: {round(m.fhe_executed_accuracy * executed)} of {executed} right" if executed else ""),
             _accuracy_color(m.fhe_simulated_accuracy)),
         "accumulator": TileFace(fmt_measure(CIRCUIT_BY_KEY["accumulator"], accumulator), TILES["accumulator"][0],
                                 ACCENT if accumulator and accumulator <= MAX_LOOKUP_BITS else POOR),

@@ -31,6 +31,8 @@ from ...services.formatting import (
     CLASS_COLORS,
     METRIC_ROWS,
     METRICS_BY_KEY,
+    CEILING_NOTE,
+    MEASURE_LATENCY,
     TIP_CEILING,
     class_label,
     fmt_eta,
@@ -86,7 +88,7 @@ class ResultsPanel(QWidget):
             self.table.rowHeight(r) for r in range(len(METRIC_ROWS))) + 4
         self.table.setFixedHeight(height)
         layout.addWidget(self.table)
-        self.ceiling_note = QLabel(TIP_CEILING)
+        self.ceiling_note = QLabel(CEILING_NOTE)
         self.ceiling_note.setObjectName("ceilingNote")
         self.ceiling_note.setWordWrap(True)
         self.ceiling_note.setToolTip(TIP_CEILING)
@@ -98,8 +100,9 @@ class ResultsPanel(QWidget):
 
         # --- per class: the confusion matrix with each class's accuracy beside it
         self.class_names: tuple[str, ...] = ("0", "1")
-        self.classes_title = QLabel("Per class, the quantized model in the clear: rows are the true class, "
-                                    "columns the predicted one.")
+        self.classes_title = QLabel("Per class, in the clear: rows true, columns predicted.")
+        self.classes_title.setToolTip("The quantized model in the clear: each row is a true class, each column "
+                                      "the class predicted.")
         self.classes_title.setWordWrap(True)
         self.classes_title.setStyleSheet(f"color:{FOREGROUND};")
         self.classes = QTableWidget()
@@ -217,8 +220,8 @@ class ResultsPanel(QWidget):
                 text = "n/a (QAT)"
             elif row.key == "executed" and text != "-":
                 text += f" on {plural(m.fhe_executed_samples, 'point')}"
-            elif row.key == "latency" and text != "-":
-                text += " (median)"
+            elif row.key == "latency":
+                text = f"{text} (median)" if text != "-" else MEASURE_LATENCY if m.fhe_executed_samples else text
             elif row.key == "keygen" and text != "-":
                 text += f" ({'from cache' if m.keygen_from_cache else 'fresh'})"
             self.table.item(self.row_of[row.key], 1).setText(text)
