@@ -162,8 +162,8 @@ def fmt_latency(metrics) -> str:
     only its warm-up, which is not a latency."""
     warmup = fmt_seconds(metrics.fhe_warmup_s)
     if metrics.fhe_latency_s is None:
-        return f"not measured: the one sample's {warmup} is a one-time warm-up (run 2 or more samples)"
-    return f"{fmt_seconds(metrics.fhe_latency_s)} (median after the first sample, whose {warmup} is a one-time warm-up)"
+        return f"not measured ({warmup} was the one-time warm-up: {MEASURE_LATENCY})"
+    return f"{fmt_seconds(metrics.fhe_latency_s)} (median, after a one-time warm-up of {warmup})"
 
 
 def fmt_eta(seconds: Optional[float]) -> str:
