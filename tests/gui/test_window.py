@@ -159,14 +159,14 @@ def test_pause_and_resume(qtbot, window, run):
         click(qtbot, window.train_button)
         qtbot.waitUntil(lambda: window.plots.epoch_count() >= 1, timeout=60_000)  # past the first epoch
         click(qtbot, pause)
-        assert window.controller.task.state.is_paused and window.pause_action.isChecked()
+        assert window.presenters.slot.task.state.is_paused and window.pause_action.isChecked()
         qtbot.wait(300)  # let the last step before the pause arrive
         steps = window.plots.step_count()
         qtbot.wait(500)
         assert window.plots.step_count() == steps, "training went on while paused"
         assert "paused" in window.status_text() and window.train_controls.text().endswith("(paused)")
         window.pause_action.trigger()  # the menu's Pause resumes too
-        assert not window.controller.task.state.is_paused and not pause.isChecked()
+        assert not window.presenters.slot.task.state.is_paused and not pause.isChecked()
         qtbot.waitUntil(lambda: window.plots.step_count() > steps, timeout=30_000)
         click(qtbot, pause)
         window.stop_action.trigger()  # stopping a paused run
@@ -217,7 +217,7 @@ def test_cancel_fhe_simulation(qtbot, window, run):
     def simulate_then_cancel():
         window.simulate_action.trigger()
         # Cancel as soon as the first progress report arrives: the core polls before every point.
-        window.controller.task.message.connect(lambda message: isinstance(message, jobs.Progress) and window.stop())
+        window.presenters.slot.task.message.connect(lambda message: isinstance(message, jobs.Progress) and window.stop())
 
     assert run(simulate_then_cancel, "FHE simulation") == "cancelled"
     assert window.session.experiment.metrics.fhe_simulated_accuracy is None
@@ -251,7 +251,7 @@ def test_keys_and_encrypted_run_then_cancel(qtbot, window, run):
     def run_then_cancel():
         click(qtbot, window.results_panel.encrypted_button)
         assert window.results_panel.cancel_button.isEnabled() and not window.compile_panel.cancel_button.isEnabled()
-        window.controller.task.message.connect(
+        window.presenters.slot.task.message.connect(
             lambda message: isinstance(message, jobs.SampleDone) and message.done >= 1 and window.stop())
 
     assert run(run_then_cancel, "Encrypted run") == "succeeded"
@@ -363,7 +363,7 @@ def test_damaged_saved_settings_fall_back_to_defaults(qtbot, settings):
 def test_save_and_open_round_trip(qtbot, window, run, settings, tmp_path):
     config = train_small(qtbot, window, run)
     assert run(window.compile_action.trigger, "Compiling") == "succeeded"
-    path = window.controller.save_experiment_to(tmp_path / "run")  # the suffix is added
+    path = window.presenters.files.save_experiment_to(tmp_path / "run")  # the suffix is added
     assert path == tmp_path / "run.qats" and path.exists()
     assert "Saved" in window.status_text()
     saved = window.session.experiment
@@ -399,7 +399,7 @@ def test_opening_a_damaged_file_shows_why(qtbot, window, run, tmp_path):
 
 def test_export_plots_as_png(qtbot, window, run, tmp_path):
     train_small(qtbot, window, run, epochs=2)
-    written = window.controller.export_plots(tmp_path / "plots")
+    written = window.presenters.files.export_plots(tmp_path / "plots")
     assert written[0] == tmp_path / "plots.png"
     assert tmp_path / "plots-compile.png" in written  # the pre-compile accumulator chart
     for path in written:

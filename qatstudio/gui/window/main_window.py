@@ -1,5 +1,6 @@
 """QAT Studio's main window: the panels in docks around the live plots, menus, toolbar, status bar
-and saved settings, all connected to one ``Controller`` (``controller.py``) that does the work."""
+and saved settings, bound to one ``Session`` (``services/session.py``) that the presenters
+(``gui/presenters``) change as their work finishes."""
 from __future__ import annotations
 
 import dataclasses
@@ -28,11 +29,12 @@ from ...services.calibration import cached_lookup_times
 from ...services.experiment_file import SUFFIX
 from ...services.formatting import fmt_seconds
 from ...services.history import History
+from ...services.session import Session
 from ...services.tabular import TableError
 from ..panels.compile_panel import CompilePanel
 from ..panels.config_panel import ConfigPanel
-from .controller import Controller, Views
 from ..panels.deploy_panel import DeployPanel
+from ..presenters import Presenters, Views
 from .files import FileDialogs
 from .help import ShortcutsDialog, TourDialog, shortcut_text, tour_pages
 from .menus import build_menus, presets_button
@@ -67,8 +69,6 @@ FRAME_ALLOWANCE = 40  # a window manager's title bar and borders, before they ar
 class MainWindow(QMainWindow):
     """The whole app in one window."""
 
-    # The session's experiment gained results (GUI thread, after ``session`` is updated).
-    experimentUpdated = Signal(object, object)  # Experiment, its services.history.Stage
     busyChanged = Signal(bool)
     taskFinished = Signal(str, object)  # task title, its services.tasks.Outcome
 
@@ -103,11 +103,13 @@ class MainWindow(QMainWindow):
         self.compile_panel = CompilePanel()
         self.results_panel = ResultsPanel()
         self.deploy_panel = DeployPanel()
-        self.controller = Controller(Views(self.config_panel, self.train_controls, self.plots, self.compile_panel,
-                                           self.results_panel, self.deploy_panel), self)
-        self.runner = self.controller.runner
-        self.controller.set_lookup_times(cached_lookup_times())
-        self.files = FileDialogs(self, self.controller, self.settings)
+        self.session = Session()  # what the window works on: the presenters change it, the panels show it
+        self.presenters = Presenters.build(self.session, Views(
+            self.config_panel, self.train_controls, self.plots, self.compile_panel, self.results_panel,
+            self.deploy_panel), self)
+        self.runner = self.presenters.slot.runner
+        self.presenters.circuit.set_lookup_times(cached_lookup_times())
+        self.files = FileDialogs(self, self.presenters, self.session, self.settings)
         self.optimize_dialog: Optional[OptimizeDialog] = None
 
         self.presets_button, self.presets_menu = presets_button(self, self.apply_preset)
@@ -231,12 +233,13 @@ class MainWindow(QMainWindow):
         self._tick.timeout.connect(lambda: self.elapsed_label.setText(fmt_seconds(self._clock.elapsed() / 1000)))
 
     def _connect(self) -> None:
-        c = self.controller
+        p, slot = self.presenters, self.presenters.slot
+        circuit = p.circuit
         triggers: dict[QAction, Callable] = {
             self.train_action: self.start_training, self.stop_action: self.stop,
-            self.compile_action: c.start_compile, self.keygen_action: c.start_keygen,
-            self.simulate_action: c.start_simulation,
-            self.encrypted_action: lambda: c.start_encrypted(self.results_panel.samples_wanted()),
+            self.compile_action: circuit.start_compile, self.keygen_action: circuit.start_keygen,
+            self.simulate_action: circuit.start_simulation,
+            self.encrypted_action: lambda: circuit.start_encrypted(self.results_panel.samples_wanted()),
             self.open_action: self.files.open_dialog, self.import_action: self.files.import_dialog,
             self.save_action: self.files.save,
             self.save_as_action: self.files.save_as_dialog, self.export_action: self.files.export_dialog,
@@ -244,41 +247,41 @@ class MainWindow(QMainWindow):
             self.tour_action: self.show_tour, self.shortcuts_action: self.show_shortcuts,
             self.optimize_action: self.open_optimize_dialog,
         }
-        for action, slot in triggers.items():
-            action.triggered.connect(lambda checked=False, slot=slot: slot())
-        self.pause_action.toggled.connect(c.set_paused)
-        c.pausedChanged.connect(self.pause_action.setChecked)
+        for action, slot_ in triggers.items():
+            action.triggered.connect(lambda checked=False, slot_=slot_: slot_())
+        self.pause_action.toggled.connect(p.training.set_paused)
+        p.training.pausedChanged.connect(self.pause_action.setChecked)
 
         self.config_panel.configChanged.connect(self._config_changed)
-        self.config_panel.estimate.measureRequested.connect(c.start_calibration)
+        self.config_panel.estimate.measureRequested.connect(circuit.start_calibration)
         self.config_panel.estimate.cancelRequested.connect(self.stop)
-        self.compile_panel.compileRequested.connect(c.start_compile)
-        self.compile_panel.keygenRequested.connect(c.start_keygen)
+        self.compile_panel.compileRequested.connect(circuit.start_compile)
+        self.compile_panel.keygenRequested.connect(circuit.start_keygen)
         self.compile_panel.cancelRequested.connect(self.stop)
-        self.results_panel.simulateRequested.connect(c.start_simulation)
-        self.results_panel.encryptedRequested.connect(c.start_encrypted)
+        self.results_panel.simulateRequested.connect(circuit.start_simulation)
+        self.results_panel.encryptedRequested.connect(circuit.start_encrypted)
         self.results_panel.cancelRequested.connect(self.stop)
         self.deploy_panel.sendRequested.connect(self.start_deploy)
         self.deploy_panel.cancelRequested.connect(self.stop)
-        self.deploy_panel.stopServerRequested.connect(c.stop_server)
+        self.deploy_panel.stopServerRequested.connect(p.deploy.stop_server)
 
-        c.stateChanged.connect(self._apply)
-        c.statusChanged.connect(self._set_status)
-        c.problem.connect(lambda title, text, details: self.banner.show_message(title, text, "error", details))
-        c.taskStarted.connect(self._task_started)
-        c.titleChanged.connect(self._show_title)
-        c.fileUsed.connect(self._file_used)
+        self.session.config_changed.connect(self._show_config)
+        self.session.title_changed.connect(self._show_title)
+        slot.stateChanged.connect(self._apply)
+        slot.statusChanged.connect(self._set_status)
+        slot.problem.connect(lambda title, text, details: self.banner.show_message(title, text, "error", details))
+        slot.taskStarted.connect(self._task_started)
         docks = {self.compile_panel: self.compile_dock, self.results_panel: self.results_dock,
                  self.deploy_panel: self.deploy_dock}
-        c.showPanel.connect(lambda panel: docks[panel].raise_())
-        c.closeReady.connect(lambda: QTimer.singleShot(0, self.close))
-        c.missingValues.connect(self.files.offer_without_missing)
-        c.keysQuestion.connect(self._ask_before_keys)
-        c.experimentUpdated.connect(self.experimentUpdated)
-        c.taskFinished.connect(self.taskFinished)
+        slot.showPanel.connect(lambda panel: docks[panel].raise_())
+        slot.closeReady.connect(lambda: QTimer.singleShot(0, self.close))
+        slot.taskFinished.connect(self.taskFinished)
+        p.files.fileUsed.connect(self._file_used)
+        p.files.missingValues.connect(self.files.offer_without_missing)
+        circuit.keysQuestion.connect(self._ask_before_keys)
         self.runner.busyChanged.connect(self.busyChanged)
 
-    # ------------------------------------------------------------ reacting to the controller
+    # ------------------------------------------------------------ reacting to the presenters and the session
     def _ask_before_keys(self, question: str, on_yes) -> None:
         """Costly keys: say what they cost and what is cheaper; make them only on Yes."""
         box = QMessageBox(QMessageBox.Icon.Question, "Large FHE keys", question,
@@ -336,9 +339,17 @@ class MainWindow(QMainWindow):
         if recent:
             self.recent_menu.add(path)
 
+    def _show_config(self, config: ExperimentConfig) -> None:
+        """The session's configuration, set elsewhere (the demo): the Configure panel shows it."""
+        if config != self.config_panel.config():
+            self.config_panel.set_config(config)
+
     def _config_changed(self, config: ExperimentConfig, problems: list[str]) -> None:
-        self.controller.config_changed(problems)
-        shown = self.controller.session.experiment
+        """The Configure panel changed: what it shows becomes the session's, unless it has problems."""
+        self.presenters.slot.config_changed(problems)
+        if not problems:
+            self.session.set_config(config)
+        shown = self.session.experiment
         if shown is None or config != shown.config:  # a result in the status bar is of another configuration
             train = f"press Train ({shortcut_text(self.train_action, every=False)}) to train it"
             self.status.outdated(f"Configuration changed: {train}; the plots and results shown are of the last run."
@@ -349,11 +360,6 @@ class MainWindow(QMainWindow):
         self.settings.setValue("config", json.dumps(config.to_dict()))
 
     # ------------------------------------------------------------ what other code calls
-    @property
-    def session(self):
-        """The experiment shown, its data, circuit and keys (``services.jobs.Session``)."""
-        return self.controller.session
-
     def set_config(self, config: ExperimentConfig) -> None:
         """Show ``config`` in the Configure panel (what Train will run)."""
         self.config_panel.set_config(config)
@@ -363,7 +369,7 @@ class MainWindow(QMainWindow):
 
     def apply_preset(self, preset) -> None:
         try:
-            config = preset.apply(self.config_panel.config())  # an example table is read from its file
+            config = preset.apply(self.config_panel.config(), self.session.tables)  # an example table is read
         except (TableError, OSError) as error:
             self.banner.show_message(f"Can't apply the preset {preset.title}", str(error), "error")
             return
@@ -371,29 +377,29 @@ class MainWindow(QMainWindow):
         self.status.passing(f"Preset: {preset.title}.")
 
     def start_training(self) -> Optional[Task]:
-        return self.controller.start_training()
+        return self.presenters.training.start()
 
     def start_deploy(self, n_points: int) -> Optional[Task]:
-        return self.controller.start_deploy(n_points)
+        return self.presenters.deploy.start(n_points)
 
     def open_experiment(self, path: Path) -> Optional[Task]:
-        return self.controller.open_experiment(Path(path))
+        return self.presenters.files.open_experiment(Path(path))
 
     def stop(self) -> None:
-        self.controller.stop()
+        self.presenters.slot.stop()
 
     def is_busy(self) -> bool:
-        return self.controller.is_busy()
+        return self.presenters.slot.is_busy()
 
     def open_optimize_dialog(self) -> OptimizeDialog:
         """Run > Find the cheapest circuit: the optimizer's dialog, on the Configure panel's data."""
         if self.optimize_dialog is None:
             dialog = self.optimize_dialog = OptimizeDialog(
-                History(), self.runner, self.config, is_busy=self.is_busy, parent=self)
-            dialog.openRequested.connect(self.controller.show_experiment)
+                History(), self.session.tables, self.runner, self.config, is_busy=self.is_busy, parent=self)
+            dialog.openRequested.connect(self.presenters.files.show_experiment)
             self.config_panel.configChanged.connect(dialog.refresh_base)  # the data it searches on, kept current
             # a search on a machine never measured times its lookups first
-            dialog.idle.connect(lambda: self.controller.set_lookup_times(cached_lookup_times()))
+            dialog.idle.connect(lambda: self.presenters.circuit.set_lookup_times(cached_lookup_times()))
         else:
             self.optimize_dialog.refresh_base()
         self.optimize_dialog.show()
@@ -485,7 +491,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self, wait: bool = True) -> None:
         """Cancel everything; with ``wait`` block until every worker thread has stopped."""
-        self.controller.shutdown(wait)
+        self.presenters.shutdown(wait)
 
     def show_first(self) -> None:
         """Show the window where it was last time; the first time, fitted to its screen's available
@@ -533,9 +539,10 @@ class MainWindow(QMainWindow):
     def confirm_close(self) -> bool:
         """Whether the window may close: a run with results not saved asks first (once: the answer
         holds for the rest of this closing)."""
-        if not self._close_confirmed and self.controller.state is not State.CLOSING:
+        closing = self.presenters.slot.state is State.CLOSING
+        if not self._close_confirmed and not closing:
             self._close_confirmed = not self.ask_before_discarding or self.files.may_discard()
-        return self._close_confirmed or self.controller.state is State.CLOSING
+        return self._close_confirmed or closing
 
     def close_without_asking(self) -> None:
         """Close as the system asks it (SIGTERM): unsaved results are not asked about, the work is stopped.
@@ -551,18 +558,18 @@ class MainWindow(QMainWindow):
         if not self.confirm_close():
             event.ignore()
             return
-        if self.controller.state is not State.CLOSING:
+        if self.presenters.slot.state is not State.CLOSING:
             self.save_settings()
-        # Stop the work first and close when the last worker has finished (the controller's
+        # Stop the work first and close when the last worker has finished (the task slot's
         # closeReady): never leave a thread running behind a destroyed window.
-        if self.controller.close_when_idle():
+        if self.presenters.slot.close_when_idle():
             event.ignore()
             return
         self._tick.stop()
         self.plots.stop_live()
         if self.optimize_dialog is not None:
             self.optimize_dialog.hide()  # a visible child dialog would keep the application running
-        self.controller.release()
+        self.presenters.release()
         event.accept()
 
 
