@@ -60,7 +60,15 @@ class ResultsPanel(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        self._build_metrics(layout)
+        self._build_classes(layout)
+        self._build_simulation(layout)
+        self._build_encrypted(layout)
+        self._build_boundaries(layout)
+        layout.addStretch()  # the boundaries take the room when shown; else the rest stays at the top
 
+    def _build_metrics(self, layout: QVBoxLayout) -> None:
+        """The table of measures, and the note on the ceiling under it."""
         self.table = QTableWidget(len(METRIC_ROWS), 2)
         self.table.setObjectName("resultsTable")
         self.table.setHorizontalHeaderLabels(["Measure", "Value"])
@@ -96,7 +104,8 @@ class ResultsPanel(QWidget):
         self.ceiling_note.setFont(small)
         layout.addWidget(self.ceiling_note)
 
-        # --- per class: the confusion matrix with each class's accuracy beside it
+    def _build_classes(self, layout: QVBoxLayout) -> None:
+        """Per class: the confusion matrix with each class's accuracy beside it."""
         self.class_names: tuple[str, ...] = ("0", "1")
         self.classes_title = QLabel("Per class, the quantized model in the clear: rows are the true class, "
                                     "columns the predicted one.")
@@ -113,7 +122,7 @@ class ResultsPanel(QWidget):
             widget.hide()
             layout.addWidget(widget)
 
-        # --- simulation
+    def _build_simulation(self, layout: QVBoxLayout) -> None:
         row = QHBoxLayout()
         self.simulate_button = QPushButton("Simulate all test points")
         self.simulate_button.setToolTip("Run Concrete's FHE simulation on every test point, then over the "
@@ -126,7 +135,7 @@ class ResultsPanel(QWidget):
         row.addStretch()  # the button keeps its width while the bar is hidden
         layout.addLayout(row)
 
-        # --- encrypted
+    def _build_encrypted(self, layout: QVBoxLayout) -> None:
         encrypted = QGroupBox("Encrypted run")
         box = QVBoxLayout(encrypted)
         line = QHBoxLayout()
@@ -156,7 +165,8 @@ class ResultsPanel(QWidget):
         box.addWidget(self.encrypted_label)
         layout.addWidget(encrypted)
 
-        # --- boundaries side by side
+    def _build_boundaries(self, layout: QVBoxLayout) -> None:
+        """The decision boundaries, in the clear and FHE simulated, side by side."""
         self.boundaries = _Boundaries(show=False)
         self.boundaries.setBackground("w")
         self.boundaries.setMinimumHeight(200)
@@ -176,7 +186,6 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.boundaries, 1)
         self.boundaries.hide()  # until a simulation: see show_boundaries
         layout.addWidget(self.boundary_note)
-        layout.addStretch()  # the boundaries take the room when shown; else the rest stays at the top
 
     def apply(self, enabled: Enabled) -> None:
         self._running = enabled.cancel_results
