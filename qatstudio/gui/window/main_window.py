@@ -9,17 +9,15 @@ import logging
 from pathlib import Path
 from typing import Callable, Optional
 
-from PySide6.QtCore import QByteArray, QElapsedTimer, QPoint, QRect, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QStatusTipEvent
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QStatusTipEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QScrollArea,
-    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -27,7 +25,6 @@ from PySide6.QtWidgets import (
 from ...engine.config import ConfigError, DataConfig, ExperimentConfig
 from ...services.calibration import cached_lookup_times
 from ...services.experiment_file import SUFFIX
-from ...services.formatting import fmt_seconds
 from ...services.history import History
 from ...services.session import Session
 from ...services.tabular import TableError
@@ -35,14 +32,16 @@ from ..panels.compile_panel import CompilePanel
 from ..panels.config_panel import ConfigPanel
 from ..panels.deploy_panel import DeployPanel
 from ..presenters import Presenters, Views
+from .actions import add_actions
 from .files import FileDialogs
 from .help import ShortcutsDialog, TourDialog, shortcut_text, tour_pages
 from .menus import build_menus, presets_button
+from .placement import Placement
 from ..dialogs.optimize_dialog import OptimizeDialog
 from ..charts.plots import TrainingPlots
 from ..panels.results_panel import ResultsPanel
 from ..state import Enabled, State
-from .status import StatusLine
+from .status import BusyClock, StatusLine
 from ..widgets import MessageBanner, TrainControls
 from ..workers import Task
 
@@ -59,11 +58,6 @@ DEFAULT_WIDTHS = (330, 370)  # Configure, the tabbed side docks
 # The live plots' least height (px), whatever the docks below them (Story, Trade-offs, as a saved layout
 # left them): the boundary beside two epoch plots, each with its legend under it, all readable.
 PLOTS_LEAST_HEIGHT = 340
-# The first launch (no saved geometry): a window maximized on a screen up to this wide, or too short
-# for the window and its frame; on a larger screen a large window (this share of it) in the middle.
-MAXIMIZE_UP_TO_WIDTH = 1366
-FIRST_SHARE = 0.9
-FRAME_ALLOWANCE = 40  # a window manager's title bar and borders, before they are known (px)
 
 
 class MainWindow(QMainWindow):
@@ -78,9 +72,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("QAT Studio")
         self.setAcceptDrops(True)
         self.settings = settings if settings is not None else QSettings(SETTINGS_ORG, SETTINGS_APP)
-        self._layout_restored = False
-        self._saved_state: Optional[QByteArray] = None  # the saved layout, applied again in show_first
-        self._geometry_restored = False
+        self.placement = Placement(self, self.settings)
         self.ask_before_discarding = True  # closing with a run not saved asks first (the tests' windows don't)
         self._close_confirmed = False  # asked and answered, or closing without asking
         self._shown_once = False
@@ -95,7 +87,7 @@ class MainWindow(QMainWindow):
         box.addWidget(self.plots, 1)
         self.setCentralWidget(centre)
 
-        self._build_actions()
+        add_actions(self)
         self.plots.set_hint(f"Press Train ({shortcut_text(self.train_action, every=False)}) to start")
         self.config_panel = ConfigPanel()
         self.train_controls = TrainControls(self.train_action, self.pause_action, self.stop_action)
@@ -137,55 +129,6 @@ class MainWindow(QMainWindow):
         self.status.work("Ready: choose a configuration (or a preset) and press Train.")
 
     # ------------------------------------------------------------ building
-    def _action(self, text: str, shortcuts=(), tip: str = "", icon=None, checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
-        action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)  # not in dialogs: Esc stays theirs
-        keys = shortcut_text(action)
-        action.setToolTip(f"{tip} ({keys})" if keys and tip else tip or text)
-        action.setStatusTip(tip)
-        action.setCheckable(checkable)
-        self.addAction(action)  # shortcuts work with the menu bar hidden
-        return action
-
-    def _build_actions(self) -> None:
-        sp, key = QStyle.StandardPixmap, QKeySequence.StandardKey
-        self.train_action = self._action("&Train", ["Ctrl+T", "F5"], "Train the configured model", sp.SP_MediaPlay)
-        self.pause_action = self._action("&Pause", ["Ctrl+P"], "Pause or resume training", sp.SP_MediaPause,
-                                         checkable=True)
-        self.stop_action = self._action("&Stop", ["Esc", "Ctrl+."],
-                                        "Stop what is running (training keeps what it learned)", sp.SP_MediaStop)
-        self.compile_action = self._action("&Compile", ["Ctrl+K"], "Compile the quantized model to an FHE circuit",
-                                           sp.SP_ComputerIcon)
-        self.keygen_action = self._action("Generate &keys", ["Ctrl+G"], "Generate the circuit's keys (cached on disk)")
-        self.simulate_action = self._action("&Simulate FHE", ["Ctrl+M"],
-                                            "FHE simulation of every test point and of the boundary",
-                                            sp.SP_BrowserReload)
-        self.encrypted_action = self._action("Run &encrypted", ["Ctrl+E"], "Encrypt, run and decrypt N test points",
-                                             sp.SP_DriveNetIcon)
-        self.open_action = self._action("&Open experiment\u2026", [key.Open], "Open a saved experiment")
-        self.import_action = self._action("&Import data\u2026", ["Ctrl+I"],
-                                          "Train on a table of your own: a CSV file with a label column")
-        self.save_action = self._action("&Save experiment", [key.Save],
-                                        "Save the experiment: configuration, weights, metrics, compile report")
-        self.save_as_action = self._action("Save experiment &as\u2026", [key.SaveAs],
-                                           "Save the experiment to a new file")
-        self.deploy_export_action = self._action(
-            "Export for &deployment\u2026", [], "Write the circuit and what a client needs into a folder, for "
-            "'qatstudio serve'")
-        self.export_action = self._action("&Export plots as PNG\u2026", ["Ctrl+Shift+E"],
-                                          "Save the plots as PNG images")
-        self.optimize_action = self._action(
-            "&Find the cheapest circuit\u2026", [], "Search layers, neurons, bits and pruning budgets on your data "
-            "for the cheapest FHE circuit that keeps the accuracy")
-        self.quit_action = self._action("&Quit", ["Ctrl+Q"], "Close QAT Studio")
-        self.tour_action = self._action("&Tour\u2026", [key.HelpContents], "A few pages on what the window does, "
-                                        "in the order you use it")
-        self.shortcuts_action = self._action("&Keyboard shortcuts\u2026", [], "Every key of the window, read from "
-                                             "its menus' actions")
-
     def _configure_body(self) -> QWidget:
         top = QHBoxLayout()
         top.setContentsMargins(6, 4, 6, 0)
@@ -218,19 +161,8 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.status = StatusLine(bar, self)  # every message of the status bar goes through it
+        self.busy = BusyClock(bar, self)
         self._enabled: Optional[Enabled] = None
-        self.status_busy = QProgressBar()
-        self.status_busy.setRange(0, 0)
-        self.status_busy.setMaximumWidth(120)
-        self.status_busy.setMaximumHeight(14)
-        self.status_busy.hide()
-        self.elapsed_label = QLabel()
-        bar.addPermanentWidget(self.elapsed_label)
-        bar.addPermanentWidget(self.status_busy)
-        self._clock = QElapsedTimer()
-        self._tick = QTimer(self)
-        self._tick.setInterval(500)
-        self._tick.timeout.connect(lambda: self.elapsed_label.setText(fmt_seconds(self._clock.elapsed() / 1000)))
 
     def _connect(self) -> None:
         p, slot = self.presenters, self.presenters.slot
@@ -278,21 +210,10 @@ class MainWindow(QMainWindow):
         slot.taskFinished.connect(self.taskFinished)
         p.files.fileUsed.connect(self._file_used)
         p.files.missingValues.connect(self.files.offer_without_missing)
-        circuit.keysQuestion.connect(self._ask_before_keys)
+        circuit.keysQuestion.connect(lambda question, on_yes: ask_before_keys(self, question, on_yes))
         self.runner.busyChanged.connect(self.busyChanged)
 
     # ------------------------------------------------------------ reacting to the presenters and the session
-    def _ask_before_keys(self, question: str, on_yes) -> None:
-        """Costly keys: say what they cost and what is cheaper; make them only on Yes."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Large FHE keys", question,
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
-        box.button(QMessageBox.StandardButton.Yes).setText("Make the keys")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.accepted.connect(on_yes)
-        box.finished.connect(box.deleteLater)
-        self.keys_question = box
-        box.open()
-
     def _apply(self, enabled: Enabled) -> None:
         for action, on in ((self.train_action, enabled.train), (self.pause_action, enabled.pause),
                            (self.stop_action, enabled.stop), (self.compile_action, enabled.compile),
@@ -307,18 +228,14 @@ class MainWindow(QMainWindow):
             panel.apply(enabled)
         self.presets_button.setEnabled(enabled.edit_config)
         self.presets_menu.setEnabled(enabled.edit_config)
-        self.status_busy.setVisible(enabled.busy)
+        self.busy.set_busy(enabled.busy)
         if enabled != self._enabled:  # a disabled control's tip saying why may no longer hold
             self._enabled = enabled
             self.status.end_tip()
-        if not enabled.busy:
-            self._tick.stop()
-            self.elapsed_label.setText("")
 
     def _task_started(self, title: str) -> None:
         self.banner.hide()
-        self._clock.start()
-        self._tick.start()
+        self.busy.start()
 
     def _set_status(self, text: str, how: str = "work") -> None:
         """``how`` the message stands: "work", "result" or "passing" (see ``StatusLine``)."""
@@ -433,20 +350,14 @@ class MainWindow(QMainWindow):
         return self.status.text()
 
     # ------------------------------------------------------------ dropped files
-    def _dropped_files(self, event) -> list[Path]:
-        """The local experiment files in a drag."""
-        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-        paths = [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]
-        return [path for path in paths if path.suffix.lower() == SUFFIX]
-
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self._dropped_files(event):
+        if dropped_experiments(event):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        files = self._dropped_files(event)
+        files = dropped_experiments(event)
         if not files:
             event.ignore()
             return
@@ -467,13 +378,7 @@ class MainWindow(QMainWindow):
             else:  # a table's rows are not kept in the settings: its configuration comes back on the guide's data
                 self.config_panel.set_config(dataclasses.replace(config, data=DataConfig()) if config.data.is_table
                                              else config)
-        geometry = self.settings.value("geometry")
-        if isinstance(geometry, (QByteArray, bytes)) and geometry:
-            self._geometry_restored = self.restoreGeometry(QByteArray(geometry))
-        state = self.settings.value("windowState")
-        if isinstance(state, (QByteArray, bytes)) and state:
-            self._layout_restored = self.restoreState(QByteArray(state))
-            self._saved_state = QByteArray(state) if self._layout_restored else None
+        self.placement.restore()
         samples = self.settings.value("encrypted_samples")
         if samples is not None:
             try:
@@ -484,36 +389,13 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         self.settings.setValue("config", json.dumps(self.config_panel.config().to_dict()))
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("windowState", self.saveState())
+        self.placement.save()
         self.settings.setValue("encrypted_samples", self.results_panel.samples_wanted())
         self.settings.sync()
 
     def shutdown(self, wait: bool = True) -> None:
         """Cancel everything; with ``wait`` block until every worker thread has stopped."""
         self.presenters.shutdown(wait)
-
-    def show_first(self) -> None:
-        """Show the window where it was last time; the first time, fitted to its screen's available
-        area (``first_geometry``), its status bar on screen."""
-        screen = self.screen()
-        if self._saved_state is not None:
-            # Again, now that docks added after the constructor (the demo's) exist: Qt applies a state
-            # restored before a maximized window's first show once more when shown, and docks it
-            # didn't know then were left out of every area, drawn over the window's top-left corner.
-            self.restoreState(self._saved_state)
-        if self._geometry_restored or screen is None:
-            self.show()
-            return
-        frame = max(FRAME_ALLOWANCE, self.frameGeometry().height() - self.geometry().height())
-        available = screen.availableGeometry()
-        place = first_geometry(available, self.minimumSizeHint(), frame)
-        if place is None:
-            self.move(available.topLeft())  # maximized on this screen
-            self.showMaximized()
-        else:
-            self.setGeometry(place)
-            self.show()
 
     def resizeEvent(self, event) -> None:
         """Docks at the bottom keep their share of the window's height as it changes (Qt gives the
@@ -533,7 +415,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
-            if not self._layout_restored:
+            if not self.placement.layout_restored:
                 QTimer.singleShot(0, self._default_layout)
 
     def confirm_close(self) -> bool:
@@ -565,7 +447,7 @@ class MainWindow(QMainWindow):
         if self.presenters.slot.close_when_idle():
             event.ignore()
             return
-        self._tick.stop()
+        self.busy.stop()
         self.plots.stop_live()
         if self.optimize_dialog is not None:
             self.optimize_dialog.hide()  # a visible child dialog would keep the application running
@@ -573,17 +455,22 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
-def first_geometry(available: QRect, least: QSize, frame: int) -> Optional[QRect]:
-    """The window's first place on a screen whose free area is ``available``: None to maximize it
-    (a screen up to MAXIMIZE_UP_TO_WIDTH wide, or one too short for the window's least size and its
-    ``frame``), else a large window (FIRST_SHARE of the area, frame included) in the middle."""
-    if available.width() <= MAXIMIZE_UP_TO_WIDTH or available.height() < least.height() + frame:
-        return None
-    size = QSize(max(int(available.width() * FIRST_SHARE), least.width()),
-                 max(int(available.height() * FIRST_SHARE) - frame, least.height()))
-    place = QRect(QPoint(0, 0), size)
-    place.moveCenter(available.center() + QPoint(0, frame // 2))  # the frame's title bar goes above
-    return place
+def ask_before_keys(parent: QWidget, question: str, on_yes) -> None:
+    """Costly keys: say what they cost and what is cheaper; make them (``on_yes``) only on Yes."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Large FHE keys", question,
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, parent)
+    box.button(QMessageBox.StandardButton.Yes).setText("Make the keys")
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.accepted.connect(on_yes)
+    box.finished.connect(box.deleteLater)
+    box.open()
+
+
+def dropped_experiments(event) -> list[Path]:
+    """The local experiment files in a drag."""
+    urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+    paths = [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]
+    return [path for path in paths if path.suffix.lower() == SUFFIX]
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:
