@@ -32,8 +32,9 @@ def test_setting_the_configuration_tells_it_once():
     heard = listen(session.config_changed)
     config = small_config(n_hidden=7)
     session.set_config(config)
-    session.set_config(config.replace())  # the same again: nothing to tell
     assert heard == [(config,)] and session.config == config
+    session.set_config(config.replace())  # set again: told again (a panel showing a draft shows it)
+    assert heard == [(config,), (config,)]
 
 
 def test_an_invalid_configuration_is_refused_and_changes_nothing():

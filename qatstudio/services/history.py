@@ -215,7 +215,7 @@ class RunTracker:
         self._tracked: Optional[tuple[object, str]] = None  # (the window's experiment, its record id)
 
     def update(self, experiment, stage: Stage, path: Optional[Path] = None) -> Optional[RunRecord]:
-        """The record kept for ``experiment`` at ``stage`` (see MainWindow.experimentUpdated), or
+        """The record kept for ``experiment`` at ``stage`` (see ``Session.stage_changed``), or
         None when there is nothing to keep; ``path``: the file an "opened" experiment came from.
         Raises OSError when the history can't be written."""
         if stage is Stage.OPENED:

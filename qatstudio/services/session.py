@@ -51,9 +51,9 @@ class Run:
 
 
 class Session:
-    """What the window works on. Events: ``config_changed(config)``; ``run_changed(run)`` when the
-    run is replaced or cleared; ``stage_changed(experiment, stage)`` when the run gains results;
-    ``title_changed(file name, unsaved results)``."""
+    """What the window works on. Events: ``config_changed(config)`` when one is set;
+    ``run_changed(run)`` when the run is replaced or cleared; ``stage_changed(experiment, stage)``
+    when the run gains results; ``title_changed(file name, unsaved results)``."""
 
     def __init__(self, config: Optional[ExperimentConfig] = None):
         self.tables = TableStore()  # the rows of the tables imported, opened or chosen as presets
@@ -74,13 +74,14 @@ class Session:
         return self._config
 
     def set_config(self, config: ExperimentConfig) -> None:
-        """Make ``config`` what Train runs; ConfigError (and nothing changes) when it can't be trained."""
+        """Make ``config`` what Train runs and tell it, even when it is the one held (the Configure
+        panel may show a draft with problems meanwhile: ``config`` replaces it). ConfigError, and
+        nothing changes, when ``config`` can't be trained."""
         problems = config.problems()
         if problems:
             raise ConfigError(problems)
-        if config != self._config:
-            self._config = config
-            self.config_changed.emit(config)
+        self._config = config
+        self.config_changed.emit(config)
 
     # ------------------------------------------------------------ the run, as the panels read it
     @property

@@ -609,3 +609,18 @@ def test_view_menu_has_every_panel_and_generate_keys_no_done_mark(qtbot, window,
         assert window.keygen_action.icon().isNull()  # no check mark that reads as "done"
     finally:
         demo.shutdown()
+
+
+def test_the_configure_panel_and_the_session_follow_each_other(window):
+    """The panel's valid configuration is the session's (what Train runs); a draft with problems
+    leaves the session as it was; a configuration set on the session (the demo's) replaces the draft."""
+    panel, session = window.config_panel, window.session
+    session.set_config(small_config(n_hidden=9))
+    assert panel.neurons.value() == 9 and panel.config() == session.config
+    panel.neurons.setValue(11)
+    assert session.config.n_hidden == 11
+    panel.budget.setValue(panel.budget.maximum())  # more inputs than a neuron has
+    assert panel.config().problems() and not window.train_action.isEnabled()
+    assert session.config.n_hidden == 11 and session.config.pruning_budget != panel.budget.value()
+    session.set_config(session.config)
+    assert not panel.config().problems() and window.train_action.isEnabled()

@@ -109,6 +109,7 @@ class FilesPresenter(QObject):
 
     def _on_opened(self, opened: jobs.OpenedExperiment) -> None:
         experiment, dataset, v = opened.experiment, opened.dataset, self.views
+        self.session.opened(experiment, dataset, opened.test_predictions, opened.path)
         if experiment.config.data.is_table:
             v.config.note_table_rows(experiment.config.data, len(dataset.y_train) + len(dataset.y_test), None)
         v.config.set_config(experiment.config)  # the panel tells the session
@@ -135,7 +136,6 @@ class FilesPresenter(QObject):
             self.circuit.show_estimate(experiment)
         self.fileUsed.emit(opened.path, True)
         self.slot.result(f"Opened {opened.path.name}.")
-        self.session.opened(experiment, dataset, opened.test_predictions, opened.path)
         self.plane.draw()
 
     def save_experiment_to(self, path: Path) -> Optional[Path]:
