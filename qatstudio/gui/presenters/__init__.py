@@ -45,7 +45,7 @@ class Presenters:
             self.plane.wait()
             self.deploy.server.stop()
             self.training.process.close()
-        self.training.views.plots.stop_live()
+        self.plane.plots.stop_live()
 
     def release(self) -> None:
         """Stop the server and drop the models and the compiled circuit now, while Qt and Concrete

@@ -22,9 +22,9 @@ from .slot import TaskSlot, Views
 class CircuitPresenter(QObject):
     keysQuestion = Signal(str, object)  # costly keys: the question, and what to call on yes
 
-    def __init__(self, slot: TaskSlot, session: Session, views_: Views, parent: Optional[QObject] = None):
+    def __init__(self, slot: TaskSlot, session: Session, views: Views, parent: Optional[QObject] = None):
         super().__init__(parent)
-        self.slot, self.session, self.views = slot, session, views_
+        self.slot, self.session, self.views = slot, session, views
         self._latencies: list[float] = []
 
     def show_estimate(self, experiment) -> None:

@@ -17,10 +17,10 @@ from .slot import TaskSlot, Views
 
 
 class DeployPresenter(QObject):
-    def __init__(self, slot: TaskSlot, session: Session, views_: Views, server: LocalServer,
+    def __init__(self, slot: TaskSlot, session: Session, views: Views, server: LocalServer,
                  parent: Optional[QObject] = None):
         super().__init__(parent)
-        self.slot, self.session, self.views = slot, session, views_
+        self.slot, self.session, self.views = slot, session, views
         self.server = server  # the Deploy panel's local server; stopped on release
 
     def start(self, n_points: int) -> Optional[Task]:

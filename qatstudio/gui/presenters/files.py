@@ -34,10 +34,10 @@ class FilesPresenter(QObject):
     fileUsed = Signal(object, bool)  # Path, worth a place in File > Open Recent
     missingValues = Signal(object)  # MissingRows: ask whether to import again without them
 
-    def __init__(self, slot: TaskSlot, session: Session, views_: Views, plane: PlanePresenter,
+    def __init__(self, slot: TaskSlot, session: Session, views: Views, plane: PlanePresenter,
                  circuit: CircuitPresenter, parent: Optional[QObject] = None):
         super().__init__(parent)
-        self.slot, self.session, self.views = slot, session, views_
+        self.slot, self.session, self.views = slot, session, views
         self.plane, self.circuit = plane, circuit
         self._missing: Optional[MissingRows] = None
 

@@ -6,7 +6,8 @@ from typing import Optional
 
 from PySide6.QtCore import QObject, Signal
 
-from ...services import jobs, views
+from ...engine.config import ExperimentConfig
+from ...services import jobs
 from ...services.formatting import (
     KIND_TITLES,
     fmt_budget,
@@ -19,6 +20,7 @@ from ...services.formatting import (
     plural,
 )
 from ...services.session import Session
+from ...services.views import names_of
 from ..state import State, TaskKind
 from ..workers import Task
 from .circuit import CircuitPresenter
@@ -31,10 +33,10 @@ PAUSED = " (paused)"
 class TrainingPresenter(QObject):
     pausedChanged = Signal(bool)
 
-    def __init__(self, slot: TaskSlot, session: Session, views_: Views, plane: PlanePresenter,
+    def __init__(self, slot: TaskSlot, session: Session, views: Views, plane: PlanePresenter,
                  circuit: CircuitPresenter, parent: Optional[QObject] = None):
         super().__init__(parent)
-        self.slot, self.session, self.views = slot, session, views_
+        self.slot, self.session, self.views = slot, session, views
         self.plane, self.circuit = plane, circuit
         self.process = jobs.training_process()  # training runs there, beside the window; closed on release
         self.paused = False
@@ -50,7 +52,7 @@ class TrainingPresenter(QObject):
             return None
         v = self.views
         self.session.clear()
-        names = views.names_of(config.data, self.session.tables)
+        names = names_of(config.data, self.session.tables)
         v.plots.reset()
         v.plots.set_data(names.features, names.classes, names.plane)
         v.compile.clear("Training\u2026 compile when it is done.")
@@ -99,7 +101,7 @@ class TrainingPresenter(QObject):
         self.views.plots.stop_live()
         self.views.controls.finish("Training failed: the message above says why.", complete=False)
 
-    def _on_trained(self, outcome: jobs.TrainOutcome, config) -> None:
+    def _on_trained(self, outcome: jobs.TrainOutcome, config: ExperimentConfig) -> None:
         v = self.views
         v.plots.stop_live()
         if outcome.experiment is None:
