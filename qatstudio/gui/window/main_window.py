@@ -42,7 +42,7 @@ from ..charts.plots import TrainingPlots
 from ..panels.results_panel import ResultsPanel
 from ..state import Enabled, State
 from .status import BusyClock, StatusLine
-from ..widgets import MessageBanner, TrainControls
+from ..widgets import MessageBanner, OutdatedNote, TrainControls
 from ..workers import Task
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,8 @@ class MainWindow(QMainWindow):
         box = QVBoxLayout(centre)
         box.setContentsMargins(4, 4, 4, 0)
         box.addWidget(self.banner)
+        self.outdated_note = OutdatedNote()
+        box.addWidget(self.outdated_note)
         box.addWidget(self.plots, 1)
         self.setCentralWidget(centre)
 
@@ -200,14 +202,16 @@ class MainWindow(QMainWindow):
         self.session.config_changed.connect(self._show_config)
         self.session.title_changed.connect(self._show_title)
         slot.stateChanged.connect(self._apply)
-        slot.statusChanged.connect(self._set_status)
+        slot.statusChanged.connect(self.status.show)
         slot.problem.connect(lambda title, text, details: self.banner.show_message(title, text, "error", details))
         slot.taskStarted.connect(self._task_started)
         docks = {self.compile_panel: self.compile_dock, self.results_panel: self.results_dock,
                  self.deploy_panel: self.deploy_dock}
         slot.showPanel.connect(lambda panel: docks[panel].raise_())
         slot.closeReady.connect(lambda: QTimer.singleShot(0, self.close))
+        slot.taskStarted.connect(self._mark_outdated)
         slot.taskFinished.connect(self.taskFinished)
+        self.session.stage_changed.connect(lambda experiment, stage: self._mark_outdated())
         p.files.fileUsed.connect(self._file_used)
         p.files.missingValues.connect(self.files.offer_without_missing)
         circuit.keysQuestion.connect(lambda question, on_yes: ask_before_keys(self, question, on_yes))
@@ -237,10 +241,6 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.busy.start()
 
-    def _set_status(self, text: str, how: str = "work") -> None:
-        """``how`` the message stands: "work", "result" or "passing" (see ``StatusLine``)."""
-        {"work": self.status.work, "result": self.status.result, "passing": self.status.passing}[how](text)
-
     def event(self, event) -> bool:
         if isinstance(event, QStatusTipEvent):  # a control's status tip, while the pointer is on it: the
             self.status.passing(event.tip(), 0)  # status line shows it (Qt's would draw it over the line)
@@ -261,11 +261,17 @@ class MainWindow(QMainWindow):
         if config != self.config_panel.config():
             self.config_panel.set_config(config)
 
+    def _mark_outdated(self) -> None:
+        shown = self.session.experiment
+        self.outdated_note.compare(shown.config if shown is not None else None, self.config_panel.config(),
+                                   shortcut_text(self.train_action, every=False))
+
     def _config_changed(self, config: ExperimentConfig, problems: list[str]) -> None:
         """The Configure panel changed: what it shows becomes the session's, unless it has problems."""
         self.presenters.slot.config_changed(problems)
         if not problems:
             self.session.set_config(config)
+        self._mark_outdated()
         shown = self.session.experiment
         if shown is None or config != shown.config:  # a result in the status bar is of another configuration
             train = f"press Train ({shortcut_text(self.train_action, every=False)}) to train it"

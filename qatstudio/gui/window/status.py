@@ -48,6 +48,10 @@ class StatusLine(QObject):
         """What finished work found; ``outdated`` replaces it once it no longer holds."""
         self._set_standing(text, result=True)
 
+    def show(self, text: str, how: str) -> None:
+        """``text`` as ``how`` it stands: "work", "result" or "passing"."""
+        {"work": self.work, "result": self.result, "passing": self.passing}[how](text)
+
     def passing(self, text: str, msecs: int = PASSING_MS) -> None:
         """A passing message, shown instead of the standing one for ``msecs`` (0: until
         ``end_passing``, as a status tip while the pointer is on its control); an empty text ends it."""
