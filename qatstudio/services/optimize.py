@@ -132,10 +132,10 @@ def optimize(
     times: Optional[LookupTimes] = None,
     keys: Optional[KeyCache] = None,
 ) -> OptimizeResult:
-    """Search ``space`` on ``base``'s data (a table's rows in ``tables``) for the cheapest circuit within ``tolerance`` of the best
-    validation accuracy; then compile the winner, make its keys and time ``encrypted_samples``
-    encrypted test samples. ``tell`` receives ClusterReady, OptimizeProgress, RunDone, RunFailed and
-    MeasuringWinner."""
+    """Search ``space`` on ``base``'s data (a table's rows in ``tables``) for the cheapest circuit
+    within ``tolerance`` of the best validation accuracy; then compile the winner, make its keys and
+    time ``encrypted_samples`` encrypted test samples. ``tell`` receives ClusterReady,
+    OptimizeProgress, RunDone, RunFailed and MeasuringWinner."""
     stop = should_stop or (lambda: False)
     tell = tell or (lambda message: None)
     history = history or History()
@@ -208,7 +208,8 @@ def measure_winner(winner: Tried, tables: TableStore, samples: int, should_stop:
     return experiment
 
 
-def optimize_job(base: ExperimentConfig, tables: TableStore, history: History, cluster: ClusterSettings, tolerance: float = TOLERANCE,
+def optimize_job(base: ExperimentConfig, tables: TableStore, history: History, cluster: ClusterSettings,
+                 tolerance: float = TOLERANCE,
                  space: SearchSpace = SearchSpace()) -> Callable[[TaskState, Tell], OptimizeResult]:
     """The whole search as a job for a worker thread: it tells its messages and stops on cancel."""
 

@@ -2,10 +2,10 @@
 
 A "Demo" menu (guided story, trade-off chart, run history, presentation mode, sweep, report), three
 docks (Story, History, Trade-offs) and a history that keeps every run the window finishes. The
-demo drives the window's session (its configuration; its ``stage_changed`` feeds the history) and
-the window's public API (``busyChanged``, ``start_training``, ``open_experiment``, ``notify``...). What it keeps and reads is
-Qt-free: ``services/history.py`` (runs and their files), ``services/story.py`` (the story's steps),
-``services/report.py`` and ``services/sweep.py``.
+demo drives the window's session (it sets its configuration; its ``stage_changed`` feeds the
+history) and the window's public API (``busyChanged``, ``start_training``, ``open_experiment``,
+``notify``...). What it keeps and reads is Qt-free: ``services/history.py`` (runs and their files),
+``services/story.py`` (the story's steps), ``services/report.py`` and ``services/sweep.py``.
 """
 from __future__ import annotations
 
@@ -507,8 +507,8 @@ class DemoController(QObject):
     def open_sweep_dialog(self) -> SweepDialog:
         if self.sweep_dialog is None:
             self.sweep_dialog = SweepDialog(
-                self.history, self.window.session.tables, self.window.runner, self.window.config, is_busy=self.window.is_busy,
-                parent=self.window)
+                self.history, self.window.session.tables, self.window.runner, self.window.config,
+                is_busy=self.window.is_busy, parent=self.window)
             self.sweep_dialog.runFinished.connect(self._show_record)  # run_sweep has kept it in the history
             self.sweep_dialog.sweepFinished.connect(self._sweep_finished)
             self.sweep_dialog.idle.connect(self._sweep_idle)

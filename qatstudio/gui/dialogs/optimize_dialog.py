@@ -59,8 +59,9 @@ class OptimizeDialog(ClusterWorkDialog):
     WORK = "search"
     UNIT = "candidate"
 
-    def __init__(self, history: History, tables: TableStore, runner: TaskRunner, base_config: Callable[[], ExperimentConfig],
-                 is_busy: Callable[[], bool] = lambda: False, parent: Optional[QWidget] = None):
+    def __init__(self, history: History, tables: TableStore, runner: TaskRunner,
+                 base_config: Callable[[], ExperimentConfig], is_busy: Callable[[], bool] = lambda: False,
+                 parent: Optional[QWidget] = None):
         super().__init__(
             "optimize", "Find the cheapest circuit",
             "Train every combination of the levers below on your data, cheapest predicted first, and keep the "
@@ -189,7 +190,8 @@ class OptimizeDialog(ClusterWorkDialog):
         if self.times is None:
             self.dashboard.setText(f"Timing this machine's lookups first (about a minute, once); then "
                                    f"{self._cluster.describe()}\u2026")
-        return optimize_job(self.base_config(), self.tables, self.history, self._cluster, self.tolerance.value() / 100, space)
+        return optimize_job(self.base_config(), self.tables, self.history, self._cluster,
+                            self.tolerance.value() / 100, space)
 
     def _on_message(self, message) -> None:
         if isinstance(message, OptimizeProgress):

@@ -29,11 +29,12 @@ class SweepDialog(ClusterWorkDialog):
     WORK = "sweep"
     UNIT = "run"
 
-    def __init__(self, history: History, tables: TableStore, runner: TaskRunner, base_config: Callable[[], ExperimentConfig],
-                 is_busy: Callable[[], bool] = lambda: False, parent: Optional[QWidget] = None):
+    def __init__(self, history: History, tables: TableStore, runner: TaskRunner,
+                 base_config: Callable[[], ExperimentConfig], is_busy: Callable[[], bool] = lambda: False,
+                 parent: Optional[QWidget] = None):
         super().__init__("sweep", "Sweep", "Train, compile and FHE-simulate every combination. Each run joins the "
-                         "history and the trade-off chart as soon as it finishes.", history, tables, runner, base_config,
-                         is_busy, parent)
+                         "history and the trade-off chart as soon as it finishes.", history, tables, runner,
+                         base_config, is_busy, parent)
         self.result: Optional[SweepResult] = None
         self.failures: list[RunFailed] = []
         self._progress: Optional[SweepProgress] = None
