@@ -102,10 +102,10 @@ def _add_cluster_arguments(parser: argparse.ArgumentParser, default_workers: str
                         help=f"worker processes on this computer (default: {default_workers})")
 
 
-def _data_from(args):
-    """The DataConfig the arguments name; a CSV file is read here and its rows kept for the run."""
+def _data_from(args, tables):
+    """The DataConfig the arguments name; a CSV file is read here and its rows kept in ``tables``
+    (the command's ``TableStore``)."""
     from .engine.config import ConfigError, DataConfig
-    from .services.datasets import remember
     from .services.formatting import fmt_seconds
     from .services.tabular import peek_columns, read_table, suggest_label
 
@@ -121,7 +121,7 @@ def _data_from(args):
         print(f"label column: {label} (choose another with --label)", file=sys.stderr)
     start = time.perf_counter()
     imported = read_table(args.data, label, drop_missing=args.drop_missing)
-    remember(imported)
+    tables.remember(imported)
     table = imported.table
     dropped = f", {imported.rows_dropped:,} with missing values left out" if imported.rows_dropped else ""
     print(f"read {imported.name}: {len(table.labels):,} rows{dropped}, {len(table.feature_names)} features, "
@@ -130,7 +130,7 @@ def _data_from(args):
                                validation_fraction=args.validation_fraction)
 
 
-def _config_from(args):
+def _config_from(args, tables):
     from .engine.config import ExperimentConfig
 
     budget = {} if args.budget is RECIPE else {"pruning_budget": args.budget}
@@ -139,7 +139,7 @@ def _config_from(args):
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
         restarts=args.restarts, accumulator_bits=args.accumulator_bits, neurons_kept=args.keep_neurons,
         round_bits=args.round_bits, lookup_bits=args.lookup_bits, rounding=args.rounding, p_error=args.p_error,
-        data=_data_from(args),
+        data=_data_from(args, tables),
     )
 
 
@@ -170,15 +170,16 @@ def cmd_train(args) -> int:
     from .engine.evaluate import evaluate_encrypted
     from .engine.pipeline import run_experiment
     from .engine.training import Epoch
-    from .services.datasets import dataset_for
+    from .services.datasets import TableStore
     from .services.experiment_file import save_experiment
     from .services.formatting import data_name, fmt_epochs, fmt_key_bytes, fmt_latency, fmt_percent, fmt_restart, plural
     from .services.results import result_row
     from .services.storage import atomic_write_json
 
-    config = _config_from(args)
+    tables = TableStore()
+    config = _config_from(args, tables)
     config.validate()
-    dataset = dataset_for(config.data)
+    dataset = tables.dataset_for(config.data)
     print(f"data: {data_name(config.data)}; {len(dataset.y_train):,} training, {len(dataset.y_val):,} validation "
           f"and {len(dataset.y_test):,} test points; {fmt_epochs(config)}, {plural(config.restarts, 'restart')}",
           file=sys.stderr)
@@ -222,7 +223,7 @@ def cmd_train(args) -> int:
             print(f"latency per sample:      {fmt_latency(m)}, keys {m.keygen_s:.1f} s"
                   f"{' (cached)' if m.keygen_from_cache else ''}")
     if args.save:
-        save_experiment(Path(args.save), experiment)
+        save_experiment(Path(args.save), experiment, tables)
         print(f"saved {args.save}", file=sys.stderr)
     if args.json:
         atomic_write_json(Path(args.json), result_row(experiment), mode=0o644)
@@ -274,6 +275,7 @@ RECIPE = object()  # an option left at the default recipe's value
 def cmd_sweep(args) -> int:
     from .engine.config import ExperimentConfig
     from .services.cluster import ClusterReady, ClusterSettings
+    from .services.datasets import TableStore
     from .services.formatting import CIRCUIT_BY_KEY, fmt_measure, fmt_percent, fmt_seconds
     from .services.history import History
     from .services.report import write_html_report, write_json_report
@@ -281,9 +283,10 @@ def cmd_sweep(args) -> int:
     from .services.ranges import SweepRanges
     from .services.sweep import RunDone, RunFailed, RunRedone, SweepProgress, parse_plan, run_sweep
 
-    base = ExperimentConfig(kind=args.kind, epochs=args.epochs, data=_data_from(args))
+    tables = TableStore()
+    base = ExperimentConfig(kind=args.kind, epochs=args.epochs, data=_data_from(args, tables))
     plan, problems = parse_plan(base, SweepRanges(" ".join(args.neurons), " ".join(args.bits),
-                                                  " ".join(args.budgets), " ".join(args.seeds)))
+                                                  " ".join(args.budgets), " ".join(args.seeds)), tables)
     if problems:
         raise ConfigError(problems)
     cluster = ClusterSettings(scheduler=args.scheduler or "", workers=args.workers)
@@ -308,12 +311,12 @@ def cmd_sweep(args) -> int:
         elif isinstance(message, RunFailed):
             print(f"failed: {message.label}: {message.reason}", file=sys.stderr, flush=True)
 
-    result = run_sweep(plan, history, show, cluster=cluster)
+    result = run_sweep(plan, tables, history, show, cluster=cluster)
     for reason in result.skipped:
         print(f"skipped: {reason}", file=sys.stderr)
     print(f"{len(result.records)} runs kept in {history.folder}", file=sys.stderr)
     if args.report:
-        write_html_report(Path(args.report), result.records, skipped=result.skipped)
+        write_html_report(Path(args.report), result.records, skipped=result.skipped, tables=tables)
         print(f"wrote {args.report}", file=sys.stderr)
     if args.json:
         write_json_report(Path(args.json), result.records, skipped=result.skipped)
@@ -338,6 +341,7 @@ def cmd_calibrate(args) -> int:
 def cmd_optimize(args) -> int:
     from .engine.config import ExperimentConfig
     from .services.cluster import ClusterReady, ClusterSettings
+    from .services.datasets import TableStore
     from .services.formatting import fmt_bytes, fmt_latency, fmt_percent, fmt_seconds
     from .services.history import History
     from .services.optimize import OptimizeProgress, describe_winner, optimize
@@ -346,7 +350,8 @@ def cmd_optimize(args) -> int:
     from .services.storage import atomic_write_json
     from .services.sweep import RunDone, RunFailed
 
-    base = ExperimentConfig(data=_data_from(args), restarts=args.restarts, epochs=args.epochs)
+    tables = TableStore()
+    base = ExperimentConfig(data=_data_from(args, tables), restarts=args.restarts, epochs=args.epochs)
     base.validate()
     space, problems = Levers(" ".join(args.layers), " ".join(args.neurons), " ".join(args.bits),
                              " ".join(args.budgets), " ".join(args.kept) or "off").space()
@@ -374,7 +379,7 @@ def cmd_optimize(args) -> int:
         elif isinstance(message, RunFailed):
             print(f"  failed: {message.label}: {message.reason}", file=sys.stderr, flush=True)
 
-    result = optimize(base, History(), show, cluster=cluster, tolerance=args.tolerance / 100, space=space,
+    result = optimize(base, tables, History(), show, cluster=cluster, tolerance=args.tolerance / 100, space=space,
                       encrypted_samples=args.encrypted)
     print(f"searched {len(result.tried)} candidates in {fmt_seconds(result.search_s)} "
           f"({result.ruled_out} ruled out by the cost model)")
@@ -429,11 +434,13 @@ def _window_parser() -> argparse.ArgumentParser:
 
 
 def cmd_export(args) -> int:
+    from .services.datasets import TableStore
     from .services.deploy.export import export_bundle
     from .services.experiment_file import load_experiment
 
-    experiment = load_experiment(Path(args.run_file))
-    path = export_bundle(experiment, Path(args.folder), source=Path(args.run_file).name)
+    tables = TableStore()
+    experiment = load_experiment(Path(args.run_file), tables)
+    path = export_bundle(experiment, Path(args.folder), tables, source=Path(args.run_file).name)
     print(f"exported {args.run_file} to {path.parent} (serve it: qatstudio serve {path.parent})")
     return 0
 

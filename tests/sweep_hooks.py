@@ -9,7 +9,7 @@ from pathlib import Path
 from qatstudio.services.sweep import run_one
 
 
-def run_or_die(config, should_stop=None, *, always: int, once: int, marks: str, after_s: float = 0.0):
+def run_or_die(config, tables, should_stop=None, *, always: int, once: int, marks: str, after_s: float = 0.0):
     """Run ``config``, except: a net of ``always`` neurons kills its worker every time, one of
     ``once`` neurons kills its worker on its first attempt only (a file in ``marks`` remembers it).
     The worker dies ``after_s`` into the run (Dask doesn't restart a worker that dies while starting)."""
@@ -18,4 +18,4 @@ def run_or_die(config, should_stop=None, *, always: int, once: int, marks: str, 
         mark.touch()
         time.sleep(after_s)
         os._exit(1)
-    return run_one(config, should_stop)
+    return run_one(config, tables, should_stop)

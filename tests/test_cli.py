@@ -79,7 +79,7 @@ MACHINES = Path(__file__).resolve().parents[1] / "resources" / "examples" / "mac
 
 def test_train_on_a_csv_file_end_to_end(tmp_path, capsys):
     """`qatstudio train --data FILE.csv --label COLUMN --encrypted N`: train, compile, simulate, run encrypted, save."""
-    from qatstudio.services import datasets
+    from qatstudio.services.datasets import TableStore
     from qatstudio.services.experiment_file import load_experiment
 
     path = tmp_path / "run.qats"
@@ -96,9 +96,9 @@ def test_train_on_a_csv_file_end_to_end(tmp_path, capsys):
     assert "(agreement with clear 100.00%)" in executed  # a misclassified sample doesn't read as a failure
     per_class = next(line for line in captured.out.splitlines() if line.startswith("per class (clear):"))
     assert per_class.split(":", 1)[1].split()[0::2] == ["0", "1"]  # class names, each with its accuracy
-    datasets.forget_tables()
-    assert load_experiment(path).config.data.test_fraction == 0.1
-    assert datasets.table_for(load_experiment(path).config.data).features.shape == (4000, 4)
+    tables = TableStore()  # as in a new session: only the file
+    assert load_experiment(path, tables).config.data.test_fraction == 0.1
+    assert tables.table_for(load_experiment(path).config.data).features.shape == (4000, 4)
 
 
 def test_bad_csv_files_are_one_line_and_exit_2(tmp_path, capsys):
@@ -120,13 +120,16 @@ def test_bad_csv_files_are_one_line_and_exit_2(tmp_path, capsys):
 
 def test_shapes_and_csv_files_from_the_command_line():
     from qatstudio.cli import _config_from, build_parser
+    from qatstudio.services.datasets import TableStore
 
     parse = build_parser().parse_args
-    assert _config_from(parse(["train"])).data == DataConfig()
-    assert _config_from(parse(["train", "--shape", "moons", "--points", "900"])).data == \
+    tables = TableStore()
+    assert _config_from(parse(["train"]), tables).data == DataConfig()
+    assert _config_from(parse(["train", "--shape", "moons", "--points", "900"]), tables).data == \
         DataConfig.for_shape("moons", n_points=900)
-    assert _config_from(parse(["train", "--shape", "spirals", "--noise", "0.1"])).data.noise == 0.1
-    data = _config_from(parse(["train", "--data", str(MACHINES), "--data-seed", "4"])).data  # label suggested
+    assert _config_from(parse(["train", "--shape", "spirals", "--noise", "0.1"]), tables).data.noise == 0.1
+    data = _config_from(parse(["train", "--data", str(MACHINES), "--data-seed", "4"]), tables).data  # label suggested
+    assert len(tables) == 1  # the command's store keeps the rows it read
     assert (data.label_column, data.n_features, data.seed, data.table_name) == ("fault", 4, 4, "machines.csv")
     with pytest.raises(SystemExit):
         parse(["train", "--shape", "moons", "--data", str(MACHINES)])

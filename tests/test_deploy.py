@@ -22,6 +22,7 @@ from qatstudio.services.deploy.client import ClientError, EncryptedClient
 from qatstudio.services.deploy.export import export_bundle
 from qatstudio.services.deploy.local import LocalServer
 from qatstudio.services.deploy.protocol import API, CIRCUIT_HEADER
+from qatstudio.services.datasets import TableStore
 from qatstudio.services.experiment_file import save_experiment
 
 pytestmark = pytest.mark.slow
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.slow
 def _deploy(tmp_path_factory, dataset, name, **changes):
     experiment = run_experiment(small_config(**changes), dataset, simulate=False)
     folder = tmp_path_factory.mktemp(name) / "bundle"
-    export_bundle(experiment, folder, source=f"{name}.qats")
+    export_bundle(experiment, folder, TableStore(), source=f"{name}.qats")
     return experiment, folder
 
 
@@ -102,7 +103,7 @@ def test_export_writes_a_versioned_bundle(deployed):
 def test_export_refuses_a_folder_with_other_files(deployed, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(BundleError, match="other files"):
-        export_bundle(deployed[0], tmp_path)
+        export_bundle(deployed[0], tmp_path, TableStore())
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
@@ -276,7 +277,7 @@ def test_command_line_export_and_predict(deployed, server, client_keys, private_
     from qatstudio.cli import main
 
     experiment, _ = deployed
-    run_file = save_experiment(tmp_path / "run.qats", experiment)
+    run_file = save_experiment(tmp_path / "run.qats", experiment, TableStore())
     assert main(["export", str(run_file), str(tmp_path / "out")]) == 0
     assert load_bundle(tmp_path / "out").info["source"] == "run.qats"
     assert main(["export", str(tmp_path / "missing.qats"), str(tmp_path / "out2")]) == 2
@@ -372,17 +373,17 @@ def test_a_table_model_takes_raw_values_and_answers_with_class_names(tmp_path, p
     """A 4-feature table: the client scales raw values as the data set did, the server's answers equal
     the clear model's on the same raw values, and ``predict --points`` takes 4 values per point."""
     from qatstudio.cli import main
-    from qatstudio.services.datasets import dataset_for, remember
     from qatstudio.services.paths import resources_dir
     from qatstudio.services.tabular import read_table
 
     imported = read_table(resources_dir() / "examples" / "machines.csv", "fault")
-    remember(imported)
+    tables = TableStore()
+    tables.remember(imported)
     config = small_config(n_hidden=6, bits=2, epochs=2, data=imported.data_config())
-    dataset = dataset_for(config.data)
+    dataset = tables.dataset_for(config.data)
     experiment = run_experiment(config, dataset, simulate=False)
     folder = tmp_path / "bundle"
-    export_bundle(experiment, folder, source="machines.qats")
+    export_bundle(experiment, folder, tables, source="machines.qats")
     info = load_bundle(folder).info
     assert info["features"] == ["temperature_c", "vibration_mm_s", "current_a", "batch_digit"]
     assert info["classes"] == ["0", "1"] and info["scaling"] == dataset.scaling.to_dict()

@@ -6,6 +6,7 @@ from conftest import small_config
 
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.engine.training import predict
+from qatstudio.services.datasets import TableStore
 from qatstudio.services.experiment_file import ExperimentFileError, load_experiment, save_experiment
 
 
@@ -13,7 +14,7 @@ from qatstudio.services.experiment_file import ExperimentFileError, load_experim
 def test_experiment_file_round_trip(small_dataset, tmp_path, kind, budget):
     experiment = run_experiment(small_config(kind=kind, pruning_budget=budget, n_hidden=10, epochs=2), small_dataset)
     assert experiment.metrics.agreement_clear_simulated == 1.0
-    path = save_experiment(tmp_path / "run.qats", experiment)
+    path = save_experiment(tmp_path / "run.qats", experiment, TableStore())
     loaded = load_experiment(path)
     assert loaded.config == experiment.config
     assert loaded.metrics == experiment.metrics
@@ -42,56 +43,53 @@ def test_damaged_or_foreign_files_raise_a_readable_error(tmp_path):
         load_experiment(tmp_path / "missing.qats")
 
 
-def _machines_run(epochs=1):
-    """A 2-bit QAT net trained (not compiled) on the shipped 4-feature example table."""
-    from qatstudio.services.datasets import dataset_for, remember
+def _machines_run(tables: TableStore, epochs=1):
+    """A 2-bit QAT net trained (not compiled) on the shipped 4-feature example table, its rows kept in ``tables``."""
     from qatstudio.services.paths import resources_dir
     from qatstudio.services.tabular import read_table
 
     imported = read_table(resources_dir() / "examples" / "machines.csv", "fault")
-    remember(imported)
+    tables.remember(imported)
     config = small_config(n_hidden=6, bits=2, epochs=epochs, data=imported.data_config(test_fraction=0.1))
-    return imported, run_experiment(config, dataset_for(config.data), compile=False)
+    return imported, run_experiment(config, tables.dataset_for(config.data), compile=False)
 
 
 def test_a_table_run_stores_its_rows_and_scaling_and_opens_without_the_csv(tmp_path):
     import json
 
-    from qatstudio.services import datasets
-
-    imported, experiment = _machines_run()
-    path = save_experiment(tmp_path / "table.qats", experiment)
+    tables = TableStore()
+    imported, experiment = _machines_run(tables)
+    path = save_experiment(tmp_path / "table.qats", experiment, tables)
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("experiment.json"))
         assert archive.getinfo("table.npz").compress_type == zipfile.ZIP_STORED
-    scaling = datasets.dataset_for(experiment.config.data).scaling
+    scaling = tables.dataset_for(experiment.config.data).scaling
     assert manifest["scaling"] == scaling.to_dict()
     assert manifest["config"]["data"]["table_sha256"] == imported.sha256
     assert manifest["config"]["data"]["table_name"] == "machines.csv"
     assert manifest["config"]["data"]["table_bytes"] == imported.size_bytes
 
-    datasets.forget_tables()  # as in a new session: only the file
-    loaded = load_experiment(path)
-    table = datasets.table_for(loaded.config.data)
+    tables = TableStore()  # as in a new session: only the file
+    loaded = load_experiment(path, tables)
+    table = tables.table_for(loaded.config.data)
     assert np.array_equal(table.features, imported.table.features)
     assert np.array_equal(table.labels, imported.table.labels)
     assert (table.feature_names, table.class_names) == (imported.table.feature_names, ("0", "1"))
-    dataset = datasets.dataset_for(loaded.config.data)
+    dataset = tables.dataset_for(loaded.config.data)
     x = dataset.x_test
     assert np.array_equal(loaded.integer_model.predict(x), experiment.integer_model.predict(x))
-    datasets.forget_tables()
 
 
 def test_a_table_too_large_to_store_or_not_loaded_is_refused_in_words(tmp_path, monkeypatch):
-    from qatstudio.services import datasets, experiment_file
+    from qatstudio.services import experiment_file
 
-    _, experiment = _machines_run()
+    tables = TableStore()
+    _, experiment = _machines_run(tables)
     monkeypatch.setattr(experiment_file, "MAX_STORED_TABLE_BYTES", 1000)
     with pytest.raises(ExperimentFileError, match=r"takes 160.0 kB as numbers, more than the 1.0 kB an experiment "
                                                   r"file stores; import a sample of its rows"):
-        save_experiment(tmp_path / "big.qats", experiment)
+        save_experiment(tmp_path / "big.qats", experiment, tables)
     monkeypatch.undo()
-    datasets.forget_tables()
     with pytest.raises(ExperimentFileError, match="rows of machines.csv are not loaded"):
-        save_experiment(tmp_path / "lost.qats", experiment)
+        save_experiment(tmp_path / "lost.qats", experiment, TableStore())
     assert not list(tmp_path.iterdir())

@@ -7,6 +7,7 @@ from conftest import small_config
 
 from qatstudio.engine.config import BOUNDS
 from qatstudio.engine.pipeline import run_experiment
+from qatstudio.services.datasets import TableStore
 from qatstudio.services.experiment_file import load_experiment
 from qatstudio.services.formatting import config_name, fmt_key_bytes, fmt_latency, fmt_percent, fmt_progress, plural, run_name
 from qatstudio.services.history import STOPPED_EARLY, History, RunRecord, pareto_front, same_data, shared_ceiling
@@ -48,7 +49,8 @@ def test_a_history_file_from_before_the_rename_still_opens(record, tmp_path):
 
 def test_history_defaults_to_the_users_data_folder(private_home, record, small_dataset):
     history = History()
-    kept = history.keep(RunRecord.from_json(record.to_json()), run_experiment(small_config(epochs=1), small_dataset))
+    kept = history.keep(RunRecord.from_json(record.to_json()), run_experiment(small_config(epochs=1), small_dataset),
+                        TableStore())
     assert str(history.folder).startswith(str(private_home))
     assert kept.experiment_path == str(history.runs_folder / f"{kept.id}.qats")
     assert load_experiment(kept.experiment_path).config == small_config(epochs=1)
@@ -106,10 +108,10 @@ def test_pareto_front():
 
 def test_sweep_ranges_are_read_or_refused_in_words():
     base = small_config(epochs=1)
-    plan, problems = parse_plan(base, SweepRanges("6-8, 10-30/10", "3", "off, 4", "0 1"))
+    plan, problems = parse_plan(base, SweepRanges("6-8, 10-30/10", "3", "off, 4", "0 1"), TableStore())
     assert not problems and plan.neurons == [6, 7, 8, 10, 20, 30] and plan.budgets == [None, 4]
     assert plan.seeds == [0, 1] and plan.base.pruning_budget is None
-    plan, problems = parse_plan(base, SweepRanges("6, x", "9", "", "0"))
+    plan, problems = parse_plan(base, SweepRanges("6, x", "9", "", "0"), TableStore())
     assert plan is None and "can't read 'x'" in problems[0] and "between 2 and 8" in problems[1]
     assert "give at least one value" in problems[2]
     assert parse_values("1-100", BOUNDS["n_hidden"], "n")[1] == [
@@ -166,23 +168,23 @@ def test_a_table_run_reports_from_its_experiment_file_and_a_sweep_needs_its_rows
     """A history record of a table run, in a new session: the report finds the rows in the run's
     file and draws the plane of its first two features with their names; a sweep plan on a table
     that isn't loaded says how to load it."""
-    from qatstudio.services import datasets
     from qatstudio.services.paths import resources_dir
     from qatstudio.services.tabular import read_table
 
     imported = read_table(resources_dir() / "examples" / "machines.csv", "fault")
-    datasets.remember(imported)
+    tables = TableStore()
+    tables.remember(imported)
     config = small_config(n_hidden=6, bits=2, epochs=1, data=imported.data_config())
-    experiment = run_experiment(config, datasets.dataset_for(config.data), compile=False)
+    experiment = run_experiment(config, tables.dataset_for(config.data), compile=False)
     history = History(tmp_path / "history")
-    kept = history.keep(RunRecord.from_experiment(experiment), experiment)
-    datasets.forget_tables()
-    plan, problems = parse_plan(config, SweepRanges("6", "2", "off", "0"))
+    kept = history.keep(RunRecord.from_experiment(experiment), experiment, tables)
+    tables = TableStore()  # a new session's
+    plan, problems = parse_plan(config, SweepRanges("6", "2", "off", "0"), tables)
     assert plan is None and problems == ["the rows of machines.csv are not loaded: open its experiment file, "
                                          "or import machines.csv again"]
     [record], _ = History(tmp_path / "history").load()
-    text = write_html_report(tmp_path / "report.html", [record]).read_text()
+    text = write_html_report(tmp_path / "report.html", [record], tables=tables).read_text()
     assert "temperature_c</text>" in text and "vibration_mm_s</text>" in text
-    assert text.count('r="2.6"') == len(datasets.dataset_for(config.data).y_test)  # the test points
-    assert parse_plan(config, SweepRanges("6", "2", "off", "0"))[1] == []  # the report loaded the rows
+    assert text.count('r="2.6"') == len(tables.dataset_for(config.data).y_test)  # the test points
+    assert parse_plan(config, SweepRanges("6", "2", "off", "0"), tables)[1] == []  # the report loaded the rows
     assert kept.experiment_path

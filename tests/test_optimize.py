@@ -10,6 +10,7 @@ from qatstudio.engine.cost import LayerLookups, estimate_circuit, measure_lookup
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.services import calibration
 from qatstudio.services.cluster import ClusterSettings
+from qatstudio.services.datasets import TableStore
 from qatstudio.services.history import History
 from qatstudio.services.optimize import least_latency_s, optimize
 from qatstudio.services.search_space import SearchSpace, candidates
@@ -73,7 +74,7 @@ def test_optimize_finds_the_linear_model_and_rules_out_the_rest(measured_times, 
     the default recipe, so the cost model rules out every candidate with hidden neurons."""
     history = History(tmp_path / "history")
     messages = []
-    result = optimize(ExperimentConfig(data=SEPARABLE, restarts=1, epochs=40), history, messages.append,
+    result = optimize(ExperimentConfig(data=SEPARABLE, restarts=1, epochs=40), TableStore(), history, messages.append,
                       cluster=ClusterSettings(workers=1), tolerance=0.02,
                       space=SearchSpace(layers=(0, 1), neurons=(4, 8, 16), bits=(3,), budgets=(None,), kept=()),
                       encrypted_samples=2, times=measured_times)

@@ -130,17 +130,18 @@ def test_the_windows_training_job_and_the_command_line_train_the_same_model_on_a
     import torch
 
     from qatstudio.engine.training import predict
-    from qatstudio.services.datasets import dataset_for
+    from qatstudio.services.datasets import TableStore
     from qatstudio.services.jobs import TrainOutcome, train_job, training_process
     from qatstudio.services.tasks import TaskState
 
     config = ExperimentConfig(n_hidden=8, epochs=1, restarts=1, pruning_budget=4,
                               data=DataConfig(n_points=40_000, n_test=500))
-    dataset = dataset_for(config.data)
+    tables = TableStore()
+    dataset = tables.dataset_for(config.data)
     assert len(dataset.y_train) > 20_000
     beside = training_process()
     try:
-        outcome: TrainOutcome = train_job(config, beside)(TaskState(), lambda message: None)
+        outcome: TrainOutcome = train_job(config, tables, beside)(TaskState(), lambda message: None)
         child = beside.pid
     finally:
         beside.close()
@@ -149,7 +150,7 @@ def test_the_windows_training_job_and_the_command_line_train_the_same_model_on_a
     window = outcome.experiment.trained_model.state_dict()
     for name, value in alone.state_dict().items():
         assert torch.equal(value, window[name]), name
-    here = train_job(config)(TaskState(), lambda message: None)  # the same job in this process
+    here = train_job(config, tables)(TaskState(), lambda message: None)  # the same job in this process
     experiment, expected = outcome.experiment, here.experiment
     assert outcome.dataset is dataset and np.array_equal(outcome.test_predictions, here.test_predictions)
     assert experiment.metrics == expected.metrics and experiment.step_losses == expected.step_losses

@@ -12,6 +12,7 @@ from conftest import small_config
 from sweep_hooks import run_or_die
 
 from qatstudio.services.cluster import ClusterError, ClusterReady, ClusterSettings
+from qatstudio.services.datasets import TableStore
 from qatstudio.services.history import History
 from qatstudio.services.sweep import RunDone, RunFailed, RunRedone, SweepPlan, SweepProgress, run_sweep
 
@@ -37,7 +38,7 @@ def test_a_sweep_on_local_worker_processes_feeds_the_history(tmp_path):
             with urllib.request.urlopen(message.dashboard_url, timeout=30) as page:
                 dashboard.append(page.status)
 
-    result = run_sweep(tiny_plan([6, 8], seeds=[0, 1]), history, report, cluster=ClusterSettings(workers=2))
+    result = run_sweep(tiny_plan([6, 8], seeds=[0, 1]), TableStore(), history, report, cluster=ClusterSettings(workers=2))
     assert not result.cancelled and not result.failures and len(result.records) == 4
     ready = messages[0]
     assert isinstance(ready, ClusterReady) and ready.workers == 2 and dashboard == [200]
@@ -56,7 +57,7 @@ def test_a_worker_that_dies_loses_only_its_run(tmp_path):
     history = History(tmp_path / "history")
     failed = []
     run = functools.partial(run_or_die, always=7, once=6, marks=str(tmp_path), after_s=2.0)
-    result = run_sweep(tiny_plan([5, 6, 7, 8]), history,
+    result = run_sweep(tiny_plan([5, 6, 7, 8]), TableStore(), history,
                        lambda m: failed.append(m) if isinstance(m, RunFailed) else None,
                        cluster=ClusterSettings(workers=2), run=run)
     assert sorted(r.config.n_hidden for r in result.records) == [5, 6, 8]
@@ -70,17 +71,17 @@ def test_a_worker_that_dies_loses_only_its_run(tmp_path):
 def test_a_table_sweep_survives_the_death_of_the_worker_holding_its_rows(tmp_path):
     """One worker holds the table's rows: when it dies they are sent again and the runs that needed
     them run again (told as such); a run that kills its worker twice still fails with the reason."""
-    from qatstudio.services.datasets import remember
     from qatstudio.services.paths import resources_dir
     from qatstudio.services.tabular import read_table
 
     imported = read_table(resources_dir() / "examples" / "machines.csv", "fault")
-    remember(imported)
+    tables = TableStore()
+    tables.remember(imported)
     plan = SweepPlan(small_config(bits=2, epochs=1, data=imported.data_config()), neurons=[4, 5, 7], bits=[2],
                      budgets=[None], seeds=[0])
     messages = []
     run = functools.partial(run_or_die, always=7, once=5, marks=str(tmp_path), after_s=3.0)
-    result = run_sweep(plan, History(tmp_path / "history"), messages.append, cluster=ClusterSettings(workers=1),
+    result = run_sweep(plan, tables, History(tmp_path / "history"), messages.append, cluster=ClusterSettings(workers=1),
                        run=run)
     assert sorted(r.config.n_hidden for r in result.records) == [4, 5]
     assert (tmp_path / "died-5-0").exists()  # 5 did die once before it was kept
@@ -95,7 +96,7 @@ def test_a_table_sweep_survives_the_death_of_the_worker_holding_its_rows(tmp_pat
 def test_cancel_keeps_finished_runs_and_leaves_no_process(tmp_path):
     history = History(tmp_path / "history")
     done = []
-    result = run_sweep(tiny_plan([4, 5, 6, 7, 8, 9]), history,
+    result = run_sweep(tiny_plan([4, 5, 6, 7, 8, 9]), TableStore(), history,
                        lambda m: done.append(m.record) if isinstance(m, RunDone) else None,
                        should_stop=lambda: len(done) >= 1, cluster=ClusterSettings(workers=2))
     assert result.cancelled and 1 <= len(result.records) < 6
@@ -105,23 +106,23 @@ def test_cancel_keeps_finished_runs_and_leaves_no_process(tmp_path):
 
 def test_a_bad_scheduler_address_is_refused_in_words(tmp_path):
     with pytest.raises(ClusterError, match="tcp://HOST:PORT"):
-        run_sweep(tiny_plan([6]), History(tmp_path / "h"), cluster=ClusterSettings(scheduler="my-laptop"))
+        run_sweep(tiny_plan([6]), TableStore(), History(tmp_path / "h"), cluster=ClusterSettings(scheduler="my-laptop"))
     with pytest.raises(ClusterError, match="can't reach the Dask scheduler"):
-        run_sweep(tiny_plan([6]), History(tmp_path / "h"), cluster=ClusterSettings(scheduler="tcp://127.0.0.1:9", connect_timeout_s=1))
+        run_sweep(tiny_plan([6]), TableStore(), History(tmp_path / "h"), cluster=ClusterSettings(scheduler="tcp://127.0.0.1:9", connect_timeout_s=1))
     assert not (tmp_path / "h").exists()
 
 
 def test_a_sweep_on_a_table_sends_its_rows_to_the_workers(tmp_path):
     """Worker processes don't hold the table imported here: its rows go with the runs."""
-    from qatstudio.services.datasets import remember
     from qatstudio.services.paths import resources_dir
     from qatstudio.services.tabular import read_table
 
     imported = read_table(resources_dir() / "examples" / "machines.csv", "fault")
-    remember(imported)
+    tables = TableStore()
+    tables.remember(imported)
     base = small_config(bits=2, epochs=1, data=imported.data_config())
     plan = SweepPlan(base, neurons=[4, 6], bits=[2], budgets=[None], seeds=[0])
-    result = run_sweep(plan, History(tmp_path / "history"), cluster=ClusterSettings(workers=1))
+    result = run_sweep(plan, tables, History(tmp_path / "history"), cluster=ClusterSettings(workers=1))
     assert not result.failures and sorted(r.config.n_hidden for r in result.records) == [4, 6]
     assert all(r.config.data == imported.data_config() and r.metrics.fhe_simulated_accuracy is not None
                for r in result.records)

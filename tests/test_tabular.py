@@ -11,8 +11,8 @@ import pytest
 
 from qatstudio.engine.cancel import Cancelled
 from qatstudio.engine.config import MAX_CLASSES, MAX_FEATURES, DataConfig
-from qatstudio.services import datasets, jobs, tabular
-from qatstudio.services.datasets import TableNotLoaded, dataset_for, remember, table_for
+from qatstudio.services import jobs, tabular
+from qatstudio.services.datasets import KEPT_TABLES, TableNotLoaded, TableStore
 from qatstudio.services.tabular import (
     MAX_TABLE_BYTES,
     MissingValues,
@@ -35,12 +35,10 @@ def write(tmp_path, data: bytes, name="data.csv"):
     return path
 
 
-@pytest.fixture(autouse=True)
-def fresh_store():
-    """Each test starts with no table kept in this process."""
-    datasets.forget_tables()
-    yield
-    datasets.forget_tables()
+@pytest.fixture
+def tables():
+    """The tables' rows a test keeps: a store of its own."""
+    return TableStore()
 
 
 def test_a_good_file_reads_into_a_table(tmp_path):
@@ -206,64 +204,64 @@ def test_stop_cancels_the_import(tmp_path):
         read_table(write(tmp_path, GOOD), "kind", should_stop=lambda: True)
 
 
-def test_kept_tables_make_their_data_sets_and_the_oldest_go_first(tmp_path):
+def test_kept_tables_make_their_data_sets_and_the_oldest_go_first(tmp_path, tables):
     imported = read_table(write(tmp_path, GOOD), "kind")
     data = imported.data_config()
     with pytest.raises(TableNotLoaded, match="open its experiment file, or import data.csv again"):
-        dataset_for(data)
-    remember(imported)
-    dataset = dataset_for(data)
+        tables.dataset_for(data)
+    tables.remember(imported)
+    dataset = tables.dataset_for(data)
     assert dataset.n_features == 3 and dataset.class_names == ("bird", "cat", "dog")
     assert len(dataset.y_test) == 12 and dataset.scaling is not None
-    assert dataset_for(DataConfig()).n_features == 2  # generated shapes need nothing kept
+    assert tables.dataset_for(DataConfig()).n_features == 2  # generated shapes need nothing kept
     # another label column of the same file is another table
     numbers = write(tmp_path, b"a,b,c\n" + b"".join(f"{i},{i % 3},{i % 2}\n".encode() for i in range(30)), "n.csv")
     by_b, by_c = read_table(numbers, "b"), read_table(numbers, "c")
-    remember(by_b)
-    remember(by_c)
-    assert table_for(by_b.data_config()).class_names == ("0", "1", "2")
-    assert table_for(by_c.data_config()).class_names == ("0", "1")
-    assert table_for(data) is imported.table
+    tables.remember(by_b)
+    tables.remember(by_c)
+    assert tables.table_for(by_b.data_config()).class_names == ("0", "1", "2")
+    assert tables.table_for(by_c.data_config()).class_names == ("0", "1")
+    assert tables.table_for(data) is imported.table
     other = by_b
-    for index in range(datasets.KEPT_TABLES - 2):
-        remember(imported.table, f"{index:064x}", "kind")
+    for index in range(KEPT_TABLES - 2):
+        tables.remember(imported.table, f"{index:064x}", "kind")
     with pytest.raises(TableNotLoaded):
-        table_for(other.data_config())  # the least recently used
-    assert table_for(data) is imported.table
+        tables.table_for(other.data_config())  # the least recently used
+    assert tables.table_for(data) is imported.table
 
 
-def test_a_table_is_split_once_per_configuration_until_its_rows_are_replaced_or_dropped(tmp_path):
+def test_a_table_is_split_once_per_configuration_until_its_rows_are_replaced_or_dropped(tmp_path, tables):
     imported = read_table(write(tmp_path, GOOD), "kind")
-    remember(imported)
+    tables.remember(imported)
     data = imported.data_config()
-    dataset = dataset_for(data)
-    assert dataset_for(data) is dataset  # saving, exporting and reporting reuse the split
-    assert dataset_for(imported.data_config(seed=1)) is not dataset
-    remember(imported)  # the same file imported again: split anew
-    again = dataset_for(data)
+    dataset = tables.dataset_for(data)
+    assert tables.dataset_for(data) is dataset  # saving, exporting and reporting reuse the split
+    assert tables.dataset_for(imported.data_config(seed=1)) is not dataset
+    tables.remember(imported)  # the same file imported again: split anew
+    again = tables.dataset_for(data)
     assert again is not dataset and np.array_equal(again.x_test, dataset.x_test)
-    for index in range(datasets.KEPT_TABLES):
-        remember(imported.table, f"{index:064x}", "kind")
+    for index in range(KEPT_TABLES):
+        tables.remember(imported.table, f"{index:064x}", "kind")
     with pytest.raises(TableNotLoaded):
-        dataset_for(data)  # its rows were pushed out: its split goes with them
+        tables.dataset_for(data)  # its rows were pushed out: its split goes with them
 
 
-def test_the_import_job_reports_progress_and_keeps_the_table_only_when_it_reads(tmp_path):
+def test_the_import_job_reports_progress_and_keeps_the_table_only_when_it_reads(tmp_path, tables):
     messages = []
-    imported = jobs.import_job(write(tmp_path, GOOD), "kind")(TaskState(), messages.append)
+    imported = jobs.import_job(write(tmp_path, GOOD), "kind", tables)(TaskState(), messages.append)
     assert isinstance(messages[0], jobs.Phase) and "data.csv" in messages[0].text
     progress = [m for m in messages if isinstance(m, jobs.Progress)]
     assert progress[-1].done == progress[-1].total == 100
-    assert table_for(imported.data_config()) is imported.table
-    datasets.forget_tables()
+    assert tables.table_for(imported.data_config()) is imported.table
+    tables = TableStore()
     with pytest.raises(MissingValues):
-        jobs.import_job(write(tmp_path, b"a,y\n1,x\n,z\n", "bad.csv"), "y")(TaskState(), messages.append)
-    assert not datasets.tables_kept()
+        jobs.import_job(write(tmp_path, b"a,y\n1,x\n,z\n", "bad.csv"), "y", tables)(TaskState(), messages.append)
+    assert not len(tables)
     state = TaskState()
     state.cancel()
     with pytest.raises(Cancelled):
-        jobs.import_job(tmp_path / "data.csv", "kind")(state, messages.append)
-    assert not datasets.tables_kept()
+        jobs.import_job(tmp_path / "data.csv", "kind", tables)(state, messages.append)
+    assert not len(tables)
 
 
 def test_refused_files_never_abort_the_process_at_exit(tmp_path):
@@ -296,7 +294,7 @@ def test_quoted_fields_keep_their_commas_and_quotes(tmp_path):
     assert table.features.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12]]
 
 
-def test_the_shipped_examples_are_current_and_their_presets_import_them():
+def test_the_shipped_examples_are_current_and_their_presets_import_them(tables):
     from qatstudio.engine.config import ExperimentConfig
     from qatstudio.services.presets import ExamplePreset, data_presets
 
@@ -309,10 +307,10 @@ def test_the_shipped_examples_are_current_and_their_presets_import_them():
     assert [(p.file, p.label_column) for p in examples] == [("plants.csv", "species"), ("machines.csv", "fault")]
     assert all(p.path.stat().st_size < 300_000 for p in examples)
     config = ExperimentConfig(data=DataConfig(seed=5))
-    plants = examples[0].apply(config)
+    plants = examples[0].apply(config, tables)
     assert (plants.data.n_features, plants.data.n_classes, plants.data.seed) == (8, 3, 5)
-    assert table_for(plants.data).class_names == ("alpine", "coastal", "desert") and not plants.problems()
-    machines = examples[1].apply(plants)
-    assert dataset_for(machines.data).feature_names[3] == "batch_digit" and machines.data.n_classes == 2
-    moons = next(p for p in presets if p.title.startswith("Two moons")).apply(machines)
+    assert tables.table_for(plants.data).class_names == ("alpine", "coastal", "desert") and not plants.problems()
+    machines = examples[1].apply(plants, tables)
+    assert tables.dataset_for(machines.data).feature_names[3] == "batch_digit" and machines.data.n_classes == 2
+    moons = next(p for p in presets if p.title.startswith("Two moons")).apply(machines, tables)
     assert moons.data == DataConfig.for_shape("moons", seed=5)  # from a table back to a generated set

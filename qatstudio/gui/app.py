@@ -65,8 +65,8 @@ def open_window(path: Optional[Path] = None, demo: bool = False, settings=None):
     controller = install_demo(window)  # Demo menu, Story / History / Trade-offs docks, run history
     if demo:
         controller.story.hold_until_painted()
-    window.show_first()  # where it was last time, else fitted to the screen
-    window.controller.training.start()  # torch loads in the training process while the window opens
+    window.placement.show_first()  # where it was last time, else fitted to the screen
+    window.presenters.training.process.start()  # torch loads in the training process while the window opens
     if demo:
         controller.start_demo()  # the story at step 1, the trade-off chart beside it
     if path is not None:

@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services.formatting import ERROR_COLOR, MUTED_COLOR
+from ..engine.config import ExperimentConfig
+from ..services.formatting import ERROR_COLOR, MUTED_COLOR, run_name
 from .state import Enabled
 
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no limit" for a widget's width or height
@@ -68,6 +69,27 @@ class MessageBanner(QFrame):
 
     def message(self) -> str:
         return f"{self.title.text()} {self.text.text()}".strip() if not self.isHidden() else ""
+
+
+class OutdatedNote(QLabel):
+    """Above the plots: what they, Compile and Results show is a run of another configuration than
+    the one Configure shows (a new data set, a preset), until it is trained."""
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setObjectName("outdatedNote")
+        self.setWordWrap(True)
+        self.setStyleSheet(f"#outdatedNote {{{MessageBanner.STYLES['warning']} padding:4px 8px;}}")
+        self.hide()
+
+    def compare(self, shown: Optional[ExperimentConfig], configured: ExperimentConfig, train_keys: str) -> None:
+        """Shown when the run shown (its configuration ``shown``; None: no run) is not of ``configured``;
+        ``train_keys``: the keys of Train."""
+        outdated = shown is not None and configured != shown
+        if outdated:
+            self.setText(f"Out of date: the plots, Compile and Results show the last run, {run_name(shown)}. "
+                         f"Press Train ({train_keys}) to train what Configure shows.")
+        self.setVisible(outdated)
 
 
 class TrainControls(QWidget):

@@ -8,6 +8,7 @@ import json
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ from ..engine.models import BrevitasMLP, FloatMLP
 from ..engine.pipeline import Experiment
 from ..engine.training import Epoch
 from . import storage
-from .datasets import TableNotLoaded, dataset_for, remember, table_for
+from .datasets import TableNotLoaded, TableStore
 from .formatting import fmt_bytes
 
 FILE_FORMAT = 2  # 2: the kept epoch and restart, validation figures, bounded lookups
@@ -39,11 +40,11 @@ class ExperimentFileError(UserError, ValueError):
     title = "Can't open the experiment"
 
 
-def save_experiment(path: Path, experiment: Experiment) -> Path:
-    """Write the experiment to one zip file, atomically (a table's rows with it)."""
+def save_experiment(path: Path, experiment: Experiment, tables: TableStore) -> Path:
+    """Write the experiment to one zip file, atomically (a table's rows, from ``tables``, with it)."""
     path = Path(path)
     data = experiment.config.data
-    table = _storable_table(data) if data.is_table else None
+    table = _storable_table(data, tables) if data.is_table else None
     history = [
         {k: v for k, v in asdict(epoch).items() if k not in ("boundary", "test_predictions")}
         for epoch in experiment.history
@@ -61,7 +62,7 @@ def save_experiment(path: Path, experiment: Experiment) -> Path:
         "cancelled": experiment.cancelled,
         "kept": {"epoch": experiment.kept_epoch, "restart": experiment.kept_restart,
                  "stopped_early": experiment.stopped_early},
-        "scaling": dataset_for(data).scaling.to_dict() if table is not None else None,
+        "scaling": tables.dataset_for(data).scaling.to_dict() if table is not None else None,
     }
 
     def array_bytes(arrays: dict, compressed: bool = True) -> bytes:
@@ -94,10 +95,10 @@ def save_experiment(path: Path, experiment: Experiment) -> Path:
     return storage.atomic_write(path, write, mode=0o644)
 
 
-def _storable_table(data: DataConfig) -> Table:
-    """The table's rows, if this process holds them and they aren't too large to store."""
+def _storable_table(data: DataConfig, tables: TableStore) -> Table:
+    """The table's rows, if ``tables`` holds them and they aren't too large to store."""
     try:
-        table = table_for(data)
+        table = tables.table_for(data)
     except TableNotLoaded as error:
         raise ExperimentFileError(f"can't save the experiment: {error}") from None
     size = table.features.nbytes + table.labels.nbytes
@@ -119,16 +120,16 @@ def _read_table(archive: zipfile.ZipFile, data: DataConfig) -> Table:
     return table
 
 
-def load_table(path: Path) -> Table:
-    """Only the rows an experiment file stores for its table, kept for ``datasets.dataset_for``
-    (ExperimentFileError when it has none or can't be read)."""
+def load_table(path: Path, tables: TableStore) -> Table:
+    """Only the rows an experiment file stores for its table, kept in ``tables`` (ExperimentFileError
+    when it has none or can't be read)."""
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as archive:
             data = ExperimentConfig.from_dict(json.loads(archive.read("experiment.json"))["config"]).data
             if not data.is_table or TABLE_FILE not in archive.namelist():
                 raise ExperimentFileError(f"{path.name} stores no table")
-            return remember(_read_table(archive, data), data.table_sha256, data.label_column)
+            return tables.remember(_read_table(archive, data), data.table_sha256, data.label_column)
     except ExperimentFileError:
         raise
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as error:
@@ -144,8 +145,9 @@ def _build(model_class: str, config: ExperimentConfig) -> nn.Module:
     raise ExperimentFileError(f"unknown model class '{model_class}'")
 
 
-def load_experiment(path: Path) -> Experiment:
-    """Read an experiment file; a damaged or foreign file raises ExperimentFileError."""
+def load_experiment(path: Path, tables: Optional[TableStore] = None) -> Experiment:
+    """Read an experiment file, the rows it stores for its table kept in ``tables`` when given; a
+    damaged or foreign file raises ExperimentFileError."""
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -177,8 +179,8 @@ def load_experiment(path: Path) -> Experiment:
         raise ExperimentFileError(f"can't open {path.name}: there is no such file in {path.parent}") from error
     except (OSError, zipfile.BadZipFile, KeyError, ValueError, RuntimeError, TypeError) as error:
         raise ExperimentFileError(f"can't open {path.name}: the file is damaged or not an experiment ({error})") from error
-    if table is not None:
-        remember(table, config.data.table_sha256, config.data.label_column)
+    if table is not None and tables is not None:
+        tables.remember(table, config.data.table_sha256, config.data.label_column)
     history = [Epoch(**record, boundary=boundary_by_epoch.get(f"epoch{record['epoch']}"))
                for record in manifest["history"]]
     circuit = manifest.get("circuit") or manifest.get("report")  # "report" before format 1's rename

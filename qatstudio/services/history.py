@@ -19,6 +19,7 @@ from ..engine.config import ExperimentConfig
 from ..engine.evaluate import Metrics
 from ..engine.fhe import CircuitStats
 from . import storage
+from .datasets import TableStore
 from .experiment_file import SUFFIX, save_experiment
 from .formatting import MeasureRow, config_name, run_name
 
@@ -144,12 +145,13 @@ class History:
         storage.atomic_write_json(self.folder / f"{record.id}.json", record.to_json())
         return record
 
-    def keep(self, record: RunRecord, experiment) -> RunRecord:
-        """Add ``record`` with its whole experiment saved beside it, so that the run opens again
-        (kept as figures only when the file can't be written). Raises OSError when the record can't."""
+    def keep(self, record: RunRecord, experiment, tables: TableStore) -> RunRecord:
+        """Add ``record`` with its whole experiment saved beside it (a table's rows from ``tables``),
+        so that the run opens again (kept as figures only when the file can't be written). Raises
+        OSError when the record can't."""
         path = self.runs_folder / f"{record.id}{SUFFIX}"
         try:
-            save_experiment(path, experiment)
+            save_experiment(path, experiment, tables)
             record.experiment_path = str(path)
         except (OSError, ValueError, RuntimeError) as error:
             log.warning("the run %s is kept without its experiment file: %s", record.id, error)
@@ -207,12 +209,13 @@ class RunTracker:
     """Keeps every run a window finishes: a new record when it is trained, the same record (same
     id) updated with each later result; a run opened from its history file goes on as that record."""
 
-    def __init__(self, history: History):
+    def __init__(self, history: History, tables: TableStore):
         self.history = history
+        self.tables = tables  # the window's: the rows of the table its runs train on
         self._tracked: Optional[tuple[object, str]] = None  # (the window's experiment, its record id)
 
     def update(self, experiment, stage: Stage, path: Optional[Path] = None) -> Optional[RunRecord]:
-        """The record kept for ``experiment`` at ``stage`` (see MainWindow.experimentUpdated), or
+        """The record kept for ``experiment`` at ``stage`` (see ``Session.stage_changed``), or
         None when there is nothing to keep; ``path``: the file an "opened" experiment came from.
         Raises OSError when the history can't be written."""
         if stage is Stage.OPENED:
@@ -231,7 +234,7 @@ class RunTracker:
             record = RunRecord.from_experiment(experiment, label=old.label)
             record.id, record.created, record.stopped = old.id, old.created, old.stopped
         self._tracked = (experiment, record.id)
-        return self.history.keep(record, experiment)
+        return self.history.keep(record, experiment, self.tables)
 
     def forget(self, ids: list[str]) -> None:
         """Runs removed from the history: later results of them are no longer kept."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -22,13 +22,13 @@ from torch import nn
 from ..engine.cancel import Cancelled
 from ..engine.config import ExperimentConfig
 from ..engine.cost import LookupTimes
-from ..engine.data import Dataset, Table
+from ..engine.data import Dataset, Table, make_dataset
 from ..engine.evaluate import Metrics, evaluate_encrypted, evaluate_simulated
 from ..engine.fhe import CompiledModel, KeygenResult
 from ..engine.pipeline import Experiment, compile_for, measured_experiment
 from ..engine.training import Epoch, Step, predict, train
 from .calibration import calibrate
-from .datasets import TableNotLoaded, dataset_for, remember, table_for
+from .datasets import TableStore
 from .deploy.export import client_scaling, export_bundle
 from .deploy.local import LocalServer
 from .deploy.protocol import API
@@ -161,27 +161,25 @@ class DeployOutcome:
 
 # ---------------------------------------------------------------- the jobs
 
-def train_job(config: ExperimentConfig, beside: Optional[JobProcess] = None) -> Job:
-    """Train ``config``; then quantize the model and measure it in the clear.
+def train_job(config: ExperimentConfig, tables: TableStore, beside: Optional[JobProcess] = None) -> Job:
+    """Train ``config`` (a table's rows from ``tables``); then quantize the model and measure it in the clear.
 
     Stop keeps what was learned: a model stopped after at least one epoch is quantized and
     evaluated like a finished one. With ``beside`` (see ``training_process``) the work runs in that
-    child process; the data set, the messages and the outcome are the same.
+    child process, sent the table's rows with the configuration; the data set, the messages and the
+    outcome are the same.
     """
     config = config.replace()
 
     def run(state: TaskState, tell: Tell) -> TrainOutcome:
-        dataset = dataset_for(config.data)
+        dataset = tables.dataset_for(config.data)
         tell(DataReady(dataset.x_test, dataset.y_test, dataset.ceiling_accuracy))
         if beside is None:
             return _trained(config, dataset, state, tell)
         if not beside.is_ready():
             tell(Phase("Starting the training process"))
-        threads = torch.get_num_threads()
-        try:
-            outcome = beside.run(_train_beside, (config, None, threads), state, tell)
-        except TableNotLoaded:  # a new process, or another table: send it the rows, once
-            outcome = beside.run(_train_beside, (config, table_for(config.data), threads), state, tell)
+        table = tables.table_for(config.data) if config.data.is_table else None
+        outcome = beside.run(_train_beside, (config, table, torch.get_num_threads()), state, tell)
         return _restored(outcome, dataset)
 
     return run
@@ -249,13 +247,11 @@ class _Weights:
 
 
 def _train_beside(state, tell: Tell, config: ExperimentConfig, table: Optional[Table], threads: int) -> TrainOutcome:
-    """``train_job``'s work in the training process: the parent's torch threads, its table's rows
-    when this process doesn't hold them yet (else TableNotLoaded, at once), the outcome with its
-    models as ``_Weights`` and without the data set (the parent has its own)."""
+    """``train_job``'s work in the training process: the parent's torch threads and its table's rows
+    (None: a generated shape), the outcome with its models as ``_Weights`` and without the data set
+    (the parent has its own)."""
     torch.set_num_threads(threads)
-    if table is not None:
-        remember(table, config.data.table_sha256, config.data.label_column)
-    outcome = _trained(config, dataset_for(config.data), state, tell)
+    outcome = _trained(config, make_dataset(config.data, table), state, tell)
     experiment = outcome.experiment
     if experiment is not None:
         shared = experiment.brevitas_model is experiment.trained_model
@@ -388,28 +384,29 @@ def encrypted_job(
     return run
 
 
-def export_job(experiment: Experiment, compiled: Optional[CompiledModel], folder: Path, source: str) -> Job:
+def export_job(experiment: Experiment, compiled: Optional[CompiledModel], folder: Path, source: str,
+               tables: TableStore) -> Job:
     def run(state: TaskState, tell: Tell) -> Path:
         tell(Phase(f"Exporting for deployment to {folder}"))
-        return export_bundle(experiment, folder, source, compiled)
+        return export_bundle(experiment, folder, tables, source, compiled)
 
     return run
 
 
 def deploy_job(experiment: Experiment, compiled: CompiledModel, folder: Path, server: LocalServer,
-               points: np.ndarray) -> Job:
+               points: np.ndarray, tables: TableStore) -> Job:
     """Export into ``folder``, (re)start ``server`` on it, then send ``points`` (in the model's space,
     like the data set's) through it as a client: as their raw feature values, which the client scales."""
     from .deploy.client import EncryptedClient
 
     def run(state: TaskState, tell: Tell) -> DeployOutcome:
-        scaling = client_scaling(experiment.config)
+        scaling = client_scaling(experiment.config, tables)
         raw = scaling.invert(points) if scaling else np.asarray(points)
         model_points = scaling.apply(raw) if scaling else raw  # exactly what the client will quantize
         if not server.running or server.folder != Path(folder):
             server.stop()
             tell(Phase("Exporting the circuit for the server"))
-            export_bundle(experiment, folder, "the window's run", compiled)
+            export_bundle(experiment, folder, tables, "the window's run", compiled)
             server.folder = Path(folder)
             tell(Phase("Starting the local server"))
             server.start(should_stop=state.should_stop)
@@ -439,8 +436,8 @@ def deploy_job(experiment: Experiment, compiled: CompiledModel, folder: Path, se
     return run
 
 
-def import_job(path: Path, label_column: str, drop_missing: bool = False) -> Job:
-    """Read a CSV file into a table (``tabular.read_table``) and keep its rows for ``datasets.dataset_for``.
+def import_job(path: Path, label_column: str, tables: TableStore, drop_missing: bool = False) -> Job:
+    """Read a CSV file into a table (``tabular.read_table``) and keep its rows in ``tables``.
 
     Progress goes out as ``Progress`` in percent; a file that can't be used raises
     ``tabular.TableError`` (``MissingValues`` when dropping rows would help) and keeps nothing.
@@ -460,19 +457,20 @@ def import_job(path: Path, label_column: str, drop_missing: bool = False) -> Job
                 tell(Progress(int(100 * fraction), 100, f"Reading {path.name}", eta))
 
         imported = read_table(path, label_column, drop_missing, on_progress, state.should_stop)
-        remember(imported)
+        tables.remember(imported)
         return imported
 
     return run
 
 
-def open_job(path: Path, experiment: Optional[Experiment] = None) -> Job:
-    """Open the experiment file ``path``; or show ``experiment``, made elsewhere and still in memory
-    with its circuit and encrypted figures (the optimizer's winner), as opened from that file."""
+def open_job(path: Path, tables: TableStore, experiment: Optional[Experiment] = None) -> Job:
+    """Open the experiment file ``path`` (the rows it stores for a table kept in ``tables``); or show
+    ``experiment``, made elsewhere and still in memory with its circuit and encrypted figures (the
+    optimizer's winner), as opened from that file."""
     def run(state: TaskState, tell: Tell) -> OpenedExperiment:
         tell(Phase(f"Opening {Path(path).name}"))
-        opened = experiment or load_experiment(path)
-        dataset = dataset_for(opened.config.data)
+        opened = experiment or load_experiment(path, tables)
+        dataset = tables.dataset_for(opened.config.data)
         predictions = predict(opened.trained_model, dataset.x_test) if opened.history else None
         return OpenedExperiment(opened, dataset, predictions, Path(path))
 
@@ -495,19 +493,3 @@ def calibration_job() -> Job:
         return times
 
     return run
-
-
-@dataclass
-class Session:
-    """What the window currently shows; replaced piece by piece as jobs finish."""
-
-    experiment: Optional[Experiment] = None
-    dataset: Optional[Dataset] = None
-    test_predictions: Optional[np.ndarray] = None
-    compiled: Optional[CompiledModel] = None
-    keys: Optional[KeygenResult] = None
-    latencies_s: list[float] = field(default_factory=list)
-    clear_boundary: Optional[np.ndarray] = None
-    fhe_boundary: Optional[np.ndarray] = None
-    path: Optional[Path] = None
-    dirty: bool = False  # has results not saved to a file

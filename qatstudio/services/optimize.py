@@ -22,7 +22,7 @@ from ..engine.evaluate import evaluate_encrypted, evaluate_simulated
 from ..engine.pipeline import Experiment, compile_for, run_experiment
 from .calibration import lookup_times
 from .cluster import ClusterSettings, open_cluster
-from .datasets import dataset_for
+from .datasets import TableStore
 from .experiment_file import load_experiment
 from .formatting import remaining_seconds, run_name
 from .history import History, RunRecord, pareto_front
@@ -121,6 +121,7 @@ Tell = Callable[[object], None]
 
 def optimize(
     base: ExperimentConfig,
+    tables: TableStore,
     history: Optional[History] = None,
     tell: Optional[Tell] = None,
     should_stop: Optional[Callable[[], bool]] = None,
@@ -131,10 +132,10 @@ def optimize(
     times: Optional[LookupTimes] = None,
     keys: Optional[KeyCache] = None,
 ) -> OptimizeResult:
-    """Search ``space`` on ``base``'s data for the cheapest circuit within ``tolerance`` of the best
-    validation accuracy; then compile the winner, make its keys and time ``encrypted_samples``
-    encrypted test samples. ``tell`` receives ClusterReady, OptimizeProgress, RunDone, RunFailed and
-    MeasuringWinner."""
+    """Search ``space`` on ``base``'s data (a table's rows in ``tables``) for the cheapest circuit
+    within ``tolerance`` of the best validation accuracy; then compile the winner, make its keys and
+    time ``encrypted_samples`` encrypted test samples. ``tell`` receives ClusterReady,
+    OptimizeProgress, RunDone, RunFailed and MeasuringWinner."""
     stop = should_stop or (lambda: False)
     tell = tell or (lambda message: None)
     history = history or History()
@@ -161,7 +162,7 @@ def optimize(
             tell(OptimizeProgress(len(result.tried), len(pool), best, lead, time.perf_counter() - start))
             wave, pool = pool[:wave_size], pool[wave_size:]
             batch = SweepResult()
-            run_on_cluster(client, wave, batch, history, _forward(tell), stop, run)
+            run_on_cluster(client, wave, tables, batch, history, _forward(tell), stop, run)
             result.tried += [Tried(r, times.circuit_latency_s(r.stats)) for r in batch.records if r.stats]
             result.failures += batch.failures
     result.search_s = time.perf_counter() - start
@@ -170,7 +171,7 @@ def optimize(
     result.cancelled = stop()
     if result.winner is not None and not result.cancelled and encrypted_samples:
         tell(MeasuringWinner(result.winner, encrypted_samples))
-        result.experiment = measure_winner(result.winner, encrypted_samples, stop, keys or KeyCache())
+        result.experiment = measure_winner(result.winner, tables, encrypted_samples, stop, keys or KeyCache())
     return result
 
 
@@ -187,15 +188,16 @@ def _forward(tell: Tell) -> Tell:
     return forward
 
 
-def measure_winner(winner: Tried, samples: int, should_stop: Callable[[], bool], keys: KeyCache) -> Experiment:
+def measure_winner(winner: Tried, tables: TableStore, samples: int, should_stop: Callable[[], bool],
+                   keys: KeyCache) -> Experiment:
     """The winner opened from its file (trained again when its worker's file is out of reach),
     compiled, simulated on the test points, given keys from the cache, and run encrypted on
     ``samples`` test samples."""
     path = winner.record.experiment_path
     config = winner.record.config
-    dataset = dataset_for(config.data)
+    dataset = tables.dataset_for(config.data)
     if path and Path(path).exists():
-        experiment = load_experiment(Path(path))
+        experiment = load_experiment(Path(path), tables)
         experiment.compiled = compile_for(config, experiment.integer_model)
         experiment.stats = experiment.compiled.stats
         evaluate_simulated(experiment.metrics, dataset, experiment.compiled, should_stop)
@@ -206,12 +208,13 @@ def measure_winner(winner: Tried, samples: int, should_stop: Callable[[], bool],
     return experiment
 
 
-def optimize_job(base: ExperimentConfig, history: History, cluster: ClusterSettings, tolerance: float = TOLERANCE,
+def optimize_job(base: ExperimentConfig, tables: TableStore, history: History, cluster: ClusterSettings,
+                 tolerance: float = TOLERANCE,
                  space: SearchSpace = SearchSpace()) -> Callable[[TaskState, Tell], OptimizeResult]:
     """The whole search as a job for a worker thread: it tells its messages and stops on cancel."""
 
     def job(state: TaskState, tell: Tell) -> OptimizeResult:
-        return optimize(base, history, tell, state.should_stop, cluster, tolerance, space)
+        return optimize(base, tables, history, tell, state.should_stop, cluster, tolerance, space)
 
     return job
 

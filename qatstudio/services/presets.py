@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..engine.config import SHAPES, SUGGESTED_NOISE, DataConfig, ExperimentConfig
-from .datasets import remember
+from .datasets import TableStore
 from .formatting import SHAPE_TITLES, fmt_budget
 from .paths import resources_dir
 from .reproduce import BITS, TABLE_NEURONS, TABLE_PRUNED, TABLE_QAT
@@ -20,7 +20,7 @@ class Preset:
     title: str
     changes: dict  # applied with ExperimentConfig.replace on top of the current configuration
 
-    def apply(self, config: ExperimentConfig) -> ExperimentConfig:
+    def apply(self, config: ExperimentConfig, tables: TableStore) -> ExperimentConfig:
         """The preset's model on the guide's data (``config``'s data seed kept), with ``config``'s
         training settings; anything else back to its default."""
         base = ExperimentConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
@@ -34,7 +34,7 @@ class DataPreset:
     title: str
     changes: dict  # DataConfig fields
 
-    def apply(self, config: ExperimentConfig) -> ExperimentConfig:
+    def apply(self, config: ExperimentConfig, tables: TableStore) -> ExperimentConfig:
         """``config`` on this data set (the data seed, and any generated set's setting the preset
         leaves, kept)."""
         data = config.data if not config.data.is_table else DataConfig(seed=config.data.seed)
@@ -44,7 +44,8 @@ class DataPreset:
 @dataclass(frozen=True)
 class ExamplePreset:
     """An example table shipped in ``resources/examples``: applying it imports the file (small: a
-    few milliseconds) and keeps its rows, like File > Import data."""
+    few milliseconds) and keeps its rows in the ``tables`` given, like File > Import data. Every
+    preset's ``apply`` takes the store; only this one keeps anything in it."""
 
     group: str
     title: str
@@ -55,10 +56,10 @@ class ExamplePreset:
     def path(self) -> Path:
         return resources_dir() / "examples" / self.file
 
-    def apply(self, config: ExperimentConfig) -> ExperimentConfig:
+    def apply(self, config: ExperimentConfig, tables: TableStore) -> ExperimentConfig:
         """``config`` on this table (the data seed and, from a table, the test share kept)."""
         imported = read_table(self.path, self.label_column)
-        remember(imported)
+        tables.remember(imported)
         share = config.data.test_fraction
         data = imported.data_config(test_fraction=share, seed=config.data.seed)
         return config.replace(data=dataclasses.asdict(data))

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..engine.data import Dataset
 from . import storage
-from .datasets import TableNotLoaded, dataset_for
+from .datasets import TableNotLoaded, TableStore
 from .experiment_file import ExperimentFileError, load_table
 from .formatting import (
     BOUNDARY_RAMP,
@@ -167,26 +167,26 @@ def _tradeoff_svg(records: list[RunRecord], numbers: dict[str, int]) -> str:
     return "".join(parts)
 
 
-def _dataset(record: RunRecord) -> Optional[Dataset]:
-    """The run's data set; a table's rows from the run's experiment file when this process doesn't
-    hold them; None when they can't be had."""
+def _dataset(record: RunRecord, tables: TableStore) -> Optional[Dataset]:
+    """The run's data set; a table's rows from the run's experiment file (kept in ``tables``) when
+    ``tables`` doesn't hold them; None when they can't be had."""
     try:
-        return dataset_for(record.config.data)
+        return tables.dataset_for(record.config.data)
     except TableNotLoaded:
         if record.experiment_path is None:
             return None
         try:
-            load_table(Path(record.experiment_path))
+            load_table(Path(record.experiment_path), tables)
         except ExperimentFileError:
             return None
-        return dataset_for(record.config.data)
+        return tables.dataset_for(record.config.data)
 
 
-def _boundary_svg(record: RunRecord) -> str:
+def _boundary_svg(record: RunRecord, tables: TableStore) -> str:
     """The decision boundary over the input square (a table's: over the plane of its first two
     features, raw values on the axes), with its axes and the test points."""
     size, left, top, bottom = 210, 44, 8, 38
-    dataset = _dataset(record)
+    dataset = _dataset(record, tables)
     first, second = dataset.plane if dataset is not None else (0, 1)
     lo, hi = (dataset.grid.min(axis=0), dataset.grid.max(axis=0)) if dataset is not None else (np.zeros(2), np.ones(2))
     lo, hi = lo[[first, second]], hi[[first, second]]
@@ -242,9 +242,9 @@ def _config_line(record: RunRecord) -> str:
     return line if record.label.startswith(name) else f"{name}; {line}"
 
 
-def _card(record: RunRecord, number: int) -> str:
+def _card(record: RunRecord, number: int, tables: TableStore) -> str:
     m = record.metrics
-    image = _boundary_svg(record) if record.boundary is not None else '<p class="muted">no boundary kept</p>'
+    image = _boundary_svg(record, tables) if record.boundary is not None else '<p class="muted">no boundary kept</p>'
     figures = [("Accuracy", fmt_percent(record.accuracy))]
     if m.ceiling_accuracy is not None:
         figures.append((METRICS_BY_KEY["ceiling"].label, fmt_percent(m.ceiling_accuracy)))
@@ -293,9 +293,12 @@ def _skipped(skipped: list[str]) -> str:
 
 
 def write_html_report(path: Path, records: list[RunRecord], title: str = "QAT Studio report",
-                      skipped: Optional[list[str]] = None) -> Path:
+                      skipped: Optional[list[str]] = None, tables: Optional[TableStore] = None) -> Path:
     """One HTML file, nothing else needed to open or print it: images and charts are embedded.
-    ``skipped``: the combinations a sweep left out, with their reasons (``SweepResult.skipped``)."""
+    ``skipped``: the combinations a sweep left out, with their reasons (``SweepResult.skipped``).
+    A table's rows, for its runs' boundaries, come from ``tables`` or else from the runs' files
+    (kept in ``tables``; without it, in a store of the report's own)."""
+    tables = tables if tables is not None else TableStore()
     numbers = {record.id: index for index, record in enumerate(records, start=1)}
     front_ids = set()
     charted = [r for r in records if r.accumulator_bits and r.accuracy is not None]
@@ -310,7 +313,7 @@ def write_html_report(path: Path, records: list[RunRecord], title: str = "QAT St
         cells = [str(numbers[record.id]), f"{dot}{html.escape(record.label)}{star}"]
         cells += [fmt_measure(row, record.figure(row)) for row in columns]
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-    cards = "".join(_card(r, numbers[r.id]) for r in records)
+    cards = "".join(_card(r, numbers[r.id], tables) for r in records)
     n_classes = max(record.config.data.n_classes for record in records) if records else 2
     class_keys = "".join(f'<span class="dot" style="background:{c}"></span>class {i} &nbsp; '
                          for i, c in enumerate(CLASS_COLORS[:n_classes]))
@@ -378,10 +381,11 @@ def write_json_report(path: Path, records: list[RunRecord], skipped: Optional[li
     return storage.atomic_write_json(Path(path), values, mode=0o644)
 
 
-def write_reports(path: Path, records: list[RunRecord]) -> list[Path]:
-    """``records``, oldest first, as ``path`` (.html added when missing) and the same name in .json."""
+def write_reports(path: Path, records: list[RunRecord], tables: TableStore) -> list[Path]:
+    """``records``, oldest first, as ``path`` (.html added when missing) and the same name in .json
+    (a table's rows from ``tables``, or else from the runs' files, kept there)."""
     records = sorted(records, key=lambda record: record.created)
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         path = path.with_name(path.name + ".html")
-    return [write_html_report(path, records), write_json_report(path.with_suffix(".json"), records)]
+    return [write_html_report(path, records, tables=tables), write_json_report(path.with_suffix(".json"), records)]

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Callable, Optional, TextIO
 
 from ..engine.config import DataConfig, ExperimentConfig
+from ..engine.data import make_dataset
 from ..engine.pipeline import run_experiment
-from .datasets import dataset_for
 from .formatting import fmt_percent, fmt_seconds
 from .keys import KeyCache
 
@@ -78,7 +78,7 @@ def reproduce(
     the model with seed k, so the spread over seeds covers both.
     """
     say = progress or (lambda message: None)
-    datasets = [dataset_for(DataConfig(seed=seed)) for seed in range(plan.seeds)]
+    datasets = [make_dataset(DataConfig(seed=seed)) for seed in range(plan.seeds)]
     base = ExperimentConfig(epochs=plan.epochs, bits=BITS)
 
     def runs(config: ExperimentConfig, label: str, encrypted: int = 0):

@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 
 from ..engine.config import ExperimentConfig
-from .datasets import dataset_for
+from .datasets import TableStore
 from .experiment_file import load_experiment
 from .formatting import fmt_percent
 from .history import STOPPED_EARLY, RunRecord
@@ -64,10 +64,11 @@ class StoryProblem:
     message: str
 
 
-def step_figures(step: StoryStep) -> StepFigures:
-    """Open ``step``'s file (OSError or ValueError when it can't be read)."""
-    experiment = load_experiment(step.path)
-    dataset = dataset_for(experiment.config.data)
+def step_figures(step: StoryStep, tables: TableStore) -> StepFigures:
+    """Open ``step``'s file, the rows it stores for a table kept in ``tables`` (OSError or ValueError
+    when it can't be read)."""
+    experiment = load_experiment(step.path, tables)
+    dataset = tables.dataset_for(experiment.config.data)
     model = experiment.integer_model
     record = RunRecord.from_experiment(experiment, step.path, label=f"Story {step.number}: {step.title}")
     record.id = f"story-{step.number}"
@@ -81,11 +82,12 @@ def story_job(steps: list[StoryStep]) -> Job:
     """Open every step's file; tell a StepFigures (or a StoryProblem) per step as it is ready."""
 
     def run(state: TaskState, tell: Tell) -> list[StepFigures]:
+        tables = TableStore()  # the story's own: its figures are made here, once
         figures = []
         for step in steps:
             state.raise_if_cancelled()
             try:
-                item = step_figures(step)
+                item = step_figures(step, tables)
             except (OSError, ValueError) as error:
                 tell(StoryProblem(step, str(error)))
                 continue

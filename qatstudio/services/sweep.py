@@ -24,7 +24,7 @@ from ..engine.config import BOUNDS, ExperimentConfig
 from ..engine.data import Table
 from ..engine.pipeline import run_experiment
 from .cluster import ALLOWED_FAILURES, ClusterSettings, open_cluster
-from .datasets import TableNotLoaded, dataset_for, remember, table_for
+from .datasets import TableNotLoaded, TableStore
 from .experiment_file import SUFFIX, save_experiment
 from .formatting import fmt_budget, remaining_seconds, run_name
 from .history import History, RunRecord
@@ -62,9 +62,10 @@ class SweepPlan:
         return configs, skipped
 
 
-def parse_plan(base: ExperimentConfig, ranges: SweepRanges) -> tuple[Optional[SweepPlan], list[str]]:
+def parse_plan(base: ExperimentConfig, ranges: SweepRanges,
+               tables: TableStore) -> tuple[Optional[SweepPlan], list[str]]:
     """A plan from the ranges as written over ``base``; None and the reasons in words when a range
-    can't be read."""
+    can't be read, or when ``tables`` doesn't hold the rows of ``base``'s table."""
     neuron_values, p1 = parse_values(ranges.neurons, BOUNDS["n_hidden"], "hidden neurons")
     bit_values, p2 = parse_values(ranges.bits, BOUNDS["bits"], "bit-widths")
     budget_values, p3 = parse_values(ranges.budgets, BOUNDS["pruning_budget"], "pruning budgets")
@@ -72,7 +73,7 @@ def parse_plan(base: ExperimentConfig, ranges: SweepRanges) -> tuple[Optional[Sw
     problems = p1 + p2 + p3 + p4
     if base.data.is_table:
         try:
-            table_for(base.data)
+            tables.table_for(base.data)
         except TableNotLoaded as error:
             problems.append(str(error))
     if problems:
@@ -132,12 +133,14 @@ RunOne = Callable[..., Optional[RunRecord]]
 
 # ---------------------------------------------------------------- one run (on a worker)
 
-def run_one(config: ExperimentConfig, should_stop: Optional[Callable[[], bool]] = None, simulate: bool = True,
-            runs_folder: Optional[str] = None) -> Optional[RunRecord]:
-    """Train, compile and (``simulate``) simulate one configuration; None when stopped before the
-    end. With ``runs_folder``, the experiment file is kept there too, so the run opens again."""
+def run_one(config: ExperimentConfig, tables: TableStore, should_stop: Optional[Callable[[], bool]] = None,
+            simulate: bool = True, runs_folder: Optional[str] = None) -> Optional[RunRecord]:
+    """Train, compile and (``simulate``) simulate one configuration (a table's rows in ``tables``);
+    None when stopped before the end. With ``runs_folder``, the experiment file is kept there too,
+    so the run opens again."""
     try:
-        experiment = run_experiment(config, dataset_for(config.data), should_stop=should_stop, simulate=simulate)
+        experiment = run_experiment(config, tables.dataset_for(config.data), should_stop=should_stop,
+                                    simulate=simulate)
     except Cancelled:
         return None
     if experiment.cancelled:
@@ -146,7 +149,7 @@ def run_one(config: ExperimentConfig, should_stop: Optional[Callable[[], bool]] 
     if runs_folder is not None:
         path = Path(runs_folder) / f"{record.id}{SUFFIX}"
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_experiment(path, experiment)
+        save_experiment(path, experiment, tables)
         record.experiment_path = str(path)
     return record
 
@@ -165,17 +168,18 @@ def _topic(sweep_id: str) -> str:
 
 def _run_on_worker(run: RunOne, config: ExperimentConfig, sweep_id: str,
                    table: Optional[Table]) -> Optional[RunRecord]:
-    """The task Dask runs: tells the submitting side the run has started (and, later, ended), keeps
-    the table's rows (a table's sweep), then runs it on one torch thread."""
+    """The task Dask runs: tells the submitting side the run has started (and, later, ended), then
+    runs it on one torch thread, with a store of its own for the table's rows (a table's sweep)."""
     import torch
     from distributed import get_worker
 
+    tables = TableStore()
     if table is not None:
-        remember(table, config.data.table_sha256, config.data.label_column)
+        tables.remember(table, config.data.table_sha256, config.data.label_column)
     key = get_worker().get_current_task()
     _note(sweep_id, "started", key)
     torch.set_num_threads(1)  # one run per worker thread; the cores are shared out by worker processes
-    record = run(config, should_stop=lambda: sweep_id in _stopped_sweeps)
+    record = run(config, tables, should_stop=lambda: sweep_id in _stopped_sweeps)
     _note(sweep_id, "ended", key)
     return record
 
@@ -207,13 +211,15 @@ def failure_reason(error: BaseException) -> str:
 
 def run_sweep(
     plan: SweepPlan,
+    tables: TableStore,
     history: Optional[History] = None,
     tell: Optional[Tell] = None,
     should_stop: Optional[Callable[[], bool]] = None,
     cluster: Optional[ClusterSettings] = None,
     run: RunOne = run_one,
 ) -> SweepResult:
-    """Run every configuration of ``plan`` on Dask; each finished run goes to the history at once,
+    """Run every configuration of ``plan`` on Dask (a table's rows from ``tables``, sent to every
+    worker); each finished run goes to the history at once,
     so a cancelled sweep keeps what finished. Cancel drops queued runs and stops running ones.
     ``run`` is what each worker does with a configuration (a picklable function like ``run_one``)."""
     tell = tell or (lambda message: None)
@@ -223,7 +229,7 @@ def run_sweep(
         return result
     with open_cluster(cluster or ClusterSettings()) as (client, ready):
         tell(ready)
-        run_on_cluster(client, configs, result, history, tell, should_stop, run)
+        run_on_cluster(client, configs, tables, result, history, tell, should_stop, run)
     return result
 
 
@@ -231,9 +237,9 @@ class _ClusterRuns:
     """One call of ``run_on_cluster``: the runs submitted, their keys' labels, and what the workers
     said about them (each run's worker starts, and the runs a worker got to the end of)."""
 
-    def __init__(self, client, configs: list[ExperimentConfig], run: RunOne):
+    def __init__(self, client, configs: list[ExperimentConfig], tables: TableStore, run: RunOne):
         self.client, self.configs, self.run = client, configs, run
-        self.table = table_for(configs[0].data) if configs[0].data.is_table else None
+        self.table = tables.table_for(configs[0].data) if configs[0].data.is_table else None
         self.sweep_id = uuid.uuid4().hex[:12]
         self.starts: dict[str, int] = {}  # times a worker began each run (by key; counted on the client's thread)
         self.ended: set[str] = set()  # keys of runs a worker got to the end of
@@ -337,6 +343,7 @@ class _ClusterRuns:
 def run_on_cluster(
     client,
     configs: list[ExperimentConfig],
+    tables: TableStore,
     result: SweepResult,
     history: Optional[History] = None,
     tell: Optional[Tell] = None,
@@ -351,7 +358,7 @@ def run_on_cluster(
         return result
     from distributed import as_completed
 
-    runs = _ClusterRuns(client, configs, run)
+    runs = _ClusterRuns(client, configs, tables, run)
     client.subscribe_topic(_topic(runs.sweep_id), runs.on_event)
     arrivals = as_completed([runs.submit(index) for index in range(len(configs))])
     start = time.perf_counter()
@@ -379,11 +386,12 @@ def run_on_cluster(
     return result
 
 
-def sweep_job(plan: SweepPlan, history: History, cluster: ClusterSettings) -> Callable[[TaskState, Tell], SweepResult]:
+def sweep_job(plan: SweepPlan, tables: TableStore, history: History,
+              cluster: ClusterSettings) -> Callable[[TaskState, Tell], SweepResult]:
     """The whole sweep as a job for a worker thread: it tells the sweep's messages, and stops on cancel."""
 
     def run(state: TaskState, tell: Tell) -> SweepResult:
-        return run_sweep(plan, history, tell, should_stop=state.should_stop, cluster=cluster)
+        return run_sweep(plan, tables, history, tell, should_stop=state.should_stop, cluster=cluster)
 
     return run
 

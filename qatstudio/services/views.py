@@ -10,7 +10,7 @@ from torch import nn
 from ..engine.config import DataConfig
 from ..engine.data import Dataset, default_plane
 from ..engine.training import boundary_image
-from . import datasets
+from .datasets import TableStore
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,10 @@ class DataNames:
         return default_plane(len(self.features))
 
 
-def names_of(data: DataConfig) -> DataNames:
+def names_of(data: DataConfig, tables: TableStore) -> DataNames:
     """The feature and class names of the data set ``data`` makes, without making it: a table's
-    own (the table must be known to ``services.datasets``); a generated shape's from the engine."""
+    own (its rows must be in ``tables``); a generated shape's from the engine."""
     if data.is_table:
-        table = datasets.table_for(data)
+        table = tables.table_for(data)
         return DataNames(table.feature_names, table.class_names)
     return DataNames(Dataset.feature_names, Dataset.class_names)

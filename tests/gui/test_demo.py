@@ -216,7 +216,7 @@ def test_tradeoff_chart_hover_click_and_pareto_front(qtbot, window, demo, run, s
     for record in records:
         demo.history.add(record)
     demo.reload_history()
-    demo.show_story_runs.setChecked(False)
+    demo.chart_box.show_story_runs.setChecked(False)
     demo.chart_action.trigger()
     chart = demo.chart
     qtbot.waitUntil(lambda: chart.isVisible())
@@ -271,7 +271,7 @@ def test_ceiling_in_history_and_tradeoff_chart(qtbot, window, demo, story_record
     for record in guide:
         demo.history.add(record)
     demo.reload_history()
-    demo.show_story_runs.setChecked(False)
+    demo.chart_box.show_story_runs.setChecked(False)
     panel, chart = demo.history_panel, demo.chart
 
     # History: the shared ceiling over the list, each run's in Compare (a reference, never marked "best")

@@ -88,7 +88,7 @@ def test_send_points_through_a_local_server_then_cancel_and_close(qtbot, window,
 
     panel.set_points_wanted(2)
     assert run(lambda: click(qtbot, panel.send_button), "Deployment", timeout_ms=400_000) == "succeeded"
-    server = window.controller.server
+    server = window.presenters.deploy.server
     assert server.running and panel.stop_button.isEnabled()
     points = window.session.dataset.x_test[:2]
     clear = window.session.experiment.integer_model.predict(points)
@@ -109,7 +109,7 @@ def test_send_points_through_a_local_server_then_cancel_and_close(qtbot, window,
 
     def send_then_cancel():
         click(qtbot, panel.send_button)
-        window.controller.task.message.connect(
+        window.presenters.slot.task.message.connect(
             lambda message: isinstance(message, jobs.DeployedSample) and message.done >= 1 and window.stop())
 
     assert run(send_then_cancel, "Deployment", timeout_ms=400_000) == "succeeded"
@@ -119,7 +119,7 @@ def test_send_points_through_a_local_server_then_cancel_and_close(qtbot, window,
     assert process.poll() is None
 
     # File > Export for deployment writes a folder that loads
-    assert run(lambda: window.controller.export_for_deployment(tmp_path / "bundle"), "Exporting") == "succeeded"
+    assert run(lambda: window.presenters.deploy.export(tmp_path / "bundle"), "Exporting") == "succeeded"
     assert load_bundle(tmp_path / "bundle").circuit_id == load_bundle(server.folder).circuit_id
 
     # Stop server: the button turns off with it

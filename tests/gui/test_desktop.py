@@ -14,6 +14,7 @@ from qatstudio.engine.pipeline import run_experiment
 from qatstudio.gui.app import open_window
 from qatstudio.gui.window.recent_files import MAX_RECENT
 from qatstudio.services import jobs
+from qatstudio.services.datasets import TableStore
 from qatstudio.services.experiment_file import save_experiment
 from qatstudio.services.logs import log_file
 
@@ -24,7 +25,7 @@ from .conftest import _windows, make_window, small_config
 def experiment_file(tmp_path_factory):
     """A real, small trained experiment saved as .qats (no compilation: opening doesn't need it)."""
     path = tmp_path_factory.mktemp("experiments") / "small.qats"
-    save_experiment(path, run_experiment(small_config(epochs=2), compile=False, simulate=False))
+    save_experiment(path, run_experiment(small_config(epochs=2), compile=False, simulate=False), TableStore())
     return path
 
 
@@ -93,7 +94,7 @@ def test_unexpected_error_keeps_its_traceback_in_a_log_file_the_banner_names(qtb
     def broken_job(state, report):
         return {}["a key nobody set"]  # a real bug, not a handled error
 
-    monkeypatch.setattr(jobs, "open_job", lambda path: broken_job)
+    monkeypatch.setattr(jobs, "open_job", lambda path, tables: broken_job)
     caplog.set_level(logging.WARNING, logger="qatstudio")
     assert run(lambda: window.open_experiment(experiment_file), "Opening") == "failed"
     path = log_file()

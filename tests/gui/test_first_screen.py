@@ -7,7 +7,8 @@ from PySide6.QtCore import QPoint, QRect, QSize
 from PySide6.QtGui import QGuiApplication, QKeySequence
 
 from qatstudio.gui.window.help import TourDialog
-from qatstudio.gui.window.main_window import MainWindow, first_geometry
+from qatstudio.gui.window.main_window import MainWindow
+from qatstudio.gui.window.placement import first_geometry
 
 from .conftest import _windows, small_config
 
@@ -18,7 +19,7 @@ def fresh_window(qtbot, settings, screen_name: str) -> MainWindow:
     window.ask_before_discarding = False
     _windows.append(window)
     window.setScreen(next(s for s in QGuiApplication.screens() if s.name() == screen_name))
-    window.show_first()
+    window.placement.show_first()
     qtbot.waitExposed(window)
     return window
 

@@ -292,7 +292,7 @@ def test_the_demo_docks_find_their_place_in_a_layout_saved_maximized(qtbot, sett
         _windows.append(window)  # closed at the test's end
         histories.append(History(tmp_path / f"history-{demo}"))
         controller = install_demo(window, histories[-1])
-        window.show_first() if demo else window.showMaximized()
+        window.placement.show_first() if demo else window.showMaximized()
         qtbot.waitExposed(window)
         qtbot.wait(200)
         if demo:

@@ -63,7 +63,7 @@ def test_a_search_runs_to_the_end_and_opens_the_winner(qtbot, calibrated, window
     assert window.config_panel.config() == experiment.config
     assert window.compile_panel.displayed_accumulator_bits() == experiment.stats.accumulator_bits
     assert " predicted (measured " in window.compile_panel.fields["latency"].text()
-    assert window.controller.enabled().encrypted  # ready to run encrypted again
+    assert window.presenters.slot.enabled().encrypted  # ready to run encrypted again
     assert str(window.session.path) == result.winner.record.experiment_path
 
     stored, problems = History().load()  # every candidate is in the history

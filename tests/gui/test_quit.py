@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from qatstudio.engine.pipeline import run_experiment
+from qatstudio.services.datasets import TableStore
 from qatstudio.services.deploy.export import export_bundle
 
 from processes import alive
@@ -57,7 +58,7 @@ def test_ctrl_q_asks_about_a_run_not_saved(qtbot, window, run, tmp_path):
     window.close()  # closing the window asks the same
     assert len(asked) == 2 and window.isVisible()
 
-    window.controller.save_experiment_to(tmp_path / "kept.qats")  # saved: nothing to ask
+    window.presenters.files.save_experiment_to(tmp_path / "kept.qats")  # saved: nothing to ask
     quit_keys(qtbot, window)
     assert len(asked) == 2 and not window.isVisible()
 
@@ -99,7 +100,7 @@ APP = textwrap.dedent("""
 
     def start_server():  # what Deploy does first: the window's local server on a bundle
         window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
-        server = window.controller.server
+        server = window.presenters.deploy.server
         server.folder = Path(sys.argv[1])
         server.start()
         print("server", server.process.pid, flush=True)
@@ -113,7 +114,8 @@ APP = textwrap.dedent("""
 @pytest.mark.slow
 def test_sigterm_closes_the_app_and_stops_its_local_server(tmp_path, small_dataset):
     folder = tmp_path / "bundle"
-    export_bundle(run_experiment(small_config(n_hidden=8, bits=3, epochs=2), small_dataset, simulate=False), folder)
+    export_bundle(run_experiment(small_config(n_hidden=8, bits=3, epochs=2), small_dataset, simulate=False), folder,
+                  TableStore())
     home = tmp_path / "home"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}

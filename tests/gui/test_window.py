@@ -159,14 +159,14 @@ def test_pause_and_resume(qtbot, window, run):
         click(qtbot, window.train_button)
         qtbot.waitUntil(lambda: window.plots.epoch_count() >= 1, timeout=60_000)  # past the first epoch
         click(qtbot, pause)
-        assert window.controller.task.state.is_paused and window.pause_action.isChecked()
+        assert window.presenters.slot.task.state.is_paused and window.pause_action.isChecked()
         qtbot.wait(300)  # let the last step before the pause arrive
         steps = window.plots.step_count()
         qtbot.wait(500)
         assert window.plots.step_count() == steps, "training went on while paused"
         assert "paused" in window.status_text() and window.train_controls.text().endswith("(paused)")
         window.pause_action.trigger()  # the menu's Pause resumes too
-        assert not window.controller.task.state.is_paused and not pause.isChecked()
+        assert not window.presenters.slot.task.state.is_paused and not pause.isChecked()
         qtbot.waitUntil(lambda: window.plots.step_count() > steps, timeout=30_000)
         click(qtbot, pause)
         window.stop_action.trigger()  # stopping a paused run
@@ -217,7 +217,7 @@ def test_cancel_fhe_simulation(qtbot, window, run):
     def simulate_then_cancel():
         window.simulate_action.trigger()
         # Cancel as soon as the first progress report arrives: the core polls before every point.
-        window.controller.task.message.connect(lambda message: isinstance(message, jobs.Progress) and window.stop())
+        window.presenters.slot.task.message.connect(lambda message: isinstance(message, jobs.Progress) and window.stop())
 
     assert run(simulate_then_cancel, "FHE simulation") == "cancelled"
     assert window.session.experiment.metrics.fhe_simulated_accuracy is None
@@ -254,7 +254,7 @@ def test_keys_and_encrypted_run_then_cancel(qtbot, window, run):
     def run_then_cancel():
         click(qtbot, window.results_panel.encrypted_button)
         assert window.results_panel.cancel_button.isEnabled() and not window.compile_panel.cancel_button.isEnabled()
-        window.controller.task.message.connect(
+        window.presenters.slot.task.message.connect(
             lambda message: isinstance(message, jobs.SampleDone) and message.done >= 1 and window.stop())
 
     assert run(run_then_cancel, "Encrypted run") == "succeeded"
@@ -366,7 +366,7 @@ def test_damaged_saved_settings_fall_back_to_defaults(qtbot, settings):
 def test_save_and_open_round_trip(qtbot, window, run, settings, tmp_path):
     config = train_small(qtbot, window, run)
     assert run(window.compile_action.trigger, "Compiling") == "succeeded"
-    path = window.controller.save_experiment_to(tmp_path / "run")  # the suffix is added
+    path = window.presenters.files.save_experiment_to(tmp_path / "run")  # the suffix is added
     assert path == tmp_path / "run.qats" and path.exists()
     assert "Saved" in window.status_text()
     saved = window.session.experiment
@@ -402,7 +402,7 @@ def test_opening_a_damaged_file_shows_why(qtbot, window, run, tmp_path):
 
 def test_export_plots_as_png(qtbot, window, run, tmp_path):
     train_small(qtbot, window, run, epochs=2)
-    written = window.controller.export_plots(tmp_path / "plots")
+    written = window.presenters.files.export_plots(tmp_path / "plots")
     assert written[0] == tmp_path / "plots.png"
     assert tmp_path / "plots-compile.png" in written  # the pre-compile accumulator chart
     for path in written:
@@ -611,3 +611,18 @@ def test_view_menu_has_every_panel_and_generate_keys_no_done_mark(qtbot, window,
         assert window.keygen_action.icon().isNull()  # no check mark that reads as "done"
     finally:
         demo.shutdown()
+
+
+def test_the_configure_panel_and_the_session_follow_each_other(window):
+    """The panel's valid configuration is the session's (what Train runs); a draft with problems
+    leaves the session as it was; a configuration set on the session (the demo's) replaces the draft."""
+    panel, session = window.config_panel, window.session
+    session.set_config(small_config(n_hidden=9))
+    assert panel.neurons.value() == 9 and panel.config() == session.config
+    panel.neurons.setValue(11)
+    assert session.config.n_hidden == 11
+    panel.budget.setValue(panel.budget.maximum())  # more inputs than a neuron has
+    assert panel.config().problems() and not window.train_action.isEnabled()
+    assert session.config.n_hidden == 11 and session.config.pruning_budget != panel.budget.value()
+    session.set_config(session.config)
+    assert not panel.config().problems() and window.train_action.isEnabled()

@@ -126,7 +126,7 @@ def test_the_window_trains_in_its_own_process_and_closing_the_window_ends_it(qtb
         _train(window, epochs=2)
     assert finished.args[1] == "succeeded" and not loops_here
     assert window.plots.step_count() > 0 and window.session.experiment is not None
-    child = window.controller.training
+    child = window.presenters.training.process
     assert child.is_alive() and child.pid != os.getpid()
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
@@ -144,7 +144,7 @@ def test_a_training_process_that_dies_is_a_plain_error_and_the_next_training_wor
                           check_params_cb=lambda name, outcome: outcome is Outcome.FAILED):
         _train(window, epochs=500)
         qtbot.waitUntil(lambda: window.plots.step_count() > 0, timeout=120_000)
-        os.kill(window.controller.training.pid, signal.SIGKILL)
+        os.kill(window.presenters.training.process.pid, signal.SIGKILL)
     assert "Training failed" in window.banner.message()
     assert "killed by SIGKILL" in window.banner.message()
     assert "Training failed" in window.status_text() and not window.is_busy()

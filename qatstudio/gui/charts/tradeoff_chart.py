@@ -20,8 +20,8 @@ from typing import Iterable, Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QTextDocument
-from PySide6.QtWidgets import QGraphicsDropShadowEffect, QLabel
+from PySide6.QtGui import QColor, QFont, QPalette, QTextDocument
+from PySide6.QtWidgets import QCheckBox, QGraphicsDropShadowEffect, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...services.formatting import (
     FRONT_COLOR,
@@ -103,6 +103,88 @@ def _nice_log_ticks(low: float, high: float) -> list[tuple[float, str]]:
     return ticks
 
 
+def _panel_items(plot: pg.PlotItem) -> dict:
+    """What a panel draws, added to ``plot`` in their order from back to front."""
+    fill_curve = pg.PlotCurveItem()
+    base_curve = pg.PlotCurveItem()
+    fill = pg.FillBetweenItem(fill_curve, base_curve, brush=pg.mkBrush(*FRONT_FILL))
+    front = pg.PlotCurveItem()
+    scatter = pg.ScatterPlotItem(pxMode=True)
+    rings = pg.ScatterPlotItem(pxMode=True)  # the Pareto front's runs
+    selected = pg.ScatterPlotItem(pxMode=True)  # runs selected in the history
+    hover = pg.ScatterPlotItem(pxMode=True)
+    empty = pg.TextItem(anchor=(0.5, 0.5), color="#666666")
+    for item, z in ((fill, -5), (front, 1), (scatter, 2), (rings, 3), (selected, 4), (hover, 5), (empty, 6)):
+        item.setZValue(z)
+        plot.addItem(item, ignoreBounds=True)
+    # named, with its value, in the legend (a label on the line sat on the front)
+    ceiling = pg.InfiniteLine(angle=0)
+    ceiling.setZValue(0)
+    ceiling.hide()
+    plot.addItem(ceiling, ignoreBounds=True)
+    return dict(fill=fill, fill_curve=fill_curve, base_curve=base_curve, front=front, scatter=scatter, rings=rings,
+                selected=selected, hover=hover, empty=empty, labels=[], ceiling=ceiling)
+
+
+def _hover_card(parent: QWidget) -> QLabel:
+    """The hover card: rich text with a shadow, hidden until a point is hovered."""
+    card = QLabel(parent)
+    card.setObjectName("tradeoffCard")
+    card.setTextFormat(Qt.TextFormat.RichText)
+    card.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    shadow = QGraphicsDropShadowEffect(card)
+    shadow.setBlurRadius(18)
+    shadow.setOffset(0, 3)
+    shadow.setColor(QColor(0, 0, 0, 90))
+    card.setGraphicsEffect(shadow)
+    card.hide()
+    return card
+
+
+def _staircase(xs: list[float], ys: list[float], y_low: float, x_high: float) -> tuple[list[float], list[float]]:
+    """The Pareto front through the points (xs, ys), cheapest first, as a staircase from the floor
+    ``y_low`` under the first to the right edge ``x_high``."""
+    stair_x, stair_y = [xs[0]], [y_low]
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        if i:
+            stair_x.append(x)
+            stair_y.append(ys[i - 1])
+        stair_x.append(x)
+        stair_y.append(y)
+    return stair_x + [x_high], stair_y + [ys[-1]]
+
+
+EMPTY_TEXT = {"bits": "No compiled runs yet:\ntrain and compile a model,\nor run a sweep (Demo \u25b8 Sweep\u2026).",
+              "latency": "No latency yet:\nrun a compiled model encrypted,\nor compile one to estimate it."}
+
+
+def _legend_html(sizes: dict, presentation: bool, estimated: bool, measured: int, ceiling: Optional[float]) -> str:
+    """The chart's legend: the kinds and the story's steps, hollow points when latency is ``estimated``
+    (scaled by ``measured`` runs), the front, the selection and the ``ceiling``. In presentation a
+    line per group: in large type one line would widen the chart past the screen."""
+    font = sizes["font"]
+
+    def key(color: str, symbol: str, grow: int, text: str) -> str:
+        return f'<span style="color:{color}; font-size:{font + grow}pt">{symbol}</span>&nbsp;{text}'
+
+    legend = [key(KIND_COLORS[k], "\u25cf", 4, kind_name(k)) for k in KIND_COLORS]
+    legend.append(key(MUTED_COLOR, "\u25c6", 3, "story step"))
+    if estimated:
+        legend.append(key(MUTED_COLOR, "\u25cb", 3, f"latency estimated from Concrete's cost, scaled by "
+                                                    f"{plural(measured, 'measured run')}"))
+    legend.append(key(FRONT_COLOR, "\u2517\u2501", 2, "Pareto front"))
+    legend.append(key("#d81b60", "\u25ef", 2, "selected"))
+    if ceiling is not None:
+        legend.append(key(MUTED_COLOR, "\u2504\u2504", 2, f"ceiling {fmt_percent(ceiling)}: the best any "
+                                                           "classifier can reach on the runs' test points"))
+    gap = "&nbsp;&nbsp;&nbsp;"
+    if not presentation:
+        return gap.join(legend)
+    kinds = len(KIND_COLORS) + 1  # the kinds and the story step first
+    note = kinds + 1 if estimated else kinds  # the estimated latency's note on its own line
+    return "<br>".join(gap.join(group) for group in (legend[:kinds], legend[kinds:note], legend[note:]) if group)
+
+
 class TradeoffChart(pg.GraphicsLayoutWidget):
     """Two panels over the same runs: accuracy against accumulator bits, and against latency."""
 
@@ -143,40 +225,8 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         self.ci.layout.setColumnStretchFactor(0, 1)
         self.ci.layout.setColumnStretchFactor(1, 1)
 
-        self._items: dict[str, dict] = {}
-        for panel, plot in self.plots.items():
-            fill_curve = pg.PlotCurveItem()
-            base_curve = pg.PlotCurveItem()
-            fill = pg.FillBetweenItem(fill_curve, base_curve, brush=pg.mkBrush(*FRONT_FILL))
-            front = pg.PlotCurveItem()
-            scatter = pg.ScatterPlotItem(pxMode=True)
-            rings = pg.ScatterPlotItem(pxMode=True)  # the Pareto front's runs
-            selected = pg.ScatterPlotItem(pxMode=True)  # runs selected in the history
-            hover = pg.ScatterPlotItem(pxMode=True)
-            empty = pg.TextItem(anchor=(0.5, 0.5), color="#666666")
-            for item, z in ((fill, -5), (front, 1), (scatter, 2), (rings, 3), (selected, 4), (hover, 5),
-                            (empty, 6)):
-                item.setZValue(z)
-                plot.addItem(item, ignoreBounds=True)
-            # named, with its value, in the legend (a label on the line sat on the front)
-            ceiling = pg.InfiniteLine(angle=0)
-            ceiling.setZValue(0)
-            ceiling.hide()
-            plot.addItem(ceiling, ignoreBounds=True)
-            self._items[panel] = dict(fill=fill, fill_curve=fill_curve, base_curve=base_curve, front=front,
-                                      scatter=scatter, rings=rings, selected=selected, hover=hover,
-                                      empty=empty, labels=[], ceiling=ceiling)
-        # The hover card floats over the whole chart (a plot would clip it at its edges).
-        self.card = QLabel(self.viewport())
-        self.card.setObjectName("tradeoffCard")
-        self.card.setTextFormat(Qt.TextFormat.RichText)
-        self.card.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        shadow = QGraphicsDropShadowEffect(self.card)
-        shadow.setBlurRadius(18)
-        shadow.setOffset(0, 3)
-        shadow.setColor(QColor(0, 0, 0, 90))
-        self.card.setGraphicsEffect(shadow)
-        self.card.hide()
+        self._items: dict[str, dict] = {panel: _panel_items(plot) for panel, plot in self.plots.items()}
+        self.card = _hover_card(self.viewport())  # over the whole chart: a plot would clip it at its edges
         self.scene().sigMouseMoved.connect(self._mouse_moved)
         self.scene().sigMouseClicked.connect(self._mouse_clicked)
         self._style()
@@ -362,17 +412,8 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in np.arange(first, 100.01, step)]])
             # the Pareto front: a staircase from the cheapest best run, with what it dominates shaded
             if front:
-                xs_front = [p.value if panel == "bits" else p.x for p in front]
-                ys_front = [p.y for p in front]
-                stair_x, stair_y = [xs_front[0]], [y_low]
-                for i, (x, y) in enumerate(zip(xs_front, ys_front)):
-                    if i:
-                        stair_x.append(x)
-                        stair_y.append(ys_front[i - 1])
-                    stair_x.append(x)
-                    stair_y.append(y)
-                stair_x.append(x_high)
-                stair_y.append(ys_front[-1])
+                stair_x, stair_y = _staircase([p.value if panel == "bits" else p.x for p in front],
+                                              [p.y for p in front], y_low, x_high)
                 pen = pg.mkPen(FRONT_COLOR, width=s["front"])
                 pen.setCapStyle(Qt.PenCapStyle.RoundCap)
                 pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
@@ -400,12 +441,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             if points:
                 items["empty"].hide()
             else:
-                if panel == "bits":
-                    text = ("No compiled runs yet:\ntrain and compile a model,\n"
-                            "or run a sweep (Demo \u25b8 Sweep\u2026).")
-                else:
-                    text = "No latency yet:\nrun a compiled model encrypted,\nor compile one to estimate it."
-                items["empty"].setText(text)
+                items["empty"].setText(EMPTY_TEXT[panel])
                 items["empty"].setPos((x_low + x_high) / 2, (y_low + y_high) / 2)
                 items["empty"].show()
         self._draw_selection()
@@ -432,31 +468,9 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
         if not self.presentation:
             parts.append("the Pareto front joins the runs that no other run beats on both cost and accuracy")
         self.title.setText(" \u00b7 ".join(parts), color=INK, size=f"{s['title']}pt")
-        dot = "\u25cf"
-        legend = [f'<span style="color:{KIND_COLORS[k]}; font-size:{s["font"] + 4}pt">{dot}</span>&nbsp;{kind_name(k)}'
-                  for k in KIND_COLORS]
-        legend.append(f'<span style="color:{MUTED_COLOR}; font-size:{s["font"] + 3}pt">\u25c6</span>&nbsp;story step')
-        rate, count = self._rate
         estimated = any(p.estimated for p in self._points["latency"])
-        if estimated:
-            legend.append(f'<span style="color:{MUTED_COLOR}; font-size:{s["font"] + 3}pt">\u25cb</span>&nbsp;latency '
-                          f"estimated from Concrete's cost, scaled by {plural(count, 'measured run')}")
-        legend.append(f'<span style="color:{FRONT_COLOR}; font-size:{s["font"] + 2}pt">\u2517\u2501</span>'
-                      "&nbsp;Pareto front")
-        legend.append('<span style="color:#d81b60; font-size:%dpt">\u25ef</span>&nbsp;selected' % (s["font"] + 2))
-        if self._ceiling is not None:
-            legend.append(f'<span style="color:{MUTED_COLOR}; font-size:{s["font"] + 2}pt">\u2504\u2504</span>'
-                          f"&nbsp;ceiling {fmt_percent(self._ceiling)}: the best any classifier can reach on the runs' "
-                          "test points")
-        gap = "&nbsp;&nbsp;&nbsp;"
-        if self.presentation:  # a line per group: in large type one would widen the chart past the screen
-            kinds = len(KIND_COLORS) + 1  # the kinds and the story step first
-            note = kinds + 1 if estimated else kinds  # the estimated latency's note on its own line
-            groups = [legend[:kinds], legend[kinds:note], legend[note:]]
-            text = "<br>".join(gap.join(group) for group in groups if group)
-        else:
-            text = gap.join(legend)
-        self.legend.setText(text, color=INK, size=f"{s['font']}pt")
+        self.legend.setText(_legend_html(s, self.presentation, estimated, self._rate[1], self._ceiling), color=INK,
+                            size=f"{s['font']}pt")
 
     # ------------------------------------------------------------------ hover and click
     def _nearest(self, scene_pos: QPointF) -> Optional[ChartPoint]:
@@ -564,3 +578,27 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
                 f'<span style="color:{color}; font-size:{size + 3}pt">\u25cf</span> '
                 f"<b>{html.escape(record.label)}</b><table>{body}</table>"
                 f'<i style="color:#666666">{origin}</i></div>')
+
+
+class TradeoffBox(QWidget):
+    """The chart under a line that says how to use it, with the choice to show the story's runs."""
+
+    def __init__(self, chart: TradeoffChart, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 4)
+        layout.setSpacing(2)
+        bar = QHBoxLayout()
+        self.show_story_runs = QCheckBox("Show the story's runs")
+        self.show_story_runs.setChecked(True)
+        self.show_story_runs.setToolTip("Draw the five story steps as diamonds beside your runs.")
+        self.show_story_runs.toggled.connect(chart.set_show_reference)
+        hint = QLabel("Hover a point for its figures and settings; click it to open the run.")
+        hint.setWordWrap(True)
+        palette = hint.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(MUTED_COLOR))
+        hint.setPalette(palette)
+        bar.addWidget(hint, 1)
+        bar.addWidget(self.show_story_runs)
+        layout.addLayout(bar)
+        layout.addWidget(chart, 1)

@@ -2,10 +2,10 @@
 
 A "Demo" menu (guided story, trade-off chart, run history, presentation mode, sweep, report), three
 docks (Story, History, Trade-offs) and a history that keeps every run the window finishes. The
-demo drives the window through its public API only (``experimentUpdated``, ``busyChanged``,
-``set_config``, ``start_training``, ``open_experiment``, ``notify``...). What it keeps and reads is
-Qt-free: ``services/history.py`` (runs and their files), ``services/story.py`` (the story's steps),
-``services/report.py`` and ``services/sweep.py``.
+demo drives the window's session (it sets its configuration; its ``stage_changed`` feeds the
+history) and the window's public API (``busyChanged``, ``start_training``, ``open_experiment``,
+``notify``...). What it keeps and reads is Qt-free: ``services/history.py`` (runs and their files),
+``services/story.py`` (the story's steps), ``services/report.py`` and ``services/sweep.py``.
 """
 from __future__ import annotations
 
@@ -14,19 +14,10 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
-from PySide6.QtWidgets import (
-    QApplication,
-    QCheckBox,
-    QDockWidget,
-    QHBoxLayout,
-    QLabel,
-    QMenu,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QDockWidget, QMenu, QWidget
 
-from ...services.formatting import MUTED_COLOR, plural
+from ...services.formatting import plural
 from ...services.history import History, RunRecord, RunTracker, Stage
 from ...services.report import write_reports
 from ...services.story import StepFigures, StoryProblem, StoryStep, live_result, load_story, steps_of, story_job
@@ -38,7 +29,7 @@ from .presentation import BlackScreen, PresentationView
 from ..state import TaskKind
 from .story_panel import StoryPanel
 from ..dialogs.sweep_dialog import SweepDialog
-from ..charts.tradeoff_chart import TradeoffChart
+from ..charts.tradeoff_chart import TradeoffBox, TradeoffChart
 from ..workers import Task, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -155,7 +146,7 @@ class StoryDriver(QObject):
         if self.window.is_busy():
             self.window.notify("Busy", "stop the work in progress first (Stop, or Cancel in the sweep).", "warning")
             return False
-        self.window.set_config(step.config)
+        self.window.session.set_config(step.config)
         if self.window.start_training() is None:
             self.window.notify("Can't train this step", "the window refused to start training.", "warning")
             return False
@@ -189,7 +180,7 @@ class StoryDriver(QObject):
             self._deploy_failed(step, f"{title.lower()} {outcome.value}")
         elif title == TaskKind.OPEN.title:
             self.panel.set_live_result(step.number, "Deploying: compiling the circuit\u2026")
-            if self.window.controller.start_compile() is None:
+            if self.window.presenters.circuit.start_compile() is None:
                 self._deploy_failed(step, "the window could not start compiling")
         elif title == TaskKind.COMPILE.title:
             self.window.deploy_dock.show()
@@ -236,7 +227,7 @@ class DemoController(QObject):
         super().__init__(window)
         self.window = window
         self.history = history if history is not None else History()
-        self.tracker = RunTracker(self.history)
+        self.tracker = RunTracker(self.history, window.session.tables)
         self.story = StoryDriver(window, story_folder, self)
         self.story_panel = self.story.panel
         self.history_panel = HistoryPanel(self.history)
@@ -251,7 +242,8 @@ class DemoController(QObject):
 
         # Story and trade-offs share the bottom of the window (wide and short suits both), as tabs;
         # the history is a tab beside Compile and Results.
-        self.chart_dock = self._dock("Trade-offs", "tradeoffDock", self._chart_box(), BOTTOM, shown=False)
+        self.chart_box = TradeoffBox(self.chart)
+        self.chart_dock = self._dock("Trade-offs", "tradeoffDock", self.chart_box, BOTTOM, shown=False)
         self.story_dock = self._dock("Story", "storyDock", self.story_panel, BOTTOM, tab_with=self.chart_dock,
                                      shown=False)
         self.history_dock = self._dock("History", "historyDock", self.history_panel,
@@ -262,7 +254,7 @@ class DemoController(QObject):
         self._build_menu()
         self._add_to_view_menu()
 
-        window.experimentUpdated.connect(self._on_experiment)
+        window.session.stage_changed.connect(self._on_experiment)
         self.story.figuresChanged.connect(self._redraw_chart)
         self.story.rerunStarted.connect(self.presentation.set_live_step)
         self.story.deployStarted.connect(self.presentation.set_deploy_step)
@@ -281,27 +273,6 @@ class DemoController(QObject):
         self.reload_history()
 
     # ------------------------------------------------------------------ building
-    def _chart_box(self) -> QWidget:
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(4, 2, 4, 4)
-        layout.setSpacing(2)
-        bar = QHBoxLayout()
-        self.show_story_runs = QCheckBox("Show the story's runs")
-        self.show_story_runs.setChecked(True)
-        self.show_story_runs.setToolTip("Draw the five story steps as diamonds beside your runs.")
-        self.show_story_runs.toggled.connect(self.chart.set_show_reference)
-        hint = QLabel("Hover a point for its figures and settings; click it to open the run.")
-        hint.setWordWrap(True)
-        palette = hint.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, QColor(MUTED_COLOR))
-        hint.setPalette(palette)
-        bar.addWidget(hint, 1)
-        bar.addWidget(self.show_story_runs)
-        layout.addLayout(bar)
-        layout.addWidget(self.chart, 1)
-        return box
-
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea,
               tab_with: Optional[QDockWidget] = None, shown: bool = True) -> QDockWidget:
         window = self.window
@@ -522,22 +493,22 @@ class DemoController(QObject):
                 return False
             self.window.show_status(f"Opening {record.label}\u2026")
             return True
-        self.window.set_config(record.config)
+        self.window.session.set_config(record.config)
         self.window.notify("Settings of the run loaded",
                            f"'{record.label}' was kept as figures only (sweeps don't keep weights): its "
                            "settings are in Configure; Train runs it again (same seed, same run).")
         return True
 
     def use_config(self, record: RunRecord) -> None:
-        self.window.set_config(record.config)
+        self.window.session.set_config(record.config)
         self.window.show_status(f"Settings of {record.label} are in Configure.")
 
     # ------------------------------------------------------------------ sweeps and reports
     def open_sweep_dialog(self) -> SweepDialog:
         if self.sweep_dialog is None:
             self.sweep_dialog = SweepDialog(
-                self.history, self.window.runner, self.window.config, is_busy=self.window.is_busy,
-                parent=self.window)
+                self.history, self.window.session.tables, self.window.runner, self.window.config,
+                is_busy=self.window.is_busy, parent=self.window)
             self.sweep_dialog.runFinished.connect(self._show_record)  # run_sweep has kept it in the history
             self.sweep_dialog.sweepFinished.connect(self._sweep_finished)
             self.sweep_dialog.idle.connect(self._sweep_idle)
@@ -593,7 +564,7 @@ class DemoController(QObject):
             self.window.notify("Nothing to report", "train a model or run a sweep first.")
             return []
         try:
-            written = write_reports(path, records)
+            written = write_reports(path, records, self.window.session.tables)
         except OSError as error:
             self.window.notify("Can't write the report", str(error), "error")
             return []

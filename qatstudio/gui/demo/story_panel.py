@@ -298,7 +298,23 @@ class StoryPanel(QWidget):
         self._live: dict[int, str] = {}
         self._can_rerun = True
 
-        # --- the step list
+        self._build_list()
+        self._build_stage()
+        scroll = QScrollArea()
+        scroll.setWidget(self.list_widget)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list_area = scroll
+        self.main = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.main.setContentsMargins(6, 6, 6, 6)
+        self.main.addWidget(scroll, 0)
+        self.main.addWidget(self.stage, 1)
+        self._arrange()
+        self._draw_step()
+
+    def _build_list(self) -> None:
+        """The steps as cards under the story's title."""
         self.header = QLabel("The story in five steps")
         self.header.setWordWrap(True)
         font = QFont(self.font())
@@ -322,7 +338,8 @@ class StoryPanel(QWidget):
         self.list_widget.setObjectName("storySteps")
         self.list_widget.setLayout(column)
 
-        # --- the stage
+    def _build_stage(self) -> None:
+        """The step shown: its words, figures and buttons, beside (or over) its boundaries."""
         self.stage_title = QLabel()
         self.stage_title.setWordWrap(True)
         title = QFont(self.font())
@@ -336,16 +353,7 @@ class StoryPanel(QWidget):
         self.tile_grid = tiles
         self._tile_columns = 0
         self._place_tiles(3)
-        self.trained_view = BoundaryView("Trained model")
-        self.integer_view = BoundaryView("3-bit integer model (= FHE)")
-        self.boundaries = QWidget()
-        self.boundaries.setObjectName("storyBoundaries")
-        row = QHBoxLayout(self.boundaries)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.trained_view)
-        row.addWidget(self.integer_view)
-        self.boundaries.setMinimumSize(300, 170)
-        self.trained_map, self.integer_map = self.trained_view.map, self.integer_view.map
+        self._build_boundaries()
         self.measured = QLabel()
         self.measured.setWordWrap(True)
         self.measured.setStyleSheet(MUTED_STYLE)
@@ -354,29 +362,7 @@ class StoryPanel(QWidget):
         self.live.setWordWrap(True)
         self.live.setStyleSheet(f"color:{ACCENT}; font-weight:bold;")
         self.live.hide()
-        self.open_button = QPushButton("Open in the window")
-        self.open_button.setToolTip("Open this step's experiment file in the main window: plots, results, "
-                                    "compile report.")
-        self.rerun_button = QPushButton("Re-run live")
-        self.rerun_button.setToolTip("Put this step's settings into Configure and train them now.")
-        self.deploy_button = QPushButton("Deploy it")
-        self.deploy_button.setToolTip("Open this step's run, compile it and send test points through a local "
-                                      "server that only ever sees ciphertexts (the Deploy panel shows both sides).")
-        self.deploy_button.hide()
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop the run in progress (training keeps what it learned).")
-        self.stop_button.clicked.connect(self.stopRequested.emit)
-        self.stop_button.hide()
-        self.open_button.clicked.connect(self.request_open)
-        self.rerun_button.clicked.connect(self.request_rerun)
-        self.deploy_button.clicked.connect(self.request_deploy)
-        buttons = QHBoxLayout()
-        buttons.setContentsMargins(0, 4, 0, 0)
-        buttons.addWidget(self.open_button)
-        buttons.addWidget(self.rerun_button)
-        buttons.addWidget(self.deploy_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
+        buttons = self._build_buttons()
 
         info = QWidget()
         info.setObjectName("storyInfo")
@@ -410,18 +396,44 @@ class StoryPanel(QWidget):
         self.stage_layout.addWidget(self.boundaries, 1)
         self.stage = stage
 
-        scroll = QScrollArea()
-        scroll.setWidget(self.list_widget)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.list_area = scroll
-        self.main = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
-        self.main.setContentsMargins(6, 6, 6, 6)
-        self.main.addWidget(scroll, 0)
-        self.main.addWidget(stage, 1)
-        self._arrange()
-        self._draw_step()
+    def _build_boundaries(self) -> None:
+        """The trained model's boundary beside the integer model's."""
+        self.trained_view = BoundaryView("Trained model")
+        self.integer_view = BoundaryView("3-bit integer model (= FHE)")
+        self.boundaries = QWidget()
+        self.boundaries.setObjectName("storyBoundaries")
+        row = QHBoxLayout(self.boundaries)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.trained_view)
+        row.addWidget(self.integer_view)
+        self.boundaries.setMinimumSize(300, 170)
+        self.trained_map, self.integer_map = self.trained_view.map, self.integer_view.map
+
+    def _build_buttons(self) -> QHBoxLayout:
+        self.open_button = QPushButton("Open in the window")
+        self.open_button.setToolTip("Open this step's experiment file in the main window: plots, results, "
+                                    "compile report.")
+        self.rerun_button = QPushButton("Re-run live")
+        self.rerun_button.setToolTip("Put this step's settings into Configure and train them now.")
+        self.deploy_button = QPushButton("Deploy it")
+        self.deploy_button.setToolTip("Open this step's run, compile it and send test points through a local "
+                                      "server that only ever sees ciphertexts (the Deploy panel shows both sides).")
+        self.deploy_button.hide()
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the run in progress (training keeps what it learned).")
+        self.stop_button.clicked.connect(self.stopRequested.emit)
+        self.stop_button.hide()
+        self.open_button.clicked.connect(self.request_open)
+        self.rerun_button.clicked.connect(self.request_rerun)
+        self.deploy_button.clicked.connect(self.request_deploy)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 4, 0, 0)
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.rerun_button)
+        buttons.addWidget(self.deploy_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        return buttons
 
     # ------------------------------------------------------------------ data in
     def step(self, number: int) -> StoryStep:

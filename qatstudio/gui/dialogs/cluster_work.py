@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from ...engine.config import ExperimentConfig
 from ...services.cluster import ClusterReady, ClusterSettings, default_workers
+from ...services.datasets import TableStore
 from ...services.formatting import ERROR_COLOR, MUTED_COLOR, fmt_progress, fmt_seconds, plural
 from ...services.history import History, RunRecord
 from ..workers import Task, TaskError, TaskRunner
@@ -46,7 +47,7 @@ class ClusterWorkDialog(QDialog):
     WORK = "work"  # what the dialog runs, as in "Start sweep", "the sweep's Dask cluster"
     UNIT = "run"  # one piece of it, as in "3 runs finished"
 
-    def __init__(self, name: str, title: str, intro: str, history: History, runner: TaskRunner,
+    def __init__(self, name: str, title: str, intro: str, history: History, tables: TableStore, runner: TaskRunner,
                  base_config: Callable[[], ExperimentConfig], is_busy: Callable[[], bool] = lambda: False,
                  parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -54,6 +55,7 @@ class ClusterWorkDialog(QDialog):
         self.setWindowTitle(f"{title} \u2014 QAT Studio")
         self.setModal(False)
         self.history = history
+        self.tables = tables  # the rows of the window's table
         self.runner = runner
         self.base_config = base_config
         self.is_busy = is_busy

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from ...engine.config import BOUNDS, ExperimentConfig
 from ...engine.cost import LookupTimes
 from ...services.calibration import cached_lookup_times
+from ...services.datasets import TableStore
 from ...services.formatting import (
     ERROR_COLOR,
     WINNER_BACKGROUND,
@@ -58,14 +59,15 @@ class OptimizeDialog(ClusterWorkDialog):
     WORK = "search"
     UNIT = "candidate"
 
-    def __init__(self, history: History, runner: TaskRunner, base_config: Callable[[], ExperimentConfig],
-                 is_busy: Callable[[], bool] = lambda: False, parent: Optional[QWidget] = None):
+    def __init__(self, history: History, tables: TableStore, runner: TaskRunner,
+                 base_config: Callable[[], ExperimentConfig], is_busy: Callable[[], bool] = lambda: False,
+                 parent: Optional[QWidget] = None):
         super().__init__(
             "optimize", "Find the cheapest circuit",
             "Train every combination of the levers below on your data, cheapest predicted first, and keep the "
             "cheapest circuit within the tolerance of the best validation accuracy; the cost model skips what "
             "can't beat it. The winner is then compiled and run encrypted.",
-            history, runner, base_config, is_busy, parent)
+            history, tables, runner, base_config, is_busy, parent)
         self.result: Optional[OptimizeResult] = None
         self.times: Optional[LookupTimes] = None
         self._progress: Optional[OptimizeProgress] = None
@@ -188,7 +190,8 @@ class OptimizeDialog(ClusterWorkDialog):
         if self.times is None:
             self.dashboard.setText(f"Timing this machine's lookups first (about a minute, once); then "
                                    f"{self._cluster.describe()}\u2026")
-        return optimize_job(self.base_config(), self.history, self._cluster, self.tolerance.value() / 100, space)
+        return optimize_job(self.base_config(), self.tables, self.history, self._cluster,
+                            self.tolerance.value() / 100, space)
 
     def _on_message(self, message) -> None:
         if isinstance(message, OptimizeProgress):

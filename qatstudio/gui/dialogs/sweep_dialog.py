@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QSpinBox, QWidget
 
 from ...engine.config import BOUNDS, ExperimentConfig
+from ...services.datasets import TableStore
 from ...services.formatting import ERROR_COLOR, data_name, fmt_percent, fmt_progress, fmt_seconds, plural
 from ...services.history import History
 from ...services.ranges import SweepRanges
@@ -28,11 +29,12 @@ class SweepDialog(ClusterWorkDialog):
     WORK = "sweep"
     UNIT = "run"
 
-    def __init__(self, history: History, runner: TaskRunner, base_config: Callable[[], ExperimentConfig],
-                 is_busy: Callable[[], bool] = lambda: False, parent: Optional[QWidget] = None):
+    def __init__(self, history: History, tables: TableStore, runner: TaskRunner,
+                 base_config: Callable[[], ExperimentConfig], is_busy: Callable[[], bool] = lambda: False,
+                 parent: Optional[QWidget] = None):
         super().__init__("sweep", "Sweep", "Train, compile and FHE-simulate every combination. Each run joins the "
-                         "history and the trade-off chart as soon as it finishes.", history, runner, base_config,
-                         is_busy, parent)
+                         "history and the trade-off chart as soon as it finishes.", history, tables, runner,
+                         base_config, is_busy, parent)
         self.result: Optional[SweepResult] = None
         self.failures: list[RunFailed] = []
         self._progress: Optional[SweepProgress] = None
@@ -120,7 +122,7 @@ class SweepDialog(ClusterWorkDialog):
     def plan(self) -> tuple[Optional[SweepPlan], list[str]]:
         base = self.base_config().replace(kind=self.kind.currentData(), epochs=self.epochs.value() or None)
         plan, problems = parse_plan(base, SweepRanges(self.neurons.text(), self.bits.text(), self.budgets.text(),
-                                                      self.seeds.text()))
+                                                      self.seeds.text()), self.tables)
         return (None, problems) if problems else (plan, [])
 
     def count_planned(self) -> tuple[int, list[str]]:
@@ -148,7 +150,7 @@ class SweepDialog(ClusterWorkDialog):
         self._progress = SweepProgress(total, 0, 0, 0, total, 0.0)
         self._progress_at = time.monotonic()
         self._show_counts(self._progress)
-        return sweep_job(plan, self.history, self._cluster)
+        return sweep_job(plan, self.tables, self.history, self._cluster)
 
     def _on_message(self, message) -> None:
         if isinstance(message, SweepProgress):

@@ -94,7 +94,21 @@ class CompilePanel(QWidget):
         self.status.setObjectName("compileStatus")
         layout.addWidget(self.status)
 
-        # --- the accumulator, large
+        layout.addWidget(self._build_accumulator())
+        layout.addWidget(self._build_chart(), 1)
+        layout.addWidget(self._build_figures())
+        layout.addWidget(self._build_keys())
+        layout.addStretch()  # the chart takes the room when shown; else the boxes stay at the top
+
+        self._keygen_clock = QElapsedTimer()
+        self._keygen_timer = QTimer(self)
+        self._keygen_timer.setInterval(250)
+        self._keygen_timer.timeout.connect(self._tick_keygen)
+        self.show_report(None)
+        self.keygen_progress.hide()  # shown while keys are made, and once they are
+
+    def _build_accumulator(self) -> QGroupBox:
+        """The accumulator's bits, large, beside a gauge of the limit."""
         accumulator = QGroupBox("Accumulator")
         accumulator.setToolTip(TIP_ACCUMULATOR)
         row = QHBoxLayout(accumulator)
@@ -122,10 +136,11 @@ class CompilePanel(QWidget):
         side.addStretch(1)
         row.addWidget(self.accumulator_value)
         row.addLayout(side, 1)
-        layout.addWidget(accumulator)
         self.accumulator_box = accumulator
+        return accumulator
 
-        # --- per layer: measured vs worst case
+    def _build_chart(self) -> _Chart:
+        """Per layer: the accumulator's bits measured, beside the worst case, under the limit."""
         self.chart = _Chart(background="w")
         self.chart.setMinimumHeight(150)
         plot = self.chart.getPlotItem()
@@ -148,9 +163,10 @@ class CompilePanel(QWidget):
         self.chart.setToolTip("Measured: the widest accumulator over every input of the circuit's domain (with "
                               "many features there are too many inputs: the circuit is sized by the bound). "
                               "Bound: the worst case from the weights and input ranges alone.")
-        layout.addWidget(self.chart, 1)
+        return self.chart
 
-        # --- the circuit's figures
+    def _build_figures(self) -> QGroupBox:
+        """The circuit's figures, one field each."""
         figures = QGroupBox("Circuit")
         form = QFormLayout(figures)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
@@ -174,10 +190,10 @@ class CompilePanel(QWidget):
             if tip:
                 form.labelForField(value).setToolTip(tip)
                 value.setToolTip(tip)
-        layout.addWidget(figures)
         self.figures_box = figures
+        return figures
 
-        # --- keys
+    def _build_keys(self) -> QGroupBox:
         keys = QGroupBox("Keys")
         box = QVBoxLayout(keys)
         line = QHBoxLayout()
@@ -197,15 +213,7 @@ class CompilePanel(QWidget):
         self.keys_label.setWordWrap(True)
         box.addWidget(self.keys_label)
         self.keys_label.hide()
-        layout.addWidget(keys)
-        layout.addStretch()  # the chart takes the room when shown; else the boxes stay at the top
-
-        self._keygen_clock = QElapsedTimer()
-        self._keygen_timer = QTimer(self)
-        self._keygen_timer.setInterval(250)
-        self._keygen_timer.timeout.connect(self._tick_keygen)
-        self.show_report(None)
-        self.keygen_progress.hide()  # shown while keys are made, and once they are
+        return keys
 
     def apply(self, enabled: Enabled) -> None:
         self.compile_button.setEnabled(enabled.compile)

@@ -376,10 +376,34 @@ class ConfigPanel(QWidget):
         super().__init__(parent)
         self._updating = False
         self._base = ExperimentConfig.default_recipe()  # holds the settings this panel has no widget for
+        model, training, data = self._build_model(), self._build_training(), self._build_data()
+        self._build_fhe()
+        self.problems_label = QLabel()
+        self.problems_label.setObjectName("configProblems")
+        self.problems_label.setWordWrap(True)
+        self.problems_label.setStyleSheet(PROBLEMS_STYLE)
+        self.problems_label.hide()
+
+        self.estimate = CostEstimate()
+        self.groups = (model, training, data, self.fhe_group)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        for group in (model, self.estimate, training, data, self.fhe_group):
+            layout.addWidget(group)
+        layout.addWidget(self.problems_label)
+        layout.addStretch(1)
 
-        # --- model
+        for box in (self.neurons, self.layers, self.bits, self.budget, self.epochs, self.batch, self.restarts, self.seed,
+                    self.points, self.bands, self.n_test, self.data_seed, self.acc_target, self.neurons_kept,
+                    self.round_bits, self.lookup_bits, self.lr, self.noise, self.test_share):
+            box.valueChanged.connect(self._changed)
+        for combo in (self.kind, self.optimizer, self.rounding, self.p_error):
+            combo.currentIndexChanged.connect(self._changed)
+        for body in (model, training, self.fhe_body):  # a choice too long beside its name goes under it
+            body.layout().setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.set_config(ExperimentConfig.default_recipe())
+
+    def _build_model(self) -> QGroupBox:
         self.kind = QComboBox()
         for kind, label in KIND_TITLES.items():
             self.kind.addItem(label, kind)
@@ -405,8 +429,9 @@ class ConfigPanel(QWidget):
             field = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
             if label and field and field.widget():
                 label.widget().setToolTip(field.widget().toolTip() or self._tip_of(field.widget()))
+        return model
 
-        # --- training
+    def _build_training(self) -> QGroupBox:
         self.epochs = BoundSpin("epochs", "Passes over the training set; automatic: about 3,000 optimizer steps "
                                 "whatever the data's size, stopped early when validation stops improving.")
         self.lr = _double(0.0001, 1.0, 4, 0.001, "Peak learning rate of the one-cycle schedule.")
@@ -427,8 +452,10 @@ class ConfigPanel(QWidget):
         form.addRow("Restarts", self.restarts)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Seed", self.seed)
+        return training
 
-        # --- data
+    def _build_data(self) -> QGroupBox:
+        """The data set's picker and settings beside a preview of it (a table: its summary)."""
         self.picker = QComboBox()
         self.picker.setObjectName("dataPicker")
         self.picker.setToolTip("The data set: a generated 2D shape, or a table imported with File > Import data.")
@@ -479,8 +506,10 @@ class ConfigPanel(QWidget):
         grid.addWidget(self.preview.caption, 7, 0, 1, 3)
         grid.addWidget(self.table_summary, 8, 0, 1, 3)
         grid.setColumnStretch(1, 1)
+        return data
 
-        # --- cheaper FHE, folded away: all off by default
+    def _build_fhe(self) -> None:
+        """Cheaper FHE, folded away in ``fhe_group``: all off by default."""
         self.acc_target = BoundSpin("accumulator_bits", "Target accumulator: QAT constrains the weights (A2Q+) so "
                                     "that no accumulator needs more bits than this (off = no constraint).", " bits")
         self.neurons_kept = BoundSpin("neurons_kept", "Neurons kept: structured pruning keeps this many hidden "
@@ -524,29 +553,6 @@ class ConfigPanel(QWidget):
         form.addRow("Widest lookup", self.lookup_bits)
         form.addRow("Rounding", self.rounding)
         form.addRow("Error probability", self.p_error)
-
-        self.problems_label = QLabel()
-        self.problems_label.setObjectName("configProblems")
-        self.problems_label.setWordWrap(True)
-        self.problems_label.setStyleSheet(PROBLEMS_STYLE)
-        self.problems_label.hide()
-
-        self.estimate = CostEstimate()
-        self.groups = (model, training, data, self.fhe_group)
-        for group in (model, self.estimate, training, data, self.fhe_group):
-            layout.addWidget(group)
-        layout.addWidget(self.problems_label)
-        layout.addStretch(1)
-
-        for box in (self.neurons, self.layers, self.bits, self.budget, self.epochs, self.batch, self.restarts, self.seed,
-                    self.points, self.bands, self.n_test, self.data_seed, self.acc_target, self.neurons_kept,
-                    self.round_bits, self.lookup_bits, self.lr, self.noise, self.test_share):
-            box.valueChanged.connect(self._changed)
-        for combo in (self.kind, self.optimizer, self.rounding, self.p_error):
-            combo.currentIndexChanged.connect(self._changed)
-        for body in (model, training, self.fhe_body):  # a choice too long beside its name goes under it
-            body.layout().setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        self.set_config(ExperimentConfig.default_recipe())
 
     @staticmethod
     def _tip_of(widget: QWidget) -> str:

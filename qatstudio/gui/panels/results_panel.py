@@ -79,7 +79,15 @@ class ResultsPanel(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        self._build_metrics(layout)
+        self._build_classes(layout)
+        self._build_simulation(layout)
+        self._build_encrypted(layout)
+        self._build_boundaries(layout)
+        layout.addStretch()  # a tall dock leaves its room below, not in the boundaries
 
+    def _build_metrics(self, layout: QVBoxLayout) -> None:
+        """The table of measures, and the note on the ceiling under it."""
         self.table = QTableWidget(len(METRIC_ROWS), 2)
         self.table.setObjectName("resultsTable")
         self.table.setHorizontalHeaderLabels(["Measure", "Value"])
@@ -115,7 +123,8 @@ class ResultsPanel(QWidget):
         self.ceiling_note.setFont(small)
         layout.addWidget(self.ceiling_note)
 
-        # --- per class: the confusion matrix with each class's accuracy beside it
+    def _build_classes(self, layout: QVBoxLayout) -> None:
+        """Per class: the confusion matrix with each class's accuracy beside it."""
         self.class_names: tuple[str, ...] = ("0", "1")
         self.classes_title = QLabel("Per class, in the clear: rows true, columns predicted.")
         self.classes_title.setToolTip("The quantized model in the clear: each row is a true class, each column "
@@ -133,7 +142,7 @@ class ResultsPanel(QWidget):
             widget.hide()
             layout.addWidget(widget)
 
-        # --- simulation
+    def _build_simulation(self, layout: QVBoxLayout) -> None:
         row = QHBoxLayout()
         self.simulate_button = QPushButton("Simulate all test points")
         self.simulate_button.setToolTip("Run Concrete's FHE simulation on every test point, then over the "
@@ -146,7 +155,7 @@ class ResultsPanel(QWidget):
         row.addStretch()  # the button keeps its width while the bar is hidden
         layout.addLayout(row)
 
-        # --- encrypted
+    def _build_encrypted(self, layout: QVBoxLayout) -> None:
         encrypted = QGroupBox("Encrypted run")
         box = QVBoxLayout(encrypted)
         line = QHBoxLayout()
@@ -176,7 +185,8 @@ class ResultsPanel(QWidget):
         box.addWidget(self.encrypted_label)
         layout.addWidget(encrypted)
 
-        # --- boundaries side by side
+    def _build_boundaries(self, layout: QVBoxLayout) -> None:
+        """The decision boundaries, in the clear and FHE simulated, side by side."""
         self.boundaries = _Boundaries(show=False)
         self.boundaries.setBackground("w")
         self.boundaries.setMinimumHeight(BOUNDARIES_LEAST_HEIGHT)
@@ -196,7 +206,6 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.boundaries)
         self.boundaries.hide()  # until a simulation: see show_boundaries
         layout.addWidget(self.boundary_note)
-        layout.addStretch()  # a tall dock leaves its room below, not in the boundaries
 
     def apply(self, enabled: Enabled) -> None:
         self._running = enabled.cancel_results

@@ -1,1 +1,1 @@
-"""The main window: its controller, menus, status line, file dialogs and help."""
+"""The main window: its menus, status line, file dialogs and help; its work is done by ``gui/presenters``."""

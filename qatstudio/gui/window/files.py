@@ -1,5 +1,5 @@
 """The window's file dialogs: open, save, save as, import data, export the plots, export for
-deployment. Each asks for a path (and what else it needs) and hands it to the controller, which does
+deployment. Each asks for a path (and what else it needs) and hands it to a presenter, which does
 the work and says how it went."""
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ from ...engine.config import MAX_FEATURES, MAX_TEST_FRACTION, MIN_TEST_FRACTION,
 from ...services import paths, tabular
 from ...services.experiment_file import SUFFIX
 from ...services.formatting import plural
-from .controller import Controller, MissingRows
+from ...services.session import Session
+from ..presenters import Presenters
+from ..presenters.files import MissingRows
 from .file_picker import Pick, choose_path
 
 FILE_FILTER = f"QAT Studio experiments (*{SUFFIX})"
@@ -159,8 +161,9 @@ def missing_text(missing: MissingRows) -> str:
 
 
 class FileDialogs:
-    def __init__(self, parent: QWidget, controller: Controller, settings: QSettings):
-        self.parent, self.controller, self.settings = parent, controller, settings
+    def __init__(self, parent: QWidget, presenters: Presenters, session: Session, settings: QSettings):
+        self.parent, self.settings = parent, settings
+        self.work, self.deploy, self.session = presenters.files, presenters.deploy, session
         self.import_settings: Optional[ImportDialog] = None  # open while the user chooses (tests read it)
         self.missing_question: Optional[QMessageBox] = None
         self.unsaved_question: Optional[QMessageBox] = None  # open while it asks (tests answer it)
@@ -181,7 +184,7 @@ class FileDialogs:
     def open_dialog(self) -> None:
         path = choose_path(self.parent, "Open experiment", self.folder(), FILE_FILTER)
         if path:
-            self.controller.open_experiment(path)
+            self.work.open_experiment(path)
 
     def import_dialog(self) -> None:
         path = choose_path(self.parent, "Import data", self.import_folder(), DATA_FILTER)
@@ -195,11 +198,11 @@ class FileDialogs:
         try:
             peek = tabular.peek_table(path)
         except (tabular.TableError, OSError) as error:
-            self.controller.import_refused(path, str(error))
+            self.work.import_refused(path, str(error))
             return
         dialog = ImportDialog(path.name, peek, tabular.suggest_label(peek.columns), self.parent)
         dialog.accepted.connect(
-            lambda: self.controller.import_table(path, dialog.label_column(), dialog.test_fraction()))
+            lambda: self.work.import_table(path, dialog.label_column(), dialog.test_fraction()))
         dialog.finished.connect(dialog.deleteLater)
         self.import_settings = dialog
         dialog.open()
@@ -209,7 +212,7 @@ class FileDialogs:
         box = QMessageBox(QMessageBox.Icon.Question, "Missing values", missing_text(missing),
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self.parent)
         box.button(QMessageBox.StandardButton.Yes).setText("Leave those rows out")
-        box.accepted.connect(lambda: self.controller.import_table(missing.path, missing.label_column,
+        box.accepted.connect(lambda: self.work.import_table(missing.path, missing.label_column,
                                                                   missing.test_fraction, drop_missing=True))
         box.finished.connect(box.deleteLater)
         self.missing_question = box
@@ -218,7 +221,7 @@ class FileDialogs:
     def may_discard(self) -> bool:
         """Before closing: a run with results not saved in a file asks whether to save it. True to
         go on closing (saved, or discarded), False to keep the window open."""
-        session = self.controller.session
+        session = self.session
         if session.experiment is None or not session.dirty:
             return True
         buttons = QMessageBox.StandardButton
@@ -237,27 +240,27 @@ class FileDialogs:
         return answer == buttons.Discard
 
     def save(self) -> Optional[Path]:
-        if self.controller.session.path is not None:
-            return self.controller.save_experiment_to(self.controller.session.path)
+        if self.session.path is not None:
+            return self.work.save_experiment_to(self.session.path)
         return self.save_as_dialog()
 
     def save_as_dialog(self) -> Optional[Path]:
-        experiment = self.controller.session.experiment
+        experiment = self.session.experiment
         if experiment is None:
             return None
         config = experiment.config
         name = f"{config.kind}-{config.n_hidden}n-{config.bits}b" + (
             f"-budget{config.pruning_budget}" if config.pruning_budget else "") + SUFFIX
         path = choose_path(self.parent, "Save experiment", str(Path(self.folder()) / name), FILE_FILTER, Pick.SAVE)
-        return self.controller.save_experiment_to(path) if path else None
+        return self.work.save_experiment_to(path) if path else None
 
     def export_dialog(self) -> None:
         path = choose_path(self.parent, "Export plots as PNG", str(Path(self.folder()) / "qatstudio-plots.png"),
                            "PNG images (*.png)", Pick.SAVE)
         if path:
-            self.controller.export_plots(path)
+            self.work.export_plots(path)
 
     def deploy_export_dialog(self) -> None:
         folder = choose_path(self.parent, "Export for deployment into a folder", self.folder(), pick=Pick.FOLDER)
         if folder:
-            self.controller.export_for_deployment(folder)
+            self.deploy.export(folder)

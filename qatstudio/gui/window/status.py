@@ -1,4 +1,5 @@
-"""The window's one status line: every message of the status bar goes through ``StatusLine``.
+"""The window's one status line: every message of the status bar goes through ``StatusLine``;
+beside it, while the window is busy, ``BusyClock``'s bar and the time the task has taken.
 
 It shows one text at a time in one label, so two messages are never drawn over each other:
 
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QStatusBar
+from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+
+from ...services.formatting import fmt_seconds
 
 PASSING_MS = 8000  # how long a passing message stays
 
@@ -44,6 +47,10 @@ class StatusLine(QObject):
     def result(self, text: str) -> None:
         """What finished work found; ``outdated`` replaces it once it no longer holds."""
         self._set_standing(text, result=True)
+
+    def show(self, text: str, how: str) -> None:
+        """``text`` as ``how`` it stands: "work", "result" or "passing"."""
+        {"work": self.work, "result": self.result, "passing": self.passing}[how](text)
 
     def passing(self, text: str, msecs: int = PASSING_MS) -> None:
         """A passing message, shown instead of the standing one for ``msecs`` (0: until
@@ -99,3 +106,36 @@ class StatusLine(QObject):
         if text != self.label.text():
             self.label.setText(text)
             self.changed.emit(text)
+
+
+class BusyClock(QObject):
+    """A busy bar and the time the window's task has taken, at the right of the status bar."""
+
+    def __init__(self, bar: QStatusBar, parent: Optional[QObject] = None):
+        super().__init__(parent or bar)
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setMaximumWidth(120)
+        self.busy_bar.setMaximumHeight(14)
+        self.busy_bar.hide()
+        self.elapsed = QLabel()
+        bar.addPermanentWidget(self.elapsed)
+        bar.addPermanentWidget(self.busy_bar)
+        self._clock = QElapsedTimer()
+        self._tick = QTimer(self)
+        self._tick.setInterval(500)
+        self._tick.timeout.connect(lambda: self.elapsed.setText(fmt_seconds(self._clock.elapsed() / 1000)))
+
+    def start(self) -> None:
+        """A task started: count its time from now."""
+        self._clock.start()
+        self._tick.start()
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy_bar.setVisible(busy)
+        if not busy:
+            self.stop()
+
+    def stop(self) -> None:
+        self._tick.stop()
+        self.elapsed.setText("")

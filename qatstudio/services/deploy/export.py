@@ -17,7 +17,7 @@ from ...engine.fhe import CompiledModel
 from ...engine.integer import IntegerMLP
 from ...engine.pipeline import Experiment, compile_for
 from .. import storage
-from ..datasets import dataset_for
+from ..datasets import TableStore
 from ..formatting import fmt_key_bytes
 from .bundle import BUNDLE_FORMAT, MODEL_FILE, README_FILE, SERVER_FILE, SPECS_FILE, BundleError, circuit_id
 
@@ -28,9 +28,10 @@ def client_arrays(model: IntegerMLP) -> dict[str, list]:
             if not name.startswith("layer")}
 
 
-def client_scaling(config: ExperimentConfig) -> Optional[Scaling]:
-    """What a client applies to raw feature values before quantizing them (tables); None: none (shapes)."""
-    return dataset_for(config.data).scaling
+def client_scaling(config: ExperimentConfig, tables: TableStore) -> Optional[Scaling]:
+    """What a client applies to raw feature values before quantizing them (tables, their rows in
+    ``tables``); None: none (shapes)."""
+    return tables.dataset_for(config.data).scaling
 
 
 def _versions() -> dict[str, str]:
@@ -38,9 +39,10 @@ def _versions() -> dict[str, str]:
             "numpy": np.__version__, "python": platform.python_version()}
 
 
-def export_bundle(experiment: Experiment, folder: Path, source: str = "",
+def export_bundle(experiment: Experiment, folder: Path, tables: TableStore, source: str = "",
                   compiled: Optional[CompiledModel] = None) -> Path:
-    """Write ``experiment``'s circuit and client information into ``folder``; returns model.json.
+    """Write ``experiment``'s circuit and client information into ``folder`` (a table's scaling from
+    its rows in ``tables``); returns model.json.
 
     ``compiled`` is the experiment's compiled circuit if there is one; otherwise it is compiled here.
     """
@@ -54,7 +56,7 @@ def export_bundle(experiment: Experiment, folder: Path, source: str = "",
     if foreign:
         raise BundleError(f"{folder} already holds other files ({', '.join(sorted(foreign)[:3])}): "
                           f"choose an empty or new folder")
-    dataset = dataset_for(experiment.config.data)  # before any file is written: a table must be loaded
+    dataset = tables.dataset_for(experiment.config.data)  # before any file is written: a table must be loaded
     compiled = compiled or experiment.compiled or compile_for(experiment.config, experiment.integer_model)
     circuit = compiled.circuit
     specs = circuit.client.specs.serialize()
