@@ -115,7 +115,7 @@ def main() -> int:
     import qatstudio.gui  # noqa: F401  (guards PySide6 6.12's None refcount leak first)
     from qatstudio.engine.config import DataConfig, ExperimentConfig
     from qatstudio.engine.training import train
-    from qatstudio.gui.app import configure_runtime
+    from qatstudio.gui.app import configure_runtime, freeze_heap
     from qatstudio.gui.window.main_window import MainWindow
     from qatstudio.services import jobs
     from qatstudio.services.datasets import dataset_for
@@ -128,6 +128,7 @@ def main() -> int:
     window.resize(1280, 800)
     window.show()
     app.processEvents()
+    freeze_heap()  # as run_app does once the window is open
     trainer = window.controller.training
 
     def finish(trigger, on_first_step=None) -> str:
