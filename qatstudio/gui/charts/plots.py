@@ -389,8 +389,36 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._hint = ""
         self._hints: dict[pg.PlotItem, pg.TextItem] = {}  # made with the plots
         self._steps_wanted = True  # see set_steps_shown
+        self.feature_names: tuple[str, ...] = ()
+        self.class_names: tuple[str, ...] = ()
 
         # Boundary large on the left, the epoch curves beside it, the step losses along the bottom.
+        self._build_boundary_plot()
+        self._build_epoch_plots()
+        self._build_step_plot()
+
+        for plot in (self.loss_plot, self.acc_plot, self.step_plot):
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("left").setWidth(54)
+
+        layout = self.ci.layout
+        layout.setColumnStretchFactor(0, 3)
+        layout.setColumnStretchFactor(1, 2)
+        for row in (0, 1, 2):
+            layout.setRowStretchFactor(row, 1)
+        self.ci.geometryChanged.connect(self._arrange_rows)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(1000 / MAX_REDRAWS_PER_S))
+        self._timer.timeout.connect(self._redraw_live)
+        # What to do, in the middle of each plot while it is empty and nothing runs (set_hint)
+        self._hints = {plot: _hint_item(plot) for plot in (self.boundary_plot, self.loss_plot, self.acc_plot,
+                                                          self.step_plot)}
+        for plot in self._hints:
+            plot.getViewBox().sigResized.connect(self._show_hints)
+
+    def _build_boundary_plot(self) -> None:
+        """The boundary over the input square, its colour bar, its legend and the plane's chooser."""
         self.boundary_plot = self.addPlot(row=0, col=0, rowspan=2)
         self.boundary_map = BoundaryMap(self.boundary_plot, "Decision boundary", point_size=6)
         self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=BOUNDARY_COLORMAP,
@@ -408,10 +436,10 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._chooser_item = QGraphicsProxyWidget()
         self._chooser_item.setWidget(self.plane_chooser)
         self.boundary_plot.layout.addItem(self._chooser_item, 7, 0, 1, 2, Qt.AlignmentFlag.AlignLeft)
-        self.feature_names: tuple[str, ...] = ()
-        self.class_names: tuple[str, ...] = ()
         self.set_data(Dataset.feature_names, Dataset.class_names, (0, 1))
 
+    def _build_epoch_plots(self) -> None:
+        """Loss and accuracy per epoch, train and test, with their legend and the ceiling's line."""
         self.loss_plot = self.addPlot(row=0, col=1, axisItems=fitted_axes(WHOLE_STEPS))
         style_plot(self.loss_plot, "Loss per epoch", "epoch", "loss")
         self.train_loss_curve = self.loss_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5, symbolBrush="#1f77b4")
@@ -439,6 +467,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.acc_plot.setLimits(yMin=-2, yMax=102, minYRange=5)
         self.acc_plot.setYRange(0, 100, padding=0.02)  # ...and before the first epoch too (see reset)
 
+    def _build_step_plot(self) -> None:
+        """The loss of every optimizer step, along the bottom."""
         self.step_plot = self.addPlot(row=2, col=0, colspan=2, axisItems=fitted_axes(WHOLE_STEPS))
         style_plot(self.step_plot, "Training loss per optimizer step", "step", "loss")
         # No grid here: pyqtgraph draws grid lines with the axes, so every live update of the curve
@@ -449,26 +479,6 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.step_curve = self.step_plot.plot(pen=pg.mkPen("#1f77b4", width=1))
         self.step_curve.setDownsampling(auto=True, method="peak")
         self.step_curve.setClipToView(True)
-
-        for plot in (self.loss_plot, self.acc_plot, self.step_plot):
-            plot.getAxis("left").enableAutoSIPrefix(False)
-            plot.getAxis("left").setWidth(54)
-
-        layout = self.ci.layout
-        layout.setColumnStretchFactor(0, 3)
-        layout.setColumnStretchFactor(1, 2)
-        for row in (0, 1, 2):
-            layout.setRowStretchFactor(row, 1)
-        self.ci.geometryChanged.connect(self._arrange_rows)
-
-        self._timer = QTimer(self)
-        self._timer.setInterval(int(1000 / MAX_REDRAWS_PER_S))
-        self._timer.timeout.connect(self._redraw_live)
-        # What to do, in the middle of each plot while it is empty and nothing runs (set_hint)
-        self._hints = {plot: _hint_item(plot) for plot in (self.boundary_plot, self.loss_plot, self.acc_plot,
-                                                          self.step_plot)}
-        for plot in self._hints:
-            plot.getViewBox().sigResized.connect(self._show_hints)
 
     def set_steps_shown(self, shown: bool) -> None:
         """Whether the step losses may have the bottom row (when there is room for it); the
