@@ -162,8 +162,8 @@ def fmt_latency(metrics) -> str:
     only its warm-up, which is not a latency."""
     warmup = fmt_seconds(metrics.fhe_warmup_s)
     if metrics.fhe_latency_s is None:
-        return f"not measured: the one sample's {warmup} is a one-time warm-up (run 2 or more samples)"
-    return f"{fmt_seconds(metrics.fhe_latency_s)} (median after the first sample, whose {warmup} is a one-time warm-up)"
+        return f"not measured ({warmup} was the one-time warm-up: {MEASURE_LATENCY})"
+    return f"{fmt_seconds(metrics.fhe_latency_s)} (median, after a one-time warm-up of {warmup})"
 
 
 def fmt_eta(seconds: Optional[float]) -> str:
@@ -204,6 +204,9 @@ TIP_ACCUMULATOR = ("Accumulator: the widest integer the circuit computes (a neur
                    f"its inputs); Concrete can look up at most {MAX_LOOKUP_BITS} bits, and narrower runs faster.")
 TIP_CEILING = ("Ceiling: the best accuracy any classifier can reach on these test points; the jitter moves "
                "some points across the shape's border after they were labelled (a table has no known ceiling).")
+CEILING_NOTE = "Ceiling: the best any classifier can reach on these test points."  # TIP_CEILING, short
+# A latency per sample needs a steady state: the first sample after key generation is a one-time warm-up.
+MEASURE_LATENCY = "needs 2 or more samples"
 
 
 @dataclass(frozen=True)
