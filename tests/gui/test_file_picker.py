@@ -28,17 +28,21 @@ def test_the_columns_of_the_import_picker_read_whole(qtbot):
 
 def test_a_picked_path_comes_back_and_a_cancel_gives_none(qtbot, tmp_path):
     target = tmp_path / "report.html"
+    seen = []
 
     def answer(accept: bool):
-        dialog = QApplication.activeModalWidget()
-        assert isinstance(dialog, QFileDialog) and dialog.acceptMode() == QFileDialog.AcceptMode.AcceptSave
-        if accept:
-            dialog.accept()  # the suggested name
-        else:
-            dialog.reject()
+        """Answer the picker once it is up; never leave it waiting (a failed test must not hang)."""
+        dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, QFileDialog) and w.isVisible()]
+        if not dialogs:
+            QTimer.singleShot(100, lambda: answer(accept))
+            return
+        for dialog in dialogs:
+            seen.append(dialog.acceptMode())
+            dialog.accept() if accept else dialog.reject()  # accepted: the suggested name
 
-    QTimer.singleShot(200, lambda: answer(True))
+    QTimer.singleShot(100, lambda: answer(True))
     assert choose_path(None, "Export report", str(target), "HTML report (*.html)", Pick.SAVE) == target
-    QTimer.singleShot(200, lambda: answer(False))
+    QTimer.singleShot(100, lambda: answer(False))
     assert choose_path(None, "Export report", str(tmp_path), "", Pick.SAVE) is None
+    assert seen == [QFileDialog.AcceptMode.AcceptSave] * 2
     assert not Path(target).exists()  # picking writes nothing

@@ -560,8 +560,7 @@ def test_plots_stay_readable_with_the_side_docks_open(qtbot, window, height):
 def test_export_report_never_offers_the_apps_resources(qtbot, window, tmp_path, monkeypatch):
     """After a story step was opened (from the app's resources), Export report starts in the user's
     documents; then in the folder of the last report."""
-    from PySide6.QtWidgets import QFileDialog
-
+    from qatstudio.gui.demo import controller
     from qatstudio.gui.demo.controller import install_demo
     from qatstudio.gui.window.files import documents_folder
     from qatstudio.services.experiment_file import load_experiment
@@ -576,11 +575,11 @@ def test_export_report_never_offers_the_apps_resources(qtbot, window, tmp_path, 
         window.settings.setValue("last_dir", str(story_dir()))  # as opening a story step leaves it
         offered = []
 
-        def save_as(parent, title, start, filters):
+        def save_as(parent, title, start, name_filter, pick):
             offered.append(Path(start).parent)
-            return str(tmp_path / "reports" / "mine.html"), filters
+            return tmp_path / "reports" / "mine.html"
 
-        monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_as))
+        monkeypatch.setattr(controller, "choose_path", save_as)
         (tmp_path / "reports").mkdir()
         assert demo.export_dialog() == [tmp_path / "reports" / "mine.html", tmp_path / "reports" / "mine.json"]
         assert offered == [documents_folder()]
