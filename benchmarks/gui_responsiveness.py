@@ -10,7 +10,9 @@ Prints, calm and then with one CPU-bound process (a "hog") beside it, with the l
       window does) and with one that must start first.
 
 Runs are interleaved (bare, window, bare, window, ...) so that a busy machine slows both alike;
-the median of each is compared.
+the median of each is compared. Before each condition's runs the heartbeat also runs a few seconds
+with the window idle: the stalls the machine alone causes (the GUI thread waiting for a core), the
+floor under those measured while training.
 
 The data: a generated shape (``--shape``, ``--points``, ``--test-points``: e.g. a 100,000-point set
 whose boundary plot draws a sample of 20,000 test points), or a table of ``--table-features``
@@ -148,7 +150,7 @@ def main() -> int:
     home = tempfile.mkdtemp(prefix="qatstudio-bench-")
     os.environ["QATSTUDIO_HOME"] = home  # no touching the user's files
 
-    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     import qatstudio.gui  # noqa: F401  (guards PySide6 6.12's None refcount leak first)
@@ -220,6 +222,15 @@ def main() -> int:
         """The bare core loop in this process, as ``qatstudio train`` runs it."""
         return train(config, dataset).elapsed_s
 
+    def idle_stalls(seconds: float = 3.0) -> "tuple[float, float]":
+        """The heartbeat's stalls over ``seconds`` with the window idle."""
+        heartbeat = Heartbeat()
+        loop = QEventLoop()
+        QTimer.singleShot(int(1000 * seconds), loop.quit)
+        heartbeat.start()
+        loop.exec()
+        return heartbeat.stop()
+
     gui_share: list[float] = []
     profiles: list[tuple[dict, float]] = []  # with --profile: each window run's event times, and its seconds
 
@@ -278,6 +289,9 @@ def main() -> int:
         try:
             bare, windowed, stalls, p99s, rates, loads = [], [], [], [], [], []
             print(f"{condition}:" + (" one CPU-bound process beside" if hog else ""), flush=True)
+            stall, p99 = idle_stalls()
+            print(f"  idle window (no training): GUI stall worst {stall:.1f} ms, p99 {p99:.1f} ms ({load()})",
+                  flush=True)
             for repeat in range(args.repeats):
                 b = bare_run()
                 loop_s, wall, (stall, p99), redraws, _ = window_run(config)
