@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from qatstudio.engine.cost import estimate_circuit
 from qatstudio.services.calibration import cached_lookup_times
-from qatstudio.services.formatting import fmt_key_bytes, fmt_seconds
+from qatstudio.services.formatting import MEASURE_LATENCY, fmt_key_bytes, fmt_seconds
 
 
 def test_the_estimate_moves_with_the_settings(qtbot, calibrated, window):
@@ -82,7 +82,7 @@ def test_the_compile_panel_shows_measured_against_predicted(qtbot, calibrated, w
     assert run(window.controller.start_compile, "Compiling") == "succeeded"
     fields, stats = window.compile_panel.fields, window.session.compiled.stats
     predicted = calibrated.circuit_latency_s(stats)
-    assert fields["latency"].text() == f"Run 2 or more samples encrypted to measure it; {fmt_seconds(predicted)} predicted"
+    assert fields["latency"].text() == f"{MEASURE_LATENCY} encrypted to measure; {fmt_seconds(predicted)} predicted"
     keys = fields["keys"].text()
     assert re.fullmatch(r"[\d.]+ [kMG]?B uncompressed \(secret .+\); [\d.]+ [kMG]?B predicted \(measured [+-]\d+%\)", keys)
 
