@@ -10,14 +10,20 @@ Prints, calm and then with one CPU-bound process (a "hog") beside it, with the l
       window does) and with one that must start first.
 
 Runs are interleaved (bare, window, bare, window, ...) so that a busy machine slows both alike;
-the median of each is compared.
+the median of each is compared. Before each condition's runs the heartbeat also runs a few seconds
+with the window idle: the stalls the machine alone causes (the GUI thread waiting for a core), the
+floor under those measured while training.
 
 The data: a generated shape (``--shape``, ``--points``, ``--test-points``: e.g. a 100,000-point set
 whose boundary plot draws a sample of 20,000 test points), or a table of ``--table-features``
 features made here as a CSV file and imported through the window's File > Import data, whose
 stall is measured too.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_responsiveness.py [--repeats 3] [--no-hog]
+With ``--profile``, each window run also says where the GUI thread's time went per second of
+training, by kind of event (its type and its receiver: paints, queued messages, timers, layouts),
+and the longest of each; the timing itself slows every event a little, so stalls are then larger.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_responsiveness.py [--repeats 3] [--no-hog] [--profile]
     ... benchmarks/gui_responsiveness.py --shape moons --points 100000 --test-points 20000
     ... benchmarks/gui_responsiveness.py --table-features 20 --table-rows 20000
 """
@@ -52,6 +58,8 @@ def parse_args():
                         help="train on a table of this many features instead (imported through the window)")
     parser.add_argument("--table-rows", type=int, default=20_000)
     parser.add_argument("--no-hog", action="store_true", help="skip the runs with a CPU-bound process beside")
+    parser.add_argument("--profile", action="store_true",
+                        help="say where the GUI thread's time goes while the window trains")
     return parser.parse_args()
 
 
@@ -96,6 +104,39 @@ class Heartbeat:
         return stall, p99
 
 
+def timed_application(base):
+    """A ``base`` (QApplication) that times every event the GUI thread handles at the top level (not
+    those sent while handling another): ``times`` maps "type on receiver's class" to its durations (s)."""
+
+    class TimedApplication(base):
+        def __init__(self, argv):
+            super().__init__(argv)
+            self.times: dict[str, list[float]] = {}
+            self._depth = 0
+
+        def notify(self, receiver, event):
+            kind = f"{event.type().name} on {type(receiver).__name__}" if self._depth == 0 else ""
+            self._depth += 1
+            started = time.perf_counter()
+            try:
+                return super().notify(receiver, event)
+            finally:
+                self._depth -= 1
+                if kind:
+                    self.times.setdefault(kind, []).append(time.perf_counter() - started)
+
+    return TimedApplication
+
+
+def print_profile(times: "dict[str, list[float]]", seconds: float, top: int = 8) -> None:
+    """The kinds of event that took most of the GUI thread, per second of ``seconds``."""
+    ranked = sorted(times.items(), key=lambda item: -sum(item[1]))
+    print(f"    GUI thread: {1000 * sum(map(sum, times.values())) / seconds:.0f} ms per second in events; most:")
+    for kind, durations in ranked[:top]:
+        print(f"      {1000 * sum(durations) / seconds:6.1f} ms/s  {len(durations) / seconds:5.1f}/s  "
+              f"longest {1000 * max(durations):5.1f} ms  {kind}")
+
+
 def load() -> str:
     return "load " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -109,13 +150,13 @@ def main() -> int:
     home = tempfile.mkdtemp(prefix="qatstudio-bench-")
     os.environ["QATSTUDIO_HOME"] = home  # no touching the user's files
 
-    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     import qatstudio.gui  # noqa: F401  (guards PySide6 6.12's None refcount leak first)
     from qatstudio.engine.config import DataConfig, ExperimentConfig
     from qatstudio.engine.training import train
-    from qatstudio.gui.app import configure_runtime
+    from qatstudio.gui.app import configure_runtime, freeze_heap
     from qatstudio.gui.window.main_window import MainWindow
     from qatstudio.services import jobs
     from qatstudio.services.datasets import dataset_for
@@ -123,11 +164,12 @@ def main() -> int:
 
     threads = configure_runtime()  # as run_app does: the figures are the app's, for both runs
 
-    app = QApplication.instance() or QApplication([])
+    app = (timed_application(QApplication) if args.profile else QApplication)([])
     window = MainWindow(QSettings(str(Path(home) / "settings.ini"), QSettings.Format.IniFormat))
     window.resize(1280, 800)
     window.show()
     app.processEvents()
+    freeze_heap()  # as run_app does once the window is open
     trainer = window.controller.training
 
     def finish(trigger, on_first_step=None) -> str:
@@ -180,13 +222,25 @@ def main() -> int:
         """The bare core loop in this process, as ``qatstudio train`` runs it."""
         return train(config, dataset).elapsed_s
 
+    def idle_stalls(seconds: float = 3.0) -> "tuple[float, float]":
+        """The heartbeat's stalls over ``seconds`` with the window idle."""
+        heartbeat = Heartbeat()
+        loop = QEventLoop()
+        QTimer.singleShot(int(1000 * seconds), loop.quit)
+        heartbeat.start()
+        loop.exec()
+        return heartbeat.stop()
+
     gui_share: list[float] = []
+    profiles: list[tuple[dict, float]] = []  # with --profile: each window run's event times, and its seconds
 
     def window_run(run_config) -> "tuple[float, float, tuple[float, float], int, float]":
         """One training in the window, the heartbeat on: (loop s, job s, stalls, redraws, first step s)."""
         window.config_panel.set_config(run_config)
         heartbeat = Heartbeat()
         redraws_before = window.plots.redraws
+        if args.profile:
+            app.times.clear()
         gui_cpu = time.thread_time()
         wall = time.perf_counter()
         first = []
@@ -197,6 +251,8 @@ def main() -> int:
         wall = time.perf_counter() - wall
         gui_cpu = time.thread_time() - gui_cpu
         gui_share.append(gui_cpu / wall)
+        if args.profile:
+            profiles.append((dict(app.times), wall))
         experiment = window.session.experiment
         assert outcome == "succeeded" and experiment is not None and not experiment.cancelled, window.status_text()
         loop_s = experiment.train_s  # the training loop alone (every restart), as the core times it
@@ -233,6 +289,9 @@ def main() -> int:
         try:
             bare, windowed, stalls, p99s, rates, loads = [], [], [], [], [], []
             print(f"{condition}:" + (" one CPU-bound process beside" if hog else ""), flush=True)
+            stall, p99 = idle_stalls()
+            print(f"  idle window (no training): GUI stall worst {stall:.1f} ms, p99 {p99:.1f} ms ({load()})",
+                  flush=True)
             for repeat in range(args.repeats):
                 b = bare_run()
                 loop_s, wall, (stall, p99), redraws, _ = window_run(config)
@@ -245,6 +304,8 @@ def main() -> int:
                 print(f"  run {repeat + 1}: bare core {b:.2f} s | window {loop_s:.2f} s (job {wall:.2f} s, "
                       f"{redraws / wall:.1f} redraws/s, GUI thread {100 * gui_share[-1]:.0f}% of a core); "
                       f"GUI stall worst {stall:.1f} ms, p99 {p99:.1f} ms ({load()})", flush=True)
+                if args.profile:
+                    print_profile(*profiles[-1])
             results[condition] = (bare, windowed, stalls, p99s, rates, loads)
         finally:
             if hog is not None:

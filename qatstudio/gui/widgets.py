@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFrame,
@@ -25,6 +25,9 @@ QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no limit" for a widget's width or heigh
 MUTED_STYLE = f"color:{MUTED_COLOR};"  # secondary text: hints, notes
 ERROR_BOX = "background:#fdecea; border:1px solid #e0a8a2; border-radius:4px;"  # behind an error in words
 PROBLEMS_STYLE = f"{ERROR_BOX} color:{ERROR_COLOR}; padding:4px;"  # what to change before going on
+# The run's progress bar and its text change at most this often: each change of the bar repaints it
+# at once (QProgressBar.setValue), each new text lays the dock out again.
+PROGRESS_REFRESH_MS = 250
 
 
 class MessageBanner(QFrame):
@@ -95,7 +98,9 @@ class OutdatedNote(QLabel):
 class TrainControls(QWidget):
     """Train, Pause and Stop under the configuration, with the run's progress and ETA in words.
 
-    The buttons trigger the window's actions and take their tool tips and icons from them."""
+    The buttons trigger the window's actions and take their tool tips and icons from them. The
+    progress and its text, told as often as the run reports, are shown at most every
+    ``PROGRESS_REFRESH_MS`` (the latest of them); ``reset`` and ``finish`` show theirs at once."""
 
     def __init__(self, train: QAction, pause: QAction, stop: QAction, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -121,6 +126,11 @@ class TrainControls(QWidget):
         self.eta_label = QLabel("Not trained yet.")
         self.eta_label.setObjectName("etaLabel")
         self.eta_label.setWordWrap(True)
+        self._text = self.eta_label.text()  # the latest text told (shown by the next refresh)
+        self._step: Optional[tuple[int, int]] = None  # the latest (step, total steps) told, not yet shown
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.timeout.connect(self._show_new)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
@@ -138,27 +148,53 @@ class TrainControls(QWidget):
         self.stop_button.setEnabled(enabled.stop_training)
 
     def reset(self, text: str) -> None:
+        self._refresh.stop()
+        self._step, self._text = None, text
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.eta_label.setText(text)
 
     def show_step(self, step: int, total_steps: int) -> None:
-        if self.progress.maximum() != total_steps:
-            self.progress.setRange(0, total_steps)
-        if step - self.progress.value() >= max(1, total_steps // 200):
-            self.progress.setValue(step)  # whole 0.5% steps: each repaint costs
+        self._step = (step, total_steps)
+        self._show_soon()
+
+    def show_text(self, text: str) -> None:
+        self._text = text
+        self._show_soon()
 
     def finish(self, text: str, complete: bool) -> None:
         """The run is over: the bar full when it completed, where it stopped otherwise."""
+        self._refresh.stop()
+        self._text = text
+        self._show_latest()
         if complete:
             self.progress.setValue(self.progress.maximum())
-        self.eta_label.setText(text)
 
-    def show_text(self, text: str) -> None:
-        self.eta_label.setText(text)
+    def _show_soon(self) -> None:
+        """At the event loop's next turn (a step and its text together), or once ``PROGRESS_REFRESH_MS``
+        have passed since the last showing."""
+        if not self._refresh.isActive():
+            self._refresh.start(0)
+
+    def _show_new(self) -> None:
+        if self._step is not None or self._text != self.eta_label.text():
+            self._show_latest()
+            self._refresh.start(PROGRESS_REFRESH_MS)  # nothing more shown until then
+
+    def _show_latest(self) -> None:
+        if self._step is not None:
+            step, total_steps = self._step
+            self._step = None
+            if self.progress.maximum() != total_steps:
+                self.progress.setRange(0, total_steps)
+            if step - self.progress.value() >= max(1, total_steps // 200):
+                self.progress.setValue(step)  # whole 0.5% steps: each repaint costs
+        if self._text != self.eta_label.text():
+            self.eta_label.setText(self._text)
 
     def text(self) -> str:
-        return self.eta_label.text()
+        """The latest text told (shown within ``PROGRESS_REFRESH_MS``)."""
+        return self._text
 
     def steps_shown(self) -> tuple[int, int]:
         """The progress bar's (value, maximum)."""

@@ -1,10 +1,12 @@
 """The live plots: one unit on the accuracy axis, a boundary legend that never hides the points, tick
-labels that never run together, and the ceiling named where the curves aren't; the Compile panel's
-accumulator chart, shown once there is a model, its legend clear of the limit."""
+labels that never run together, the ceiling named where the curves aren't, axes that keep their range
+while live and the last epoch shown once the run is over; the Compile panel's accumulator chart,
+shown once there is a model, its legend clear of the limit."""
 from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QFontMetrics
@@ -199,3 +201,59 @@ def test_the_accumulator_chart_shows_once_there_is_a_model_its_legend_clear_of_t
     assert panel.chart.viewport().rect().contains(panel.chart.mapFromScene(legend).boundingRect())
     panel.clear("Train a model, then compile it.")
     assert not panel.chart.isVisible()
+
+
+def test_live_plots_keep_their_axes_and_show_the_last_epoch_once_the_run_is_over(qtbot, trained):
+    """While live, the loss axes grow only when a loss leaves them and accuracy stays on 0-100 % (a
+    changed range repaints the axes and all their plot holds); an epoch's boundary and rings follow
+    its curves; once the run is over the y axes fit what was learned and the last epoch shows."""
+    dataset, losses, history, _ = trained
+    plots = shown_plots(qtbot, (900, 700))
+    plots.reset()
+    plots.set_data(dataset.feature_names, dataset.class_names, dataset.plane)
+    plots.set_test_points(dataset.x_test, dataset.y_test)
+    plots.set_extent(len(losses), len(history))
+    plots.start_live()
+    per_epoch = len(losses) // len(history)
+    loss_range = plots.loss_plot.getViewBox().viewRange()[1]
+    for number, epoch in enumerate(history):
+        plots.add_steps(losses[number * per_epoch:(number + 1) * per_epoch])
+        wrong = number + 1  # this many test points predicted wrong: as many rings
+        predictions = np.where(np.arange(len(dataset.y_test)) < wrong, 1 - dataset.y_test, dataset.y_test)
+        plots.add_epoch(epoch, predictions)
+        qtbot.waitUntil(lambda: plots.epoch_count() == number + 1 and plots.misclassified_count() == wrong)
+        assert plots.has_boundary()
+        shown = [epoch.train_loss, epoch.test_loss]
+        top = plots.loss_plot.getViewBox().viewRange()[1]
+        if number and max(shown) <= loss_range[1]:
+            assert top == loss_range  # the axis kept its range (and its ticks)
+        assert top[0] == 0 and top[1] >= max(shown)
+        loss_range = top
+        assert accuracy_range(plots) == pytest.approx([-2, 102], abs=0.5)  # 0-100 % while live
+    plots.stop_live()
+    qtbot.wait(50)
+    assert plots.loss_plot.getViewBox().autoRangeEnabled()[1] and plots.acc_plot.getViewBox().autoRangeEnabled()[1]
+    low, high = accuracy_range(plots)
+    accuracies = [100 * epoch.test_accuracy for epoch in history] + [100 * epoch.train_accuracy for epoch in history]
+    assert low <= min(accuracies) and high >= max(accuracies) and high - low < 100  # fitted to the curves
+    last = history[-1]
+    assert plots.epoch_count() == len(history) and plots.step_count() == per_epoch * len(history)
+    assert plots.boundary_plot.titleLabel.text == f"Epoch {last.epoch} \u00b7 test accuracy {100 * last.test_accuracy:.1f}%"
+    assert list(plots.test_acc_curve.yData) == [100 * epoch.test_accuracy for epoch in history]
+
+
+def test_new_predictions_ring_the_points_they_get_wrong_without_moving_the_points(qtbot, trained):
+    dataset, *_ = trained
+    plots = shown_plots(qtbot, (900, 700))
+    plots.set_test_points(dataset.x_test, dataset.y_test)
+    plots.redraw()
+    points = [item.data for item in plots.boundary_map.points]  # each setData makes new ones
+    predictions = dataset.y_test.copy()
+    predictions[:5] = 1 - predictions[:5]
+    plots.set_predictions(predictions)
+    plots.redraw()
+    assert plots.misclassified_count() == 5
+    assert all(item.data is before for item, before in zip(plots.boundary_map.points, points))
+    plots.set_predictions(None)
+    plots.redraw()
+    assert plots.misclassified_count() == 0

@@ -1,7 +1,9 @@
 """Live training plots: loss per step, loss and accuracy per epoch, and the decision boundary.
 
 Data arrives as often as the worker sends it; the plots redraw from a timer at most
-``MAX_REDRAWS_PER_S`` times a second, and only what changed since the last redraw.
+``MAX_REDRAWS_PER_S`` times a second, and only what changed since the last redraw. While they are
+live no frame is long: the y axes keep their range unless a value leaves it (each change repaints
+the axes, their grid and all the plot holds), and an epoch's boundary follows its curves a tick later.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from ..state import Enabled
 from ..widgets import QWIDGETSIZE_MAX
 
 MAX_REDRAWS_PER_S = 10
+BOUNDARY_PARTS = {"boundary", "points", "predictions"}  # what redraw may change on the boundary plot
 SHORT_PLOTS_PX = 480  # plots shorter than this (a dock below them) leave the step losses out
 BOUNDARY_COLORMAP = pg.ColorMap(np.linspace(0.0, 1.0, len(BOUNDARY_RAMP)), list(BOUNDARY_RAMP))
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
@@ -198,6 +201,10 @@ class BoundaryMap:
         self.plane = (0, 1)
         self.n_classes = 2
         self.drawn = 0  # test points drawn (at most MAX_DRAWN_POINTS)
+        self._every = 0  # test points given (set_points), of which those drawn are:
+        self._chosen: Optional[np.ndarray] = None  # their indices,
+        self._labels: Optional[np.ndarray] = None  # their labels
+        self._where: Optional[np.ndarray] = None  # and where they are drawn
         self.set_point_size(point_size)
 
     def set_data(self, feature_names: tuple[str, ...], class_names: tuple[str, ...], plane: tuple[int, int]) -> None:
@@ -244,21 +251,26 @@ class BoundaryMap:
         if x is None:
             for item in (*self.points, self.wrong):
                 item.clear()
-            self.drawn = 0
+            self.drawn, self._every, self._where = 0, 0, None
             return
-        every = len(y)
-        chosen = drawn_points(every)
-        x, y = np.asarray(x)[chosen], np.asarray(y)[chosen]
-        where = self._positions(x, y)
-        self.drawn = len(y)
+        self._every = len(y)
+        self._chosen = drawn_points(self._every)
+        x, self._labels = np.asarray(x)[self._chosen], np.asarray(y)[self._chosen]
+        self._where = self._positions(x, self._labels)
+        self.drawn = len(self._labels)
         for label, item in enumerate(self.points):
-            shown = where[y == label]
+            shown = self._where[self._labels == label]
             item.setData(shown[:, 0], shown[:, 1])
-        if predictions is not None and len(predictions) == every:
-            wrong = where[np.asarray(predictions)[chosen] != y]
-            self.wrong.setData(wrong[:, 0], wrong[:, 1])
-        else:
+        self.set_predictions(predictions)
+
+    def set_predictions(self, predictions: Optional[np.ndarray]) -> None:
+        """Ring the drawn test points that ``predictions`` (one class per test point) get wrong; the
+        points stay where they are (cheaper than ``set_points``, as a live plot's epochs need)."""
+        if self._where is None or predictions is None or len(predictions) != self._every:
             self.wrong.clear()
+            return
+        wrong = self._where[np.asarray(predictions)[self._chosen] != self._labels]
+        self.wrong.setData(wrong[:, 0], wrong[:, 1])
 
     def has_image(self) -> bool:
         return self.image.image is not None
@@ -373,13 +385,40 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._y_test: Optional[np.ndarray] = None
         self._predictions: Optional[np.ndarray] = None
         self._dirty: set[str] = set()
-        self._live_extent = False  # x axes fixed to the run (set_extent), loss axis grown by hand
-        self._loss_top = 0.0
+        self._tops: dict[pg.PlotItem, float] = {}  # live: the loss plots' y axes, grown by hand (_grow)
         self._hint = ""
         self._hints: dict[pg.PlotItem, pg.TextItem] = {}  # made with the plots
         self._steps_wanted = True  # see set_steps_shown
+        self.feature_names: tuple[str, ...] = ()
+        self.class_names: tuple[str, ...] = ()
 
         # Boundary large on the left, the epoch curves beside it, the step losses along the bottom.
+        self._build_boundary_plot()
+        self._build_epoch_plots()
+        self._build_step_plot()
+
+        for plot in (self.loss_plot, self.acc_plot, self.step_plot):
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("left").setWidth(54)
+
+        layout = self.ci.layout
+        layout.setColumnStretchFactor(0, 3)
+        layout.setColumnStretchFactor(1, 2)
+        for row in (0, 1, 2):
+            layout.setRowStretchFactor(row, 1)
+        self.ci.geometryChanged.connect(self._arrange_rows)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(1000 / MAX_REDRAWS_PER_S))
+        self._timer.timeout.connect(self._redraw_live)
+        # What to do, in the middle of each plot while it is empty and nothing runs (set_hint)
+        self._hints = {plot: _hint_item(plot) for plot in (self.boundary_plot, self.loss_plot, self.acc_plot,
+                                                          self.step_plot)}
+        for plot in self._hints:
+            plot.getViewBox().sigResized.connect(self._show_hints)
+
+    def _build_boundary_plot(self) -> None:
+        """The boundary over the input square, its colour bar, its legend and the plane's chooser."""
         self.boundary_plot = self.addPlot(row=0, col=0, rowspan=2)
         self.boundary_map = BoundaryMap(self.boundary_plot, "Decision boundary", point_size=6)
         self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=BOUNDARY_COLORMAP,
@@ -397,10 +436,10 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._chooser_item = QGraphicsProxyWidget()
         self._chooser_item.setWidget(self.plane_chooser)
         self.boundary_plot.layout.addItem(self._chooser_item, 7, 0, 1, 2, Qt.AlignmentFlag.AlignLeft)
-        self.feature_names: tuple[str, ...] = ()
-        self.class_names: tuple[str, ...] = ()
         self.set_data(Dataset.feature_names, Dataset.class_names, (0, 1))
 
+    def _build_epoch_plots(self) -> None:
+        """Loss and accuracy per epoch, train and test, with their legend and the ceiling's line."""
         self.loss_plot = self.addPlot(row=0, col=1, axisItems=fitted_axes(WHOLE_STEPS))
         style_plot(self.loss_plot, "Loss per epoch", "epoch", "loss")
         self.train_loss_curve = self.loss_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5, symbolBrush="#1f77b4")
@@ -428,6 +467,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.acc_plot.setLimits(yMin=-2, yMax=102, minYRange=5)
         self.acc_plot.setYRange(0, 100, padding=0.02)  # ...and before the first epoch too (see reset)
 
+    def _build_step_plot(self) -> None:
+        """The loss of every optimizer step, along the bottom."""
         self.step_plot = self.addPlot(row=2, col=0, colspan=2, axisItems=fitted_axes(WHOLE_STEPS))
         style_plot(self.step_plot, "Training loss per optimizer step", "step", "loss")
         # No grid here: pyqtgraph draws grid lines with the axes, so every live update of the curve
@@ -438,26 +479,6 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.step_curve = self.step_plot.plot(pen=pg.mkPen("#1f77b4", width=1))
         self.step_curve.setDownsampling(auto=True, method="peak")
         self.step_curve.setClipToView(True)
-
-        for plot in (self.loss_plot, self.acc_plot, self.step_plot):
-            plot.getAxis("left").enableAutoSIPrefix(False)
-            plot.getAxis("left").setWidth(54)
-
-        layout = self.ci.layout
-        layout.setColumnStretchFactor(0, 3)
-        layout.setColumnStretchFactor(1, 2)
-        for row in (0, 1, 2):
-            layout.setRowStretchFactor(row, 1)
-        self.ci.geometryChanged.connect(self._arrange_rows)
-
-        self._timer = QTimer(self)
-        self._timer.setInterval(int(1000 / MAX_REDRAWS_PER_S))
-        self._timer.timeout.connect(self.redraw)
-        # What to do, in the middle of each plot while it is empty and nothing runs (set_hint)
-        self._hints = {plot: _hint_item(plot) for plot in (self.boundary_plot, self.loss_plot, self.acc_plot,
-                                                          self.step_plot)}
-        for plot in self._hints:
-            plot.getViewBox().sigResized.connect(self._show_hints)
 
     def set_steps_shown(self, shown: bool) -> None:
         """Whether the step losses may have the bottom row (when there is room for it); the
@@ -525,8 +546,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
     # --- feeding data (cheap: no drawing here)
     def reset(self) -> None:
-        self._live_extent = False
-        self._loss_top = 0.0
+        self._tops.clear()
         for plot in (self.step_plot, self.loss_plot, self.acc_plot):
             plot.enableAutoRange()
         self.acc_plot.setYRange(0, 100, padding=0.02)  # percent before the first epoch too
@@ -535,13 +555,12 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._boundary = None
         self._predictions = None
         self.set_ceiling(None)
-        self._dirty = {"steps", "epochs", "boundary", "points"}
+        self._dirty = {"steps", "epochs", "boundary", "points", "predictions"}
         self.redraw()
 
     def set_extent(self, total_steps: int, epochs: int) -> None:
         """Fix the x axes to the whole run, so that live updates don't rescale (and repaint) them."""
-        self._live_extent = True
-        self._loss_top = 0.0
+        self._tops.clear()
         self.step_plot.setXRange(0, max(total_steps, 1), padding=0.01)
         for plot in (self.loss_plot, self.acc_plot):
             plot.setXRange(0.5, max(epochs, 1) + 0.5, padding=0)
@@ -590,7 +609,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self._dirty.add("boundary")
         if test_predictions is not None:
             self._predictions = np.asarray(test_predictions)
-            self._dirty.add("points")
+            self._dirty.add("predictions")
 
     def _clear_epochs(self) -> None:
         self._kept = None  # the evaluation validation kept, once a run has finished
@@ -611,7 +630,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
     def set_predictions(self, predictions: Optional[np.ndarray]) -> None:
         self._predictions = None if predictions is None else np.asarray(predictions)
-        self._dirty.add("points")
+        self._dirty.add("predictions")
 
     def load(self, step_losses, history, kept, dataset: Dataset, predictions) -> None:
         """Show a finished run (an opened experiment, trained on ``dataset``; ``kept`` the evaluation
@@ -654,38 +673,48 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self._show_hints()
 
     def stop_live(self) -> None:
+        """The run is over: draw what is left, and fit the y axes to what was learned."""
         self._timer.stop()
         self._show_hints()
         self.redraw()
-        if self._live_extent:  # the run is over: fit the loss axis to what was learned
-            self._live_extent = False
-            self.step_plot.enableAutoRange(y=True)
+        self._tops.clear()
+        for plot in (self.step_plot, self.loss_plot):
+            plot.enableAutoRange(y=True)
+        if self._test_acc:
+            self.acc_plot.enableAutoRange(y=True)
 
     def is_live(self) -> bool:
         return self._timer.isActive()
 
+    def _redraw_live(self) -> None:
+        """The timer's redraw: an epoch's curves now and its boundary at the next tick, two frames
+        that each take about half as long as one with both."""
+        held = self._dirty & BOUNDARY_PARTS if "epochs" in self._dirty else set()
+        self._dirty -= held
+        self.redraw()
+        self._dirty |= held
+
     def redraw(self) -> None:
+        """Draw what changed since the last redraw."""
         if not self._dirty:
             return
         dirty, self._dirty = self._dirty, set()
         self.redraws += 1
+        live = self.is_live()
         if "steps" in dirty:
             losses = np.asarray(self._losses, dtype=np.float64)
             self.step_curve.setData(np.arange(1, len(losses) + 1), losses)
-            if self._live_extent and len(losses):
-                # Grow the loss axis only when a loss leaves it: an axis that keeps its ticks is
-                # not repainted, and repainting axis labels is the costliest part of a frame.
-                top = float(np.nanmax(losses))
-                if np.isfinite(top) and top > self._loss_top:
-                    self._loss_top = top * 1.15
-                    self.step_plot.setYRange(0.0, self._loss_top, padding=0)
+            if live:
+                self._grow(self.step_plot, losses)
         if "epochs" in dirty:
             epochs = np.asarray(self._epochs, dtype=np.float64)
             self.train_loss_curve.setData(epochs, self._train_loss)
             self.test_loss_curve.setData(epochs, self._test_loss)
             self.train_acc_curve.setData(epochs, self._train_acc)
             self.test_acc_curve.setData(epochs, self._test_acc)
-            if self._test_acc:
+            if live:  # accuracy stays on 0-100 % (see reset) until the run is over
+                self._grow(self.loss_plot, np.concatenate([self._train_loss, self._test_loss]))
+            elif self._test_acc:
                 self.acc_plot.enableAutoRange(y=True)
             if self._kept is not None:
                 title = f"Kept: epoch {self._kept.epoch} \u00b7 test accuracy {100 * self._kept.test_accuracy:.1f}%"
@@ -696,9 +725,21 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self.boundary_plot.setTitle(title)  # in the title's own colour and size (the presentation's are larger)
         if "boundary" in dirty:
             self.boundary_map.set_image(self._boundary)
-        if "points" in dirty or "boundary" in dirty:
+        if "points" in dirty:
             self.boundary_map.set_points(self._x_test, self._y_test, self._predictions)
+        elif "predictions" in dirty:
+            self.boundary_map.set_predictions(self._predictions)
         self._show_hints()
+
+    def _grow(self, plot: pg.PlotItem, values: np.ndarray) -> None:
+        """While live: ``plot``'s y axis from 0 to above the largest of ``values``, grown only when
+        one leaves it. An axis that keeps its range keeps its ticks and is not repainted, while
+        autoranging on every update repaints the axes, their labels and grid (the costliest part
+        of a frame) and all the plot holds."""
+        top = float(np.nanmax(values)) if len(values) and not np.isnan(values).all() else math.nan
+        if math.isfinite(top) and top > self._tops.get(plot, 0.0):
+            self._tops[plot] = top * 1.15
+            plot.setYRange(0.0, self._tops[plot], padding=0)
 
     # --- what tests and the window read back
     def step_count(self) -> int:
