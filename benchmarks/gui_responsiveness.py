@@ -159,7 +159,6 @@ def main() -> int:
     from qatstudio.gui.app import configure_runtime, freeze_heap
     from qatstudio.gui.window.main_window import MainWindow
     from qatstudio.services import jobs
-    from qatstudio.services.datasets import dataset_for
     from qatstudio.services.formatting import data_name, plural
 
     threads = configure_runtime()  # as run_app does: the figures are the app's, for both runs
@@ -170,7 +169,7 @@ def main() -> int:
     window.show()
     app.processEvents()
     freeze_heap()  # as run_app does once the window is open
-    trainer = window.controller.training
+    trainer = window.presenters.training.process
 
     def finish(trigger, on_first_step=None) -> str:
         """Fire ``trigger`` and wait for the task it starts; its outcome."""
@@ -187,7 +186,7 @@ def main() -> int:
 
         window.taskFinished.connect(done)
         trigger()
-        task = window.controller.task
+        task = window.presenters.slot.task
         if task is not None and on_first_step is not None:
             task.message.connect(first_step)
         loop.exec()
@@ -216,7 +215,7 @@ def main() -> int:
     config = ExperimentConfig(kind=args.kind, n_hidden=args.neurons, bits=args.bits,
                               pruning_budget=args.budget or None, epochs=args.epochs, data=data)
     config.validate()
-    dataset = dataset_for(config.data)
+    dataset = window.session.tables.dataset_for(config.data)  # an imported table's rows are the window's
 
     def bare_run() -> float:
         """The bare core loop in this process, as ``qatstudio train`` runs it."""

@@ -23,6 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from qatstudio.services.datasets import TableStore  # noqa: E402
+
+TABLES = TableStore()  # the rows of the tables this benchmark imports
+
 REFERENCE = dict(kind="qat", n_hidden=50, pruning_budget=8, accumulator_bits=8)  # a2q-8bit-50n-budget8
 
 
@@ -47,7 +51,7 @@ def search(data, workers: int, encrypted: int, seed: int = 0) -> dict:
 
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        result = optimize(ExperimentConfig(seed=seed, data=data), History(Path(folder)),
+        result = optimize(ExperimentConfig(seed=seed, data=data), TABLES, History(Path(folder)),
                           tell=lambda message: None, cluster=ClusterSettings(workers=workers),
                           encrypted_samples=encrypted)
         row = result.to_json()
@@ -63,9 +67,7 @@ def sklearn_reference(data) -> dict:
 
     import numpy as np
 
-    from qatstudio.services.datasets import dataset_for
-
-    dataset = dataset_for(data)
+    dataset = TABLES.dataset_for(data)
     x = np.concatenate([dataset.x_train, dataset.x_val])
     y = np.concatenate([dataset.y_train, dataset.y_val])
     scores = {}
@@ -78,12 +80,11 @@ def sklearn_reference(data) -> dict:
 def table_data(name: str, folder: Path):
     from tables import write_tables
 
-    from qatstudio.services.datasets import remember
     from qatstudio.services.tabular import read_table
 
     path, _, _ = write_tables([name], folder)[name]
     imported = read_table(path, "label")
-    remember(imported)
+    TABLES.remember(imported)
     return imported.data_config(test_fraction=0.2, seed=0)
 
 

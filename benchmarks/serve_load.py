@@ -23,6 +23,7 @@ from qatstudio.engine.config import DataConfig, ExperimentConfig
 from qatstudio.engine.data import make_dataset
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.services.deploy.client import EncryptedClient
+from qatstudio.services.datasets import TableStore
 from qatstudio.services.deploy.export import export_bundle
 from qatstudio.services.deploy.local import LocalServer
 
@@ -72,7 +73,7 @@ def main() -> None:
     clear = experiment.integer_model.predict(points)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "bundle"
-        export_bundle(experiment, folder, "serve_load")
+        export_bundle(experiment, folder, TableStore(), "serve_load")  # a generated shape: no table's rows
         server = LocalServer(folder, extra_args=("--workers", str(args.workers)),
                              env={"QATSTUDIO_HOME": str(Path(scratch) / "home")}).start()
         try:

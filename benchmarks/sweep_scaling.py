@@ -30,6 +30,7 @@ def main() -> int:
     from qatstudio.engine.config import ExperimentConfig
     from qatstudio.services.cluster import ClusterReady, ClusterSettings
     from qatstudio.services.history import History
+    from qatstudio.services.datasets import TableStore
     from qatstudio.services.sweep import SweepPlan, run_one, run_sweep
 
     plan = SweepPlan(ExperimentConfig(kind="qat", epochs=args.epochs), neurons=[8, 12, 16, 20], bits=[3],
@@ -50,7 +51,7 @@ def main() -> int:
         torch.set_num_threads(threads)
         start = time.perf_counter()
         for config in configs:
-            if run_one(config) is None:
+            if run_one(config, TableStore()) is None:
                 return 1
         rows.append({"where": f"in-process, {threads} torch thread{'s' if threads != 1 else ''}", "workers": 0,
                      "wall_s": time.perf_counter() - start, "startup_s": 0.0})
@@ -65,7 +66,7 @@ def main() -> int:
 
         history = History(tempfile.mkdtemp(prefix="sweep-history-"))
         start = time.perf_counter()
-        result = run_sweep(plan, history, note, cluster=ClusterSettings(workers=workers))
+        result = run_sweep(plan, TableStore(), history, note, cluster=ClusterSettings(workers=workers))
         wall = time.perf_counter() - start
         if len(result.records) != 16:
             print(f"  {workers} workers: only {len(result.records)} runs finished: {result.failures}",
