@@ -96,6 +96,7 @@ class Enabled:
     save: bool = False
     choose_plane: bool = False  # the boundary plot's choice of two features (the live boundary is the job's)
     busy: bool = False
+    busy_bar: bool = False  # the status bar's animated bar: not while training, whose own bar moves
 
 
 def enabled(state: State, facts: Facts) -> Enabled:
@@ -126,4 +127,5 @@ def enabled(state: State, facts: Facts) -> Enabled:
         save=idle and facts.has_experiment,
         choose_plane=not training and not closing,
         busy=not idle,
+        busy_bar=not idle and not training,
     )

@@ -53,6 +53,8 @@ def test_training_locks_the_configuration_and_offers_pause():
     assert not value.choose_plane  # the live boundary is drawn by the training job, on its own plane
     other = enabled(State.COMPILING, COMPILED)
     assert not other.pause and not other.stop_training and other.edit_config and other.choose_plane
+    # training moves its own bar: the status bar's animated one (80 repaints a second) stays hidden
+    assert value.busy and not value.busy_bar and other.busy and other.busy_bar
 
 
 def test_an_import_is_stopped_from_the_configure_dock():
@@ -71,7 +73,7 @@ def test_each_panel_cancels_its_own_work(state, cancel):
 
 
 def test_closing_disables_everything_but_says_busy():
-    assert on(enabled(State.CLOSING, COMPILED)) == {"busy"}
+    assert on(enabled(State.CLOSING, COMPILED)) == {"busy", "busy_bar"}
 
 
 def test_every_task_kind_has_a_running_state_and_its_title():

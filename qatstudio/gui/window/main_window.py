@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
             panel.apply(enabled)
         self.presets_button.setEnabled(enabled.edit_config)
         self.presets_menu.setEnabled(enabled.edit_config)
-        self.busy.set_busy(enabled.busy)
+        self.busy.set_busy(enabled.busy, enabled.busy_bar)
         if enabled != self._enabled:  # a disabled control's tip saying why may no longer hold
             self._enabled = enabled
             self.status.end_tip()

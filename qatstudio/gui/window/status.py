@@ -131,8 +131,9 @@ class BusyClock(QObject):
         self._clock.start()
         self._tick.start()
 
-    def set_busy(self, busy: bool) -> None:
-        self.busy_bar.setVisible(busy)
+    def set_busy(self, busy: bool, bar: bool = True) -> None:
+        """``busy`` with work; ``bar``: show the animated bar too (it repaints about 80 times a second)."""
+        self.busy_bar.setVisible(busy and bar)
         if not busy:
             self.stop()
 
