@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-REFERENCE = dict(kind="qat", n_hidden=50, pruning_budget=8, accumulator_bits=8)  # a2q-8bit-50n-budget8
+REFERENCE = dict(n_hidden=50, pruning_budget=8, accumulator_bits=8)  # a2q-8bit-50n-budget8
 
 
 def board_reference(seed: int, times) -> dict:

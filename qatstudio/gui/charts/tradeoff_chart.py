@@ -25,15 +25,14 @@ from PySide6.QtWidgets import QGraphicsDropShadowEffect, QLabel
 
 from ...services.formatting import (
     FRONT_COLOR,
-    KIND_COLORS,
+    LEGEND_LOOKS,
     MUTED_COLOR,
+    config_look,
     config_name,
     data_name,
     fmt_epochs,
     fmt_percent,
     fmt_seconds,
-    kind_color,
-    kind_name,
     plural,
 )
 from ...services.history import RunRecord, pareto_front, shared_ceiling
@@ -320,7 +319,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             items["labels"] = []
             spots = []
             for index, point in enumerate(points):
-                color = kind_color(point.record.config.kind)
+                color = config_look(point.record.config).color
                 hollow = point.estimated
                 spots.append(dict(
                     pos=(point.x, point.y), data=index, size=s["point"] + (2 if point.reference else 0),
@@ -433,8 +432,8 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             parts.append("the Pareto front joins the runs that no other run beats on both cost and accuracy")
         self.title.setText(" \u00b7 ".join(parts), color=INK, size=f"{s['title']}pt")
         dot = "\u25cf"
-        legend = [f'<span style="color:{KIND_COLORS[k]}; font-size:{s["font"] + 4}pt">{dot}</span>&nbsp;{kind_name(k)}'
-                  for k in KIND_COLORS]
+        legend = [f'<span style="color:{look.color}; font-size:{s["font"] + 4}pt">{dot}</span>&nbsp;{look.name}'
+                  for look in LEGEND_LOOKS]
         legend.append(f'<span style="color:{MUTED_COLOR}; font-size:{s["font"] + 3}pt">\u25c6</span>&nbsp;story step')
         rate, count = self._rate
         estimated = any(p.estimated for p in self._points["latency"])
@@ -450,7 +449,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
                           "test points")
         gap = "&nbsp;&nbsp;&nbsp;"
         if self.presentation:  # a line per group: in large type one would widen the chart past the screen
-            kinds = len(KIND_COLORS) + 1  # the kinds and the story step first
+            kinds = len(LEGEND_LOOKS) + 1  # the kinds and the story step first
             note = kinds + 1 if estimated else kinds  # the estimated latency's note on its own line
             groups = [legend[:kinds], legend[kinds:note], legend[note:]]
             text = "<br>".join(gap.join(group) for group in groups if group)
@@ -533,7 +532,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
     def describe(self, record: RunRecord, reference: bool = False) -> str:
         """The hover card of a run: its figures and its configuration."""
         m, c = record.metrics, record.config
-        color = kind_color(c.kind)
+        look = config_look(c)
         seconds, estimated = latency_of(record, self._rate[0])
         data = c.data
         rows = [
@@ -545,7 +544,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             ("latency", ("-" if seconds is None else
                          f"<b>{fmt_seconds(seconds)}</b> per sample" + (" (estimated)" if estimated else
                                                                         " (measured)"))),
-            ("model", f"{kind_name(c.kind)}, {c.n_layers}\u00d7{c.n_hidden} neurons, {c.bits} bits"),
+            ("model", f"{look.name}, {c.n_layers}\u00d7{c.n_hidden} neurons, {c.bits} bits"),
             ("pruning", "off" if c.pruning_budget is None else f"{c.pruning_budget} inputs per neuron"
              + (f", {c.neurons_kept} neurons kept" if c.neurons_kept else "")),
             ("training", f"{fmt_epochs(c)}, lr {c.lr}, batch {c.batch_size or 'automatic'}, {c.optimizer}, "
@@ -561,6 +560,6 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
                        for k, v in rows)
         origin = "story step" if reference else "click to open"
         return (f'<div style="font-size:{size}pt; color:{INK}">'
-                f'<span style="color:{color}; font-size:{size + 3}pt">\u25cf</span> '
+                f'<span style="color:{look.color}; font-size:{size + 3}pt">\u25cf</span> '
                 f"<b>{html.escape(record.label)}</b><table>{body}</table>"
                 f'<i style="color:#666666">{origin}</i></div>')

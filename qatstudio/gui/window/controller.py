@@ -25,7 +25,7 @@ from ...services.deploy.local import LocalServer
 from ...services.experiment_file import SUFFIX, save_experiment
 from ...services.history import Stage
 from ...services.formatting import (
-    KIND_TITLES,
+    config_look,
     fmt_budget,
     fmt_epochs,
     fmt_eta,
@@ -282,7 +282,7 @@ class Controller(QObject):
             return None
         v.plots.start_live()
         budget = f", {fmt_budget(config.pruning_budget)}" if config.pruning_budget else ""
-        self._status(f"Training: {KIND_TITLES[config.kind].lower()}, {fmt_hidden_layers(config)}, {config.bits} bits"
+        self._status(f"Training: {config_look(config).title.lower()}, {fmt_hidden_layers(config)}, {config.bits} bits"
                      f"{budget}, {fmt_epochs(config)}\u2026")
         return task
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from ...engine.config import MAX_FEATURES, MAX_TEST_FRACTION, MIN_TEST_FRACTION, DataConfig
 from ...services import paths, tabular
 from ...services.experiment_file import SUFFIX
-from ...services.formatting import plural
+from ...services.formatting import config_look, plural
 from .controller import Controller, MissingRows
 
 FILE_FILTER = f"QAT Studio experiments (*{SUFFIX})"
@@ -246,7 +246,7 @@ class FileDialogs:
         if experiment is None:
             return None
         config = experiment.config
-        name = f"{config.kind}-{config.n_hidden}n-{config.bits}b" + (
+        name = f"{config_look(config).short.lower()}-{config.n_hidden}n-{config.bits}b" + (
             f"-budget{config.pruning_budget}" if config.pruning_budget else "") + SUFFIX
         path, _ = QFileDialog.getSaveFileName(self.parent, "Save experiment", str(Path(self.folder()) / name),
                                               FILE_FILTER)
