@@ -48,6 +48,7 @@ class ModelKind(Enum):
 
     @classmethod
     def unknown(cls, value) -> str:
+        """Why ``value`` is no kind, in words."""
         return f"unknown model kind '{value}': choose one of {', '.join(kind.value for kind in cls)}"
 
 
