@@ -61,6 +61,14 @@ say "bundle built in $(( $(date +%s) - start )) s: $root/dist/qatstudio"
 
 # What must (not) be in it: concrete's runtime where concrete looks for it, no CUDA.
 internal="$root/dist/qatstudio/_internal"
+# The wheels' largest libraries carry symbol tables only debuggers read (about 160 MB): strip them.
+# Their dynamic symbols, which loading and the linking of Concrete's circuits use, stay.
+before=$(du -sb "$root/dist/qatstudio" | cut -f1)
+for library in "$internal"/torch/lib/libtorch_cpu.so "$internal"/concrete_python.libs/libConcretelangRuntime-*.so \
+               "$internal"/mlir/_mlir_libs/libConcretelangBindingsPythonCAPI.so "$internal"/pyarrow/libarrow.so.*; do
+    [ -f "$library" ] && strip --strip-unneeded "$library"
+done
+say "symbol tables stripped: $(( (before - $(du -sb "$root/dist/qatstudio" | cut -f1)) / 1000000 )) MB less"
 ls "$internal"/concrete_python.libs/libConcretelangRuntime-*.so >/dev/null
 [ -f "$internal/z3/lib/libz3.so" ] && [ -f "$internal/torch/bin/torch_shm_manager" ] && [ -d "$internal/qatstudio/gui" ] \
     || { say "the bundle misses z3's library, torch_shm_manager or qatstudio.gui"; exit 1; }

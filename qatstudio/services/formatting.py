@@ -214,6 +214,9 @@ TIP_ACCUMULATOR = ("Accumulator: the widest integer the circuit computes (a neur
                    f"its inputs); Concrete can look up at most {MAX_LOOKUP_BITS} bits, and narrower runs faster.")
 TIP_CEILING = ("Ceiling: the best accuracy any classifier can reach on these test points; the jitter moves "
                "some points across the shape's border after they were labelled (a table has no known ceiling).")
+CEILING_NOTE = "Ceiling: the best any classifier can reach on these test points."  # TIP_CEILING, short
+# A latency per sample needs a steady state: the first sample after key generation is a one-time warm-up.
+MEASURE_LATENCY = "needs 2 or more samples"
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,8 @@ def test_each_story_step_shows_its_boundary_accuracy_and_accumulator(qtbot, wind
         assert panel.integer_map.misclassified_count() == wrong and panel.trained_map.misclassified_count() == 0
         assert step.title in panel.stage_title.text()
     assert panel.tile_text("latency") != "-"  # the last step ran encrypted
+    right = round(m.fhe_executed_accuracy * m.fhe_executed_samples)
+    assert panel.tiles["fhe"].caption.text().endswith(f"encrypted: {right} of {m.fhe_executed_samples} right")
     # the story's runs are reference points of the trade-off chart
     assert sum(p.reference for p in demo.chart.points("bits")) == len(panel.steps)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from PySide6.QtGui import QStatusTipEvent
 from PySide6.QtWidgets import QApplication, QLabel
 
+from qatstudio.services.formatting import run_name
+
 from .conftest import small_config
 
 BUSY = "Busy: stop the work in progress first."
@@ -50,7 +52,7 @@ def test_a_result_is_marked_once_the_configuration_changes(qtbot, window, run):
     config = small_config(epochs=1)
     window.config_panel.set_config(config)
     assert run(window.train_action.trigger, "Training") == "succeeded"
-    assert window.status.is_result()
+    assert window.status.is_result() and window.outdated_note.isHidden()
     window.config_panel.set_config(config)  # the same configuration: the result still holds
     assert window.status_text().startswith("Trained; kept epoch 1:")
 
@@ -60,3 +62,13 @@ def test_a_result_is_marked_once_the_configuration_changes(qtbot, window, run):
     assert not window.status.is_result() and texts_shown(window) == [window.status_text()]
     window.config_panel.set_config(config.replace(n_hidden=20))  # work messages are not results: kept as they are
     assert window.status_text().startswith("Configuration changed")
+
+    # The plots, Compile and Results say it too, until the run of the new configuration
+    note = window.outdated_note
+    assert not note.isHidden() and f"show the last run, {run_name(config)}." in note.text()
+    window.config_panel.set_config(config)  # back to what the run is of
+    assert note.isHidden()
+    window.config_panel.set_config(config.replace(n_hidden=20))
+    assert not note.isHidden()
+    assert run(window.train_action.trigger, "Training") == "succeeded"
+    assert note.isHidden()

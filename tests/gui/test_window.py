@@ -18,7 +18,7 @@ from qatstudio.engine.integer import MAX_LOOKUP_BITS
 from qatstudio.engine.training import train
 from qatstudio.gui.panels.config_panel import BoundSpin
 from qatstudio.services import jobs
-from qatstudio.services.formatting import TIP_ACCUMULATOR, TIP_CEILING, fmt_percent, fmt_progress
+from qatstudio.services.formatting import CEILING_NOTE, MEASURE_LATENCY, TIP_ACCUMULATOR, TIP_CEILING, fmt_percent, fmt_progress
 from qatstudio.services.tasks import Outcome
 
 from .conftest import make_window, small_config
@@ -63,7 +63,7 @@ def test_train_compile_simulate_story(qtbot, window, run):
     assert window.plots.ceiling() == pytest.approx(100 * dataset.ceiling_accuracy)
     assert window.plots.ceiling_text() == f"ceiling {fmt_percent(dataset.ceiling_accuracy)}"
     assert window.results_panel.value("ceiling") == fmt_percent(dataset.ceiling_accuracy)
-    assert window.results_panel.ceiling_note.text() == TIP_CEILING and window.results_panel.ceiling_note.isVisibleTo(
+    assert window.results_panel.ceiling_note.text() == CEILING_NOTE and window.results_panel.ceiling_note.isVisibleTo(
         window.results_panel)
 
     # Results table shows the clear figures.
@@ -246,6 +246,9 @@ def test_keys_and_encrypted_run_then_cancel(qtbot, window, run):
     assert m.fhe_executed_samples == 1 and m.fhe_warmup_s > 0 and m.fhe_latency_s is None
     assert m.agreement_clear_executed == 1.0  # the integer model in the clear and in FHE agree
     assert window.results_panel.value("executed").endswith("on 1 point")
+    assert window.results_panel.value("latency") == MEASURE_LATENCY  # not a "-" that reads as missing
+    assert window.results_panel.encrypted_text() == "Done: 1 sample encrypted, run and decrypted."
+    assert "latency per sample not measured" in window.status_text()  # the figures: the table and the status
     assert window.results_panel.encrypted_done() == 1
 
     # Cancel during a 5-sample run, after its first sample: the finished sample is kept.

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QDockWidget,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -33,6 +32,7 @@ from ...services.report import write_reports
 from ...services.story import StepFigures, StoryProblem, StoryStep, live_result, load_story, steps_of, story_job
 from ...services.tasks import Outcome
 from ..panels.history_panel import HistoryPanel
+from ..window.file_picker import Pick, choose_path
 from ..window.main_window import MainWindow
 from .presentation import BlackScreen, PresentationView
 from ..state import TaskKind
@@ -578,12 +578,12 @@ class DemoController(QObject):
         """Ask where to write the report: first in the folder of the last report, else the user's
         documents (never the app's own resources, where the story's runs are)."""
         folder = Path(self.window.files.folder("last_report_dir"))
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export report", str(folder / "qatstudio-report.html"),
-                                              "HTML report (*.html)")
-        if not path:
+        path = choose_path(self.window, "Export report", str(folder / "qatstudio-report.html"), "HTML report (*.html)",
+                           Pick.SAVE)
+        if path is None:
             return []
-        self.window.settings.setValue("last_report_dir", str(Path(path).parent))
-        return self.export_report(Path(path))
+        self.window.settings.setValue("last_report_dir", str(path.parent))
+        return self.export_report(path)
 
     def export_report(self, path: Path, records: Optional[list[RunRecord]] = None) -> list[Path]:
         """The runs (default: the selected ones, or all) as ``path`` (.html) and the same name in .json."""

@@ -80,7 +80,7 @@ def step_tiles(step: StoryStep, figures: Optional[StepFigures], problem: str = "
                           else "no fp32 model (QAT)", _accuracy_color(m.float_accuracy)),
         "quantized": TileFace(fmt_percent(m.clear_accuracy), f"{bits}-bit accuracy", _accuracy_color(m.clear_accuracy)),
         "fhe": TileFace(fmt_percent(m.fhe_simulated_accuracy), "FHE accuracy (simulated)" + (
-            f"; encrypted {fmt_percent(m.fhe_executed_accuracy)} of {executed}" if executed else ""),
+            f"; encrypted: {round(m.fhe_executed_accuracy * executed)} of {executed} right" if executed else ""),
             _accuracy_color(m.fhe_simulated_accuracy)),
         "accumulator": TileFace(fmt_measure(CIRCUIT_BY_KEY["accumulator"], accumulator), TILES["accumulator"][0],
                                 ACCENT if accumulator and accumulator <= MAX_LOOKUP_BITS else POOR),
@@ -144,7 +144,7 @@ class StepCard(QFrame):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setToolTip(f"{step.text}\nClick to show this step.")
         layout = QGridLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setContentsMargins(8, 4, 8, 4)
         layout.setHorizontalSpacing(8)
         layout.setVerticalSpacing(2)
         self.badge = QLabel(str(step.number))
@@ -154,8 +154,8 @@ class StepCard(QFrame):
         self.title.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.rerun = QToolButton()
         self.rerun.setObjectName("rerunButton")
-        self.rerun.setText("Re-run live")
-        self.rerun.setToolTip(f"Put this step's settings into Configure and train them now: "
+        self.rerun.setText("Re-run")
+        self.rerun.setToolTip(f"Re-run live: put this step's settings into Configure and train them now: "
                               f"{config_look(step.config).short}, {step.config.n_hidden} neurons, "
                               f"{step.config.bits} bits"
                               + (f", {step.config.pruning_budget} inputs per neuron" if step.config.pruning_budget
@@ -274,6 +274,10 @@ class BoundaryView(QWidget):
             self.map.set_points(figures.x_test, figures.y_test, figures.integer_predictions)
 
 
+LIST_WIDTH = 380  # the step list beside the stage: a step's title on one line, or two at most
+TILE_LEAST_WIDTH = 105
+
+
 class StoryPanel(QWidget):
     """The step list and, beside it, the shown step: two boundaries and its figures. It holds the
     story's state (the step shown, each step's figures, problem and live result) that the
@@ -303,15 +307,12 @@ class StoryPanel(QWidget):
         font.setPointSizeF(13)
         font.setBold(True)
         self.header.setFont(font)
-        self.subtitle = QLabel("From the step-by-step guide, measured with this app. Click a step to show it; "
+        self.header.setToolTip("From the step-by-step guide, measured with this app. Click a step to show it; "
                                "re-run it live to train it in front of the audience.")
-        self.subtitle.setWordWrap(True)
-        self.subtitle.setStyleSheet(MUTED_STYLE)
         self.cards: list[StepCard] = []
         column = QVBoxLayout()
         column.setSpacing(6)
         column.addWidget(self.header)
-        column.addWidget(self.subtitle)
         for step in self.steps:
             card = StepCard(step)
             card.clicked.connect(lambda s=step: self.show_step(s.number))
@@ -561,7 +562,7 @@ class StoryPanel(QWidget):
         if self.main.direction() != direction:
             self.main.setDirection(direction)
         self.list_area.setMaximumHeight(QWIDGETSIZE_MAX if wide else 230)
-        self.list_area.setMaximumWidth(330 if wide else QWIDGETSIZE_MAX)
+        self.list_area.setMaximumWidth(LIST_WIDTH if wide else QWIDGETSIZE_MAX)
         self.list_area.setMinimumWidth(250 if wide else 0)
         stage_width = self.width() - (self.list_area.maximumWidth() if wide else 0)
         stage_height = self.height() - (0 if wide else self.list_area.maximumHeight())
@@ -569,8 +570,13 @@ class StoryPanel(QWidget):
         inner = QBoxLayout.Direction.LeftToRight if side_by_side else QBoxLayout.Direction.TopToBottom
         if self.stage_layout.direction() != inner:
             self.stage_layout.setDirection(inner)
-        self.words.setMaximumWidth(460 if side_by_side else QWIDGETSIZE_MAX)
-        self._place_tiles(6 if not side_by_side and stage_width >= 6 * 105 else 3)
+        # Beside the words, the two maps are as wide as two squares of the stage's height: the
+        # words take the rest, rather than empty margins beside the squares
+        maps_width = 2 * max(stage_height, 170) if side_by_side else QWIDGETSIZE_MAX  # axes and title: about
+        # as much as a square's side less its height (each map is a plot under a one-line title)
+        self.boundaries.setMaximumWidth(maps_width)
+        words_width = stage_width - maps_width if side_by_side else stage_width
+        self._place_tiles(6 if words_width >= 6 * TILE_LEAST_WIDTH else 3)
         self._fit_info_width()
 
     def _fit_info_width(self) -> None:

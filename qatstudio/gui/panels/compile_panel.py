@@ -23,6 +23,7 @@ from ...engine.cost import LookupTimes
 from ...engine.fhe import CircuitStats, KeygenResult
 from ...engine.integer import MAX_LOOKUP_BITS, IntegerMLP
 from ...services.formatting import (
+    MEASURE_LATENCY,
     METRICS_BY_KEY,
     TIP_ACCUMULATOR,
     fmt_predicted,
@@ -45,7 +46,6 @@ MEASURED_BRUSH = "#2b7bba"
 # The measured bar: over every input of the domain, or (many features) the bound the circuit is sized by.
 MEASURED_LABEL = {True: "measured (all inputs)", False: "sized by the bound"}
 BOUND_BRUSH = "#b9cfe4"
-MEASURE_LATENCY = "Run 2 or more samples encrypted to measure it"
 
 
 def layer_title(name: str) -> str:
@@ -101,7 +101,7 @@ class CompilePanel(QWidget):
         self.accumulator_value = QLabel("-")
         self.accumulator_value.setObjectName("accumulatorBits")
         font = QFont()
-        font.setPointSize(34)
+        font.setPointSize(28)
         font.setBold(True)
         self.accumulator_value.setFont(font)
         self.accumulator_value.setToolTip(TIP_ACCUMULATOR)
@@ -127,7 +127,7 @@ class CompilePanel(QWidget):
 
         # --- per layer: measured vs worst case
         self.chart = _Chart(background="w")
-        self.chart.setMinimumHeight(180)
+        self.chart.setMinimumHeight(150)
         plot = self.chart.getPlotItem()
         style_plot(plot, "Accumulator bits per layer", "", "bits")
         plot.setMouseEnabled(x=False, y=False)
@@ -192,10 +192,11 @@ class CompilePanel(QWidget):
         line.addWidget(self.keygen_progress, 1)
         line.addStretch(0)
         box.addLayout(line)
-        self.keys_label = QLabel("No keys yet.")
+        self.keys_label = QLabel()  # hidden while there are no keys: the button says what to do
         self.keys_label.setObjectName("keysStatus")
         self.keys_label.setWordWrap(True)
         box.addWidget(self.keys_label)
+        self.keys_label.hide()
         layout.addWidget(keys)
         layout.addStretch()  # the chart takes the room when shown; else the boxes stay at the top
 
@@ -279,7 +280,8 @@ class CompilePanel(QWidget):
             keys += "; " + fmt_predicted(times.circuit_keys_bytes(report), report.key_bytes, fmt_bytes)
         self.fields["keys"].setText(keys)
         measured = self.measured_latency_s
-        latency = [f"{fmt_seconds(measured)} measured" if measured is not None else MEASURE_LATENCY]
+        latency = [f"{fmt_seconds(measured)} measured" if measured is not None
+                   else f"{MEASURE_LATENCY} encrypted to measure"]
         if times is not None:
             latency.append(fmt_predicted(times.circuit_latency_s(report), measured, fmt_seconds))
         self.fields["latency"].setText("; ".join(latency))
@@ -337,11 +339,11 @@ class CompilePanel(QWidget):
         self.keygen_progress.setRange(0, 0)  # busy
         self._keygen_clock.start()
         self._keygen_timer.start()
-        self.keys_label.setText("Generating keys (or loading them from the cache)\u2026")
+        self._say_keys("Generating keys (or loading them from the cache)\u2026")
 
     def _tick_keygen(self) -> None:
         seconds = self._keygen_clock.elapsed() / 1000
-        self.keys_label.setText(f"Generating keys (or loading them from the cache)\u2026 {seconds:.0f} s")
+        self._say_keys(f"Generating keys (or loading them from the cache)\u2026 {seconds:.0f} s")
 
     def keygen_finished(self, result: Optional[KeygenResult], text: str = "") -> None:
         self._keygen_timer.stop()
@@ -353,9 +355,13 @@ class CompilePanel(QWidget):
             where = f"\n{Path(result.path).parent}" if result.path else ""
             upload = (f"\nTo a server: evaluation keys {fmt_key_bytes(result.evaluation_key_bytes, compressed=True)} "
                       f"once, then {fmt_bytes(result.input_bytes)} per encrypted input.")
-            self.keys_label.setText(f"Keys ready: {how} in {fmt_seconds(result.seconds)}.{upload}{where}")
+            self._say_keys(f"Keys ready: {how} in {fmt_seconds(result.seconds)}.{upload}{where}")
         else:
-            self.keys_label.setText(text or "No keys yet.")
+            self._say_keys(text)
+
+    def _say_keys(self, text: str) -> None:
+        self.keys_label.setText(text)
+        self.keys_label.setVisible(bool(text))
 
     def keys_text(self) -> str:
         return self.keys_label.text()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -31,6 +32,8 @@ from ...services.formatting import (
     CLASS_COLORS,
     METRIC_ROWS,
     METRICS_BY_KEY,
+    CEILING_NOTE,
+    MEASURE_LATENCY,
     TIP_CEILING,
     class_label,
     fmt_eta,
@@ -44,8 +47,24 @@ from ..charts.plots import FOREGROUND, class_map, elided, make_boundary_plot, sh
 from ..state import Enabled
 
 
+BOUNDARIES_LEAST_HEIGHT = 200
+
+
 class _Boundaries(pg.GraphicsLayoutWidget):
-    """Two small boundary plots that ask for little room (the panel fits its dock)."""
+    """Two small boundary plots side by side, about as tall as each is wide: a wide dock gives them
+    no empty band under the squares, a short one no less than the panel's least height."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return max(BOUNDARIES_LEAST_HEIGHT, width // 2 + 40)  # two squares, with their titles and axes
 
     def sizeHint(self) -> QSize:
         return QSize(320, 210)
@@ -86,7 +105,7 @@ class ResultsPanel(QWidget):
             self.table.rowHeight(r) for r in range(len(METRIC_ROWS))) + 4
         self.table.setFixedHeight(height)
         layout.addWidget(self.table)
-        self.ceiling_note = QLabel(TIP_CEILING)
+        self.ceiling_note = QLabel(CEILING_NOTE)
         self.ceiling_note.setObjectName("ceilingNote")
         self.ceiling_note.setWordWrap(True)
         self.ceiling_note.setToolTip(TIP_CEILING)
@@ -98,8 +117,9 @@ class ResultsPanel(QWidget):
 
         # --- per class: the confusion matrix with each class's accuracy beside it
         self.class_names: tuple[str, ...] = ("0", "1")
-        self.classes_title = QLabel("Per class, the quantized model in the clear: rows are the true class, "
-                                    "columns the predicted one.")
+        self.classes_title = QLabel("Per class, in the clear: rows true, columns predicted.")
+        self.classes_title.setToolTip("The quantized model in the clear: each row is a true class, each column "
+                                      "the class predicted.")
         self.classes_title.setWordWrap(True)
         self.classes_title.setStyleSheet(f"color:{FOREGROUND};")
         self.classes = QTableWidget()
@@ -159,7 +179,7 @@ class ResultsPanel(QWidget):
         # --- boundaries side by side
         self.boundaries = _Boundaries(show=False)
         self.boundaries.setBackground("w")
-        self.boundaries.setMinimumHeight(200)
+        self.boundaries.setMinimumHeight(BOUNDARIES_LEAST_HEIGHT)
         self.clear_plot = self.boundaries.addPlot(row=0, col=0)
         self.clear_image = make_boundary_plot(self.clear_plot, "Clear (integers)")
         self.fhe_plot = self.boundaries.addPlot(row=0, col=1)
@@ -173,10 +193,10 @@ class ResultsPanel(QWidget):
         self.boundary_note = QLabel("Run the FHE simulation to compare the decision boundaries.")
         self.boundary_note.setWordWrap(True)
         self.boundary_note.setStyleSheet(f"color:{FOREGROUND};")
-        layout.addWidget(self.boundaries, 1)
+        layout.addWidget(self.boundaries)
         self.boundaries.hide()  # until a simulation: see show_boundaries
         layout.addWidget(self.boundary_note)
-        layout.addStretch()  # the boundaries take the room when shown; else the rest stays at the top
+        layout.addStretch()  # a tall dock leaves its room below, not in the boundaries
 
     def apply(self, enabled: Enabled) -> None:
         self._running = enabled.cancel_results
@@ -217,8 +237,8 @@ class ResultsPanel(QWidget):
                 text = "n/a (QAT)"
             elif row.key == "executed" and text != "-":
                 text += f" on {plural(m.fhe_executed_samples, 'point')}"
-            elif row.key == "latency" and text != "-":
-                text += " (median)"
+            elif row.key == "latency":
+                text = f"{text} (median)" if text != "-" else MEASURE_LATENCY if m.fhe_executed_samples else text
             elif row.key == "keygen" and text != "-":
                 text += f" ({'from cache' if m.keygen_from_cache else 'fresh'})"
             self.table.item(self.row_of[row.key], 1).setText(text)

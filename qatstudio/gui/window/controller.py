@@ -437,9 +437,7 @@ class Controller(QObject):
         experiment.compiled = compiled
         report = compiled.stats
         self.views.compile.show_report(report)
-        self.views.compile.set_status(
-            f"Compiled in {fmt_seconds(report.compile_s)}: the circuit's widest integer is "
-            f"{report.accumulator_bits} bits. Simulate or run it encrypted in Results.")
+        self.views.compile.set_status("Compiled: simulate it or run it encrypted in Results.")
         self._result(f"Compiled: {report.accumulator_bits}-bit accumulator, {report.pbs_count} PBS, "
                      f"keys {fmt_key_bytes(report.key_bytes, compressed=False)}. Next: Simulate FHE (Ctrl+M).")
         self._title()
@@ -589,10 +587,10 @@ class Controller(QObject):
             text = f"Cancelled after {plural(done, 'sample')}; their figures are kept."
         else:
             text = f"Done: {plural(done, 'sample')} encrypted, run and decrypted."
+        self.views.results.set_encrypted_text(text)  # its figures are in the table above
         if done:
             text += (f" Accuracy {fmt_percent(m.fhe_executed_accuracy)}, agreement with the clear model "
                      f"{fmt_percent(m.agreement_clear_executed)}, latency per sample {fmt_latency(m)}.")
-        self.views.results.set_encrypted_text(text)
         self._result(text)
         self._title()
         self.experimentUpdated.emit(experiment, Stage.ENCRYPTED)

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QLabel,
     QMessageBox,
@@ -30,6 +29,7 @@ from ...services import paths, tabular
 from ...services.experiment_file import SUFFIX
 from ...services.formatting import config_look, plural
 from .controller import Controller, MissingRows
+from .file_picker import Pick, choose_path
 
 FILE_FILTER = f"QAT Studio experiments (*{SUFFIX})"
 DATA_FILTER = "CSV files (*.csv *.txt);;All files (*)"
@@ -179,14 +179,14 @@ class FileDialogs:
         return str(examples) if examples.is_dir() else self.folder()
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.parent, "Open experiment", self.folder(), FILE_FILTER)
+        path = choose_path(self.parent, "Open experiment", self.folder(), FILE_FILTER)
         if path:
-            self.controller.open_experiment(Path(path))
+            self.controller.open_experiment(path)
 
     def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.parent, "Import data", self.import_folder(), DATA_FILTER)
+        path = choose_path(self.parent, "Import data", self.import_folder(), DATA_FILTER)
         if path:
-            self.import_file(Path(path))
+            self.import_file(path)
 
     def import_file(self, path: Path) -> None:
         """Ask which column of ``path`` holds the classes and how much to hold out, then import it."""
@@ -248,17 +248,16 @@ class FileDialogs:
         config = experiment.config
         name = f"{config_look(config).short.lower()}-{config.n_hidden}n-{config.bits}b" + (
             f"-budget{config.pruning_budget}" if config.pruning_budget else "") + SUFFIX
-        path, _ = QFileDialog.getSaveFileName(self.parent, "Save experiment", str(Path(self.folder()) / name),
-                                              FILE_FILTER)
-        return self.controller.save_experiment_to(Path(path)) if path else None
+        path = choose_path(self.parent, "Save experiment", str(Path(self.folder()) / name), FILE_FILTER, Pick.SAVE)
+        return self.controller.save_experiment_to(path) if path else None
 
     def export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.parent, "Export plots as PNG",
-                                              str(Path(self.folder()) / "qatstudio-plots.png"), "PNG images (*.png)")
+        path = choose_path(self.parent, "Export plots as PNG", str(Path(self.folder()) / "qatstudio-plots.png"),
+                           "PNG images (*.png)", Pick.SAVE)
         if path:
-            self.controller.export_plots(Path(path))
+            self.controller.export_plots(path)
 
     def deploy_export_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.parent, "Export for deployment into a folder", self.folder())
+        folder = choose_path(self.parent, "Export for deployment into a folder", self.folder(), pick=Pick.FOLDER)
         if folder:
-            self.controller.export_for_deployment(Path(folder))
+            self.controller.export_for_deployment(folder)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from ...engine.config import ConfigError, DataConfig, ExperimentConfig
 from ...services.calibration import cached_lookup_times
 from ...services.experiment_file import SUFFIX
-from ...services.formatting import fmt_seconds
+from ...services.formatting import fmt_seconds, run_name
 from ...services.history import History
 from ...services.tabular import TableError
 from ..panels.compile_panel import CompilePanel
@@ -92,6 +92,13 @@ class MainWindow(QMainWindow):
         box = QVBoxLayout(centre)
         box.setContentsMargins(4, 4, 4, 0)
         box.addWidget(self.banner)
+        # What the plots, Compile and Results show once Configure says something else (a new data set)
+        self.outdated_note = QLabel()
+        self.outdated_note.setObjectName("outdatedNote")
+        self.outdated_note.setWordWrap(True)
+        self.outdated_note.setStyleSheet(f"#outdatedNote {{{MessageBanner.STYLES['warning']} padding:4px 8px;}}")
+        self.outdated_note.hide()
+        box.addWidget(self.outdated_note)
         box.addWidget(self.plots, 1)
         self.setCentralWidget(centre)
 
@@ -275,6 +282,8 @@ class MainWindow(QMainWindow):
         c.missingValues.connect(self.files.offer_without_missing)
         c.keysQuestion.connect(self._ask_before_keys)
         c.experimentUpdated.connect(self.experimentUpdated)
+        c.experimentUpdated.connect(self._mark_outdated)
+        c.taskStarted.connect(self._mark_outdated)
         c.taskFinished.connect(self.taskFinished)
         self.runner.busyChanged.connect(self.busyChanged)
 
@@ -336,8 +345,20 @@ class MainWindow(QMainWindow):
         if recent:
             self.recent_menu.add(path)
 
+    def _mark_outdated(self) -> None:
+        """Say above the plots when they, Compile and Results show a run of another configuration."""
+        shown = self.controller.session.experiment
+        outdated = shown is not None and self.config_panel.config() != shown.config
+        if outdated:
+            train = shortcut_text(self.train_action, every=False)
+            self.outdated_note.setText(f"Out of date: the plots, Compile and Results show the last run, "
+                                       f"{run_name(shown.config)}. Press Train ({train}) to train what "
+                                       f"Configure shows.")
+        self.outdated_note.setVisible(outdated)
+
     def _config_changed(self, config: ExperimentConfig, problems: list[str]) -> None:
         self.controller.config_changed(problems)
+        self._mark_outdated()
         shown = self.controller.session.experiment
         if shown is None or config != shown.config:  # a result in the status bar is of another configuration
             train = f"press Train ({shortcut_text(self.train_action, every=False)}) to train it"

@@ -1,8 +1,8 @@
 # Issue 22's "done when", a scenario for ../shared/tools/screens (run from the project's root):
 #   QATSTUDIO=$PWD/.venv/bin/qatstudio ../shared/tools/screens 1280x800 shots tests/gui/screens/done.sh
 # First launch (a fresh HOME), a short training (8 neurons, 4 inputs each, 3 epochs), compile, simulate, an encrypted
-# run, a CSV import and a training on it; then --demo: the studio, the five steps and the trade-offs on stage (F11), step 5
-# deployed there, and the Deploy panel back in the studio. Each stage is waited for in the run history
+# run, a CSV import and a training on it, Ctrl+Q asking about the unsaved run; then --demo: the studio, the five steps and the trade-offs on stage (F11), step 5
+# deployed there, the Deploy panel back in the studio, and SIGTERM stopping the server with the window. Each stage is waited for in the run history
 # the window keeps (a busy machine takes longer); fields are clicked where they are in the maximized
 # window (the Configure dock is as wide and as high up at every size).
 
@@ -64,6 +64,12 @@ key ctrl+t
 until_run '"clear_accuracy": *[0-9]' 300 2
 pause 2
 shot 12-trained-on-the-table
+key ctrl+q    # the run is not saved: the window asks first; Cancel keeps it open
+pause 2
+shot 13-quit-asks
+key Escape
+pause 1
+shot 14-quit-cancelled
 # SIGTERM closes without asking about the unsaved run (as a logout does)
 kill -TERM "$app_pid"; for _ in $(seq 40); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.5; done
 
@@ -80,4 +86,9 @@ remote Prior
 remote d; pause 8; shot 27-stage-deploying
 pause 150; shot 28-stage-deployed
 remote Escape; pause 2; shot 29-studio-deploy-panel
+# SIGTERM stops the local `qatstudio serve` child with the window (it was left running before)
+pgrep -f "qatstudio serve" >/dev/null && echo "screens: the deploy server runs beside the window" >&2
 kill -TERM "$app_pid"; for _ in $(seq 40); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.5; done
+sleep 2
+if pgrep -f "qatstudio serve" >/dev/null; then echo "screens: the deploy server outlived the window" >&2
+else echo "screens: the deploy server stopped with the window" >&2; fi
