@@ -27,14 +27,14 @@ def main() -> int:
 
     import torch
 
-    from qatstudio.engine.config import ExperimentConfig
+    from qatstudio.engine.config import ExperimentConfig, ModelKind
     from qatstudio.engine.data import make_dataset
     from qatstudio.engine.fhe import compile_model
     from qatstudio.engine.pipeline import quantize
     from qatstudio.engine.training import train
     from qatstudio.services.keys import KeyCache
 
-    config = ExperimentConfig(kind="qat", n_hidden=100, bits=3, pruning_budget=args.budget)
+    config = ExperimentConfig(kind=ModelKind.QAT, n_hidden=100, bits=3, pruning_budget=args.budget)
     dataset = make_dataset(config.data)
     figures: dict = {"config": config.to_dict(), "torch_threads": torch.get_num_threads()}
 

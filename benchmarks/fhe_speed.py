@@ -20,16 +20,16 @@ from pathlib import Path
 
 CONFIGS = {
     # the guide's network, with this project's default recipe
-    "guide-qat-100n-budget20": dict(kind="qat", n_hidden=100, pruning_budget=20),
+    "guide-qat-100n-budget20": dict(n_hidden=100, pruning_budget=20),
     # fewest lookups: keep 12 neurons per layer, 6 inputs each (at the ceiling on data seed 0, but
     # structured nets lose a cell of the board on some seeds: see the README)
-    "structured-12n-budget6": dict(kind="qat", n_hidden=100, neurons_kept=12, pruning_budget=6),
+    "structured-12n-budget6": dict(n_hidden=100, neurons_kept=12, pruning_budget=6),
     # accumulator-aware: every accumulator guaranteed to fit 8 bits, whatever the input; within
     # 0.2 point of the ceiling on data seeds 0-2 (on 30 neurons 89.8% on seed 0: too few)
-    "a2q-8bit-50n-budget8": dict(kind="qat", n_hidden=50, pruning_budget=8, accumulator_bits=8),
+    "a2q-8bit-50n-budget8": dict(n_hidden=50, pruning_budget=8, accumulator_bits=8),
     # the same, one low accumulator bit rounded away before each lookup (exact rounding, trained
     # for); within 0.2 point of the ceiling on data seeds 0-2
-    "a2q-8bit-50n-budget8-round1": dict(kind="qat", n_hidden=50, pruning_budget=8, accumulator_bits=8,
+    "a2q-8bit-50n-budget8-round1": dict(n_hidden=50, pruning_budget=8, accumulator_bits=8,
                                         round_bits=1),
 }
 

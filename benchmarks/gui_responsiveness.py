@@ -45,7 +45,7 @@ HEARTBEAT_MS = 10
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kind", default="qat")
+    parser.add_argument("--kind", default="qat", help="float or qat")
     parser.add_argument("--neurons", type=int, default=100)
     parser.add_argument("--bits", type=int, default=3)
     parser.add_argument("--budget", type=int, default=20, help="pruning budget (0: off)")
@@ -154,7 +154,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     import qatstudio.gui  # noqa: F401  (guards PySide6 6.12's None refcount leak first)
-    from qatstudio.engine.config import DataConfig, ExperimentConfig
+    from qatstudio.engine.config import DataConfig, ExperimentConfig, ModelKind
     from qatstudio.engine.training import train
     from qatstudio.gui.app import configure_runtime, freeze_heap
     from qatstudio.gui.window.main_window import MainWindow
@@ -212,7 +212,7 @@ def main() -> int:
         data = window.config_panel.config().data
     else:
         data = DataConfig.for_shape(args.shape, n_points=args.points, n_test=args.test_points)
-    config = ExperimentConfig(kind=args.kind, n_hidden=args.neurons, bits=args.bits,
+    config = ExperimentConfig(kind=ModelKind.read(args.kind), n_hidden=args.neurons, bits=args.bits,
                               pruning_budget=args.budget or None, epochs=args.epochs, data=data)
     config.validate()
     dataset = window.session.tables.dataset_for(config.data)  # an imported table's rows are the window's
@@ -259,7 +259,7 @@ def main() -> int:
 
     print(f"data: {data_name(config.data)}: {len(dataset.y_train):,} training and {len(dataset.y_test):,} test "
           f"points, {dataset.n_features} features, {dataset.n_classes} classes")
-    print(f"configuration: {config.kind}, {config.n_layers}x{config.n_hidden} neurons, {config.bits} bits, "
+    print(f"configuration: {config.kind.value}, {config.n_layers}x{config.n_hidden} neurons, {config.bits} bits, "
           f"budget {config.pruning_budget}, {plural(config.epochs, 'epoch')}, batch {config.batch_size or 'automatic'}; "
           f"torch intra-op threads {threads} (as the app sets them, in both processes); "
           f"{args.repeats} runs each, interleaved", flush=True)

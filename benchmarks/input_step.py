@@ -34,7 +34,7 @@ def main() -> int:
     import torch
 
     from qatstudio.engine.calibration import best_input_scale, candidate_steps, step_scores
-    from qatstudio.engine.config import DataConfig, ExperimentConfig
+    from qatstudio.engine.config import DataConfig, ExperimentConfig, ModelKind
     from qatstudio.engine.data import make_dataset
     from qatstudio.engine.evaluate import evaluate_clear
     from qatstudio.engine.lowering import lower
@@ -65,7 +65,7 @@ def main() -> int:
     rows = []
     for budget in args.budgets:
         for seed in range(args.seeds):
-            config = ExperimentConfig(kind="qat", n_hidden=100, bits=3, pruning_budget=budget, seed=seed,
+            config = ExperimentConfig(kind=ModelKind.QAT, n_hidden=100, bits=3, pruning_budget=budget, seed=seed,
                                       data=DataConfig(seed=seed))
             dataset = make_dataset(config.data)
             levels = 2**config.bits - 1

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from qatstudio.engine.config import ExperimentConfig
+from qatstudio.engine.config import ExperimentConfig, ModelKind
 from qatstudio.engine.data import make_dataset
 from qatstudio.engine.fhe import generate_keys, import_concrete
 from qatstudio.engine.pipeline import quantize
@@ -59,7 +59,8 @@ def main() -> None:
     parser.add_argument("--bits", type=int, default=3)
     parser.add_argument("--samples", type=int, default=5)
     args = parser.parse_args()
-    config = ExperimentConfig(kind="qat", n_hidden=args.neurons, bits=args.bits, pruning_budget=args.budget, epochs=3)
+    config = ExperimentConfig(kind=ModelKind.QAT, n_hidden=args.neurons, bits=args.bits, pruning_budget=args.budget,
+                              epochs=3)
     dataset = make_dataset(config.data)
     _, model = quantize(config, train(config, dataset).model, dataset)
     x_int = model.quantize_inputs(dataset.x_test)

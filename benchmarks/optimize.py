@@ -27,7 +27,7 @@ from qatstudio.services.datasets import TableStore  # noqa: E402
 
 TABLES = TableStore()  # the rows of the tables this benchmark imports
 
-REFERENCE = dict(kind="qat", n_hidden=50, pruning_budget=8, accumulator_bits=8)  # a2q-8bit-50n-budget8
+REFERENCE = dict(n_hidden=50, pruning_budget=8, accumulator_bits=8)  # a2q-8bit-50n-budget8
 
 
 def board_reference(seed: int, times) -> dict:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qatstudio.engine.config import DataConfig, ExperimentConfig
+from qatstudio.engine.config import DataConfig, ExperimentConfig, ModelKind
 from qatstudio.engine.data import make_dataset
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.services.deploy.client import EncryptedClient
@@ -66,7 +66,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=32, help="predictions per level")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 4, 16])
     args = parser.parse_args()
-    config = ExperimentConfig(kind="qat", n_hidden=8, bits=2, epochs=2, data=DataConfig(n_points=1600, n_test=200))
+    config = ExperimentConfig(kind=ModelKind.QAT, n_hidden=8, bits=2, epochs=2,
+                              data=DataConfig(n_points=1600, n_test=200))
     dataset = make_dataset(config.data)
     experiment = run_experiment(config, dataset, simulate=False)
     points = dataset.x_test[:16]

@@ -27,13 +27,13 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("QATSTUDIO_HOME", tempfile.mkdtemp(prefix="qatstudio-bench-"))
 
-    from qatstudio.engine.config import ExperimentConfig
+    from qatstudio.engine.config import ExperimentConfig, ModelKind
     from qatstudio.services.cluster import ClusterReady, ClusterSettings
     from qatstudio.services.history import History
     from qatstudio.services.datasets import TableStore
     from qatstudio.services.sweep import SweepPlan, run_one, run_sweep
 
-    plan = SweepPlan(ExperimentConfig(kind="qat", epochs=args.epochs), neurons=[8, 12, 16, 20], bits=[3],
+    plan = SweepPlan(ExperimentConfig(kind=ModelKind.QAT, epochs=args.epochs), neurons=[8, 12, 16, 20], bits=[3],
                      budgets=[None, 4], seeds=[0, 1])
     configs, skipped = plan.configs()
     if len(configs) != 16:

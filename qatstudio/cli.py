@@ -29,11 +29,33 @@ def _add_bounded(parser, flag: str, setting: str, default, help: str) -> None:
                         help=f"{help} ({limits})")
 
 
+def _add_kind(parser, default, budget_option: str) -> None:
+    """The --kind option: a ModelKind's word. The retired kind 'pruned' is refused with what to type
+    instead (pruning is ``budget_option``)."""
+    from .engine.config import RETIRED_PRUNED_KIND, ModelKind
+
+    def read(text: str):
+        if text == RETIRED_PRUNED_KIND:
+            raise argparse.ArgumentTypeError(
+                f"'{text}' is no longer a kind: a pruned model is --kind {ModelKind.FLOAT.value} with "
+                f"{budget_option} N (non-zero inputs per neuron)")
+        try:
+            return ModelKind.read(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    words = [kind.value for kind in ModelKind]
+    parser.add_argument("--kind", type=read, default=default, metavar="{" + ",".join(words) + "}",
+                        help=f"{ModelKind.FLOAT.value}: trained in fp32, quantized after training; "
+                             f"{ModelKind.QAT.value}: quantization-aware training (default "
+                             f"{default.value}); either is pruned with {budget_option}")
+
+
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     from .engine.config import ExperimentConfig
 
     defaults = ExperimentConfig.default_recipe()
-    parser.add_argument("--kind", default=defaults.kind, help="float, pruned or qat")
+    _add_kind(parser, defaults.kind, "--budget")
     _add_bounded(parser, "--neurons", "n_hidden", defaults.n_hidden, "hidden neurons per layer")
     _add_bounded(parser, "--layers", "n_layers", defaults.n_layers, "hidden layers; 0: a linear model")
     _add_bounded(parser, "--bits", "bits", defaults.bits, "weight and activation bit-width")
@@ -570,10 +592,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "this machine's free memory or disk")
     tr.set_defaults(run=cmd_train)
 
+    from .engine.config import ExperimentConfig
     from .services.ranges import SweepRanges
 
     sw = sub.add_parser("sweep", help="train and compile every combination; runs go to the history")
-    sw.add_argument("--kind", default="qat", help="float (pruned where a budget is set) or qat")
+    _add_kind(sw, ExperimentConfig.kind, "--budgets")
     ranges, example = SweepRanges(), "values or ranges: 10 30, 6-8, 10-50/20"
     sw.add_argument("--neurons", nargs="+", default=[ranges.neurons], help=f"hidden neurons: {example}")
     sw.add_argument("--bits", nargs="+", default=[ranges.bits], help="bit-widths")
@@ -587,7 +610,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster_arguments(sw, "one per core but one")
     sw.set_defaults(run=cmd_sweep)
 
-    from .engine.config import ExperimentConfig
     from .services.search_space import ENCRYPTED_SAMPLES, TOLERANCE, Levers, SearchSpace
 
     op = sub.add_parser("optimize", help="find the cheapest circuit that keeps the accuracy on your data")

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qatstudio.engine.config import ExperimentConfig  # noqa: E402
+from qatstudio.engine.config import ExperimentConfig, ModelKind  # noqa: E402
 from qatstudio.engine.pipeline import run_experiment  # noqa: E402
 from qatstudio.services.experiment_file import (
     load_experiment,
@@ -31,24 +31,24 @@ STEPS = [
     ("1-float-baseline", "Float baseline and its 3-bit quantization",
      "A float MLP with 30 neurons learns the guide's checkerboard; quantized to 3 bits after training, "
      "it collapses.",
-     dict(kind="float", n_hidden=30)),
+     dict(kind=ModelKind.FLOAT, n_hidden=30)),
     ("2-more-neurons", "More neurons at 3 bits",
      "The same with 100 neurons: more float accuracy and a wider accumulator, and still a collapse at 3 bits.",
-     dict(kind="float", n_hidden=100)),
+     dict(kind=ModelKind.FLOAT, n_hidden=100)),
     ("3-pruning", "Pruning",
      "100 neurons, each keeping only its 10 largest inputs: the 3-bit model holds up better than the dense one.",
-     dict(kind="pruned", n_hidden=100, pruning_budget=10)),
+     dict(kind=ModelKind.FLOAT, n_hidden=100, pruning_budget=10)),
     ("4-qat", "Quantization-aware training",
      "Trained at 3 bits from the start with Brevitas, 100 neurons pruned to 20 inputs each: it reaches the "
      "ceiling, the best any classifier can do on these test points.",
-     dict(kind="qat", n_hidden=100, pruning_budget=20)),
+     dict(kind=ModelKind.QAT, n_hidden=100, pruning_budget=20)),
     ("5-fhe", "Compile to FHE and compare",
      "What the optimizer (Find the cheapest circuit) chose on this data: step 4's 100 neurons trained, then "
      "only 8 kept per layer, compiled with Concrete and run encrypted. Still at the ceiling, FHE gives the "
      "clear model's answers, and a sample takes a fraction of a second where Concrete ML's tutorial network "
      "(200 lookups at 8 bits) takes 58.6 s here. Deploy it: a local server then computes on ciphertexts it "
      "cannot read.",
-     dict(kind="qat", n_hidden=100, neurons_kept=8, pruning_budget=20)),
+     dict(kind=ModelKind.QAT, n_hidden=100, neurons_kept=8, pruning_budget=20)),
 ]
 
 

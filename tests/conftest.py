@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from qatstudio.engine.config import DataConfig, ExperimentConfig  # noqa: E402
+from qatstudio.engine.config import DataConfig, ExperimentConfig, ModelKind  # noqa: E402
 from qatstudio.engine.data import make_dataset  # noqa: E402
 
 
@@ -36,7 +36,7 @@ def key_cache(tmp_path_factory):
 
 def small_config(**changes) -> ExperimentConfig:
     # Concrete's own error probability: these small circuits' FHE equals the clear model bit for bit
-    values = dict(kind="qat", n_hidden=16, n_layers=2, bits=3, pruning_budget=None, epochs=3, seed=0, restarts=1,
+    values = dict(kind=ModelKind.QAT, n_hidden=16, n_layers=2, bits=3, pruning_budget=None, epochs=3, seed=0, restarts=1,
                   p_error=None)
     values.update(changes)
     return ExperimentConfig(**values)

@@ -5,18 +5,24 @@ from pathlib import Path
 
 import pytest
 
-from qatstudio.cli import main
-from qatstudio.engine.config import DataConfig
+from qatstudio.cli import _config_from, main, parse_command_line
+from qatstudio.engine.config import DataConfig, ModelKind
 from qatstudio.engine.data import make_dataset
-from qatstudio.services.formatting import fmt_percent
+from qatstudio.services.formatting import config_name, fmt_percent
 from qatstudio.services.reproduce import ReproducePlan, format_tables, reproduce
 
 
 def test_bad_values_exit_2_with_every_reason(capsys):
-    assert main(["train", "--bits", "9", "--kind", "mlp", "--neurons", "0"]) == 2
+    assert main(["train", "--bits", "9", "--neurons", "0"]) == 2
     err = capsys.readouterr().err
-    assert "bit-width must be between 2 and 8" in err and "unknown model kind 'mlp'" in err
-    assert "hidden neurons" in err
+    assert "bit-width must be between 2 and 8" in err and "hidden neurons" in err
+
+
+def test_a_float_model_with_a_budget_is_a_pruned_one():
+    config = _config_from(parse_command_line(["train", "--kind", "float", "--budget", "10"]))
+    assert (config.kind, config.pruning_budget, config.problems()) == (ModelKind.FLOAT, 10, [])
+    assert config_name(config).startswith("pruned 3-bit")  # named as before the kind was retired
+    assert _config_from(parse_command_line(["train", "--kind", "float"])).pruning_budget is None  # dense
 
 
 def test_train_command_prints_figures_and_saves(tmp_path, capsys):

@@ -4,6 +4,7 @@ import logging
 import pytest
 
 from qatstudio.cli import build_parser, parse_command_line
+from qatstudio.engine.config import ExperimentConfig, ModelKind
 from qatstudio.services.experiment_file import ExperimentFileError
 from qatstudio.services.logs import log_failure, log_file
 
@@ -35,6 +36,23 @@ def test_every_command_is_recognised_and_extra_words_are_refused(capsys):
     with pytest.raises(SystemExit):
         parse_command_line(["--help"])
     assert "FILE.qats" in capsys.readouterr().out
+
+
+def test_kind_takes_a_model_kinds_word_and_pruned_says_what_to_write_instead(capsys):
+    assert parse_command_line(["train", "--kind", "float"]).kind is ModelKind.FLOAT
+    assert parse_command_line(["train"]).kind is ExperimentConfig.default_recipe().kind
+    assert parse_command_line(["sweep", "--kind", "float"]).kind is ModelKind.FLOAT
+    with pytest.raises(SystemExit):
+        parse_command_line(["train", "--help"])
+    assert "--kind {float,qat}" in capsys.readouterr().out
+    for command, budget in (("train", "--budget N"), ("sweep", "--budgets N")):
+        with pytest.raises(SystemExit) as exit_:
+            parse_command_line([command, "--kind", "pruned"])
+        assert exit_.value.code == 2
+        assert f"'pruned' is no longer a kind: a pruned model is --kind float with {budget}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        parse_command_line(["train", "--kind", "mlp"])
+    assert exit_.value.code == 2 and "unknown model kind 'mlp': choose one of float, qat" in capsys.readouterr().err
 
 
 def test_an_expected_error_is_one_line_and_no_log_file(caplog):

@@ -1,7 +1,9 @@
+import json
+
 import numpy as np
 import pytest
 
-from qatstudio.engine.config import ConfigError, DataConfig, ExperimentConfig
+from qatstudio.engine.config import RECIPE_PRUNING_BUDGET, ConfigError, DataConfig, ExperimentConfig, ModelKind
 from qatstudio.engine.data import checkerboard_labels, make_dataset
 from qatstudio.engine.pipeline import run_experiment
 
@@ -11,16 +13,14 @@ from qatstudio.engine.pipeline import run_experiment
     [
         (dict(bits=1), "bit-width must be between 2 and 8"),
         (dict(bits=9), "bit-width must be between 2 and 8"),
-        (dict(kind="qat", pruning_budget=0), "pruning budget (non-zero inputs per neuron) must be between 1 and"),
-        (dict(kind="qat", n_hidden=20, pruning_budget=21), "more than the 20 inputs"),
+        (dict(kind=ModelKind.QAT, pruning_budget=0), "pruning budget (non-zero inputs per neuron) must be between 1 and"),
+        (dict(kind=ModelKind.QAT, n_hidden=20, pruning_budget=21), "more than the 20 inputs"),
         (dict(n_hidden=0), "hidden neurons must be between"),
         (dict(epochs=0), "epochs must be between 1 and 1,000, or automatic (got 0)"),
         (dict(seed=-1), "seed must be between 0 and"),
         (dict(data=DataConfig(seed=-1)), "data seed must be between 0 and"),
         (dict(data=DataConfig(n_points=25, n_test=25)), "test points must be between 1 and 24 for 25 points"),
         (dict(kind="cnn"), "unknown model kind 'cnn'"),
-        (dict(kind="pruned", pruning_budget=None), "needs a pruning budget"),
-        (dict(kind="float", pruning_budget=5), "float model is not pruned"),
         (dict(lr=0), "learning rate"),
         (dict(optimizer="lbfgs"), "unknown optimizer"),
     ],
@@ -46,6 +46,33 @@ def test_default_config_is_valid_and_round_trips():
     assert ExperimentConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ConfigError, match="unknown setting 'colour'"):
         ExperimentConfig.from_dict({**config.to_dict(), "colour": "red"})
+
+
+def test_model_kind_is_read_from_its_word_and_written_as_it():
+    assert [ModelKind.read(word) for word in ("float", "qat")] == [ModelKind.FLOAT, ModelKind.QAT]
+    for word in ("pruned", "QAT", "mlp"):
+        with pytest.raises(ValueError, match=f"unknown model kind '{word}': choose one of float, qat"):
+            ModelKind.read(word)
+    config = ExperimentConfig(kind=ModelKind.FLOAT, pruning_budget=5)
+    assert json.loads(json.dumps(config.to_dict()))["kind"] == "float"
+    assert ExperimentConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ConfigError, match="unknown model kind 'cnn'"):
+        ExperimentConfig.from_dict({**config.to_dict(), "kind": "cnn"})
+
+
+def test_pruning_is_the_budget_alone_for_either_kind():
+    for kind in ModelKind:
+        assert ExperimentConfig(kind=kind, pruning_budget=5).problems() == []
+        assert ExperimentConfig(kind=kind, pruning_budget=None).problems() == []
+    assert ExperimentConfig.default_recipe(kind=ModelKind.FLOAT).pruning_budget is None  # a float model stays dense
+    assert ExperimentConfig.default_recipe(kind=ModelKind.QAT).pruning_budget == RECIPE_PRUNING_BUDGET
+    assert ExperimentConfig.default_recipe(kind=ModelKind.FLOAT, pruning_budget=10).pruning_budget == 10
+
+
+def test_settings_written_with_the_retired_kind_pruned_read_as_float_with_their_budget():
+    written = {**ExperimentConfig(kind=ModelKind.FLOAT, pruning_budget=10).to_dict(), "kind": "pruned"}
+    config = ExperimentConfig.from_dict(written)
+    assert (config.kind, config.pruning_budget) == (ModelKind.FLOAT, 10) and config.problems() == []
 
 
 def test_dataset_shape_and_split():

@@ -1,16 +1,19 @@
+import json
 import zipfile
 
 import numpy as np
 import pytest
 from conftest import small_config
 
+from qatstudio.engine.config import ModelKind
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.engine.training import predict
 from qatstudio.services.datasets import TableStore
-from qatstudio.services.experiment_file import ExperimentFileError, load_experiment, save_experiment
+from qatstudio.services.experiment_file import FILE_FORMAT, ExperimentFileError, load_experiment, save_experiment
+from qatstudio.services.formatting import config_name
 
 
-@pytest.mark.parametrize("kind, budget", [("qat", 4), ("pruned", 4)])
+@pytest.mark.parametrize("kind, budget", [(ModelKind.QAT, 4), (ModelKind.FLOAT, 4)])
 def test_experiment_file_round_trip(small_dataset, tmp_path, kind, budget):
     experiment = run_experiment(small_config(kind=kind, pruning_budget=budget, n_hidden=10, epochs=2), small_dataset)
     assert experiment.metrics.agreement_clear_simulated == 1.0
@@ -27,6 +30,23 @@ def test_experiment_file_round_trip(small_dataset, tmp_path, kind, budget):
     assert np.array_equal(predict(loaded.brevitas_model, x), predict(experiment.brevitas_model, x))
     assert np.array_equal(loaded.integer_model.predict(x), experiment.integer_model.predict(x))
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_a_file_of_the_retired_kind_pruned_opens_as_a_float_model_with_its_budget(small_dataset, tmp_path):
+    """Files before format 3 had a kind "pruned" for a float model with a pruning budget."""
+    config = small_config(kind=ModelKind.FLOAT, pruning_budget=4, n_hidden=10, epochs=1)
+    path = save_experiment(tmp_path / "run.qats", run_experiment(config, small_dataset, compile=False), TableStore())
+    old = tmp_path / "old.qats"
+    with zipfile.ZipFile(path) as new, zipfile.ZipFile(old, "w") as archive:
+        for item in new.infolist():
+            data = new.read(item)
+            if item.filename == "experiment.json":
+                manifest = json.loads(data)
+                assert (manifest["format"], manifest["config"]["kind"]) == (FILE_FORMAT, "float") and FILE_FORMAT == 3
+                data = json.dumps({**manifest, "format": 2, "config": {**manifest["config"], "kind": "pruned"}})
+            archive.writestr(item, data)
+    loaded = load_experiment(old)
+    assert loaded.config == config and config_name(loaded.config).startswith("pruned 3-bit 10n budget 4")
 
 
 def test_damaged_or_foreign_files_raise_a_readable_error(tmp_path):
@@ -55,8 +75,6 @@ def _machines_run(tables: TableStore, epochs=1):
 
 
 def test_a_table_run_stores_its_rows_and_scaling_and_opens_without_the_csv(tmp_path):
-    import json
-
     tables = TableStore()
     imported, experiment = _machines_run(tables)
     path = save_experiment(tmp_path / "table.qats", experiment, tables)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from conftest import small_config
 
-from qatstudio.engine.config import ConfigError, DataConfig
+from qatstudio.engine.config import ConfigError, DataConfig, ModelKind
 from qatstudio.engine.data import make_dataset
 from qatstudio.engine.models import BrevitasMLP, linear_layers
 from qatstudio.engine.pipeline import run_experiment
@@ -73,7 +73,7 @@ def test_error_probability_is_a_setting(dataset):
 
 
 @pytest.mark.parametrize("changes, words", [
-    (dict(kind="float", accumulator_bits=6), "needs quantization-aware training"),
+    (dict(kind=ModelKind.FLOAT, accumulator_bits=6), "needs quantization-aware training"),
     (dict(accumulator_bits=4, bits=3), "can't hold 3-bit products"),
     (dict(accumulator_bits=6, neurons_kept=4), "structured pruning can't be combined"),
     (dict(neurons_kept=17, n_hidden=16), "neurons kept must be between 1 and the 16"),

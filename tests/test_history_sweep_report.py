@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from conftest import small_config
 
-from qatstudio.engine.config import BOUNDS
+from qatstudio.engine.config import BOUNDS, ModelKind
 from qatstudio.engine.pipeline import run_experiment
 from qatstudio.services.datasets import TableStore
 from qatstudio.services.experiment_file import load_experiment
-from qatstudio.services.formatting import config_name, fmt_key_bytes, fmt_latency, fmt_percent, fmt_progress, plural, run_name
+from qatstudio.services.formatting import PRUNED_FLOAT_LOOK, config_look, config_name, fmt_key_bytes, fmt_latency, fmt_percent, fmt_progress, plural, run_name
 from qatstudio.services.history import STOPPED_EARLY, History, RunRecord, pareto_front, same_data, shared_ceiling
 from qatstudio.services.ranges import MAX_RANGE, SweepRanges, parse_values, values_text
 from qatstudio.services.report import png_bytes, write_html_report, write_json_report
@@ -45,6 +45,18 @@ def test_a_history_file_from_before_the_rename_still_opens(record, tmp_path):
     [loaded], problems = History(tmp_path).load()
     assert not problems and loaded.stats == record.stats and loaded.pbs_count == record.pbs_count
     assert "stats" in History(tmp_path).add(loaded).to_json()  # written back under the new name
+
+
+def test_a_history_entry_of_the_retired_kind_pruned_opens_as_a_float_model_named_as_before(record, tmp_path):
+    pruned = dataclasses.replace(record, config=record.config.replace(kind=ModelKind.FLOAT))
+    values = {**pruned.to_json(), "format": 1}
+    values["config"]["kind"] = "pruned"  # as written before history format 2
+    (tmp_path / f"{record.id}.json").write_text(json.dumps(values))
+    [loaded], problems = History(tmp_path).load()
+    assert not problems and loaded.config == pruned.config and loaded.config.pruning_budget == 4
+    assert config_look(loaded.config) is PRUNED_FLOAT_LOOK and config_name(loaded.config).startswith("pruned 3-bit")
+    written = History(tmp_path).add(loaded).to_json()
+    assert (written["format"], written["config"]["kind"]) == (2, "float")
 
 
 def test_history_defaults_to_the_users_data_folder(private_home, record, small_dataset):
@@ -128,7 +140,7 @@ def test_sweep_plan_skips_combinations_it_cannot_run():
                      neurons=[6, 8], bits=[3], budgets=[None, 4, 7], seeds=[0])
     configs, skipped = plan.configs()
     assert len(configs) == 5 and len(skipped) == 1 and "more than the 6 inputs" in skipped[0]
-    assert [c.kind for c in configs] == ["qat"] * 5 and {c.pruning_budget for c in configs} == {None, 4, 7}
+    assert [c.kind for c in configs] == [ModelKind.QAT] * 5 and {c.pruning_budget for c in configs} == {None, 4, 7}
 
 
 def test_report_holds_every_selected_run(record, tmp_path):
@@ -162,6 +174,8 @@ def test_shipped_story_files_open_and_carry_their_figures():
         assert fmt_percent(experiment.metrics.clear_accuracy) in step["measured"]
         assert f"accumulator {experiment.stats.accumulator_bits} bits" in step["measured"]
     assert load_experiment(story_dir() / steps[-1]["file"]).metrics.fhe_executed_samples > 0
+    pruning = load_experiment(story_dir() / steps[2]["file"]).config  # written with the retired kind "pruned"
+    assert (pruning.kind, pruning.pruning_budget) == (ModelKind.FLOAT, 10)
 
 
 def test_a_table_run_reports_from_its_experiment_file_and_a_sweep_needs_its_rows(tmp_path):

@@ -7,6 +7,7 @@ from conftest import small_config
 from guide_model import guide_namespace
 from torch import nn
 
+from qatstudio.engine.config import ModelKind
 from qatstudio.engine.fhe import compile_model
 from qatstudio.engine.lowering import UnsupportedModelError, lower, trace_chain
 from qatstudio.engine.models import BrevitasMLP
@@ -40,7 +41,7 @@ def test_qat_model_is_bit_exact_in_fhe_simulation(dataset, bits, seed):
     assert np.array_equal(brevitas_ints, quantized.quantize_inputs(dataset.x_test))
 
 
-@pytest.mark.parametrize("kind, budget", [("float", None), ("pruned", 6)])
+@pytest.mark.parametrize("kind, budget", [(ModelKind.FLOAT, None), (ModelKind.FLOAT, 6)])
 def test_post_training_quantization_goes_through_the_same_lowering(dataset, kind, budget):
     config = small_config(kind=kind, pruning_budget=budget, n_hidden=24, epochs=2)
     model = train(config, dataset).model

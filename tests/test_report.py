@@ -8,9 +8,10 @@ import re
 import pytest
 from conftest import small_config
 
-from qatstudio.engine.config import DataConfig
+from qatstudio.engine.config import DataConfig, ModelKind
 from qatstudio.engine.pipeline import run_experiment
-from qatstudio.services.formatting import CLASS_COLORS, config_name, FRONT_COLOR, KIND_COLORS, METRICS_BY_KEY, fmt_percent, kind_name
+from qatstudio.services.formatting import (CLASS_COLORS, FRONT_COLOR, LEGEND_LOOKS, METRICS_BY_KEY, config_look, config_name,
+                                          fmt_percent)
 from qatstudio.services.history import RunRecord
 from qatstudio.services.report import write_html_report, write_json_report
 
@@ -22,9 +23,9 @@ SMALL_DATA = DataConfig(n_points=1600, n_test=200)
 @pytest.fixture(scope="module")
 def records(small_dataset):
     """One real run of each kind, trained, compiled and simulated on the small data set."""
-    configs = [small_config(kind="float", n_hidden=8, epochs=1, data=SMALL_DATA),
-               small_config(kind="pruned", n_hidden=8, pruning_budget=4, epochs=1, data=SMALL_DATA),
-               small_config(kind="qat", n_hidden=8, pruning_budget=4, epochs=2, data=SMALL_DATA)]
+    configs = [small_config(kind=ModelKind.FLOAT, n_hidden=8, epochs=1, data=SMALL_DATA),
+               small_config(kind=ModelKind.FLOAT, n_hidden=8, pruning_budget=4, epochs=1, data=SMALL_DATA),
+               small_config(kind=ModelKind.QAT, n_hidden=8, pruning_budget=4, epochs=2, data=SMALL_DATA)]
     return [RunRecord.from_experiment(run_experiment(config, small_dataset)) for config in configs]
 
 
@@ -46,9 +47,10 @@ def test_report_has_the_apps_colours_a_legend_the_front_and_boundaries_with_poin
     assert "<th>Latency per sample</th><th>First sample (warm-up)</th>" in text.replace("\n", "")
     text = write_html_report(tmp_path / "report.html", records).read_text()
     chart = chart_of(text)
-    for kind in ("float", "pruned", "qat"):
-        assert f'fill="{KIND_COLORS[kind]}"' in chart  # the points and the legend in the app's colours
-        assert f">{kind_name(kind)}<" in chart  # the legend names each kind
+    assert [config_look(r.config) for r in records] == list(LEGEND_LOOKS)  # float, pruned float, QAT
+    for look in LEGEND_LOOKS:
+        assert f'fill="{look.color}"' in chart  # the points and the legend in the app's colours
+        assert f">{look.name}<" in chart  # the legend names each kind
     assert '<polyline points="' in chart and f'stroke="{FRONT_COLOR}"' in chart and "Pareto front" in chart
     # the y-axis labels keep clear of the left edge and of the rotated axis title (at x=18)
     for x, size, label in re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end" font-size="(\d+)"'

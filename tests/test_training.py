@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from conftest import small_config
 
+from qatstudio.engine.config import ModelKind
 from qatstudio.engine.models import BrevitasMLP, FloatMLP, linear_layers
 from qatstudio.engine.pruning import max_nonzero_per_neuron
 from qatstudio.engine.training import Done, Epoch, Step, predict, train
@@ -9,7 +10,7 @@ from qatstudio.engine.training import Done, Epoch, Step, predict, train
 
 def test_events_arrive_in_order_with_boundary(small_dataset):
     events = []
-    result = train(small_config(kind="float", epochs=2), small_dataset, events.append)
+    result = train(small_config(kind=ModelKind.FLOAT, epochs=2), small_dataset, events.append)
     steps = [e for e in events if isinstance(e, Step)]
     epochs = [e for e in events if isinstance(e, Epoch)]
     assert isinstance(events[-1], Done) and not events[-1].cancelled
@@ -21,7 +22,7 @@ def test_events_arrive_in_order_with_boundary(small_dataset):
     assert result.history == epochs
 
 
-@pytest.mark.parametrize("kind", ["float", "qat"])
+@pytest.mark.parametrize("kind", [ModelKind.FLOAT, ModelKind.QAT])
 def test_same_seed_same_training(small_dataset, kind):
     config = small_config(kind=kind, epochs=2)
     runs = []
@@ -35,7 +36,7 @@ def test_same_seed_same_training(small_dataset, kind):
     assert not np.array_equal(predict(other.model, small_dataset.grid), predict(result.model, small_dataset.grid))
 
 
-@pytest.mark.parametrize("kind, budget", [("pruned", 3), ("qat", 5)])
+@pytest.mark.parametrize("kind, budget", [(ModelKind.FLOAT, 3), (ModelKind.QAT, 5)])
 def test_cancel_stops_promptly_and_leaves_a_consistent_model(small_dataset, kind, budget):
     config = small_config(kind=kind, pruning_budget=budget, epochs=50)
     steps = []
@@ -47,7 +48,8 @@ def test_cancel_stops_promptly_and_leaves_a_consistent_model(small_dataset, kind
     assert predict(result.model, small_dataset.x_test).shape == (len(small_dataset.x_test),)
 
 
-@pytest.mark.parametrize("kind, budget, n_hidden", [("pruned", 4, 24), ("qat", 6, 24), ("qat", 1, 10)])
+@pytest.mark.parametrize("kind, budget, n_hidden",
+                         [(ModelKind.FLOAT, 4, 24), (ModelKind.QAT, 6, 24), (ModelKind.QAT, 1, 10)])
 def test_every_neuron_keeps_at_most_the_budget_after_training(small_dataset, kind, budget, n_hidden):
     result = train(small_config(kind=kind, pruning_budget=budget, n_hidden=n_hidden, epochs=3), small_dataset)
     layers = linear_layers(result.model)
@@ -63,13 +65,13 @@ def test_every_neuron_keeps_at_most_the_budget_after_training(small_dataset, kin
 
 
 def test_unpruned_model_is_dense(small_dataset):
-    result = train(small_config(kind="float", n_hidden=12, epochs=1), small_dataset)
+    result = train(small_config(kind=ModelKind.FLOAT, n_hidden=12, epochs=1), small_dataset)
     assert max_nonzero_per_neuron(linear_layers(result.model))[1] == 12
 
 
 def test_model_kinds(small_dataset):
-    assert isinstance(train(small_config(kind="float", epochs=1), small_dataset).model, FloatMLP)
-    model = train(small_config(kind="qat", bits=4, epochs=1), small_dataset).model
+    assert isinstance(train(small_config(kind=ModelKind.FLOAT, epochs=1), small_dataset).model, FloatMLP)
+    model = train(small_config(kind=ModelKind.QAT, bits=4, epochs=1), small_dataset).model
     assert isinstance(model, BrevitasMLP)
     for layer in linear_layers(model):  # every layer, the last one too, honours the bit-width
         assert int(layer.quant_weight().bit_width) == 4
@@ -77,7 +79,7 @@ def test_model_kinds(small_dataset):
 
 
 def test_hidden_layers_are_configurable(small_dataset):
-    model = train(small_config(kind="qat", n_layers=3, n_hidden=8, epochs=1), small_dataset).model
+    model = train(small_config(kind=ModelKind.QAT, n_layers=3, n_hidden=8, epochs=1), small_dataset).model
     assert len(linear_layers(model)) == 4
 
 
@@ -87,5 +89,5 @@ def test_default_qat_recipe_reaches_the_ceiling(dataset):
     classifier can reach on the test points (five seeds: `qatstudio reproduce`; time: benchmarks/)."""
     from qatstudio.engine.config import ExperimentConfig
 
-    result = train(ExperimentConfig(kind="qat", n_hidden=100, bits=3, pruning_budget=20), dataset)
+    result = train(ExperimentConfig(kind=ModelKind.QAT, n_hidden=100, bits=3, pruning_budget=20), dataset)
     assert result.test_accuracy >= dataset.ceiling_accuracy - 0.005

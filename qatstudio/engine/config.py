@@ -4,12 +4,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Optional
 
 from .errors import UserError
 from .integer import MAX_LOOKUP_BITS
 
-MODEL_KINDS = ("float", "pruned", "qat")
 OPTIMIZERS = ("adam", "sgd")
 ROUNDING_MODES = ("exact", "approximate")
 MIN_BITS, MAX_BITS = 2, 8
@@ -29,6 +29,32 @@ class ConfigError(UserError, ValueError):
 
     def words(self) -> str:
         return "; ".join(self.reasons)
+
+
+class ModelKind(Enum):
+    """How a model comes to its bit-width; its value is the word files and the command line use.
+    Whether it is pruned is a setting of its own: ``ExperimentConfig.pruning_budget``."""
+
+    FLOAT = "float"  # trained in fp32, then quantized after training (post-training quantization)
+    QAT = "qat"  # trained with quantization in the loop (Brevitas)
+
+    @classmethod
+    def read(cls, text: str) -> "ModelKind":
+        """A kind as written: 'float' or 'qat'; ValueError in words otherwise."""
+        try:
+            return cls(text)
+        except ValueError:
+            raise ValueError(cls.unknown(text)) from None
+
+    @classmethod
+    def unknown(cls, value) -> str:
+        """Why ``value`` is no kind, in words."""
+        return f"unknown model kind '{value}': choose one of {', '.join(kind.value for kind in cls)}"
+
+
+# Files written before experiment file format 3 (and history entries before format 2) had this kind
+# of its own for a float model with a pruning budget; they read as ModelKind.FLOAT.
+RETIRED_PRUNED_KIND = "pruned"
 
 
 # Generated 2D shapes (all on about [0, 1]^2, two classes), and "table": the user's own data.
@@ -218,7 +244,7 @@ SUGGESTED_NOISE = {"checkerboard": 0.01, "circle": 0.04, "xor": 0.03, "gaussians
 class ExperimentConfig:
     """Everything that defines one run: data, model, pruning, training."""
 
-    kind: str = "qat"  # "float", "pruned" (float + pruning, then post-training quantization) or "qat"
+    kind: ModelKind = ModelKind.QAT
     n_hidden: int = 100
     n_layers: int = 2  # hidden layers
     bits: int = 3  # weights and activations (QAT), or post-training quantization target
@@ -246,16 +272,12 @@ class ExperimentConfig:
     def problems(self) -> list[str]:
         """Every reason this configuration can't run, in words; empty when it is valid."""
         reasons = []
-        if self.kind not in MODEL_KINDS:
-            reasons.append(f"unknown model kind '{self.kind}': choose one of {', '.join(MODEL_KINDS)}")
+        if not isinstance(self.kind, ModelKind):
+            reasons.append(ModelKind.unknown(self.kind))
         for name in ("n_hidden", "n_layers", "bits", "epochs", "batch_size", "seed", "restarts", "lookup_bits",
                      "round_bits"):
             reasons.append(BOUNDS[name].problem(getattr(self, name)))
         reasons.append(self._budget_problem())
-        if self.kind == "pruned" and self.pruning_budget is None:
-            reasons.append("a pruned model needs a pruning budget (non-zero inputs per neuron)")
-        if self.kind == "float" and self.pruning_budget is not None:
-            reasons.append("a float model is not pruned: choose kind 'pruned' or turn pruning off")
         if not isinstance(self.lr, (int, float)) or not 0 < self.lr <= 1:
             reasons.append(f"learning rate must be above 0 and at most 1 (got {self.lr})")
         if self.optimizer not in OPTIMIZERS:
@@ -289,7 +311,7 @@ class ExperimentConfig:
     def _accumulator_problem(self) -> Optional[str]:
         if self.accumulator_bits is None:
             return None
-        if self.kind != "qat":
+        if self.kind is not ModelKind.QAT:
             return "a target accumulator width needs quantization-aware training (kind 'qat')"
         problem = BOUNDS["accumulator_bits"].problem(self.accumulator_bits)
         if problem is None and isinstance(self.bits, int) and self.accumulator_bits < self.bits + 2:
@@ -305,10 +327,11 @@ class ExperimentConfig:
 
     @property
     def is_quantization_aware(self) -> bool:
-        return self.kind == "qat"
+        return self.kind is ModelKind.QAT
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Plain values, as files keep them (the kind as its word)."""
+        return {**dataclasses.asdict(self), "kind": self.kind.value}
 
     @classmethod
     def from_dict(cls, values: dict) -> "ExperimentConfig":
@@ -318,6 +341,13 @@ class ExperimentConfig:
         # Files written before the bounded recipe (0.5): one model, lookups as wide as the accumulators.
         values.setdefault("lookup_bits", None)
         values.setdefault("restarts", 1)
+        if "kind" in values:
+            if values["kind"] == RETIRED_PRUNED_KIND:
+                values["kind"] = ModelKind.FLOAT.value
+            try:
+                values["kind"] = ModelKind.read(values["kind"])
+            except ValueError as error:
+                raise ConfigError([str(error)]) from None
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -330,7 +360,7 @@ class ExperimentConfig:
         each neuron pruned to RECIPE_PRUNING_BUDGET inputs where it has more (a float model stays
         dense)."""
         config = cls(**changes)
-        if "pruning_budget" in changes or config.kind == "float":
+        if "pruning_budget" in changes or config.kind is ModelKind.FLOAT:
             return config
         widest = max(config.data.n_features, config.n_hidden) if isinstance(config.n_hidden, int) else 0
         return config.replace(pruning_budget=RECIPE_PRUNING_BUDGET) if widest > RECIPE_PRUNING_BUDGET else config

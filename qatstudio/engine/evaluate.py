@@ -18,7 +18,7 @@ from .training import predict
 class Metrics:
     ceiling_accuracy: Optional[float] = None  # the best any classifier can reach on the test points
     validation_accuracy: Optional[float] = None  # the integer model on the validation points (what chose it)
-    float_accuracy: Optional[float] = None  # the fp32 model (float and pruned kinds)
+    float_accuracy: Optional[float] = None  # the fp32 model (the float kind, pruned or not)
     brevitas_accuracy: Optional[float] = None  # the Brevitas model: QAT, or the post-training quantized one
     clear_accuracy: Optional[float] = None  # the integer model in the clear
     agreement_brevitas_clear: Optional[float] = None

@@ -27,7 +27,7 @@ from . import storage
 from .datasets import TableNotLoaded, TableStore
 from .formatting import fmt_bytes
 
-FILE_FORMAT = 2  # 2: the kept epoch and restart, validation figures, bounded lookups
+FILE_FORMAT = 3  # 2: the kept epoch and restart, validation figures, bounded lookups; 3: no kind 'pruned'
 SUFFIX = ".qats"
 LEGACY_MODEL_CLASSES = {"QuantMLP": "BrevitasMLP"}  # files written before the rename
 TABLE_FILE = "table.npz"

@@ -9,13 +9,12 @@ from typing import Optional
 
 import numpy as np
 
-from ..engine.config import DataConfig, ExperimentConfig
+from ..engine.config import DataConfig, ExperimentConfig, ModelKind
 from ..engine.integer import MAX_LOOKUP_BITS
 
 # ---------------------------------------------------------------- colours
 
-KIND_COLORS = {"float": "#0077BB", "pruned": "#EE7733", "qat": "#009988"}  # Paul Tol's "vibrant"
-OTHER_COLOR = "#777777"  # a kind without a colour of its own
+OTHER_COLOR = "#777777"  # points of no kind (the optimizer's candidates)
 FRONT_COLOR = "#1a1a1a"  # the Pareto front
 ERROR_COLOR = "#8a1c12"  # a problem the user can fix, in words
 MUTED_COLOR = "#555555"  # secondary text: hints, where settings come from
@@ -31,13 +30,25 @@ BOUNDARY_RAMP = ("#2151db", "#7075e2", "#a09ce8", "#c9c5ed", "#eee7ea", "#f0beb1
 
 # ---------------------------------------------------------------- kinds and configurations
 
-KIND_NAMES = {"float": "float + PTQ", "pruned": "pruned + PTQ", "qat": "QAT"}  # legends, tables
-KIND_TITLES = {  # the Configure panel's choice
-    "float": "Float + post-training quant.",
-    "pruned": "Pruned float + post-training quant.",
-    "qat": "Quantization-aware (QAT)",
+
+@dataclass(frozen=True)
+class KindLook:
+    """How the app names and draws a kind of model."""
+
+    short: str  # inside a configuration's name
+    name: str  # legends, tables
+    title: str  # the Configure panel's choice
+    color: str  # Paul Tol's "vibrant"
+
+
+KIND_LOOKS = {
+    ModelKind.FLOAT: KindLook("float", "float + PTQ", "Float + post-training quant.", "#0077BB"),
+    ModelKind.QAT: KindLook("QAT", "QAT", "Quantization-aware (QAT)", "#009988"),
 }
-SHORT_KIND = {"float": "float", "pruned": "pruned", "qat": "QAT"}  # inside a configuration's name
+# A float model with a pruning budget is named and drawn apart (the guide's second table); a QAT
+# model is QAT pruned or not.
+PRUNED_FLOAT_LOOK = KindLook("pruned", "pruned + PTQ", "Pruned float + post-training quant.", "#EE7733")
+LEGEND_LOOKS = (KIND_LOOKS[ModelKind.FLOAT], PRUNED_FLOAT_LOOK, KIND_LOOKS[ModelKind.QAT])  # in legends' order
 
 # ---------------------------------------------------------------- data sets
 
@@ -67,18 +78,17 @@ def data_word(data: DataConfig) -> str:
     return data.table_name if data.is_table else data.shape
 
 
-def kind_name(kind: str) -> str:
-    return KIND_NAMES.get(kind, kind)
-
-
-def kind_color(kind: str) -> str:
-    return KIND_COLORS.get(kind, OTHER_COLOR)
+def config_look(config: ExperimentConfig) -> KindLook:
+    """How a configuration's kind is named and drawn: a float one with a pruning budget as pruned."""
+    if config.kind is ModelKind.FLOAT and config.pruning_budget is not None:
+        return PRUNED_FLOAT_LOOK
+    return KIND_LOOKS[config.kind]
 
 
 def config_name(config: ExperimentConfig, short: bool = False) -> str:
     """A configuration in a few words: 'QAT 3-bit 100n budget 20 seed 0', or for a chart's
     caption (``short``) 'QAT 100n b20' (bits only when not 3, no seed)."""
-    parts = [SHORT_KIND.get(config.kind, config.kind)]
+    parts = [config_look(config).short]
     if not short or config.bits != 3:
         parts.append(f"{config.bits}-bit")
     parts.append(hidden_name(config))

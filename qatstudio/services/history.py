@@ -103,8 +103,8 @@ class RunRecord:
         if self.boundary is not None:
             image = np.clip(np.rint(np.asarray(self.boundary) * BOUNDARY_LEVELS), 0, BOUNDARY_LEVELS).astype(np.uint8)
             boundary = {"shape": list(image.shape), "data": base64.b64encode(image.tobytes()).decode("ascii")}
-        return {
-            "format": 1, "id": self.id, "created": self.created, "label": self.label,
+        return {  # format 2: no kind "pruned" (a float model with a pruning budget)
+            "format": 2, "id": self.id, "created": self.created, "label": self.label,
             "config": self.config.to_dict(), "metrics": self.metrics.to_dict(),
             "stats": self.stats.to_dict() if self.stats else None, "boundary": boundary,
             "experiment_path": self.experiment_path, "stopped": self.stopped,

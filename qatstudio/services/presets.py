@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.config import SHAPES, SUGGESTED_NOISE, DataConfig, ExperimentConfig
+from ..engine.config import SHAPES, SUGGESTED_NOISE, DataConfig, ExperimentConfig, ModelKind
 from .datasets import TableStore
 from .formatting import SHAPE_TITLES, fmt_budget
 from .paths import resources_dir
@@ -71,19 +71,19 @@ def guide_presets() -> list[Preset]:
     presets = [
         Preset("Baseline: float + 3-bit post-training quantization",
                f"Float, {n} neurons, {BITS}-bit PTQ",
-               dict(kind="float", n_hidden=n, n_layers=2, bits=BITS, pruning_budget=None))
+               dict(kind=ModelKind.FLOAT, n_hidden=n, n_layers=2, bits=BITS, pruning_budget=None))
         for n in TABLE_NEURONS
     ]
     presets += [
         Preset("Pruning: 100 neurons + 3-bit post-training quantization",
                f"Pruned, {budget} of 100 inputs per neuron, {BITS}-bit PTQ",
-               dict(kind="pruned", n_hidden=100, n_layers=2, bits=BITS, pruning_budget=budget))
+               dict(kind=ModelKind.FLOAT, n_hidden=100, n_layers=2, bits=BITS, pruning_budget=budget))
         for budget in TABLE_PRUNED
     ]
     presets += [
         Preset("Quantization-aware training",
                f"QAT {BITS}-bit, 100 neurons, {fmt_budget(budget)}",
-               dict(kind="qat", n_hidden=100, n_layers=2, bits=BITS, pruning_budget=budget))
+               dict(kind=ModelKind.QAT, n_hidden=100, n_layers=2, bits=BITS, pruning_budget=budget))
         for budget in TABLE_QAT
     ]
     return presets

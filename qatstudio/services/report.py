@@ -26,17 +26,16 @@ from .formatting import (
     CIRCUIT_ROWS,
     CLASS_COLORS,
     FRONT_COLOR,
-    KIND_COLORS,
+    LEGEND_LOOKS,
     METRICS_BY_KEY,
     MeasureRow,
     class_shades,
     fmt_epochs,
+    config_look,
     config_name,
     fmt_measure,
     fmt_percent,
     hex_rgb,
-    kind_color,
-    kind_name,
     plural,
 )
 from .history import RunRecord, pareto_front, shared_ceiling
@@ -134,7 +133,7 @@ def _tradeoff_svg(records: list[RunRecord], numbers: dict[str, int]) -> str:
     for i, (b, accuracy, record) in enumerate(points):
         x, y = sx(b), sy(accuracy)
         ring = f' stroke="{FRONT_COLOR}" stroke-width="2"' if i in front else ' stroke="white" stroke-width="1.5"'
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6.5" fill="{kind_color(record.config.kind)}"'
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6.5" fill="{config_look(record.config).color}"'
                      f'{ring}><title>#{numbers[record.id]} {html.escape(record.label)}: '
                      f'{fmt_percent(accuracy)}, {b} bits</title></circle>')
         labels.setdefault((round(x, 1), round(y, 1)), []).append(str(numbers[record.id]))
@@ -143,11 +142,10 @@ def _tradeoff_svg(records: list[RunRecord], numbers: dict[str, int]) -> str:
 
     # legend, right of the plot
     lx, ly = left + plot_w + 22, top + 12
-    kinds = [k for k in KIND_COLORS if any(r.config.kind == k for r in records)]
-    kinds += sorted({r.config.kind for r in records} - set(KIND_COLORS))
-    for kind in kinds:
-        parts.append(f'<circle cx="{lx + 6}" cy="{ly - 4}" r="6.5" fill="{kind_color(kind)}"/>')
-        parts.append(_text(lx + 20, ly, kind_name(kind), "start"))
+    shown = {config_look(r.config) for r in records}
+    for look in [look for look in LEGEND_LOOKS if look in shown]:
+        parts.append(f'<circle cx="{lx + 6}" cy="{ly - 4}" r="6.5" fill="{look.color}"/>')
+        parts.append(_text(lx + 20, ly, look.name, "start"))
         ly += 22
     ly += 6
     parts.append(f'<polyline points="{lx},{ly - 10} {lx + 7},{ly - 10} {lx + 7},{ly - 2} {lx + 14},{ly - 2}" '
@@ -258,7 +256,7 @@ def _card(record: RunRecord, number: int, tables: TableStore) -> str:
             f"(worst case {layer.bound_bits}), {layer.lookups} lookups</li>"
             for layer in record.stats.layers) + "</ul>"
     config = html.escape(json.dumps(record.config.to_dict(), indent=2, sort_keys=True))
-    color = kind_color(record.config.kind)
+    color = config_look(record.config).color
     return (f'<section class="card" style="border-top-color:{color}">'
             f'<h3><span class="num">{number}</span> {html.escape(record.label)}</h3>'
             f'<p class="muted">{html.escape(_config_line(record))}</p>'
@@ -308,7 +306,7 @@ def write_html_report(path: Path, records: list[RunRecord], title: str = "QAT St
     headers = ["#", "Run"] + [row.label for row in columns]
     rows = []
     for record in records:
-        dot = f'<span class="dot" style="background:{kind_color(record.config.kind)}"></span>'
+        dot = f'<span class="dot" style="background:{config_look(record.config).color}"></span>'
         star = ' <span title="on the Pareto front">\u2605</span>' if record.id in front_ids else ""
         cells = [str(numbers[record.id]), f"{dot}{html.escape(record.label)}{star}"]
         cells += [fmt_measure(row, record.figure(row)) for row in columns]

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable, Optional, TextIO
 
-from ..engine.config import DataConfig, ExperimentConfig
+from ..engine.config import DataConfig, ExperimentConfig, ModelKind
 from ..engine.data import make_dataset
 from ..engine.pipeline import run_experiment
 from .formatting import fmt_percent, fmt_seconds
@@ -117,15 +117,15 @@ def reproduce(
 
     tables: dict = {"plan": vars(plan), "table1": [], "table2": [], "table3": []}
     for n_hidden in TABLE_NEURONS:
-        config = base.replace(kind="float", n_hidden=n_hidden)
+        config = base.replace(kind=ModelKind.FLOAT, n_hidden=n_hidden)
         tables["table1"].append(float_row(runs(config, f"table 1, {n_hidden} neurons"), n_hidden=n_hidden))
     for budget in TABLE_PRUNED:
-        config = base.replace(kind="pruned", n_hidden=100, pruning_budget=budget)
+        config = base.replace(kind=ModelKind.FLOAT, n_hidden=100, pruning_budget=budget)
         tables["table2"].append(
             float_row(runs(config, f"table 2, 100 neurons pruned to {budget}"), n_hidden=100, pruning_budget=budget)
         )
     for budget in TABLE_QAT:
-        config = base.replace(kind="qat", n_hidden=100, pruning_budget=budget)
+        config = base.replace(kind=ModelKind.QAT, n_hidden=100, pruning_budget=budget)
         experiments = runs(config, f"table 3, QAT 100 neurons pruned to {budget}", plan.encrypted_samples)
         first = experiments[0].metrics
         row = {

@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Optional
 
-from ..engine.config import BOUNDS, ExperimentConfig
+from ..engine.config import BOUNDS, ExperimentConfig, ModelKind
 from .ranges import parse_values, values_text
 
 TOLERANCE = 0.005  # validation accuracy a winner may give up against the best found
@@ -73,7 +73,7 @@ def candidates(base: ExperimentConfig, space: SearchSpace = SearchSpace()) -> li
             space.layers, space.neurons, space.bits, space.budgets, space.accumulator_targets):
         if layers == 0:
             neurons, target = 1, None  # a linear model has no hidden neuron
-        config = base.replace(kind="qat", n_layers=layers, n_hidden=neurons, bits=bits, pruning_budget=budget,
+        config = base.replace(kind=ModelKind.QAT, n_layers=layers, n_hidden=neurons, bits=bits, pruning_budget=budget,
                               accumulator_bits=target, neurons_kept=None, round_bits=0)
         if not config.problems():
             found.setdefault(_identity(config), config)

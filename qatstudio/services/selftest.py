@@ -5,7 +5,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..engine.config import DataConfig, ExperimentConfig
+from ..engine.config import DataConfig, ExperimentConfig, ModelKind
 from ..engine.pipeline import run_experiment
 from .keys import KeyCache
 
@@ -17,8 +17,8 @@ def selftest() -> tuple[bool, str]:
     # Concrete's own error probability (1e-5 for the whole circuit), so that agreement is exact:
     # simulation draws lookup errors at the configured rate, and the recipe's per-lookup rate
     # let 1 of 100 test points differ in one run of this check.
-    config = ExperimentConfig(kind="qat", n_hidden=8, bits=3, pruning_budget=4, epochs=3, restarts=1, p_error=None,
-                              data=DataConfig(n_points=1600, n_test=100))
+    config = ExperimentConfig(kind=ModelKind.QAT, n_hidden=8, bits=3, pruning_budget=4, epochs=3, restarts=1,
+                              p_error=None, data=DataConfig(n_points=1600, n_test=100))
     try:
         experiment = run_experiment(config, encrypted_samples=1)
         # The window makes keys in a child process (multiprocessing "spawn", which a frozen app

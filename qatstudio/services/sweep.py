@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..engine.cancel import Cancelled
-from ..engine.config import BOUNDS, ExperimentConfig
+from ..engine.config import BOUNDS, ExperimentConfig, ModelKind
 from ..engine.data import Table
 from ..engine.pipeline import run_experiment
 from .cluster import ALLOWED_FAILURES, ClusterSettings, open_cluster
@@ -47,12 +47,7 @@ class SweepPlan:
         """The valid configurations, and a reason for each combination skipped."""
         configs, skipped = [], []
         for n_hidden, bits, budget, seed in itertools.product(self.neurons, self.bits, self.budgets, self.seeds):
-            kind = self.base.kind
-            if kind == "float" and budget is not None:
-                kind = "pruned"
-            elif kind == "pruned" and budget is None:
-                kind = "float"
-            config = self.base.replace(kind=kind, n_hidden=n_hidden, bits=bits, pruning_budget=budget, seed=seed)
+            config = self.base.replace(n_hidden=n_hidden, bits=bits, pruning_budget=budget, seed=seed)
             problems = config.problems()
             if problems:
                 skipped.append(f"{n_hidden} neurons, {bits} bits, pruning {fmt_budget(budget)}: "
@@ -78,8 +73,8 @@ def parse_plan(base: ExperimentConfig, ranges: SweepRanges,
             problems.append(str(error))
     if problems:
         return None, problems
-    base = base.replace(pruning_budget=None)
-    if base.kind == "float":  # the sweep turns float into pruned where a budget is set
+    base = base.replace(pruning_budget=None)  # each combination has its own
+    if base.kind is ModelKind.FLOAT:  # a float model has no target accumulator
         base = base.replace(accumulator_bits=None)
     return SweepPlan(base, neuron_values, bit_values, budget_values, seed_values), []
 

@@ -20,7 +20,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from qatstudio.engine.config import DataConfig, ExperimentConfig  # noqa: E402
+from qatstudio.engine.config import DataConfig, ExperimentConfig, ModelKind  # noqa: E402
 
 
 def _start_dask_offload_thread() -> None:
@@ -175,7 +175,7 @@ def window(qtbot, settings, windows):
 
 def small_config(**changes) -> ExperimentConfig:
     """A tiny QAT net on a 30x30 grid: trains in about a second, compiles in about a second."""
-    base = ExperimentConfig(kind="qat", n_hidden=12, n_layers=2, bits=3, pruning_budget=4, epochs=3, lr=0.02,
+    base = ExperimentConfig(kind=ModelKind.QAT, n_hidden=12, n_layers=2, bits=3, pruning_budget=4, epochs=3, lr=0.02,
                             batch_size=32, seed=1, restarts=1, p_error=None, data=DataConfig(n_points=900, n_test=100))
     data = changes.pop("data", None)
     config = base.replace(**changes)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PySide6.QtCore import QPointF, Qt
 
-from qatstudio.engine.config import SHAPES, DataConfig, ExperimentConfig
+from qatstudio.engine.config import SHAPES, DataConfig, ExperimentConfig, ModelKind
 from qatstudio.engine.data import Table, make_dataset
 from qatstudio.engine.training import predict, predict_logits, train
 from qatstudio.gui.panels.config_panel import PICK_TITLES, PICKS
@@ -41,7 +41,7 @@ def test_the_picker_offers_every_shape_with_its_thumbnail(qtbot, window):
 @pytest.mark.parametrize("key", list(PICKS))
 def test_pick_each_shape_and_train_it(qtbot, window, run, key):
     panel = window.config_panel
-    panel.set_config(small_config(kind="float", pruning_budget=None, n_hidden=16, epochs=1,
+    panel.set_config(small_config(kind=ModelKind.FLOAT, pruning_budget=None, n_hidden=16, epochs=1,
                                   data=dict(n_points=400, n_test=100, seed=3)))
     pick(panel, key)
     data = panel.config().data
@@ -66,11 +66,11 @@ def test_pick_each_shape_and_train_it(qtbot, window, run, key):
 
 def test_picking_a_shape_keeps_the_model(qtbot, window):
     panel = window.config_panel
-    panel.set_config(ExperimentConfig(kind="float", n_hidden=30, data=DataConfig(bands=3, noise=0.0, seed=7)))
+    panel.set_config(ExperimentConfig(kind=ModelKind.FLOAT, n_hidden=30, data=DataConfig(bands=3, noise=0.0, seed=7)))
     assert panel.picker.currentData() == "board3"  # the 3 x 3 board is shown as itself
     pick(panel, "spirals")
     config = panel.config()
-    assert (config.kind, config.n_hidden, config.data.shape, config.data.seed) == ("float", 30, "spirals", 7)
+    assert (config.kind, config.n_hidden, config.data.shape, config.data.seed) == (ModelKind.FLOAT, 30, "spirals", 7)
     assert config.data.noise == DataConfig.for_shape("spirals").noise
     panel.bands.setValue(3)  # hidden for a spiral: nothing changes
     panel.noise.setValue(0.0)
@@ -96,7 +96,7 @@ def table_data(n_features: int, n_classes: int, rows: int = 600, seed: int = 0) 
 
 
 def trained_on(data: DataConfig, table: Table):
-    config = ExperimentConfig(kind="float", n_hidden=16, epochs=10, lr=0.05, seed=0, data=data)
+    config = ExperimentConfig(kind=ModelKind.FLOAT, n_hidden=16, epochs=10, lr=0.05, seed=0, data=data)
     dataset = make_dataset(data, table)
     result = train(config, dataset)
     return dataset, result

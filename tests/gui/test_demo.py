@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QToolBar
 
-from qatstudio.engine.config import DataConfig, ExperimentConfig
+from qatstudio.engine.config import DataConfig, ExperimentConfig, ModelKind
 from qatstudio.engine.data import make_dataset
 from qatstudio.gui.demo.controller import DemoController, install_demo
 from qatstudio.gui.demo.presentation import BASE_PT, TYPE
@@ -486,7 +486,7 @@ def test_closing_in_presentation_mode_saves_the_normal_layout(qtbot, settings, t
 
 
 def tiny_base() -> ExperimentConfig:
-    return ExperimentConfig(kind="qat", n_hidden=8, n_layers=2, bits=3, epochs=1, lr=0.02, batch_size=32, seed=0,
+    return ExperimentConfig(kind=ModelKind.QAT, n_hidden=8, n_layers=2, bits=3, epochs=1, lr=0.02, batch_size=32, seed=0,
                             restarts=1, data=DataConfig(n_points=900, n_test=100))
 
 
@@ -494,7 +494,7 @@ def test_sweep_runs_in_the_background_and_a_cancel_keeps_finished_runs(qtbot, wi
     window.config_panel.set_config(tiny_base())
     dialog = demo.open_sweep_dialog()
     assert dialog.isVisible() and not dialog.isModal()
-    dialog.set_ranges("6-8", "3", "off, 4", "0", epochs=1, kind="qat")
+    dialog.set_ranges("6-8", "3", "off, 4", "0", epochs=1, kind=ModelKind.QAT)
     assert dialog.preview.text().startswith("<b>6 runs")
     dialog.neurons.setText("6-8, x")
     assert "can't read 'x'" in dialog.preview.text() and not dialog.start_button.isEnabled()

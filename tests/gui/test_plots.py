@@ -89,7 +89,7 @@ def test_one_palette_for_the_window_and_the_report():
     from qatstudio.services import formatting as palette
     from qatstudio.services import report
 
-    assert tradeoff_chart.KIND_COLORS is palette.KIND_COLORS
+    assert tradeoff_chart.LEGEND_LOOKS is palette.LEGEND_LOOKS and tradeoff_chart.config_look is palette.config_look
     assert plots.BOUNDARY_COLORMAP.map(0.0, mode="qcolor").name() == palette.BOUNDARY_RAMP[0]
     assert plots.BOUNDARY_COLORMAP.map(1.0, mode="qcolor").name() == palette.BOUNDARY_RAMP[-1]
     assert history_panel.boundary_qimage is plots.boundary_qimage  # thumbnails drawn by the plots' own code

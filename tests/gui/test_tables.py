@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from qatstudio.engine.config import TABLE
+from qatstudio.engine.config import TABLE, ModelKind
 from qatstudio.engine.evaluate import Metrics
 from qatstudio.gui.panels.results_panel import ResultsPanel
 from qatstudio.services import tabular
@@ -70,7 +70,7 @@ def test_import_a_table_train_it_and_look_at_another_plane(qtbot, window, run, t
     assert not panel.noise.isVisibleTo(panel) and not panel.preview.isVisibleTo(panel)
     assert window.session.experiment is None  # importing changes the configuration, not the results
 
-    panel.set_config(small_config(kind="float", pruning_budget=None, epochs=1, n_hidden=16,
+    panel.set_config(small_config(kind=ModelKind.FLOAT, pruning_budget=None, epochs=1, n_hidden=16,
                                   data=dict(shape=TABLE, table_name=data.table_name, table_sha256=data.table_sha256,
                                             table_bytes=data.table_bytes, label_column="species",
                                             test_fraction=0.25, n_features=5, n_classes=3)))

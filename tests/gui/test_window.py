@@ -1,6 +1,7 @@
 """The real window, driven like a user: real training, compilation and FHE (no mocks)."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from qatstudio.engine.config import BOUNDS, DataConfig, ExperimentConfig
+from qatstudio.engine.config import BOUNDS, DataConfig, ExperimentConfig, ModelKind
 from qatstudio.engine.data import make_dataset
 from qatstudio.engine.evaluate import evaluate_simulated
 from qatstudio.engine.fhe import AccumulatorTooWideError
@@ -177,15 +178,17 @@ def test_pause_and_resume(qtbot, window, run):
 
 def test_invalid_configuration_blocks_train_with_reasons(qtbot, window):
     panel = window.config_panel
-    panel.set_config(small_config(kind="pruned", pruning_budget=None))
+    panel.set_config(small_config(kind=ModelKind.FLOAT, accumulator_bits=8))
     assert not window.train_button.isEnabled()
     assert not window.train_action.isEnabled()
-    assert "a pruned model needs a pruning budget" in panel.problems_text()
+    assert "a target accumulator width needs quantization-aware training" in panel.problems_text()
     window.start_training()  # even if called directly: nothing starts
     assert not window.is_busy()
 
-    panel.budget.setValue(4)
-    assert window.train_button.isEnabled()
+    assert [panel.kind.itemText(i) for i in range(panel.kind.count())] == [
+        "Float + post-training quant.", "Quantization-aware (QAT)"]  # pruning is the budget, for either
+    panel.kind.setCurrentIndex(panel.kind.findData(ModelKind.QAT))
+    assert panel.config().kind is ModelKind.QAT and window.train_button.isEnabled()
     assert panel.problems_text() == ""
 
     panel.points.setValue(25)  # 25 points (a 5 x 5 board), but 100 test points asked for
@@ -335,7 +338,7 @@ def test_settings_restore_configuration_and_layout(qtbot, settings, windows):
     from qatstudio.gui.window.main_window import MainWindow
 
     first = make_window(qtbot, settings)
-    config = small_config(kind="pruned", n_hidden=33, pruning_budget=7, epochs=9, lr=0.005, seed=4,
+    config = small_config(kind=ModelKind.FLOAT, n_hidden=33, pruning_budget=7, epochs=9, lr=0.005, seed=4,
                           data={"noise": 0.05, "n_points": 2500, "n_test": 200})
     first.config_panel.set_config(config)
     first.resize(780, 580)  # within the offscreen platform's 800x600 screen (restoring clamps to it)
@@ -361,6 +364,14 @@ def test_damaged_saved_settings_fall_back_to_defaults(qtbot, settings):
     settings.setValue("geometry", "garbage")
     window = make_window(qtbot, settings)
     assert window.config_panel.config() == ExperimentConfig.default_recipe()
+
+
+def test_saved_settings_of_the_retired_kind_pruned_restore_a_float_model_with_its_budget(qtbot, settings):
+    config = small_config(kind=ModelKind.FLOAT, pruning_budget=7)
+    settings.setValue("config", json.dumps({**config.to_dict(), "kind": "pruned"}))
+    window = make_window(qtbot, settings)
+    assert window.config_panel.config() == config
+    assert window.config_panel.kind.currentText() == "Float + post-training quant."
 
 
 def test_save_and_open_round_trip(qtbot, window, run, settings, tmp_path):
@@ -417,17 +428,17 @@ def test_presets_are_the_guides_configurations(qtbot, window):
     qat = next(a for a in window.presets_menu.actions() if a.text() == "QAT 3-bit, 100 neurons, 20 inputs per neuron")
     qat.trigger()
     config = window.config_panel.config()
-    assert (config.kind, config.n_hidden, config.bits, config.pruning_budget) == ("qat", 100, 3, 20)
+    assert (config.kind, config.n_hidden, config.bits, config.pruning_budget) == (ModelKind.QAT, 100, 3, 20)
     assert not config.problems() and window.train_button.isEnabled()
     pruned = next(a for a in window.presets_menu.actions() if a.text().startswith("Pruned, 10 of 100"))
     pruned.trigger()
     config = window.config_panel.config()
-    assert (config.kind, config.n_hidden, config.pruning_budget) == ("pruned", 100, 10)
+    assert (config.kind, config.n_hidden, config.pruning_budget) == (ModelKind.FLOAT, 100, 10)
     floats = [a for a in window.presets_menu.actions() if a.text().startswith("Float, ")]
     assert [a.text().split(",")[1].strip() for a in floats] == ["10 neurons", "30 neurons", "100 neurons"]
     floats[1].trigger()
     config = window.config_panel.config()
-    assert (config.kind, config.n_hidden, config.pruning_budget, config.bits) == ("float", 30, None, 3)
+    assert (config.kind, config.n_hidden, config.pruning_budget, config.bits) == (ModelKind.FLOAT, 30, None, 3)
 
     # The 3 x 3 board is a named data set, never the default; the guide's presets run on the guide's data.
     assert ExperimentConfig().data == DataConfig() and DataConfig().bands == 4 and DataConfig().noise > 0
@@ -436,7 +447,7 @@ def test_presets_are_the_guides_configurations(qtbot, window):
     board.trigger()
     config = window.config_panel.config()
     assert (config.data.bands, config.data.noise, config.data.seed) == (3, 0.0, 7)
-    assert (config.kind, config.n_hidden) == ("float", 30)  # the model is kept
+    assert (config.kind, config.n_hidden) == (ModelKind.FLOAT, 30)  # the model is kept
     qtbot.waitUntil(lambda: window.config_panel.preview.ceiling == 1.0, timeout=5_000)  # no jitter: all reachable
     qat.trigger()
     assert window.config_panel.config().data == DataConfig(seed=7)
@@ -528,7 +539,7 @@ def test_shortcuts_and_tooltips(qtbot, window, run):
 def test_screenshot_after_short_training(qtbot, window, run, tmp_path):
     """Saves the window at 1280x800 after a short run (kept as an artifact in the test's tmp dir)."""
     window.resize(1280, 800)
-    train_small(qtbot, window, run, kind="float", pruning_budget=None, n_hidden=30, epochs=10, lr=0.02,
+    train_small(qtbot, window, run, kind=ModelKind.FLOAT, pruning_budget=None, n_hidden=30, epochs=10, lr=0.02,
                 data={"n_points": 3600, "n_test": 200})
     qtbot.wait(100)
     path = tmp_path / "main-window-1280x800.png"

@@ -25,15 +25,14 @@ from PySide6.QtWidgets import QCheckBox, QGraphicsDropShadowEffect, QHBoxLayout,
 
 from ...services.formatting import (
     FRONT_COLOR,
-    KIND_COLORS,
+    LEGEND_LOOKS,
     MUTED_COLOR,
+    config_look,
     config_name,
     data_name,
     fmt_epochs,
     fmt_percent,
     fmt_seconds,
-    kind_color,
-    kind_name,
     plural,
 )
 from ...services.history import RunRecord, pareto_front, shared_ceiling
@@ -167,7 +166,7 @@ def _legend_html(sizes: dict, presentation: bool, estimated: bool, measured: int
     def key(color: str, symbol: str, grow: int, text: str) -> str:
         return f'<span style="color:{color}; font-size:{font + grow}pt">{symbol}</span>&nbsp;{text}'
 
-    legend = [key(KIND_COLORS[k], "\u25cf", 4, kind_name(k)) for k in KIND_COLORS]
+    legend = [key(look.color, "\u25cf", 4, look.name) for look in LEGEND_LOOKS]
     legend.append(key(MUTED_COLOR, "\u25c6", 3, "story step"))
     if estimated:
         legend.append(key(MUTED_COLOR, "\u25cb", 3, f"latency estimated from Concrete's cost, scaled by "
@@ -180,7 +179,7 @@ def _legend_html(sizes: dict, presentation: bool, estimated: bool, measured: int
     gap = "&nbsp;&nbsp;&nbsp;"
     if not presentation:
         return gap.join(legend)
-    kinds = len(KIND_COLORS) + 1  # the kinds and the story step first
+    kinds = len(LEGEND_LOOKS) + 1  # the kinds and the story step first
     note = kinds + 1 if estimated else kinds  # the estimated latency's note on its own line
     return "<br>".join(gap.join(group) for group in (legend[:kinds], legend[kinds:note], legend[note:]) if group)
 
@@ -370,7 +369,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             items["labels"] = []
             spots = []
             for index, point in enumerate(points):
-                color = kind_color(point.record.config.kind)
+                color = config_look(point.record.config).color
                 hollow = point.estimated
                 spots.append(dict(
                     pos=(point.x, point.y), data=index, size=s["point"] + (2 if point.reference else 0),
@@ -547,7 +546,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
     def describe(self, record: RunRecord, reference: bool = False) -> str:
         """The hover card of a run: its figures and its configuration."""
         m, c = record.metrics, record.config
-        color = kind_color(c.kind)
+        look = config_look(c)
         seconds, estimated = latency_of(record, self._rate[0])
         data = c.data
         rows = [
@@ -559,7 +558,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
             ("latency", ("-" if seconds is None else
                          f"<b>{fmt_seconds(seconds)}</b> per sample" + (" (estimated)" if estimated else
                                                                         " (measured)"))),
-            ("model", f"{kind_name(c.kind)}, {c.n_layers}\u00d7{c.n_hidden} neurons, {c.bits} bits"),
+            ("model", f"{look.name}, {c.n_layers}\u00d7{c.n_hidden} neurons, {c.bits} bits"),
             ("pruning", "off" if c.pruning_budget is None else f"{c.pruning_budget} inputs per neuron"
              + (f", {c.neurons_kept} neurons kept" if c.neurons_kept else "")),
             ("training", f"{fmt_epochs(c)}, lr {c.lr}, batch {c.batch_size or 'automatic'}, {c.optimizer}, "
@@ -575,7 +574,7 @@ class TradeoffChart(pg.GraphicsLayoutWidget):
                        for k, v in rows)
         origin = "story step" if reference else "click to open"
         return (f'<div style="font-size:{size}pt; color:{INK}">'
-                f'<span style="color:{color}; font-size:{size + 3}pt">\u25cf</span> '
+                f'<span style="color:{look.color}; font-size:{size + 3}pt">\u25cf</span> '
                 f"<b>{html.escape(record.label)}</b><table>{body}</table>"
                 f'<i style="color:#666666">{origin}</i></div>')
 

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...engine.integer import MAX_LOOKUP_BITS
-from ...services.formatting import CIRCUIT_BY_KEY, TIP_ACCUMULATOR, TIP_PBS, fmt_epochs, fmt_measure, fmt_percent, fmt_seconds
+from ...services.formatting import (CIRCUIT_BY_KEY, TIP_ACCUMULATOR, TIP_PBS, config_look, fmt_epochs, fmt_measure,
+                                   fmt_percent, fmt_seconds)
 from ...services.story import StepFigures, StoryProblem, StoryStep
 from ..charts.plots import FOREGROUND, BoundaryMap, class_map
 from ..widgets import MUTED_STYLE, QWIDGETSIZE_MAX
@@ -155,7 +156,8 @@ class StepCard(QFrame):
         self.rerun.setObjectName("rerunButton")
         self.rerun.setText("Re-run")
         self.rerun.setToolTip(f"Re-run live: put this step's settings into Configure and train them now: "
-                              f"{step.config.kind}, {step.config.n_hidden} neurons, {step.config.bits} bits"
+                              f"{config_look(step.config).short}, {step.config.n_hidden} neurons, "
+                              f"{step.config.bits} bits"
                               + (f", {step.config.pruning_budget} inputs per neuron" if step.config.pruning_budget
                                  else "") + f", {fmt_epochs(step.config)}.")
         self.rerun.clicked.connect(self.rerunClicked.emit)

@@ -11,9 +11,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QSpinBox, QWidget
 
-from ...engine.config import BOUNDS, ExperimentConfig
+from ...engine.config import BOUNDS, ExperimentConfig, ModelKind
 from ...services.datasets import TableStore
-from ...services.formatting import ERROR_COLOR, data_name, fmt_percent, fmt_progress, fmt_seconds, plural
+from ...services.formatting import ERROR_COLOR, KIND_LOOKS, data_name, fmt_percent, fmt_progress, fmt_seconds, plural
 from ...services.history import History
 from ...services.ranges import SweepRanges
 from ...services.sweep import RunDone, RunFailed, RunRedone, SweepPlan, SweepProgress, SweepResult, parse_plan, sweep_job
@@ -41,8 +41,8 @@ class SweepDialog(ClusterWorkDialog):
         self._progress_at = 0.0
 
         self.kind = QComboBox()
-        self.kind.addItem("Float, quantized after training (pruned where a budget is set)", "float")
-        self.kind.addItem("Quantization-aware training (QAT)", "qat")
+        for kind, look in KIND_LOOKS.items():
+            self.kind.addItem(look.title, kind)
         ranges = SweepRanges()
         self.neurons = QLineEdit(ranges.neurons)
         self.neurons.setToolTip("Hidden neurons per layer: numbers (10, 30, 100) or a range (6-8, 10-50/20).")
@@ -100,7 +100,7 @@ class SweepDialog(ClusterWorkDialog):
         if self.is_running():
             return
         base = self.base_config()
-        self.kind.setCurrentIndex(1 if base.kind == "qat" else 0)
+        self.kind.setCurrentIndex(self.kind.findData(base.kind))
         self.epochs.setValue(base.epochs or 0)
         self.base_label.setText(
             f"Other settings come from the Configure panel: {base.n_layers} hidden layers, lr {base.lr:g}, "
@@ -109,7 +109,7 @@ class SweepDialog(ClusterWorkDialog):
         self._update_preview()
 
     def set_ranges(self, neurons: str, bits: str, budgets: str, seeds: str, epochs: Optional[int] = None,
-                   kind: Optional[str] = None) -> None:
+                   kind: Optional[ModelKind] = None) -> None:
         self.neurons.setText(neurons)
         self.bits.setText(bits)
         self.budgets.setText(budgets)
@@ -117,7 +117,7 @@ class SweepDialog(ClusterWorkDialog):
         if epochs is not None:
             self.epochs.setValue(epochs)
         if kind is not None:
-            self.kind.setCurrentIndex(max(self.kind.findData(kind), 0))
+            self.kind.setCurrentIndex(self.kind.findData(kind))
 
     def plan(self) -> tuple[Optional[SweepPlan], list[str]]:
         base = self.base_config().replace(kind=self.kind.currentData(), epochs=self.epochs.value() or None)

@@ -43,7 +43,7 @@ from ...engine.data import boundary_grid, make_dataset, shape_labels
 from ...services.formatting import (
     CIRCUIT_BY_KEY,
     CLASS_COLORS,
-    KIND_TITLES,
+    KIND_LOOKS,
     METRICS_BY_KEY,
     NOT_CALIBRATED,
     SHAPE_TITLES,
@@ -405,9 +405,9 @@ class ConfigPanel(QWidget):
 
     def _build_model(self) -> QGroupBox:
         self.kind = QComboBox()
-        for kind, label in KIND_TITLES.items():
-            self.kind.addItem(label, kind)
-        self.kind.setToolTip("Float and pruned models are trained in fp32 and quantized to the bit-width "
+        for kind, look in KIND_LOOKS.items():
+            self.kind.addItem(look.title, kind)
+        self.kind.setToolTip("Float models, pruned or not, are trained in fp32 and quantized to the bit-width "
                              "afterwards (post-training quantization); QAT trains with quantization in the loop.")
         self.neurons = BoundSpin("n_hidden", "Neurons in each hidden layer.")
         self.layers = BoundSpin("n_layers", "Hidden layers between the inputs (one per feature) and the outputs "

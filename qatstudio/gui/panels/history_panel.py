@@ -36,13 +36,12 @@ from ...services.formatting import (
     TIP_CEILING,
     TIP_PBS,
     MeasureRow,
+    config_look,
     config_name,
     data_word,
     fmt_measure,
     fmt_percent,
     fmt_seconds,
-    kind_color,
-    kind_name,
     plural,
 )
 from ...services.history import History, RunRecord, same_data, shared_ceiling
@@ -171,11 +170,11 @@ class CompareView(QWidget):
             picture.setStyleSheet("border:1px solid #999999;")
             picture.setToolTip("Decision boundary at the end of training")
             self.grid.addWidget(picture, 0, col, Qt.AlignmentFlag.AlignHCenter)
-            color = kind_color(record.config.kind)
-            name = QLabel(f'<span style="color:{color}">\u25cf</span> <b>{record.label}</b>')
+            look = config_look(record.config)
+            name = QLabel(f'<span style="color:{look.color}">\u25cf</span> <b>{record.label}</b>')
             name.setWordWrap(True)
             name.setMaximumWidth(max(self.thumb + 50, 140))
-            name.setToolTip(f"{kind_name(record.config.kind)}; run {record.id}")
+            name.setToolTip(f"{look.name}; run {record.id}")
             self.grid.addWidget(name, 1, col)
             for row, measure in enumerate(COMPARE_ROWS, start=2):
                 key, value = measure.key, record.figure(measure.row)
@@ -385,16 +384,16 @@ class HistoryPanel(QWidget):
         thumb = QTableWidgetItem()
         thumb.setIcon(QIcon(boundary_pixmap(record.boundary, self.icon_size)))
         thumb.setToolTip("Decision boundary")
-        color = kind_color(record.config.kind)
+        look = config_look(record.config)
         name = QTableWidgetItem(self._short_name(record))
         name.setForeground(QColor("#111111"))
         latency = METRICS_BY_KEY["latency"]
-        name.setToolTip(f"{record.label}\n{kind_name(record.config.kind)}, kept {_when(record.created)} "
+        name.setToolTip(f"{record.label}\n{look.name}, kept {_when(record.created)} "
                         f"\u00b7 {record.id}"
                         + (f"\n{latency.label}: {fmt_seconds(record.fhe_latency_s)}" if record.fhe_latency_s else "")
                         + (f"\n{record.experiment_path}" if record.experiment_path else ""))
         mark = QPixmap(10, 10)
-        mark.fill(QColor(color))
+        mark.fill(QColor(look.color))
         name.setIcon(QIcon(mark))
         cells = [thumb, name, QTableWidgetItem(fmt_percent(record.accuracy)),
                  QTableWidgetItem(fmt_measure(CIRCUIT_BY_KEY["accumulator"], record.accumulator_bits)),

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from ...engine.config import ExperimentConfig
 from ...services import jobs
 from ...services.formatting import (
-    KIND_TITLES,
+    config_look,
     fmt_budget,
     fmt_epochs,
     fmt_eta,
@@ -67,7 +67,7 @@ class TrainingPresenter(QObject):
         task.finished.connect(lambda: self.set_paused(False))
         v.plots.start_live()
         budget = f", {fmt_budget(config.pruning_budget)}" if config.pruning_budget else ""
-        self.slot.work(f"Training: {KIND_TITLES[config.kind].lower()}, {fmt_hidden_layers(config)}, "
+        self.slot.work(f"Training: {config_look(config).title.lower()}, {fmt_hidden_layers(config)}, "
                        f"{config.bits} bits{budget}, {fmt_epochs(config)}\u2026")
         return task
 

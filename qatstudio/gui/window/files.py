@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from ...engine.config import MAX_FEATURES, MAX_TEST_FRACTION, MIN_TEST_FRACTION, DataConfig
 from ...services import paths, tabular
 from ...services.experiment_file import SUFFIX
-from ...services.formatting import plural
+from ...services.formatting import config_look, plural
 from ...services.session import Session
 from ..presenters import Presenters
 from ..presenters.files import MissingRows
@@ -249,7 +249,7 @@ class FileDialogs:
         if experiment is None:
             return None
         config = experiment.config
-        name = f"{config.kind}-{config.n_hidden}n-{config.bits}b" + (
+        name = f"{config_look(config).short.lower()}-{config.n_hidden}n-{config.bits}b" + (
             f"-budget{config.pruning_budget}" if config.pruning_budget else "") + SUFFIX
         path = choose_path(self.parent, "Save experiment", str(Path(self.folder()) / name), FILE_FILTER, Pick.SAVE)
         return self.work.save_experiment_to(path) if path else None
