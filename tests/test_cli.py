@@ -8,6 +8,7 @@ import pytest
 from qatstudio.cli import _config_from, main, parse_command_line
 from qatstudio.engine.config import DataConfig, ModelKind
 from qatstudio.engine.data import make_dataset
+from qatstudio.services.datasets import TableStore
 from qatstudio.services.formatting import config_name, fmt_percent
 from qatstudio.services.reproduce import ReproducePlan, format_tables, reproduce
 
@@ -19,10 +20,10 @@ def test_bad_values_exit_2_with_every_reason(capsys):
 
 
 def test_a_float_model_with_a_budget_is_a_pruned_one():
-    config = _config_from(parse_command_line(["train", "--kind", "float", "--budget", "10"]))
+    config = _config_from(parse_command_line(["train", "--kind", "float", "--budget", "10"]), TableStore())
     assert (config.kind, config.pruning_budget, config.problems()) == (ModelKind.FLOAT, 10, [])
     assert config_name(config).startswith("pruned 3-bit")  # named as before the kind was retired
-    assert _config_from(parse_command_line(["train", "--kind", "float"])).pruning_budget is None  # dense
+    assert _config_from(parse_command_line(["train", "--kind", "float"]), TableStore()).pruning_budget is None
 
 
 def test_train_command_prints_figures_and_saves(tmp_path, capsys):

@@ -31,7 +31,10 @@ def test_the_estimate_moves_with_the_settings(qtbot, calibrated, window):
     assert panel.config().n_hidden == 6
     fewer = estimate.texts()
     assert _number(fewer["pbs"]) == _number(shown["pbs"]) / 2
-    assert _seconds(fewer["latency"]) < _seconds(shown["latency"])
+    # the latency this machine's times predict for the new settings (lower, unless a loaded machine
+    # measured each further lookup as free: samples=1)
+    assert fewer["latency"] == f"up to about {fmt_seconds(estimate_circuit(panel.config(), calibrated).latency_s)}"
+    assert _seconds(fewer["latency"]) <= _seconds(shown["latency"])
     assert fewer["accumulator"] == shown["accumulator"]  # the budget caps each neuron's inputs at 4
 
     panel.bits.setFocus()
