@@ -265,7 +265,7 @@ def test_a_wide_window_gives_the_epoch_curves_the_room_not_empty_bands_beside_th
     qtbot.addWidget(plots)
     plots.resize(*size)
     plots.show()
-    qtbot.waitUntil(lambda: plots.boundary_plot.getViewBox().height() > 100)
-    square = plots.boundary_plot.getViewBox().size()
-    assert square.width() < 1.25 * square.height()  # about square: no wide empty frame around the 0-1 square
+    box = plots.boundary_plot.getViewBox()
+    # once laid out, about square: no wide empty frame around the 0-1 square
+    qtbot.waitUntil(lambda: box.height() > 100 and box.width() < 1.25 * box.height(), timeout=3_000)
     assert plots.loss_plot.width() > plots.boundary_plot.width()  # the curves take what the square doesn't need
