@@ -257,3 +257,15 @@ def test_new_predictions_ring_the_points_they_get_wrong_without_moving_the_point
     plots.set_predictions(None)
     plots.redraw()
     assert plots.misclassified_count() == 0
+
+
+@pytest.mark.parametrize("size", [(1180, 860), (1180, 430)])
+def test_a_wide_window_gives_the_epoch_curves_the_room_not_empty_bands_beside_the_square(qtbot, size):
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.resize(*size)
+    plots.show()
+    box = plots.boundary_plot.getViewBox()
+    # once laid out, about square: no wide empty frame around the 0-1 square
+    qtbot.waitUntil(lambda: box.height() > 100 and box.width() < 1.25 * box.height(), timeout=3_000)
+    assert plots.loss_plot.width() > plots.boundary_plot.width()  # the curves take what the square doesn't need

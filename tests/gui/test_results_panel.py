@@ -22,4 +22,4 @@ def test_the_boundary_maps_keep_their_shape_in_a_tall_dock(qtbot, width, height)
     dock.show()
     qtbot.waitUntil(lambda: panel.boundaries.width() > width * 0.8)
     maps = panel.boundaries
-    assert maps.height() == max(BOUNDARIES_LEAST_HEIGHT, maps.width() // 2 + 40)  # no empty band under the squares
+    assert maps.height() == max(BOUNDARIES_LEAST_HEIGHT, maps.width() // 2 + 20)  # no empty band under the squares

@@ -26,6 +26,10 @@ from ..widgets import QWIDGETSIZE_MAX
 MAX_REDRAWS_PER_S = 10
 BOUNDARY_PARTS = {"boundary", "points", "predictions"}  # what redraw may change on the boundary plot
 SHORT_PLOTS_PX = 480  # plots shorter than this (a dock below them) leave the step losses out
+# The boundary's square under its title, above its colour bar and legend, beside its axis: what its
+# column needs beyond the square's side. A wider column would leave empty bands beside the square.
+BOUNDARY_FRAME_PX = (170, 70)  # height, width
+BOUNDARY_LEAST_WIDTH = 240
 BOUNDARY_COLORMAP = pg.ColorMap(np.linspace(0.0, 1.0, len(BOUNDARY_RAMP)), list(BOUNDARY_RAMP))
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 TEST_PEN = pg.mkPen("#ff7f0e", width=2)
@@ -488,8 +492,12 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
     def _arrange_rows(self) -> None:
         """Plots too short for three rows (a dock below them) leave the step losses out, so that
-        the boundary and the epoch curves stay readable; they come back with the room."""
-        short = not self._steps_wanted or self.ci.geometry().height() < SHORT_PLOTS_PX
+        the boundary and the epoch curves stay readable; they come back with the room. The boundary's
+        column is no wider than its square needs: the epoch curves take the rest."""
+        height = self.ci.geometry().height()
+        short = not self._steps_wanted or height < SHORT_PLOTS_PX
+        square = (height if short else height * 2 / 3) - BOUNDARY_FRAME_PX[0]
+        self.boundary_plot.setMaximumWidth(max(BOUNDARY_LEAST_WIDTH, square + BOUNDARY_FRAME_PX[1]))
         if short != self.step_plot.isVisible():
             return
         self.step_plot.setVisible(not short)

@@ -327,7 +327,7 @@ class StoryPanel(QWidget):
                                "re-run it live to train it in front of the audience.")
         self.cards: list[StepCard] = []
         column = QVBoxLayout()
-        column.setSpacing(6)
+        column.setSpacing(4)
         column.addWidget(self.header)
         for step in self.steps:
             card = StepCard(step)

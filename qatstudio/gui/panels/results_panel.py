@@ -47,7 +47,7 @@ from ..charts.plots import FOREGROUND, class_map, elided, make_boundary_plot, sh
 from ..state import Enabled
 
 
-BOUNDARIES_LEAST_HEIGHT = 200
+BOUNDARIES_LEAST_HEIGHT = 180
 
 
 class _Boundaries(pg.GraphicsLayoutWidget):
@@ -64,7 +64,7 @@ class _Boundaries(pg.GraphicsLayoutWidget):
         return True
 
     def heightForWidth(self, width: int) -> int:
-        return max(BOUNDARIES_LEAST_HEIGHT, width // 2 + 40)  # two squares, with their titles and axes
+        return max(BOUNDARIES_LEAST_HEIGHT, width // 2 + 20)  # two squares, their titles and axes
 
     def sizeHint(self) -> QSize:
         return QSize(320, 210)
@@ -361,6 +361,7 @@ class ResultsPanel(QWidget):
             for image in (self.clear_image, self.fhe_image):
                 show_boundary(image, None)
             self.boundary_note.setText("Run the FHE simulation to compare the decision boundaries.")
+            self.boundary_note.setToolTip("")
             return
         k = len(self.class_names)
         show_boundary(self.clear_image, class_map(clear, k))
@@ -371,9 +372,10 @@ class ResultsPanel(QWidget):
         over = axes[0] if axes[0] == axes[1] else f"{axes[0]} \u00d7 {axes[1]}"
         names = [class_label(name) for name in self.class_names]
         colours = f"blue: {names[0]}, red: {names[1]}" if k == 2 else "each class in its colour"
-        self.boundary_note.setText(
-            f"{side}\u00d7{side} grid over {over}, {circuit_inputs} distinct circuit inputs simulated: "
-            f"{'identical' if differ == 0 else plural(differ, 'grid point') + ' differ'} ({colours}).")
+        verdict = "identical" if differ == 0 else f"{plural(differ, 'grid point')} differ"
+        self.boundary_note.setText(f"FHE {verdict} on the {side}\u00d7{side} grid over {over}.")  # one line
+        self.boundary_note.setToolTip(f"{side}\u00d7{side} grid over {over}, {circuit_inputs} distinct circuit "
+                                      f"inputs simulated: {verdict} ({colours}).")
 
     def has_fhe_boundary(self) -> bool:
         return self.fhe_image.image is not None
