@@ -250,6 +250,7 @@ def test_keys_and_encrypted_run_then_cancel(qtbot, window, run):
     assert window.results_panel.encrypted_text() == "Done: 1 sample encrypted, run and decrypted."
     assert "latency per sample not measured" in window.status_text()  # the figures: the table and the status
     assert window.results_panel.encrypted_done() == 1
+    assert window.results_panel.encrypted_progress.isHidden()  # done: the sentence says it, not a full bar
 
     # Cancel during a 5-sample run, after its first sample: the finished sample is kept.
     window.results_panel.set_samples_wanted(5)

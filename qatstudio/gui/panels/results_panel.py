@@ -13,7 +13,6 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -156,8 +155,10 @@ class ResultsPanel(QWidget):
         layout.addLayout(row)
 
     def _build_encrypted(self, layout: QVBoxLayout) -> None:
-        encrypted = QGroupBox("Encrypted run")
-        box = QVBoxLayout(encrypted)
+        """The encrypted run: how many test points, its progress while it runs, then what came of it."""
+        box = QVBoxLayout()  # no frame of its own: the panel fits a 1280 x 800 screen
+        box.setContentsMargins(0, 4, 0, 0)
+        box.setSpacing(4)
         line = QHBoxLayout()
         line.addWidget(QLabel("Test points"))
         self.samples = QSpinBox()
@@ -183,7 +184,7 @@ class ResultsPanel(QWidget):
         self.encrypted_label.setObjectName("encryptedStatus")
         self.encrypted_label.setWordWrap(True)
         box.addWidget(self.encrypted_label)
-        layout.addWidget(encrypted)
+        layout.addLayout(box)
 
     def _build_boundaries(self, layout: QVBoxLayout) -> None:
         """The decision boundaries, in the clear and FHE simulated, side by side."""
@@ -321,8 +322,12 @@ class ResultsPanel(QWidget):
     def encrypted_started(self, n_samples: int) -> None:
         self._show_encrypted_count(0, n_samples)
 
-    def set_encrypted_text(self, text: str) -> None:
+    def set_encrypted_text(self, text: str, finished: bool = False) -> None:
+        """What the encrypted run is doing, or (``finished``) what came of it: the bar goes, the
+        sentence says it."""
         self.encrypted_label.setText(text)
+        if finished:
+            self.encrypted_progress.hide()
 
     def encrypted_text(self) -> str:
         return self.encrypted_label.text()

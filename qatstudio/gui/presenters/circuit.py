@@ -158,7 +158,7 @@ class CircuitPresenter(QObject):
         job = jobs.encrypted_job(experiment.metrics, self.session.dataset, compiled, n_samples, self.session.keys)
         panel = self.views.results
         task = self.slot.start(TaskKind.ENCRYPTED, job, self._on_encrypted_message, self._on_encrypted,
-                               on_failure=lambda error: panel.set_encrypted_text(f"Failed: {error.message}"),
+                               on_failure=lambda error: panel.set_encrypted_text(f"Failed: {error.message}", finished=True),
                                on_cancel=self._on_encrypted_cancelled)
         if task is None:
             return None
@@ -174,7 +174,7 @@ class CircuitPresenter(QObject):
     def _on_encrypted_cancelled(self) -> None:
         """Only key generation raises Cancelled: a cancelled run itself returns what it finished."""
         self.views.compile.keygen_finished(None, "Key generation cancelled.")
-        self.views.results.set_encrypted_text("Cancelled while generating the keys: nothing ran.")
+        self.views.results.set_encrypted_text("Cancelled while generating the keys: nothing ran.", finished=True)
 
     def _on_encrypted_message(self, message) -> None:
         if isinstance(message, jobs.KeysReady):
@@ -196,7 +196,7 @@ class CircuitPresenter(QObject):
             text = f"Cancelled after {plural(done, 'sample')}; their figures are kept."
         else:
             text = f"Done: {plural(done, 'sample')} encrypted, run and decrypted."
-        self.views.results.set_encrypted_text(text)  # its figures are in the table above
+        self.views.results.set_encrypted_text(text, finished=True)  # its figures are in the table above
         if done:
             text += (f" Accuracy {fmt_percent(m.fhe_executed_accuracy)}, agreement with the clear model "
                      f"{fmt_percent(m.agreement_clear_executed)}, latency per sample {fmt_latency(m)}.")
