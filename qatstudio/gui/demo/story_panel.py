@@ -542,8 +542,11 @@ class StoryPanel(QWidget):
             self.tiles[key].show_face(face)
         if figures is None:
             self.measured.setText(f"Can't open this step: {problem}" if problem else "Opening the step's file\u2026")
-        else:
-            self.measured.setText(f"Measured when the file was made: {step.measured}")
+        else:  # the tiles show the rest of what was measured
+            ceiling = figures.record.metrics.ceiling_accuracy
+            self.measured.setText("Measured when the file was made" + (
+                f"; the ceiling on its test points: {fmt_percent(ceiling)}." if ceiling is not None else "."))
+            self.measured.setToolTip(f"Measured when the file was made: {step.measured}")
         self.trained_view.show_figures(figures, trained=True)
         self.integer_view.show_figures(figures, trained=False)
 
