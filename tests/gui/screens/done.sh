@@ -87,8 +87,10 @@ remote d; pause 8; shot 27-stage-deploying
 pause 150; shot 28-stage-deployed
 remote Escape; pause 2; shot 29-studio-deploy-panel
 # SIGTERM stops the local `qatstudio serve` child with the window (it was left running before)
-pgrep -f "qatstudio serve" >/dev/null && echo "screens: the deploy server runs beside the window" >&2
+server=$(pgrep -P "$app_pid" -f "qatstudio serve" | head -1)  # this window's server, not another run's
+[ -n "$server" ] && echo "screens: the deploy server ($server) runs beside the window" >&2
 kill -TERM "$app_pid"; for _ in $(seq 40); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.5; done
 sleep 2
-if pgrep -f "qatstudio serve" >/dev/null; then echo "screens: the deploy server outlived the window" >&2
+if [ -z "$server" ]; then echo "screens: no deploy server was found beside the window" >&2
+elif kill -0 "$server" 2>/dev/null; then echo "screens: the deploy server outlived the window" >&2
 else echo "screens: the deploy server stopped with the window" >&2; fi
