@@ -252,7 +252,7 @@ def main() -> int:
         gui_share.append(gui_cpu / wall)
         if args.profile:
             profiles.append((dict(app.times), wall))
-        experiment = window.session.experiment
+        experiment = window.session.run.experiment
         assert outcome == "succeeded" and experiment is not None and not experiment.cancelled, window.status_text()
         loop_s = experiment.train_s  # the training loop alone (every restart), as the core times it
         return loop_s, wall, stalls, window.plots.redraws - redraws_before, first[0] if first else float("nan")

@@ -51,10 +51,10 @@ def test_an_invalid_configuration_is_refused_and_changes_nothing():
 def test_a_run_goes_through_its_stages_and_the_title_follows(small_dataset, tmp_path):
     session = Session()
     stages, titles, runs = listen(session.stage_changed), listen(session.title_changed), listen(session.run_changed)
-    assert session.title() == ("untitled", False) and session.experiment is None
+    assert session.title() == ("untitled", False) and session.run.experiment is None
     experiment = run_experiment(small_config(epochs=1), small_dataset, compile=False)
     session.trained(experiment, small_dataset, None)
-    assert session.stage is Stage.TRAINED and session.experiment is experiment and len(runs) == 1
+    assert session.stage is Stage.TRAINED and session.run.experiment is experiment and len(runs) == 1
     assert titles[-1] == ("untitled", True)
     session.saved(tmp_path / "run.qats")
     assert titles[-1] == ("run.qats", False) and not session.dirty
@@ -62,7 +62,7 @@ def test_a_run_goes_through_its_stages_and_the_title_follows(small_dataset, tmp_
     assert stages == [(experiment, Stage.TRAINED), (experiment, Stage.SIMULATED)]
     assert titles[-1] == ("run.qats", True) and session.stage is Stage.SIMULATED
     session.clear()
-    assert session.experiment is None and session.stage is None and session.path is None
+    assert session.run.experiment is None and session.stage is None and session.path is None
     assert titles[-1] == ("untitled", False) and len(runs) == 2 and len(stages) == 2  # no stage for no run
 
 

@@ -83,42 +83,9 @@ class Session:
         self._config = config
         self.config_changed.emit(config)
 
-    # ------------------------------------------------------------ the run, as the panels read it
-    @property
-    def experiment(self) -> Optional[Experiment]:
-        return self.run.experiment
-
-    @property
-    def dataset(self) -> Optional[Dataset]:
-        return self.run.dataset
-
-    @property
-    def test_predictions(self) -> Optional[np.ndarray]:
-        return self.run.test_predictions
-
-    @property
-    def compiled(self) -> Optional[CompiledModel]:
-        return self.run.compiled
-
-    @property
-    def keys(self) -> Optional[KeygenResult]:
-        return self.run.keys
-
-    @property
-    def latencies_s(self) -> list[float]:
-        return self.run.latencies_s
-
-    @property
-    def clear_boundary(self) -> Optional[np.ndarray]:
-        return self.run.clear_boundary
-
-    @property
-    def fhe_boundary(self) -> Optional[np.ndarray]:
-        return self.run.fhe_boundary
-
     def title(self) -> tuple[str, bool]:
         """The file name the window shows, and whether the run has results not saved."""
-        return (self.path.name if self.path else "untitled"), self.dirty and self.experiment is not None
+        return (self.path.name if self.path else "untitled"), self.dirty and self.run.experiment is not None
 
     # ------------------------------------------------------------ the run, as jobs change it
     def _replace(self, run: Run, path: Optional[Path], dirty: bool, stage: Optional[Stage]) -> None:
@@ -134,7 +101,7 @@ class Session:
         self.title_changed.emit(*self.title())
         if stage is not None:
             self.stage = stage
-            self.stage_changed.emit(self.experiment, stage)
+            self.stage_changed.emit(self.run.experiment, stage)
 
     def clear(self) -> None:
         """No run (training a new one starts)."""
@@ -159,7 +126,7 @@ class Session:
         self.run.keys = None
 
     def compiled_to(self, compiled: CompiledModel) -> None:
-        experiment = self.experiment
+        experiment = self.run.experiment
         self.run.compiled = compiled
         experiment.stats = compiled.stats
         experiment.compiled = compiled
@@ -167,21 +134,21 @@ class Session:
 
     def keys_made(self, keys: KeygenResult) -> None:
         self.run.keys = keys
-        self.experiment.metrics = dataclasses.replace(self.experiment.metrics, keygen_s=keys.seconds,
+        self.run.experiment.metrics = dataclasses.replace(self.run.experiment.metrics, keygen_s=keys.seconds,
                                                       keygen_from_cache=keys.from_cache)
 
     def measured(self, metrics: Metrics) -> None:
         """Figures of a job still running (the simulation's test points): shown, not yet a stage."""
-        self.experiment.metrics = metrics
+        self.run.experiment.metrics = metrics
 
     def simulated(self, metrics: Metrics, clear_boundary: Optional[np.ndarray],
                   fhe_boundary: Optional[np.ndarray]) -> None:
-        self.experiment.metrics = metrics
+        self.run.experiment.metrics = metrics
         self.run.clear_boundary, self.run.fhe_boundary = clear_boundary, fhe_boundary
         self._advance(Stage.SIMULATED)
 
     def ran_encrypted(self, metrics: Metrics, keys: KeygenResult, latencies_s: list[float]) -> None:
-        self.experiment.metrics = metrics
+        self.run.experiment.metrics = metrics
         self.run.keys = keys
         self.run.latencies_s = latencies_s
         self._advance(Stage.ENCRYPTED)

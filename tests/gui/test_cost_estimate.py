@@ -83,14 +83,14 @@ def test_the_compile_panel_shows_measured_against_predicted(qtbot, calibrated, w
     window.config_panel.set_config(small_config(n_hidden=6))
     assert run(window.start_training, "Training") == "succeeded"
     assert run(window.presenters.circuit.start_compile, "Compiling") == "succeeded"
-    fields, stats = window.compile_panel.fields, window.session.compiled.stats
+    fields, stats = window.compile_panel.fields, window.session.run.compiled.stats
     predicted = calibrated.circuit_latency_s(stats)
     assert fields["latency"].text() == f"{MEASURE_LATENCY} encrypted to measure; {fmt_seconds(predicted)} predicted"
     keys = fields["keys"].text()
     assert re.fullmatch(r"[\d.]+ [kMG]?B uncompressed \(secret .+\); [\d.]+ [kMG]?B predicted \(measured [+-]\d+%\)", keys)
 
     assert run(lambda: window.presenters.circuit.start_encrypted(2), "Encrypted run", timeout_ms=300_000) == "succeeded"
-    measured = window.session.experiment.metrics.fhe_latency_s
+    measured = window.session.run.experiment.metrics.fhe_latency_s
     against = f"{fmt_seconds(measured)} measured; {fmt_seconds(predicted)} predicted (measured "
     assert fields["latency"].text().startswith(against)
 

@@ -56,7 +56,7 @@ def test_pick_each_shape_and_train_it(qtbot, window, run, key):
     assert ("20 \u00d7 20 grid" in panel.preview.caption.text()) == (data.shape == "checkerboard")
 
     assert run(lambda: qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton), "Training") == "succeeded"
-    experiment = window.session.experiment
+    experiment = window.session.run.experiment
     assert experiment.config.data == data and len(experiment.history) == 1
     assert window.plots.has_boundary() and window.plots.epoch_count() == 1
     assert window.plots.ceiling() == pytest.approx(100 * dataset.ceiling_accuracy)

@@ -132,7 +132,7 @@ def test_rerun_live_trains_the_step_and_every_run_is_kept(qtbot, window, demo, r
     assert run(window.compile_action.trigger, "Compiling") == "succeeded"
     records, _ = History(history.folder).load()
     assert [r.id for r in records] == [record.id]
-    assert records[0].accumulator_bits == window.session.compiled.stats.accumulator_bits
+    assert records[0].accumulator_bits == window.session.run.compiled.stats.accumulator_bits
     assert "accumulator" in demo.story_panel.live.text()
     assert any(p.record.id == record.id for p in demo.chart.points("bits"))
     assert load_experiment(records[0].experiment_path).stats is not None
@@ -601,8 +601,8 @@ def test_the_fhe_step_deploys_its_run_through_a_local_server(qtbot, window, demo
     step = demo.story.steps[4]
     rows = window.deploy_panel.rows()
     assert len(rows) == step.deploy_points
-    points = window.session.dataset.x_test[:step.deploy_points]
-    clear = window.session.experiment.integer_model.predict(points)
+    points = window.session.run.dataset.x_test[:step.deploy_points]
+    clear = window.session.run.experiment.integer_model.predict(points)
     assert [int(row[1]) for row in rows] == clear.tolist()  # decrypted from the server's answers
     assert window.session.path == step.path
 

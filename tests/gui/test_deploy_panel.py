@@ -90,8 +90,8 @@ def test_send_points_through_a_local_server_then_cancel_and_close(qtbot, window,
     assert run(lambda: click(qtbot, panel.send_button), "Deployment", timeout_ms=400_000) == "succeeded"
     server = window.presenters.deploy.server
     assert server.running and panel.stop_button.isEnabled()
-    points = window.session.dataset.x_test[:2]
-    clear = window.session.experiment.integer_model.predict(points)
+    points = window.session.run.dataset.x_test[:2]
+    clear = window.session.run.experiment.integer_model.predict(points)
     rows = panel.rows()
     assert len(rows) == 2
     assert [int(row[1]) for row in rows] == clear.tolist()  # decrypted from the server's answer

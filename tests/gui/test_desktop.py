@@ -49,10 +49,10 @@ def test_command_line_file_opens_the_window_on_it(qtbot, settings, experiment_fi
     argv = (["--demo"] if demo else []) + [str(experiment_file)]
     window = launch(qtbot, argv, settings)
     try:
-        assert window.session.experiment is not None
+        assert window.session.run.experiment is not None
         assert window.session.path == experiment_file
         assert window.windowTitle().startswith("small.qats")
-        assert window.config_panel.config() == window.session.experiment.config
+        assert window.config_panel.config() == window.session.run.experiment.config
         assert window.plots.epoch_count() == 2
         assert window.demo_controller.story_dock.isVisible() == demo
         assert not window.banner.isVisible()
@@ -66,7 +66,7 @@ def test_command_line_missing_file_opens_the_window_with_why(qtbot, settings, tm
     caplog.set_level(logging.WARNING, logger="qatstudio")
     window = launch(qtbot, (["--demo"] if demo else []) + [str(missing)], settings)
     try:
-        assert window.isVisible() and window.session.experiment is None
+        assert window.isVisible() and window.session.run.experiment is None
         message = window.banner.message()
         assert "Can't open the experiment" in message and "gone.qats" in message and "no such file" in message
         assert "log" not in message.lower()  # an expected error: nothing to attach to a report

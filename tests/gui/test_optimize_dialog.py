@@ -59,7 +59,7 @@ def test_a_search_runs_to_the_end_and_opens_the_winner(qtbot, calibrated, window
 
     # the winner, compiled and run encrypted by the search, is the window's run now
     experiment = result.experiment
-    assert window.session.experiment is experiment and window.session.compiled is experiment.compiled
+    assert window.session.run.experiment is experiment and window.session.run.compiled is experiment.compiled
     assert window.config_panel.config() == experiment.config
     assert window.compile_panel.displayed_accumulator_bits() == experiment.stats.accumulator_bits
     assert " predicted (measured " in window.compile_panel.fields["latency"].text()
@@ -81,6 +81,6 @@ def test_cancel_stops_the_search_and_keeps_what_finished(qtbot, calibrated, wind
         assert not dialog.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: not window.is_busy(), timeout=60_000)
     assert "Cancelled" in dialog.status.text() and not dialog.is_running()
-    assert window.session.experiment is None  # nothing opened
+    assert window.session.run.experiment is None  # nothing opened
     assert len(History().load()[0]) == len(dialog.records) < 4
     assert dialog.start_button.isEnabled() and window.train_action.isEnabled()

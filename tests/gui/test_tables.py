@@ -68,14 +68,14 @@ def test_import_a_table_train_it_and_look_at_another_plane(qtbot, window, run, t
     assert all(words in summary for words in ("flowers.csv", "300 rows", "5 feature", "3 classes", "species"))
     assert panel.test_share.isVisibleTo(panel) and panel.test_share.value() == 25
     assert not panel.noise.isVisibleTo(panel) and not panel.preview.isVisibleTo(panel)
-    assert window.session.experiment is None  # importing changes the configuration, not the results
+    assert window.session.run.experiment is None  # importing changes the configuration, not the results
 
     panel.set_config(small_config(kind=ModelKind.FLOAT, pruning_budget=None, epochs=1, n_hidden=16,
                                   data=dict(shape=TABLE, table_name=data.table_name, table_sha256=data.table_sha256,
                                             table_bytes=data.table_bytes, label_column="species",
                                             test_fraction=0.25, n_features=5, n_classes=3)))
     assert run(lambda: qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton), "Training") == "succeeded"
-    plots, dataset = window.plots, window.session.dataset
+    plots, dataset = window.plots, window.session.run.dataset
     assert [label.text for _, label in plots.boundary_legend.items] == [*SPECIES, "misclassified"]
     assert plots.ceiling() is None and window.results_panel.value("ceiling") == "-"  # no rule, no ceiling
     assert plots.plane_chooser.isVisible() and plots.plane() == (0, 1)
@@ -87,10 +87,10 @@ def test_import_a_table_train_it_and_look_at_another_plane(qtbot, window, run, t
     chooser.x_box.activated.emit(3)
     chooser.y_box.setCurrentIndex(4)
     chooser.y_box.activated.emit(4)
-    qtbot.waitUntil(lambda: plots.plane() == (3, 4) and window.session.dataset.plane == (3, 4), timeout=30_000)
+    qtbot.waitUntil(lambda: plots.plane() == (3, 4) and window.session.run.dataset.plane == (3, 4), timeout=30_000)
     assert not np.array_equal(plots.boundary_map.image.image, before)
     assert plots.boundary_plot.getAxis("bottom").labelText == "f3" and "f3 and f4" in window.status_text()
-    assert window.session.dataset.feature_names == dataset.feature_names
+    assert window.session.run.dataset.feature_names == dataset.feature_names
 
     index = panel.picker.findData("circle")  # a shape and back: the table is still offered
     panel.picker.setCurrentIndex(index)
@@ -99,7 +99,7 @@ def test_import_a_table_train_it_and_look_at_another_plane(qtbot, window, run, t
     index = panel.picker.findData(TABLE)
     panel.picker.setCurrentIndex(index)
     panel.picker.activated.emit(index)
-    assert panel.config().data == window.session.experiment.config.data
+    assert panel.config().data == window.session.run.experiment.config.data
 
 
 BAD_FILES = {
@@ -164,7 +164,7 @@ def test_bad_files_change_nothing(qtbot, window, run, tmp_path):
     config = small_config(epochs=1)
     window.config_panel.set_config(config)
     assert run(window.train_action.trigger, "Training") == "succeeded"
-    experiment = window.session.experiment
+    experiment = window.session.run.experiment
     for name, content in BAD_FILES.items():
         path = tmp_path / name
         if isinstance(content, bytes):
@@ -177,7 +177,7 @@ def test_bad_files_change_nothing(qtbot, window, run, tmp_path):
         assert window.banner.level == "error" and window.banner.message().startswith("Can't import"), name
         assert "Traceback" not in window.banner.message() and "bug report" not in window.banner.message(), name
         assert window.config_panel.config() == config, name
-        assert window.session.experiment is experiment and not window.is_busy(), name
+        assert window.session.run.experiment is experiment and not window.is_busy(), name
         assert window.config_panel.picker.findData(TABLE) < 0, name  # nothing imported is offered
 
 

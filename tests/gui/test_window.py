@@ -40,7 +40,7 @@ def train_small(qtbot, window, run, **changes) -> ExperimentConfig:
 def test_train_compile_simulate_story(qtbot, window, run):
     config = train_small(qtbot, window, run)
     dataset = make_dataset(config.data)
-    experiment = window.session.experiment
+    experiment = window.session.run.experiment
 
     # The plots received every step, every epoch and the boundary; test points are marked.
     steps = math.ceil(len(dataset.x_train) / config.batch_size) * config.epochs
@@ -48,7 +48,7 @@ def test_train_compile_simulate_story(qtbot, window, run):
     assert window.plots.epoch_count() == config.epochs
     assert window.plots.has_boundary()
     assert not window.plots.is_live()
-    wrong = int(np.count_nonzero(window.session.test_predictions != dataset.y_test))
+    wrong = int(np.count_nonzero(window.session.run.test_predictions != dataset.y_test))
     assert window.plots.misclassified_count() == wrong
     assert window.train_controls.steps_shown() == (steps, steps)
 
@@ -74,7 +74,7 @@ def test_train_compile_simulate_story(qtbot, window, run):
 
     # Compile: the big figure is the core's report.
     assert run(lambda: click(qtbot, window.compile_panel.compile_button), "Compiling") == "succeeded"
-    report = window.session.compiled.stats
+    report = window.session.run.compiled.stats
     assert window.compile_panel.displayed_accumulator_bits() == report.accumulator_bits
     assert window.compile_panel.fields["pbs"].text() == f"{report.pbs_count:,}"
     heights = list(window.compile_panel.measured_bars.opts["height"])
@@ -90,15 +90,15 @@ def test_train_compile_simulate_story(qtbot, window, run):
     n_test = len(dataset.x_test)
     assert window.results_panel.simulation_count() == fmt_progress(n_test, n_test, "test point") == \
         f"{n_test} / {n_test} test points"
-    metrics = window.session.experiment.metrics
-    expected = evaluate_simulated(jobs.Metrics(), dataset, window.session.compiled)
+    metrics = window.session.run.experiment.metrics
+    expected = evaluate_simulated(jobs.Metrics(), dataset, window.session.run.compiled)
     assert metrics.fhe_simulated_accuracy == expected.fhe_simulated_accuracy
     assert window.results_panel.value("simulated") == fmt_percent(expected.fhe_simulated_accuracy)
     assert window.results_panel.value("agree_simulated") == fmt_percent(expected.agreement_clear_simulated)
     assert window.results_panel.has_fhe_boundary()
-    assert window.session.fhe_boundary.shape == dataset.grid_shape
-    clear = window.session.compiled.model.predict(dataset.grid).reshape(dataset.grid_shape)
-    assert np.array_equal(window.session.clear_boundary, clear)
+    assert window.session.run.fhe_boundary.shape == dataset.grid_shape
+    clear = window.session.run.compiled.model.predict(dataset.grid).reshape(dataset.grid_shape)
+    assert np.array_equal(window.session.run.clear_boundary, clear)
     assert not window.banner.message()
 
 
@@ -122,7 +122,7 @@ def test_stop_mid_training_keeps_what_was_learned(qtbot, window, run):
 
     def start_then_stop():
         click(qtbot, window.train_button)
-        qtbot.waitUntil(lambda: window.session.experiment is None and window.plots.epoch_count() >= 1,
+        qtbot.waitUntil(lambda: window.session.run.experiment is None and window.plots.epoch_count() >= 1,
                         timeout=60_000)
         assert controls.pause_button.isEnabled() and controls.stop_button.isEnabled()
         assert not window.compile_panel.compile_button.isEnabled()
@@ -130,7 +130,7 @@ def test_stop_mid_training_keeps_what_was_learned(qtbot, window, run):
         click(qtbot, controls.stop_button)
 
     assert run(start_then_stop, "Training", timeout_ms=60_000) == "succeeded"
-    experiment = window.session.experiment
+    experiment = window.session.run.experiment
     assert experiment is not None and experiment.cancelled
     assert 1 <= len(experiment.history) < config.epochs
     assert "Stopped after" in controls.text()
@@ -147,7 +147,7 @@ def test_stop_before_first_epoch_keeps_nothing(qtbot, window, run):
         window.stop_action.trigger()
 
     assert run(start_then_stop, "Training") == "succeeded"
-    assert window.session.experiment is None
+    assert window.session.run.experiment is None
     assert not window.compile_action.isEnabled()
     assert "before the first epoch" in window.train_controls.text()
 
@@ -223,7 +223,7 @@ def test_cancel_fhe_simulation(qtbot, window, run):
         window.presenters.slot.task.message.connect(lambda message: isinstance(message, jobs.Progress) and window.stop())
 
     assert run(simulate_then_cancel, "FHE simulation") == "cancelled"
-    assert window.session.experiment.metrics.fhe_simulated_accuracy is None
+    assert window.session.run.experiment.metrics.fhe_simulated_accuracy is None
     assert window.results_panel.value("simulated") == "-"
     assert window.results_panel.simulate_button.isEnabled()
     assert "cancelled" in window.status_text()
@@ -235,13 +235,13 @@ def test_keys_and_encrypted_run_then_cancel(qtbot, window, run):
     assert run(window.compile_action.trigger, "Compiling") == "succeeded"
     assert run(lambda: click(qtbot, window.compile_panel.keygen_button), "Generating keys",
                timeout_ms=300_000) == "succeeded"
-    keys = window.session.keys
+    keys = window.session.run.keys
     assert keys is not None and keys.path.exists()
     assert "Keys ready" in window.compile_panel.keys_text()
 
     window.results_panel.set_samples_wanted(1)
     assert run(lambda: click(qtbot, window.results_panel.encrypted_button), "Encrypted run") == "succeeded"
-    m = window.session.experiment.metrics
+    m = window.session.run.experiment.metrics
     # one sample is the warm-up: no steady state to report
     assert m.fhe_executed_samples == 1 and m.fhe_warmup_s > 0 and m.fhe_latency_s is None
     assert m.agreement_clear_executed == 1.0  # the integer model in the clear and in FHE agree
@@ -262,7 +262,7 @@ def test_keys_and_encrypted_run_then_cancel(qtbot, window, run):
             lambda message: isinstance(message, jobs.SampleDone) and message.done >= 1 and window.stop())
 
     assert run(run_then_cancel, "Encrypted run") == "succeeded"
-    m = window.session.experiment.metrics
+    m = window.session.run.experiment.metrics
     assert 1 <= m.fhe_executed_samples < 5
     assert "Cancelled after" in window.results_panel.encrypted_text()
 
@@ -279,7 +279,7 @@ def test_cancel_key_generation(qtbot, window, run, tmp_path, monkeypatch):
         window.stop()
 
     assert run(keygen_then_cancel, "Generating keys", timeout_ms=30_000) == "cancelled"
-    assert window.session.keys is None
+    assert window.session.run.keys is None
     assert "cancelled" in window.compile_panel.keys_text()
 
 
@@ -316,13 +316,13 @@ def test_close_while_compiling_waits_for_it(qtbot, settings):
         window.compile_action.trigger()
         window.close()  # a compilation can't be interrupted: it is finished, then discarded
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
-    assert window.session.compiled is None
+    assert window.session.run.compiled is None
 
 
 def test_accumulator_too_wide_is_a_readable_message(qtbot, window, run):
     train_small(qtbot, window, run, bits=8, n_hidden=64, n_layers=1, pruning_budget=None, epochs=1)
     # Before compiling, the panel already shows the integer model's width and warns in the engine's words.
-    too_wide = window.session.experiment.integer_model.too_wide()
+    too_wide = window.session.run.experiment.integer_model.too_wide()
     assert too_wide is not None and too_wide[1] > MAX_LOOKUP_BITS
     assert window.compile_panel.displayed_accumulator_bits() > MAX_LOOKUP_BITS
     warning = window.compile_panel.status_text()
@@ -381,7 +381,7 @@ def test_save_and_open_round_trip(qtbot, window, run, settings, tmp_path):
     path = window.presenters.files.save_experiment_to(tmp_path / "run")  # the suffix is added
     assert path == tmp_path / "run.qats" and path.exists()
     assert "Saved" in window.status_text()
-    saved = window.session.experiment
+    saved = window.session.run.experiment
 
     other = make_window(qtbot, settings)
     other.config_panel.set_config(ExperimentConfig())
@@ -395,11 +395,11 @@ def test_save_and_open_round_trip(qtbot, window, run, settings, tmp_path):
     for key in ("ceiling", "clear", "brevitas", "float"):
         assert other.results_panel.value(key) == window.results_panel.value(key)
     assert other.plots.ceiling() == window.plots.ceiling() is not None
-    assert other.session.compiled is None and other.compile_action.isEnabled()
+    assert other.session.run.compiled is None and other.compile_action.isEnabled()
     assert other.windowTitle().startswith("run.qats")
     # and compiling the opened model again gives the same circuit width
     assert run(other.compile_action.trigger, "Compiling", target=other) == "succeeded"
-    assert other.session.compiled.stats.accumulator_bits == saved.stats.accumulator_bits
+    assert other.session.run.compiled.stats.accumulator_bits == saved.stats.accumulator_bits
     other.close()
 
 
@@ -409,7 +409,7 @@ def test_opening_a_damaged_file_shows_why(qtbot, window, run, tmp_path):
     assert run(lambda: window.open_experiment(path), "Opening") == "failed"
     assert "Can't open the experiment" in window.banner.message()
     assert "broken.qats" in window.banner.message()
-    assert window.isVisible() and window.session.experiment is None
+    assert window.isVisible() and window.session.run.experiment is None
 
 
 def test_export_plots_as_png(qtbot, window, run, tmp_path):

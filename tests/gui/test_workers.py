@@ -125,7 +125,7 @@ def test_the_window_trains_in_its_own_process_and_closing_the_window_ends_it(qtb
     with qtbot.waitSignal(window.taskFinished, timeout=120_000) as finished:
         _train(window, epochs=2)
     assert finished.args[1] == "succeeded" and not loops_here
-    assert window.plots.step_count() > 0 and window.session.experiment is not None
+    assert window.plots.step_count() > 0 and window.session.run.experiment is not None
     child = window.presenters.training.process
     assert child.is_alive() and child.pid != os.getpid()
     window.close()
@@ -151,4 +151,4 @@ def test_a_training_process_that_dies_is_a_plain_error_and_the_next_training_wor
     assert window.train_button.isEnabled()
     with qtbot.waitSignal(window.taskFinished, timeout=120_000) as finished:
         _train(window, epochs=1)
-    assert finished.args[1] == "succeeded" and window.session.experiment is not None
+    assert finished.args[1] == "succeeded" and window.session.run.experiment is not None

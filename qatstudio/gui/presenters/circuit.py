@@ -40,7 +40,7 @@ class CircuitPresenter(QObject):
 
     # ------------------------------------------------------------ compile and keys
     def start_compile(self) -> Optional[Task]:
-        experiment = self.session.experiment
+        experiment = self.session.run.experiment
         if experiment is None or experiment.integer_model is None:
             self.slot.hint("Train a model (or open an experiment) before compiling.")
             return None
@@ -66,14 +66,14 @@ class CircuitPresenter(QObject):
 
     def _on_compile_failed(self, error: TaskError) -> None:
         if isinstance(error.exception, AccumulatorTooWideError):
-            self.views.compile.show_estimate(self.session.experiment.integer_model)
+            self.views.compile.show_estimate(self.session.run.experiment.integer_model)
         self.views.compile.set_status(f"Compilation failed: {error.message}")
 
     def _keys_need_a_yes(self, on_yes: Callable[[], object]) -> bool:
         """True (and the question asked) when the circuit's keys are predicted to cost more than
         the app makes without asking; ``on_yes`` starts the work again, confirmed."""
         cache = KeyCache()
-        cost = None if self.session.keys is not None else keys_to_make(self.session.compiled, cache)
+        cost = None if self.session.run.keys is not None else keys_to_make(self.session.run.compiled, cache)
         if cost is None:
             return False
         problems = key_cost_problems(cost, cache.folder)
@@ -81,12 +81,12 @@ class CircuitPresenter(QObject):
             return False
         self.keysQuestion.emit(
             f"This circuit needs {describe_key_cost(cost)}: {'; '.join(problems)}.\n\nTo make them cheaper, "
-            f"{cheaper_settings(self.session.experiment.config)}, then train and compile again.\n\n"
+            f"{cheaper_settings(self.session.run.experiment.config)}, then train and compile again.\n\n"
             f"Make these keys anyway?", on_yes)
         return True
 
     def start_keygen(self, confirmed: bool = False) -> Optional[Task]:
-        compiled = self.session.compiled
+        compiled = self.session.run.compiled
         if compiled is None:
             self.slot.hint("Compile first: keys belong to a circuit.")
             return None
@@ -104,17 +104,17 @@ class CircuitPresenter(QObject):
     def _on_keys(self, keys) -> None:
         self.session.keys_made(keys)
         self.views.compile.keygen_finished(keys)
-        self.views.results.show_metrics(self.session.experiment.metrics)
+        self.views.results.show_metrics(self.session.run.experiment.metrics)
         how = "loaded from the cache" if keys.from_cache else "generated"
         self.slot.result(f"Keys {how} in {fmt_seconds(keys.seconds)}. Run encrypted in Results (Ctrl+E).")
 
     # ------------------------------------------------------------ FHE simulation and encrypted runs
     def start_simulation(self) -> Optional[Task]:
-        compiled, experiment = self.session.compiled, self.session.experiment
+        compiled, experiment = self.session.run.compiled, self.session.run.experiment
         if compiled is None:
             self.slot.hint("Compile first: the simulation runs the compiled circuit.")
             return None
-        panel, dataset = self.views.results, self.session.dataset
+        panel, dataset = self.views.results, self.session.run.dataset
         job = jobs.simulate_job(experiment.metrics, dataset, compiled)
         task = self.slot.start(TaskKind.SIMULATE, job, self._on_simulation_message,
                                lambda outcome: self._on_simulated(outcome, dataset),
@@ -148,14 +148,14 @@ class CircuitPresenter(QObject):
         self.session.simulated(outcome.metrics, outcome.clear_boundary, outcome.fhe_boundary)
 
     def start_encrypted(self, n_samples: int, confirmed: bool = False) -> Optional[Task]:
-        compiled, experiment = self.session.compiled, self.session.experiment
+        compiled, experiment = self.session.run.compiled, self.session.run.experiment
         if compiled is None:
             self.slot.hint("Compile first: the encrypted run needs the circuit.")
             return None
         if not confirmed and self._keys_need_a_yes(lambda: self.start_encrypted(n_samples, confirmed=True)):
             return None
-        n_samples = max(1, min(int(n_samples), len(self.session.dataset.x_test)))
-        job = jobs.encrypted_job(experiment.metrics, self.session.dataset, compiled, n_samples, self.session.keys)
+        n_samples = max(1, min(int(n_samples), len(self.session.run.dataset.x_test)))
+        job = jobs.encrypted_job(experiment.metrics, self.session.run.dataset, compiled, n_samples, self.session.run.keys)
         panel = self.views.results
         task = self.slot.start(TaskKind.ENCRYPTED, job, self._on_encrypted_message, self._on_encrypted,
                                on_failure=lambda error: panel.set_encrypted_text(f"Failed: {error.message}", finished=True),
@@ -165,7 +165,7 @@ class CircuitPresenter(QObject):
         self._latencies = []
         self.slot.showPanel.emit(panel)
         panel.encrypted_started(n_samples)
-        if self.session.keys is None:
+        if self.session.run.keys is None:
             self.views.compile.keygen_started()
             panel.set_encrypted_text("Generating keys first (or loading them from the cache)\u2026")
         self.slot.work(f"Encrypted run on {plural(n_samples, 'test point')}\u2026")

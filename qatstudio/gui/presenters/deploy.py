@@ -24,11 +24,11 @@ class DeployPresenter(QObject):
         self.server = server  # the Deploy panel's local server; stopped on release
 
     def start(self, n_points: int) -> Optional[Task]:
-        compiled, experiment = self.session.compiled, self.session.experiment
+        compiled, experiment = self.session.run.compiled, self.session.run.experiment
         if compiled is None:
             self.slot.hint("Compile first: the server runs the compiled circuit.")
             return None
-        points = self.session.dataset.x_test[: max(1, int(n_points))]
+        points = self.session.run.dataset.x_test[: max(1, int(n_points))]
         folder = storage.cache_dir() / "deployments" / compiled.key_id
         panel = self.views.deploy
         job = jobs.deploy_job(experiment, compiled, folder, self.server, points, self.session.tables)
@@ -61,12 +61,12 @@ class DeployPresenter(QObject):
 
     def export(self, folder: Path) -> Optional[Task]:
         """Export the session's run for 'qatstudio serve' into ``folder``."""
-        experiment = self.session.experiment
+        experiment = self.session.run.experiment
         if experiment is None or experiment.integer_model is None:
             self.slot.hint("Train a model (or open an experiment) before exporting it.")
             return None
         source = self.session.path.name if self.session.path else ""
-        job = jobs.export_job(experiment, self.session.compiled, Path(folder), source, self.session.tables)
+        job = jobs.export_job(experiment, self.session.run.compiled, Path(folder), source, self.session.tables)
         return self.slot.start(TaskKind.EXPORT, job, self.slot.on_phase,
                                lambda path: self.slot.result(f"Exported for deployment to {Path(path).parent}: "
                                                              f"serve it with 'qatstudio serve {Path(path).parent}'."))

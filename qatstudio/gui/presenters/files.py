@@ -139,7 +139,7 @@ class FilesPresenter(QObject):
         self.plane.draw()
 
     def save_experiment_to(self, path: Path) -> Optional[Path]:
-        experiment = self.session.experiment
+        experiment = self.session.run.experiment
         if experiment is None:
             self.slot.hint("Nothing to save yet: train a model first.")
             return None

@@ -26,8 +26,8 @@ class PlanePresenter(QObject):
         the GUI thread (a big model takes a moment)."""
         features = self.plots.feature_names
         self._wanted = (features, tuple(plane))
-        dataset = self.session.dataset
-        if self.session.experiment is None or dataset is None or dataset.feature_names != features:
+        dataset = self.session.run.dataset
+        if self.session.run.experiment is None or dataset is None or dataset.feature_names != features:
             self.plots.set_plane(tuple(plane), None)  # no model of these data: the test points alone
             return
         self.draw()
@@ -35,7 +35,7 @@ class PlanePresenter(QObject):
     def draw(self) -> None:
         """Draw the plane chosen last if the session shows another one; one drawing at a time (the
         next starts when it ends)."""
-        experiment, dataset = self.session.experiment, self.session.dataset
+        experiment, dataset = self.session.run.experiment, self.session.run.dataset
         if self._wanted is None or experiment is None or self.drawing.is_busy():
             return
         features, plane = self._wanted
@@ -49,7 +49,7 @@ class PlanePresenter(QObject):
         task.finished.connect(self.draw)
 
     def _drawn(self, experiment, view: views.PlaneView) -> None:
-        if experiment is not self.session.experiment:
+        if experiment is not self.session.run.experiment:
             return  # trained again or opened another since
         self.session.on_plane(view.dataset)  # the FHE simulation draws its boundaries on this plane too
         self.plots.set_plane(view.dataset.plane, view.boundary)

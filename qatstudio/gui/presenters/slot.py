@@ -57,10 +57,10 @@ class TaskSlot(QObject):
 
     # ------------------------------------------------------------ what is enabled
     def facts(self) -> Facts:
-        experiment = self.session.experiment
+        experiment = self.session.run.experiment
         return Facts(has_experiment=experiment is not None,
                      has_integer_model=experiment is not None and experiment.integer_model is not None,
-                     compiled=self.session.compiled is not None,
+                     compiled=self.session.run.compiled is not None,
                      config_problems=bool(self.config_problems),
                      server_running=self.server.running)
 

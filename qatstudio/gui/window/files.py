@@ -222,7 +222,7 @@ class FileDialogs:
         """Before closing: a run with results not saved in a file asks whether to save it. True to
         go on closing (saved, or discarded), False to keep the window open."""
         session = self.session
-        if session.experiment is None or not session.dirty:
+        if session.run.experiment is None or not session.dirty:
             return True
         buttons = QMessageBox.StandardButton
         box = QMessageBox(QMessageBox.Icon.Question, "Save the run?",
@@ -245,7 +245,7 @@ class FileDialogs:
         return self.save_as_dialog()
 
     def save_as_dialog(self) -> Optional[Path]:
-        experiment = self.session.experiment
+        experiment = self.session.run.experiment
         if experiment is None:
             return None
         config = experiment.config

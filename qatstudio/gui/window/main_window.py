@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
             self.config_panel.set_config(config)
 
     def _mark_outdated(self) -> None:
-        shown = self.session.experiment
+        shown = self.session.run.experiment
         self.outdated_note.compare(shown.config if shown is not None else None, self.config_panel.config(),
                                    shortcut_text(self.train_action, every=False))
 
@@ -272,7 +272,7 @@ class MainWindow(QMainWindow):
         if not problems:
             self.session.set_config(config)
         self._mark_outdated()
-        shown = self.session.experiment
+        shown = self.session.run.experiment
         if shown is None or config != shown.config:  # a result in the status bar is of another configuration
             train = f"press Train ({shortcut_text(self.train_action, every=False)}) to train it"
             self.status.outdated(f"Configuration changed: {train}; the plots and results shown are of the last run."
