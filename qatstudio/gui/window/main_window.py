@@ -209,9 +209,8 @@ class MainWindow(QMainWindow):
                  self.deploy_panel: self.deploy_dock}
         slot.showPanel.connect(lambda panel: docks[panel].raise_())
         slot.closeReady.connect(lambda: QTimer.singleShot(0, self.close))
-        slot.taskStarted.connect(self._mark_outdated)
         slot.taskFinished.connect(self.taskFinished)
-        self.session.stage_changed.connect(lambda experiment, stage: self._mark_outdated())
+        self.session.run_changed.connect(lambda run: self._mark_outdated())  # a run's stages keep its configuration
         p.files.fileUsed.connect(self._file_used)
         p.files.missingValues.connect(self.files.offer_without_missing)
         circuit.keysQuestion.connect(lambda question, on_yes: ask_before_keys(self, question, on_yes))
