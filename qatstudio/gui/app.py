@@ -63,6 +63,17 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def collect_garbage_on_gui_thread():
+    """Turn the garbage collector's automatic runs off and collect on a timer of the GUI thread
+    instead, by the same generation thresholds (pyqtgraph's ``GarbageCollector``); keep the returned
+    object. A collection started on a worker thread frees the Qt objects it finds there, and Qt's
+    destructor can then wait for a lock the GUI thread holds while that thread waits for the GIL:
+    seen as a hang while the story's loading thread built a model and the GUI thread deleted a menu."""
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    return GarbageCollector(interval=1.0)
+
+
 def open_window(path: Optional[Path] = None, demo: bool = False, settings=None):
     """Show the main window as ``qatstudio [--demo] [FILE.qats]`` does and return it: the demo's
     menu and docks installed, the guided story shown with ``demo`` (its files opened once the
@@ -91,6 +102,7 @@ def run_app(path: Optional[Path] = None, demo: bool = False) -> int:
     app = _application()
     window = open_window(path, demo)
     freeze_heap()
+    collector = collect_garbage_on_gui_thread()
     # Ctrl+C in the terminal closes the window the normal way (work is stopped first); SIGTERM (a
     # logout, a service manager, kill) too, without asking about unsaved results: either way the
     # window stops its work and its local server before the loop ends.
@@ -105,6 +117,7 @@ def run_app(path: Optional[Path] = None, demo: bool = False) -> int:
     heartbeat.timeout.connect(lambda: None)
     code = app.exec()
     heartbeat.stop()
+    collector.timer.stop()
     window.shutdown(wait=True)
     # No explicit widget deletion here: pyqtgraph's own exit cleanup (on aboutToQuit) makes
     # deleting its items afterwards crash; the process exits with the window still alive.

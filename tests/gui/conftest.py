@@ -54,16 +54,22 @@ def isolated_home(tmp_path_factory):
 
 
 @pytest.fixture(scope="package", autouse=True)
-def app_runtime():
-    """torch's threads as the app sets them (``configure_runtime``) while the window's tests run, in
-    their workers and in the tests themselves; the rest of the suite gets its own back."""
+def app_runtime(qapp):
+    """The runtime as the app sets it while the window's tests run: torch's threads
+    (``configure_runtime``) and garbage collected on the GUI thread only; the rest of the suite
+    gets its own back."""
+    import gc
+
     import torch
 
-    from qatstudio.gui.app import configure_runtime
+    from qatstudio.gui.app import collect_garbage_on_gui_thread, configure_runtime
 
     before = torch.get_num_threads()
     configure_runtime()
+    collector = collect_garbage_on_gui_thread()
     yield
+    collector.timer.stop()
+    gc.enable()
     torch.set_num_threads(before)
 
 

@@ -152,3 +152,37 @@ def test_a_training_process_that_dies_is_a_plain_error_and_the_next_training_wor
     with qtbot.waitSignal(window.taskFinished, timeout=120_000) as finished:
         _train(window, epochs=1)
     assert finished.args[1] == "succeeded" and window.session.run.experiment is not None
+
+
+class _Cycle:
+    """An object in a reference cycle: only the garbage collector frees it."""
+
+    def __init__(self):
+        self.me = self
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qtbot):
+    """A collection a worker thread starts can free Qt objects there and deadlock with the GUI
+    thread (Qt's lock against the GIL): the app collects on a timer of the GUI thread instead."""
+    import gc
+    import weakref
+
+    collected_on: list[str] = []
+
+    def note(phase: str, info: dict) -> None:
+        if phase == "start":
+            collected_on.append(threading.current_thread().name)
+
+    gc.callbacks.append(note)
+    try:
+        worker = threading.Thread(target=lambda: [_Cycle() for _ in range(100_000)], name="allocating-worker")
+        worker.start()
+        worker.join()
+        assert collected_on == [], "a worker thread started a collection"
+        last = _Cycle()
+        freed = weakref.ref(last)
+        del last
+        qtbot.waitUntil(lambda: freed() is None, timeout=5_000)  # the GUI thread's timer collects it
+        assert set(collected_on) == {threading.main_thread().name}
+    finally:
+        gc.callbacks.remove(note)
