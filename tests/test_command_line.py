@@ -6,7 +6,7 @@ import pytest
 from qatstudio.cli import build_parser, parse_command_line
 from qatstudio.engine.config import ExperimentConfig, ModelKind
 from qatstudio.services.experiment_file import ExperimentFileError
-from qatstudio.services.logs import log_failure, log_file
+from qatstudio.services.logs import log, log_failure, log_file, setup_logging
 
 
 @pytest.mark.parametrize("argv, command, file, demo", [
@@ -75,3 +75,17 @@ def test_an_unexpected_error_keeps_its_traceback_in_the_users_log_file(caplog, p
     text = path.read_text(encoding="utf-8")
     assert text.count("Traceback (most recent call last)") == 2 and "KeyError: 'missing'" in text
     assert all("Traceback" in r.getMessage() and str(path) in r.getMessage() for r in caplog.records)
+
+
+def test_messages_go_to_stderr_as_it_is_when_they_come(monkeypatch):
+    """Not to the stream stderr was at set-up: a test's capture or a redirect closes that one."""
+    import io
+
+    first = io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    setup_logging()
+    first.close()
+    now = io.StringIO()
+    monkeypatch.setattr("sys.stderr", now)
+    log.info("training %s", "cancelled")
+    assert now.getvalue() == "qatstudio: training cancelled\n"

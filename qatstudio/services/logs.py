@@ -28,15 +28,31 @@ LOG_FILE_LIMIT = 1_000_000  # bytes; past it the file is moved to .1 (one older 
 log = logging.getLogger("qatstudio")
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a message comes, not as it was when logging was set up
+    (a stream replaced since, by a test's capture or a redirect, may be closed by then)."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 _stderr_handler: Optional[logging.Handler] = None
 
 
 def setup_logging(level: int = logging.INFO) -> None:
-    """The app's messages go to the current stderr, one line each, prefixed with its name."""
+    """The app's messages go to stderr, one line each, prefixed with its name."""
     global _stderr_handler
     if _stderr_handler is not None:
         log.removeHandler(_stderr_handler)
-    _stderr_handler = logging.StreamHandler(sys.stderr)
+    _stderr_handler = _StderrHandler()
     _stderr_handler.setFormatter(logging.Formatter("qatstudio: %(message)s"))
     log.addHandler(_stderr_handler)
     log.setLevel(level)
