@@ -83,7 +83,7 @@ def test_a_table_sweep_survives_the_death_of_the_worker_holding_its_rows(tmp_pat
     run = functools.partial(run_or_die, always=7, once=5, marks=str(tmp_path), after_s=3.0)
     result = run_sweep(plan, tables, History(tmp_path / "history"), messages.append, cluster=ClusterSettings(workers=1),
                        run=run)
-    assert sorted(r.config.n_hidden for r in result.records) == [4, 5]
+    assert sorted(r.config.n_hidden for r in result.records) == [4, 5], (result.failures, messages)
     assert (tmp_path / "died-5-0").exists()  # 5 did die once before it was kept
     assert len(result.failures) == 1 and "7n" in result.failures[0].label
     assert "worker process died twice" in result.failures[0].reason
