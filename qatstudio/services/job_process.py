@@ -111,9 +111,10 @@ def _portable_error(error: BaseException) -> BaseException:
         return RuntimeError(f"{type(error).__name__}: {error}")
 
 
-def _serve(connection: Connection, preload: tuple[str, ...]) -> None:
+def _serve(connection: Connection, preload: tuple[str, ...], nice: int) -> None:
     """The child's main loop: import ``preload``, say ready, then run one request after another."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal: the window stops the work
+    os.nice(nice)
     threading.Thread(target=_exit_with_parent, name="parent-watch", daemon=True).start()
     for name in preload:
         importlib.import_module(name)
@@ -151,12 +152,12 @@ class JobProcess:
     """One child process that runs jobs' work, one job at a time, started once and reused.
 
     ``preload``: modules the child imports as soon as it starts (torch takes seconds), so that the
-    first job finds them loaded. ``start`` and ``close`` are for the owner's thread, ``run`` for the
-    task's.
+    first job finds them loaded. ``nice``: how much lower the child's CPU priority is than its
+    parent's. ``start`` and ``close`` are for the owner's thread, ``run`` for the task's.
     """
 
-    def __init__(self, preload: Iterable[str] = (), name: str = "qatstudio-worker"):
-        self.preload, self.name = tuple(preload), name
+    def __init__(self, preload: Iterable[str] = (), name: str = "qatstudio-worker", nice: int = 0):
+        self.preload, self.name, self.nice = tuple(preload), name, nice
         self._process = None
         self._connection: Optional[Connection] = None
         self._ready = False
@@ -176,7 +177,7 @@ class JobProcess:
         self._discard()
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
-        process = context.Process(target=_serve, args=(theirs, self.preload), name=self.name, daemon=True)
+        process = context.Process(target=_serve, args=(theirs, self.preload, self.nice), name=self.name, daemon=True)
         process.start()
         theirs.close()
         self._process, self._connection, self._ready = process, ours, False

@@ -228,9 +228,12 @@ def _trained(config: ExperimentConfig, dataset: Dataset, state: TaskState, tell:
 TRAINING_PRELOAD = ("qatstudio.services.jobs", "brevitas.nn")
 
 
+TRAINING_NICE = 10  # below the window's priority: with the cores all busy, the GUI thread runs first
+
+
 def training_process() -> JobProcess:
     """The child process a window trains in (``train_job``'s ``beside``): start it ahead, close it last."""
-    return JobProcess(TRAINING_PRELOAD, name="qatstudio-training")
+    return JobProcess(TRAINING_PRELOAD, name="qatstudio-training", nice=TRAINING_NICE)
 
 
 @dataclass
