@@ -3,7 +3,8 @@
 Prints, calm and then with one CPU-bound process (a "hog") beside it, with the load average at each:
   (a) the longest stall and the 99th percentile of the GUI event loop's gaps during training,
       measured with a timer heartbeat (targets: < 16 ms and < 8 ms calm, < 33 ms and < 16 ms with
-      the hog);
+      the hog); the longest stall is also split by when it happens: at the Train click (up to the
+      first step shown), while the steps come, or after the last one (the run measured, then shown);
   (b) the training loop's time in the window's training process versus the bare core ``train`` in
       this process on the same configuration (target: at most 10% slower);
   (c) how long Train takes to show its first step with the training process started ahead (as the
@@ -30,6 +31,7 @@ and the longest of each; the timing itself slows every event a little, so stalls
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import subprocess
@@ -90,6 +92,12 @@ class Heartbeat:
     def _beat(self) -> None:
         self.gaps.append(self.clock.nsecsElapsed() / 1e6)
         self.clock.restart()
+
+    def worst_between(self, start_s: float, end_s: float) -> float:
+        """The longest stall (ms) among the gaps that end between ``start_s`` and ``end_s`` after the start."""
+        ends = itertools.accumulate(gap / 1e3 for gap in self.gaps)
+        inside = [gap for gap, end in zip(self.gaps[1:], list(ends)[1:]) if start_s < end <= end_s]
+        return max(inside) - HEARTBEAT_MS if inside else 0.0
 
     def start(self) -> None:
         self.clock.start()
@@ -172,8 +180,8 @@ def main() -> int:
     collector = collect_garbage_on_gui_thread()  # as run_app does
     trainer = window.presenters.training.process
 
-    def finish(trigger, on_first_step=None) -> str:
-        """Fire ``trigger`` and wait for the task it starts; its outcome."""
+    def finish(trigger, on_step=None) -> str:
+        """Fire ``trigger`` and wait for the task it starts; its outcome. ``on_step()`` at each batch of steps."""
         loop = QEventLoop()
         outcome = []
 
@@ -181,15 +189,15 @@ def main() -> int:
             outcome.append(result)
             loop.quit()
 
-        def first_step(message) -> None:
-            if isinstance(message, jobs.StepBatch) and on_first_step is not None:
-                on_first_step()
+        def step(message) -> None:
+            if isinstance(message, jobs.StepBatch):
+                on_step()
 
         window.taskFinished.connect(done)
         trigger()
         task = window.presenters.slot.task
-        if task is not None and on_first_step is not None:
-            task.message.connect(first_step)
+        if task is not None and on_step is not None:
+            task.message.connect(step)
         loop.exec()
         window.taskFinished.disconnect(done)
         return outcome[0]
@@ -234,8 +242,9 @@ def main() -> int:
     gui_share: list[float] = []
     profiles: list[tuple[dict, float]] = []  # with --profile: each window run's event times, and its seconds
 
-    def window_run(run_config) -> "tuple[float, float, tuple[float, float], int, float]":
-        """One training in the window, the heartbeat on: (loop s, job s, stalls, redraws, first step s)."""
+    def window_run(run_config) -> "tuple[float, float, tuple[float, float], int, float, str]":
+        """One training in the window, the heartbeat on: (loop s, job s, stalls, redraws, first step s,
+        the longest stall by when it happened, in words)."""
         window.config_panel.set_config(run_config)
         heartbeat = Heartbeat()
         redraws_before = window.plots.redraws
@@ -243,12 +252,15 @@ def main() -> int:
             app.times.clear()
         gui_cpu = time.thread_time()
         wall = time.perf_counter()
-        first = []
+        steps = []  # when each batch of steps came, from the click (s)
         heartbeat.start()
-        outcome = finish(window.train_button.click,
-                         lambda: first.append(time.perf_counter() - wall) if not first else None)
+        outcome = finish(window.train_button.click, lambda: steps.append(time.perf_counter() - wall))
         stalls = heartbeat.stop()
         wall = time.perf_counter() - wall
+        first, last = (steps[0], steps[-1]) if steps else (wall, wall)
+        when = (f"at the click {heartbeat.worst_between(0, first):.1f}, while the steps came "
+                f"{heartbeat.worst_between(first, last):.1f}, after the last step (the run measured, then shown) "
+                f"{heartbeat.worst_between(last, wall + 1):.1f} ms")
         gui_cpu = time.thread_time() - gui_cpu
         gui_share.append(gui_cpu / wall)
         if args.profile:
@@ -256,7 +268,7 @@ def main() -> int:
         experiment = window.session.run.experiment
         assert outcome == "succeeded" and experiment is not None and not experiment.cancelled, window.status_text()
         loop_s = experiment.train_s  # the training loop alone (every restart), as the core times it
-        return loop_s, wall, stalls, window.plots.redraws - redraws_before, first[0] if first else float("nan")
+        return loop_s, wall, stalls, window.plots.redraws - redraws_before, first if steps else float("nan"), when
 
     print(f"data: {data_name(config.data)}: {len(dataset.y_train):,} training and {len(dataset.y_test):,} test "
           f"points, {dataset.n_features} features, {dataset.n_classes} classes")
@@ -294,7 +306,7 @@ def main() -> int:
                   flush=True)
             for repeat in range(args.repeats):
                 b = bare_run()
-                loop_s, wall, (stall, p99), redraws, _ = window_run(config)
+                loop_s, wall, (stall, p99), redraws, _, when = window_run(config)
                 bare.append(b)
                 windowed.append(loop_s)
                 stalls.append(stall)
@@ -304,6 +316,7 @@ def main() -> int:
                 print(f"  run {repeat + 1}: bare core {b:.2f} s | window {loop_s:.2f} s (job {wall:.2f} s, "
                       f"{redraws / wall:.1f} redraws/s, GUI thread {100 * gui_share[-1]:.0f}% of a core); "
                       f"GUI stall worst {stall:.1f} ms, p99 {p99:.1f} ms ({load()})", flush=True)
+                print(f"    worst stall {when}", flush=True)
                 if args.profile:
                     print_profile(*profiles[-1])
             results[condition] = (bare, windowed, stalls, p99s, rates, loads)
