@@ -95,8 +95,8 @@ class Heartbeat:
 
     def worst_between(self, start_s: float, end_s: float) -> float:
         """The longest stall (ms) among the gaps that end between ``start_s`` and ``end_s`` after the start."""
-        ends = itertools.accumulate(gap / 1e3 for gap in self.gaps)
-        inside = [gap for gap, end in zip(self.gaps[1:], list(ends)[1:]) if start_s < end <= end_s]
+        ends = list(itertools.accumulate(gap / 1e3 for gap in self.gaps))  # when each gap ended (s)
+        inside = [gap for gap, end in zip(self.gaps[1:], ends[1:]) if start_s < end <= end_s]
         return max(inside) - HEARTBEAT_MS if inside else 0.0
 
     def start(self) -> None:
