@@ -85,9 +85,10 @@ def test_the_compile_panel_shows_measured_against_predicted(qtbot, calibrated, w
     assert run(window.presenters.circuit.start_compile, "Compiling") == "succeeded"
     fields, stats = window.compile_panel.fields, window.session.run.compiled.stats
     predicted = calibrated.circuit_latency_s(stats)
-    assert fields["latency"].text() == f"{MEASURE_LATENCY} encrypted to measure; {fmt_seconds(predicted)} predicted"
+    assert fields["latency"].text() == f"{MEASURE_LATENCY}; {fmt_seconds(predicted)} predicted"
     keys = fields["keys"].text()
-    assert re.fullmatch(r"[\d.]+ [kMG]?B uncompressed \(secret .+\); [\d.]+ [kMG]?B predicted \(measured [+-]\d+%\)", keys)
+    assert re.fullmatch(r"[\d.]+ [kMG]?B uncompressed; [\d.]+ [kMG]?B predicted \(measured [+-]\d+%\)", keys)
+    assert "Secret " in fields["keys"].toolTip() and "key-switching" in fields["keys"].toolTip()
 
     assert run(lambda: window.presenters.circuit.start_encrypted(2), "Encrypted run", timeout_ms=300_000) == "succeeded"
     measured = window.session.run.experiment.metrics.fhe_latency_s

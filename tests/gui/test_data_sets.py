@@ -47,8 +47,9 @@ def test_pick_each_shape_and_train_it(qtbot, window, run, key):
     data = panel.config().data
     # The shape's suggested jitter (the 3 x 3 board: none); the size, test points and seed kept.
     assert data == DataConfig.for_shape(**PICKS[key], n_points=400, n_test=100, seed=3)
-    assert panel.bands.isVisibleTo(panel) == (data.shape == "checkerboard")
-    assert panel.noise.isVisibleTo(panel) and not panel.test_share.isVisibleTo(panel)
+    section = panel.data_tab
+    assert panel.bands.isVisibleTo(section) == (data.shape == "checkerboard")
+    assert panel.noise.isVisibleTo(section) and not panel.test_share.isVisibleTo(section)
     qtbot.waitUntil(lambda: panel.preview.data == data, timeout=5_000)
     dataset = make_dataset(data)
     assert panel.preview.ceiling == dataset.ceiling_accuracy  # the ceiling sentence stays

@@ -466,7 +466,7 @@ def test_data_preview_follows_the_data_settings(qtbot, window):
     assert preview.ceiling == make_dataset(DataConfig()).ceiling_accuracy
     assert fmt_percent(preview.ceiling) in preview.caption.text() and preview.caption.toolTip() == TIP_CEILING
     assert "100 \u00d7 100 grid" in preview.caption.text()  # the checkerboard's points lie on a grid
-    assert preview.isVisibleTo(panel)
+    assert preview.isVisibleTo(panel.data_tab)
 
     panel.bands.setValue(3)  # redrawn as the settings change (after a short pause)
     assert preview.is_updating() and preview.caption.text() == preview.UPDATING  # never the old set's words

@@ -48,6 +48,9 @@ MEASURED_LABEL = {True: "measured (all inputs)", False: "sized by the bound"}
 BOUND_BRUSH = "#b9cfe4"
 
 
+KEYS_TIP = "Secret, bootstrap and key-switching keys; predicted from this machine's lookup times beside them."
+
+
 def layer_title(name: str) -> str:
     """A layer as the chart names it: 'hidden.0' -> 'hidden 1', 'out' -> 'output'."""
     kind, _, index = name.partition(".")
@@ -175,8 +178,7 @@ class CompilePanel(QWidget):
             ("pbs", "PBS count", "Programmable bootstraps (table lookups) per inference: the costly operation."),
             ("precision", "PBS precision", "How many lookups run at each bit-width."),
             ("complexity", "Complexity", "Concrete's cost estimate of one inference."),
-            ("keys", "Key sizes", "Secret, bootstrap and key-switching keys; predicted from this machine's "
-             "lookup times beside them."),
+            ("keys", "Key sizes", KEYS_TIP),
             ("latency", METRICS_BY_KEY["latency"].label, "Measured by an encrypted run of 2 or more samples (steady "
              "state), beside the latency predicted from this machine's lookup times."),
             ("error", "Error probability", "Chance that the circuit's result differs from the clear one."),
@@ -281,15 +283,15 @@ class CompilePanel(QWidget):
     def _show_against(self) -> None:
         """Keys and latency as measured, beside what this machine's lookup times predict."""
         report, times = self.report, self.times
-        sizes = (f"secret {fmt_bytes(report.secret_key_bytes)}, bootstrap {fmt_bytes(report.bootstrap_key_bytes)}, "
-                 f"key-switch {fmt_bytes(report.keyswitch_key_bytes)}")
-        keys = f"{fmt_key_bytes(report.key_bytes, compressed=False)} ({sizes})"
+        keys = fmt_key_bytes(report.key_bytes, compressed=False)
         if times is not None:
             keys += "; " + fmt_predicted(times.circuit_keys_bytes(report), report.key_bytes, fmt_bytes)
-        self.fields["keys"].setText(keys)
+        self.fields["keys"].setText(keys)  # on one line: the parts in its tip, so the panel fits 1280 x 720
+        self.fields["keys"].setToolTip(f"{KEYS_TIP} Secret {fmt_bytes(report.secret_key_bytes)}, bootstrap "
+                                       f"{fmt_bytes(report.bootstrap_key_bytes)}, key-switching "
+                                       f"{fmt_bytes(report.keyswitch_key_bytes)}.")
         measured = self.measured_latency_s
-        latency = [f"{fmt_seconds(measured)} measured" if measured is not None
-                   else f"{MEASURE_LATENCY} encrypted to measure"]
+        latency = [f"{fmt_seconds(measured)} measured" if measured is not None else MEASURE_LATENCY]
         if times is not None:
             latency.append(fmt_predicted(times.circuit_latency_s(report), measured, fmt_seconds))
         self.fields["latency"].setText("; ".join(latency))

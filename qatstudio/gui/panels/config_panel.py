@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QStyle,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -386,10 +387,23 @@ class ConfigPanel(QWidget):
 
         self.estimate = CostEstimate()
         self.groups = (model, training, data, self.fhe_group)
+        # One tab each, so that the panel fits a 1280 x 720 screen whole; the problems stay in view under them.
+        self.sections = QTabWidget()
+        self.sections.setObjectName("configSections")
+        self.sections.setDocumentMode(True)
+        for title, parts in (("Model", (model, self.estimate, self.fhe_group)), ("Training", (training,)),
+                             ("Data", (data,))):
+            page = QWidget()
+            column = QVBoxLayout(page)
+            column.setContentsMargins(0, 6, 0, 0)
+            for part in parts:
+                column.addWidget(part)
+            column.addStretch(1)
+            self.sections.addTab(page, title)
+        self.data_tab = page  # the last: Data
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        for group in (model, self.estimate, training, data, self.fhe_group):
-            layout.addWidget(group)
+        layout.addWidget(self.sections)
         layout.addWidget(self.problems_label)
         layout.addStretch(1)
 
@@ -403,7 +417,7 @@ class ConfigPanel(QWidget):
             body.layout().setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.set_config(ExperimentConfig.default_recipe())
 
-    def _build_model(self) -> QGroupBox:
+    def _build_model(self) -> QWidget:
         self.kind = QComboBox()
         for kind, look in KIND_LOOKS.items():
             self.kind.addItem(look.title, kind)
@@ -416,8 +430,9 @@ class ConfigPanel(QWidget):
         self.layers.setSpecialValueText("none (linear model)")
         self.bits = BoundSpin("bits", TIP_BITS, " bits")
         self.budget = BoundSpin("pruning_budget", TIP_BUDGET, " inputs")
-        model = QGroupBox("Model")
+        model = QWidget()
         form = QFormLayout(model)
+        form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Kind", self.kind)
         self.neurons_row = _with_slider(self.neurons)
         form.addRow("Hidden neurons", self.neurons_row)
@@ -431,7 +446,7 @@ class ConfigPanel(QWidget):
                 label.widget().setToolTip(field.widget().toolTip() or self._tip_of(field.widget()))
         return model
 
-    def _build_training(self) -> QGroupBox:
+    def _build_training(self) -> QWidget:
         self.epochs = BoundSpin("epochs", "Passes over the training set; automatic: about 3,000 optimizer steps "
                                 "whatever the data's size, stopped early when validation stops improving.")
         self.lr = _double(0.0001, 1.0, 4, 0.001, "Peak learning rate of the one-cycle schedule.")
@@ -444,8 +459,9 @@ class ConfigPanel(QWidget):
         self.optimizer.addItem("Adam", "adam")
         self.optimizer.addItem("SGD with momentum", "sgd")
         self.seed = BoundSpin("seed", "Seeds the weights and the batch order: same seed, same training.")
-        training = QGroupBox("Training")
+        training = QWidget()
         form = QFormLayout(training)
+        form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Epochs", self.epochs)
         form.addRow("Learning rate", self.lr)
         form.addRow("Batch size", self.batch)
@@ -454,7 +470,7 @@ class ConfigPanel(QWidget):
         form.addRow("Seed", self.seed)
         return training
 
-    def _build_data(self) -> QGroupBox:
+    def _build_data(self) -> QWidget:
         """The data set's picker and settings beside a preview of it (a table: its summary)."""
         self.picker = QComboBox()
         self.picker.setObjectName("dataPicker")
@@ -482,8 +498,9 @@ class ConfigPanel(QWidget):
         self._table: Optional[DataConfig] = None  # the imported table the picker offers
         self._table_rows: dict[str, tuple[int, Optional[int]]] = {}  # its rows and rows dropped, by hash
         self._generated = DataConfig()  # the generated set's settings, kept while a table is shown
-        data = QGroupBox("Data")
-        grid = QGridLayout(data)  # the data beside the settings that make it, in view as they change
+        data = QWidget()
+        grid = QGridLayout(data)
+        grid.setContentsMargins(0, 0, 0, 0)  # the data beside the settings that make it, in view as they change
         grid.addWidget(QLabel("Data set"), 0, 0)
         grid.addWidget(self.picker, 0, 1, 1, 2)
         self._shape_widgets: list[QWidget] = [self.preview, self.preview.caption]  # shown for a generated set
@@ -647,9 +664,11 @@ class ConfigPanel(QWidget):
         self._table = data
 
     def set_table(self, data: DataConfig, rows: int, rows_dropped: Optional[int]) -> None:
-        """Show the imported table ``data`` (see ``note_table_rows``), every other setting kept."""
+        """Show the imported table ``data`` (see ``note_table_rows``), every other setting kept, and its
+        summary in view (the Data tab)."""
         self.note_table_rows(data, rows, rows_dropped)
         self.set_config(dataclasses.replace(self.config(), data=data))
+        self.sections.setCurrentWidget(self.data_tab)
 
     def note_table_rows(self, data: DataConfig, rows: int, rows_dropped: Optional[int]) -> None:
         """The table ``data`` has ``rows`` rows, ``rows_dropped`` rows with missing values were left

@@ -46,27 +46,29 @@ from ..charts.plots import FOREGROUND, class_map, elided, make_boundary_plot, sh
 from ..state import Enabled
 
 
-BOUNDARIES_LEAST_HEIGHT = 180
+BOUNDARIES_LEAST_HEIGHT = 130  # two squares of about 100 px, their titles and axes
 
 
 class _Boundaries(pg.GraphicsLayoutWidget):
-    """Two small boundary plots side by side, about as tall as each is wide: a wide dock gives them
-    no empty band under the squares, a short one no less than the panel's least height."""
+    """Two small boundary plots side by side, never taller than two squares need (a tall dock leaves
+    its room below them, no empty band under the squares); a short dock shrinks them, down to the
+    least height, rather than scroll."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        policy.setHeightForWidth(True)
-        self.setSizePolicy(policy)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.setMinimumHeight(BOUNDARIES_LEAST_HEIGHT)
 
-    def hasHeightForWidth(self) -> bool:
-        return True
+    @staticmethod
+    def most_height(width: int) -> int:
+        return max(BOUNDARIES_LEAST_HEIGHT, width // 2 + 20)
 
-    def heightForWidth(self, width: int) -> int:
-        return max(BOUNDARIES_LEAST_HEIGHT, width // 2 + 20)  # two squares, their titles and axes
+    def resizeEvent(self, event) -> None:
+        self.setMaximumHeight(self.most_height(self.width()))  # pyqtgraph calls this with no event too
+        super().resizeEvent(event)
 
     def sizeHint(self) -> QSize:
-        return QSize(320, 210)
+        return QSize(320, BOUNDARIES_LEAST_HEIGHT)  # the scroll area sizes the panel by its hints: grown by stretch
 
 
 class ResultsPanel(QWidget):
@@ -190,7 +192,6 @@ class ResultsPanel(QWidget):
         """The decision boundaries, in the clear and FHE simulated, side by side."""
         self.boundaries = _Boundaries(show=False)
         self.boundaries.setBackground("w")
-        self.boundaries.setMinimumHeight(BOUNDARIES_LEAST_HEIGHT)
         self.clear_plot = self.boundaries.addPlot(row=0, col=0)
         self.clear_image = make_boundary_plot(self.clear_plot, "Clear (integers)")
         self.fhe_plot = self.boundaries.addPlot(row=0, col=1)
@@ -204,7 +205,7 @@ class ResultsPanel(QWidget):
         self.boundary_note = QLabel("Run the FHE simulation to compare the decision boundaries.")
         self.boundary_note.setWordWrap(True)
         self.boundary_note.setStyleSheet(f"color:{FOREGROUND};")
-        layout.addWidget(self.boundaries)
+        layout.addWidget(self.boundaries, 1)
         self.boundaries.hide()  # until a simulation: see show_boundaries
         layout.addWidget(self.boundary_note)
 

@@ -20,10 +20,9 @@ xdotool key Escape; pause 0.5
 key F1; pause 1; shot 02b-help-tour
 xdotool key Escape; pause 0.5
 key ctrl+3; pause 2; shot 02c-history-of-the-sweep   # the run names readable in the narrow dock
-# Configure scrolls down to its Data group (at 1920 x 1080 too: the window is not maximized there),
-# the wheel over its scroll bar (over a field the wheel would change the field's value)
+# Configure's Data tab (where it is in the window, which is not maximized at 1920 x 1080)
 eval "$(xdotool getwindowgeometry --shell "$win")"
-xdotool mousemove $((X + 322)) $((Y + 400)); for _ in $(seq 30); do xdotool click 5; done
+xdotool mousemove $((X + 164)) $((Y + 119)) click 1
 xdotool mousemove $((X + 640)) $((Y + 700)); sleep 0.5
 key alt+p Up Up Up Up; xdotool key Return; sleep 0.3; shot 03-preview-updating   # Presets > Two spirals
 pause 4; shot 04-preview-spirals

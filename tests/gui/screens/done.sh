@@ -24,9 +24,11 @@ app
 pause 3
 shot 01-first-launch
 maximize
-field 265 213 8    # Hidden neurons
-field 205 300 4    # Pruning budget (no more than the 8 inputs a neuron now has)
-field 200 567 3    # Epochs
+field 265 196 8    # Hidden neurons (Configure's Model tab)
+field 205 283 4    # Pruning budget (no more than the 8 inputs a neuron now has)
+click 101 138      # the Training tab
+field 200 168 3    # Epochs
+click 36 138       # back to the Model tab: its predicted FHE cost
 pause 1
 shot 02-configured
 key ctrl+t

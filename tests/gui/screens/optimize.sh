@@ -8,11 +8,11 @@ export XDG_CACHE_HOME=$home/.cache
 app
 maximize
 shot 01-estimate-not-measured
-click 163 464; pause 5; shot 02-timing-lookups
+click 163 454; pause 5; shot 02-timing-lookups
 for _ in $(seq 120); do [ -n "$(ls "$XDG_CACHE_HOME"/qatstudio/calibration 2>/dev/null)" ] && break; sleep 5; done
 pause 2; shot 03-estimate-measured
-click 265 194; key ctrl+a; type 30; key Tab; pause 1; shot 04-estimate-30-neurons
-click 265 252; key Down; pause 1; shot 05-estimate-2-bits
+click 265 196; key ctrl+a; type 30; key Tab; pause 1; shot 04-estimate-30-neurons
+click 265 254; key Down; pause 1; shot 05-estimate-2-bits
 quit_app
 
 "$qatstudio" train --shape gaussians --points 600 --epochs 5 --restarts 1 --save "$home/gaussians.qats" >/dev/null 2>&1
