@@ -35,11 +35,15 @@ from ..charts.plots import legend_under, style_plot
 from ..state import Enabled
 
 
+CHART_LEAST_HEIGHT = 150
+
+
 class _Chart(pg.PlotWidget):
-    """A plot that asks for little room, so the panel fits its dock without scrolling."""
+    """A plot that asks for no more than its least height (the dock's scroll area sizes the panel by
+    its hints), then takes the room left by stretch: a short dock shrinks it rather than scroll."""
 
     def sizeHint(self) -> QSize:
-        return QSize(320, 200)
+        return QSize(320, CHART_LEAST_HEIGHT)
 
 
 MEASURED_BRUSH = "#2b7bba"
@@ -145,7 +149,7 @@ class CompilePanel(QWidget):
     def _build_chart(self) -> _Chart:
         """Per layer: the accumulator's bits measured, beside the worst case, under the limit."""
         self.chart = _Chart(background="w")
-        self.chart.setMinimumHeight(150)
+        self.chart.setMinimumHeight(CHART_LEAST_HEIGHT)
         plot = self.chart.getPlotItem()
         style_plot(plot, "Accumulator bits per layer", "", "bits")
         plot.setMouseEnabled(x=False, y=False)

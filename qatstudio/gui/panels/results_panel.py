@@ -80,6 +80,7 @@ class ResultsPanel(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)  # with the maps at their least height, the panel fits a 1280 x 720 screen
         self._build_metrics(layout)
         self._build_classes(layout)
         self._build_simulation(layout)
