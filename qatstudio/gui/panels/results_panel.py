@@ -46,7 +46,7 @@ from ..charts.plots import FOREGROUND, class_map, elided, make_boundary_plot, sh
 from ..state import Enabled
 
 
-BOUNDARIES_LEAST_HEIGHT = 130  # two squares of about 100 px, their titles and axes
+BOUNDARIES_LEAST_HEIGHT = 130  # two squares of about 60 px in a 1280-wide window, their titles and axes
 
 
 class _Boundaries(pg.GraphicsLayoutWidget):
