@@ -31,6 +31,7 @@ and the longest of each; the timing itself slows every event a little, so stalls
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import statistics
@@ -164,7 +165,7 @@ def main() -> int:
     import qatstudio.gui  # noqa: F401  (guards PySide6 6.12's None refcount leak first)
     from qatstudio.engine.config import DataConfig, ExperimentConfig, ModelKind
     from qatstudio.engine.training import train
-    from qatstudio.gui.app import collect_garbage_on_gui_thread, configure_runtime, freeze_heap
+    from qatstudio.gui.app import configure_runtime, freeze_heap, garbage_collected_on_gui_thread
     from qatstudio.gui.window.main_window import MainWindow
     from qatstudio.services import jobs
     from qatstudio.services.formatting import data_name, plural
@@ -177,7 +178,8 @@ def main() -> int:
     window.show()
     app.processEvents()
     freeze_heap()  # as run_app does once the window is open
-    collector = collect_garbage_on_gui_thread()  # as run_app does
+    cleanup = contextlib.ExitStack()
+    cleanup.enter_context(garbage_collected_on_gui_thread())  # as run_app does while its loop runs
     trainer = window.presenters.training.process
 
     def finish(trigger, on_step=None) -> str:
@@ -327,7 +329,7 @@ def main() -> int:
 
     window.ask_before_discarding = False  # the runs are the benchmark's own: nothing to save
     window.close()
-    collector.timer.stop()
+    cleanup.close()
     app.processEvents()
     print()
     print(f"machine: {os.cpu_count()} cores; the load average (1 min) is given with each figure: other work on "

@@ -1,10 +1,12 @@
 """Entry point of the window: ``run_app(path, demo)`` (``qatstudio [--demo] [FILE.qats]`` calls it)."""
 from __future__ import annotations
 
+import gc
 import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 
 def _application():
@@ -58,20 +60,25 @@ def freeze_heap() -> None:
     the garbage collector's full collections, which otherwise walk all of it on the GUI thread:
     measured at 100-400 ms each, a stall now and then while training. Objects are still freed as
     soon as nothing refers to them; only cycles already unreachable at this point stay in memory."""
-    import gc
-
     gc.freeze()
 
 
-def collect_garbage_on_gui_thread():
-    """Turn the garbage collector's automatic runs off and collect on a timer of the GUI thread
-    instead, by the same generation thresholds (pyqtgraph's ``GarbageCollector``); keep the returned
-    object. A collection started on a worker thread frees the Qt objects it finds there, and Qt's
-    destructor can then wait for a lock the GUI thread holds while that thread waits for the GIL:
-    seen as a hang while the story's loading thread built a model and the GUI thread deleted a menu."""
+@contextmanager
+def garbage_collected_on_gui_thread() -> Iterator[None]:
+    """While inside: the garbage collector's automatic runs are off, and a timer of the GUI thread
+    collects instead, by the same generation thresholds (pyqtgraph's ``GarbageCollector``); on
+    leaving, automatic collection is back. A collection started on a worker thread frees the Qt
+    objects it finds there, and Qt's destructor can then wait for a lock the GUI thread holds while
+    that thread waits for the GIL: seen as a hang while the story's loading thread built a model and
+    the GUI thread deleted a menu."""
     from pyqtgraph.util.garbage_collector import GarbageCollector
 
-    return GarbageCollector(interval=1.0)
+    collector = GarbageCollector(interval=1.0)
+    try:
+        yield
+    finally:
+        collector.timer.stop()
+        gc.enable()
 
 
 def open_window(path: Optional[Path] = None, demo: bool = False, settings=None):
@@ -102,7 +109,6 @@ def run_app(path: Optional[Path] = None, demo: bool = False) -> int:
     app = _application()
     window = open_window(path, demo)
     freeze_heap()
-    collector = collect_garbage_on_gui_thread()
     # Ctrl+C in the terminal closes the window the normal way (work is stopped first); SIGTERM (a
     # logout, a service manager, kill) too, without asking about unsaved results: either way the
     # window stops its work and its local server before the loop ends.
@@ -115,9 +121,9 @@ def run_app(path: Optional[Path] = None, demo: bool = False) -> int:
     heartbeat: Optional[QTimer] = QTimer()
     heartbeat.start(250)  # lets Python see SIGINT and SIGTERM while Qt's loop runs
     heartbeat.timeout.connect(lambda: None)
-    code = app.exec()
+    with garbage_collected_on_gui_thread():
+        code = app.exec()
     heartbeat.stop()
-    collector.timer.stop()
     window.shutdown(wait=True)
     # No explicit widget deletion here: pyqtgraph's own exit cleanup (on aboutToQuit) makes
     # deleting its items afterwards crash; the process exits with the window still alive.

@@ -58,18 +58,14 @@ def app_runtime(qapp):
     """The runtime as the app sets it while the window's tests run: torch's threads
     (``configure_runtime``) and garbage collected on the GUI thread only; the rest of the suite
     gets its own back."""
-    import gc
-
     import torch
 
-    from qatstudio.gui.app import collect_garbage_on_gui_thread, configure_runtime
+    from qatstudio.gui.app import configure_runtime, garbage_collected_on_gui_thread
 
     before = torch.get_num_threads()
     configure_runtime()
-    collector = collect_garbage_on_gui_thread()
-    yield
-    collector.timer.stop()
-    gc.enable()
+    with garbage_collected_on_gui_thread():
+        yield
     torch.set_num_threads(before)
 
 
