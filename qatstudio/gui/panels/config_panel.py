@@ -391,16 +391,10 @@ class ConfigPanel(QWidget):
         self.sections = QTabWidget()
         self.sections.setObjectName("configSections")
         self.sections.setDocumentMode(True)
-        for title, parts in (("Model", (model, self.estimate, self.fhe_group)), ("Training", (training,)),
-                             ("Data", (data,))):
-            page = QWidget()
-            column = QVBoxLayout(page)
-            column.setContentsMargins(0, 6, 0, 0)
-            for part in parts:
-                column.addWidget(part)
-            column.addStretch(1)
-            self.sections.addTab(page, title)
-        self.data_tab = page  # the last: Data
+        self.data_tab = _tab_page(data)
+        self.sections.addTab(_tab_page(model, self.estimate, self.fhe_group), "Model")
+        self.sections.addTab(_tab_page(training), "Training")
+        self.sections.addTab(self.data_tab, "Data")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.sections)
@@ -732,6 +726,17 @@ class ConfigPanel(QWidget):
     def problems_text(self) -> str:
         """Why the configuration can't be trained, as shown ('' when it can)."""
         return self.problems_label.text() if not self.problems_label.isHidden() else ""
+
+
+def _tab_page(*parts: QWidget) -> QWidget:
+    """A tab's page: ``parts`` one under the other, at its top."""
+    page = QWidget()
+    column = QVBoxLayout(page)
+    column.setContentsMargins(0, 6, 0, 0)
+    for part in parts:
+        column.addWidget(part)
+    column.addStretch(1)
+    return page
 
 
 def _fhe_settings(config: ExperimentConfig) -> tuple:
