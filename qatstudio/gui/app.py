@@ -108,7 +108,6 @@ def run_app(path: Optional[Path] = None, demo: bool = False) -> int:
     configure_runtime()
     app = _application()
     window = open_window(path, demo)
-    freeze_heap()
     # Ctrl+C in the terminal closes the window the normal way (work is stopped first); SIGTERM (a
     # logout, a service manager, kill) too, without asking about unsaved results: either way the
     # window stops its work and its local server before the loop ends.
@@ -121,7 +120,8 @@ def run_app(path: Optional[Path] = None, demo: bool = False) -> int:
     heartbeat: Optional[QTimer] = QTimer()
     heartbeat.start(250)  # lets Python see SIGINT and SIGTERM while Qt's loop runs
     heartbeat.timeout.connect(lambda: None)
-    with garbage_collected_on_gui_thread():
+    freeze_heap()
+    with garbage_collected_on_gui_thread():  # from the moment the heap is frozen
         code = app.exec()
     heartbeat.stop()
     window.shutdown(wait=True)
